@@ -1,0 +1,59 @@
+//! The control plane: Gantry's domain types, the services the console and the admin REST API
+//! both call, the database entities, and the compiler from live deployments to the gateway's
+//! [`gateway::Snapshot`].
+//!
+//! # Layout
+//! - [`db`]: connecting to SQLite (WAL, foreign keys, busy timeout) or Postgres, and running
+//!   the migrations.
+//! - [`entity`]: SeaORM entities, one module per table.
+//! - [`error`]: [`ControlError`], the one error type every service returns.
+//! - [`users`]: users, password hashing (argon2id), the first admin, and login.
+//! - [`throttle`]: slows down repeated failed logins per user and per client address.
+//! - [`tokens`]: admin API bearer tokens, stored hashed.
+//! - [`groups`]: API groups.
+//! - [`snapshot`]: compiles what is live into the gateway's snapshot.
+//!
+//! [`Control`] ties them together: one cheap-to-clone handle over the connection pool that
+//! the server puts in its state once.
+
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod groups;
+pub mod snapshot;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+pub use error::{ControlError, FieldError};
+pub use gateway::Environment;
+pub use users::CurrentUser;
+
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// The control-plane service handle: every console action and REST call goes through it.
+#[derive(Clone, Debug)]
+pub struct Control {
+    db: DatabaseConnection,
+    throttle: Arc<throttle::LoginThrottle>,
+}
+
+impl Control {
+    /// Connects to `database_url` and brings the schema up to date.
+    pub async fn open(database_url: &str) -> Result<Control, ControlError> {
+        let db = db::connect(database_url).await?;
+        db::migrate(&db).await?;
+        Ok(Control::from_connection(db))
+    }
+
+    /// Wraps an open, migrated connection.
+    pub fn from_connection(db: DatabaseConnection) -> Control {
+        Control { db, throttle: Arc::new(throttle::LoginThrottle::default()) }
+    }
+
+    /// The connection pool (for the session store, which lives beside the services).
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}

@@ -1,0 +1,84 @@
+//! Gateway errors, rendered the way DESIGN.md says: a JSON body
+//! `{"code", "message", "request_id"}` and the headers `X-Ca-Error-Code`,
+//! `X-Ca-Error-Message` and `X-Ca-Request-Id`.
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+
+/// Why the gateway answered instead of a backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayError {
+    /// No group answers on this host, or the group has nothing live in the environment, or
+    /// no API matches the path.
+    NotFound(String),
+    /// The `X-Ca-Stage` header names no environment.
+    BadStage(String),
+}
+
+impl GatewayError {
+    /// The HTTP status a caller receives.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
+            GatewayError::BadStage(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The stable, machine-readable code (`X-Ca-Error-Code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            GatewayError::NotFound(_) => "NotFound",
+            GatewayError::BadStage(_) => "InvalidStage",
+        }
+    }
+
+    /// The human-readable reason (`X-Ca-Error-Message`).
+    pub fn message(&self) -> &str {
+        match self {
+            GatewayError::NotFound(m) | GatewayError::BadStage(m) => m,
+        }
+    }
+
+    /// Renders the error as the caller sees it.
+    pub fn into_response(self, request_id: &str) -> Response<Full<Bytes>> {
+        let body = serde_json::json!({
+            "code": self.code(),
+            "message": self.message(),
+            "request_id": request_id,
+        });
+        let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        headers.insert("x-ca-error-code", HeaderValue::from_static(self.code()));
+        if let Ok(message) = HeaderValue::from_str(&header_safe(self.message())) {
+            headers.insert("x-ca-error-message", message);
+        }
+        response
+    }
+}
+
+/// Header values must be visible ASCII: anything else (including newlines) becomes `#`,
+/// the same convention the X-Ca signature error uses for its StringToSign.
+fn header_safe(text: &str) -> String {
+    text.chars().map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '#' }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_code_message_and_request_id() {
+        let response = GatewayError::NotFound("no API here".into()).into_response("rid-1");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(response.headers()["x-ca-error-code"], "NotFound");
+        assert_eq!(response.headers()["x-ca-error-message"], "no API here");
+    }
+
+    #[test]
+    fn newlines_in_messages_become_hashes() {
+        assert_eq!(header_safe("GET\n\n/x"), "GET##/x");
+    }
+}

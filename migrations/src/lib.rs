@@ -1,0 +1,24 @@
+//! Gantry's database schema, as sea-orm-migration migrations.
+//!
+//! # Layout
+//! - `m20261122_000001_initial`: the whole domain of DESIGN.md (users, tokens, sessions,
+//!   groups, custom domains, API drafts, versions, deployments and their events, backend
+//!   services and their per-environment URLs, apps, authorizations, audit events and the
+//!   config revision counter).
+//!
+//! Migrations run at start-up and through `gantry migrate`. Each one has `up` and `down`;
+//! they are written with sea-query so the same code creates the schema on SQLite and Postgres.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_initial;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_initial::Migration)]
+    }
+}
