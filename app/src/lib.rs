@@ -1,1 +1,26 @@
-pub fn placeholder() {}
+//! The Gantry console: Leptos pages rendered on the server and hydrated in the browser, and
+//! the server functions they call.
+//!
+//! # Layout
+//! - [`shell`] and [`App`] (`layout`): the HTML document, the router and the console frame
+//!   (top bar with navigation and the current user, the page below).
+//! - [`api`]: `#[server]` functions. Each is a few lines that call one `control` service;
+//!   server-only helpers sit in `api::ssr`.
+//! - [`pages`]: one module per page.
+//!
+//! Built with `ssr` into the `gantry` binary, and with `hydrate` into the browser bundle by
+//! cargo-leptos.
+
+pub mod api;
+mod layout;
+pub mod pages;
+
+pub use layout::{shell, App};
+
+/// The browser entry point: attaches the client to the server-rendered HTML.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,1 +1,23 @@
+//! The `gantry` binary's library: settings, the command line, the axum router that serves
+//! the console and the admin REST API, and start-up and shutdown of console and gateway
+//! together. Integration tests drive it through [`Application`].
+//!
+//! # Layout
+//! - [`config`]: settings from flags and `GANTRY_*` environment variables.
+//! - [`cli`]: `serve`, `migrate`, `admin create|reset-password`, `token create`.
+//! - [`startup`]: [`Application::build`] binds both listeners (port 0 works) and
+//!   [`Application::run_until`] serves until shutdown, then drains.
+//! - `auth`: login/logout handlers and the session and token guards.
+//! - `rest`: the admin REST API and its OpenAPI document.
+//! - `session_store`: tower-sessions records in Gantry's own database.
+//! - [`telemetry`]: structured logging.
 
+mod auth;
+pub mod cli;
+pub mod config;
+mod rest;
+mod session_store;
+pub mod startup;
+pub mod telemetry;
+
+pub use startup::{AppState, Application};

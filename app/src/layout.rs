@@ -1,0 +1,102 @@
+//! The HTML document, the routes, and the console frame around every page but login.
+
+use crate::api::whoami;
+use crate::pages::{
+    apps::AppsPage, backend_services::BackendServicesPage, debug::DebugPage, groups::GroupsPage, login::LoginPage,
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
+use leptos_router::path;
+
+/// The whole HTML document the server renders.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The console application: routes and pages.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser: `data-hydrated` tells people and tests that the page
+    // is interactive.
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+    view! {
+        <Stylesheet id="leptos" href="/pkg/gantry.css" />
+        <Title text="Gantry" />
+        <div id="gantry" data-hydrated=move || hydrated.get().to_string()>
+            <Router>
+                <Routes fallback=|| view! { <NotFound /> }>
+                    <Route path=path!("/login") view=LoginPage />
+                    <ParentRoute path=path!("") view=ConsoleFrame>
+                        <Route path=path!("/groups") view=GroupsPage />
+                        <Route path=path!("/backend-services") view=BackendServicesPage />
+                        <Route path=path!("/apps") view=AppsPage />
+                        <Route path=path!("/debug") view=DebugPage />
+                    </ParentRoute>
+                </Routes>
+            </Router>
+        </div>
+    }
+}
+
+/// The top bar with the navigation and the current user, and the page below it.
+#[component]
+fn ConsoleFrame() -> impl IntoView {
+    let user = Resource::new(|| (), |_| whoami());
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/groups">
+                "Gantry"
+            </a>
+            <nav aria-label="Main">
+                <A href="/groups">"API Groups"</A>
+                <A href="/backend-services">"Backend Services"</A>
+                <A href="/apps">"Apps"</A>
+                <A href="/debug">"Debug API"</A>
+            </nav>
+            <div class="session">
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        user.await.ok().map(|name| view! { <span class="username">{name}</span> })
+                    })}
+                </Suspense>
+                <form method="post" action="/auth/logout">
+                    <button type="submit" class="link">
+                        "Log out"
+                    </button>
+                </form>
+            </div>
+        </header>
+        <main class="content">
+            <Outlet />
+        </main>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <Title text="Not found · Gantry" />
+        <main class="content">
+            <h1>"Page not found"</h1>
+            <p>
+                <a href="/groups">"Back to API Groups"</a>
+            </p>
+        </main>
+    }
+}

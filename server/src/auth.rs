@@ -1,0 +1,118 @@
+//! Who is calling: console sessions and REST bearer tokens.
+//!
+//! - [`console_guard`] wraps every console route: pages redirect to `/login` and server
+//!   functions answer 401 unless the session holds a user; the user is then put in the
+//!   request extensions for the handler.
+//! - [`rest_guard`] does the same for `/api/admin/v1` with `Authorization: Bearer <token>` or
+//!   the console session, answering 401 JSON.
+//! - [`login`] and [`logout`] are plain form handlers, so login works before hydration.
+
+use crate::rest::error::ApiError;
+use crate::AppState;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use control::{Control, ControlError, CurrentUser};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use tower_sessions::Session;
+
+/// The session key holding the logged-in user's id.
+const USER_ID: &str = "user_id";
+
+/// Routes anyone may reach: the login page and form, and the browser bundle.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/login" | "/auth/login" | "/favicon.ico") || path.starts_with("/pkg/")
+}
+
+async fn session_user(control: &Control, session: &Session) -> Result<Option<CurrentUser>, ControlError> {
+    let id = session.get::<i32>(USER_ID).await.map_err(|e| ControlError::Internal(format!("session: {e}")))?;
+    match id {
+        Some(id) => control.user(id).await,
+        None => Ok(None),
+    }
+}
+
+/// Requires a logged-in user on every console route but the public ones.
+pub async fn console_guard(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let user = match session_user(&state.control, &session).await {
+        Ok(user) => user,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    match user {
+        Some(_) if path == "/login" => Redirect::to("/groups").into_response(),
+        Some(user) => {
+            request.extensions_mut().insert(user);
+            next.run(request).await
+        }
+        None if is_public(&path) => next.run(request).await,
+        // Server functions are called by the page's code, not navigated to: say 401.
+        None if path.starts_with("/api/") => ApiError::from(ControlError::Unauthenticated).into_response(),
+        None => Redirect::to("/login").into_response(),
+    }
+}
+
+fn bearer_token(request: &Request) -> Option<&str> {
+    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Requires a valid bearer token or console session on the admin REST API.
+pub async fn rest_guard(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+    let user = match bearer_token(&request) {
+        Some(token) => state.control.authenticate_token(token).await.map(Some),
+        None => session_user(&state.control, &session).await,
+    };
+    match user {
+        Ok(Some(user)) => {
+            request.extensions_mut().insert(user);
+            next.run(request).await
+        }
+        Ok(None) | Err(ControlError::Unauthenticated) => ApiError::from(ControlError::Unauthenticated).into_response(),
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}
+
+/// The login form's fields.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+}
+
+/// `POST /auth/login`: on success a new session and the API Groups page; otherwise back to
+/// the login page with a message that does not say which part was wrong.
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    match state.control.login(&form.username, &form.password, peer.ip()).await {
+        Ok(user) => {
+            // A new id on login: a session id planted before login is worth nothing after.
+            let stored = async {
+                session.cycle_id().await?;
+                session.insert(USER_ID, user.id).await
+            };
+            match stored.await {
+                Ok(()) => Redirect::to("/groups").into_response(),
+                Err(error) => ApiError::from(ControlError::Internal(format!("session: {error}"))).into_response(),
+            }
+        }
+        Err(ControlError::InvalidCredentials | ControlError::Validation(_)) => Redirect::to("/login?error=1").into_response(),
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}
+
+/// `POST /auth/logout`: ends the session.
+pub async fn logout(session: Session) -> Response {
+    match session.flush().await {
+        Ok(()) => Redirect::to("/login").into_response(),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"code": "InternalError", "message": error.to_string()}))).into_response(),
+    }
+}

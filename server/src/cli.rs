@@ -1,0 +1,136 @@
+//! The `gantry` command line. With no subcommand it serves.
+
+use crate::config::{DatabaseSettings, ServeSettings};
+use crate::Application;
+use clap::{Parser, Subcommand};
+use control::users::{NewPassword, Username};
+use control::Control;
+
+/// Gantry: a self-hosted API gateway with a web console.
+#[derive(Parser, Debug)]
+#[command(name = "gantry", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    #[command(flatten)]
+    serve: ServeSettings,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the console (and admin API) and the gateway; the default.
+    Serve(ServeSettings),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseSettings),
+    /// Manage console users.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Manage admin REST API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Create a user. Without --password a random one is generated and printed once.
+    Create(UserArgs),
+    /// Set a new password for a user. Without --password a random one is generated and
+    /// printed once.
+    ResetPassword(UserArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct UserArgs {
+    /// The user's login name.
+    #[arg(long, default_value = "admin")]
+    username: String,
+    /// The new password (at least 8 characters).
+    #[arg(long, env = "GANTRY_NEW_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    #[command(flatten)]
+    database: DatabaseSettings,
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create a bearer token for the admin REST API; it is printed once.
+    Create {
+        /// A name to recognise the token by.
+        #[arg(long)]
+        name: String,
+        /// The user the token acts as.
+        #[arg(long, default_value = "admin")]
+        user: String,
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+fn password_or_generated(raw: Option<String>) -> anyhow::Result<(NewPassword, bool)> {
+    Ok(match raw {
+        Some(raw) => (NewPassword::parse(&raw)?, false),
+        None => (NewPassword::generate(), true),
+    })
+}
+
+/// Runs the command the user asked for.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(settings) => Application::build(settings).await?.run_until(shutdown_signal()).await,
+        Command::Migrate(database) => {
+            Control::open(&database.url()?).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Create(args)) => {
+            let control = Control::open(&args.database.url()?).await?;
+            let username = Username::parse(&args.username)?;
+            let (password, generated) = password_or_generated(args.password)?;
+            control.create_user(&username, password.clone()).await?;
+            println!("created user {}", username.as_str());
+            if generated {
+                println!("password: {}", password.reveal());
+            }
+            Ok(())
+        }
+        Command::Admin(AdminCommand::ResetPassword(args)) => {
+            let control = Control::open(&args.database.url()?).await?;
+            let (password, generated) = password_or_generated(args.password)?;
+            control.reset_password(&args.username, password.clone()).await?;
+            println!("password changed for {}", args.username);
+            if generated {
+                println!("password: {}", password.reveal());
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { name, user, database }) => {
+            let control = Control::open(&database.url()?).await?;
+            let token = control.create_token(&name, &user).await?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Settings, from flags or `GANTRY_*` environment variables (flags win).
+
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where the data lives; shared by every command that opens the store.
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseSettings {
+    /// Directory for Gantry's data (the SQLite database `gantry.db`).
+    #[arg(long, env = "GANTRY_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL; overrides the data dir. `sqlite://path/to/file.db` or
+    /// `postgres://user:password@host/db`.
+    #[arg(long, env = "GANTRY_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl DatabaseSettings {
+    /// The URL to connect to, creating the data dir for the SQLite default.
+    pub fn url(&self) -> anyhow::Result<String> {
+        match &self.database_url {
+            Some(url) => Ok(url.clone()),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)?;
+                Ok(control::db::sqlite_url(&self.data_dir))
+            }
+        }
+    }
+}
+
+/// Settings of `gantry serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeSettings {
+    /// Address of the web console and the admin REST API.
+    #[arg(long, env = "GANTRY_CONSOLE_ADDR", default_value = "127.0.0.1:3000")]
+    pub console_addr: SocketAddr,
+
+    /// Address of the API gateway that serves released APIs.
+    #[arg(long, env = "GANTRY_GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
+    pub gateway_addr: SocketAddr,
+
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    /// Base domain: a group answers on `{subdomain}.{base_domain}`.
+    #[arg(long, env = "GANTRY_BASE_DOMAIN", default_value = "localhost")]
+    pub base_domain: String,
+
+    /// Password for the `admin` user created on the first start (random and logged once when
+    /// unset). Ignored once any user exists.
+    #[arg(long, env = "GANTRY_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Directory with the console's compiled browser files (`pkg/`), built by cargo-leptos.
+    #[arg(long, env = "GANTRY_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Mark the session cookie `Secure` (set when the console is served over HTTPS).
+    #[arg(long, env = "GANTRY_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+}

@@ -1,0 +1,65 @@
+//! REST error bodies: validation failures are 422 `{"errors": [{"field", "message"}]}`, every
+//! other error `{"code", "message"}` with the status `ControlError::status_code` gives.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use control::ControlError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A non-validation error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `NotFound`.
+    pub code: String,
+    /// What went wrong, for a person.
+    pub message: String,
+}
+
+/// One invalid field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorBody {
+    /// JSON path of the field, e.g. `request.path`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// A 422 answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValidationErrorBody {
+    /// Every invalid field.
+    pub errors: Vec<FieldErrorBody>,
+}
+
+/// A [`ControlError`] on its way out of a REST handler or guard.
+#[derive(Debug)]
+pub struct ApiError(pub ControlError);
+
+impl From<ControlError> for ApiError {
+    fn from(error: ControlError) -> ApiError {
+        ApiError(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        match self.0 {
+            ControlError::Validation(errors) => {
+                let errors = errors.into_iter().map(|e| FieldErrorBody { field: e.field, message: e.message }).collect();
+                (status, Json(ValidationErrorBody { errors })).into_response()
+            }
+            other => {
+                let body = ErrorBody { code: other.code().to_owned(), message: other.public_message() };
+                (status, Json(body)).into_response()
+            }
+        }
+    }
+}
+
+/// Any path under the API that no route matches.
+pub async fn not_found() -> ApiError {
+    ApiError(ControlError::NotFound("this endpoint".to_owned()))
+}

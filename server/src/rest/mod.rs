@@ -1,0 +1,49 @@
+//! The admin REST API at `/api/admin/v1`: JSON in and out, described by an OpenAPI document
+//! generated from these handlers (`/api/admin/v1/openapi.json`). Handlers are thin: they
+//! call the same `control` services as the console.
+
+pub mod error;
+mod health;
+
+use crate::{auth, AppState};
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The OpenAPI description of the admin API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Gantry admin API", description = "Manage API groups, versions, deployments, backend services and apps."),
+    servers((url = "/api/admin/v1")),
+    paths(health::get_health, get_openapi),
+    components(schemas(health::Health, error::ErrorBody, error::ValidationErrorBody, error::FieldErrorBody)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The OpenAPI document")))]
+async fn get_openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// The REST routes, every one behind the token-or-session guard.
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health::get_health))
+        .route("/openapi.json", get(get_openapi))
+        .fallback(error::not_found)
+        .layer(from_fn_with_state(state, auth::rest_guard))
+}

@@ -1,0 +1,171 @@
+//! Building and running Gantry: the console (axum + Leptos) and the gateway (hyper) in one
+//! process, sharing one shutdown signal.
+
+use crate::config::ServeSettings;
+use crate::session_store::DbSessionStore;
+use crate::{auth, rest};
+use anyhow::Context;
+use app::{shell, App};
+use axum::extract::FromRef;
+use axum::middleware::from_fn_with_state;
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use axum::Router;
+use control::users::AdminBootstrap;
+use control::Control;
+use gateway::SnapshotHandle;
+use leptos::config::{Env, LeptosOptions};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// Everything a handler may need; cloned per request (all fields are cheap handles).
+#[derive(Clone, Debug, FromRef)]
+pub struct AppState {
+    /// Where the browser bundle lives and what it is called.
+    pub leptos_options: LeptosOptions,
+    /// The control-plane services.
+    pub control: Control,
+    /// The gateway's live configuration.
+    pub snapshots: SnapshotHandle,
+}
+
+/// A Gantry instance with its listeners bound, ready to run.
+pub struct Application {
+    console: TcpListener,
+    gateway: TcpListener,
+    state: AppState,
+    router: Router,
+}
+
+/// How long a console session lasts without activity.
+const SESSION_IDLE: time::Duration = time::Duration::hours(12);
+
+impl Application {
+    /// Opens (and migrates) the store, creates the first admin if the store is empty, compiles
+    /// the live configuration and binds both listeners.
+    pub async fn build(settings: ServeSettings) -> anyhow::Result<Application> {
+        let url = settings.database.url()?;
+        let control = Control::open(&url).await.with_context(|| format!("opening the database at {url}"))?;
+        match control.ensure_admin(settings.admin_password.as_deref()).await? {
+            AdminBootstrap::Existing => {}
+            AdminBootstrap::Created => tracing::info!("created user `admin` with the password from GANTRY_ADMIN_PASSWORD"),
+            AdminBootstrap::CreatedWithGeneratedPassword(password) => tracing::warn!(
+                username = "admin",
+                %password,
+                "created the first user with a random password; it is shown only this once \
+                 (change it with `gantry admin reset-password`)"
+            ),
+        }
+        let snapshots = SnapshotHandle::new(control.compile_snapshot().await?);
+
+        let console = TcpListener::bind(settings.console_addr)
+            .await
+            .with_context(|| format!("binding the console to {}", settings.console_addr))?;
+        let gateway = TcpListener::bind(settings.gateway_addr)
+            .await
+            .with_context(|| format!("binding the gateway to {}", settings.gateway_addr))?;
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name("gantry")
+            .site_root(settings.site_root.to_string_lossy().as_ref())
+            .site_pkg_dir("pkg")
+            .env(Env::PROD)
+            .site_addr(console.local_addr()?)
+            .build();
+        let state = AppState { leptos_options, control, snapshots };
+        let router = router(state.clone(), settings.secure_cookies);
+        Ok(Application { console, gateway, state, router })
+    }
+
+    /// Where the console listens (useful with port 0).
+    pub fn console_addr(&self) -> SocketAddr {
+        self.console.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Where the gateway listens.
+    pub fn gateway_addr(&self) -> SocketAddr {
+        self.gateway.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The control services (tests use it to set up data directly).
+    pub fn control(&self) -> &Control {
+        &self.state.control
+    }
+
+    /// Serves console and gateway until `shutdown` resolves; then both stop accepting and
+    /// finish the requests in flight.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let stop = CancellationToken::new();
+        tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutting down: finishing requests in flight");
+                stop.cancel();
+            }
+        });
+        tokio::spawn(delete_expired_sessions(DbSessionStore::new(self.state.control.db().clone()), stop.clone()));
+
+        tracing::info!(console = %self.console_addr(), gateway = %self.gateway_addr(), "Gantry is listening");
+        let console = axum::serve(self.console, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stop.clone().cancelled_owned());
+        let gateway = gateway::serve(self.gateway, self.state.snapshots.clone(), stop.clone().cancelled_owned());
+        let (console, gateway) = tokio::join!(async { console.await }, gateway);
+        console.context("console server")?;
+        gateway.context("gateway server")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn delete_expired_sessions(store: DbSessionStore, stop: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(error) = store.delete_expired().await {
+                    tracing::warn!(%error, "deleting expired sessions failed");
+                }
+            }
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+/// The console and REST routes with sessions.
+fn router(state: AppState, secure_cookies: bool) -> Router {
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.control.db().clone()))
+        .with_name("gantry_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(secure_cookies)
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+
+    let control = state.control.clone();
+    let options = state.leptos_options.clone();
+    let console = Router::new()
+        .route("/", get(|| async { Redirect::to("/groups") }))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .leptos_routes_with_context(&state, generate_route_list(App), move || provide_context(control.clone()), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(state.clone(), auth::console_guard));
+
+    Router::new()
+        .nest("/api/admin/v1", rest::router(state.clone()))
+        .merge(console)
+        .layer(sessions)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
