@@ -24,7 +24,7 @@ const USER_ID: &str = "user_id";
 
 /// Routes anyone may reach: the login page and form, and the browser bundle.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/auth/login" | "/favicon.ico") || path.starts_with("/pkg/")
+    matches!(path, "/login" | "/auth/login" | "/favicon.ico" | "/favicon.svg") || path.starts_with("/pkg/")
 }
 
 async fn session_user(control: &Control, session: &Session) -> Result<Option<CurrentUser>, ControlError> {

@@ -1,0 +1,89 @@
+//! Logging in and out of the console, and what an anonymous visitor may see.
+
+use crate::helpers::{browser, location, spawn_app, ADMIN_PASSWORD};
+use leptos::server_fn::ServerFn;
+
+#[tokio::test]
+async fn a_page_without_login_redirects_to_the_login_page() {
+    let app = spawn_app().await;
+    let response = app.get("/groups").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response).as_deref(), Some("/login"));
+    let login = app.get("/login").await;
+    assert_eq!(login.status(), 200);
+    assert!(login.text().await.expect("body").contains("Log in to the console"));
+}
+
+#[tokio::test]
+async fn the_right_password_lands_on_api_groups() {
+    let app = spawn_app().await;
+    let response = app.post_login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response).as_deref(), Some("/groups"));
+    let cookie = response.headers().get("set-cookie").expect("session cookie").to_str().expect("ascii").to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+
+    let page = app.get("/groups").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("body");
+    assert!(html.contains("<h1>API Groups</h1>"), "{html}");
+    assert!(html.contains(r#"<span class="username">admin</span>"#), "{html}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_or_user_goes_back_to_login_with_the_same_message() {
+    let app = spawn_app().await;
+    for (user, password) in [("admin", "not-the-password"), ("nobody", ADMIN_PASSWORD)] {
+        let response = app.post_login(user, password).await;
+        assert_eq!(location(&response).as_deref(), Some("/login?error=1"));
+        assert_eq!(location(&app.get("/groups").await).as_deref(), Some("/login"));
+    }
+    let page = app.get("/login?error=1").await.text().await.expect("body");
+    assert!(page.contains("Invalid username or password."));
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let app = spawn_app().await;
+    app.login_as_admin().await;
+    assert_eq!(app.get("/groups").await.status(), 200);
+    let response = app.client.post(app.url("/auth/logout")).send().await.expect("logout");
+    assert_eq!(location(&response).as_deref(), Some("/login"));
+    assert_eq!(location(&app.get("/groups").await).as_deref(), Some("/login"));
+}
+
+#[tokio::test]
+async fn a_logged_in_user_visiting_login_goes_to_api_groups() {
+    let app = spawn_app().await;
+    app.login_as_admin().await;
+    assert_eq!(location(&app.get("/login").await).as_deref(), Some("/groups"));
+}
+
+#[tokio::test]
+async fn server_functions_need_a_session() {
+    let app = spawn_app().await;
+    let path = app::api::ListGroups::PATH;
+    let anonymous = browser().post(app.url(path)).send().await.expect("request");
+    assert_eq!(anonymous.status(), 401);
+
+    app.login_as_admin().await;
+    let logged_in = app.client.post(app.url(path)).send().await.expect("request");
+    assert_eq!(logged_in.status(), 200);
+    assert_eq!(logged_in.text().await.expect("body"), "[]");
+}
+
+#[tokio::test]
+async fn sessions_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = crate::helpers::spawn_app_on(dir.path(), ADMIN_PASSWORD).await;
+    first.login_as_admin().await;
+    let client = first.client.clone();
+    let url = first.console.clone();
+    first.stop().await;
+
+    let second = crate::helpers::spawn_app_on(dir.path(), ADMIN_PASSWORD).await;
+    // Same cookie jar, new port: the cookie is scoped to the host, not the port.
+    let page = client.get(format!("{}/groups", second.console)).send().await.expect("request");
+    assert_eq!(page.status(), 200, "session from {url} should still be valid");
+}

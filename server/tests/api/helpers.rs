@@ -1,0 +1,115 @@
+//! `spawn_app()`: a real Gantry (console, REST API and gateway) on ephemeral ports with its
+//! own temporary SQLite store, and typed helpers to talk to it. Every integration test starts
+//! here.
+
+use gantry::config::{DatabaseSettings, ServeSettings};
+use gantry::Application;
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response};
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The admin password every test server starts with.
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
+
+/// A running Gantry and a browser-like client (cookies kept, redirects not followed).
+pub struct TestApp {
+    /// `http://127.0.0.1:{port}` of the console and REST API.
+    pub console: String,
+    /// `http://127.0.0.1:{port}` of the gateway.
+    pub gateway: String,
+    /// Keeps cookies like a browser; does not follow redirects, so tests can see them.
+    pub client: Client,
+    /// The control services of the running server.
+    pub control: control::Control,
+    /// A temporary data dir, deleted when the app is dropped.
+    _data_dir: Option<TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Settings for a server on port 0 with the given data dir.
+pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
+    ServeSettings {
+        console_addr: "127.0.0.1:0".parse().expect("addr"),
+        gateway_addr: "127.0.0.1:0".parse().expect("addr"),
+        database: DatabaseSettings { data_dir: data_dir.to_owned(), database_url: None },
+        base_domain: "localhost".to_owned(),
+        admin_password: Some(admin_password.to_owned()),
+        site_root: PathBuf::from("target/site"),
+        secure_cookies: false,
+    }
+}
+
+/// A browser-like HTTP client.
+pub fn browser() -> Client {
+    Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+}
+
+/// Starts Gantry with a fresh data dir.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    start(dir.path(), ADMIN_PASSWORD, Some(dir)).await
+}
+
+/// Starts Gantry on an existing data dir, with `admin_password` configured.
+pub async fn spawn_app_on(data_dir: &Path, admin_password: &str) -> TestApp {
+    start(data_dir, admin_password, None).await
+}
+
+async fn start(data_dir: &Path, admin_password: &str, temporary: Option<TempDir>) -> TestApp {
+    let app = Application::build(settings(data_dir, admin_password)).await.expect("build app");
+    let console = format!("http://{}", app.console_addr());
+    let gateway = format!("http://{}", app.gateway_addr());
+    let control = app.control().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    TestApp { console, gateway, client: browser(), control, _data_dir: temporary, stop: Some(stop), task: Some(task) }
+}
+
+impl TestApp {
+    /// The console URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.console, path)
+    }
+
+    /// Submits the login form.
+    pub async fn post_login(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/auth/login"))
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    /// Logs in as admin and checks it worked.
+    pub async fn login_as_admin(&self) {
+        let response = self.post_login("admin", ADMIN_PASSWORD).await;
+        assert_eq!(location(&response), Some("/groups".to_owned()), "login failed");
+    }
+
+    /// GET a console page with this app's cookies.
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server result");
+        }
+    }
+}
+
+/// The `Location` of a redirect.
+pub fn location(response: &Response) -> Option<String> {
+    response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}

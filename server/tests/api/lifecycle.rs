@@ -1,0 +1,151 @@
+//! The `gantry` binary as a user runs it: help, migrate, first start, restart after
+//! `kill -9`, and graceful shutdown on SIGTERM.
+
+use crate::helpers::{browser, location};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const GANTRY: &str = env!("CARGO_BIN_EXE_gantry");
+
+/// A `gantry serve` child process and the addresses it logged.
+struct Running {
+    child: Child,
+    console: String,
+    lines: mpsc::Receiver<String>,
+}
+
+fn gantry(data_dir: &Path) -> Command {
+    let mut command = Command::new(GANTRY);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GANTRY_DATA_DIR", data_dir)
+        .env("GANTRY_CONSOLE_ADDR", "127.0.0.1:0")
+        .env("GANTRY_GATEWAY_ADDR", "127.0.0.1:0");
+    command
+}
+
+fn serve(data_dir: &Path, admin_password: &str) -> Running {
+    let mut child = gantry(data_dir)
+        .env("GANTRY_ADMIN_PASSWORD", admin_password)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start gantry");
+    let stdout = child.stdout.take().expect("stdout");
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let console = loop {
+        let line = lines.recv_timeout(Duration::from_secs(60)).expect("gantry did not report its addresses");
+        if line.contains("Gantry is listening") {
+            let addr = line.split("console=").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("console=");
+            break format!("http://{addr}");
+        }
+    };
+    Running { child, console, lines }
+}
+
+async fn login_status(console: &str, password: &str) -> Option<String> {
+    let response = browser()
+        .post(format!("{console}/auth/login"))
+        .form(&[("username", "admin"), ("password", password)])
+        .send()
+        .await
+        .expect("login");
+    location(&response)
+}
+
+#[test]
+fn help_documents_every_setting() {
+    let output = Command::new(GANTRY).arg("--help").output().expect("run --help");
+    let help = String::from_utf8_lossy(&output.stdout);
+    for variable in [
+        "GANTRY_CONSOLE_ADDR",
+        "GANTRY_GATEWAY_ADDR",
+        "GANTRY_DATA_DIR",
+        "GANTRY_DATABASE_URL",
+        "GANTRY_BASE_DOMAIN",
+        "GANTRY_ADMIN_PASSWORD",
+    ] {
+        assert!(help.contains(variable), "--help does not mention {variable}:\n{help}");
+    }
+    for command in ["serve", "migrate", "admin", "token"] {
+        assert!(help.contains(command), "--help does not list `{command}`:\n{help}");
+    }
+}
+
+#[test]
+fn migrate_creates_the_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = gantry(dir.path()).arg("migrate").output().expect("run migrate");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(dir.path().join("gantry.db").exists());
+}
+
+#[tokio::test]
+async fn kill_9_and_restart_lose_nothing_and_keep_the_admin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut first = serve(dir.path(), "first-password");
+    assert_eq!(login_status(&first.console, "first-password").await.as_deref(), Some("/groups"));
+
+    // A token made by the CLI while the server runs (a second process on the same store).
+    let output = gantry(dir.path()).args(["token", "create", "--name", "ci"]).output().expect("token create");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(token.starts_with("gty_"), "{token}");
+
+    first.child.kill().expect("kill -9");
+    first.child.wait().expect("reap");
+
+    let mut second = serve(dir.path(), "second-password");
+    assert_eq!(login_status(&second.console, "first-password").await.as_deref(), Some("/groups"));
+    assert_eq!(login_status(&second.console, "second-password").await.as_deref(), Some("/login?error=1"));
+    let health = browser()
+        .get(format!("{}/api/admin/v1/health", second.console))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(health.status(), 200);
+    second.child.kill().expect("kill");
+    second.child.wait().expect("reap");
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut running = serve(dir.path(), "some-password");
+    let status = Command::new("kill").args(["-TERM", &running.child.id().to_string()]).status().expect("kill -TERM");
+    assert!(status.success());
+    let mut stopped = false;
+    while let Ok(line) = running.lines.recv_timeout(Duration::from_secs(30)) {
+        stopped |= line.contains("stopped");
+    }
+    let exit = running.child.wait().expect("wait");
+    assert!(exit.success(), "exit status {exit}");
+    assert!(stopped, "no `stopped` log line");
+}
+
+#[test]
+fn admin_reset_password_changes_the_password() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let created = gantry(dir.path()).args(["admin", "create", "--username", "ops", "--password", "ops-password"]).output();
+    assert!(created.expect("admin create").status.success());
+    let reset = gantry(dir.path()).args(["admin", "reset-password", "--username", "ops"]).output().expect("reset");
+    assert!(reset.status.success());
+    let stdout = String::from_utf8_lossy(&reset.stdout);
+    assert!(stdout.contains("password: "), "{stdout}");
+    let short = gantry(dir.path()).args(["admin", "reset-password", "--username", "ops", "--password", "short"]).output();
+    let short = short.expect("reset");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password"), "the error names the field");
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the real server on port 0 with a fresh data dir per test.
+
+mod auth;
+mod gateway;
+mod helpers;
+mod lifecycle;
+mod rest;
