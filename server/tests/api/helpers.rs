@@ -51,7 +51,8 @@ pub fn browser() -> Client {
 /// Starts Gantry with a fresh data dir.
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    start(dir.path(), ADMIN_PASSWORD, Some(dir)).await
+    let path = dir.path().to_owned();
+    start(&path, ADMIN_PASSWORD, Some(dir)).await
 }
 
 /// Starts Gantry on an existing data dir, with `admin_password` configured.
