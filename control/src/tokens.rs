@@ -27,7 +27,8 @@ impl Control {
     /// Creates a token for `username` and returns it; it cannot be shown again.
     pub async fn create_token(&self, name: &str, username: &str) -> Result<String, ControlError> {
         let name = parse_name(name)?;
-        let owner = self.find_user(username).await?.ok_or_else(|| ControlError::NotFound(format!("user `{username}`")))?;
+        let owner =
+            self.find_user(username).await?.ok_or_else(|| ControlError::NotFound(format!("user `{username}`")))?;
         let token = format!("{TOKEN_PREFIX}{}", hex::encode(rand::rng().random::<[u8; 32]>()));
         api_token::ActiveModel {
             name: Set(name),

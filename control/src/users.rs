@@ -182,7 +182,8 @@ impl Control {
 
     /// Sets a new password for an existing user.
     pub async fn reset_password(&self, username: &str, password: NewPassword) -> Result<(), ControlError> {
-        let model = self.find_user(username).await?.ok_or_else(|| ControlError::NotFound(format!("user `{username}`")))?;
+        let model =
+            self.find_user(username).await?.ok_or_else(|| ControlError::NotFound(format!("user `{username}`")))?;
         let mut active: user::ActiveModel = model.into();
         active.password_hash = Set(hash_password(password).await?);
         active.updated_at = Set(chrono::Utc::now());

@@ -80,10 +80,7 @@ impl FromStr for Environment {
     type Err = UnknownEnvironment;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Environment::ALL
-            .into_iter()
-            .find(|env| env.as_str() == s)
-            .ok_or_else(|| UnknownEnvironment(s.to_owned()))
+        Environment::ALL.into_iter().find(|env| env.as_str() == s).ok_or_else(|| UnknownEnvironment(s.to_owned()))
     }
 }
 

@@ -102,10 +102,7 @@ pub enum MatchedApi {}
 
 /// Phase 2: matches method and path against the live version's APIs.
 pub fn route(ctx: &RequestContext, deployment: &LiveDeployment) -> Result<MatchedApi, GatewayError> {
-    Err(GatewayError::NotFound(format!(
-        "no API of version {} matches {} {}",
-        deployment.version, ctx.method, ctx.path
-    )))
+    Err(GatewayError::NotFound(format!("no API of version {} matches {} {}", deployment.version, ctx.method, ctx.path)))
 }
 
 /// Phase 8: one structured access-log line per request, whatever happened.

@@ -66,8 +66,8 @@ pub async fn serve(
 fn handle(request: Request<Incoming>, snapshots: &SnapshotHandle) -> Response<Full<Bytes>> {
     let snapshot = snapshots.current();
     let mut ctx = RequestContext::new(request.method().clone(), request.uri().path(), request.headers());
-    let outcome = phases::resolve(&mut ctx, &snapshot, request.headers())
-        .and_then(|deployment| phases::route(&ctx, &deployment));
+    let outcome =
+        phases::resolve(&mut ctx, &snapshot, request.headers()).and_then(|deployment| phases::route(&ctx, &deployment));
     let mut response = match outcome {
         Ok(api) => match api {},
         Err(error) => error.into_response(&ctx.request_id),
@@ -78,4 +78,3 @@ fn handle(request: Request<Incoming>, snapshots: &SnapshotHandle) -> Response<Fu
     phases::log(&ctx, response.status());
     response
 }
-

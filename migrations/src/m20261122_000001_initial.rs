@@ -119,7 +119,11 @@ impl MigrationTrait for Migration {
                 .col(text(CustomDomains::Host).unique_key())
                 .col(text_null(CustomDomains::Environment))
                 .col(time(CustomDomains::CreatedAt))
-                .foreign_key(&mut fk((CustomDomains::Table, CustomDomains::GroupId), (ApiGroups::Table, ApiGroups::Id), Cascade))
+                .foreign_key(&mut fk(
+                    (CustomDomains::Table, CustomDomains::GroupId),
+                    (ApiGroups::Table, ApiGroups::Id),
+                    Cascade,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -141,7 +145,13 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create().name("uq_apis_group_name").table(Apis::Table).col(Apis::GroupId).col(Apis::Name).unique().to_owned(),
+            Index::create()
+                .name("uq_apis_group_name")
+                .table(Apis::Table)
+                .col(Apis::GroupId)
+                .col(Apis::Name)
+                .unique()
+                .to_owned(),
         )
         .await?;
 
@@ -158,7 +168,11 @@ impl MigrationTrait for Migration {
                 .col(time(Versions::CreatedAt))
                 .col(text(Versions::CreatedBy))
                 .foreign_key(&mut fk((Versions::Table, Versions::GroupId), (ApiGroups::Table, ApiGroups::Id), Cascade))
-                .foreign_key(&mut fk((Versions::Table, Versions::BaseVersionId), (Versions::Table, Versions::Id), SetNull))
+                .foreign_key(&mut fk(
+                    (Versions::Table, Versions::BaseVersionId),
+                    (Versions::Table, Versions::Id),
+                    SetNull,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -224,8 +238,16 @@ impl MigrationTrait for Migration {
                 .col(time(Deployments::ReleasedAt))
                 .col(text(Deployments::ReleasedBy))
                 .col(text_or_empty(Deployments::Note))
-                .foreign_key(&mut fk((Deployments::Table, Deployments::GroupId), (ApiGroups::Table, ApiGroups::Id), Cascade))
-                .foreign_key(&mut fk((Deployments::Table, Deployments::VersionId), (Versions::Table, Versions::Id), Restrict))
+                .foreign_key(&mut fk(
+                    (Deployments::Table, Deployments::GroupId),
+                    (ApiGroups::Table, ApiGroups::Id),
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    (Deployments::Table, Deployments::VersionId),
+                    (Versions::Table, Versions::Id),
+                    Restrict,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -366,32 +388,159 @@ impl MigrationTrait for Migration {
 }
 
 #[derive(DeriveIden)]
-enum Users { Table, Id, Username, PasswordHash, CreatedAt, UpdatedAt }
+enum Users {
+    Table,
+    Id,
+    Username,
+    PasswordHash,
+    CreatedAt,
+    UpdatedAt,
+}
 #[derive(DeriveIden)]
-enum ApiTokens { Table, Id, Name, TokenHash, UserId, CreatedAt, LastUsedAt }
+enum ApiTokens {
+    Table,
+    Id,
+    Name,
+    TokenHash,
+    UserId,
+    CreatedAt,
+    LastUsedAt,
+}
 #[derive(DeriveIden)]
-enum Sessions { Table, Id, Data, ExpiryDate }
+enum Sessions {
+    Table,
+    Id,
+    Data,
+    ExpiryDate,
+}
 #[derive(DeriveIden)]
-enum ApiGroups { Table, Id, Name, Subdomain, Description, CreatedAt, UpdatedAt }
+enum ApiGroups {
+    Table,
+    Id,
+    Name,
+    Subdomain,
+    Description,
+    CreatedAt,
+    UpdatedAt,
+}
 #[derive(DeriveIden)]
-enum CustomDomains { Table, Id, GroupId, Host, Environment, CreatedAt }
+enum CustomDomains {
+    Table,
+    Id,
+    GroupId,
+    Host,
+    Environment,
+    CreatedAt,
+}
 #[derive(DeriveIden)]
-enum Apis { Table, Id, GroupId, Name, Method, Path, Definition, CreatedAt, UpdatedAt, UpdatedBy }
+enum Apis {
+    Table,
+    Id,
+    GroupId,
+    Name,
+    Method,
+    Path,
+    Definition,
+    CreatedAt,
+    UpdatedAt,
+    UpdatedBy,
+}
 #[derive(DeriveIden)]
-enum Versions { Table, Id, GroupId, Label, Description, ContentHash, Snapshot, BaseVersionId, CreatedAt, CreatedBy }
+enum Versions {
+    Table,
+    Id,
+    GroupId,
+    Label,
+    Description,
+    ContentHash,
+    Snapshot,
+    BaseVersionId,
+    CreatedAt,
+    CreatedBy,
+}
 #[derive(DeriveIden)]
-enum BackendServices { Table, Id, Name, Kind, Description, CreatedAt, UpdatedAt }
+enum BackendServices {
+    Table,
+    Id,
+    Name,
+    Kind,
+    Description,
+    CreatedAt,
+    UpdatedAt,
+}
 #[derive(DeriveIden)]
-enum BackendServiceUrls { Table, Id, ServiceId, Environment, Url, UpdatedAt }
+enum BackendServiceUrls {
+    Table,
+    Id,
+    ServiceId,
+    Environment,
+    Url,
+    UpdatedAt,
+}
 #[derive(DeriveIden)]
-enum Deployments { Table, Id, GroupId, Environment, VersionId, Backend, ReleasedAt, ReleasedBy, Note }
+enum Deployments {
+    Table,
+    Id,
+    GroupId,
+    Environment,
+    VersionId,
+    Backend,
+    ReleasedAt,
+    ReleasedBy,
+    Note,
+}
 #[derive(DeriveIden)]
-enum DeploymentEvents { Table, Id, GroupId, Environment, Action, FromVersionId, ToVersionId, Backend, Note, Actor, At }
+enum DeploymentEvents {
+    Table,
+    Id,
+    GroupId,
+    Environment,
+    Action,
+    FromVersionId,
+    ToVersionId,
+    Backend,
+    Note,
+    Actor,
+    At,
+}
 #[derive(DeriveIden)]
-enum Apps { Table, Id, Name, Description, AppKey, AppSecret, AppCode, Enabled, CreatedAt, UpdatedAt }
+enum Apps {
+    Table,
+    Id,
+    Name,
+    Description,
+    AppKey,
+    AppSecret,
+    AppCode,
+    Enabled,
+    CreatedAt,
+    UpdatedAt,
+}
 #[derive(DeriveIden)]
-enum Authorizations { Table, Id, AppId, ApiId, Environment, ExpiresAt, CreatedAt }
+enum Authorizations {
+    Table,
+    Id,
+    AppId,
+    ApiId,
+    Environment,
+    ExpiresAt,
+    CreatedAt,
+}
 #[derive(DeriveIden)]
-enum AuditEvents { Table, Id, Actor, Action, EntityKind, EntityId, Before, After, At }
+enum AuditEvents {
+    Table,
+    Id,
+    Actor,
+    Action,
+    EntityKind,
+    EntityId,
+    Before,
+    After,
+    At,
+}
 #[derive(DeriveIden)]
-enum ConfigRevision { Table, Id, Revision }
+enum ConfigRevision {
+    Table,
+    Id,
+    Revision,
+}

@@ -36,7 +36,12 @@ async fn session_user(control: &Control, session: &Session) -> Result<Option<Cur
 }
 
 /// Requires a logged-in user on every console route but the public ones.
-pub async fn console_guard(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+pub async fn console_guard(
+    State(state): State<AppState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path().to_owned();
     let user = match session_user(&state.control, &session).await {
         Ok(user) => user,
@@ -104,7 +109,9 @@ pub async fn login(
                 Err(error) => ApiError::from(ControlError::Internal(format!("session: {error}"))).into_response(),
             }
         }
-        Err(ControlError::InvalidCredentials | ControlError::Validation(_)) => Redirect::to("/login?error=1").into_response(),
+        Err(ControlError::InvalidCredentials | ControlError::Validation(_)) => {
+            Redirect::to("/login?error=1").into_response()
+        }
         Err(error) => ApiError::from(error).into_response(),
     }
 }
@@ -113,6 +120,10 @@ pub async fn login(
 pub async fn logout(session: Session) -> Response {
     match session.flush().await {
         Ok(()) => Redirect::to("/login").into_response(),
-        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"code": "InternalError", "message": error.to_string()}))).into_response(),
+        Err(error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(serde_json::json!({"code": "InternalError", "message": error.to_string()})),
+        )
+            .into_response(),
     }
 }

@@ -57,7 +57,9 @@ impl Application {
         let control = Control::open(&url).await.with_context(|| format!("opening the database at {url}"))?;
         match control.ensure_admin(settings.admin_password.as_deref()).await? {
             AdminBootstrap::Existing => {}
-            AdminBootstrap::Created => tracing::info!("created user `admin` with the password from GANTRY_ADMIN_PASSWORD"),
+            AdminBootstrap::Created => {
+                tracing::info!("created user `admin` with the password from GANTRY_ADMIN_PASSWORD")
+            }
             AdminBootstrap::CreatedWithGeneratedPassword(password) => tracing::warn!(
                 username = "admin",
                 %password,
@@ -156,9 +158,12 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
         .route("/", get(|| async { Redirect::to("/groups") }))
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
-        .leptos_routes_with_context(&state, generate_route_list(App), move || provide_context(control.clone()), move || {
-            shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            move || provide_context(control.clone()),
+            move || shell(options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), auth::console_guard));
 

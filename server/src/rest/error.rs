@@ -48,7 +48,8 @@ impl IntoResponse for ApiError {
         let status = StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         match self.0 {
             ControlError::Validation(errors) => {
-                let errors = errors.into_iter().map(|e| FieldErrorBody { field: e.field, message: e.message }).collect();
+                let errors =
+                    errors.into_iter().map(|e| FieldErrorBody { field: e.field, message: e.message }).collect();
                 (status, Json(ValidationErrorBody { errors })).into_response()
             }
             other => {

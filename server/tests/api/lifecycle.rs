@@ -138,13 +138,15 @@ fn sigterm_shuts_down_cleanly() {
 #[test]
 fn admin_reset_password_changes_the_password() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let created = gantry(dir.path()).args(["admin", "create", "--username", "ops", "--password", "ops-password"]).output();
+    let created =
+        gantry(dir.path()).args(["admin", "create", "--username", "ops", "--password", "ops-password"]).output();
     assert!(created.expect("admin create").status.success());
     let reset = gantry(dir.path()).args(["admin", "reset-password", "--username", "ops"]).output().expect("reset");
     assert!(reset.status.success());
     let stdout = String::from_utf8_lossy(&reset.stdout);
     assert!(stdout.contains("password: "), "{stdout}");
-    let short = gantry(dir.path()).args(["admin", "reset-password", "--username", "ops", "--password", "short"]).output();
+    let short =
+        gantry(dir.path()).args(["admin", "reset-password", "--username", "ops", "--password", "short"]).output();
     let short = short.expect("reset");
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("password"), "the error names the field");

@@ -49,7 +49,8 @@ async fn the_console_session_also_authenticates_rest_calls() {
 async fn unknown_endpoints_are_json_404s() {
     let app = spawn_app().await;
     let token = app.control.create_token("tests", "admin").await.expect("token");
-    let response = browser().get(app.url("/api/admin/v1/nothing-here")).bearer_auth(&token).send().await.expect("request");
+    let response =
+        browser().get(app.url("/api/admin/v1/nothing-here")).bearer_auth(&token).send().await.expect("request");
     assert_eq!(response.status(), 404);
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["code"], "NotFound");

@@ -1,0 +1,94 @@
+# Shared set-up for scripts/run.sh and scripts/test.sh. Sourced, not run.
+# Every step installs its tool only when the right version is missing, so re-running a
+# script on a machine that is set up installs nothing.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+CARGO_LEPTOS_VERSION="0.3.10"
+export PATH="$HOME/.cargo/bin:$ROOT/.tools/node_modules/.bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# Runs "$@" and records how long it took under the label $1 in TIMINGS.
+TIMINGS=()
+timed() {
+  local label=$1; shift
+  local start=$SECONDS
+  "$@"
+  TIMINGS+=("$(printf '%-10s %4ds' "$label" $((SECONDS - start)))")
+}
+print_timings() {
+  printf '\n==> timings\n'
+  printf '    %s\n' "${TIMINGS[@]}"
+}
+
+apt_install() {
+  if [ -z "${APT_UPDATED:-}" ]; then
+    apt-get update -qq
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# The wasm-bindgen version the lock file pins; the CLI must match it exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+setup_rust() {
+  command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; }
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    step "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
+    step "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 17 minutes on 2 cores, once)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  fi
+  local wbg
+  wbg=$(wasm_bindgen_version)
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
+    step "installing wasm-bindgen-cli $wbg (matches Cargo.lock)"
+    # Without --locked: its lock file pins a webpki-roots version the registry no longer has.
+    cargo install wasm-bindgen-cli --version "$wbg" --force
+  fi
+}
+
+setup_node_tools() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    step "installing Node.js"
+    apt_install nodejs npm
+  fi
+}
+
+# wasm-opt, which `cargo leptos build --release` runs, from the npm package binaryen.
+setup_wasm_opt() {
+  setup_node_tools
+  if ! command -v wasm-opt >/dev/null; then
+    step "installing wasm-opt (npm package binaryen)"
+    mkdir -p .tools
+    npm install --prefix .tools --no-audit --no-fund --silent binaryen@132.0.0
+  fi
+}
+
+setup_browser_tests() {
+  setup_node_tools
+  if [ ! -x /usr/bin/chromium ]; then
+    step "installing Chromium (Debian)"
+    apt_install chromium
+  fi
+  if ! command -v cargo-nextest >/dev/null; then
+    step "installing cargo-nextest"
+    cargo install cargo-nextest --locked
+  fi
+  local want have
+  want=$(node -p "require('./end2end/package-lock.json').packages['node_modules/@playwright/test'].version")
+  have=$(node -p "try { require('./end2end/node_modules/@playwright/test/package.json').version } catch { '' }")
+  if [ "$want" != "$have" ]; then
+    step "installing Playwright $want (npm; it drives Debian's Chromium)"
+    (cd end2end && npm ci --no-audit --no-fund --silent)
+  fi
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Sets up what is missing, builds Gantry in release mode and runs it on the embedded SQLite
+# store in ./data: console on http://127.0.0.1:3000, gateway on 127.0.0.1:8080.
+# Extra arguments go to `gantry serve` (see `gantry --help`); GANTRY_* variables work too.
+source "$(dirname "$0")/common.sh"
+
+timed setup setup_rust
+timed setup-opt setup_wasm_opt
+step "building Gantry (cargo leptos build --release)"
+timed build cargo leptos build --release
+print_timings
+
+export GANTRY_SITE_ROOT="${GANTRY_SITE_ROOT:-$ROOT/target/site}"
+step "starting Gantry (Ctrl-C stops it)"
+echo "    console: http://${GANTRY_CONSOLE_ADDR:-127.0.0.1:3000}   gateway: ${GANTRY_GATEWAY_ADDR:-127.0.0.1:8080}"
+echo "    first start without GANTRY_ADMIN_PASSWORD: the admin password is printed once below"
+exec "$ROOT/target/release/gantry" serve "$@"
