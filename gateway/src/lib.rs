@@ -2,20 +2,18 @@
 //! or the database (`control` compiles the live deployments into a snapshot and swaps it in).
 //!
 //! # Layout
-//! - [`environment`]: the three environments and how a caller picks one (`X-Ca-Stage`).
 //! - [`snapshot`]: the immutable, compiled configuration and the [`SnapshotHandle`] that
 //!   swaps it atomically; requests in flight keep the snapshot they started with.
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
 //! - [`phases`]: one named function per step of DESIGN.md's request lifecycle.
 //! - [`server`]: the hyper listener loop with graceful shutdown.
 
-pub mod environment;
 pub mod error;
 pub mod phases;
 pub mod server;
 pub mod snapshot;
 
-pub use environment::Environment;
+pub use domain::Environment;
 pub use error::GatewayError;
 pub use server::serve;
 pub use snapshot::{Snapshot, SnapshotHandle};

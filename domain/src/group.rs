@@ -1,0 +1,47 @@
+//! The API group as JSON and its rules.
+
+use crate::error::Errors;
+use crate::{names, FieldError};
+use serde::{Deserialize, Serialize};
+
+/// A group as submitted (create or edit).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GroupSpec {
+    /// Unique name.
+    pub name: String,
+    /// Unique DNS label: the group answers on `{subdomain}.{base_domain}`.
+    pub subdomain: String,
+    /// Free text.
+    pub description: String,
+}
+
+impl GroupSpec {
+    /// Checks every rule; returns the normalised spec or every broken rule.
+    pub fn validate(&self) -> Result<GroupSpec, Vec<FieldError>> {
+        let mut errors = Errors::default();
+        let name = errors.check("name", names::group_name(&self.name));
+        let subdomain = errors.check("subdomain", names::subdomain(&self.subdomain));
+        let description = errors.check("description", names::text(&self.description, 500));
+        match (name, subdomain, description) {
+            (Some(name), Some(subdomain), Some(description)) => {
+                errors.finish(GroupSpec { name, subdomain, description })
+            }
+            _ => errors.finish(self.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_validate_every_field() {
+        let ok = GroupSpec { name: "petstore".into(), subdomain: "PetStore".into(), description: String::new() };
+        assert_eq!(ok.validate().expect("valid").subdomain, "petstore");
+        let bad = GroupSpec { name: "".into(), subdomain: "pet.store".into(), description: "x".repeat(501) };
+        let fields: Vec<_> = bad.validate().expect_err("invalid").into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["name", "subdomain", "description"]);
+    }
+}

@@ -1,0 +1,29 @@
+//! Gantry's domain types: values that can only be built through a parser that enforces their
+//! rules ("parse, don't validate"). The console (also in the browser), the REST API and the
+//! importer all go through them, so all three report the same error for the same mistake.
+//! No I/O lives here.
+//!
+//! # Layout
+//! - [`environment`]: Test, Pre-release, Production and the `X-Ca-Stage` header.
+//! - [`error`]: [`FieldError`], a rule broken by one field, named by its JSON path.
+//! - [`names`]: group names, subdomains (DNS labels), API names, parameter and header names.
+//! - [`method`]: HTTP methods, including `ANY`.
+//! - [`path`]: [`PathTemplate`] (`/pets/{petId}`) and route conflicts.
+//! - [`backend`]: [`BackendAddress`] and the bounds of timeouts and mock statuses.
+//! - [`api`]: the API definition as JSON ([`api::ApiSpec`]) and its validation.
+//! - [`group`]: the API group as JSON and its validation.
+
+pub mod api;
+pub mod backend;
+pub mod environment;
+pub mod error;
+pub mod group;
+pub mod method;
+pub mod names;
+pub mod path;
+
+pub use backend::BackendAddress;
+pub use environment::Environment;
+pub use error::FieldError;
+pub use method::HttpMethod;
+pub use path::PathTemplate;
