@@ -5,23 +5,7 @@
 //! (401), and internal faults (500, logged, never shown in detail). The console and the REST
 //! API map them the same way, so both show the same message for the same mistake.
 
-use serde::{Deserialize, Serialize};
-
-/// One invalid field: `field` is the JSON path (`request.path`), `message` says what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldError {
-    /// Path of the field in the submitted JSON, e.g. `request.path`.
-    pub field: String,
-    /// What is wrong with it, for a person.
-    pub message: String,
-}
-
-impl FieldError {
-    /// An error for `field`.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
-        FieldError { field: field.into(), message: message.into() }
-    }
-}
+pub use domain::FieldError;
 
 /// What a control-plane service can fail with.
 #[derive(Debug, thiserror::Error)]

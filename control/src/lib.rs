@@ -10,12 +10,17 @@
 //! - [`users`]: users, password hashing (argon2id), the first admin, and login.
 //! - [`throttle`]: slows down repeated failed logins per user and per client address.
 //! - [`tokens`]: admin API bearer tokens, stored hashed.
-//! - [`groups`]: API groups.
+//! - [`groups`]: API groups: create, edit, delete (refused while live), list.
+//! - [`apis`]: a group's working draft of APIs: create, edit, delete, search and page;
+//!   names unique and routes free of conflicts.
+//! - `audit`: the audit trail every change writes in its own transaction.
 //! - [`snapshot`]: compiles what is live into the gateway's snapshot.
 //!
 //! [`Control`] ties them together: one cheap-to-clone handle over the connection pool that
 //! the server puts in its state once.
 
+pub mod apis;
+mod audit;
 pub mod db;
 pub mod entity;
 pub mod error;
@@ -25,8 +30,8 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 
+pub use domain::Environment;
 pub use error::{ControlError, FieldError};
-pub use gateway::Environment;
 pub use users::CurrentUser;
 
 use sea_orm::DatabaseConnection;
@@ -55,5 +60,23 @@ impl Control {
     /// The connection pool (for the session store, which lives beside the services).
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+}
+
+/// Helpers for this crate's tests: a fresh store in a temporary directory.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::{Control, CurrentUser};
+
+    /// A migrated store in a new temporary directory (kept alive by the returned guard).
+    pub async fn control() -> (Control, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let control = Control::open(&crate::db::sqlite_url(dir.path())).await.expect("open");
+        (control, dir)
+    }
+
+    /// The acting user of service calls in tests.
+    pub fn admin() -> CurrentUser {
+        CurrentUser { id: 1, username: "admin".into() }
     }
 }

@@ -1,8 +1,11 @@
 //! SeaORM entities, one module per table of `migrations`. Tables whose services have not
 //! landed yet get their entity with the issue that uses them.
 
+pub mod api;
 pub mod api_group;
 pub mod api_token;
+pub mod audit_event;
 pub mod config_revision;
+pub mod deployment;
 pub mod session;
 pub mod user;

@@ -1,0 +1,327 @@
+//! A group's working draft of APIs. Saving validates the whole definition (`domain::api`),
+//! keeps names unique in the group and refuses route conflicts, naming both APIs. Editing the
+//! draft changes nothing that is live: only releasing a version does.
+
+use crate::entity::api;
+use crate::{audit, Control, ControlError, CurrentUser, FieldError};
+use domain::api::ApiSpec;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+
+/// An API of the draft, as REST answers and lists show it: the spec plus its id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiView {
+    /// Stable across versions.
+    pub id: i32,
+    /// The definition.
+    #[serde(flatten)]
+    pub spec: ApiSpec,
+    /// Last change (RFC 3339).
+    pub updated_at: String,
+    /// Who made it.
+    pub updated_by: String,
+}
+
+impl ApiView {
+    fn from_model(model: api::Model) -> Result<ApiView, ControlError> {
+        let spec = serde_json::from_value(model.definition)
+            .map_err(|e| ControlError::Internal(format!("stored API {} is unreadable: {e}", model.id)))?;
+        Ok(ApiView { id: model.id, spec, updated_at: model.updated_at.to_rfc3339(), updated_by: model.updated_by })
+    }
+}
+
+/// Search and paging of the API List.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiQuery {
+    /// Part of a name or path (case-insensitive); empty for all.
+    pub q: String,
+    /// 1-based page.
+    pub page: u64,
+    /// Rows per page (1-200).
+    pub per_page: u64,
+}
+
+impl Default for ApiQuery {
+    fn default() -> ApiQuery {
+        ApiQuery { q: String::new(), page: 1, per_page: 20 }
+    }
+}
+
+/// One page of the API List.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiPage {
+    /// The APIs on this page, by name.
+    pub items: Vec<ApiView>,
+    /// How many APIs match in all.
+    pub total: u64,
+    /// This page (1-based).
+    pub page: u64,
+    /// Rows per page.
+    pub per_page: u64,
+}
+
+impl Control {
+    /// One page of a group's APIs matching `query`.
+    pub async fn list_apis(&self, group: &str, query: &ApiQuery) -> Result<ApiPage, ControlError> {
+        let group = self.find_group(group).await?;
+        let per_page = query.per_page.clamp(1, 200);
+        let page = std::cmp::max(query.page, 1);
+        let mut select = api::Entity::find().filter(api::Column::GroupId.eq(group.id));
+        let q = query.q.trim().to_lowercase();
+        if !q.is_empty() {
+            let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let lower = |col: api::Column| Expr::expr(Func::lower(Expr::col(col)));
+            select = select.filter(
+                lower(api::Column::Name)
+                    .like(LikeExpr::new(&pattern).escape('\\'))
+                    .or(lower(api::Column::Path).like(LikeExpr::new(&pattern).escape('\\'))),
+            );
+        }
+        let total = select.clone().count(self.db()).await?;
+        let rows = select
+            .order_by(Expr::expr(Func::lower(Expr::col(api::Column::Name))), Order::Asc)
+            .order_by_asc(api::Column::Id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+            .all(self.db())
+            .await?;
+        let items = rows.into_iter().map(ApiView::from_model).collect::<Result<_, _>>()?;
+        Ok(ApiPage { items, total, page, per_page })
+    }
+
+    /// One API of a group's draft.
+    pub async fn get_api(&self, group: &str, id: i32) -> Result<ApiView, ControlError> {
+        let group = self.find_group(group).await?;
+        ApiView::from_model(self.find_api(group.id, id).await?)
+    }
+
+    async fn find_api(&self, group_id: i32, id: i32) -> Result<api::Model, ControlError> {
+        api::Entity::find_by_id(id)
+            .filter(api::Column::GroupId.eq(group_id))
+            .one(self.db())
+            .await?
+            .ok_or_else(|| ControlError::NotFound(format!("API {id}")))
+    }
+
+    /// Refuses a name another API of the group has, or a route a router could not tell
+    /// apart from another API's (the error names both).
+    async fn check_api_fits(&self, group_id: i32, spec: &ApiSpec, except: Option<i32>) -> Result<(), ControlError> {
+        let others: Vec<(i32, String, String, String)> = api::Entity::find()
+            .select_only()
+            .columns([api::Column::Id, api::Column::Name, api::Column::Method, api::Column::Path])
+            .filter(api::Column::GroupId.eq(group_id))
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        let mut errors = Vec::new();
+        for (id, name, method, path) in others.into_iter().filter(|(id, ..)| Some(*id) != except) {
+            if name == spec.name {
+                errors.push(FieldError::new("name", format!("an API named `{name}` already exists in this group")));
+            }
+            let other = ApiSpec {
+                request: domain::api::RequestSpec { method: method.clone(), path: path.clone(), ..Default::default() },
+                ..Default::default()
+            };
+            if spec.route_conflicts(&other) && !errors.iter().any(|e: &FieldError| e.field == "request.path") {
+                errors.push(FieldError::new(
+                    "request.path",
+                    format!(
+                        "`{}` ({} {}) conflicts with API `{name}` ({method} {path}) (id {id}): both would match the same requests",
+                        spec.name, spec.request.method, spec.request.path
+                    ),
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ControlError::Validation(errors))
+        }
+    }
+
+    /// Adds an API to a group's draft.
+    pub async fn create_api(&self, group: &str, spec: &ApiSpec, actor: &CurrentUser) -> Result<ApiView, ControlError> {
+        let group = self.find_group(group).await?;
+        let spec = spec.validate().map_err(ControlError::Validation)?;
+        self.check_api_fits(group.id, &spec, None).await?;
+        let now = chrono::Utc::now();
+        let txn = self.db().begin().await?;
+        let model = api::ActiveModel {
+            group_id: Set(group.id),
+            name: Set(spec.name.clone()),
+            method: Set(spec.request.method.clone()),
+            path: Set(spec.request.path.clone()),
+            definition: Set(to_json(&spec)?),
+            created_at: Set(now),
+            updated_at: Set(now),
+            updated_by: Set(actor.username.clone()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        let id = format!("{}/{}", group.name, model.id);
+        audit::record(&txn, actor, "api.create", "api", &id, None::<&ApiSpec>, Some(&spec)).await?;
+        txn.commit().await?;
+        ApiView::from_model(model)
+    }
+
+    /// Replaces an API's definition in the draft.
+    pub async fn update_api(
+        &self,
+        group: &str,
+        id: i32,
+        spec: &ApiSpec,
+        actor: &CurrentUser,
+    ) -> Result<ApiView, ControlError> {
+        let group = self.find_group(group).await?;
+        let current = self.find_api(group.id, id).await?;
+        let spec = spec.validate().map_err(ControlError::Validation)?;
+        self.check_api_fits(group.id, &spec, Some(id)).await?;
+        let before = ApiView::from_model(current.clone())?.spec;
+        let txn = self.db().begin().await?;
+        let mut active: api::ActiveModel = current.into();
+        active.name = Set(spec.name.clone());
+        active.method = Set(spec.request.method.clone());
+        active.path = Set(spec.request.path.clone());
+        active.definition = Set(to_json(&spec)?);
+        active.updated_at = Set(chrono::Utc::now());
+        active.updated_by = Set(actor.username.clone());
+        let model = active.update(&txn).await?;
+        let entity = format!("{}/{}", group.name, id);
+        audit::record(&txn, actor, "api.update", "api", &entity, Some(&before), Some(&spec)).await?;
+        txn.commit().await?;
+        ApiView::from_model(model)
+    }
+
+    /// Removes an API from the draft (versions that contain it keep it).
+    pub async fn delete_api(&self, group: &str, id: i32, actor: &CurrentUser) -> Result<(), ControlError> {
+        let group = self.find_group(group).await?;
+        let current = self.find_api(group.id, id).await?;
+        let before = ApiView::from_model(current)?.spec;
+        let txn = self.db().begin().await?;
+        api::Entity::delete_by_id(id).exec(&txn).await?;
+        let entity = format!("{}/{}", group.name, id);
+        audit::record(&txn, actor, "api.delete", "api", &entity, Some(&before), None::<&ApiSpec>).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}
+
+fn to_json(spec: &ApiSpec) -> Result<serde_json::Value, ControlError> {
+    serde_json::to_value(spec).map_err(|e| ControlError::Internal(format!("API definition: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entity::audit_event;
+    use crate::testing::{admin, control};
+    use domain::group::GroupSpec;
+
+    async fn with_group() -> (Control, tempfile::TempDir) {
+        let (control, dir) = control().await;
+        let group = GroupSpec { name: "petstore".into(), subdomain: "pets".into(), description: String::new() };
+        control.create_group(&group, &admin()).await.expect("group");
+        (control, dir)
+    }
+
+    fn api(name: &str, method: &str, path: &str) -> ApiSpec {
+        serde_json::from_value(serde_json::json!({"name": name, "request": {"method": method, "path": path}}))
+            .expect("spec")
+    }
+
+    fn errors(error: ControlError) -> Vec<FieldError> {
+        match error {
+            ControlError::Validation(errors) => errors,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn create_read_update_delete() {
+        let (control, _dir) = with_group().await;
+        let created =
+            control.create_api("petstore", &api("Get pet", "get", "/pets/{petId}"), &admin()).await.expect("create");
+        assert_eq!(created.spec.request.method, "GET");
+        let mut changed = created.spec.clone();
+        changed.description = "Returns one pet".into();
+        let updated = control.update_api("petstore", created.id, &changed, &admin()).await.expect("update");
+        assert_eq!(updated.id, created.id);
+        assert_eq!(control.get_api("petstore", created.id).await.expect("get").spec.description, "Returns one pet");
+        control.delete_api("petstore", created.id, &admin()).await.expect("delete");
+        assert!(matches!(control.get_api("petstore", created.id).await, Err(ControlError::NotFound(_))));
+
+        let actions: Vec<String> =
+            audit_event::Entity::find().all(control.db()).await.expect("audit").into_iter().map(|e| e.action).collect();
+        assert_eq!(actions, ["group.create", "api.create", "api.update", "api.delete"]);
+    }
+
+    #[tokio::test]
+    async fn invalid_definitions_are_refused_and_nothing_is_saved() {
+        let (control, _dir) = with_group().await;
+        let error =
+            control.create_api("petstore", &api("Get pet", "GET", "pets/{id"), &admin()).await.expect_err("bad");
+        assert_eq!(errors(error)[0].field, "request.path");
+        assert_eq!(control.list_apis("petstore", &ApiQuery::default()).await.expect("list").total, 0);
+    }
+
+    #[tokio::test]
+    async fn route_conflicts_name_both_apis() {
+        let (control, _dir) = with_group().await;
+        control.create_api("petstore", &api("Get pet", "GET", "/pets/{id}"), &admin()).await.expect("first");
+        let error = control
+            .create_api("petstore", &api("Fetch pet", "GET", "/pets/{petId}"), &admin())
+            .await
+            .expect_err("conflict");
+        let error = &errors(error)[0];
+        assert_eq!(error.field, "request.path");
+        assert!(error.message.contains("Fetch pet") && error.message.contains("Get pet"), "{}", error.message);
+        control.create_api("petstore", &api("Add pet", "POST", "/pets/{petId}"), &admin()).await.expect("other method");
+        let error =
+            control.create_api("petstore", &api("Get pet", "GET", "/stores"), &admin()).await.expect_err("name");
+        assert_eq!(errors(error)[0].field, "name");
+    }
+
+    #[tokio::test]
+    async fn an_api_may_keep_its_own_route_when_edited() {
+        let (control, _dir) = with_group().await;
+        let created =
+            control.create_api("petstore", &api("Get pet", "GET", "/pets/{id}"), &admin()).await.expect("create");
+        control.update_api("petstore", created.id, &created.spec, &admin()).await.expect("same route");
+    }
+
+    #[tokio::test]
+    async fn search_and_paging() {
+        let (control, _dir) = with_group().await;
+        for i in 0..25 {
+            let spec = api(&format!("api-{i:02}"), "GET", &format!("/items/n{i}"));
+            control.create_api("petstore", &spec, &admin()).await.expect("create");
+        }
+        control.create_api("petstore", &api("Find_Pets", "GET", "/pets"), &admin()).await.expect("create");
+        let page2 =
+            control.list_apis("petstore", &ApiQuery { q: String::new(), page: 2, per_page: 10 }).await.expect("page");
+        assert_eq!(page2.total, 26);
+        assert_eq!(page2.items.len(), 10);
+        assert_eq!(page2.items[0].spec.name, "api-10");
+        let by_path =
+            control.list_apis("petstore", &ApiQuery { q: "/ITEMS/n1".into(), ..Default::default() }).await.expect("q");
+        assert_eq!(by_path.total, 11, "n1 and n10-n19");
+        let by_name =
+            control.list_apis("petstore", &ApiQuery { q: "find_".into(), ..Default::default() }).await.expect("q");
+        assert_eq!(by_name.total, 1);
+        let literal =
+            control.list_apis("petstore", &ApiQuery { q: "i_".into(), ..Default::default() }).await.expect("q");
+        assert_eq!(literal.total, 0, "_ is a literal, not a wildcard");
+    }
+
+    #[tokio::test]
+    async fn unknown_groups_are_not_found() {
+        let (control, _dir) = with_group().await;
+        assert!(matches!(control.list_apis("nope", &ApiQuery::default()).await, Err(ControlError::NotFound(_))));
+    }
+}
