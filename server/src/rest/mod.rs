@@ -2,8 +2,11 @@
 //! generated from these handlers (`/api/admin/v1/openapi.json`). Handlers are thin: they
 //! call the same `control` services as the console.
 
+mod apis;
 pub mod error;
+mod groups;
 mod health;
+mod json;
 
 use crate::{auth, AppState};
 use axum::middleware::from_fn_with_state;
@@ -17,7 +20,20 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Gantry admin API", description = "Manage API groups, versions, deployments, backend services and apps."),
     servers((url = "/api/admin/v1")),
-    paths(health::get_health, get_openapi),
+    paths(
+        health::get_health,
+        get_openapi,
+        groups::list_groups,
+        groups::create_group,
+        groups::get_group,
+        groups::update_group,
+        groups::delete_group,
+        apis::list_apis,
+        apis::create_api,
+        apis::get_api,
+        apis::update_api,
+        apis::delete_api,
+    ),
     components(schemas(health::Health, error::ErrorBody, error::ValidationErrorBody, error::FieldErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -44,6 +60,10 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/health", get(health::get_health))
         .route("/openapi.json", get(get_openapi))
+        .route("/groups", get(groups::list_groups).post(groups::create_group))
+        .route("/groups/{group}", get(groups::get_group).put(groups::update_group).delete(groups::delete_group))
+        .route("/groups/{group}/apis", get(apis::list_apis).post(apis::create_api))
+        .route("/groups/{group}/apis/{id}", get(apis::get_api).put(apis::update_api).delete(apis::delete_api))
         .fallback(error::not_found)
         .layer(from_fn_with_state(state, auth::rest_guard))
 }

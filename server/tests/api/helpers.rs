@@ -94,6 +94,12 @@ impl TestApp {
         assert_eq!(location(&response), Some("/groups".to_owned()), "login failed");
     }
 
+    /// A REST client authenticated with a fresh bearer token.
+    pub async fn rest(&self) -> RestClient {
+        let token = self.control.create_token("tests", "admin").await.expect("token");
+        RestClient { base: format!("{}/api/admin/v1", self.console), token, client: Client::new() }
+    }
+
     /// GET a console page with this app's cookies.
     pub async fn get(&self, path: &str) -> Response {
         self.client.get(self.url(path)).send().await.expect("request")
@@ -113,4 +119,53 @@ impl TestApp {
 /// The `Location` of a redirect.
 pub fn location(response: &Response) -> Option<String> {
     response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// The admin REST API with a bearer token.
+pub struct RestClient {
+    base: String,
+    token: String,
+    client: Client,
+}
+
+impl RestClient {
+    /// Sends `method` to `/api/admin/v1{path}` with an optional JSON body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).expect("json body") },
+        )
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// POST a JSON body.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// PUT a JSON body.
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
 }

@@ -2,6 +2,7 @@
 
 mod auth;
 mod gateway;
+mod groups;
 mod helpers;
 mod lifecycle;
 mod rest;

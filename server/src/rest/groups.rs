@@ -1,0 +1,76 @@
+//! `/groups`: API groups.
+
+use crate::rest::error::{ApiError, ErrorBody, ValidationErrorBody};
+use crate::rest::json::ApiJson;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use control::groups::GroupView;
+use control::CurrentUser;
+use domain::group::GroupSpec;
+use serde::Serialize;
+
+/// Every group.
+#[derive(Debug, Serialize)]
+pub struct GroupList {
+    items: Vec<GroupView>,
+    total: usize,
+}
+
+/// List API groups.
+#[utoipa::path(get, path = "/groups", tag = "groups", responses((status = 200, description = "`{items: [group], total}`")))]
+pub async fn list_groups(State(state): State<AppState>) -> Result<Json<GroupList>, ApiError> {
+    let items = state.control.list_groups().await?;
+    Ok(Json(GroupList { total: items.len(), items }))
+}
+
+/// Create an API group: `{name, subdomain, description?}`.
+#[utoipa::path(post, path = "/groups", tag = "groups", request_body(content = Object, description = "`{name, subdomain, description?}`"), responses(
+    (status = 201, description = "The group"),
+    (status = 422, body = ValidationErrorBody),
+))]
+pub async fn create_group(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    ApiJson(spec): ApiJson<GroupSpec>,
+) -> Result<(StatusCode, Json<GroupView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(state.control.create_group(&spec, &user).await?)))
+}
+
+/// One API group.
+#[utoipa::path(get, path = "/groups/{group}", tag = "groups", params(("group" = String, Path)), responses(
+    (status = 200, description = "The group"),
+    (status = 404, body = ErrorBody),
+))]
+pub async fn get_group(State(state): State<AppState>, Path(group): Path<String>) -> Result<Json<GroupView>, ApiError> {
+    Ok(Json(state.control.get_group(&group).await?))
+}
+
+/// Change an API group's name, subdomain or description.
+#[utoipa::path(put, path = "/groups/{group}", tag = "groups", params(("group" = String, Path)), request_body(content = Object, description = "`{name, subdomain, description?}`"), responses(
+    (status = 200, description = "The group"),
+    (status = 422, body = ValidationErrorBody),
+))]
+pub async fn update_group(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(group): Path<String>,
+    ApiJson(spec): ApiJson<GroupSpec>,
+) -> Result<Json<GroupView>, ApiError> {
+    Ok(Json(state.control.update_group(&group, &spec, &user).await?))
+}
+
+/// Delete an API group; refused (409) while it is live in an environment.
+#[utoipa::path(delete, path = "/groups/{group}", tag = "groups", params(("group" = String, Path)), responses(
+    (status = 204, description = "Deleted"),
+    (status = 409, body = ErrorBody),
+))]
+pub async fn delete_group(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(group): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.control.delete_group(&group, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
