@@ -1,19 +1,24 @@
 //! Server functions: the console's calls into `control`. Each one extracts what it needs
 //! from the request context, calls a service, and maps the error; no logic lives here.
 //! The session check happens before any of them runs (the server's login middleware).
+//!
+//! Saving returns [`Saved`]: either the saved thing or the field errors of the same
+//! validation the REST API uses, so forms can show each message beside its field.
 
+use domain::api::ApiSpec;
+use domain::group::GroupSpec;
+use domain::views::{ApiPage, ApiView, GroupView};
+use domain::FieldError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// An API group as the API Groups list shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupRow {
-    /// Unique name.
-    pub name: String,
-    /// DNS label under the base domain.
-    pub subdomain: String,
-    /// Free text.
-    pub description: String,
+/// The outcome of a save: the saved value, or what is wrong with the input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Saved<T> {
+    /// Stored.
+    Ok(T),
+    /// Refused; nothing changed.
+    Invalid(Vec<FieldError>),
 }
 
 /// The logged-in user's name.
@@ -24,17 +29,67 @@ pub async fn whoami() -> Result<String, ServerFnError> {
 
 /// Every API group.
 #[server]
-pub async fn list_groups() -> Result<Vec<GroupRow>, ServerFnError> {
-    let groups = ssr::control()?.list_groups().await.map_err(ssr::server_error)?;
-    Ok(groups
-        .into_iter()
-        .map(|g| GroupRow { name: g.name, subdomain: g.subdomain, description: g.description })
-        .collect())
+pub async fn list_groups() -> Result<Vec<GroupView>, ServerFnError> {
+    ssr::control()?.list_groups().await.map_err(ssr::server_error)
+}
+
+/// One API group.
+#[server]
+pub async fn get_group(name: String) -> Result<GroupView, ServerFnError> {
+    ssr::control()?.get_group(&name).await.map_err(ssr::server_error)
+}
+
+/// Creates a group (`original` empty) or edits the group named `original`.
+#[server]
+pub async fn save_group(original: Option<String>, spec: GroupSpec) -> Result<Saved<GroupView>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::saved(match original {
+        Some(name) => control.update_group(&name, &spec, &user).await,
+        None => control.create_group(&spec, &user).await,
+    })
+}
+
+/// Deletes a group (refused while it is live somewhere).
+#[server]
+pub async fn delete_group(name: String) -> Result<(), ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    control.delete_group(&name, &user).await.map_err(ssr::server_error)
+}
+
+/// One page of a group's APIs matching `q`.
+#[server]
+pub async fn list_apis(group: String, q: String, page: u64, per_page: u64) -> Result<ApiPage, ServerFnError> {
+    let query = domain::views::ApiQuery { q, page, per_page };
+    ssr::control()?.list_apis(&group, &query).await.map_err(ssr::server_error)
+}
+
+/// One API of a group's draft.
+#[server]
+pub async fn get_api(group: String, id: i32) -> Result<ApiView, ServerFnError> {
+    ssr::control()?.get_api(&group, id).await.map_err(ssr::server_error)
+}
+
+/// Creates (`id` empty) or replaces an API of the draft.
+#[server]
+pub async fn save_api(group: String, id: Option<i32>, spec: ApiSpec) -> Result<Saved<ApiView>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::saved(match id {
+        Some(id) => control.update_api(&group, id, &spec, &user).await,
+        None => control.create_api(&group, &spec, &user).await,
+    })
+}
+
+/// Removes an API from the draft.
+#[server]
+pub async fn delete_api(group: String, id: i32) -> Result<(), ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    control.delete_api(&group, id, &user).await.map_err(ssr::server_error)
 }
 
 /// Server-only helpers for the functions above.
 #[cfg(feature = "ssr")]
 pub mod ssr {
+    use super::Saved;
     use control::{Control, ControlError, CurrentUser};
     use leptos::prelude::*;
 
@@ -53,5 +108,14 @@ pub mod ssr {
     /// A control error as the console shows it.
     pub fn server_error(error: ControlError) -> ServerFnError {
         ServerFnError::new(error.public_message())
+    }
+
+    /// Validation errors become [`Saved::Invalid`]; other errors fail the call.
+    pub fn saved<T>(result: Result<T, ControlError>) -> Result<Saved<T>, ServerFnError> {
+        match result {
+            Ok(value) => Ok(Saved::Ok(value)),
+            Err(ControlError::Validation(errors)) => Ok(Saved::Invalid(errors)),
+            Err(error) => Err(server_error(error)),
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! The HTML document, the routes, and the console frame around every page but login.
 
 use crate::api::whoami;
+use crate::pages::api_editor::ApiEditorPage;
+use crate::pages::api_list::ApiListTab;
+use crate::pages::group::{DeploymentsTab, DocsTab, GroupFrame, VersionsTab};
 use crate::pages::{
     apps::AppsPage, backend_services::BackendServicesPage, debug::DebugPage, groups::GroupsPage, login::LoginPage,
 };
@@ -45,6 +48,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage />
                     <ParentRoute path=path!("") view=ConsoleFrame>
                         <Route path=path!("/groups") view=GroupsPage />
+                        <ParentRoute path=path!("/groups/:group") view=GroupFrame>
+                            <Route path=path!("") view=ApiListTab />
+                            <Route path=path!("versions") view=VersionsTab />
+                            <Route path=path!("deployments") view=DeploymentsTab />
+                            <Route path=path!("docs") view=DocsTab />
+                            <Route path=path!("apis/:id") view=ApiEditorPage />
+                        </ParentRoute>
                         <Route path=path!("/backend-services") view=BackendServicesPage />
                         <Route path=path!("/apps") view=AppsPage />
                         <Route path=path!("/debug") view=DebugPage />

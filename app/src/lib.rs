@@ -6,12 +6,14 @@
 //!   (top bar with navigation and the current user, the page below).
 //! - [`api`]: `#[server]` functions. Each is a few lines that call one `control` service;
 //!   server-only helpers sit in `api::ssr`.
+//! - [`components`]: labelled fields with their errors, selects, dialogs.
 //! - [`pages`]: one module per page.
 //!
 //! Built with `ssr` into the `gantry` binary, and with `hydrate` into the browser bundle by
 //! cargo-leptos.
 
 pub mod api;
+pub mod components;
 mod layout;
 pub mod pages;
 

@@ -5,64 +5,18 @@
 use crate::entity::api;
 use crate::{audit, Control, ControlError, CurrentUser, FieldError};
 use domain::api::ApiSpec;
+pub use domain::views::{ApiPage, ApiQuery, ApiView};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
 
-/// An API of the draft, as REST answers and lists show it: the spec plus its id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApiView {
-    /// Stable across versions.
-    pub id: i32,
-    /// The definition.
-    #[serde(flatten)]
-    pub spec: ApiSpec,
-    /// Last change (RFC 3339).
-    pub updated_at: String,
-    /// Who made it.
-    pub updated_by: String,
-}
-
-impl ApiView {
-    fn from_model(model: api::Model) -> Result<ApiView, ControlError> {
-        let spec = serde_json::from_value(model.definition)
-            .map_err(|e| ControlError::Internal(format!("stored API {} is unreadable: {e}", model.id)))?;
-        Ok(ApiView { id: model.id, spec, updated_at: model.updated_at.to_rfc3339(), updated_by: model.updated_by })
-    }
-}
-
-/// Search and paging of the API List.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ApiQuery {
-    /// Part of a name or path (case-insensitive); empty for all.
-    pub q: String,
-    /// 1-based page.
-    pub page: u64,
-    /// Rows per page (1-200).
-    pub per_page: u64,
-}
-
-impl Default for ApiQuery {
-    fn default() -> ApiQuery {
-        ApiQuery { q: String::new(), page: 1, per_page: 20 }
-    }
-}
-
-/// One page of the API List.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApiPage {
-    /// The APIs on this page, by name.
-    pub items: Vec<ApiView>,
-    /// How many APIs match in all.
-    pub total: u64,
-    /// This page (1-based).
-    pub page: u64,
-    /// Rows per page.
-    pub per_page: u64,
+/// The view of a stored API.
+fn api_view(model: api::Model) -> Result<ApiView, ControlError> {
+    let spec = serde_json::from_value(model.definition)
+        .map_err(|e| ControlError::Internal(format!("stored API {} is unreadable: {e}", model.id)))?;
+    Ok(ApiView { id: model.id, spec, updated_at: model.updated_at.to_rfc3339(), updated_by: model.updated_by })
 }
 
 impl Control {
@@ -90,14 +44,14 @@ impl Control {
             .limit(per_page)
             .all(self.db())
             .await?;
-        let items = rows.into_iter().map(ApiView::from_model).collect::<Result<_, _>>()?;
+        let items = rows.into_iter().map(api_view).collect::<Result<_, _>>()?;
         Ok(ApiPage { items, total, page, per_page })
     }
 
     /// One API of a group's draft.
     pub async fn get_api(&self, group: &str, id: i32) -> Result<ApiView, ControlError> {
         let group = self.find_group(group).await?;
-        ApiView::from_model(self.find_api(group.id, id).await?)
+        api_view(self.find_api(group.id, id).await?)
     }
 
     async fn find_api(&self, group_id: i32, id: i32) -> Result<api::Model, ControlError> {
@@ -167,7 +121,7 @@ impl Control {
         let id = format!("{}/{}", group.name, model.id);
         audit::record(&txn, actor, "api.create", "api", &id, None::<&ApiSpec>, Some(&spec)).await?;
         txn.commit().await?;
-        ApiView::from_model(model)
+        api_view(model)
     }
 
     /// Replaces an API's definition in the draft.
@@ -182,7 +136,7 @@ impl Control {
         let current = self.find_api(group.id, id).await?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
         self.check_api_fits(group.id, &spec, Some(id)).await?;
-        let before = ApiView::from_model(current.clone())?.spec;
+        let before = api_view(current.clone())?.spec;
         let txn = self.db().begin().await?;
         let mut active: api::ActiveModel = current.into();
         active.name = Set(spec.name.clone());
@@ -195,14 +149,14 @@ impl Control {
         let entity = format!("{}/{}", group.name, id);
         audit::record(&txn, actor, "api.update", "api", &entity, Some(&before), Some(&spec)).await?;
         txn.commit().await?;
-        ApiView::from_model(model)
+        api_view(model)
     }
 
     /// Removes an API from the draft (versions that contain it keep it).
     pub async fn delete_api(&self, group: &str, id: i32, actor: &CurrentUser) -> Result<(), ControlError> {
         let group = self.find_group(group).await?;
         let current = self.find_api(group.id, id).await?;
-        let before = ApiView::from_model(current)?.spec;
+        let before = api_view(current)?.spec;
         let txn = self.db().begin().await?;
         api::Entity::delete_by_id(id).exec(&txn).await?;
         let entity = format!("{}/{}", group.name, id);

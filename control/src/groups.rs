@@ -4,43 +4,21 @@
 use crate::entity::{api, api_group, deployment};
 use crate::{audit, Control, ControlError, CurrentUser, FieldError};
 use domain::group::GroupSpec;
+pub use domain::views::GroupView;
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
 
-/// A group as lists and REST answers show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupView {
-    /// Database id.
-    pub id: i32,
-    /// Unique name.
-    pub name: String,
-    /// DNS label the group answers on under the base domain.
-    pub subdomain: String,
-    /// Free text.
-    pub description: String,
-    /// How many APIs its draft has.
-    pub api_count: u64,
-    /// Last change (RFC 3339).
-    pub updated_at: String,
-}
-
-impl GroupView {
-    fn new(model: api_group::Model, api_count: u64) -> GroupView {
-        GroupView {
-            id: model.id,
-            name: model.name,
-            subdomain: model.subdomain,
-            description: model.description,
-            api_count,
-            updated_at: model.updated_at.to_rfc3339(),
-        }
-    }
-
-    fn spec(&self) -> GroupSpec {
-        GroupSpec { name: self.name.clone(), subdomain: self.subdomain.clone(), description: self.description.clone() }
+/// The view of a stored group.
+fn group_view(model: api_group::Model, api_count: u64) -> GroupView {
+    GroupView {
+        id: model.id,
+        name: model.name,
+        subdomain: model.subdomain,
+        description: model.description,
+        api_count,
+        updated_at: model.updated_at.to_rfc3339(),
     }
 }
 
@@ -88,7 +66,7 @@ impl Control {
         let mut views = Vec::with_capacity(groups.len());
         for group in groups {
             let count = self.api_count(group.id).await?;
-            views.push(GroupView::new(group, count));
+            views.push(group_view(group, count));
         }
         Ok(views)
     }
@@ -97,7 +75,7 @@ impl Control {
     pub async fn get_group(&self, name: &str) -> Result<GroupView, ControlError> {
         let group = self.find_group(name).await?;
         let count = self.api_count(group.id).await?;
-        Ok(GroupView::new(group, count))
+        Ok(group_view(group, count))
     }
 
     /// Creates a group.
@@ -118,7 +96,7 @@ impl Control {
         .await?;
         audit::record(&txn, actor, "group.create", "group", &model.name, None::<&GroupSpec>, Some(&spec)).await?;
         txn.commit().await?;
-        Ok(GroupView::new(model, 0))
+        Ok(group_view(model, 0))
     }
 
     /// Changes a group's name, subdomain or description.
@@ -131,7 +109,7 @@ impl Control {
         let current = self.find_group(name).await?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
         self.check_group_unique(&spec, Some(current.id)).await?;
-        let before = GroupView::new(current.clone(), 0).spec();
+        let before = group_view(current.clone(), 0).spec();
         let txn = self.db().begin().await?;
         let mut active: api_group::ActiveModel = current.into();
         active.name = Set(spec.name.clone());
@@ -142,7 +120,7 @@ impl Control {
         audit::record(&txn, actor, "group.update", "group", &model.name, Some(&before), Some(&spec)).await?;
         txn.commit().await?;
         let count = self.api_count(model.id).await?;
-        Ok(GroupView::new(model, count))
+        Ok(group_view(model, count))
     }
 
     /// Deletes a group and its draft, versions and history; refused while anything is live.
@@ -164,7 +142,7 @@ impl Control {
                 live.join(", ")
             )));
         }
-        let before = GroupView::new(group.clone(), 0).spec();
+        let before = group_view(group.clone(), 0).spec();
         api_group::Entity::delete_by_id(group.id).exec(&txn).await?;
         audit::record(&txn, actor, "group.delete", "group", name, Some(&before), None::<&GroupSpec>).await?;
         txn.commit().await?;

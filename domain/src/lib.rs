@@ -12,6 +12,7 @@
 //! - [`backend`]: [`BackendAddress`] and the bounds of timeouts and mock statuses.
 //! - [`api`]: the API definition as JSON ([`api::ApiSpec`]) and its validation.
 //! - [`group`]: the API group as JSON and its validation.
+//! - [`views`]: stored things as the console and REST show them (with ids and times).
 
 pub mod api;
 pub mod backend;
@@ -21,6 +22,7 @@ pub mod group;
 pub mod method;
 pub mod names;
 pub mod path;
+pub mod views;
 
 pub use backend::BackendAddress;
 pub use environment::Environment;

@@ -20,7 +20,7 @@ test('the right password lands on API Groups, and the console navigates', async 
   await expect(page).toHaveURL(/\/groups$/);
   await expect(page.getByRole('heading', { name: 'API Groups' })).toBeVisible();
   await expect(page.getByText('admin', { exact: true })).toBeVisible();
-  await expect(page.getByText('No API groups yet.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Create Group' })).toBeVisible();
 
   // After hydration the navigation runs in the browser.
   await hydrated(page);

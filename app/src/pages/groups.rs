@@ -1,17 +1,72 @@
-//! The API Groups page. (Create, edit and delete arrive with the API definitions issue.)
+//! The API Groups page: the list, and dialogs to create, edit and delete a group.
 
-use crate::api::list_groups;
+use crate::api::{delete_group, list_groups, save_group, Saved};
+use crate::components::{bind, error_text, Dialog, Errors, OtherErrors, TextField};
+use domain::group::GroupSpec;
+use domain::views::GroupView;
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+/// What the page is doing besides listing.
+#[derive(Clone, Debug, PartialEq)]
+enum Editing {
+    None,
+    /// Creating (`None`) or editing the named group.
+    Form(Option<String>),
+    /// Asking before deleting the named group.
+    Delete(String),
+}
 
 /// `/groups`
 #[component]
 pub fn GroupsPage() -> impl IntoView {
-    let groups = Resource::new(|| (), |_| list_groups());
+    let refresh = RwSignal::new(0u32);
+    let groups = Resource::new(move || refresh.get(), |_| list_groups());
+    let editing = RwSignal::new(Editing::None);
+    let form = RwSignal::new(GroupSpec::default());
+    let errors: Errors = RwSignal::new(Vec::new());
+    let failure = RwSignal::new(None::<String>);
+
+    let open_form = move |group: Option<GroupView>| {
+        errors.set(Vec::new());
+        form.set(group.as_ref().map(GroupView::spec).unwrap_or_default());
+        editing.set(Editing::Form(group.map(|g| g.name)));
+    };
+    let save =
+        Action::new(move |(original, spec): &(Option<String>, GroupSpec)| save_group(original.clone(), spec.clone()));
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(Saved::Ok(_))) => {
+            editing.set(Editing::None);
+            refresh.update(|n| *n += 1);
+        }
+        Some(Ok(Saved::Invalid(list))) => errors.set(list),
+        Some(Err(error)) => errors.set(vec![domain::FieldError::new("form", error_text(&error))]),
+        None => {}
+    });
+    let remove = Action::new(move |name: &String| delete_group(name.clone()));
+    Effect::new(move |_| match remove.value().get() {
+        Some(Ok(())) => {
+            editing.set(Editing::None);
+            failure.set(None);
+            refresh.update(|n| *n += 1);
+        }
+        Some(Err(error)) => {
+            editing.set(Editing::None);
+            failure.set(Some(error_text(&error)));
+        }
+        None => {}
+    });
+
     view! {
         <Title text="API Groups · Gantry" />
-        <h1>"API Groups"</h1>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <div class="page-head">
+            <h1>"API Groups"</h1>
+            <button class="primary" on:click=move |_| open_form(None)>
+                "Create Group"
+            </button>
+        </div>
+        {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match groups.await {
                     Ok(rows) if rows.is_empty() => {
@@ -24,18 +79,39 @@ pub fn GroupsPage() -> impl IntoView {
                                     <tr>
                                         <th>"Name"</th>
                                         <th>"Subdomain"</th>
+                                        <th>"APIs"</th>
                                         <th>"Description"</th>
+                                        <th>"Actions"</th>
                                     </tr>
                                 </thead>
                                 <tbody>
                                     {rows
                                         .into_iter()
-                                        .map(|g| {
+                                        .map(|group| {
+                                            let href = format!("/groups/{}", group.name);
+                                            let for_edit = group.clone();
+                                            let name = group.name.clone();
                                             view! {
                                                 <tr>
-                                                    <td>{g.name}</td>
-                                                    <td>{g.subdomain}</td>
-                                                    <td>{g.description}</td>
+                                                    <td>
+                                                        <a href=href>{group.name.clone()}</a>
+                                                    </td>
+                                                    <td>
+                                                        <code>{group.subdomain.clone()}</code>
+                                                    </td>
+                                                    <td>{group.api_count}</td>
+                                                    <td>{group.description.clone()}</td>
+                                                    <td class="actions">
+                                                        <button on:click=move |_| open_form(Some(for_edit.clone()))>
+                                                            "Edit"
+                                                        </button>
+                                                        <button
+                                                            class="danger"
+                                                            on:click=move |_| editing.set(Editing::Delete(name.clone()))
+                                                        >
+                                                            "Delete"
+                                                        </button>
+                                                    </td>
                                                 </tr>
                                             }
                                         })
@@ -48,6 +124,80 @@ pub fn GroupsPage() -> impl IntoView {
                     Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
+        {move || match editing.get() {
+            Editing::None => ().into_any(),
+            Editing::Form(original) => {
+                let title = if original.is_some() { "Edit Group" } else { "Create Group" };
+                let submit_original = original.clone();
+                view! {
+                    <Dialog title=title>
+                        <form on:submit=move |ev| {
+                            ev.prevent_default();
+                            save.dispatch((submit_original.clone(), form.get_untracked()));
+                        }>
+                            <TextField
+                                label="Name"
+                                id="group-name"
+                                field="name"
+                                errors
+                                bound=bind(form, |f| f.name.clone(), |f, v| f.name = v)
+                            />
+                            <TextField
+                                label="Subdomain"
+                                id="group-subdomain"
+                                field="subdomain"
+                                errors
+                                placeholder="petstore"
+                                bound=bind(form, |f| f.subdomain.clone(), |f, v| f.subdomain = v)
+                            />
+                            <TextField
+                                label="Description"
+                                id="group-description"
+                                field="description"
+                                errors
+                                multiline=true
+                                bound=bind(form, |f| f.description.clone(), |f, v| f.description = v)
+                            />
+                            <OtherErrors errors shown=vec!["name".into(), "subdomain".into(), "description".into()] />
+                            <div class="dialog-buttons">
+                                <button type="button" on:click=move |_| editing.set(Editing::None)>
+                                    "Cancel"
+                                </button>
+                                <button type="submit" class="primary" disabled=move || save.pending().get()>
+                                    "Save"
+                                </button>
+                            </div>
+                        </form>
+                    </Dialog>
+                }
+                    .into_any()
+            }
+            Editing::Delete(name) => {
+                let target = name.clone();
+                view! {
+                    <Dialog title="Delete Group">
+                        <p>
+                            "Delete group " <strong>{name.clone()}</strong>
+                            " with its APIs, versions and history? This cannot be undone."
+                        </p>
+                        <div class="dialog-buttons">
+                            <button type="button" on:click=move |_| editing.set(Editing::None)>
+                                "Cancel"
+                            </button>
+                            <button
+                                class="danger"
+                                on:click=move |_| {
+                                    remove.dispatch(target.clone());
+                                }
+                            >
+                                "Delete"
+                            </button>
+                        </div>
+                    </Dialog>
+                }
+                    .into_any()
+            }
+        }}
     }
 }

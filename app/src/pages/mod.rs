@@ -1,7 +1,11 @@
 //! One module per console page.
 
+pub mod advanced_config;
+pub mod api_editor;
+pub mod api_list;
 pub mod apps;
 pub mod backend_services;
 pub mod debug;
+pub mod group;
 pub mod groups;
 pub mod login;

@@ -1,0 +1,226 @@
+//! Small building blocks the pages share: labelled fields that show their validation error,
+//! dialogs, and a way to bind a field of a larger value to an input.
+
+use domain::FieldError;
+use leptos::prelude::*;
+
+/// The field errors a form currently shows.
+pub type Errors = RwSignal<Vec<FieldError>>;
+
+/// A readable, writable view of one text field inside a larger value.
+pub struct Bound {
+    /// The current text.
+    pub value: Signal<String>,
+    /// Writes new text.
+    pub set: Callback<String>,
+}
+
+/// Binds the text at `get`/`set` inside `state` to an input.
+pub fn bind<T: Send + Sync + 'static>(
+    state: RwSignal<T>,
+    get: impl Fn(&T) -> String + Send + Sync + 'static,
+    set: impl Fn(&mut T, String) + Send + Sync + 'static,
+) -> Bound {
+    Bound {
+        value: Signal::derive(move || state.with(|s| get(s))),
+        set: Callback::new(move |v| state.update(|s| set(s, v))),
+    }
+}
+
+/// The id of the element that describes `id`'s error.
+fn error_id(id: &str) -> String {
+    format!("{id}-error")
+}
+
+/// The message for `field`, if the form has one.
+pub fn message_for(errors: Errors, field: &str) -> Option<String> {
+    errors.with(|all| all.iter().find(|e| e.field == field).map(|e| e.message.clone()))
+}
+
+/// The error under a field; referenced by the field's `aria-describedby`.
+#[component]
+pub fn FieldMessage(errors: Errors, #[prop(into)] field: String, #[prop(into)] id: String) -> impl IntoView {
+    let id = error_id(&id);
+    move || {
+        message_for(errors, &field).map(|message| view! { <span class="field-error" id=id.clone()>{message}</span> })
+    }
+}
+
+/// A labelled text input (or textarea) bound to a value, with its error below it.
+#[component]
+pub fn TextField(
+    #[prop(into)] label: String,
+    #[prop(into)] id: String,
+    #[prop(into)] field: String,
+    errors: Errors,
+    bound: Bound,
+    #[prop(optional, into)] placeholder: String,
+    #[prop(optional)] multiline: bool,
+    #[prop(optional)] code: bool,
+    #[prop(optional)] number: bool,
+) -> impl IntoView {
+    let Bound { value, set } = bound;
+    let invalid = {
+        let field = field.clone();
+        move || message_for(errors, &field).is_some().to_string()
+    };
+    let describedby = error_id(&id);
+    let input = if multiline {
+        view! {
+            <textarea
+                id=id.clone()
+                class:code=code
+                rows=if code { 12 } else { 5 }
+                spellcheck="false"
+                placeholder=placeholder
+                aria-invalid=invalid
+                aria-describedby=describedby
+                prop:value=move || value.get()
+                on:input=move |ev| set.run(event_target_value(&ev))
+                on:keydown=move |ev| {
+                    if code {
+                        insert_tab(&ev, set)
+                    }
+                }
+            ></textarea>
+        }
+        .into_any()
+    } else {
+        view! {
+            <input
+                id=id.clone()
+                type=if number { "number" } else { "text" }
+                placeholder=placeholder
+                aria-invalid=invalid
+                aria-describedby=describedby
+                prop:value=move || value.get()
+                on:input=move |ev| set.run(event_target_value(&ev))
+            />
+        }
+        .into_any()
+    };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            {input}
+            <FieldMessage errors field id />
+        </div>
+    }
+}
+
+/// In a code field the Tab key indents instead of leaving the field.
+#[cfg(feature = "hydrate")]
+fn insert_tab(ev: &leptos::ev::KeyboardEvent, set: Callback<String>) {
+    use wasm_bindgen::JsCast;
+    if ev.key() != "Tab" {
+        return;
+    }
+    let Some(area) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok()) else { return };
+    ev.prevent_default();
+    let text = area.value();
+    let start = area.selection_start().ok().flatten().unwrap_or(0) as usize;
+    let end = area.selection_end().ok().flatten().unwrap_or(0) as usize;
+    // Selection offsets count UTF-16 units; convert to a char boundary.
+    let to_byte = |units: usize| {
+        let mut seen = 0;
+        text.char_indices()
+            .find(|(_, c)| {
+                let before = seen;
+                seen += c.len_utf16();
+                before >= units
+            })
+            .map(|(i, _)| i)
+            .unwrap_or(text.len())
+    };
+    let (a, b) = (to_byte(start), to_byte(end));
+    let updated = format!("{}    {}", &text[..a], &text[b..]);
+    area.set_value(&updated);
+    let cursor = (start + 4) as u32;
+    let _ = area.set_selection_range(cursor, cursor);
+    set.run(updated);
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn insert_tab(_ev: &leptos::ev::KeyboardEvent, _set: Callback<String>) {}
+
+/// A labelled `<select>` bound to a value.
+#[component]
+pub fn SelectField(
+    #[prop(into)] label: String,
+    #[prop(into)] id: String,
+    #[prop(into)] field: String,
+    errors: Errors,
+    bound: Bound,
+    options: Vec<(&'static str, &'static str)>,
+) -> impl IntoView {
+    let Bound { value, set } = bound;
+    let describedby = error_id(&id);
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select
+                id=id.clone()
+                aria-describedby=describedby
+                prop:value=move || value.get()
+                on:change=move |ev| set.run(event_target_value(&ev))
+            >
+                {options
+                    .into_iter()
+                    .map(|(value_, text)| {
+                        view! {
+                            <option value=value_ selected=move || value.get() == value_>
+                                {text}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <FieldMessage errors field id />
+        </div>
+    }
+}
+
+/// A modal dialog with a title; `children` is its body.
+#[component]
+pub fn Dialog(#[prop(into)] title: String, children: Children) -> impl IntoView {
+    let heading = format!("dialog-{}", title.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-"));
+    let labelledby = heading.clone();
+    view! {
+        <div class="overlay">
+            <div class="dialog card" role="dialog" aria-modal="true" aria-labelledby=labelledby>
+                <h2 id=heading>{title}</h2>
+                {children()}
+            </div>
+        </div>
+    }
+}
+
+/// Errors whose field no input on the form shows, so none is lost.
+#[component]
+pub fn OtherErrors(errors: Errors, shown: Vec<String>) -> impl IntoView {
+    move || {
+        let rest: Vec<FieldError> = errors.with(|all| {
+            all.iter()
+                .filter(|e| !shown.iter().any(|s| e.field == *s || e.field.starts_with(&format!("{s}["))))
+                .cloned()
+                .collect()
+        });
+        (!rest.is_empty()).then(|| {
+            view! {
+                <div class="error" role="alert">
+                    <ul>
+                        {rest.into_iter().map(|e| view! { <li>{format!("{}: {}", e.field, e.message)}</li> }).collect_view()}
+                    </ul>
+                </div>
+            }
+        })
+    }
+}
+
+/// A server function's error as a person should read it (without the transport prefix).
+pub fn error_text(error: &ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message.clone(),
+        other => other.to_string(),
+    }
+}

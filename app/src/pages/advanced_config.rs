@@ -1,0 +1,153 @@
+//! The Advanced Configuration dialog of the API List: whether the API follows the group's
+//! release (*Unified configuration at the time of releasing groups*) or picks its own
+//! backend: HTTP/HTTPS, Mock or Function.
+
+use crate::api::{save_api, Saved};
+use crate::components::{bind, error_text, Dialog, Errors, OtherErrors, TextField};
+use domain::api::{ApiSpec, BackendType};
+use domain::views::ApiView;
+use domain::FieldError;
+use leptos::prelude::*;
+
+/// The dialog; `closed` is told whether something was saved.
+#[component]
+pub fn AdvancedConfiguration(group: String, api: ApiView, closed: Callback<bool>) -> impl IntoView {
+    let spec = RwSignal::new(api.spec.clone());
+    let errors: Errors = RwSignal::new(Vec::new());
+    let id = api.id;
+    let save = Action::new(move |spec: &ApiSpec| save_api(group.clone(), Some(id), spec.clone()));
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(Saved::Ok(_))) => closed.run(true),
+        Some(Ok(Saved::Invalid(list))) => errors.set(list),
+        Some(Err(error)) => errors.set(vec![FieldError::new("form", error_text(&error))]),
+        None => {}
+    });
+    let unified = move || spec.with(|s| s.backend.unified);
+    let kind = move || spec.with(|s| s.backend.kind);
+    let radio = move |value: BackendType, id: &'static str| {
+        view! {
+            <span class="radio">
+                <input
+                    type="radio"
+                    name="backend-type"
+                    id=id
+                    prop:checked=move || kind() == value
+                    on:change=move |_| spec.update(|s| s.backend.kind = value)
+                />
+                <label for=id>{value.label()}</label>
+            </span>
+        }
+    };
+    view! {
+        <Dialog title="Advanced Configuration">
+            <form on:submit=move |ev| {
+                ev.prevent_default();
+                save.dispatch(spec.get_untracked());
+            }>
+                <p class="muted">
+                    {api.spec.name.clone()} " · " {api.spec.request.method.clone()} " "
+                    <code>{api.spec.request.path.clone()}</code>
+                </p>
+                <div class="checkbox">
+                    <input
+                        type="checkbox"
+                        id="backend-unified"
+                        prop:checked=unified
+                        on:change=move |ev| spec.update(|s| s.backend.unified = event_target_checked(&ev))
+                    />
+                    <label for="backend-unified">"Unified configuration at the time of releasing groups"</label>
+                </div>
+                <p class="hint">
+                    "Checked: the backend (Mock or an HTTP/HTTPS address) is chosen when the group is released. "
+                    "Unchecked: this API uses the backend below."
+                </p>
+                <Show when=move || !unified()>
+                    <fieldset class="backend-type">
+                        <legend>"Backend type"</legend>
+                        {radio(BackendType::Http, "backend-type-http")}
+                        {radio(BackendType::Mock, "backend-type-mock")}
+                        {radio(BackendType::Function, "backend-type-function")}
+                    </fieldset>
+                    {move || match kind() {
+                        BackendType::Http => view! {
+                            <TextField
+                                label="Backend address"
+                                id="backend-address"
+                                field="backend.http.address"
+                                errors
+                                placeholder="https://api.example.com:8443"
+                                bound=bind(spec, |s| s.backend.http.address.clone().unwrap_or_default(), |s, v| s.backend.http.address = Some(v).filter(|v| !v.trim().is_empty()))
+                            />
+                            <TextField
+                                label="Backend service"
+                                id="backend-service"
+                                field="backend.http.service"
+                                errors
+                                placeholder="or the name of a backend service"
+                                bound=bind(spec, |s| s.backend.http.service.clone().unwrap_or_default(), |s, v| s.backend.http.service = Some(v).filter(|v| !v.trim().is_empty()))
+                            />
+                        }
+                        .into_any(),
+                        BackendType::Mock => view! {
+                            <TextField
+                                label="Mock status"
+                                id="mock-status"
+                                field="backend.mock.status"
+                                errors
+                                number=true
+                                bound=bind(spec, |s| s.backend.mock.status.to_string(), |s, v| s.backend.mock.status = v.trim().parse().unwrap_or(0))
+                            />
+                            <TextField
+                                label="Mock response body"
+                                id="mock-body"
+                                field="backend.mock.body"
+                                errors
+                                multiline=true
+                                code=true
+                                bound=bind(spec, |s| s.backend.mock.body.clone(), |s, v| s.backend.mock.body = v)
+                            />
+                        }
+                        .into_any(),
+                        BackendType::Function => view! {
+                            <TextField
+                                label="Function code"
+                                id="function-code"
+                                field="backend.function.code"
+                                errors
+                                multiline=true
+                                code=true
+                                placeholder="export default function handler(req) {\n    return { status: 200, body: { hello: req.path } };\n}"
+                                bound=bind(spec, |s| s.backend.function.code.clone(), |s, v| s.backend.function.code = v)
+                            />
+                            <TextField
+                                label="Function timeout (ms)"
+                                id="function-timeout"
+                                field="backend.function.timeout_ms"
+                                errors
+                                number=true
+                                bound=bind(spec, |s| s.backend.function.timeout_ms.map(|t| t.to_string()).unwrap_or_default(), |s, v| s.backend.function.timeout_ms = optional_number(&v))
+                            />
+                        }
+                        .into_any(),
+                    }}
+                </Show>
+                <OtherErrors errors shown=vec!["backend.http.address".into(), "backend.http.service".into(), "backend.mock.status".into(), "backend.mock.body".into(), "backend.function.code".into(), "backend.function.timeout_ms".into()] />
+                <div class="dialog-buttons">
+                    <button type="button" on:click=move |_| closed.run(false)>
+                        "Cancel"
+                    </button>
+                    <button type="submit" class="primary" disabled=move || save.pending().get()>
+                        "Save"
+                    </button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}
+
+/// An optional number field: empty is unset, anything unparsable is 0 (which the
+/// validation then reports).
+pub fn optional_number(raw: &str) -> Option<u64> {
+    let raw = raw.trim();
+    (!raw.is_empty()).then(|| raw.parse().unwrap_or(0))
+}

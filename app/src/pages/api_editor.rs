@@ -1,0 +1,380 @@
+//! The API editor (`/groups/:group/apis/new` and `/groups/:group/apis/:id`): basic
+//! information, the request with its parameters, the backend request (path, method, timeout,
+//! mapping, constants, system parameters), the mock response and the response docs. Errors
+//! appear beside their fields and what the user typed stays.
+
+use crate::api::{get_api, save_api, Saved};
+use crate::components::{bind, error_text, Bound, Errors, OtherErrors, SelectField, TextField};
+use crate::pages::advanced_config::optional_number;
+use crate::pages::group::group_param;
+use domain::api::{
+    ApiSpec, AuthType, ConstantLocation, ConstantSpec, MappingSpec, ParamLocation, ParamSpec, ParamType, RequestMode,
+    SystemParam, SystemParamSpec,
+};
+use domain::{FieldError, HttpMethod};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+const LOCATIONS: [(&str, &str); 5] =
+    [("path", "Path"), ("query", "Query"), ("header", "Header"), ("form", "Form"), ("body", "JSON body")];
+const TYPES: [(&str, &str); 4] = [("string", "String"), ("int", "Int"), ("number", "Number"), ("boolean", "Boolean")];
+
+fn methods(with_default: bool) -> Vec<(&'static str, &'static str)> {
+    let mut options: Vec<_> = HttpMethod::ALL
+        .into_iter()
+        .filter(|m| !with_default || *m != HttpMethod::Any)
+        .map(|m| (m.as_str(), m.as_str()))
+        .collect();
+    if with_default {
+        options.insert(0, ("", "Same as request"));
+    }
+    options
+}
+
+/// `/groups/:group/apis/:id` (`new` to create).
+#[component]
+pub fn ApiEditorPage() -> impl IntoView {
+    let group = group_param();
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").and_then(|id| id.parse::<i32>().ok()));
+    let loaded = Resource::new(
+        move || (group.get(), id.get()),
+        |(group, id)| async move {
+            match id {
+                Some(id) => get_api(group, id).await.map(|api| Some(api.spec)),
+                None => Ok(None),
+            }
+        },
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match loaded.await {
+                    Ok(spec) => {
+                        let creating = spec.is_none();
+                        let initial = spec.unwrap_or_else(|| ApiSpec {
+                            request: domain::api::RequestSpec { path: "/".into(), ..Default::default() },
+                            ..Default::default()
+                        });
+                        view! { <ApiForm group=group.get_untracked() id=id.get_untracked() initial creating /> }.into_any()
+                    }
+                    Err(error) => view! { <p class="error">{error_text(&error)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> impl IntoView {
+    let spec = RwSignal::new(initial);
+    let errors: Errors = RwSignal::new(Vec::new());
+    let list = format!("/groups/{group}");
+    let navigate = use_navigate();
+    let save = Action::new({
+        let group = group.clone();
+        move |spec: &ApiSpec| save_api(group.clone(), id, spec.clone())
+    });
+    Effect::new({
+        let list = list.clone();
+        move |_| match save.value().get() {
+            Some(Ok(Saved::Ok(_))) => navigate(&list, Default::default()),
+            Some(Ok(Saved::Invalid(found))) => errors.set(found),
+            Some(Err(error)) => errors.set(vec![FieldError::new("form", error_text(&error))]),
+            None => {}
+        }
+    });
+    let shown = vec![
+        "name",
+        "description",
+        "auth",
+        "request.method",
+        "request.path",
+        "request.mode",
+        "request.params",
+        "backend.http.path",
+        "backend.http.method",
+        "backend.http.timeout_ms",
+        "backend.http.mapping",
+        "backend.http.constants",
+        "backend.http.system",
+        "backend.mock.status",
+        "backend.mock.body",
+        "response.content_type",
+        "response.success_example",
+        "response.error_example",
+    ];
+    view! {
+        <h2>{if creating { "Create API" } else { "Edit API" }}</h2>
+        <form class="editor" on:submit=move |ev| {
+            ev.prevent_default();
+            save.dispatch(spec.get_untracked());
+        }>
+            <section>
+                <h3>"Basic information"</h3>
+                <div class="row">
+                    <TextField label="Name" id="api-name" field="name" errors bound=bind(spec, |s| s.name.clone(), |s, v| s.name = v) />
+                    <SelectField
+                        label="Authentication"
+                        id="api-auth"
+                        field="auth"
+                        errors
+                        options=vec![("none", "None"), ("app", "App (AppCode or signature)")]
+                        bound=bind(spec, |s| if s.auth == AuthType::App { "app".into() } else { "none".into() }, |s, v| s.auth = if v == "app" { AuthType::App } else { AuthType::None })
+                    />
+                </div>
+                <TextField label="Description" id="api-description" field="description" errors multiline=true bound=bind(spec, |s| s.description.clone(), |s, v| s.description = v) />
+            </section>
+            <section>
+                <h3>"Request"</h3>
+                <div class="row">
+                    <SelectField label="Method" id="request-method" field="request.method" errors options=methods(false) bound=bind(spec, |s| s.request.method.to_uppercase(), |s, v| s.request.method = v) />
+                    <TextField label="Path" id="request-path" field="request.path" errors placeholder="/pets/{petId}" bound=bind(spec, |s| s.request.path.clone(), |s, v| s.request.path = v) />
+                    <SelectField
+                        label="Mode"
+                        id="request-mode"
+                        field="request.mode"
+                        errors
+                        options=vec![("passthrough", "Pass-through"), ("mapping", "Mapping")]
+                        bound=bind(spec, |s| if s.request.mode == RequestMode::Mapping { "mapping".into() } else { "passthrough".into() }, |s, v| s.request.mode = if v == "mapping" { RequestMode::Mapping } else { RequestMode::Passthrough })
+                    />
+                </div>
+                <h4>"Parameters"</h4>
+                <Rows
+                    count=Signal::derive(move || spec.with(|s| s.request.params.len()))
+                    add_label="Add parameter"
+                    add=Callback::new(move |()| spec.update(|s| s.request.params.push(ParamSpec::default())))
+                    row=move |i| view! { <ParamRow spec errors i /> }.into_any()
+                />
+            </section>
+            <section>
+                <h3>"Backend request"</h3>
+                <div class="row">
+                    <TextField label="Backend path" id="backend-path" field="backend.http.path" errors placeholder="same as the request path" bound=bind(spec, |s| s.backend.http.path.clone().unwrap_or_default(), |s, v| s.backend.http.path = Some(v).filter(|v| !v.trim().is_empty())) />
+                    <SelectField label="Backend method" id="backend-method" field="backend.http.method" errors options=methods(true) bound=bind(spec, |s| s.backend.http.method.clone().unwrap_or_default(), |s, v| s.backend.http.method = Some(v).filter(|v| !v.is_empty())) />
+                    <TextField label="Timeout (ms)" id="backend-timeout" field="backend.http.timeout_ms" errors number=true placeholder="10000" bound=bind(spec, |s| s.backend.http.timeout_ms.map(|t| t.to_string()).unwrap_or_default(), |s, v| s.backend.http.timeout_ms = optional_number(&v)) />
+                </div>
+                <h4>"Parameter mapping"</h4>
+                <Rows
+                    count=Signal::derive(move || spec.with(|s| s.backend.http.mapping.len()))
+                    add_label="Add mapping"
+                    add=Callback::new(move |()| spec.update(|s| s.backend.http.mapping.push(MappingSpec::default())))
+                    row=move |i| view! { <MappingRow spec errors i /> }.into_any()
+                />
+                <h4>"Constant parameters"</h4>
+                <Rows
+                    count=Signal::derive(move || spec.with(|s| s.backend.http.constants.len()))
+                    add_label="Add constant"
+                    add=Callback::new(move |()| spec.update(|s| s.backend.http.constants.push(ConstantSpec::default())))
+                    row=move |i| view! { <ConstantRow spec errors i /> }.into_any()
+                />
+                <h4>"System parameters"</h4>
+                <Rows
+                    count=Signal::derive(move || spec.with(|s| s.backend.http.system.len()))
+                    add_label="Add system parameter"
+                    add=Callback::new(move |()| spec.update(|s| s.backend.http.system.push(SystemParamSpec::default())))
+                    row=move |i| view! { <SystemRow spec errors i /> }.into_any()
+                />
+            </section>
+            <section>
+                <h3>"Mock response"</h3>
+                <p class="hint">"Served when the API's backend is Mock (its own, or the group release's)."</p>
+                <div class="row">
+                    <TextField label="Mock status" id="mock-status" field="backend.mock.status" errors number=true bound=bind(spec, |s| s.backend.mock.status.to_string(), |s, v| s.backend.mock.status = v.trim().parse().unwrap_or(0)) />
+                </div>
+                <TextField label="Mock response body" id="mock-body" field="backend.mock.body" errors multiline=true code=true bound=bind(spec, |s| s.backend.mock.body.clone(), |s, v| s.backend.mock.body = v) />
+            </section>
+            <section>
+                <h3>"Response docs"</h3>
+                <TextField label="Content type" id="response-content-type" field="response.content_type" errors bound=bind(spec, |s| s.response.content_type.clone(), |s, v| s.response.content_type = v) />
+                <TextField label="Success example" id="response-success" field="response.success_example" errors multiline=true code=true bound=bind(spec, |s| s.response.success_example.clone(), |s, v| s.response.success_example = v) />
+                <TextField label="Error example" id="response-error" field="response.error_example" errors multiline=true code=true bound=bind(spec, |s| s.response.error_example.clone(), |s, v| s.response.error_example = v) />
+            </section>
+            <OtherErrors errors shown=shown.into_iter().map(String::from).collect() />
+            <div class="form-buttons">
+                <a class="button" href=list>"Cancel"</a>
+                <button type="submit" class="primary" disabled=move || save.pending().get()>
+                    "Save"
+                </button>
+            </div>
+        </form>
+    }
+}
+
+/// A list of rows with an Add button below; rows re-render when the count changes.
+#[component]
+fn Rows(
+    count: Signal<usize>,
+    add_label: &'static str,
+    add: Callback<()>,
+    row: impl Fn(usize) -> AnyView + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <div class="rows">
+            {move || (0..count.get()).map(&row).collect_view()}
+            <button type="button" on:click=move |_| add.run(())>
+                {add_label}
+            </button>
+        </div>
+    }
+}
+
+/// A compact input inside a row: no visible label, an accessible one.
+#[component]
+fn Cell(
+    #[prop(into)] label: String,
+    #[prop(into)] id: String,
+    bound: Bound,
+    #[prop(optional, into)] placeholder: String,
+) -> impl IntoView {
+    let Bound { value, set } = bound;
+    view! {
+        <input
+            id=id
+            aria-label=label
+            placeholder=placeholder
+            prop:value=move || value.get()
+            on:input=move |ev| set.run(event_target_value(&ev))
+        />
+    }
+}
+
+#[component]
+fn Choice(#[prop(into)] label: String, bound: Bound, options: Vec<(&'static str, &'static str)>) -> impl IntoView {
+    let Bound { value, set } = bound;
+    view! {
+        <select aria-label=label prop:value=move || value.get() on:change=move |ev| set.run(event_target_value(&ev))>
+            {options
+                .into_iter()
+                .map(|(v, text)| view! { <option value=v selected=move || value.get() == v>{text}</option> })
+                .collect_view()}
+        </select>
+    }
+}
+
+/// Every error of one row (fields under `prefix`).
+#[component]
+fn RowErrors(errors: Errors, prefix: String) -> impl IntoView {
+    move || {
+        errors.with(|all| {
+            all.iter()
+                .filter(|e| e.field.starts_with(&prefix))
+                .map(|e| view! { <span class="field-error">{e.message.clone()}</span> })
+                .collect_view()
+        })
+    }
+}
+
+fn remove_button(label: String, remove: impl Fn() + 'static) -> impl IntoView {
+    view! {
+        <button type="button" class="link-danger" aria-label=label on:click=move |_| remove()>
+            "Remove"
+        </button>
+    }
+}
+
+#[component]
+fn ParamRow(spec: RwSignal<ApiSpec>, errors: Errors, i: usize) -> impl IntoView {
+    let n = i + 1;
+    let get = move |s: &ApiSpec| s.request.params.get(i).cloned().unwrap_or_default();
+    let set = move |s: &mut ApiSpec, f: &dyn Fn(&mut ParamSpec)| {
+        if let Some(p) = s.request.params.get_mut(i) {
+            f(p)
+        }
+    };
+    view! {
+        <div class="param-row">
+            <Cell label=format!("Parameter {n} name") id=format!("param-{i}-name") placeholder="name" bound=bind(spec, move |s| get(s).name, move |s, v| set(s, &|p| p.name = v.clone())) />
+            <Choice label=format!("Parameter {n} location") options=LOCATIONS.to_vec() bound=bind(spec, move |s| get(s).location.as_str().into(), move |s, v| set(s, &|p| p.location = ParamLocation::parse(&v).unwrap_or_default())) />
+            <Choice label=format!("Parameter {n} type") options=TYPES.to_vec() bound=bind(spec, move |s| get(s).kind.as_str().into(), move |s, v| set(s, &|p| p.kind = ParamType::parse(&v).unwrap_or_default())) />
+            <label class="inline">
+                <input
+                    type="checkbox"
+                    aria-label=format!("Parameter {n} required")
+                    prop:checked=move || spec.with(|s| get(s).required)
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        spec.update(|s| set(s, &|p| p.required = on))
+                    }
+                />
+                "Required"
+            </label>
+            <Cell label=format!("Parameter {n} default") id=format!("param-{i}-default") placeholder="default" bound=bind(spec, move |s| get(s).default.unwrap_or_default(), move |s, v| set(s, &|p| p.default = Some(v.clone()).filter(|v| !v.is_empty()))) />
+            <Cell label=format!("Parameter {n} description") id=format!("param-{i}-description") placeholder="description" bound=bind(spec, move |s| get(s).description, move |s, v| set(s, &|p| p.description = v.clone())) />
+            {remove_button(format!("Remove parameter {n}"), move || spec.update(|s| { if i < s.request.params.len() { s.request.params.remove(i); } }))}
+            <RowErrors errors prefix=format!("request.params[{i}].") />
+        </div>
+    }
+}
+
+#[component]
+fn MappingRow(spec: RwSignal<ApiSpec>, errors: Errors, i: usize) -> impl IntoView {
+    let n = i + 1;
+    let get = move |s: &ApiSpec| s.backend.http.mapping.get(i).cloned().unwrap_or_default();
+    let set = move |s: &mut ApiSpec, f: &dyn Fn(&mut MappingSpec)| {
+        if let Some(m) = s.backend.http.mapping.get_mut(i) {
+            f(m)
+        }
+    };
+    view! {
+        <div class="param-row">
+            <Cell label=format!("Mapping {n} parameter") id=format!("mapping-{i}-param") placeholder="request parameter" bound=bind(spec, move |s| get(s).param, move |s, v| set(s, &|m| m.param = v.clone())) />
+            <span class="arrow">"→"</span>
+            <Cell label=format!("Mapping {n} backend name") id=format!("mapping-{i}-name") placeholder="backend name" bound=bind(spec, move |s| get(s).name, move |s, v| set(s, &|m| m.name = v.clone())) />
+            <Choice label=format!("Mapping {n} backend location") options=LOCATIONS.to_vec() bound=bind(spec, move |s| get(s).location.as_str().into(), move |s, v| set(s, &|m| m.location = ParamLocation::parse(&v).unwrap_or_default())) />
+            {remove_button(format!("Remove mapping {n}"), move || spec.update(|s| { if i < s.backend.http.mapping.len() { s.backend.http.mapping.remove(i); } }))}
+            <RowErrors errors prefix=format!("backend.http.mapping[{i}].") />
+        </div>
+    }
+}
+
+#[component]
+fn ConstantRow(spec: RwSignal<ApiSpec>, errors: Errors, i: usize) -> impl IntoView {
+    let n = i + 1;
+    let get = move |s: &ApiSpec| s.backend.http.constants.get(i).cloned().unwrap_or_default();
+    let set = move |s: &mut ApiSpec, f: &dyn Fn(&mut ConstantSpec)| {
+        if let Some(c) = s.backend.http.constants.get_mut(i) {
+            f(c)
+        }
+    };
+    let location = |c: &ConstantSpec| if c.location == ConstantLocation::Query { "query" } else { "header" };
+    view! {
+        <div class="param-row">
+            <Cell label=format!("Constant {n} name") id=format!("constant-{i}-name") placeholder="name" bound=bind(spec, move |s| get(s).name, move |s, v| set(s, &|c| c.name = v.clone())) />
+            <Choice label=format!("Constant {n} location") options=vec![("header", "Header"), ("query", "Query")] bound=bind(spec, move |s| location(&get(s)).into(), move |s, v| set(s, &|c| c.location = if v == "query" { ConstantLocation::Query } else { ConstantLocation::Header })) />
+            <Cell label=format!("Constant {n} value") id=format!("constant-{i}-value") placeholder="value" bound=bind(spec, move |s| get(s).value, move |s, v| set(s, &|c| c.value = v.clone())) />
+            {remove_button(format!("Remove constant {n}"), move || spec.update(|s| { if i < s.backend.http.constants.len() { s.backend.http.constants.remove(i); } }))}
+            <RowErrors errors prefix=format!("backend.http.constants[{i}].") />
+        </div>
+    }
+}
+
+#[component]
+fn SystemRow(spec: RwSignal<ApiSpec>, errors: Errors, i: usize) -> impl IntoView {
+    let n = i + 1;
+    let get = move |s: &ApiSpec| s.backend.http.system.get(i).cloned().unwrap_or_default();
+    let set = move |s: &mut ApiSpec, f: &dyn Fn(&mut SystemParamSpec)| {
+        if let Some(p) = s.backend.http.system.get_mut(i) {
+            f(p)
+        }
+    };
+    let name = |p: SystemParam| match p {
+        SystemParam::ClientIp => "client_ip",
+        SystemParam::RequestId => "request_id",
+        SystemParam::AppKey => "app_key",
+    };
+    let parse = |v: &str| match v {
+        "request_id" => SystemParam::RequestId,
+        "app_key" => SystemParam::AppKey,
+        _ => SystemParam::ClientIp,
+    };
+    view! {
+        <div class="param-row">
+            <Choice label=format!("System parameter {n}") options=vec![("client_ip", "Client IP"), ("request_id", "Request ID"), ("app_key", "App key")] bound=bind(spec, move |s| name(get(s).param).into(), move |s, v| set(s, &|p| p.param = parse(&v))) />
+            <span class="arrow">"→ header"</span>
+            <Cell label=format!("System parameter {n} header") id=format!("system-{i}-name") placeholder="X-Client-IP" bound=bind(spec, move |s| get(s).name, move |s, v| set(s, &|p| p.name = v.clone())) />
+            {remove_button(format!("Remove system parameter {n}"), move || spec.update(|s| { if i < s.backend.http.system.len() { s.backend.http.system.remove(i); } }))}
+            <RowErrors errors prefix=format!("backend.http.system[{i}].") />
+        </div>
+    }
+}

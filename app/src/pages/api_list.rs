@@ -1,0 +1,173 @@
+//! The API List tab: search, paging, and per API Edit, Advanced Configuration and Delete.
+
+use crate::api::{delete_api, list_apis};
+use crate::components::error_text;
+use crate::pages::advanced_config::AdvancedConfiguration;
+use crate::pages::group::group_param;
+use domain::views::ApiView;
+use leptos::prelude::*;
+
+/// Rows per page.
+const PER_PAGE: u64 = 20;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Dialogs {
+    None,
+    Advanced(ApiView),
+    Delete(ApiView),
+}
+
+/// `/groups/:group`
+#[component]
+pub fn ApiListTab() -> impl IntoView {
+    let group = group_param();
+    let q = RwSignal::new(String::new());
+    let page = RwSignal::new(1u64);
+    let refresh = RwSignal::new(0u32);
+    let apis = Resource::new(
+        move || (group.get(), q.get(), page.get(), refresh.get()),
+        |(group, q, page, _)| list_apis(group, q, page, PER_PAGE),
+    );
+    let dialog = RwSignal::new(Dialogs::None);
+    let failure = RwSignal::new(None::<String>);
+    let remove = Action::new(move |id: &i32| delete_api(group.get_untracked(), *id));
+    Effect::new(move |_| match remove.value().get() {
+        Some(result) => {
+            dialog.set(Dialogs::None);
+            failure.set(result.err().map(|e| error_text(&e)));
+            refresh.update(|n| *n += 1);
+        }
+        None => {}
+    });
+    let closed = Callback::new(move |saved: bool| {
+        dialog.set(Dialogs::None);
+        if saved {
+            refresh.update(|n| *n += 1);
+        }
+    });
+
+    view! {
+        <div class="toolbar">
+            <div class="search">
+                <label for="api-search">"Search"</label>
+                <input
+                    id="api-search"
+                    type="search"
+                    placeholder="Name or path"
+                    prop:value=move || q.get()
+                    on:input=move |ev| {
+                        q.set(event_target_value(&ev));
+                        page.set(1);
+                    }
+                />
+            </div>
+            <a class="button primary" href=move || format!("/groups/{}/apis/new", group.get())>
+                "Create API"
+            </a>
+        </div>
+        {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match apis.await {
+                    Ok(result) if result.total == 0 => {
+                        let text = if q.get_untracked().is_empty() { "No APIs yet." } else { "No API matches the search." };
+                        view! { <p class="empty">{text}</p> }.into_any()
+                    }
+                    Ok(result) => {
+                        let pages = result.pages();
+                        let current = result.page;
+                        let total = result.total;
+                        view! {
+                            <table class="grid" aria-label="APIs">
+                                <thead>
+                                    <tr>
+                                        <th>"Name"</th>
+                                        <th>"Method"</th>
+                                        <th>"Path"</th>
+                                        <th>"Auth"</th>
+                                        <th>"Backend"</th>
+                                        <th>"Last change"</th>
+                                        <th>"Actions"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {result.items.into_iter().map(|api| api_row(api, group, dialog)).collect_view()}
+                                </tbody>
+                            </table>
+                            <div class="pager">
+                                <button disabled=current <= 1 on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>
+                                    "Previous"
+                                </button>
+                                <span>{format!("Page {current} of {pages} · {total} APIs")}</span>
+                                <button disabled=current >= pages on:click=move |_| page.update(|p| *p += 1)>
+                                    "Next"
+                                </button>
+                            </div>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <p class="error">{error_text(&error)}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        {move || match dialog.get() {
+            Dialogs::None => ().into_any(),
+            Dialogs::Advanced(api) => view! { <AdvancedConfiguration group=group.get_untracked() api closed /> }.into_any(),
+            Dialogs::Delete(api) => {
+                let id = api.id;
+                view! {
+                    <crate::components::Dialog title="Delete API">
+                        <p>
+                            "Delete API " <strong>{api.spec.name.clone()}</strong>
+                            " from the draft? Released versions keep it."
+                        </p>
+                        <div class="dialog-buttons">
+                            <button type="button" on:click=move |_| dialog.set(Dialogs::None)>
+                                "Cancel"
+                            </button>
+                            <button class="danger" on:click=move |_| { remove.dispatch(id); }>
+                                "Delete"
+                            </button>
+                        </div>
+                    </crate::components::Dialog>
+                }
+                    .into_any()
+            }
+        }}
+    }
+}
+
+fn api_row(api: ApiView, group: Memo<String>, dialog: RwSignal<Dialogs>) -> impl IntoView {
+    let edit = format!("/groups/{}/apis/{}", group.get_untracked(), api.id);
+    let auth = match api.spec.auth {
+        domain::api::AuthType::None => "None",
+        domain::api::AuthType::App => "App",
+    };
+    let changed = api.updated_at.get(..16).unwrap_or(&api.updated_at).replace('T', " ");
+    let (for_advanced, for_delete) = (api.clone(), api.clone());
+    view! {
+        <tr>
+            <td>{api.spec.name.clone()}</td>
+            <td>
+                <span class="method">{api.spec.request.method.clone()}</span>
+            </td>
+            <td>
+                <code>{api.spec.request.path.clone()}</code>
+            </td>
+            <td>{auth}</td>
+            <td>{api.spec.backend.summary()}</td>
+            <td title=api.updated_by.clone()>{changed}</td>
+            <td class="actions">
+                <a class="button" href=edit>
+                    "Edit"
+                </a>
+                <button on:click=move |_| dialog.set(Dialogs::Advanced(for_advanced.clone()))>
+                    "Advanced Configuration"
+                </button>
+                <button class="danger" on:click=move |_| dialog.set(Dialogs::Delete(for_delete.clone()))>
+                    "Delete"
+                </button>
+            </td>
+        </tr>
+    }
+}

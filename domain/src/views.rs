@@ -1,0 +1,82 @@
+//! What the console and the REST API show: stored things with their ids and times. Built by
+//! `control`, serialised to JSON for REST and across the server-function boundary.
+
+use crate::api::ApiSpec;
+use crate::group::GroupSpec;
+use serde::{Deserialize, Serialize};
+
+/// An API group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupView {
+    /// Database id.
+    pub id: i32,
+    /// Unique name.
+    pub name: String,
+    /// DNS label the group answers on under the base domain.
+    pub subdomain: String,
+    /// Free text.
+    pub description: String,
+    /// How many APIs its draft has.
+    pub api_count: u64,
+    /// Last change (RFC 3339).
+    pub updated_at: String,
+}
+
+impl GroupView {
+    /// The editable part.
+    pub fn spec(&self) -> GroupSpec {
+        GroupSpec { name: self.name.clone(), subdomain: self.subdomain.clone(), description: self.description.clone() }
+    }
+}
+
+/// An API of a group's draft: the definition plus its id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiView {
+    /// Stable across versions.
+    pub id: i32,
+    /// The definition.
+    #[serde(flatten)]
+    pub spec: ApiSpec,
+    /// Last change (RFC 3339).
+    pub updated_at: String,
+    /// Who made it.
+    pub updated_by: String,
+}
+
+/// Search and paging of the API List.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiQuery {
+    /// Part of a name or path (case-insensitive); empty for all.
+    pub q: String,
+    /// 1-based page.
+    pub page: u64,
+    /// Rows per page (1-200).
+    pub per_page: u64,
+}
+
+impl Default for ApiQuery {
+    fn default() -> ApiQuery {
+        ApiQuery { q: String::new(), page: 1, per_page: 20 }
+    }
+}
+
+/// One page of the API List.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiPage {
+    /// The APIs on this page, by name.
+    pub items: Vec<ApiView>,
+    /// How many APIs match in all.
+    pub total: u64,
+    /// This page (1-based).
+    pub page: u64,
+    /// Rows per page.
+    pub per_page: u64,
+}
+
+impl ApiPage {
+    /// How many pages there are (at least 1).
+    pub fn pages(&self) -> u64 {
+        self.total.div_ceil(self.per_page.max(1)).max(1)
+    }
+}

@@ -1,0 +1,148 @@
+// API groups and API definitions: the API List, the API editor and Advanced Configuration.
+import { expect, Page, test } from '@playwright/test';
+import { hydrated, logIn } from './helpers';
+
+/** Creates a group through the Create Group dialog and opens its page. */
+async function createGroup(page: Page, name: string) {
+  await page.goto('/groups');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create Group' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Create Group' });
+  await dialog.getByLabel('Name').fill(name);
+  await dialog.getByLabel('Subdomain').fill(name);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(dialog).toHaveCount(0);
+  await page.getByRole('link', { name }).click();
+  await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+  for (const tab of ['API List', 'Version Modification List', 'Deployment Management', 'SDK & Docs']) {
+    await expect(page.getByRole('navigation', { name: 'Group' }).getByRole('link', { name: tab })).toBeVisible();
+  }
+}
+
+test.beforeEach(async ({ page }) => {
+  await logIn(page);
+  await expect(page.getByRole('heading', { name: 'API Groups' })).toBeVisible();
+});
+
+test('a group is created, and a bad subdomain is shown at its field', async ({ page }) => {
+  await page.goto('/groups');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create Group' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Create Group' });
+  await dialog.getByLabel('Name').fill('shop');
+  await dialog.getByLabel('Subdomain').fill('not.a.label');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(dialog.getByLabel('Subdomain')).toHaveAccessibleDescription(/one DNS label/);
+  await expect(dialog.getByLabel('Name')).toHaveValue('shop');
+  await dialog.getByLabel('Subdomain').fill('shop');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'shop' })).toBeVisible();
+});
+
+test('an API with a path parameter, a query parameter and a mapping is created', async ({ page }) => {
+  await createGroup(page, 'petstore');
+  await page.getByRole('link', { name: 'Create API' }).click();
+  await expect(page.getByRole('heading', { name: 'Create API' })).toBeVisible();
+  await hydrated(page);
+
+  await page.getByLabel('Name', { exact: true }).fill('Get pet');
+  await page.getByLabel('Method', { exact: true }).selectOption('GET');
+  await page.getByLabel('Path', { exact: true }).fill('/pets/{petId}');
+  await page.getByLabel('Mode').selectOption('mapping');
+  await page.getByRole('button', { name: 'Add parameter' }).click();
+  await page.getByLabel('Parameter 1 name').fill('petId');
+  await page.getByLabel('Parameter 1 location').selectOption('path');
+  await page.getByLabel('Parameter 1 type').selectOption('int');
+  await page.getByRole('button', { name: 'Add parameter' }).click();
+  await page.getByLabel('Parameter 2 name').fill('verbose');
+  await page.getByLabel('Parameter 2 location').selectOption('query');
+  await page.getByLabel('Parameter 2 type').selectOption('boolean');
+  await page.getByLabel('Backend path').fill('/v2/pet/{id}');
+  await page.getByRole('button', { name: 'Add mapping' }).click();
+  await page.getByLabel('Mapping 1 parameter').fill('petId');
+  await page.getByLabel('Mapping 1 backend name').fill('id');
+  await page.getByLabel('Mapping 1 backend location').selectOption('path');
+  await page.getByRole('button', { name: 'Save' }).click();
+
+  const row = page.getByRole('row', { name: /Get pet/ });
+  await expect(row).toContainText('/pets/{petId}');
+  await expect(row).toContainText('Unified');
+
+  // What was saved comes back in the editor.
+  await row.getByRole('link', { name: 'Edit' }).click();
+  await expect(page.getByRole('heading', { name: 'Edit API' })).toBeVisible();
+  await expect(page.getByLabel('Backend path')).toHaveValue('/v2/pet/{id}');
+  await expect(page.getByLabel('Mapping 1 backend name')).toHaveValue('id');
+  await expect(page.getByLabel('Parameter 2 name')).toHaveValue('verbose');
+});
+
+test('a bad path shows an error at the Path field and nothing is saved', async ({ page }) => {
+  await createGroup(page, 'badpaths');
+  await page.getByRole('link', { name: 'Create API' }).click();
+  await hydrated(page);
+  await page.getByLabel('Name', { exact: true }).fill('Broken');
+  await page.getByLabel('Path', { exact: true }).fill('pets/{id');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByLabel('Path', { exact: true })).toHaveAccessibleDescription(/must start with \//);
+  await expect(page.getByLabel('Path', { exact: true })).toHaveValue('pets/{id');
+  await expect(page.getByLabel('Name', { exact: true })).toHaveValue('Broken');
+
+  await page.getByRole('link', { name: 'Cancel' }).click();
+  await expect(page.getByText('No APIs yet.')).toBeVisible();
+});
+
+test('Advanced Configuration switches an API to Mock, and offers Function with a code field', async ({ page }) => {
+  await createGroup(page, 'mocks');
+  await page.getByRole('link', { name: 'Create API' }).click();
+  await hydrated(page);
+  await page.getByLabel('Name', { exact: true }).fill('Hello');
+  await page.getByLabel('Path', { exact: true }).fill('/hello');
+  await page.getByRole('button', { name: 'Save' }).click();
+  const row = page.getByRole('row', { name: /Hello/ });
+  await expect(row).toContainText('Unified');
+
+  await row.getByRole('button', { name: 'Advanced Configuration' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Advanced Configuration' });
+  const unified = dialog.getByLabel('Unified configuration at the time of releasing groups');
+  await expect(unified).toBeChecked();
+  await unified.uncheck();
+  await dialog.getByLabel('Function').check();
+  await expect(dialog.getByLabel('Function code')).toBeVisible();
+  await dialog.getByLabel('Mock', { exact: true }).check();
+  await dialog.getByLabel('Mock response body').fill('{"hello":"world"}');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(row.getByRole('cell', { name: 'Mock', exact: true })).toBeVisible();
+
+  // The saved body is there when the dialog opens again.
+  await row.getByRole('button', { name: 'Advanced Configuration' }).click();
+  await expect(dialog.getByLabel('Mock response body')).toHaveValue('{"hello":"world"}');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+});
+
+test('search, delete with confirmation, and deleting the group', async ({ page }) => {
+  await createGroup(page, 'cleanup');
+  for (const [name, path] of [['List pets', '/pets'], ['List stores', '/stores']]) {
+    await page.getByRole('link', { name: 'Create API' }).click();
+    await hydrated(page);
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByLabel('Path', { exact: true }).fill(path);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByRole('row', { name: new RegExp(name) })).toBeVisible();
+  }
+  await page.getByLabel('Search').fill('store');
+  await expect(page.getByRole('row', { name: /List stores/ })).toBeVisible();
+  await expect(page.getByRole('row', { name: /List pets/ })).toHaveCount(0);
+  await page.getByLabel('Search').fill('');
+
+  await page.getByRole('row', { name: /List pets/ }).getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog', { name: 'Delete API' }).getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByRole('row', { name: /List pets/ })).toHaveCount(0);
+  await expect(page.getByRole('row', { name: /List stores/ })).toBeVisible();
+
+  await page.getByRole('link', { name: 'API Groups' }).first().click();
+  await page.getByRole('row', { name: /cleanup/ }).getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog', { name: 'Delete Group' }).getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByRole('link', { name: 'cleanup' })).toHaveCount(0);
+});
