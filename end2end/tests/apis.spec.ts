@@ -146,3 +146,22 @@ test('search, delete with confirmation, and deleting the group', async ({ page }
   await page.getByRole('dialog', { name: 'Delete Group' }).getByRole('button', { name: 'Delete' }).click();
   await expect(page.getByRole('link', { name: 'cleanup' })).toHaveCount(0);
 });
+
+test('the API List pages through many APIs', async ({ page }) => {
+  await createGroup(page, 'paged');
+  for (let i = 0; i < 25; i++) {
+    const api = { name: `api-${String(i).padStart(2, '0')}`, request: { method: 'GET', path: `/items/${i}` } };
+    const response = await page.request.post('/api/admin/v1/groups/paged/apis', { data: api });
+    expect(response.status()).toBe(201);
+  }
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByText('Page 1 of 2 · 25 APIs')).toBeVisible();
+  await expect(page.getByRole('row', { name: /api-19/ })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Previous' })).toBeDisabled();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByText('Page 2 of 2 · 25 APIs')).toBeVisible();
+  await expect(page.getByRole('row', { name: /api-24/ })).toBeVisible();
+  await expect(page.getByRole('row', { name: /api-19/ })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Next' })).toBeDisabled();
+});

@@ -95,11 +95,11 @@ pub fn ApiListTab() -> impl IntoView {
                                 </tbody>
                             </table>
                             <div class="pager">
-                                <button disabled=current <= 1 on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>
+                                <button disabled={current <= 1} on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>
                                     "Previous"
                                 </button>
                                 <span>{format!("Page {current} of {pages} · {total} APIs")}</span>
-                                <button disabled=current >= pages on:click=move |_| page.update(|p| *p += 1)>
+                                <button disabled={current >= pages} on:click=move |_| page.update(|p| *p += 1)>
                                     "Next"
                                 </button>
                             </div>
