@@ -12,6 +12,8 @@
 //! - [`backend`]: [`BackendAddress`] and the bounds of timeouts and mock statuses.
 //! - [`api`]: the API definition as JSON ([`api::ApiSpec`]) and its validation.
 //! - [`group`]: the API group as JSON and its validation.
+//! - [`release`]: version labels, release backends, diffs, and the views of versions and
+//!   deployments.
 //! - [`views`]: stored things as the console and REST show them (with ids and times).
 
 pub mod api;
@@ -22,6 +24,7 @@ pub mod group;
 pub mod method;
 pub mod names;
 pub mod path;
+pub mod release;
 pub mod views;
 
 pub use backend::BackendAddress;

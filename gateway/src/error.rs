@@ -2,9 +2,8 @@
 //! `{"code", "message", "request_id"}` and the headers `X-Ca-Error-Code`,
 //! `X-Ca-Error-Message` and `X-Ca-Request-Id`.
 
-use bytes::Bytes;
+use crate::body::Body;
 use http::{header, HeaderValue, Response, StatusCode};
-use http_body_util::Full;
 
 /// Why the gateway answered instead of a backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +13,16 @@ pub enum GatewayError {
     NotFound(String),
     /// The `X-Ca-Stage` header names no environment.
     BadStage(String),
+    /// The path matches an API but not with this method.
+    MethodNotAllowed(String),
+    /// A declared parameter is missing or invalid.
+    InvalidParameter(String),
+    /// The API cannot be served (e.g. its backend kind is not available).
+    Unavailable(String),
+    /// The backend could not be reached, or failed mid-response.
+    BadGateway(String),
+    /// The backend did not answer in time.
+    GatewayTimeout(String),
 }
 
 impl GatewayError {
@@ -21,7 +30,11 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
-            GatewayError::BadStage(_) => StatusCode::BAD_REQUEST,
+            GatewayError::BadStage(_) | GatewayError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
+            GatewayError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            GatewayError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 
@@ -30,24 +43,35 @@ impl GatewayError {
         match self {
             GatewayError::NotFound(_) => "NotFound",
             GatewayError::BadStage(_) => "InvalidStage",
+            GatewayError::MethodNotAllowed(_) => "MethodNotAllowed",
+            GatewayError::InvalidParameter(_) => "InvalidParameter",
+            GatewayError::Unavailable(_) => "ServiceUnavailable",
+            GatewayError::BadGateway(_) => "BadGateway",
+            GatewayError::GatewayTimeout(_) => "GatewayTimeout",
         }
     }
 
     /// The human-readable reason (`X-Ca-Error-Message`).
     pub fn message(&self) -> &str {
         match self {
-            GatewayError::NotFound(m) | GatewayError::BadStage(m) => m,
+            GatewayError::NotFound(m)
+            | GatewayError::BadStage(m)
+            | GatewayError::MethodNotAllowed(m)
+            | GatewayError::InvalidParameter(m)
+            | GatewayError::Unavailable(m)
+            | GatewayError::BadGateway(m)
+            | GatewayError::GatewayTimeout(m) => m,
         }
     }
 
     /// Renders the error as the caller sees it.
-    pub fn into_response(self, request_id: &str) -> Response<Full<Bytes>> {
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
         let body = serde_json::json!({
             "code": self.code(),
             "message": self.message(),
             "request_id": request_id,
         });
-        let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+        let mut response = Response::new(crate::body::full(body.to_string()));
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));

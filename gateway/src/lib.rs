@@ -4,10 +4,14 @@
 //! # Layout
 //! - [`snapshot`]: the immutable, compiled configuration and the [`SnapshotHandle`] that
 //!   swaps it atomically; requests in flight keep the snapshot they started with.
+//! - [`body`]: the boxed body type shared by fixed answers and streamed backend bodies.
+//! - [`compiled`]: an API compiled for serving (route shape, parameters, backend).
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
 //! - [`phases`]: one named function per step of DESIGN.md's request lifecycle.
 //! - [`server`]: the hyper listener loop with graceful shutdown.
 
+pub mod body;
+pub mod compiled;
 pub mod error;
 pub mod phases;
 pub mod server;

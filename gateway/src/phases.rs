@@ -1,18 +1,32 @@
 //! The request lifecycle as named phases (DESIGN.md, "Gateway request lifecycle"), in the
-//! spirit of Pingora's `ProxyHttp`: each phase is a plain function of the request context and
-//! the snapshot, so it can be tested alone.
+//! spirit of Pingora's `ProxyHttp`: each phase is a plain function of the request context,
+//! so it can be tested alone; [`crate::server`] runs them in order.
 //!
 //! 1. [`resolve`]: Host → group, stage → environment, no deployment → 404.
-//! 2. [`route`]: method + path → API of the live version.
-//! 3. mock short-cut, 4. authenticate, 5. validate, 6. upstream request, 7. proxy: arrive with
-//!    the gateway and apps issues.
+//! 2. [`route`]: method + path → API of the live version; 404 vs 405.
+//! 3. [`mock`]: a Mock backend answers now (no authentication, as the seeds say).
+//! 4. [`authenticate`]: a pass-through hook until apps and signatures land.
+//! 5. [`validate`]: declared path, query and header parameters: required, type, constraints.
+//! 6. [`upstream_request`]: the backend request: URL, mapped parameters, constants, system
+//!    parameters, `X-Forwarded-*`, hop-by-hop headers and credentials removed.
+//! 7. [`proxy`]: pooled keep-alive call with the API's timeout; 504 / 502.
 //! 8. [`log`]: always runs.
 
-use crate::snapshot::{CompiledGroup, LiveDeployment, Snapshot};
+use crate::body::{self, Body};
+use crate::compiled::{Backend, CompiledApi, HttpBackend, Param, PathPart};
+use crate::snapshot::{CompiledGroup, LiveDeployment, RouteMatch, Snapshot};
 use crate::{Environment, GatewayError};
-use http::{header, HeaderMap, Method, StatusCode};
+use domain::api::{ParamLocation, RequestMode, SystemParam};
+use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The pooled client the proxy phase uses.
+pub type UpstreamClient = Client<HttpConnector, Body>;
 
 /// Per-request state that phases read and fill in, and the log phase reports.
 #[derive(Debug)]
@@ -27,23 +41,38 @@ pub struct RequestContext {
     pub path: String,
     /// The host the caller addressed, lower-case, without port.
     pub host: String,
+    /// The caller's address.
+    pub client: IpAddr,
     /// The group, once resolved.
     pub group: Option<Arc<CompiledGroup>>,
     /// The environment, once resolved.
     pub environment: Option<Environment>,
+    /// The live version, once resolved.
+    pub version: Option<String>,
+    /// The API, once routed.
+    pub api: Option<Arc<CompiledApi>>,
+    /// The backend's status, when one answered.
+    pub upstream_status: Option<u16>,
+    /// How long the backend took to answer (response head).
+    pub upstream_micros: Option<u64>,
 }
 
 impl RequestContext {
     /// Starts the context for a request.
-    pub fn new(method: Method, path: &str, headers: &HeaderMap) -> RequestContext {
+    pub fn new(method: Method, path: &str, headers: &HeaderMap, client: IpAddr) -> RequestContext {
         RequestContext {
             request_id: uuid::Uuid::new_v4().to_string(),
             started: Instant::now(),
             method,
             path: path.to_owned(),
             host: host_of(headers),
+            client,
             group: None,
             environment: None,
+            version: None,
+            api: None,
+            upstream_status: None,
+            upstream_micros: None,
         }
     }
 }
@@ -86,36 +115,382 @@ pub fn resolve(
     };
     ctx.group = Some(binding.group.clone());
     ctx.environment = Some(environment);
-    binding.group.deployment(environment).cloned().ok_or_else(|| {
+    let deployment = binding.group.deployment(environment).cloned().ok_or_else(|| {
         GatewayError::NotFound(format!(
             "group `{}` has nothing released in {}",
             binding.group.name,
             environment.label()
         ))
+    })?;
+    ctx.version = Some(deployment.version.clone());
+    Ok(deployment)
+}
+
+/// Path parameters by name, as matched.
+pub type PathParams = Vec<(String, String)>;
+
+/// Phase 2: matches method and path against the live version's APIs.
+pub fn route(
+    ctx: &mut RequestContext,
+    deployment: &LiveDeployment,
+) -> Result<(Arc<CompiledApi>, PathParams), GatewayError> {
+    match deployment.route(&ctx.method, &ctx.path) {
+        RouteMatch::Found(api, params) => {
+            ctx.api = Some(api.clone());
+            Ok((api.clone(), params))
+        }
+        RouteMatch::MethodNotAllowed(allowed) => Err(GatewayError::MethodNotAllowed(format!(
+            "{} is not allowed on {}; allowed: {}",
+            ctx.method,
+            ctx.path,
+            allowed.join(", ")
+        ))),
+        RouteMatch::NotFound => Err(GatewayError::NotFound(format!(
+            "no API of version {} matches {} {}",
+            deployment.version, ctx.method, ctx.path
+        ))),
+    }
+}
+
+/// Phase 3: the API's mock response, when its backend is Mock.
+pub fn mock(api: &CompiledApi) -> Option<Response<Body>> {
+    let Backend::Mock(mock) = &api.backend else { return None };
+    let mut response = Response::new(body::full(mock.body.clone()));
+    *response.status_mut() = mock.status;
+    for (name, value) in &mock.headers {
+        response.headers_mut().append(name.clone(), value.clone());
+    }
+    Some(response)
+}
+
+/// Phase 4: app authentication. Apps and signatures arrive with the apps issue; until then
+/// every caller passes.
+pub fn authenticate(_ctx: &RequestContext, _api: &CompiledApi, _headers: &HeaderMap) -> Result<(), GatewayError> {
+    Ok(())
+}
+
+/// The declared parameters' values after validation (defaults filled in), by location.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Values {
+    /// `(location, name, value)` of every declared parameter that has a value.
+    pub declared: Vec<(ParamLocation, String, String)>,
+}
+
+impl Values {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.declared.iter().find(|(_, n, _)| n == name).map(|(_, _, v)| v.as_str())
+    }
+}
+
+/// Parses a query string into decoded pairs.
+pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
+    query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+}
+
+fn check(param: &Param, value: &str) -> Result<(), GatewayError> {
+    param.kind.check_value(value).and_then(|_| param.constraints.check_value(param.kind, value)).map_err(|message| {
+        GatewayError::InvalidParameter(format!("{} parameter `{}`: {message}", param.location.as_str(), param.name))
     })
 }
 
-/// The API a request matched. It has no values yet: compiled routes arrive with the gateway
-/// issue, and until then no request can match.
-#[derive(Debug)]
-pub enum MatchedApi {}
+/// Phase 5: checks the declared path, query and header parameters. (Form and JSON body
+/// parameters are passed through unchecked: checking them needs the body buffered.)
+pub fn validate(
+    api: &CompiledApi,
+    path_params: &[(String, String)],
+    query: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<Values, GatewayError> {
+    let mut values = Values::default();
+    for (name, value) in path_params {
+        if let Some(param) = api.params.iter().find(|p| p.location == ParamLocation::Path && &p.name == name) {
+            check(param, value)?;
+        }
+        values.declared.push((ParamLocation::Path, name.clone(), value.clone()));
+    }
+    for param in api.params.iter().filter(|p| matches!(p.location, ParamLocation::Query | ParamLocation::Header)) {
+        let found = match param.location {
+            ParamLocation::Query => query.iter().find(|(k, _)| k == &param.name).map(|(_, v)| v.clone()),
+            _ => headers.get(param.name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        };
+        match found.or_else(|| param.default.clone()) {
+            Some(value) => {
+                check(param, &value)?;
+                values.declared.push((param.location, param.name.clone(), value));
+            }
+            None if param.required => {
+                return Err(GatewayError::InvalidParameter(format!(
+                    "{} parameter `{}` is required",
+                    param.location.as_str(),
+                    param.name
+                )))
+            }
+            None => {}
+        }
+    }
+    Ok(values)
+}
 
-/// Phase 2: matches method and path against the live version's APIs.
-pub fn route(ctx: &RequestContext, deployment: &LiveDeployment) -> Result<MatchedApi, GatewayError> {
-    Err(GatewayError::NotFound(format!("no API of version {} matches {} {}", deployment.version, ctx.method, ctx.path)))
+/// Headers that describe one connection, never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+];
+
+/// Removes hop-by-hop headers, including those the `Connection` header names.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+/// Removes the caller's gateway credentials: an AppCode and the X-Ca signature headers.
+fn strip_credentials(headers: &mut HeaderMap) {
+    let appcode = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() >= 8 && v[..8].eq_ignore_ascii_case("APPCODE "));
+    if appcode {
+        headers.remove(header::AUTHORIZATION);
+    }
+    let signature: Vec<HeaderName> =
+        headers.keys().filter(|n| n.as_str().starts_with("x-ca-signature")).cloned().collect();
+    for name in signature {
+        headers.remove(name);
+    }
+}
+
+/// Characters escaped in a path segment.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%');
+
+/// Phase 6: the backend request, as the API's definition shapes it.
+pub fn upstream_request(
+    ctx: &RequestContext,
+    api: &CompiledApi,
+    backend: &HttpBackend,
+    request: Request<Body>,
+    query: Vec<(String, String)>,
+    values: &Values,
+) -> Result<Request<Body>, GatewayError> {
+    let (parts, body) = request.into_parts();
+    let declared = |location: ParamLocation, name: &str| {
+        api.params.iter().any(|p| p.location == location && p.name.eq_ignore_ascii_case(name))
+    };
+    let mapped_from = |location: ParamLocation, name: &str| {
+        backend.mapping.iter().any(|m| {
+            api.params.iter().any(|p| p.location == location && p.name == m.param) && m.param.eq_ignore_ascii_case(name)
+        })
+    };
+
+    // Query: everything (pass-through) or the declared parameters (mapping), minus what is
+    // mapped elsewhere, plus mapped and constant parameters.
+    let mut out_query: Vec<(String, String)> = match api.mode {
+        RequestMode::Passthrough => query,
+        RequestMode::Mapping => values
+            .declared
+            .iter()
+            .filter(|(l, _, _)| *l == ParamLocation::Query)
+            .map(|(_, n, v)| (n.clone(), v.clone()))
+            .collect(),
+    };
+    out_query.retain(|(k, _)| !mapped_from(ParamLocation::Query, k));
+
+    // Headers, the same way.
+    let mut headers = parts.headers.clone();
+    strip_hop_by_hop(&mut headers);
+    strip_credentials(&mut headers);
+    let original_host = headers.remove(header::HOST);
+    if api.mode == RequestMode::Mapping {
+        let keep: Vec<HeaderName> = headers
+            .keys()
+            .filter(|n| {
+                declared(ParamLocation::Header, n.as_str())
+                    || *n == header::CONTENT_TYPE
+                    || *n == header::CONTENT_LENGTH
+                    || *n == header::ACCEPT
+            })
+            .cloned()
+            .collect();
+        let mut kept = HeaderMap::new();
+        for name in keep {
+            for value in headers.get_all(&name) {
+                kept.append(name.clone(), value.clone());
+            }
+        }
+        headers = kept;
+    }
+    let mapped_headers: Vec<HeaderName> =
+        headers.keys().filter(|n| mapped_from(ParamLocation::Header, n.as_str())).cloned().collect();
+    for name in mapped_headers {
+        headers.remove(name);
+    }
+
+    // Mapped values go to their backend name and place.
+    let mut path_values: Vec<(String, String)> = Vec::new();
+    for mapping in &backend.mapping {
+        let Some(value) = values.get(&mapping.param) else { continue };
+        match mapping.location {
+            ParamLocation::Path => path_values.push((mapping.name.clone(), value.to_owned())),
+            ParamLocation::Query => out_query.push((mapping.name.clone(), value.to_owned())),
+            ParamLocation::Header => {
+                if let (Ok(name), Ok(value)) =
+                    (HeaderName::from_bytes(mapping.name.as_bytes()), HeaderValue::from_str(value))
+                {
+                    headers.insert(name, value);
+                }
+            }
+            // Moving values into a form or JSON body needs the body rebuilt; not yet.
+            ParamLocation::Form | ParamLocation::Body => {}
+        }
+    }
+    out_query.extend(backend.constant_query.iter().cloned());
+
+    // The path, with parameters filled in.
+    let mut path = String::new();
+    for part in &backend.path {
+        path.push('/');
+        match part {
+            PathPart::Literal(literal) => path.push_str(literal),
+            PathPart::Param(name) => {
+                let value = path_values
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.as_str())
+                    .or_else(|| values.get(name))
+                    .ok_or_else(|| {
+                        GatewayError::InvalidParameter(format!("no value for backend path parameter `{name}`"))
+                    })?;
+                path.extend(utf8_percent_encode(value, SEGMENT));
+            }
+        }
+    }
+    if path.is_empty() {
+        path.push('/');
+    }
+    let mut uri = format!("http://{}{}", backend.authority, path);
+    if !out_query.is_empty() {
+        uri.push('?');
+        uri.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(&out_query).finish());
+    }
+    let uri: Uri = uri.parse().map_err(|e| GatewayError::BadGateway(format!("backend URL: {e}")))?;
+
+    // Gateway headers.
+    for (name, value) in &backend.constant_headers {
+        headers.insert(name.clone(), value.clone());
+    }
+    for (param, name) in &backend.system {
+        let value = match param {
+            SystemParam::ClientIp => Some(ctx.client.to_string()),
+            SystemParam::RequestId => Some(ctx.request_id.clone()),
+            SystemParam::AppKey => None,
+        };
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(name.clone(), value);
+        }
+    }
+    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(previous) => format!("{previous}, {}", ctx.client),
+        None => ctx.client.to_string(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
+        headers.insert("x-forwarded-for", value);
+    }
+    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    if let Some(host) = original_host {
+        headers.insert("x-forwarded-host", host);
+    }
+    if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
+        headers.insert("x-ca-request-id", id);
+    }
+    if !headers.contains_key(header::HOST) {
+        if let Ok(authority) = HeaderValue::from_str(&backend.authority) {
+            headers.insert(header::HOST, authority);
+        }
+    }
+
+    let method = backend.method.clone().unwrap_or(parts.method);
+    let mut upstream = Request::new(body);
+    *upstream.method_mut() = method;
+    *upstream.uri_mut() = uri;
+    *upstream.headers_mut() = headers;
+    Ok(upstream)
+}
+
+/// Phase 7: sends the request over the pooled client; the response body streams back.
+pub async fn proxy(
+    ctx: &mut RequestContext,
+    client: &UpstreamClient,
+    backend: &HttpBackend,
+    request: Request<Body>,
+) -> Result<Response<Body>, GatewayError> {
+    if backend.address.tls {
+        return Err(GatewayError::BadGateway(format!(
+            "{}: HTTPS backends are not supported by this build yet",
+            backend.address
+        )));
+    }
+    let started = Instant::now();
+    let response = match tokio::time::timeout(backend.timeout, client.request(request)).await {
+        Err(_) => {
+            return Err(GatewayError::GatewayTimeout(format!(
+                "{} did not answer within {} ms",
+                backend.address,
+                backend.timeout.as_millis()
+            )))
+        }
+        Ok(Err(error)) => return Err(GatewayError::BadGateway(format!("{}: {error}", backend.address))),
+        Ok(Ok(response)) => response,
+    };
+    ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);
+    ctx.upstream_status = Some(response.status().as_u16());
+    let (mut parts, incoming) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    Ok(Response::from_parts(parts, body::stream(incoming)))
 }
 
 /// Phase 8: one structured access-log line per request, whatever happened.
-pub fn log(ctx: &RequestContext, status: StatusCode) {
+pub fn log(ctx: &RequestContext, status: http::StatusCode) {
     tracing::info!(
         target: "gantry::access",
         request_id = %ctx.request_id,
+        client = %ctx.client,
         method = %ctx.method,
         host = %ctx.host,
         path = %ctx.path,
         group = ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-"),
         environment = ctx.environment.map(Environment::as_str).unwrap_or("-"),
+        version = ctx.version.as_deref().unwrap_or("-"),
+        api = ctx.api.as_ref().map(|a| a.name.as_str()).unwrap_or("-"),
         status = status.as_u16(),
+        upstream_status = ctx.upstream_status.unwrap_or(0),
+        upstream_micros = ctx.upstream_micros.unwrap_or(0),
         micros = ctx.started.elapsed().as_micros() as u64,
         "request"
     );
@@ -124,13 +499,23 @@ pub fn log(ctx: &RequestContext, status: StatusCode) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compiled::Target;
     use crate::snapshot::HostBinding;
-    use http::HeaderValue;
+    use domain::api::ApiSpec;
+    use std::net::Ipv4Addr;
+
+    const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+
+    fn compiled(spec: serde_json::Value, target: Target) -> CompiledApi {
+        let spec: ApiSpec = serde_json::from_value(spec).expect("spec");
+        CompiledApi::compile(1, &spec.validate().expect("valid"), target).expect("compile")
+    }
 
     fn snapshot_with_test_deployment() -> Snapshot {
         let group = Arc::new(CompiledGroup {
+            id: 1,
             name: "petstore".into(),
-            deployments: [Some(Arc::new(LiveDeployment { version: "1.0.0".into() })), None, None],
+            deployments: [Some(Arc::new(LiveDeployment::empty("1.0.0"))), None, None],
         });
         let mut snapshot = Snapshot::empty(1);
         snapshot.bind_host("petstore.localhost", HostBinding { group: group.clone(), pinned: None });
@@ -149,7 +534,7 @@ mod tests {
 
     fn resolve_for(host: &str, stage: Option<&str>) -> Result<Arc<LiveDeployment>, GatewayError> {
         let headers = headers(host, stage);
-        let mut ctx = RequestContext::new(Method::GET, "/pets/1", &headers);
+        let mut ctx = RequestContext::new(Method::GET, "/pets/1", &headers, CLIENT);
         resolve(&mut ctx, &snapshot_with_test_deployment(), &headers)
     }
 
@@ -174,5 +559,110 @@ mod tests {
     #[test]
     fn an_unknown_host_is_not_found() {
         assert!(matches!(resolve_for("nobody.localhost", None), Err(GatewayError::NotFound(_))));
+    }
+
+    #[test]
+    fn validation_checks_required_type_constraints_and_fills_defaults() {
+        let api = compiled(
+            serde_json::json!({"name": "list", "request": {"method": "GET", "path": "/pets/{id}", "params": [
+                {"name": "id", "in": "path", "type": "int"},
+                {"name": "limit", "in": "query", "type": "int", "default": "10", "constraints": {"min": 1, "max": 100}},
+                {"name": "x-tenant", "in": "header", "required": true}
+            ]}}),
+            Target::Mock,
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert("x-tenant", HeaderValue::from_static("acme"));
+        let path = vec![("id".to_owned(), "7".to_owned())];
+        let values = validate(&api, &path, &[], &headers).expect("valid");
+        assert!(values.declared.contains(&(ParamLocation::Query, "limit".into(), "10".into())));
+        let bad_limit = validate(&api, &path, &[("limit".into(), "500".into())], &headers).expect_err("max");
+        assert!(bad_limit.message().contains("limit"), "{}", bad_limit.message());
+        let bad_id = validate(&api, &[("id".into(), "seven".into())], &[], &headers).expect_err("int");
+        assert!(bad_id.message().contains("`id`"));
+        let missing = validate(&api, &path, &[], &HeaderMap::new()).expect_err("required");
+        assert!(
+            missing.message().contains("x-tenant is required") || missing.message().contains("`x-tenant` is required")
+        );
+    }
+
+    fn upstream_for(api: &CompiledApi, path: &str, query: &str, headers: HeaderMap) -> Request<Body> {
+        let Backend::Http(backend) = &api.backend else { panic!("http") };
+        let mut ctx = RequestContext::new(Method::GET, path, &headers, CLIENT);
+        let deployment = LiveDeployment::new("1", vec![api.clone()]).expect("router");
+        let (api, path_params) = route(&mut ctx, &deployment).expect("route");
+        let query = parse_query(Some(query));
+        let values = validate(&api, &path_params, &query, &headers).expect("valid");
+        let mut request = Request::new(body::full(""));
+        *request.headers_mut() = headers;
+        upstream_request(&ctx, &api, backend, request, query, &values).expect("upstream")
+    }
+
+    #[test]
+    fn mapping_renames_moves_and_adds_constants_and_system_params() {
+        let api = compiled(
+            serde_json::json!({"name": "get", "request": {"method": "GET", "path": "/pets/{petId}", "mode": "mapping", "params": [
+                {"name": "petId", "in": "path", "type": "int"},
+                {"name": "verbose", "in": "query", "type": "boolean"},
+                {"name": "x-tenant", "in": "header"}
+            ]}, "backend": {"http": {
+                "path": "/v2/pet/{id}",
+                "mapping": [{"param": "petId", "name": "id", "in": "path"}, {"param": "x-tenant", "name": "tenant", "in": "query"}],
+                "constants": [{"name": "host", "in": "header", "value": "pets.internal"}, {"name": "source", "in": "query", "value": "gantry"}],
+                "system": [{"param": "client_ip", "name": "x-client-ip"}]
+            }}}),
+            Target::Http(domain::BackendAddress::parse("http://10.1.2.3:9000").expect("address")),
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("petstore.localhost:8080"));
+        headers.insert("x-tenant", HeaderValue::from_static("acme"));
+        headers.insert("x-undeclared", HeaderValue::from_static("dropped in mapping mode"));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("APPCODE secret"));
+        headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, x-hop"));
+        headers.insert("x-hop", HeaderValue::from_static("1"));
+        let request = upstream_for(&api, "/pets/42", "verbose=true&other=1", headers);
+        assert_eq!(request.uri().to_string(), "http://10.1.2.3:9000/v2/pet/42?verbose=true&tenant=acme&source=gantry");
+        let h = request.headers();
+        assert_eq!(h["host"], "pets.internal");
+        assert_eq!(h["x-client-ip"], "192.0.2.1");
+        assert_eq!(h["x-forwarded-for"], "192.0.2.1");
+        assert_eq!(h["x-forwarded-host"], "petstore.localhost:8080");
+        for gone in ["x-undeclared", "authorization", "x-tenant", "connection", "x-hop"] {
+            assert!(!h.contains_key(gone), "{gone} should not reach the backend");
+        }
+    }
+
+    #[test]
+    fn passthrough_forwards_everything_but_hop_by_hop_and_credentials() {
+        let api = compiled(
+            serde_json::json!({"name": "any", "request": {"method": "GET", "path": "/files/{name}"},
+                "backend": {"http": {"path": "/static/{name}"}}}),
+            Target::Http(domain::BackendAddress::parse("http://backend").expect("address")),
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("petstore.localhost"));
+        headers.insert("x-custom", HeaderValue::from_static("kept"));
+        headers.insert("x-ca-signature", HeaderValue::from_static("sig"));
+        headers.insert("x-forwarded-for", HeaderValue::from_static("198.51.100.9"));
+        let request = upstream_for(&api, "/files/a%20b", "q=1&q=2", headers);
+        assert_eq!(request.uri().to_string(), "http://backend/static/a%20b?q=1&q=2");
+        let h = request.headers();
+        assert_eq!(h["x-custom"], "kept");
+        assert_eq!(h["host"], "backend");
+        assert_eq!(h["x-forwarded-for"], "198.51.100.9, 192.0.2.1");
+        assert!(!h.contains_key("x-ca-signature"));
+    }
+
+    #[test]
+    fn mock_answers_with_the_defined_response() {
+        let api = compiled(
+            serde_json::json!({"name": "hello", "request": {"method": "GET", "path": "/hello"},
+                "backend": {"mock": {"status": 201, "body": "{\"hello\":\"world\"}", "headers": [{"name": "X-Mock", "value": "yes"}]}}}),
+            Target::Mock,
+        );
+        let response = mock(&api).expect("mock");
+        assert_eq!(response.status(), 201);
+        assert_eq!(response.headers()["x-mock"], "yes");
+        assert_eq!(response.headers()["content-type"], "application/json; charset=utf-8");
     }
 }

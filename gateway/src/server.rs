@@ -1,23 +1,38 @@
 //! The gateway listener: accepts connections, runs the phases for each request, and on
 //! shutdown stops accepting and lets requests in flight finish.
 
-use crate::phases::{self, RequestContext};
+use crate::body::{self, Body};
+use crate::compiled::Backend;
+use crate::phases::{self, RequestContext, UpstreamClient};
 use crate::snapshot::SnapshotHandle;
-use bytes::Bytes;
+use crate::GatewayError;
 use http::{HeaderValue, Request, Response};
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// How long shutdown waits for requests in flight before it gives up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The pooled HTTP client for backends.
+pub fn upstream_client() -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(256)
+        .build(connector)
+}
 
 /// Serves the gateway on `listener` until `shutdown` resolves, then drains connections.
 pub async fn serve(
@@ -26,11 +41,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
+    let client = upstream_client();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(pair) => pair,
                     Err(error) => {
                         tracing::warn!(%error, "gateway accept failed");
@@ -38,10 +54,10 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let snapshots = snapshots.clone();
+                let (snapshots, client) = (snapshots.clone(), client.clone());
                 let service = service_fn(move |request| {
-                    let snapshots = snapshots.clone();
-                    async move { Ok::<_, Infallible>(handle(request, &snapshots)) }
+                    let (snapshots, client) = (snapshots.clone(), client.clone());
+                    async move { Ok::<_, Infallible>(handle(request, &snapshots, &client, peer.ip()).await) }
                 });
                 let connection = graceful.watch(
                     http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service),
@@ -63,13 +79,16 @@ pub async fn serve(
 }
 
 /// Runs the phases for one request.
-fn handle(request: Request<Incoming>, snapshots: &SnapshotHandle) -> Response<Full<Bytes>> {
+pub async fn handle(
+    request: Request<Incoming>,
+    snapshots: &SnapshotHandle,
+    client: &UpstreamClient,
+    peer: IpAddr,
+) -> Response<Body> {
     let snapshot = snapshots.current();
-    let mut ctx = RequestContext::new(request.method().clone(), request.uri().path(), request.headers());
-    let outcome =
-        phases::resolve(&mut ctx, &snapshot, request.headers()).and_then(|deployment| phases::route(&ctx, &deployment));
-    let mut response = match outcome {
-        Ok(api) => match api {},
+    let mut ctx = RequestContext::new(request.method().clone(), request.uri().path(), request.headers(), peer);
+    let mut response = match run(&mut ctx, &snapshot, client, request).await {
+        Ok(response) => response,
         Err(error) => error.into_response(&ctx.request_id),
     };
     if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
@@ -77,4 +96,28 @@ fn handle(request: Request<Incoming>, snapshots: &SnapshotHandle) -> Response<Fu
     }
     phases::log(&ctx, response.status());
     response
+}
+
+async fn run(
+    ctx: &mut RequestContext,
+    snapshot: &crate::Snapshot,
+    client: &UpstreamClient,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, GatewayError> {
+    let deployment = phases::resolve(ctx, snapshot, request.headers())?;
+    let (api, path_params) = phases::route(ctx, &deployment)?;
+    if let Some(response) = phases::mock(&api) {
+        return Ok(response);
+    }
+    phases::authenticate(ctx, &api, request.headers())?;
+    let query = phases::parse_query(request.uri().query());
+    let values = phases::validate(&api, &path_params, &query, request.headers())?;
+    let backend = match &api.backend {
+        Backend::Http(backend) => backend,
+        Backend::Unavailable(reason) => return Err(GatewayError::Unavailable(reason.clone())),
+        Backend::Mock(_) => unreachable!("answered by the mock phase"),
+    };
+    let request = request.map(body::stream);
+    let upstream = phases::upstream_request(ctx, &api, backend, request, query, &values)?;
+    phases::proxy(ctx, client, backend, upstream).await
 }

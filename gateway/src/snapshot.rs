@@ -6,22 +6,98 @@
 //! the configuration under a request in flight. Groups are held behind `Arc`, so a new
 //! snapshot that recompiles one group shares every other group with the old one.
 
+use crate::compiled::CompiledApi;
 use crate::Environment;
 use arc_swap::ArcSwap;
+use http::Method;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// What one environment of a group serves: the live version. (Routes, backends and auth
-/// arrive with the gateway issue; until then a live deployment matches no API.)
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one environment of a group serves: the live version's APIs behind a radix router.
+#[derive(Debug)]
 pub struct LiveDeployment {
     /// The label of the version that is live.
     pub version: String,
+    router: matchit::Router<usize>,
+    /// APIs per router entry: one path shape may carry several methods.
+    routes: Vec<Vec<Arc<CompiledApi>>>,
+}
+
+/// The outcome of matching a request against a deployment.
+#[derive(Debug)]
+pub enum RouteMatch<'a> {
+    /// This API, with its path parameters by name (percent-decoded).
+    Found(&'a Arc<CompiledApi>, Vec<(String, String)>),
+    /// A path matches but not with this method; these methods would.
+    MethodNotAllowed(Vec<String>),
+    /// No API has this path.
+    NotFound,
+}
+
+impl LiveDeployment {
+    /// Builds the router of a version's APIs. APIs whose paths differ only in parameter names
+    /// share one router entry (parameters are matched by position).
+    pub fn new(version: impl Into<String>, apis: Vec<CompiledApi>) -> Result<LiveDeployment, String> {
+        let mut router = matchit::Router::new();
+        let mut routes: Vec<Vec<Arc<CompiledApi>>> = Vec::new();
+        let mut by_shape: HashMap<String, usize> = HashMap::new();
+        for api in apis {
+            let shape = api.route_shape();
+            let index = match by_shape.get(&shape) {
+                Some(index) => *index,
+                None => {
+                    let index = routes.len();
+                    router.insert(shape.clone(), index).map_err(|e| format!("API `{}`: {e}", api.name))?;
+                    by_shape.insert(shape, index);
+                    routes.push(Vec::new());
+                    index
+                }
+            };
+            routes[index].push(Arc::new(api));
+        }
+        Ok(LiveDeployment { version: version.into(), router, routes })
+    }
+
+    /// A deployment with no APIs.
+    pub fn empty(version: impl Into<String>) -> LiveDeployment {
+        LiveDeployment { version: version.into(), router: matchit::Router::new(), routes: Vec::new() }
+    }
+
+    /// How many APIs it serves.
+    pub fn api_count(&self) -> usize {
+        self.routes.iter().map(Vec::len).sum()
+    }
+
+    /// Matches a method and path. An API with its exact method wins over one with `ANY`.
+    pub fn route(&self, method: &Method, path: &str) -> RouteMatch<'_> {
+        let Ok(found) = self.router.at(path) else { return RouteMatch::NotFound };
+        let apis = &self.routes[*found.value];
+        let api = apis
+            .iter()
+            .find(|api| api.method.as_ref() == Some(method))
+            .or_else(|| apis.iter().find(|api| api.method.is_none()));
+        match api {
+            Some(api) => {
+                let values: Vec<String> = found.params.iter().map(|(_, v)| decode_segment(v)).collect();
+                let params = api.path_params.iter().cloned().zip(values).collect();
+                RouteMatch::Found(api, params)
+            }
+            None => RouteMatch::MethodNotAllowed(
+                apis.iter().filter_map(|api| api.method.as_ref().map(|m| m.to_string())).collect(),
+            ),
+        }
+    }
+}
+
+fn decode_segment(raw: &str) -> String {
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
 }
 
 /// One API group as the gateway sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct CompiledGroup {
+    /// The group's database id (to replace it on recompile).
+    pub id: i32,
     /// The group's name, for logs and traces.
     pub name: String,
     /// What is live in each environment, indexed by [`Environment::index`].
@@ -73,6 +149,13 @@ impl Snapshot {
     pub fn host_count(&self) -> usize {
         self.hosts.len()
     }
+
+    /// A copy with group `group_id`'s hosts removed and the other groups shared (`Arc`).
+    pub fn without_group(&self, group_id: i32, revision: i64) -> Snapshot {
+        let hosts =
+            self.hosts.iter().filter(|(_, b)| b.group.id != group_id).map(|(h, b)| (h.clone(), b.clone())).collect();
+        Snapshot { revision, hosts }
+    }
 }
 
 /// The shared, swappable pointer to the current snapshot.
@@ -99,6 +182,16 @@ impl SnapshotHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compiled::{CompiledApi, Target};
+    use domain::api::ApiSpec;
+
+    fn api(id: i32, method: &str, path: &str) -> CompiledApi {
+        let spec: ApiSpec = serde_json::from_value(serde_json::json!({
+            "name": format!("api{id}"), "request": {"method": method, "path": path}
+        }))
+        .expect("spec");
+        CompiledApi::compile(id, &spec.validate().expect("valid"), Target::Mock).expect("compile")
+    }
 
     #[test]
     fn a_request_keeps_the_snapshot_it_loaded_across_a_swap() {
@@ -107,5 +200,37 @@ mod tests {
         handle.swap(Snapshot::empty(2));
         assert_eq!(held.revision, 1);
         assert_eq!(handle.current().revision, 2);
+    }
+
+    #[test]
+    fn routing_finds_the_api_and_tells_404_from_405() {
+        let live = LiveDeployment::new(
+            "1",
+            vec![
+                api(1, "GET", "/pets/{petId}"),
+                api(2, "POST", "/pets/{id}"),
+                api(3, "GET", "/pets/mine"),
+                api(4, "ANY", "/any"),
+            ],
+        )
+        .expect("router");
+        match live.route(&Method::GET, "/pets/42%20x") {
+            RouteMatch::Found(api, params) => {
+                assert_eq!(api.id, 1);
+                assert_eq!(params, [("petId".to_owned(), "42 x".to_owned())]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match live.route(&Method::POST, "/pets/7") {
+            RouteMatch::Found(api, params) => assert_eq!((api.id, params[0].0.as_str()), (2, "id")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(live.route(&Method::GET, "/pets/mine"), RouteMatch::Found(api, _) if api.id == 3));
+        assert!(
+            matches!(live.route(&Method::DELETE, "/pets/7"), RouteMatch::MethodNotAllowed(m) if m == ["GET", "POST"])
+        );
+        assert!(matches!(live.route(&Method::GET, "/stores"), RouteMatch::NotFound));
+        assert!(matches!(live.route(&Method::PATCH, "/any"), RouteMatch::Found(api, _) if api.id == 4));
+        assert_eq!(live.api_count(), 4);
     }
 }

@@ -1,0 +1,271 @@
+//! An API compiled for serving: its route, its parameters, and the backend it goes to, with
+//! every header name and value parsed once here instead of on each request.
+
+use bytes::Bytes;
+use domain::api::{
+    ApiSpec, AuthType, ConstantLocation, Constraints, ParamLocation, ParamType, RequestMode, SystemParam,
+};
+use domain::path::Segment;
+use domain::{BackendAddress, PathTemplate};
+use http::{HeaderName, HeaderValue, Method, StatusCode};
+use std::time::Duration;
+
+/// Where an API's requests go, as decided by `control` (the release's backend for unified
+/// APIs, the API's own otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Answer with the API's mock response.
+    Mock,
+    /// Call this address.
+    Http(BackendAddress),
+    /// Refuse with 503 and this reason (e.g. a backend kind this gateway cannot run).
+    Unavailable(String),
+}
+
+/// A declared parameter.
+#[derive(Debug, Clone)]
+pub struct Param {
+    /// Name where it travels (headers lower-case).
+    pub name: String,
+    /// Where it travels.
+    pub location: ParamLocation,
+    /// Its type.
+    pub kind: ParamType,
+    /// Whether it must be present.
+    pub required: bool,
+    /// Used when absent.
+    pub default: Option<String>,
+    /// Allowed values.
+    pub constraints: Constraints,
+}
+
+/// Part of a backend path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathPart {
+    /// Copied as is.
+    Literal(String),
+    /// The value of this parameter (frontend name or mapping target), percent-encoded.
+    Param(String),
+}
+
+/// A frontend parameter sent under another name or location.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    /// Frontend parameter name.
+    pub param: String,
+    /// Backend name.
+    pub name: String,
+    /// Backend location.
+    pub location: ParamLocation,
+}
+
+/// How to call an HTTP backend.
+#[derive(Debug, Clone)]
+pub struct HttpBackend {
+    /// Where.
+    pub address: BackendAddress,
+    /// `host:port` for the URL and the default `Host` header.
+    pub authority: String,
+    /// Backend path template.
+    pub path: Vec<PathPart>,
+    /// Backend method; the request's when `None`.
+    pub method: Option<Method>,
+    /// Time allowed for the backend's response head.
+    pub timeout: Duration,
+    /// Renames and moves.
+    pub mapping: Vec<Mapping>,
+    /// Fixed headers.
+    pub constant_headers: Vec<(HeaderName, HeaderValue)>,
+    /// Fixed query parameters.
+    pub constant_query: Vec<(String, String)>,
+    /// Gateway values as headers.
+    pub system: Vec<(SystemParam, HeaderName)>,
+}
+
+/// A fixed response.
+#[derive(Debug, Clone)]
+pub struct MockResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Body.
+    pub body: Bytes,
+}
+
+/// What serves the API.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A fixed response.
+    Mock(MockResponse),
+    /// An HTTP backend.
+    Http(Box<HttpBackend>),
+    /// Nothing can serve it; 503 with this reason.
+    Unavailable(String),
+}
+
+/// An API ready to serve.
+#[derive(Debug, Clone)]
+pub struct CompiledApi {
+    /// Stable id.
+    pub id: i32,
+    /// Name, for logs and traces.
+    pub name: String,
+    /// Frontend method; `None` matches any.
+    pub method: Option<Method>,
+    /// The frontend path template as written.
+    pub path: String,
+    segments: Vec<Segment>,
+    /// Names of the path parameters, in order.
+    pub path_params: Vec<String>,
+    /// Who may call it.
+    pub auth: AuthType,
+    /// Pass-through or mapping.
+    pub mode: RequestMode,
+    /// Declared parameters.
+    pub params: Vec<Param>,
+    /// The backend.
+    pub backend: Backend,
+}
+
+fn header(name: &str) -> Result<HeaderName, String> {
+    HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("header `{name}`: {e}"))
+}
+
+fn value(raw: &str) -> Result<HeaderValue, String> {
+    HeaderValue::from_str(raw).map_err(|e| format!("header value `{raw}`: {e}"))
+}
+
+impl CompiledApi {
+    /// Compiles a validated definition for `target`.
+    pub fn compile(id: i32, spec: &ApiSpec, target: Target) -> Result<CompiledApi, String> {
+        let template = PathTemplate::parse(&spec.request.path)?;
+        let method = match domain::HttpMethod::parse(&spec.request.method)? {
+            domain::HttpMethod::Any => None,
+            m => Some(Method::from_bytes(m.as_str().as_bytes()).map_err(|e| e.to_string())?),
+        };
+        let params = spec
+            .request
+            .params
+            .iter()
+            .map(|p| Param {
+                name: p.name.clone(),
+                location: p.location,
+                kind: p.kind,
+                required: p.required || p.location == ParamLocation::Path,
+                default: p.default.clone(),
+                constraints: p.constraints.clone(),
+            })
+            .collect();
+        let backend = match target {
+            Target::Unavailable(reason) => Backend::Unavailable(reason),
+            Target::Mock => {
+                let mock = &spec.backend.mock;
+                let mut headers = Vec::new();
+                for h in &mock.headers {
+                    headers.push((header(&h.name)?, value(&h.value)?));
+                }
+                let body = if mock.body.is_empty() {
+                    Bytes::from(serde_json::json!({"api": spec.name, "mock": true}).to_string())
+                } else {
+                    Bytes::from(mock.body.clone())
+                };
+                if !headers.iter().any(|(n, _)| n == http::header::CONTENT_TYPE) {
+                    let kind = if serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
+                        "application/json; charset=utf-8"
+                    } else {
+                        "text/plain; charset=utf-8"
+                    };
+                    headers.push((http::header::CONTENT_TYPE, HeaderValue::from_static(kind)));
+                }
+                let status = StatusCode::from_u16(mock.status).map_err(|e| e.to_string())?;
+                Backend::Mock(MockResponse { status, headers, body })
+            }
+            Target::Http(address) => {
+                let http = &spec.backend.http;
+                let backend_path = match &http.path {
+                    Some(path) => PathTemplate::parse(path)?,
+                    None => template.clone(),
+                };
+                let path = backend_path
+                    .segments()
+                    .iter()
+                    .map(|s| match s {
+                        Segment::Literal(l) => PathPart::Literal(l.clone()),
+                        Segment::Param(p) => PathPart::Param(p.clone()),
+                    })
+                    .collect();
+                let method = match &http.method {
+                    Some(m) => Some(Method::from_bytes(m.as_bytes()).map_err(|e| e.to_string())?),
+                    None => None,
+                };
+                let mut constant_headers = Vec::new();
+                let mut constant_query = Vec::new();
+                for c in &http.constants {
+                    match c.location {
+                        ConstantLocation::Header => constant_headers.push((header(&c.name)?, value(&c.value)?)),
+                        ConstantLocation::Query => constant_query.push((c.name.clone(), c.value.clone())),
+                    }
+                }
+                let mut system = Vec::new();
+                for s in &http.system {
+                    system.push((s.param, header(&s.name)?));
+                }
+                let authority = match address.port {
+                    Some(port) if address.host.contains(':') => format!("[{}]:{port}", address.host),
+                    Some(port) => format!("{}:{port}", address.host),
+                    None if address.host.contains(':') => format!("[{}]", address.host),
+                    None => address.host.clone(),
+                };
+                Backend::Http(Box::new(HttpBackend {
+                    address,
+                    authority,
+                    path,
+                    method,
+                    timeout: Duration::from_millis(http.timeout_ms.unwrap_or(domain::backend::DEFAULT_TIMEOUT_MS)),
+                    mapping: http
+                        .mapping
+                        .iter()
+                        .map(|m| Mapping { param: m.param.clone(), name: m.name.clone(), location: m.location })
+                        .collect(),
+                    constant_headers,
+                    constant_query,
+                    system,
+                }))
+            }
+        };
+        Ok(CompiledApi {
+            id,
+            name: spec.name.clone(),
+            method,
+            path: template.as_str().to_owned(),
+            path_params: template.params().map(str::to_owned).collect(),
+            segments: template.segments().to_vec(),
+            auth: spec.auth,
+            mode: spec.request.mode,
+            params,
+            backend,
+        })
+    }
+
+    /// The router key: literals as written, parameters renamed by position (`{p0}`), so
+    /// APIs whose templates differ only in parameter names share one entry.
+    pub fn route_shape(&self) -> String {
+        if self.segments.is_empty() {
+            return "/".to_owned();
+        }
+        let mut shape = String::new();
+        let mut n = 0;
+        for segment in &self.segments {
+            shape.push('/');
+            match segment {
+                Segment::Literal(l) => shape.push_str(l),
+                Segment::Param(_) => {
+                    shape.push_str(&format!("{{p{n}}}"));
+                    n += 1;
+                }
+            }
+        }
+        shape
+    }
+}
