@@ -119,6 +119,8 @@ impl Control {
         let model = active.update(&txn).await?;
         audit::record(&txn, actor, "group.update", "group", &model.name, Some(&before), Some(&spec)).await?;
         txn.commit().await?;
+        // A new subdomain moves the group's live APIs to the new host at once.
+        self.refresh_group(model.id).await?;
         let count = self.api_count(model.id).await?;
         Ok(group_view(model, count))
     }

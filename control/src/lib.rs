@@ -14,7 +14,9 @@
 //! - [`apis`]: a group's working draft of APIs: create, edit, delete, search and page;
 //!   names unique and routes free of conflicts.
 //! - `audit`: the audit trail every change writes in its own transaction.
-//! - [`snapshot`]: compiles what is live into the gateway's snapshot.
+//! - [`releases`]: versions (freeze, list, diff) and release, switch and off-line, each one
+//!   transaction.
+//! - [`snapshot`]: compiles what is live into the gateway's snapshot and swaps it in.
 //!
 //! [`Control`] ties them together: one cheap-to-clone handle over the connection pool that
 //! the server puts in its state once.
@@ -25,6 +27,7 @@ pub mod db;
 pub mod entity;
 pub mod error;
 pub mod groups;
+pub mod releases;
 pub mod snapshot;
 pub mod throttle;
 pub mod tokens;
@@ -42,6 +45,9 @@ use std::sync::Arc;
 pub struct Control {
     db: DatabaseConnection,
     throttle: Arc<throttle::LoginThrottle>,
+    snapshots: gateway::SnapshotHandle,
+    gateway_lock: Arc<tokio::sync::Mutex<()>>,
+    base_domain: String,
 }
 
 impl Control {
@@ -54,7 +60,24 @@ impl Control {
 
     /// Wraps an open, migrated connection.
     pub fn from_connection(db: DatabaseConnection) -> Control {
-        Control { db, throttle: Arc::new(throttle::LoginThrottle::default()) }
+        Control {
+            db,
+            throttle: Arc::new(throttle::LoginThrottle::default()),
+            snapshots: gateway::SnapshotHandle::new(gateway::Snapshot::empty(0)),
+            gateway_lock: Arc::new(tokio::sync::Mutex::new(())),
+            base_domain: "localhost".to_owned(),
+        }
+    }
+
+    /// Sets the base domain groups answer under (`{subdomain}.{base_domain}`).
+    pub fn with_base_domain(mut self, base_domain: &str) -> Control {
+        self.base_domain = base_domain.trim().trim_start_matches('.').to_ascii_lowercase();
+        self
+    }
+
+    /// The snapshot the gateway serves; every change to what is live swaps it.
+    pub fn snapshots(&self) -> &gateway::SnapshotHandle {
+        &self.snapshots
     }
 
     /// The connection pool (for the session store, which lives beside the services).

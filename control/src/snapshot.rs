@@ -1,11 +1,44 @@
-//! Compiles what is live into the gateway's [`gateway::Snapshot`].
+//! Compiles what is live into the gateway's [`gateway::Snapshot`] and swaps it in.
 //!
-//! Deployments arrive with the release issue; until then the compiled snapshot carries only
-//! the current `config_revision` and serves nothing.
+//! After a release, switch or off-line commits, only the changed group is recompiled; the
+//! other groups' compiled routers are shared (`Arc`) with the previous snapshot. Swaps are
+//! serialised by a lock so two concurrent releases cannot publish a snapshot that misses the
+//! other's change.
 
-use crate::entity::config_revision;
+use crate::entity::{api_group, config_revision, deployment, version};
 use crate::{Control, ControlError};
-use sea_orm::EntityTrait;
+use domain::api::{ApiSpec, BackendType};
+use domain::release::{DeployBackend, VersionApi};
+use domain::{BackendAddress, Environment};
+use gateway::compiled::{CompiledApi, Target};
+use gateway::snapshot::{CompiledGroup, HostBinding, LiveDeployment};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::sync::Arc;
+
+/// Where one API of a deployment goes.
+pub fn target_of(spec: &ApiSpec, backend: &DeployBackend) -> Target {
+    if spec.backend.unified {
+        return match backend {
+            DeployBackend::Mock => Target::Mock,
+            DeployBackend::Http { address } => match BackendAddress::parse(address) {
+                Ok(address) => Target::Http(address),
+                Err(e) => Target::Unavailable(format!("release address: {e}")),
+            },
+            DeployBackend::Service { service } => {
+                Target::Unavailable(format!("backend service `{service}` cannot be resolved by this build"))
+            }
+        };
+    }
+    match spec.backend.kind {
+        BackendType::Mock => Target::Mock,
+        BackendType::Function => Target::Unavailable("Function backends are not available in this build".into()),
+        BackendType::Http => match spec.backend.http.address.as_deref().map(BackendAddress::parse) {
+            Some(Ok(address)) => Target::Http(address),
+            Some(Err(e)) => Target::Unavailable(format!("backend address: {e}")),
+            None => Target::Unavailable("backend services cannot be resolved by this build".into()),
+        },
+    }
+}
 
 impl Control {
     /// The current `config_revision` (bumped by every change to what is live).
@@ -14,8 +47,63 @@ impl Control {
         Ok(row.map(|r| r.revision).unwrap_or(0))
     }
 
-    /// Builds the snapshot of everything live now.
-    pub async fn compile_snapshot(&self) -> Result<gateway::Snapshot, ControlError> {
-        Ok(gateway::Snapshot::empty(self.config_revision().await?))
+    async fn compile_group(&self, group: &api_group::Model) -> Result<Option<Arc<CompiledGroup>>, ControlError> {
+        let live = deployment::Entity::find().filter(deployment::Column::GroupId.eq(group.id)).all(self.db()).await?;
+        if live.is_empty() {
+            return Ok(None);
+        }
+        let mut deployments: [Option<Arc<LiveDeployment>>; 3] = [None, None, None];
+        for d in live {
+            let env: Environment = d.environment.parse().map_err(|e| ControlError::Internal(format!("{e}")))?;
+            let version = version::Entity::find_by_id(d.version_id)
+                .one(self.db())
+                .await?
+                .ok_or_else(|| ControlError::Internal(format!("deployment {} points at a missing version", d.id)))?;
+            let apis: Vec<VersionApi> = serde_json::from_value(version.snapshot)
+                .map_err(|e| ControlError::Internal(format!("version {}: {e}", version.label)))?;
+            let backend: DeployBackend = serde_json::from_value(d.backend)
+                .map_err(|e| ControlError::Internal(format!("deployment backend: {e}")))?;
+            let compiled = apis
+                .iter()
+                .map(|api| CompiledApi::compile(api.id, &api.spec, target_of(&api.spec, &backend)))
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(|e| ControlError::Internal(format!("compiling version {}: {e}", version.label)))?;
+            let router = LiveDeployment::new(version.label.clone(), compiled)
+                .map_err(|e| ControlError::Internal(format!("routing version {}: {e}", version.label)))?;
+            deployments[env.index()] = Some(Arc::new(router));
+        }
+        Ok(Some(Arc::new(CompiledGroup { id: group.id, name: group.name.clone(), deployments })))
+    }
+
+    fn host_of(&self, group: &api_group::Model) -> String {
+        format!("{}.{}", group.subdomain, self.base_domain)
+    }
+
+    /// Recompiles every group and swaps the result in (start-up).
+    pub async fn refresh_gateway(&self) -> Result<(), ControlError> {
+        let _guard = self.gateway_lock.lock().await;
+        let revision = self.config_revision().await?;
+        let mut snapshot = gateway::Snapshot::empty(revision);
+        for group in api_group::Entity::find().all(self.db()).await? {
+            if let Some(compiled) = self.compile_group(&group).await? {
+                snapshot.bind_host(&self.host_of(&group), HostBinding { group: compiled, pinned: None });
+            }
+        }
+        self.snapshots.swap(snapshot);
+        Ok(())
+    }
+
+    /// Recompiles one group and swaps it in, sharing every other group.
+    pub(crate) async fn refresh_group(&self, group_id: i32) -> Result<(), ControlError> {
+        let _guard = self.gateway_lock.lock().await;
+        let revision = self.config_revision().await?;
+        let mut snapshot = self.snapshots.current().without_group(group_id, revision);
+        if let Some(group) = api_group::Entity::find_by_id(group_id).one(self.db()).await? {
+            if let Some(compiled) = self.compile_group(&group).await? {
+                snapshot.bind_host(&self.host_of(&group), HostBinding { group: compiled, pinned: None });
+            }
+        }
+        self.snapshots.swap(snapshot);
+        Ok(())
     }
 }

@@ -54,7 +54,10 @@ impl Application {
     /// the live configuration and binds both listeners.
     pub async fn build(settings: ServeSettings) -> anyhow::Result<Application> {
         let url = settings.database.url()?;
-        let control = Control::open(&url).await.with_context(|| format!("opening the database at {url}"))?;
+        let control = Control::open(&url)
+            .await
+            .with_context(|| format!("opening the database at {url}"))?
+            .with_base_domain(&settings.base_domain);
         match control.ensure_admin(settings.admin_password.as_deref()).await? {
             AdminBootstrap::Existing => {}
             AdminBootstrap::Created => {
@@ -67,7 +70,8 @@ impl Application {
                  (change it with `gantry admin reset-password`)"
             ),
         }
-        let snapshots = SnapshotHandle::new(control.compile_snapshot().await?);
+        control.refresh_gateway().await.context("compiling the live deployments")?;
+        let snapshots = control.snapshots().clone();
 
         let console = TcpListener::bind(settings.console_addr)
             .await

@@ -7,5 +7,7 @@ pub mod api_token;
 pub mod audit_event;
 pub mod config_revision;
 pub mod deployment;
+pub mod deployment_event;
 pub mod session;
 pub mod user;
+pub mod version;

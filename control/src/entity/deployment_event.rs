@@ -1,0 +1,24 @@
+//! `deployment_events`: the history of releases, switches and off-lines.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "deployment_events")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub group_id: i32,
+    pub environment: String,
+    pub action: String,
+    pub from_version_id: Option<i32>,
+    pub to_version_id: Option<i32>,
+    pub backend: Option<Json>,
+    pub note: String,
+    pub actor: String,
+    pub at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,616 @@
+//! Versions, releases, switches and off-lines.
+//!
+//! A version freezes the draft into an immutable, content-hashed list of APIs. Release,
+//! switch and off-line each run in **one database transaction** that changes the deployment,
+//! records a deployment event and bumps `config_revision`; only after the commit is the
+//! group recompiled and swapped into the gateway, so a failure at any step leaves the
+//! previous deployment intact and served.
+
+use crate::entity::{api, config_revision, deployment, deployment_event, version};
+use crate::{Control, ControlError, CurrentUser, FieldError};
+use domain::api::{ApiSpec, BackendType};
+use domain::release::{
+    DeployBackend, DeploymentEventView, DeploymentView, Diff, ReleaseSpec, VersionApi, VersionSpec, VersionView,
+};
+use domain::Environment;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+fn apis_of(model: &version::Model) -> Result<Vec<VersionApi>, ControlError> {
+    serde_json::from_value(model.snapshot.clone())
+        .map_err(|e| ControlError::Internal(format!("version {} is unreadable: {e}", model.label)))
+}
+
+fn environment(raw: &str) -> Result<Environment, ControlError> {
+    raw.parse().map_err(|e| ControlError::Internal(format!("stored environment: {e}")))
+}
+
+fn backend_of(json: &serde_json::Value) -> Result<DeployBackend, ControlError> {
+    serde_json::from_value(json.clone()).map_err(|e| ControlError::Internal(format!("stored backend: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ControlError> {
+    serde_json::to_value(value).map_err(|e| ControlError::Internal(e.to_string()))
+}
+
+/// Why a version cannot be released with `backend`, if it cannot: each API must be servable.
+pub fn release_problems(apis: &[VersionApi], backend: &DeployBackend) -> Vec<FieldError> {
+    let mut problems = Vec::new();
+    for api in apis {
+        let spec = &api.spec;
+        if spec.backend.unified {
+            if let DeployBackend::Service { service } = backend {
+                problems.push(FieldError::new(
+                    "backend.service",
+                    format!(
+                        "API `{}` would use backend service `{service}`: backend services are not available yet",
+                        spec.name
+                    ),
+                ));
+            }
+        } else if spec.backend.kind == BackendType::Function {
+            problems.push(FieldError::new(
+                "version",
+                format!("API `{}` uses a Function backend, which this build cannot run yet", spec.name),
+            ));
+        } else if spec.backend.kind == BackendType::Http && spec.backend.http.address.is_none() {
+            problems.push(FieldError::new(
+                "version",
+                format!("API `{}` uses a backend service, which this build cannot resolve yet", spec.name),
+            ));
+        }
+    }
+    problems
+}
+
+/// Bumps `config_revision` inside the caller's transaction.
+async fn bump_revision(db: &impl ConnectionTrait) -> Result<(), ControlError> {
+    config_revision::Entity::update_many()
+        .col_expr(config_revision::Column::Revision, Expr::col(config_revision::Column::Revision).add(1))
+        .filter(config_revision::Column::Id.eq(1))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+impl Control {
+    async fn group_versions(&self, group_id: i32) -> Result<Vec<version::Model>, ControlError> {
+        Ok(version::Entity::find()
+            .filter(version::Column::GroupId.eq(group_id))
+            .order_by_desc(version::Column::Id)
+            .all(self.db())
+            .await?)
+    }
+
+    async fn find_version(&self, group_id: i32, label: &str) -> Result<version::Model, ControlError> {
+        version::Entity::find()
+            .filter(version::Column::GroupId.eq(group_id))
+            .filter(version::Column::Label.eq(label))
+            .one(self.db())
+            .await?
+            .ok_or_else(|| ControlError::NotFound(format!("version `{label}`")))
+    }
+
+    async fn live_versions(&self, group_id: i32) -> Result<Vec<deployment::Model>, ControlError> {
+        Ok(deployment::Entity::find().filter(deployment::Column::GroupId.eq(group_id)).all(self.db()).await?)
+    }
+
+    fn version_view(
+        model: &version::Model,
+        apis: Vec<VersionApi>,
+        base: Option<(&str, &[VersionApi])>,
+        live: &[deployment::Model],
+        with_apis: bool,
+    ) -> Result<VersionView, ControlError> {
+        let mut live_in: Vec<Environment> = live
+            .iter()
+            .filter(|d| d.version_id == model.id)
+            .map(|d| environment(&d.environment))
+            .collect::<Result<_, _>>()?;
+        live_in.sort();
+        Ok(VersionView {
+            label: model.label.clone(),
+            description: model.description.clone(),
+            content_hash: model.content_hash.clone(),
+            base: base.map(|(label, _)| label.to_owned()),
+            created_at: model.created_at.to_rfc3339(),
+            created_by: model.created_by.clone(),
+            api_count: apis.len(),
+            live_in,
+            changes: Diff::between(base.map(|(_, apis)| apis).unwrap_or(&[]), &apis),
+            apis: if with_apis { apis } else { Vec::new() },
+        })
+    }
+
+    /// Freezes the group's draft into a new version.
+    pub async fn create_version(
+        &self,
+        group: &str,
+        spec: &VersionSpec,
+        actor: &CurrentUser,
+    ) -> Result<VersionView, ControlError> {
+        let group = self.find_group(group).await?;
+        let spec = spec.validate().map_err(ControlError::Validation)?;
+        let txn = self.db().begin().await?;
+        let taken = version::Entity::find()
+            .filter(version::Column::GroupId.eq(group.id))
+            .filter(version::Column::Label.eq(&spec.label))
+            .one(&txn)
+            .await?;
+        if taken.is_some() {
+            return Err(ControlError::field("label", format!("version `{}` already exists in this group", spec.label)));
+        }
+        let draft = api::Entity::find()
+            .filter(api::Column::GroupId.eq(group.id))
+            .order_by_asc(api::Column::Id)
+            .all(&txn)
+            .await?;
+        if draft.is_empty() {
+            return Err(ControlError::field("label", "the draft has no APIs to freeze"));
+        }
+        let apis = draft
+            .into_iter()
+            .map(|m| {
+                let spec: ApiSpec = serde_json::from_value(m.definition)
+                    .map_err(|e| ControlError::Internal(format!("stored API {}: {e}", m.id)))?;
+                Ok(VersionApi { id: m.id, spec })
+            })
+            .collect::<Result<Vec<_>, ControlError>>()?;
+        let snapshot = to_json(&apis)?;
+        let hash = hex::encode(Sha256::digest(snapshot.to_string().as_bytes()));
+        let base = version::Entity::find()
+            .filter(version::Column::GroupId.eq(group.id))
+            .order_by_desc(version::Column::Id)
+            .one(&txn)
+            .await?;
+        let model = version::ActiveModel {
+            group_id: Set(group.id),
+            label: Set(spec.label.clone()),
+            description: Set(spec.description.clone()),
+            content_hash: Set(hash),
+            snapshot: Set(snapshot),
+            base_version_id: Set(base.as_ref().map(|b| b.id)),
+            created_at: Set(chrono::Utc::now()),
+            created_by: Set(actor.username.clone()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        crate::audit::record(
+            &txn,
+            actor,
+            "version.create",
+            "version",
+            &format!("{}/{}", group.name, spec.label),
+            None::<&()>,
+            Some(&spec),
+        )
+        .await?;
+        txn.commit().await?;
+        let base_apis = base.as_ref().map(apis_of).transpose()?;
+        let base_ref = base.as_ref().zip(base_apis.as_deref()).map(|(b, apis)| (b.label.as_str(), apis));
+        Self::version_view(&model, apis, base_ref, &[], false)
+    }
+
+    /// The group's versions, newest first, each with its changes against its base.
+    pub async fn list_versions(&self, group: &str) -> Result<Vec<VersionView>, ControlError> {
+        let group = self.find_group(group).await?;
+        let models = self.group_versions(group.id).await?;
+        let live = self.live_versions(group.id).await?;
+        let parsed: HashMap<i32, Vec<VersionApi>> =
+            models.iter().map(|m| Ok((m.id, apis_of(m)?))).collect::<Result<_, ControlError>>()?;
+        let labels: HashMap<i32, &str> = models.iter().map(|m| (m.id, m.label.as_str())).collect();
+        models
+            .iter()
+            .map(|m| {
+                let base = m.base_version_id.and_then(|b| Some((*labels.get(&b)?, parsed.get(&b)?.as_slice())));
+                Self::version_view(m, parsed[&m.id].clone(), base, &live, false)
+            })
+            .collect()
+    }
+
+    /// One version with its APIs.
+    pub async fn get_version(&self, group: &str, label: &str) -> Result<VersionView, ControlError> {
+        let group = self.find_group(group).await?;
+        let model = self.find_version(group.id, label).await?;
+        let base = match model.base_version_id {
+            Some(id) => version::Entity::find_by_id(id).one(self.db()).await?,
+            None => None,
+        };
+        let base_apis = base.as_ref().map(apis_of).transpose()?;
+        let live = self.live_versions(group.id).await?;
+        let base_ref = base.as_ref().zip(base_apis.as_deref()).map(|(b, apis)| (b.label.as_str(), apis));
+        Self::version_view(&model, apis_of(&model)?, base_ref, &live, true)
+    }
+
+    /// What `to` changes relative to `from` (a version label, or an environment's live
+    /// version when `from` is `test`, `pre` or `prod` and no version has that label).
+    pub async fn diff_versions(&self, group: &str, from: &str, to: &str) -> Result<Diff, ControlError> {
+        let group = self.find_group(group).await?;
+        let side = |label: &str| {
+            let label = label.to_owned();
+            async move {
+                match self.find_version(group.id, &label).await {
+                    Ok(model) => apis_of(&model),
+                    Err(ControlError::NotFound(_)) if label.parse::<Environment>().is_ok() => {
+                        let live = self.live_versions(group.id).await?;
+                        match live.iter().find(|d| d.environment == label) {
+                            Some(d) => match version::Entity::find_by_id(d.version_id).one(self.db()).await? {
+                                Some(model) => apis_of(&model),
+                                None => Ok(Vec::new()),
+                            },
+                            None => Ok(Vec::new()),
+                        }
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+        };
+        Ok(Diff::between(&side(from).await?, &side(to).await?))
+    }
+
+    /// What is live in each environment of the group.
+    pub async fn list_deployments(&self, group: &str) -> Result<Vec<DeploymentView>, ControlError> {
+        let group = self.find_group(group).await?;
+        let labels: HashMap<i32, String> =
+            self.group_versions(group.id).await?.into_iter().map(|v| (v.id, v.label)).collect();
+        let mut views = self
+            .live_versions(group.id)
+            .await?
+            .into_iter()
+            .map(|d| {
+                Ok(DeploymentView {
+                    environment: environment(&d.environment)?,
+                    version: labels.get(&d.version_id).cloned().unwrap_or_default(),
+                    backend: backend_of(&d.backend)?,
+                    released_at: d.released_at.to_rfc3339(),
+                    released_by: d.released_by,
+                    note: d.note,
+                })
+            })
+            .collect::<Result<Vec<_>, ControlError>>()?;
+        views.sort_by_key(|v| v.environment);
+        Ok(views)
+    }
+
+    /// The group's deployment history, newest first.
+    pub async fn deployment_history(&self, group: &str) -> Result<Vec<DeploymentEventView>, ControlError> {
+        let group = self.find_group(group).await?;
+        let labels: HashMap<i32, String> =
+            self.group_versions(group.id).await?.into_iter().map(|v| (v.id, v.label)).collect();
+        let events = deployment_event::Entity::find()
+            .filter(deployment_event::Column::GroupId.eq(group.id))
+            .order_by_desc(deployment_event::Column::Id)
+            .all(self.db())
+            .await?;
+        events
+            .into_iter()
+            .map(|e| {
+                Ok(DeploymentEventView {
+                    action: e.action,
+                    environment: environment(&e.environment)?,
+                    from_version: e.from_version_id.and_then(|id| labels.get(&id).cloned()),
+                    to_version: e.to_version_id.and_then(|id| labels.get(&id).cloned()),
+                    backend: e.backend.as_ref().map(backend_of).transpose()?,
+                    note: e.note,
+                    actor: e.actor,
+                    at: e.at.to_rfc3339(),
+                })
+            })
+            .collect()
+    }
+
+    /// Makes `spec.version` live in `env` (a release, or a switch when something is live),
+    /// in one transaction, then swaps the gateway's snapshot.
+    pub async fn release(
+        &self,
+        group: &str,
+        env: Environment,
+        spec: &ReleaseSpec,
+        actor: &CurrentUser,
+    ) -> Result<DeploymentView, ControlError> {
+        let group = self.find_group(group).await?;
+        let backend = spec.backend.validate().map_err(ControlError::Validation)?;
+        let note = domain::names::text(&spec.note, 500).map_err(|m| ControlError::field("note", m))?;
+        let target = self.find_version(group.id, spec.version.trim()).await.map_err(|e| match e {
+            ControlError::NotFound(_) => ControlError::field(
+                "version",
+                format!("group `{}` has no version `{}`", group.name, spec.version.trim()),
+            ),
+            other => other,
+        })?;
+        let problems = release_problems(&apis_of(&target)?, &backend);
+        if !problems.is_empty() {
+            return Err(ControlError::Validation(problems));
+        }
+
+        let now = chrono::Utc::now();
+        let txn = self.db().begin().await?;
+        let current = deployment::Entity::find()
+            .filter(deployment::Column::GroupId.eq(group.id))
+            .filter(deployment::Column::Environment.eq(env.as_str()))
+            .one(&txn)
+            .await?;
+        let from = current.as_ref().map(|d| d.version_id);
+        let backend_json = to_json(&backend)?;
+        match current {
+            Some(model) => {
+                let mut active: deployment::ActiveModel = model.into();
+                active.version_id = Set(target.id);
+                active.backend = Set(backend_json.clone());
+                active.released_at = Set(now);
+                active.released_by = Set(actor.username.clone());
+                active.note = Set(note.clone());
+                active.update(&txn).await?;
+            }
+            None => {
+                deployment::ActiveModel {
+                    group_id: Set(group.id),
+                    environment: Set(env.as_str().to_owned()),
+                    version_id: Set(target.id),
+                    backend: Set(backend_json.clone()),
+                    released_at: Set(now),
+                    released_by: Set(actor.username.clone()),
+                    note: Set(note.clone()),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
+        deployment_event::ActiveModel {
+            group_id: Set(group.id),
+            environment: Set(env.as_str().to_owned()),
+            action: Set(if from.is_some() { "switch" } else { "release" }.to_owned()),
+            from_version_id: Set(from),
+            to_version_id: Set(Some(target.id)),
+            backend: Set(Some(backend_json)),
+            note: Set(note.clone()),
+            actor: Set(actor.username.clone()),
+            at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        bump_revision(&txn).await?;
+        txn.commit().await?;
+        self.refresh_group(group.id).await?;
+        Ok(DeploymentView {
+            environment: env,
+            version: target.label,
+            backend,
+            released_at: now.to_rfc3339(),
+            released_by: actor.username.clone(),
+            note,
+        })
+    }
+
+    /// Takes the group off-line in `env`, in one transaction, then swaps the snapshot.
+    pub async fn take_offline(&self, group: &str, env: Environment, actor: &CurrentUser) -> Result<(), ControlError> {
+        let group = self.find_group(group).await?;
+        let txn = self.db().begin().await?;
+        let current = deployment::Entity::find()
+            .filter(deployment::Column::GroupId.eq(group.id))
+            .filter(deployment::Column::Environment.eq(env.as_str()))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ControlError::NotFound(format!("a deployment of `{}` in {}", group.name, env.label())))?;
+        deployment::Entity::delete_by_id(current.id).exec(&txn).await?;
+        deployment_event::ActiveModel {
+            group_id: Set(group.id),
+            environment: Set(env.as_str().to_owned()),
+            action: Set("offline".to_owned()),
+            from_version_id: Set(Some(current.version_id)),
+            to_version_id: Set(None),
+            backend: Set(None),
+            note: Set(String::new()),
+            actor: Set(actor.username.clone()),
+            at: Set(chrono::Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        bump_revision(&txn).await?;
+        txn.commit().await?;
+        self.refresh_group(group.id).await
+    }
+
+    /// Deletes a version; refused while it is live.
+    pub async fn delete_version(&self, group: &str, label: &str, actor: &CurrentUser) -> Result<(), ControlError> {
+        let group = self.find_group(group).await?;
+        let model = self.find_version(group.id, label).await?;
+        let txn = self.db().begin().await?;
+        let live = deployment::Entity::find().filter(deployment::Column::VersionId.eq(model.id)).all(&txn).await?;
+        if let Some(d) = live.first() {
+            let env = environment(&d.environment)?;
+            return Err(ControlError::Conflict(format!(
+                "version `{label}` is live in {}; switch or take it off-line first",
+                env.label()
+            )));
+        }
+        version::Entity::delete_by_id(model.id).exec(&txn).await?;
+        crate::audit::record(
+            &txn,
+            actor,
+            "version.delete",
+            "version",
+            &format!("{}/{label}", group.name),
+            None::<&()>,
+            None::<&()>,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{admin, control};
+    use domain::group::GroupSpec;
+    use sea_orm::Statement;
+
+    async fn with_api(body: &str) -> (Control, tempfile::TempDir, i32) {
+        let (control, dir) = control().await;
+        let group = GroupSpec { name: "petstore".into(), subdomain: "petstore".into(), description: String::new() };
+        control.create_group(&group, &admin()).await.expect("group");
+        let spec: ApiSpec = serde_json::from_value(serde_json::json!({
+            "name": "Hello", "request": {"method": "GET", "path": "/hello"}, "backend": {"mock": {"body": body}}
+        }))
+        .expect("spec");
+        let api = control.create_api("petstore", &spec, &admin()).await.expect("api");
+        (control, dir, api.id)
+    }
+
+    fn version(label: &str) -> VersionSpec {
+        VersionSpec { label: label.into(), description: String::new() }
+    }
+
+    fn release_spec(version: &str, backend: DeployBackend) -> ReleaseSpec {
+        ReleaseSpec { version: version.into(), backend, note: "test".into() }
+    }
+
+    fn live_version(control: &Control, env: Environment) -> Option<String> {
+        let snapshot = control.snapshots().current();
+        let binding = snapshot.host("petstore.localhost")?;
+        binding.group.deployment(env).map(|d| d.version.clone())
+    }
+
+    #[tokio::test]
+    async fn versions_freeze_the_draft_with_unique_labels() {
+        let (control, _dir, id) = with_api("one").await;
+        let first = control.create_version("petstore", &version("1.0.0"), &admin()).await.expect("freeze");
+        assert_eq!((first.api_count, first.changes.added.len()), (1, 1));
+        let duplicate = control.create_version("petstore", &version("1.0.0"), &admin()).await.expect_err("dup");
+        assert!(matches!(duplicate, ControlError::Validation(ref e) if e[0].field == "label"));
+
+        let mut changed = control.get_api("petstore", id).await.expect("api").spec;
+        changed.backend.mock.body = "two".into();
+        control.update_api("petstore", id, &changed, &admin()).await.expect("edit draft");
+        let second = control.create_version("petstore", &version("1.1.0"), &admin()).await.expect("freeze");
+        assert_eq!(second.base.as_deref(), Some("1.0.0"));
+        assert_eq!(second.changes.changed[0].fields[0].field, "backend.mock.body");
+        assert_ne!(first.content_hash, second.content_hash);
+
+        let listed = control.list_versions("petstore").await.expect("list");
+        assert_eq!(listed.iter().map(|v| v.label.as_str()).collect::<Vec<_>>(), ["1.1.0", "1.0.0"]);
+        let diff = control.diff_versions("petstore", "1.1.0", "1.0.0").await.expect("diff");
+        assert_eq!(diff.changed[0].fields[0].new.as_deref(), Some("\"one\""));
+    }
+
+    #[tokio::test]
+    async fn an_empty_draft_cannot_be_frozen() {
+        let (control, _dir) = control().await;
+        let group = GroupSpec { name: "empty".into(), subdomain: "empty".into(), description: String::new() };
+        control.create_group(&group, &admin()).await.expect("group");
+        assert!(control.create_version("empty", &version("1"), &admin()).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn release_switch_and_offline_change_the_gateway_and_the_history() {
+        let (control, _dir, id) = with_api("one").await;
+        control.create_version("petstore", &version("1.0.0"), &admin()).await.expect("v1");
+        let mut changed = control.get_api("petstore", id).await.expect("api").spec;
+        changed.backend.mock.body = "two".into();
+        control.update_api("petstore", id, &changed, &admin()).await.expect("edit");
+        control.create_version("petstore", &version("2.0.0"), &admin()).await.expect("v2");
+        let revision = control.config_revision().await.expect("revision");
+
+        control
+            .release("petstore", Environment::Test, &release_spec("1.0.0", DeployBackend::Mock), &admin())
+            .await
+            .expect("release");
+        assert_eq!(live_version(&control, Environment::Test).as_deref(), Some("1.0.0"));
+        assert_eq!(live_version(&control, Environment::Prod), None);
+        control
+            .release("petstore", Environment::Test, &release_spec("2.0.0", DeployBackend::Mock), &admin())
+            .await
+            .expect("switch");
+        assert_eq!(live_version(&control, Environment::Test).as_deref(), Some("2.0.0"));
+        control.take_offline("petstore", Environment::Test, &admin()).await.expect("offline");
+        assert_eq!(live_version(&control, Environment::Test), None);
+        assert_eq!(control.config_revision().await.expect("revision"), revision + 3);
+        assert_eq!(control.snapshots().current().revision, revision + 3);
+
+        let history = control.deployment_history("petstore").await.expect("history");
+        let actions: Vec<_> =
+            history.iter().map(|e| (e.action.as_str(), e.from_version.as_deref(), e.to_version.as_deref())).collect();
+        assert_eq!(
+            actions,
+            [
+                ("offline", Some("2.0.0"), None),
+                ("switch", Some("1.0.0"), Some("2.0.0")),
+                ("release", None, Some("1.0.0"))
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_releases_change_nothing() {
+        let (control, _dir, _) = with_api("one").await;
+        control.create_version("petstore", &version("1.0.0"), &admin()).await.expect("v1");
+        let bad_address = release_spec("1.0.0", DeployBackend::Http { address: "not-an-address".into() });
+        let error = control.release("petstore", Environment::Test, &bad_address, &admin()).await.expect_err("address");
+        assert!(matches!(error, ControlError::Validation(ref e) if e[0].field == "backend.address"), "{error:?}");
+        let missing =
+            control.release("petstore", Environment::Test, &release_spec("9.9.9", DeployBackend::Mock), &admin()).await;
+        assert!(matches!(missing, Err(ControlError::Validation(ref e)) if e[0].field == "version"));
+        assert!(control.list_deployments("petstore").await.expect("list").is_empty());
+        assert_eq!(control.config_revision().await.expect("revision"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failure_after_the_first_write_rolls_the_whole_release_back() {
+        let (control, _dir, id) = with_api("one").await;
+        control.create_version("petstore", &version("1.0.0"), &admin()).await.expect("v1");
+        let mut changed = control.get_api("petstore", id).await.expect("api").spec;
+        changed.backend.mock.body = "two".into();
+        control.update_api("petstore", id, &changed, &admin()).await.expect("edit");
+        control.create_version("petstore", &version("2.0.0"), &admin()).await.expect("v2");
+        control
+            .release("petstore", Environment::Test, &release_spec("1.0.0", DeployBackend::Mock), &admin())
+            .await
+            .expect("release");
+        let revision = control.config_revision().await.expect("revision");
+
+        // The deployment row is written first; the event insert then fails.
+        let db = control.db();
+        db.execute_raw(Statement::from_string(db.get_database_backend(), "DROP TABLE deployment_events".to_owned()))
+            .await
+            .expect("drop");
+        let failed =
+            control.release("petstore", Environment::Test, &release_spec("2.0.0", DeployBackend::Mock), &admin()).await;
+        assert!(matches!(failed, Err(ControlError::Database(_))), "{failed:?}");
+        let live = control.list_deployments("petstore").await.expect("list");
+        assert_eq!(live[0].version, "1.0.0", "the previous deployment is intact");
+        assert_eq!(control.config_revision().await.expect("revision"), revision);
+        assert_eq!(live_version(&control, Environment::Test).as_deref(), Some("1.0.0"));
+    }
+
+    #[tokio::test]
+    async fn a_live_version_cannot_be_deleted_and_functions_cannot_be_released() {
+        let (control, _dir, id) = with_api("one").await;
+        control.create_version("petstore", &version("1.0.0"), &admin()).await.expect("v1");
+        control
+            .release("petstore", Environment::Prod, &release_spec("1.0.0", DeployBackend::Mock), &admin())
+            .await
+            .expect("release");
+        assert!(matches!(control.delete_version("petstore", "1.0.0", &admin()).await, Err(ControlError::Conflict(_))));
+
+        let mut function = control.get_api("petstore", id).await.expect("api").spec;
+        function.backend.unified = false;
+        function.backend.kind = BackendType::Function;
+        function.backend.function.code = "export default function handler() { return {status: 200} }".into();
+        control.update_api("petstore", id, &function, &admin()).await.expect("edit");
+        control.create_version("petstore", &version("2.0.0"), &admin()).await.expect("v2");
+        let refused =
+            control.release("petstore", Environment::Prod, &release_spec("2.0.0", DeployBackend::Mock), &admin()).await;
+        assert!(matches!(refused, Err(ControlError::Validation(ref e)) if e[0].message.contains("Function")));
+        assert_eq!(live_version(&control, Environment::Prod).as_deref(), Some("1.0.0"));
+    }
+}
