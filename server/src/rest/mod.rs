@@ -7,6 +7,7 @@ pub mod error;
 mod groups;
 mod health;
 mod json;
+mod releases;
 
 use crate::{auth, AppState};
 use axum::middleware::from_fn_with_state;
@@ -33,6 +34,15 @@ use utoipa::{Modify, OpenApi};
         apis::get_api,
         apis::update_api,
         apis::delete_api,
+        releases::list_versions,
+        releases::create_version,
+        releases::get_version,
+        releases::delete_version,
+        releases::diff_version,
+        releases::list_deployments,
+        releases::deployment_history,
+        releases::release_version,
+        releases::take_offline,
     ),
     components(schemas(health::Health, error::ErrorBody, error::ValidationErrorBody, error::FieldErrorBody)),
     modifiers(&BearerAuth),
@@ -64,6 +74,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/groups/{group}", get(groups::get_group).put(groups::update_group).delete(groups::delete_group))
         .route("/groups/{group}/apis", get(apis::list_apis).post(apis::create_api))
         .route("/groups/{group}/apis/{id}", get(apis::get_api).put(apis::update_api).delete(apis::delete_api))
+        .route("/groups/{group}/versions", get(releases::list_versions).post(releases::create_version))
+        .route("/groups/{group}/versions/{label}", get(releases::get_version).delete(releases::delete_version))
+        .route("/groups/{group}/versions/{label}/diff", get(releases::diff_version))
+        .route("/groups/{group}/deployments", get(releases::list_deployments))
+        .route("/groups/{group}/deployments/history", get(releases::deployment_history))
+        .route(
+            "/groups/{group}/deployments/{env}",
+            axum::routing::put(releases::release_version).delete(releases::take_offline),
+        )
         .fallback(error::not_found)
         .layer(from_fn_with_state(state, auth::rest_guard))
 }

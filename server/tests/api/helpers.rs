@@ -169,3 +169,43 @@ impl RestClient {
         self.send(reqwest::Method::DELETE, path, None).await
     }
 }
+
+/// A real backend on port 0 that answers every request with what it received, as JSON
+/// (`method`, `path`, `query`, `headers`), and sleeps 2 s first on paths under `/slow`.
+pub async fn spawn_echo_backend() -> String {
+    use axum::extract::Request;
+    use axum::Json;
+    async fn echo(request: Request) -> Json<serde_json::Value> {
+        if request.uri().path().starts_with("/slow") {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+        let headers: serde_json::Map<String, serde_json::Value> = request
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_str().unwrap_or("").to_owned())))
+            .collect();
+        Json(serde_json::json!({
+            "method": request.method().as_str(),
+            "path": request.uri().path(),
+            "query": request.uri().query(),
+            "headers": headers,
+        }))
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind backend");
+    let address = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(echo)).await });
+    address
+}
+
+impl TestApp {
+    /// Sends a request to the gateway for `host` in `stage`.
+    pub async fn call_gateway(&self, method: reqwest::Method, host: &str, stage: &str, path: &str) -> Response {
+        Client::new()
+            .request(method, format!("{}{path}", self.gateway))
+            .header("host", host)
+            .header("x-ca-stage", stage)
+            .send()
+            .await
+            .expect("gateway request")
+    }
+}

@@ -5,4 +5,5 @@ mod gateway;
 mod groups;
 mod helpers;
 mod lifecycle;
+mod releases;
 mod rest;

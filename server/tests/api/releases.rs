@@ -1,0 +1,191 @@
+//! Versions and deployments through the REST API, served by the real gateway.
+
+use crate::helpers::{spawn_app, spawn_echo_backend};
+use reqwest::Method;
+use serde_json::json;
+
+const HOST: &str = "petstore.localhost";
+
+async fn petstore(app: &crate::helpers::TestApp) -> crate::helpers::RestClient {
+    let rest = app.rest().await;
+    let (status, _) = rest.post("/groups", json!({"name": "petstore", "subdomain": "petstore"})).await;
+    assert_eq!(status, 201);
+    rest
+}
+
+fn hello(body: &str) -> serde_json::Value {
+    json!({"name": "Hello", "request": {"method": "GET", "path": "/hello"}, "backend": {"mock": {"body": body}}})
+}
+
+async fn body_of(app: &crate::helpers::TestApp, stage: &str) -> (u16, String) {
+    let response = app.call_gateway(Method::GET, HOST, stage, "/hello").await;
+    (response.status().as_u16(), response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn release_serves_a_version_and_switch_and_offline_take_effect_at_once() {
+    let app = spawn_app().await;
+    let rest = petstore(&app).await;
+    let (_, api) = rest.post("/groups/petstore/apis", hello("first")).await;
+    let id = api["id"].as_i64().expect("id");
+    let (status, _) = rest.post("/groups/petstore/versions", json!({"label": "1.0.0"})).await;
+    assert_eq!(status, 201);
+    let (status, live) = rest
+        .put(
+            "/groups/petstore/deployments/test",
+            json!({"version": "1.0.0", "backend": {"type": "mock"}, "note": "first"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{live}");
+    assert_eq!(body_of(&app, "TEST").await, (200, "first".to_owned()));
+    assert_eq!(body_of(&app, "RELEASE").await.0, 404, "nothing is live in Production");
+
+    // Editing the draft changes nothing live; a new version does.
+    let mut edited = hello("second");
+    edited["id"] = json!(id);
+    rest.put(&format!("/groups/petstore/apis/{id}"), edited).await;
+    assert_eq!(body_of(&app, "TEST").await.1, "first");
+    rest.post("/groups/petstore/versions", json!({"label": "1.1.0"})).await;
+    rest.put("/groups/petstore/deployments/test", json!({"version": "1.1.0", "backend": {"type": "mock"}})).await;
+    assert_eq!(body_of(&app, "TEST").await.1, "second");
+
+    // Switch back, then off-line.
+    rest.put("/groups/petstore/deployments/test", json!({"version": "1.0.0", "backend": {"type": "mock"}})).await;
+    assert_eq!(body_of(&app, "TEST").await.1, "first");
+    let (status, _) = rest.delete("/groups/petstore/deployments/test").await;
+    assert_eq!(status, 204);
+    assert_eq!(body_of(&app, "TEST").await.0, 404);
+
+    let (_, history) = rest.get("/groups/petstore/deployments/history").await;
+    let actions: Vec<&str> = history.as_array().expect("history").iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions, ["offline", "switch", "switch", "release"]);
+    let (_, versions) = rest.get("/groups/petstore/versions").await;
+    assert_eq!(versions[0]["changes"]["changed"][0]["fields"][0]["field"], "backend.mock.body");
+    let (_, health) = rest.get("/health").await;
+    assert_eq!(health["config_revision"], health["gateway_revision"]);
+    assert_eq!(health["config_revision"], 4);
+}
+
+#[tokio::test]
+async fn a_bad_release_is_422_and_changes_nothing() {
+    let app = spawn_app().await;
+    let rest = petstore(&app).await;
+    rest.post("/groups/petstore/apis", hello("x")).await;
+    rest.post("/groups/petstore/versions", json!({"label": "1.0.0"})).await;
+    let (status, body) = rest
+        .put(
+            "/groups/petstore/deployments/test",
+            json!({"version": "1.0.0", "backend": {"type": "http", "address": "nope"}}),
+        )
+        .await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("backend.address")));
+    let (status, body) =
+        rest.put("/groups/petstore/deployments/test", json!({"version": "7", "backend": {"type": "mock"}})).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("version")));
+    let (status, _) = rest
+        .put("/groups/petstore/deployments/staging", json!({"version": "1.0.0", "backend": {"type": "mock"}}))
+        .await;
+    assert_eq!(status, 404);
+    let (_, live) = rest.get("/groups/petstore/deployments").await;
+    assert_eq!(live, json!([]));
+}
+
+#[tokio::test]
+async fn http_backends_get_the_mapped_request() {
+    let app = spawn_app().await;
+    let backend = spawn_echo_backend().await;
+    let rest = petstore(&app).await;
+    let api = json!({
+        "name": "Get pet",
+        "request": {"method": "GET", "path": "/pets/{petId}", "mode": "mapping", "params": [
+            {"name": "petId", "in": "path", "type": "int"},
+            {"name": "verbose", "in": "query", "type": "boolean"}
+        ]},
+        "backend": {"http": {
+            "path": "/v2/pet/{id}",
+            "mapping": [{"param": "petId", "name": "id", "in": "path"}],
+            "constants": [{"name": "host", "in": "header", "value": "pets.internal"}],
+            "system": [{"param": "client_ip", "name": "x-client-ip"}]
+        }}
+    });
+    let (status, body) = rest.post("/groups/petstore/apis", api).await;
+    assert_eq!(status, 201, "{body}");
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    let (status, body) = rest
+        .put(
+            "/groups/petstore/deployments/prod",
+            json!({"version": "1", "backend": {"type": "http", "address": backend}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let response = app.call_gateway(Method::GET, HOST, "RELEASE", "/pets/42?verbose=true&junk=1").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-ca-request-id"));
+    let echo: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(echo["path"], "/v2/pet/42");
+    assert_eq!(echo["query"], "verbose=true", "mapping mode drops undeclared query parameters");
+    assert_eq!(echo["headers"]["host"], "pets.internal");
+    assert_eq!(echo["headers"]["x-client-ip"], "127.0.0.1");
+    assert_eq!(echo["headers"]["x-forwarded-for"], "127.0.0.1");
+
+    let invalid = app.call_gateway(Method::GET, HOST, "RELEASE", "/pets/abc").await;
+    assert_eq!(invalid.status(), 400);
+    assert_eq!(invalid.headers()["x-ca-error-code"], "InvalidParameter");
+    let wrong_method = app.call_gateway(Method::DELETE, HOST, "RELEASE", "/pets/1").await;
+    assert_eq!(wrong_method.status(), 405);
+}
+
+#[tokio::test]
+async fn slow_and_unreachable_backends_are_504_and_502() {
+    let app = spawn_app().await;
+    let backend = spawn_echo_backend().await;
+    let rest = petstore(&app).await;
+    let slow = json!({"name": "Slow", "request": {"method": "GET", "path": "/slow"}, "backend": {"http": {"timeout_ms": 200}}});
+    rest.post("/groups/petstore/apis", slow).await;
+    let down = json!({"name": "Down", "request": {"method": "GET", "path": "/down"},
+        "backend": {"unified": false, "type": "http", "http": {"address": "http://127.0.0.1:9"}}});
+    let (status, body) = rest.post("/groups/petstore/apis", down).await;
+    assert_eq!(status, 201, "{body}");
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    rest.put(
+        "/groups/petstore/deployments/test",
+        json!({"version": "1", "backend": {"type": "http", "address": backend}}),
+    )
+    .await;
+
+    let timed_out = app.call_gateway(Method::GET, HOST, "TEST", "/slow").await;
+    assert_eq!(timed_out.status(), 504);
+    assert_eq!(timed_out.headers()["x-ca-error-code"], "GatewayTimeout");
+    let unreachable = app.call_gateway(Method::GET, HOST, "TEST", "/down").await;
+    assert_eq!(unreachable.status(), 502);
+    assert_eq!(unreachable.headers()["x-ca-error-code"], "BadGateway");
+}
+
+#[tokio::test]
+async fn a_new_subdomain_moves_live_apis_at_once() {
+    let app = spawn_app().await;
+    let rest = petstore(&app).await;
+    rest.post("/groups/petstore/apis", hello("moved")).await;
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    rest.put("/groups/petstore/deployments/prod", json!({"version": "1", "backend": {"type": "mock"}})).await;
+    rest.put("/groups/petstore", json!({"name": "petstore", "subdomain": "pets"})).await;
+    let old = app.call_gateway(Method::GET, HOST, "RELEASE", "/hello").await;
+    assert_eq!(old.status(), 404);
+    let new = app.call_gateway(Method::GET, "pets.localhost", "RELEASE", "/hello").await;
+    assert_eq!(new.text().await.expect("body"), "moved");
+}
+
+#[tokio::test]
+async fn what_is_live_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = crate::helpers::spawn_app_on(dir.path(), crate::helpers::ADMIN_PASSWORD).await;
+    let rest = petstore(&first).await;
+    rest.post("/groups/petstore/apis", hello("persisted")).await;
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    rest.put("/groups/petstore/deployments/pre", json!({"version": "1", "backend": {"type": "mock"}})).await;
+    first.stop().await;
+    let second = crate::helpers::spawn_app_on(dir.path(), crate::helpers::ADMIN_PASSWORD).await;
+    let response = second.call_gateway(Method::GET, HOST, "PRE", "/hello").await;
+    assert_eq!(response.text().await.expect("body"), "persisted");
+}
