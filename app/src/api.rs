@@ -7,8 +7,9 @@
 
 use domain::api::ApiSpec;
 use domain::group::GroupSpec;
+use domain::release::{DeployBackend, DeploymentEventView, DeploymentView, Diff, VersionSpec, VersionView};
 use domain::views::{ApiPage, ApiView, GroupView};
-use domain::FieldError;
+use domain::{Environment, FieldError};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +85,63 @@ pub async fn save_api(group: String, id: Option<i32>, spec: ApiSpec) -> Result<S
 pub async fn delete_api(group: String, id: i32) -> Result<(), ServerFnError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
     control.delete_api(&group, id, &user).await.map_err(ssr::server_error)
+}
+
+/// Which version a release makes live.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ReleaseVersion {
+    /// Freeze the draft into a new version first.
+    New(VersionSpec),
+    /// An existing version, by label.
+    Existing(String),
+}
+
+/// A group's versions, newest first.
+#[server]
+pub async fn list_versions(group: String) -> Result<Vec<VersionView>, ServerFnError> {
+    ssr::control()?.list_versions(&group).await.map_err(ssr::server_error)
+}
+
+/// What is live in each environment, and the history.
+#[server]
+pub async fn list_deployments(group: String) -> Result<(Vec<DeploymentView>, Vec<DeploymentEventView>), ServerFnError> {
+    let control = ssr::control()?;
+    let live = control.list_deployments(&group).await.map_err(ssr::server_error)?;
+    let history = control.deployment_history(&group).await.map_err(ssr::server_error)?;
+    Ok((live, history))
+}
+
+/// What `to` changes relative to `from` (a version label or an environment).
+#[server]
+pub async fn diff_versions(group: String, from: String, to: String) -> Result<Diff, ServerFnError> {
+    ssr::control()?.diff_versions(&group, &from, &to).await.map_err(ssr::server_error)
+}
+
+/// Releases (or switches to) a version in an environment; with [`ReleaseVersion::New`] the
+/// draft is frozen first.
+#[server]
+pub async fn release(
+    group: String,
+    environment: Environment,
+    version: ReleaseVersion,
+    backend: DeployBackend,
+    note: String,
+) -> Result<Saved<DeploymentView>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::saved(match version {
+        ReleaseVersion::New(spec) => control.release_draft(&group, environment, &spec, &backend, &note, &user).await,
+        ReleaseVersion::Existing(label) => {
+            let spec = domain::release::ReleaseSpec { version: label, backend, note };
+            control.release(&group, environment, &spec, &user).await
+        }
+    })
+}
+
+/// Takes a group off-line in an environment.
+#[server]
+pub async fn take_offline(group: String, environment: Environment) -> Result<(), ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    control.take_offline(&group, environment, &user).await.map_err(ssr::server_error)
 }
 
 /// Server-only helpers for the functions above.

@@ -151,7 +151,7 @@ pub fn SelectField(
     #[prop(into)] field: String,
     errors: Errors,
     bound: Bound,
-    options: Vec<(&'static str, &'static str)>,
+    options: Vec<(String, String)>,
 ) -> impl IntoView {
     let Bound { value, set } = bound;
     let describedby = error_id(&id);
@@ -167,8 +167,9 @@ pub fn SelectField(
                 {options
                     .into_iter()
                     .map(|(value_, text)| {
+                        let selected = value_.clone();
                         view! {
-                            <option value=value_ selected=move || value.get() == value_>
+                            <option value=value_ selected=move || value.get() == selected>
                                 {text}
                             </option>
                         }
@@ -223,4 +224,9 @@ pub fn error_text(error: &ServerFnError) -> String {
         ServerFnError::ServerError(message) => message.clone(),
         other => other.to_string(),
     }
+}
+
+/// Select options from static pairs of value and text.
+pub fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(value, text)| ((*value).to_owned(), (*text).to_owned())).collect()
 }

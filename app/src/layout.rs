@@ -3,7 +3,9 @@
 use crate::api::whoami;
 use crate::pages::api_editor::ApiEditorPage;
 use crate::pages::api_list::ApiListTab;
-use crate::pages::group::{DeploymentsTab, DocsTab, GroupFrame, VersionsTab};
+use crate::pages::deployments::DeploymentsTab;
+use crate::pages::group::{DocsTab, GroupFrame};
+use crate::pages::versions::VersionsTab;
 use crate::pages::{
     apps::AppsPage, backend_services::BackendServicesPage, debug::DebugPage, groups::GroupsPage, login::LoginPage,
 };

@@ -12,6 +12,8 @@
 //! Built with `ssr` into the `gantry` binary, and with `hydrate` into the browser bundle by
 //! cargo-leptos.
 
+#![recursion_limit = "512"]
+
 pub mod api;
 pub mod components;
 mod layout;

@@ -67,6 +67,20 @@ pub fn release_problems(apis: &[VersionApi], backend: &DeployBackend) -> Vec<Fie
     problems
 }
 
+/// The group's draft as a version would freeze it.
+async fn draft_apis(db: &impl ConnectionTrait, group_id: i32) -> Result<Vec<VersionApi>, ControlError> {
+    let draft =
+        api::Entity::find().filter(api::Column::GroupId.eq(group_id)).order_by_asc(api::Column::Id).all(db).await?;
+    draft
+        .into_iter()
+        .map(|m| {
+            let spec: ApiSpec = serde_json::from_value(m.definition)
+                .map_err(|e| ControlError::Internal(format!("stored API {}: {e}", m.id)))?;
+            Ok(VersionApi { id: m.id, spec })
+        })
+        .collect()
+}
+
 /// Bumps `config_revision` inside the caller's transaction.
 async fn bump_revision(db: &impl ConnectionTrait) -> Result<(), ControlError> {
     config_revision::Entity::update_many()
@@ -389,6 +403,37 @@ impl Control {
         })
     }
 
+    /// Freezes the draft into a new version and releases it, after checking everything both
+    /// steps need, so a release that would be refused leaves no version behind.
+    pub async fn release_draft(
+        &self,
+        group: &str,
+        env: Environment,
+        version: &VersionSpec,
+        backend: &DeployBackend,
+        note: &str,
+        actor: &CurrentUser,
+    ) -> Result<DeploymentView, ControlError> {
+        let found = self.find_group(group).await?;
+        let mut errors = Vec::new();
+        if let Err(found) = version.validate() {
+            errors.extend(found);
+        }
+        match backend.validate() {
+            Ok(backend) => errors.extend(release_problems(&draft_apis(self.db(), found.id).await?, &backend)),
+            Err(found) => errors.extend(found),
+        }
+        if let Err(message) = domain::names::text(note, 500) {
+            errors.push(FieldError::new("note", message));
+        }
+        if !errors.is_empty() {
+            return Err(ControlError::Validation(errors));
+        }
+        let created = self.create_version(group, version, actor).await?;
+        let spec = ReleaseSpec { version: created.label, backend: backend.clone(), note: note.to_owned() };
+        self.release(group, env, &spec, actor).await
+    }
+
     /// Takes the group off-line in `env`, in one transaction, then swaps the snapshot.
     pub async fn take_offline(&self, group: &str, env: Environment, actor: &CurrentUser) -> Result<(), ControlError> {
         let group = self.find_group(group).await?;
@@ -562,6 +607,20 @@ mod tests {
         assert!(matches!(missing, Err(ControlError::Validation(ref e)) if e[0].field == "version"));
         assert!(control.list_deployments("petstore").await.expect("list").is_empty());
         assert_eq!(control.config_revision().await.expect("revision"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_refused_release_of_the_draft_leaves_no_version_behind() {
+        let (control, _dir, _) = with_api("one").await;
+        let bad = DeployBackend::Http { address: "nope".into() };
+        let error = control.release_draft("petstore", Environment::Test, &version("1.0.0"), &bad, "", &admin()).await;
+        assert!(matches!(error, Err(ControlError::Validation(ref e)) if e[0].field == "backend.address"));
+        assert!(control.list_versions("petstore").await.expect("list").is_empty());
+        control
+            .release_draft("petstore", Environment::Test, &version("1.0.0"), &DeployBackend::Mock, "", &admin())
+            .await
+            .expect("release");
+        assert_eq!(live_version(&control, Environment::Test).as_deref(), Some("1.0.0"));
     }
 
     #[tokio::test]

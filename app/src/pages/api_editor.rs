@@ -4,7 +4,7 @@
 //! appear beside their fields and what the user typed stays.
 
 use crate::api::{get_api, save_api, Saved};
-use crate::components::{bind, error_text, Bound, Errors, OtherErrors, SelectField, TextField};
+use crate::components::{bind, error_text, opts, Bound, Errors, OtherErrors, SelectField, TextField};
 use crate::pages::advanced_config::optional_number;
 use crate::pages::group::group_param;
 use domain::api::{
@@ -119,7 +119,7 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
                         id="api-auth"
                         field="auth"
                         errors
-                        options=vec![("none", "None"), ("app", "App (AppCode or signature)")]
+                        options=opts(&[("none", "None"), ("app", "App (AppCode or signature)")])
                         bound=bind(spec, |s| if s.auth == AuthType::App { "app".into() } else { "none".into() }, |s, v| s.auth = if v == "app" { AuthType::App } else { AuthType::None })
                     />
                 </div>
@@ -128,14 +128,14 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
             <section>
                 <h3>"Request"</h3>
                 <div class="row">
-                    <SelectField label="Method" id="request-method" field="request.method" errors options=methods(false) bound=bind(spec, |s| s.request.method.to_uppercase(), |s, v| s.request.method = v) />
+                    <SelectField label="Method" id="request-method" field="request.method" errors options=opts(&methods(false)) bound=bind(spec, |s| s.request.method.to_uppercase(), |s, v| s.request.method = v) />
                     <TextField label="Path" id="request-path" field="request.path" errors placeholder="/pets/{petId}" bound=bind(spec, |s| s.request.path.clone(), |s, v| s.request.path = v) />
                     <SelectField
                         label="Mode"
                         id="request-mode"
                         field="request.mode"
                         errors
-                        options=vec![("passthrough", "Pass-through"), ("mapping", "Mapping")]
+                        options=opts(&[("passthrough", "Pass-through"), ("mapping", "Mapping")])
                         bound=bind(spec, |s| if s.request.mode == RequestMode::Mapping { "mapping".into() } else { "passthrough".into() }, |s, v| s.request.mode = if v == "mapping" { RequestMode::Mapping } else { RequestMode::Passthrough })
                     />
                 </div>
@@ -151,7 +151,7 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
                 <h3>"Backend request"</h3>
                 <div class="row">
                     <TextField label="Backend path" id="backend-path" field="backend.http.path" errors placeholder="same as the request path" bound=bind(spec, |s| s.backend.http.path.clone().unwrap_or_default(), |s, v| s.backend.http.path = Some(v).filter(|v| !v.trim().is_empty())) />
-                    <SelectField label="Backend method" id="backend-method" field="backend.http.method" errors options=methods(true) bound=bind(spec, |s| s.backend.http.method.clone().unwrap_or_default(), |s, v| s.backend.http.method = Some(v).filter(|v| !v.is_empty())) />
+                    <SelectField label="Backend method" id="backend-method" field="backend.http.method" errors options=opts(&methods(true)) bound=bind(spec, |s| s.backend.http.method.clone().unwrap_or_default(), |s, v| s.backend.http.method = Some(v).filter(|v| !v.is_empty())) />
                     <TextField label="Timeout (ms)" id="backend-timeout" field="backend.http.timeout_ms" errors number=true placeholder="10000" bound=bind(spec, |s| s.backend.http.timeout_ms.map(|t| t.to_string()).unwrap_or_default(), |s, v| s.backend.http.timeout_ms = optional_number(&v)) />
                 </div>
                 <h4>"Parameter mapping"</h4>

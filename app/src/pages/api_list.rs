@@ -4,6 +4,7 @@ use crate::api::{delete_api, list_apis};
 use crate::components::error_text;
 use crate::pages::advanced_config::AdvancedConfiguration;
 use crate::pages::group::group_param;
+use crate::pages::release::ReleaseDialog;
 use domain::views::ApiView;
 use leptos::prelude::*;
 
@@ -13,6 +14,7 @@ const PER_PAGE: u64 = 20;
 #[derive(Clone, Debug, PartialEq)]
 enum Dialogs {
     None,
+    Release,
     Advanced(ApiView),
     Delete(ApiView),
 }
@@ -61,9 +63,14 @@ pub fn ApiListTab() -> impl IntoView {
                     }
                 />
             </div>
-            <a class="button primary" href=move || format!("/groups/{}/apis/new", group.get())>
-                "Create API"
-            </a>
+            <div class="toolbar-buttons">
+                <a class="button" href=move || format!("/groups/{}/apis/new", group.get())>
+                    "Create API"
+                </a>
+                <button class="primary" on:click=move |_| dialog.set(Dialogs::Release)>
+                    "Release"
+                </button>
+            </div>
         </div>
         {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -112,6 +119,7 @@ pub fn ApiListTab() -> impl IntoView {
         </Transition>
         {move || match dialog.get() {
             Dialogs::None => ().into_any(),
+            Dialogs::Release => view! { <ReleaseDialog group=group.get_untracked() version=None closed /> }.into_any(),
             Dialogs::Advanced(api) => view! { <AdvancedConfiguration group=group.get_untracked() api closed /> }.into_any(),
             Dialogs::Delete(api) => {
                 let id = api.id;

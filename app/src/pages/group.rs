@@ -43,24 +43,6 @@ pub fn GroupFrame() -> impl IntoView {
     }
 }
 
-/// `/groups/:group/versions` (the release issue fills it in).
-#[component]
-pub fn VersionsTab() -> impl IntoView {
-    view! {
-        <h2>"Version Modification List"</h2>
-        <p class="muted">"Versions and releases are not available yet."</p>
-    }
-}
-
-/// `/groups/:group/deployments` (the release issue fills it in).
-#[component]
-pub fn DeploymentsTab() -> impl IntoView {
-    view! {
-        <h2>"Deployment Management"</h2>
-        <p class="muted">"Deployments are not available yet."</p>
-    }
-}
-
 /// `/groups/:group/docs` (the SDK issue fills it in).
 #[component]
 pub fn DocsTab() -> impl IntoView {

@@ -10,7 +10,6 @@ use leptos_router::hooks::use_query_map;
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let failed = move || query.read().get("error").is_some();
-    let username = move || query.read().get("username").unwrap_or_default();
     view! {
         <Title text="Log in · Gantry" />
         <main class="login">
@@ -23,7 +22,7 @@ pub fn LoginPage() -> impl IntoView {
                     </p>
                 </Show>
                 <label for="username">"Username"</label>
-                <input id="username" name="username" type="text" autocomplete="username" required prop:value=username />
+                <input id="username" name="username" type="text" autocomplete="username" required />
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required />
                 <button type="submit" class="primary">

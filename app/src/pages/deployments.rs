@@ -1,0 +1,113 @@
+//! Deployment Management: per environment the live version and backend, Switch Version and
+//! Off-line; the history below.
+
+use crate::api::list_deployments;
+use crate::components::error_text;
+use crate::pages::group::group_param;
+use crate::pages::release::{OfflineDialog, SwitchDialog};
+use domain::release::DeploymentView;
+use domain::Environment;
+use leptos::prelude::*;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Dialogs {
+    None,
+    Switch(DeploymentView),
+    Offline(DeploymentView),
+}
+
+fn when(at: &str) -> String {
+    at.get(..19).unwrap_or(at).replace('T', " ")
+}
+
+/// `/groups/:group/deployments`
+#[component]
+pub fn DeploymentsTab() -> impl IntoView {
+    let group = group_param();
+    let refresh = RwSignal::new(0u32);
+    let data = Resource::new(move || (group.get(), refresh.get()), |(group, _)| list_deployments(group));
+    let dialog = RwSignal::new(Dialogs::None);
+    let closed = Callback::new(move |done: bool| {
+        dialog.set(Dialogs::None);
+        if done {
+            refresh.update(|n| *n += 1);
+        }
+    });
+    view! {
+        <h2>"Deployment Management"</h2>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((live, history)) => view! {
+                        <div class="environments">
+                            {Environment::ALL.into_iter().map(|env| {
+                                let current = live.iter().find(|d| d.environment == env).cloned();
+                                environment_card(env, current, dialog)
+                            }).collect_view()}
+                        </div>
+                        <h3>"History"</h3>
+                        {if history.is_empty() {
+                            view! { <p class="empty">"Nothing released yet."</p> }.into_any()
+                        } else {
+                            view! {
+                                <table class="grid" aria-label="History">
+                                    <thead><tr><th>"When"</th><th>"Action"</th><th>"Environment"</th><th>"From"</th><th>"To"</th><th>"Backend"</th><th>"Note"</th><th>"By"</th></tr></thead>
+                                    <tbody>
+                                        {history.into_iter().map(|e| view! {
+                                            <tr>
+                                                <td>{when(&e.at)}</td>
+                                                <td>{e.action.clone()}</td>
+                                                <td>{e.environment.label()}</td>
+                                                <td>{e.from_version.clone().unwrap_or_else(|| "-".into())}</td>
+                                                <td>{e.to_version.clone().unwrap_or_else(|| "-".into())}</td>
+                                                <td>{e.backend.as_ref().map(|b| b.describe()).unwrap_or_else(|| "-".into())}</td>
+                                                <td>{e.note.clone()}</td>
+                                                <td>{e.actor.clone()}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            }.into_any()
+                        }}
+                    }.into_any(),
+                    Err(error) => view! { <p class="error">{error_text(&error)}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        {move || match dialog.get() {
+            Dialogs::None => ().into_any(),
+            Dialogs::Switch(live) => view! { <SwitchDialog group=group.get_untracked() live closed /> }.into_any(),
+            Dialogs::Offline(live) => view! { <OfflineDialog group=group.get_untracked() live closed /> }.into_any(),
+        }}
+    }
+}
+
+fn environment_card(env: Environment, live: Option<DeploymentView>, dialog: RwSignal<Dialogs>) -> impl IntoView {
+    let heading = format!("env-{}", env.as_str());
+    let body = match live {
+        None => view! { <p class="muted">"Not released."</p> }.into_any(),
+        Some(d) => {
+            let (for_switch, for_offline) = (d.clone(), d.clone());
+            view! {
+                <dl>
+                    <dt>"Version"</dt><dd class="live-version">{d.version.clone()}</dd>
+                    <dt>"Backend"</dt><dd>{d.backend.describe()}</dd>
+                    <dt>"Released"</dt><dd>{format!("{} by {}", when(&d.released_at), d.released_by)}</dd>
+                    <dt>"Note"</dt><dd>{d.note.clone()}</dd>
+                </dl>
+                <div class="card-buttons">
+                    <button on:click=move |_| dialog.set(Dialogs::Switch(for_switch.clone()))>"Switch Version"</button>
+                    <button class="danger" on:click=move |_| dialog.set(Dialogs::Offline(for_offline.clone()))>"Off-line"</button>
+                </div>
+            }.into_any()
+        }
+    };
+    let labelledby = heading.clone();
+    view! {
+        <section class="card environment" aria-labelledby=labelledby>
+            <h3 id=heading>{env.label()}</h3>
+            <p class="muted stage">{format!("X-Ca-Stage: {}", env.stage())}</p>
+            {body}
+        </section>
+    }
+}
