@@ -176,3 +176,38 @@ mod tests {
         assert!(t("/").conflicts_with(&t("/")));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any input is either a template or an error message; never a panic.
+        #[test]
+        fn parsing_arbitrary_text_never_panics(raw in ".{0,80}") {
+            let _ = PathTemplate::parse(&raw);
+        }
+
+        /// Templates built from valid segments parse back to the same segments.
+        #[test]
+        fn valid_templates_round_trip(segments in proptest::collection::vec(("[a-z0-9_.-]{1,8}", any::<bool>()), 1..6)) {
+            let mut raw = String::new();
+            let mut expected = Vec::new();
+            for (i, (text, is_param)) in segments.iter().enumerate() {
+                if *is_param {
+                    let name = format!("p{i}");
+                    raw.push_str(&format!("/{{{name}}}"));
+                    expected.push(Segment::Param(name));
+                } else {
+                    raw.push('/');
+                    raw.push_str(text);
+                    expected.push(Segment::Literal(text.clone()));
+                }
+            }
+            let parsed = PathTemplate::parse(&raw).expect("valid template");
+            prop_assert_eq!(parsed.segments(), expected.as_slice());
+            prop_assert!(parsed.conflicts_with(&parsed));
+        }
+    }
+}

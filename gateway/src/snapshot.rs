@@ -234,3 +234,37 @@ mod tests {
         assert_eq!(live.api_count(), 4);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::compiled::{CompiledApi, Target};
+    use domain::api::ApiSpec;
+    use proptest::prelude::*;
+
+    fn deployment() -> LiveDeployment {
+        let apis = ["/pets/{id}", "/pets/{id}/photos/{photo}", "/pets/mine", "/", "/a/b/c"]
+            .iter()
+            .enumerate()
+            .map(|(i, path)| {
+                let spec: ApiSpec = serde_json::from_value(
+                    serde_json::json!({"name": format!("a{i}"), "request": {"method": "GET", "path": path}}),
+                )
+                .expect("spec");
+                CompiledApi::compile(i as i32, &spec.validate().expect("valid"), Target::Mock).expect("compile")
+            })
+            .collect();
+        LiveDeployment::new("1", apis).expect("router")
+    }
+
+    proptest! {
+        /// Routing arbitrary paths never panics, and what matches names every parameter.
+        #[test]
+        fn routing_arbitrary_paths_never_panics(path in "/[a-zA-Z0-9/%._~-]{0,60}") {
+            let live = deployment();
+            if let RouteMatch::Found(api, params) = live.route(&Method::GET, &path) {
+                prop_assert_eq!(params.len(), api.path_params.len());
+            }
+        }
+    }
+}

@@ -171,13 +171,20 @@ impl RestClient {
 }
 
 /// A real backend on port 0 that answers every request with what it received, as JSON
-/// (`method`, `path`, `query`, `headers`), and sleeps 2 s first on paths under `/slow`.
+/// (`method`, `path`, `query`, `headers`), sleeps 2 s first on paths under `/slow`, and
+/// streams the body back on paths under `/mirror`.
 pub async fn spawn_echo_backend() -> String {
     use axum::extract::Request;
     use axum::Json;
-    async fn echo(request: Request) -> Json<serde_json::Value> {
+    async fn echo(request: Request) -> axum::response::Response {
+        use axum::response::IntoResponse;
         if request.uri().path().starts_with("/slow") {
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+        if request.uri().path().starts_with("/mirror") {
+            // Streams the request body straight back, with the method it arrived with.
+            let method = request.method().to_string();
+            return ([("x-backend-method", method)], axum::body::Body::new(request.into_body())).into_response();
         }
         let headers: serde_json::Map<String, serde_json::Value> = request
             .headers()
@@ -190,6 +197,7 @@ pub async fn spawn_echo_backend() -> String {
             "query": request.uri().query(),
             "headers": headers,
         }))
+        .into_response()
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind backend");
     let address = format!("http://{}", listener.local_addr().expect("addr"));

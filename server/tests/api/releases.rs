@@ -189,3 +189,95 @@ async fn what_is_live_survives_a_restart() {
     let response = second.call_gateway(Method::GET, HOST, "PRE", "/hello").await;
     assert_eq!(response.text().await.expect("body"), "persisted");
 }
+
+#[tokio::test]
+async fn a_mebibyte_streams_both_ways_and_the_backend_method_can_differ() {
+    let app = spawn_app().await;
+    let backend = spawn_echo_backend().await;
+    let rest = petstore(&app).await;
+    let upload = json!({"name": "Upload", "request": {"method": "POST", "path": "/upload"},
+        "backend": {"http": {"path": "/mirror", "method": "PUT"}}});
+    rest.post("/groups/petstore/apis", upload).await;
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    rest.put(
+        "/groups/petstore/deployments/prod",
+        json!({"version": "1", "backend": {"type": "http", "address": backend}}),
+    )
+    .await;
+
+    let body: Vec<u8> = (0..1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let response = reqwest::Client::new()
+        .post(format!("{}/upload", app.gateway))
+        .header("host", HOST)
+        .body(body.clone())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-backend-method"], "PUT");
+    let echoed = response.bytes().await.expect("body");
+    assert_eq!(echoed.len(), body.len());
+    assert!(echoed == body, "the body comes back unchanged");
+}
+
+#[tokio::test]
+async fn switching_under_keep_alive_load_drops_nothing() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let app = spawn_app().await;
+    let rest = petstore(&app).await;
+    let (_, api) = rest.post("/groups/petstore/apis", hello("one")).await;
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    let mut two = hello("two");
+    two["id"] = api["id"].clone();
+    rest.put(&format!("/groups/petstore/apis/{}", api["id"]), two).await;
+    rest.post("/groups/petstore/versions", json!({"label": "2"})).await;
+    rest.put("/groups/petstore/deployments/prod", json!({"version": "1", "backend": {"type": "mock"}})).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed, saw_two) =
+        (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        let (stop, ok, failed, saw_two) = (stop.clone(), ok.clone(), failed.clone(), saw_two.clone());
+        let url = format!("{}/hello", app.gateway);
+        clients.push(tokio::spawn(async move {
+            // One keep-alive connection per client, reused for every request.
+            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
+            while !stop.load(Ordering::Relaxed) {
+                match client.get(&url).header("host", HOST).send().await {
+                    Ok(response) if response.status() == 200 => match response.text().await.as_deref() {
+                        Ok("one") => {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok("two") => {
+                            saw_two.store(true, Ordering::Relaxed);
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        _ => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    },
+                    _ => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    for i in 0..100 {
+        let version = if i % 2 == 0 { "2" } else { "1" };
+        let (status, _) = rest
+            .put("/groups/petstore/deployments/prod", json!({"version": version, "backend": {"type": "mock"}}))
+            .await;
+        assert_eq!(status, 200);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.await.expect("client task");
+    }
+    assert_eq!(failed.load(Ordering::Relaxed), 0, "no request may fail during switches");
+    assert!(ok.load(Ordering::Relaxed) >= 100, "the clients kept calling: {}", ok.load(Ordering::Relaxed));
+    assert!(saw_two.load(Ordering::Relaxed), "switches were visible to callers");
+}
