@@ -7,17 +7,20 @@
 //! - [`body`]: the boxed body type shared by fixed answers and streamed backend bodies.
 //! - [`compiled`]: an API compiled for serving (route shape, parameters, backend).
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
+//! - [`metrics`]: request counters and latency histograms in Prometheus' text format.
 //! - [`phases`]: one named function per step of DESIGN.md's request lifecycle.
 //! - [`server`]: the hyper listener loop with graceful shutdown.
 
 pub mod body;
 pub mod compiled;
 pub mod error;
+pub mod metrics;
 pub mod phases;
 pub mod server;
 pub mod snapshot;
 
 pub use domain::Environment;
 pub use error::GatewayError;
+pub use metrics::Metrics;
 pub use server::serve;
 pub use snapshot::{Snapshot, SnapshotHandle};

@@ -5,7 +5,7 @@ use crate::body::{self, Body};
 use crate::compiled::Backend;
 use crate::phases::{self, RequestContext, UpstreamClient};
 use crate::snapshot::SnapshotHandle;
-use crate::GatewayError;
+use crate::{GatewayError, Metrics};
 use http::{HeaderValue, Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -38,6 +38,7 @@ pub fn upstream_client() -> UpstreamClient {
 pub async fn serve(
     listener: TcpListener,
     snapshots: SnapshotHandle,
+    metrics: Metrics,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
@@ -54,10 +55,10 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let (snapshots, client) = (snapshots.clone(), client.clone());
+                let (snapshots, client, metrics) = (snapshots.clone(), client.clone(), metrics.clone());
                 let service = service_fn(move |request| {
-                    let (snapshots, client) = (snapshots.clone(), client.clone());
-                    async move { Ok::<_, Infallible>(handle(request, &snapshots, &client, peer.ip()).await) }
+                    let (snapshots, client, metrics) = (snapshots.clone(), client.clone(), metrics.clone());
+                    async move { Ok::<_, Infallible>(handle(request, &snapshots, &client, &metrics, peer.ip()).await) }
                 });
                 let connection = graceful.watch(
                     http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service),
@@ -83,18 +84,34 @@ pub async fn handle(
     request: Request<Incoming>,
     snapshots: &SnapshotHandle,
     client: &UpstreamClient,
+    metrics: &Metrics,
     peer: IpAddr,
 ) -> Response<Body> {
     let snapshot = snapshots.current();
     let mut ctx = RequestContext::new(request.method().clone(), request.uri().path(), request.headers(), peer);
     let mut response = match run(&mut ctx, &snapshot, client, request).await {
         Ok(response) => response,
-        Err(error) => error.into_response(&ctx.request_id),
+        Err(error) => {
+            let group = ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-");
+            match error {
+                GatewayError::BadGateway(_) => metrics.record_upstream_error(group, "bad_gateway"),
+                GatewayError::GatewayTimeout(_) => metrics.record_upstream_error(group, "timeout"),
+                _ => {}
+            }
+            error.into_response(&ctx.request_id)
+        }
     };
     if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
         response.headers_mut().insert("x-ca-request-id", id);
     }
     phases::log(&ctx, response.status());
+    metrics.record(
+        ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-"),
+        ctx.environment.map(crate::Environment::as_str).unwrap_or("-"),
+        ctx.api.as_ref().map(|a| a.name.as_str()).unwrap_or("-"),
+        response.status().as_u16(),
+        ctx.started.elapsed(),
+    );
     response
 }
 

@@ -36,6 +36,8 @@ pub struct AppState {
     pub control: Control,
     /// The gateway's live configuration.
     pub snapshots: SnapshotHandle,
+    /// The gateway's request metrics (served at `/metrics`).
+    pub metrics: gateway::Metrics,
 }
 
 /// A Gantry instance with its listeners bound, ready to run.
@@ -87,7 +89,7 @@ impl Application {
             .env(Env::PROD)
             .site_addr(console.local_addr()?)
             .build();
-        let state = AppState { leptos_options, control, snapshots };
+        let state = AppState { leptos_options, control, snapshots, metrics: gateway::Metrics::default() };
         let router = router(state.clone(), settings.secure_cookies);
         Ok(Application { console, gateway, state, router })
     }
@@ -124,7 +126,12 @@ impl Application {
         tracing::info!(console = %self.console_addr(), gateway = %self.gateway_addr(), "Gantry is listening");
         let console = axum::serve(self.console, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(stop.clone().cancelled_owned());
-        let gateway = gateway::serve(self.gateway, self.state.snapshots.clone(), stop.clone().cancelled_owned());
+        let gateway = gateway::serve(
+            self.gateway,
+            self.state.snapshots.clone(),
+            self.state.metrics.clone(),
+            stop.clone().cancelled_owned(),
+        );
         let (console, gateway) = tokio::join!(async { console.await }, gateway);
         console.context("console server")?;
         gateway.context("gateway server")?;
@@ -173,6 +180,11 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
 
     Router::new()
         .nest("/api/admin/v1", rest::router(state.clone()))
+        .route(
+            "/metrics",
+            get(|axum::extract::State(state): axum::extract::State<AppState>| async move { state.metrics.render() })
+                .route_layer(from_fn_with_state(state.clone(), auth::rest_guard)),
+        )
         .merge(console)
         .layer(sessions)
         .layer(TraceLayer::new_for_http())

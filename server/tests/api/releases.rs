@@ -281,3 +281,32 @@ async fn switching_under_keep_alive_load_drops_nothing() {
     assert!(ok.load(Ordering::Relaxed) >= 100, "the clients kept calling: {}", ok.load(Ordering::Relaxed));
     assert!(saw_two.load(Ordering::Relaxed), "switches were visible to callers");
 }
+
+#[tokio::test]
+async fn metrics_count_requests_and_need_a_token() {
+    let app = spawn_app().await;
+    let rest = petstore(&app).await;
+    rest.post("/groups/petstore/apis", hello("counted")).await;
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    rest.put("/groups/petstore/deployments/test", json!({"version": "1", "backend": {"type": "mock"}})).await;
+    for _ in 0..3 {
+        assert_eq!(body_of(&app, "TEST").await.0, 200);
+    }
+    let anonymous = reqwest::get(format!("{}/metrics", app.console)).await.expect("metrics");
+    assert_eq!(anonymous.status(), 401);
+    let token = app.control.create_token("prometheus", "admin").await.expect("token");
+    let text = reqwest::Client::new()
+        .get(format!("{}/metrics", app.console))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        text.contains(r#"gantry_requests_total{group="petstore",environment="test",api="Hello",status="200"} 3"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"gantry_request_duration_seconds_count{group="petstore",environment="test"} 3"#), "{text}");
+}
