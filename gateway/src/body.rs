@@ -20,3 +20,8 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
 pub fn stream(body: hyper::body::Incoming) -> Body {
     body.map_err(|e| Box::new(e) as BoxError).boxed()
 }
+
+/// A streamed body from hyper that fails once it passes `limit` bytes.
+pub fn limited(body: hyper::body::Incoming, limit: u64) -> Body {
+    http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).boxed()
+}

@@ -23,6 +23,10 @@ pub enum GatewayError {
     BadGateway(String),
     /// The backend did not answer in time.
     GatewayTimeout(String),
+    /// The request body is larger than allowed.
+    PayloadTooLarge(String),
+    /// The request's headers are larger than allowed.
+    HeadersTooLarge(String),
 }
 
 impl GatewayError {
@@ -35,6 +39,8 @@ impl GatewayError {
             GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             GatewayError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            GatewayError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         }
     }
 
@@ -48,6 +54,8 @@ impl GatewayError {
             GatewayError::Unavailable(_) => "ServiceUnavailable",
             GatewayError::BadGateway(_) => "BadGateway",
             GatewayError::GatewayTimeout(_) => "GatewayTimeout",
+            GatewayError::PayloadTooLarge(_) => "PayloadTooLarge",
+            GatewayError::HeadersTooLarge(_) => "RequestHeaderFieldsTooLarge",
         }
     }
 
@@ -60,7 +68,9 @@ impl GatewayError {
             | GatewayError::InvalidParameter(m)
             | GatewayError::Unavailable(m)
             | GatewayError::BadGateway(m)
-            | GatewayError::GatewayTimeout(m) => m,
+            | GatewayError::GatewayTimeout(m)
+            | GatewayError::PayloadTooLarge(m)
+            | GatewayError::HeadersTooLarge(m) => m,
         }
     }
 

@@ -6,6 +6,7 @@
 //!   swaps it atomically; requests in flight keep the snapshot they started with.
 //! - [`body`]: the boxed body type shared by fixed answers and streamed backend bodies.
 //! - [`compiled`]: an API compiled for serving (route shape, parameters, backend).
+//! - [`config`]: listener and upstream settings (extra CA file, size limits).
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
 //! - [`metrics`]: request counters and latency histograms in Prometheus' text format.
 //! - [`phases`]: one named function per step of DESIGN.md's request lifecycle.
@@ -13,12 +14,14 @@
 
 pub mod body;
 pub mod compiled;
+pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod phases;
 pub mod server;
 pub mod snapshot;
 
+pub use config::GatewayConfig;
 pub use domain::Environment;
 pub use error::GatewayError;
 pub use metrics::Metrics;

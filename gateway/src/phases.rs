@@ -9,7 +9,8 @@
 //! 5. [`validate`]: declared path, query and header parameters: required, type, constraints.
 //! 6. [`upstream_request`]: the backend request: URL, mapped parameters, constants, system
 //!    parameters, `X-Forwarded-*`, hop-by-hop headers and credentials removed.
-//! 7. [`proxy`]: pooled keep-alive call with the API's timeout; 504 / 502.
+//! 7. [`proxy`]: pooled keep-alive call (HTTP or HTTPS through rustls) with the API's
+//!    timeout; 504 / 502.
 //! 8. [`log`]: always runs.
 
 use crate::body::{self, Body};
@@ -18,6 +19,7 @@ use crate::snapshot::{CompiledGroup, LiveDeployment, RouteMatch, Snapshot};
 use crate::{Environment, GatewayError};
 use domain::api::{ParamLocation, RequestMode, SystemParam};
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
@@ -26,7 +28,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// The pooled client the proxy phase uses.
-pub type UpstreamClient = Client<HttpConnector, Body>;
+pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
 
 /// Per-request state that phases read and fill in, and the log phase reports.
 #[derive(Debug)]
@@ -394,7 +396,8 @@ pub fn upstream_request(
     if path.is_empty() {
         path.push('/');
     }
-    let mut uri = format!("http://{}{}", backend.authority, path);
+    let scheme = if backend.address.tls { "https" } else { "http" };
+    let mut uri = format!("{scheme}://{}{}", backend.authority, path);
     if !out_query.is_empty() {
         uri.push('?');
         uri.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(&out_query).finish());
@@ -450,12 +453,6 @@ pub async fn proxy(
     backend: &HttpBackend,
     request: Request<Body>,
 ) -> Result<Response<Body>, GatewayError> {
-    if backend.address.tls {
-        return Err(GatewayError::BadGateway(format!(
-            "{}: HTTPS backends are not supported by this build yet",
-            backend.address
-        )));
-    }
     let started = Instant::now();
     let response = match tokio::time::timeout(backend.timeout, client.request(request)).await {
         Err(_) => {
@@ -465,7 +462,10 @@ pub async fn proxy(
                 backend.timeout.as_millis()
             )))
         }
-        Ok(Err(error)) => return Err(GatewayError::BadGateway(format!("{}: {error}", backend.address))),
+        Ok(Err(error)) => {
+            let cause = std::error::Error::source(&error).map(|s| format!(": {s}")).unwrap_or_default();
+            return Err(GatewayError::BadGateway(format!("{}: {error}{cause}", backend.address)));
+        }
         Ok(Ok(response)) => response,
     };
     ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);

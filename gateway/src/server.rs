@@ -5,7 +5,7 @@ use crate::body::{self, Body};
 use crate::compiled::Backend;
 use crate::phases::{self, RequestContext, UpstreamClient};
 use crate::snapshot::SnapshotHandle;
-use crate::{GatewayError, Metrics};
+use crate::{GatewayConfig, GatewayError, Metrics};
 use http::{HeaderValue, Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -20,18 +20,60 @@ use std::net::IpAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+/// Per-request size limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest body, in bytes.
+    pub body: u64,
+    /// Largest sum of header lines, in bytes.
+    pub headers: usize,
+}
+
 /// How long shutdown waits for requests in flight before it gives up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The pooled HTTP client for backends.
-pub fn upstream_client() -> UpstreamClient {
+/// The TLS settings for HTTPS backends: the system's roots plus the extra CA file.
+fn tls_config(extra_ca: Option<&std::path::Path>) -> std::io::Result<rustls::ClientConfig> {
+    let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidData, message);
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = extra_ca {
+        let pem = std::fs::read(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("upstream CA file {}: {e}", path.display())))?;
+        let mut added = 0;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            roots.add(cert?).map_err(|e| invalid(format!("upstream CA file {}: {e}", path.display())))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(invalid(format!("upstream CA file {} holds no PEM certificate", path.display())));
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// The pooled HTTP/HTTPS client for backends.
+pub fn upstream_client(config: &GatewayConfig) -> std::io::Result<UpstreamClient> {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    Client::builder(TokioExecutor::new())
+    connector.enforce_http(false);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls_config(config.upstream_ca_file.as_deref())?)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
+    Ok(Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(256)
-        .build(connector)
+        .build(https))
 }
 
 /// Serves the gateway on `listener` until `shutdown` resolves, then drains connections.
@@ -39,10 +81,12 @@ pub async fn serve(
     listener: TcpListener,
     snapshots: SnapshotHandle,
     metrics: Metrics,
+    config: GatewayConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
-    let client = upstream_client();
+    let client = upstream_client(&config)?;
+    let limits = Limits { body: config.max_body_bytes, headers: config.max_header_bytes };
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -58,10 +102,13 @@ pub async fn serve(
                 let (snapshots, client, metrics) = (snapshots.clone(), client.clone(), metrics.clone());
                 let service = service_fn(move |request| {
                     let (snapshots, client, metrics) = (snapshots.clone(), client.clone(), metrics.clone());
-                    async move { Ok::<_, Infallible>(handle(request, &snapshots, &client, &metrics, peer.ip()).await) }
+                    async move { Ok::<_, Infallible>(handle(request, &snapshots, &client, &metrics, limits, peer.ip()).await) }
                 });
                 let connection = graceful.watch(
-                    http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service),
+                    http1::Builder::new()
+                        .keep_alive(true)
+                        .max_buf_size(config.max_header_bytes)
+                        .serve_connection(TokioIo::new(stream), service),
                 );
                 tokio::spawn(async move {
                     if let Err(error) = connection.await {
@@ -85,11 +132,12 @@ pub async fn handle(
     snapshots: &SnapshotHandle,
     client: &UpstreamClient,
     metrics: &Metrics,
+    limits: Limits,
     peer: IpAddr,
 ) -> Response<Body> {
     let snapshot = snapshots.current();
     let mut ctx = RequestContext::new(request.method().clone(), request.uri().path(), request.headers(), peer);
-    let mut response = match run(&mut ctx, &snapshot, client, request).await {
+    let mut response = match run(&mut ctx, &snapshot, client, limits, request).await {
         Ok(response) => response,
         Err(error) => {
             let group = ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-");
@@ -119,8 +167,17 @@ async fn run(
     ctx: &mut RequestContext,
     snapshot: &crate::Snapshot,
     client: &UpstreamClient,
+    limits: Limits,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, GatewayError> {
+    let header_bytes: usize = request.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
+    if header_bytes > limits.headers {
+        return Err(GatewayError::HeadersTooLarge(format!(
+            "the request headers are larger than {} bytes",
+            limits.headers
+        )));
+    }
+    let max_body = limits.body;
     let deployment = phases::resolve(ctx, snapshot, request.headers())?;
     let (api, path_params) = phases::route(ctx, &deployment)?;
     if let Some(response) = phases::mock(&api) {
@@ -134,7 +191,16 @@ async fn run(
         Backend::Unavailable(reason) => return Err(GatewayError::Unavailable(reason.clone())),
         Backend::Mock(_) => unreachable!("answered by the mock phase"),
     };
-    let request = request.map(body::stream);
+    let declared_length = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_length.is_some_and(|length| length > max_body) {
+        return Err(GatewayError::PayloadTooLarge(format!("the request body is larger than {max_body} bytes")));
+    }
+    // A body without a length is cut off (and the backend call fails) past the limit.
+    let request = request.map(|incoming| body::limited(incoming, max_body));
     let upstream = phases::upstream_request(ctx, &api, backend, request, query, &values)?;
     phases::proxy(ctx, client, backend, upstream).await
 }

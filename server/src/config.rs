@@ -57,6 +57,15 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
 
+    /// A PEM file of extra CA certificates the gateway trusts for HTTPS backends (beside the
+    /// system's roots), e.g. an internal CA.
+    #[arg(long, env = "GANTRY_UPSTREAM_CA_FILE")]
+    pub upstream_ca_file: Option<PathBuf>,
+
+    /// Largest request body the gateway accepts, in bytes (larger is a 413).
+    #[arg(long, env = "GANTRY_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_body_bytes: u64,
+
     /// Mark the session cookie `Secure` (set when the console is served over HTTPS).
     #[arg(long, env = "GANTRY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

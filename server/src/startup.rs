@@ -44,6 +44,7 @@ pub struct AppState {
 pub struct Application {
     console: TcpListener,
     gateway: TcpListener,
+    gateway_config: gateway::GatewayConfig,
     state: AppState,
     router: Router,
 }
@@ -91,7 +92,12 @@ impl Application {
             .build();
         let state = AppState { leptos_options, control, snapshots, metrics: gateway::Metrics::default() };
         let router = router(state.clone(), settings.secure_cookies);
-        Ok(Application { console, gateway, state, router })
+        let gateway_config = gateway::GatewayConfig {
+            upstream_ca_file: settings.upstream_ca_file.clone(),
+            max_body_bytes: settings.max_body_bytes,
+            ..Default::default()
+        };
+        Ok(Application { console, gateway, gateway_config, state, router })
     }
 
     /// Where the console listens (useful with port 0).
@@ -130,6 +136,7 @@ impl Application {
             self.gateway,
             self.state.snapshots.clone(),
             self.state.metrics.clone(),
+            self.gateway_config,
             stop.clone().cancelled_owned(),
         );
         let (console, gateway) = tokio::join!(async { console.await }, gateway);

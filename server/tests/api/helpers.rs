@@ -39,6 +39,8 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
         base_domain: "localhost".to_owned(),
         admin_password: Some(admin_password.to_owned()),
         site_root: PathBuf::from("target/site"),
+        upstream_ca_file: None,
+        max_body_bytes: 32 * 1024 * 1024,
         secure_cookies: false,
     }
 }
@@ -55,13 +57,25 @@ pub async fn spawn_app() -> TestApp {
     start(&path, ADMIN_PASSWORD, Some(dir)).await
 }
 
+/// Starts Gantry with a fresh data dir and changed settings.
+pub async fn spawn_app_with(change: impl FnOnce(&mut ServeSettings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = settings(dir.path(), ADMIN_PASSWORD);
+    change(&mut settings);
+    start_with(settings, Some(dir)).await
+}
+
 /// Starts Gantry on an existing data dir, with `admin_password` configured.
 pub async fn spawn_app_on(data_dir: &Path, admin_password: &str) -> TestApp {
     start(data_dir, admin_password, None).await
 }
 
 async fn start(data_dir: &Path, admin_password: &str, temporary: Option<TempDir>) -> TestApp {
-    let app = Application::build(settings(data_dir, admin_password)).await.expect("build app");
+    start_with(settings(data_dir, admin_password), temporary).await
+}
+
+async fn start_with(settings: ServeSettings, temporary: Option<TempDir>) -> TestApp {
+    let app = Application::build(settings).await.expect("build app");
     let console = format!("http://{}", app.console_addr());
     let gateway = format!("http://{}", app.gateway_addr());
     let control = app.control().clone();
@@ -216,4 +230,46 @@ impl TestApp {
             .await
             .expect("gateway request")
     }
+}
+
+/// A real HTTPS backend on port 0 with a fresh self-signed certificate for `localhost`;
+/// returns its address (`https://localhost:port`) and the certificate as PEM (the CA to
+/// trust). It answers every request with `secure hello`.
+pub async fn spawn_https_backend() -> (String, String) {
+    use hyper_util::rt::TokioIo;
+    use std::sync::Arc;
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let pem = certified.cert.pem();
+    let key = rustls_key(certified.signing_key.serialize_der());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![certified.cert.der().clone()], key)
+    .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else { return };
+                let service = hyper::service::service_fn(|_request| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from_static(b"secure hello"),
+                    )))
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).await;
+            });
+        }
+    });
+    (format!("https://localhost:{port}"), pem)
+}
+
+fn rustls_key(der: Vec<u8>) -> tokio_rustls::rustls::pki_types::PrivateKeyDer<'static> {
+    tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(der.into())
 }

@@ -310,3 +310,66 @@ async fn metrics_count_requests_and_need_a_token() {
     );
     assert!(text.contains(r#"gantry_request_duration_seconds_count{group="petstore",environment="test"} 3"#), "{text}");
 }
+
+#[tokio::test]
+async fn https_backends_are_trusted_through_the_ca_setting() {
+    let (address, ca_pem) = crate::helpers::spawn_https_backend().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).expect("write CA");
+    let app = crate::helpers::spawn_app_with(|s| s.upstream_ca_file = Some(ca_file.clone())).await;
+    let rest = petstore(&app).await;
+    let api = json!({"name": "Secure", "request": {"method": "GET", "path": "/secure"}});
+    rest.post("/groups/petstore/apis", api).await;
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    let (status, body) = rest
+        .put(
+            "/groups/petstore/deployments/test",
+            json!({"version": "1", "backend": {"type": "http", "address": address}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let response = app.call_gateway(Method::GET, HOST, "TEST", "/secure").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.expect("body"), "secure hello");
+
+    // Without the CA the same backend is untrusted: 502.
+    let untrusting = spawn_app().await;
+    let rest = petstore(&untrusting).await;
+    rest.post("/groups/petstore/apis", json!({"name": "Secure", "request": {"method": "GET", "path": "/secure"}}))
+        .await;
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    rest.put(
+        "/groups/petstore/deployments/test",
+        json!({"version": "1", "backend": {"type": "http", "address": address}}),
+    )
+    .await;
+    let response = untrusting.call_gateway(Method::GET, HOST, "TEST", "/secure").await;
+    assert_eq!(response.status(), 502);
+}
+
+#[tokio::test]
+async fn oversized_bodies_and_headers_are_413_and_431() {
+    let app = crate::helpers::spawn_app_with(|s| s.max_body_bytes = 1024).await;
+    let backend = spawn_echo_backend().await;
+    let rest = petstore(&app).await;
+    let upload = json!({"name": "Upload", "request": {"method": "POST", "path": "/upload"}, "backend": {"http": {"path": "/mirror"}}});
+    rest.post("/groups/petstore/apis", upload).await;
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    rest.put(
+        "/groups/petstore/deployments/prod",
+        json!({"version": "1", "backend": {"type": "http", "address": backend}}),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let small = client.post(format!("{}/upload", app.gateway)).header("host", HOST).body(vec![1u8; 1000]).send().await;
+    assert_eq!(small.expect("small").status(), 200);
+    let large = client.post(format!("{}/upload", app.gateway)).header("host", HOST).body(vec![1u8; 2000]).send().await;
+    let large = large.expect("large");
+    assert_eq!(large.status(), 413);
+    assert_eq!(large.headers()["x-ca-error-code"], "PayloadTooLarge");
+    let huge_header = "x".repeat(100 * 1024);
+    let response =
+        client.get(format!("{}/upload", app.gateway)).header("host", HOST).header("x-big", huge_header).send().await;
+    assert_eq!(response.expect("response").status(), 431);
+}

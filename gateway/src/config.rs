@@ -1,0 +1,20 @@
+//! Settings of the gateway listener and its upstream client.
+
+use std::path::PathBuf;
+
+/// How the gateway listens and calls backends.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Extra PEM CA certificates trusted for HTTPS backends, beside the system's roots.
+    pub upstream_ca_file: Option<PathBuf>,
+    /// Largest request body accepted; a larger `Content-Length` is a 413.
+    pub max_body_bytes: u64,
+    /// Largest request head (request line and headers); larger is a 431.
+    pub max_header_bytes: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> GatewayConfig {
+        GatewayConfig { upstream_ca_file: None, max_body_bytes: 32 * 1024 * 1024, max_header_bytes: 64 * 1024 }
+    }
+}
