@@ -185,7 +185,7 @@ impl RestClient {
 }
 
 /// A real backend on port 0 that answers every request with what it received, as JSON
-/// (`method`, `path`, `query`, `headers`), sleeps 2 s first on paths under `/slow`, and
+/// (`peer`, `method`, `path`, `query`, `headers`), sleeps 2 s first on paths under `/slow`, and
 /// streams the body back on paths under `/mirror`.
 pub async fn spawn_echo_backend() -> String {
     use axum::extract::Request;
@@ -205,7 +205,10 @@ pub async fn spawn_echo_backend() -> String {
             .iter()
             .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_str().unwrap_or("").to_owned())))
             .collect();
+        let peer =
+            request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.to_string());
         Json(serde_json::json!({
+            "peer": peer,
             "method": request.method().as_str(),
             "path": request.uri().path(),
             "query": request.uri().query(),
@@ -215,7 +218,8 @@ pub async fn spawn_echo_backend() -> String {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind backend");
     let address = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(echo)).await });
+    let app = axum::Router::new().fallback(echo).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
     address
 }
 

@@ -373,3 +373,24 @@ async fn oversized_bodies_and_headers_are_413_and_431() {
         client.get(format!("{}/upload", app.gateway)).header("host", HOST).header("x-big", huge_header).send().await;
     assert_eq!(response.expect("response").status(), 431);
 }
+
+#[tokio::test]
+async fn upstream_connections_are_reused() {
+    let app = spawn_app().await;
+    let backend = spawn_echo_backend().await;
+    let rest = petstore(&app).await;
+    rest.post("/groups/petstore/apis", json!({"name": "Echo", "request": {"method": "GET", "path": "/echo"}})).await;
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    rest.put(
+        "/groups/petstore/deployments/prod",
+        json!({"version": "1", "backend": {"type": "http", "address": backend}}),
+    )
+    .await;
+    let mut peers = std::collections::HashSet::new();
+    for _ in 0..20 {
+        let echo: serde_json::Value =
+            app.call_gateway(Method::GET, HOST, "RELEASE", "/echo").await.json().await.expect("json");
+        peers.insert(echo["peer"].as_str().expect("peer").to_owned());
+    }
+    assert_eq!(peers.len(), 1, "20 sequential requests should share one pooled connection: {peers:?}");
+}
