@@ -13,6 +13,7 @@
 //! - [`groups`]: API groups: create, edit, delete (refused while live), list.
 //! - [`apis`]: a group's working draft of APIs: create, edit, delete, search and page;
 //!   names unique and routes free of conflicts.
+//! - [`domains`]: custom domains of a group, optionally pinned to an environment.
 //! - `audit`: the audit trail every change writes in its own transaction.
 //! - [`releases`]: versions (freeze, list, diff) and release, switch and off-line, each one
 //!   transaction.
@@ -24,6 +25,7 @@
 pub mod apis;
 mod audit;
 pub mod db;
+pub mod domains;
 pub mod entity;
 pub mod error;
 pub mod groups;

@@ -5,7 +5,7 @@
 //! serialised by a lock so two concurrent releases cannot publish a snapshot that misses the
 //! other's change.
 
-use crate::entity::{api_group, config_revision, deployment, version};
+use crate::entity::{api_group, config_revision, custom_domain, deployment, version};
 use crate::{Control, ControlError};
 use domain::api::{ApiSpec, BackendType};
 use domain::release::{DeployBackend, VersionApi};
@@ -75,8 +75,18 @@ impl Control {
         Ok(Some(Arc::new(CompiledGroup { id: group.id, name: group.name.clone(), deployments })))
     }
 
-    fn host_of(&self, group: &api_group::Model) -> String {
-        format!("{}.{}", group.subdomain, self.base_domain)
+    /// Binds the group's subdomain and custom domains in `snapshot`.
+    async fn bind_group(&self, snapshot: &mut gateway::Snapshot, group: &api_group::Model) -> Result<(), ControlError> {
+        let Some(compiled) = self.compile_group(group).await? else { return Ok(()) };
+        let subdomain = format!("{}.{}", group.subdomain, self.base_domain);
+        snapshot.bind_host(&subdomain, HostBinding { group: compiled.clone(), pinned: None });
+        let domains =
+            custom_domain::Entity::find().filter(custom_domain::Column::GroupId.eq(group.id)).all(self.db()).await?;
+        for domain in domains {
+            let pinned = domain.environment.as_deref().and_then(|e| e.parse::<Environment>().ok());
+            snapshot.bind_host(&domain.host, HostBinding { group: compiled.clone(), pinned });
+        }
+        Ok(())
     }
 
     /// Recompiles every group and swaps the result in (start-up).
@@ -85,9 +95,7 @@ impl Control {
         let revision = self.config_revision().await?;
         let mut snapshot = gateway::Snapshot::empty(revision);
         for group in api_group::Entity::find().all(self.db()).await? {
-            if let Some(compiled) = self.compile_group(&group).await? {
-                snapshot.bind_host(&self.host_of(&group), HostBinding { group: compiled, pinned: None });
-            }
+            self.bind_group(&mut snapshot, &group).await?;
         }
         self.snapshots.swap(snapshot);
         Ok(())
@@ -99,9 +107,7 @@ impl Control {
         let revision = self.config_revision().await?;
         let mut snapshot = self.snapshots.current().without_group(group_id, revision);
         if let Some(group) = api_group::Entity::find_by_id(group_id).one(self.db()).await? {
-            if let Some(compiled) = self.compile_group(&group).await? {
-                snapshot.bind_host(&self.host_of(&group), HostBinding { group: compiled, pinned: None });
-            }
+            self.bind_group(&mut snapshot, &group).await?;
         }
         self.snapshots.swap(snapshot);
         Ok(())

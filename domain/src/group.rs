@@ -45,3 +45,23 @@ mod tests {
         assert_eq!(fields, ["name", "subdomain", "description"]);
     }
 }
+
+/// A custom domain bound to a group, optionally pinned to one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DomainSpec {
+    /// The host name callers use.
+    pub host: String,
+    /// When set, the host always serves this environment (no `X-Ca-Stage` needed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<crate::Environment>,
+}
+
+impl DomainSpec {
+    /// Checks the host name.
+    pub fn validate(&self) -> Result<DomainSpec, Vec<FieldError>> {
+        names::host_name(&self.host)
+            .map(|host| DomainSpec { host, environment: self.environment })
+            .map_err(|m| vec![FieldError::new("host", m)])
+    }
+}

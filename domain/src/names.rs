@@ -151,3 +151,32 @@ mod tests {
         assert!(param_name("").is_err());
     }
 }
+
+/// A host name for a custom domain: DNS labels joined by dots, 1 to 253 characters;
+/// lower-cased.
+pub fn host_name(raw: &str) -> Result<String, String> {
+    let host = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    if host.is_empty() {
+        return Err("is required".into());
+    }
+    if host.len() > 253 {
+        return Err("must be at most 253 characters".into());
+    }
+    for label in host.split('.') {
+        subdomain(label).map_err(|m| format!("`{label}` in `{host}`: {m}"))?;
+    }
+    Ok(host)
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::*;
+
+    #[test]
+    fn host_names() {
+        assert_eq!(host_name("API.Example.com."), Ok("api.example.com".into()));
+        assert!(host_name("").is_err());
+        assert!(host_name("bad..example.com").is_err());
+        assert!(host_name("under_score.example.com").is_err());
+    }
+}

@@ -6,6 +6,7 @@ pub mod api_group;
 pub mod api_token;
 pub mod audit_event;
 pub mod config_revision;
+pub mod custom_domain;
 pub mod deployment;
 pub mod deployment_event;
 pub mod session;

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use control::groups::GroupView;
 use control::CurrentUser;
-use domain::group::GroupSpec;
+use domain::group::{DomainSpec, GroupSpec};
 use serde::Serialize;
 
 /// Every group.
@@ -72,5 +72,42 @@ pub async fn delete_group(
     Path(group): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.control.delete_group(&group, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A group's custom domains.
+#[utoipa::path(get, path = "/groups/{group}/domains", tag = "groups", params(("group" = String, Path)), responses((status = 200, description = "`[{host, environment?}]`")))]
+pub async fn list_domains(
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+) -> Result<Json<Vec<DomainSpec>>, ApiError> {
+    Ok(Json(state.control.list_domains(&group).await?))
+}
+
+/// Bind a custom domain: `{host, environment?}` (`environment` pins it to test, pre or prod).
+#[utoipa::path(post, path = "/groups/{group}/domains", tag = "groups", params(("group" = String, Path)), request_body(content = Object, description = "`{host, environment?}`"), responses(
+    (status = 201, description = "The domain"),
+    (status = 422, body = ValidationErrorBody),
+))]
+pub async fn add_domain(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(group): Path<String>,
+    ApiJson(spec): ApiJson<DomainSpec>,
+) -> Result<(StatusCode, Json<DomainSpec>), ApiError> {
+    Ok((StatusCode::CREATED, Json(state.control.add_domain(&group, &spec, &user).await?)))
+}
+
+/// Unbind a custom domain.
+#[utoipa::path(delete, path = "/groups/{group}/domains/{host}", tag = "groups", params(("group" = String, Path), ("host" = String, Path)), responses(
+    (status = 204, description = "Removed"),
+    (status = 404, body = ErrorBody),
+))]
+pub async fn remove_domain(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path((group, host)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.control.remove_domain(&group, &host, &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -29,6 +29,9 @@ use utoipa::{Modify, OpenApi};
         groups::get_group,
         groups::update_group,
         groups::delete_group,
+        groups::list_domains,
+        groups::add_domain,
+        groups::remove_domain,
         apis::list_apis,
         apis::create_api,
         apis::get_api,
@@ -72,6 +75,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/openapi.json", get(get_openapi))
         .route("/groups", get(groups::list_groups).post(groups::create_group))
         .route("/groups/{group}", get(groups::get_group).put(groups::update_group).delete(groups::delete_group))
+        .route("/groups/{group}/domains", get(groups::list_domains).post(groups::add_domain))
+        .route("/groups/{group}/domains/{host}", axum::routing::delete(groups::remove_domain))
         .route("/groups/{group}/apis", get(apis::list_apis).post(apis::create_api))
         .route("/groups/{group}/apis/{id}", get(apis::get_api).put(apis::update_api).delete(apis::delete_api))
         .route("/groups/{group}/versions", get(releases::list_versions).post(releases::create_version))

@@ -394,3 +394,41 @@ async fn upstream_connections_are_reused() {
     }
     assert_eq!(peers.len(), 1, "20 sequential requests should share one pooled connection: {peers:?}");
 }
+
+#[tokio::test]
+async fn custom_domains_serve_the_group_and_may_pin_an_environment() {
+    let app = spawn_app().await;
+    let rest = petstore(&app).await;
+    let (_, api) = rest.post("/groups/petstore/apis", hello("test body")).await;
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    let mut prod = hello("prod body");
+    prod["id"] = api["id"].clone();
+    rest.put(&format!("/groups/petstore/apis/{}", api["id"]), prod).await;
+    rest.post("/groups/petstore/versions", json!({"label": "2"})).await;
+    rest.put("/groups/petstore/deployments/test", json!({"version": "1", "backend": {"type": "mock"}})).await;
+    rest.put("/groups/petstore/deployments/prod", json!({"version": "2", "backend": {"type": "mock"}})).await;
+
+    let (status, body) = rest.post("/groups/petstore/domains", json!({"host": "Pets.Example.com"})).await;
+    assert_eq!((status, body["host"].as_str()), (201, Some("pets.example.com")));
+    let (status, _) =
+        rest.post("/groups/petstore/domains", json!({"host": "test-pets.example.com", "environment": "test"})).await;
+    assert_eq!(status, 201);
+    let (status, body) = rest.post("/groups/petstore/domains", json!({"host": "pets.example.com"})).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("host")));
+    let (status, _) = rest.post("/groups/petstore/domains", json!({"host": "x.petstore.localhost"})).await;
+    assert_eq!(status, 422, "hosts under the base domain belong to subdomains");
+
+    let text = |r: reqwest::Response| async move { r.text().await.expect("body") };
+    assert_eq!(text(app.call_gateway(Method::GET, "pets.example.com", "RELEASE", "/hello").await).await, "prod body");
+    assert_eq!(text(app.call_gateway(Method::GET, "pets.example.com", "TEST", "/hello").await).await, "test body");
+    assert_eq!(
+        text(app.call_gateway(Method::GET, "test-pets.example.com:8080", "RELEASE", "/hello").await).await,
+        "test body"
+    );
+
+    let (status, _) = rest.delete("/groups/petstore/domains/pets.example.com").await;
+    assert_eq!(status, 204);
+    assert_eq!(app.call_gateway(Method::GET, "pets.example.com", "RELEASE", "/hello").await.status(), 404);
+    let (_, list) = rest.get("/groups/petstore/domains").await;
+    assert_eq!(list, json!([{"host": "test-pets.example.com", "environment": "test"}]));
+}
