@@ -8,6 +8,7 @@
 //! - [`compiled`]: an API compiled for serving (route shape, parameters, backend).
 //! - [`config`]: listener and upstream settings (extra CA file, size limits).
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
+//! - [`fields`]: form and JSON body fields, read only for APIs that declare or map them.
 //! - [`metrics`]: request counters and latency histograms in Prometheus' text format.
 //! - [`phases`]: one named function per step of DESIGN.md's request lifecycle.
 //! - [`server`]: the hyper listener loop with graceful shutdown.
@@ -16,6 +17,7 @@ pub mod body;
 pub mod compiled;
 pub mod config;
 pub mod error;
+pub mod fields;
 pub mod metrics;
 pub mod phases;
 pub mod server;

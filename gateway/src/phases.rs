@@ -15,6 +15,7 @@
 
 use crate::body::{self, Body};
 use crate::compiled::{Backend, CompiledApi, HttpBackend, Param, PathPart};
+use crate::fields::Fields;
 use crate::snapshot::{CompiledGroup, LiveDeployment, RouteMatch, Snapshot};
 use crate::{Environment, GatewayError};
 use domain::api::{ParamLocation, RequestMode, SystemParam};
@@ -195,13 +196,14 @@ fn check(param: &Param, value: &str) -> Result<(), GatewayError> {
     })
 }
 
-/// Phase 5: checks the declared path, query and header parameters. (Form and JSON body
-/// parameters are passed through unchecked: checking them needs the body buffered.)
+/// Phase 5: checks the declared parameters: path, query, header, and (when the API declares
+/// them, so its body was read) form and JSON body fields.
 pub fn validate(
     api: &CompiledApi,
     path_params: &[(String, String)],
     query: &[(String, String)],
     headers: &HeaderMap,
+    fields: Option<&Fields>,
 ) -> Result<Values, GatewayError> {
     let mut values = Values::default();
     for (name, value) in path_params {
@@ -210,10 +212,11 @@ pub fn validate(
         }
         values.declared.push((ParamLocation::Path, name.clone(), value.clone()));
     }
-    for param in api.params.iter().filter(|p| matches!(p.location, ParamLocation::Query | ParamLocation::Header)) {
+    for param in api.params.iter().filter(|p| p.location != ParamLocation::Path) {
         let found = match param.location {
             ParamLocation::Query => query.iter().find(|(k, _)| k == &param.name).map(|(_, v)| v.clone()),
-            _ => headers.get(param.name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            ParamLocation::Header => headers.get(param.name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            location => fields.and_then(|f| f.get(location, &param.name)),
         };
         match found.or_else(|| param.default.clone()) {
             Some(value) => {
@@ -300,8 +303,9 @@ pub fn upstream_request(
     request: Request<Body>,
     query: Vec<(String, String)>,
     values: &Values,
+    fields: Option<Fields>,
 ) -> Result<Request<Body>, GatewayError> {
-    let (parts, body) = request.into_parts();
+    let (parts, mut body) = request.into_parts();
     let declared = |location: ParamLocation, name: &str| {
         api.params.iter().any(|p| p.location == location && p.name.eq_ignore_ascii_case(name))
     };
@@ -354,6 +358,17 @@ pub fn upstream_request(
         headers.remove(name);
     }
 
+    // Body fields, when the body was read: everything (pass-through) or the declared fields
+    // (mapping), minus what is mapped elsewhere.
+    let mut fields = fields.map(|mut fields| {
+        fields.retain(|name| {
+            let declared_here = declared(ParamLocation::Form, name) || declared(ParamLocation::Body, name);
+            let mapped_away = mapped_from(ParamLocation::Form, name) || mapped_from(ParamLocation::Body, name);
+            (api.mode == RequestMode::Passthrough || declared_here) && !mapped_away
+        });
+        fields
+    });
+
     // Mapped values go to their backend name and place.
     let mut path_values: Vec<(String, String)> = Vec::new();
     for mapping in &backend.mapping {
@@ -368,8 +383,11 @@ pub fn upstream_request(
                     headers.insert(name, value);
                 }
             }
-            // Moving values into a form or JSON body needs the body rebuilt; not yet.
-            ParamLocation::Form | ParamLocation::Body => {}
+            location @ (ParamLocation::Form | ParamLocation::Body) => {
+                if let Some(fields) = fields.as_mut() {
+                    fields.insert(location, &mapping.name, value);
+                }
+            }
         }
     }
     out_query.extend(backend.constant_query.iter().cloned());
@@ -436,6 +454,16 @@ pub fn upstream_request(
         if let Ok(authority) = HeaderValue::from_str(&backend.authority) {
             headers.insert(header::HOST, authority);
         }
+    }
+
+    if let Some(fields) = fields {
+        let (rebuilt, content_type, length) = fields.into_body();
+        body = rebuilt;
+        headers.remove(header::TRANSFER_ENCODING);
+        if let Some(content_type) = content_type {
+            headers.insert(header::CONTENT_TYPE, content_type);
+        }
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     }
 
     let method = backend.method.clone().unwrap_or(parts.method);
@@ -574,13 +602,13 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-tenant", HeaderValue::from_static("acme"));
         let path = vec![("id".to_owned(), "7".to_owned())];
-        let values = validate(&api, &path, &[], &headers).expect("valid");
+        let values = validate(&api, &path, &[], &headers, None).expect("valid");
         assert!(values.declared.contains(&(ParamLocation::Query, "limit".into(), "10".into())));
-        let bad_limit = validate(&api, &path, &[("limit".into(), "500".into())], &headers).expect_err("max");
+        let bad_limit = validate(&api, &path, &[("limit".into(), "500".into())], &headers, None).expect_err("max");
         assert!(bad_limit.message().contains("limit"), "{}", bad_limit.message());
-        let bad_id = validate(&api, &[("id".into(), "seven".into())], &[], &headers).expect_err("int");
+        let bad_id = validate(&api, &[("id".into(), "seven".into())], &[], &headers, None).expect_err("int");
         assert!(bad_id.message().contains("`id`"));
-        let missing = validate(&api, &path, &[], &HeaderMap::new()).expect_err("required");
+        let missing = validate(&api, &path, &[], &HeaderMap::new(), None).expect_err("required");
         assert!(
             missing.message().contains("x-tenant is required") || missing.message().contains("`x-tenant` is required")
         );
@@ -592,10 +620,10 @@ mod tests {
         let deployment = LiveDeployment::new("1", vec![api.clone()]).expect("router");
         let (api, path_params) = route(&mut ctx, &deployment).expect("route");
         let query = parse_query(Some(query));
-        let values = validate(&api, &path_params, &query, &headers).expect("valid");
+        let values = validate(&api, &path_params, &query, &headers, None).expect("valid");
         let mut request = Request::new(body::full(""));
         *request.headers_mut() = headers;
-        upstream_request(&ctx, &api, backend, request, query, &values).expect("upstream")
+        upstream_request(&ctx, &api, backend, request, query, &values, None).expect("upstream")
     }
 
     #[test]

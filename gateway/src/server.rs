@@ -3,10 +3,12 @@
 
 use crate::body::{self, Body};
 use crate::compiled::Backend;
+use crate::fields;
 use crate::phases::{self, RequestContext, UpstreamClient};
 use crate::snapshot::SnapshotHandle;
 use crate::{GatewayConfig, GatewayError, Metrics};
 use http::{HeaderValue, Request, Response};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -177,7 +179,6 @@ async fn run(
             limits.headers
         )));
     }
-    let max_body = limits.body;
     let deployment = phases::resolve(ctx, snapshot, request.headers())?;
     let (api, path_params) = phases::route(ctx, &deployment)?;
     if let Some(response) = phases::mock(&api) {
@@ -185,12 +186,7 @@ async fn run(
     }
     phases::authenticate(ctx, &api, request.headers())?;
     let query = phases::parse_query(request.uri().query());
-    let values = phases::validate(&api, &path_params, &query, request.headers())?;
-    let backend = match &api.backend {
-        Backend::Http(backend) => backend,
-        Backend::Unavailable(reason) => return Err(GatewayError::Unavailable(reason.clone())),
-        Backend::Mock(_) => unreachable!("answered by the mock phase"),
-    };
+    let max_body = limits.body;
     let declared_length = request
         .headers()
         .get(http::header::CONTENT_LENGTH)
@@ -199,8 +195,26 @@ async fn run(
     if declared_length.is_some_and(|length| length > max_body) {
         return Err(GatewayError::PayloadTooLarge(format!("the request body is larger than {max_body} bytes")));
     }
-    // A body without a length is cut off (and the backend call fails) past the limit.
-    let request = request.map(|incoming| body::limited(incoming, max_body));
-    let upstream = phases::upstream_request(ctx, &api, backend, request, query, &values)?;
+    // Only APIs with body parameters or body mappings read the body; all others stream it.
+    let (request, fields) = if fields::needed(&api) {
+        let (parts, incoming) = request.into_parts();
+        let bytes = http_body_util::Limited::new(incoming, usize::try_from(max_body).unwrap_or(usize::MAX))
+            .collect()
+            .await
+            .map_err(|_| GatewayError::PayloadTooLarge(format!("the request body is larger than {max_body} bytes")))?
+            .to_bytes();
+        let fields = fields::parse(&parts.headers, bytes)?;
+        (Request::from_parts(parts, body::full(bytes::Bytes::new())), Some(fields))
+    } else {
+        // A body without a length is cut off (and the backend call fails) past the limit.
+        (request.map(|incoming| body::limited(incoming, max_body)), None)
+    };
+    let values = phases::validate(&api, &path_params, &query, request.headers(), fields.as_ref())?;
+    let backend = match &api.backend {
+        Backend::Http(backend) => backend,
+        Backend::Unavailable(reason) => return Err(GatewayError::Unavailable(reason.clone())),
+        Backend::Mock(_) => unreachable!("answered by the mock phase"),
+    };
+    let upstream = phases::upstream_request(ctx, &api, backend, request, query, &values, fields)?;
     phases::proxy(ctx, client, backend, upstream).await
 }

@@ -185,7 +185,7 @@ impl RestClient {
 }
 
 /// A real backend on port 0 that answers every request with what it received, as JSON
-/// (`peer`, `method`, `path`, `query`, `headers`), sleeps 2 s first on paths under `/slow`, and
+/// (`peer`, `method`, `path`, `query`, `headers`, `body`), sleeps 2 s first on paths under `/slow`, and
 /// streams the body back on paths under `/mirror`.
 pub async fn spawn_echo_backend() -> String {
     use axum::extract::Request;
@@ -207,12 +207,16 @@ pub async fn spawn_echo_backend() -> String {
             .collect();
         let peer =
             request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.to_string());
+        let (method, path, query) =
+            (request.method().to_string(), request.uri().path().to_owned(), request.uri().query().map(str::to_owned));
+        let body = axum::body::to_bytes(request.into_body(), usize::MAX).await.unwrap_or_default();
         Json(serde_json::json!({
             "peer": peer,
-            "method": request.method().as_str(),
-            "path": request.uri().path(),
-            "query": request.uri().query(),
+            "method": method,
+            "path": path,
+            "query": query,
             "headers": headers,
+            "body": String::from_utf8_lossy(&body),
         }))
         .into_response()
     }

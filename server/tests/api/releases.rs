@@ -432,3 +432,61 @@ async fn custom_domains_serve_the_group_and_may_pin_an_environment() {
     let (_, list) = rest.get("/groups/petstore/domains").await;
     assert_eq!(list, json!([{"host": "test-pets.example.com", "environment": "test"}]));
 }
+
+#[tokio::test]
+async fn json_and_form_fields_are_validated_and_mapped() {
+    let app = spawn_app().await;
+    let backend = spawn_echo_backend().await;
+    let rest = petstore(&app).await;
+    let order = json!({"name": "Order", "request": {"method": "POST", "path": "/orders", "mode": "mapping", "params": [
+        {"name": "petId", "in": "body", "type": "int", "required": true},
+        {"name": "note", "in": "body"},
+        {"name": "source", "in": "query"}
+    ]}, "backend": {"http": {"mapping": [
+        {"param": "petId", "name": "pet_id", "in": "query"},
+        {"param": "source", "name": "origin", "in": "body"}
+    ]}}});
+    let (status, body) = rest.post("/groups/petstore/apis", order).await;
+    assert_eq!(status, 201, "{body}");
+    let form = json!({"name": "Form", "request": {"method": "POST", "path": "/form", "params": [
+        {"name": "qty", "in": "form", "type": "int", "required": true}
+    ]}, "backend": {"http": {"mapping": [{"param": "qty", "name": "x-qty", "in": "header"}]}}});
+    let (status, body) = rest.post("/groups/petstore/apis", form).await;
+    assert_eq!(status, 201, "{body}");
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    rest.put(
+        "/groups/petstore/deployments/prod",
+        json!({"version": "1", "backend": {"type": "http", "address": backend}}),
+    )
+    .await;
+
+    let client = reqwest::Client::new();
+    let post_json = |body: serde_json::Value| {
+        client.post(format!("{}/orders?source=web", app.gateway)).header("host", HOST).json(&body).send()
+    };
+    let echo: serde_json::Value =
+        post_json(json!({"petId": 7, "note": "hi", "extra": 1})).await.expect("order").json().await.expect("json");
+    assert_eq!(echo["query"], "pet_id=7");
+    let sent: serde_json::Value = serde_json::from_str(echo["body"].as_str().expect("body")).expect("json body");
+    assert_eq!(sent, json!({"note": "hi", "origin": "web"}));
+    assert_eq!(echo["headers"]["content-type"], "application/json");
+
+    let bad = post_json(json!({"petId": "seven"})).await.expect("bad");
+    assert_eq!(bad.status(), 400);
+    assert!(bad.headers()["x-ca-error-message"].to_str().expect("ascii").contains("petId"));
+    assert_eq!(post_json(json!({"note": "no pet"})).await.expect("missing").status(), 400);
+
+    let echo: serde_json::Value = client
+        .post(format!("{}/form", app.gateway))
+        .header("host", HOST)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("qty=3&color=red")
+        .send()
+        .await
+        .expect("form")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(echo["headers"]["x-qty"], "3");
+    assert_eq!(echo["body"], "color=red", "pass-through keeps undeclared fields, minus the mapped one");
+}
