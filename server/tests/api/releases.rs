@@ -490,3 +490,48 @@ async fn json_and_form_fields_are_validated_and_mapped() {
     assert_eq!(echo["headers"]["x-qty"], "3");
     assert_eq!(echo["body"], "color=red", "pass-through keeps undeclared fields, minus the mapped one");
 }
+
+#[tokio::test]
+async fn bodies_stream_through_without_being_read_whole() {
+    use http_body_util::BodyExt;
+    let app = spawn_app().await;
+    let backend = spawn_echo_backend().await;
+    let rest = petstore(&app).await;
+    let upload = json!({"name": "Upload", "request": {"method": "POST", "path": "/upload"}, "backend": {"http": {"path": "/mirror"}}});
+    rest.post("/groups/petstore/apis", upload).await;
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    rest.put(
+        "/groups/petstore/deployments/prod",
+        json!({"version": "1", "backend": {"type": "http", "address": backend}}),
+    )
+    .await;
+
+    // A request body that is still open: the first chunk must come back through the gateway
+    // and the backend before the second is even sent. A gateway that read bodies whole would
+    // wait forever here.
+    let gateway = app.gateway.trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&gateway).await.expect("connect");
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
+    tokio::spawn(connection);
+    let (mut body_tx, body) = http_body_util::channel::Channel::<bytes::Bytes, std::convert::Infallible>::new(1);
+    let request = hyper::Request::post("/upload").header("host", HOST).body(body).expect("request");
+    let responding = tokio::spawn(async move { sender.send_request(request).await });
+    body_tx.send_data(bytes::Bytes::from_static(b"first chunk")).await.expect("first chunk");
+    let within = std::time::Duration::from_secs(5);
+    let response = tokio::time::timeout(within, responding)
+        .await
+        .expect("response head while the body is open")
+        .expect("task")
+        .expect("response");
+    assert_eq!(response.status(), 200);
+    let mut incoming = response.into_body();
+    let first =
+        tokio::time::timeout(within, incoming.frame()).await.expect("first chunk back").expect("frame").expect("ok");
+    assert_eq!(first.into_data().expect("data"), "first chunk");
+    body_tx.send_data(bytes::Bytes::from_static(b"second chunk")).await.expect("second chunk");
+    let second =
+        tokio::time::timeout(within, incoming.frame()).await.expect("second chunk back").expect("frame").expect("ok");
+    assert_eq!(second.into_data().expect("data"), "second chunk");
+    drop(body_tx);
+}
