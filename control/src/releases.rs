@@ -512,6 +512,17 @@ mod tests {
         (control, dir, api.id)
     }
 
+    /// Versions 1.0.0 (mock body `one`) and 2.0.0 (mock body `two`) of one API.
+    async fn with_two_versions() -> (Control, tempfile::TempDir) {
+        let (control, dir, id) = with_api("one").await;
+        control.create_version("petstore", &version("1.0.0"), &admin()).await.expect("v1");
+        let mut changed = control.get_api("petstore", id).await.expect("api").spec;
+        changed.backend.mock.body = "two".into();
+        control.update_api("petstore", id, &changed, &admin()).await.expect("edit");
+        control.create_version("petstore", &version("2.0.0"), &admin()).await.expect("v2");
+        (control, dir)
+    }
+
     fn version(label: &str) -> VersionSpec {
         VersionSpec { label: label.into(), description: String::new() }
     }
@@ -558,12 +569,7 @@ mod tests {
 
     #[tokio::test]
     async fn release_switch_and_offline_change_the_gateway_and_the_history() {
-        let (control, _dir, id) = with_api("one").await;
-        control.create_version("petstore", &version("1.0.0"), &admin()).await.expect("v1");
-        let mut changed = control.get_api("petstore", id).await.expect("api").spec;
-        changed.backend.mock.body = "two".into();
-        control.update_api("petstore", id, &changed, &admin()).await.expect("edit");
-        control.create_version("petstore", &version("2.0.0"), &admin()).await.expect("v2");
+        let (control, _dir) = with_two_versions().await;
         let revision = control.config_revision().await.expect("revision");
 
         control
@@ -625,12 +631,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_after_the_first_write_rolls_the_whole_release_back() {
-        let (control, _dir, id) = with_api("one").await;
-        control.create_version("petstore", &version("1.0.0"), &admin()).await.expect("v1");
-        let mut changed = control.get_api("petstore", id).await.expect("api").spec;
-        changed.backend.mock.body = "two".into();
-        control.update_api("petstore", id, &changed, &admin()).await.expect("edit");
-        control.create_version("petstore", &version("2.0.0"), &admin()).await.expect("v2");
+        let (control, _dir) = with_two_versions().await;
         control
             .release("petstore", Environment::Test, &release_spec("1.0.0", DeployBackend::Mock), &admin())
             .await

@@ -64,20 +64,26 @@ pub fn text(raw: &str, max: usize) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-/// An HTTP header name: an RFC 9110 token, at most 128 characters. Returned lower-case.
-pub fn header_name(raw: &str) -> Result<String, String> {
+/// A trimmed, non-empty name of at most `max` bytes, all of them `allowed`; `rule` says
+/// which characters are.
+fn token(raw: &str, max: usize, allowed: impl Fn(u8) -> bool, rule: &str) -> Result<String, String> {
     let name = raw.trim();
     if name.is_empty() {
         return Err("is required".into());
     }
-    if name.len() > 128 {
-        return Err("must be at most 128 characters".into());
+    if name.len() > max {
+        return Err(format!("must be at most {max} characters"));
     }
-    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-    if !name.bytes().all(token) {
-        return Err(format!("`{name}` is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)"));
+    if !name.bytes().all(allowed) {
+        return Err(format!("`{name}` may contain only {rule}"));
     }
-    Ok(name.to_ascii_lowercase())
+    Ok(name.to_owned())
+}
+
+/// An HTTP header name: an RFC 9110 token, at most 128 characters. Returned lower-case.
+pub fn header_name(raw: &str) -> Result<String, String> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    token(raw, 128, allowed, "letters, digits and !#$%&'*+-.^_`|~ (a header name)").map(|n| n.to_ascii_lowercase())
 }
 
 /// An HTTP header value: visible characters, spaces and tabs; no line breaks.
@@ -90,17 +96,8 @@ pub fn header_value(raw: &str) -> Result<String, String> {
 
 /// A query, form, path or JSON body parameter name: 1 to 64 of letters, digits, `_`, `-`, `.`.
 pub fn param_name(raw: &str) -> Result<String, String> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err("is required".into());
-    }
-    if name.len() > 64 {
-        return Err("must be at most 64 characters".into());
-    }
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
-        return Err(format!("`{name}` may contain only letters, digits, '_', '-' and '.'"));
-    }
-    Ok(name.to_owned())
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+    token(raw, 64, allowed, "letters, digits, '_', '-' and '.'")
 }
 
 #[cfg(test)]

@@ -503,8 +503,9 @@ pub async fn proxy(
     Ok(Response::from_parts(parts, body::stream(incoming)))
 }
 
-/// Phase 8: one structured access-log line per request, whatever happened.
-pub fn log(ctx: &RequestContext, status: http::StatusCode) {
+/// Phase 8: one structured access-log line per request, whatever happened. `bytes` is the
+/// response body's size when known up front (streamed bodies of unknown length log `-1`).
+pub fn log(ctx: &RequestContext, status: http::StatusCode, bytes: Option<u64>) {
     tracing::info!(
         target: "gantry::access",
         request_id = %ctx.request_id,
@@ -517,6 +518,7 @@ pub fn log(ctx: &RequestContext, status: http::StatusCode) {
         version = ctx.version.as_deref().unwrap_or("-"),
         api = ctx.api.as_ref().map(|a| a.name.as_str()).unwrap_or("-"),
         status = status.as_u16(),
+        bytes = bytes.map(|b| b as i64).unwrap_or(-1),
         upstream_status = ctx.upstream_status.unwrap_or(0),
         upstream_micros = ctx.upstream_micros.unwrap_or(0),
         micros = ctx.started.elapsed().as_micros() as u64,

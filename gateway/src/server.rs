@@ -154,7 +154,8 @@ pub async fn handle(
     if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
         response.headers_mut().insert("x-ca-request-id", id);
     }
-    phases::log(&ctx, response.status());
+    let bytes = hyper::body::Body::size_hint(response.body()).exact();
+    phases::log(&ctx, response.status(), bytes);
     metrics.record(
         ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-"),
         ctx.environment.map(crate::Environment::as_str).unwrap_or("-"),

@@ -17,6 +17,16 @@ fn hello(body: &str) -> serde_json::Value {
     json!({"name": "Hello", "request": {"method": "GET", "path": "/hello"}, "backend": {"mock": {"body": body}}})
 }
 
+/// Two versions of the Hello API: `1` answers `first`, `2` answers `second`.
+async fn two_versions(rest: &crate::helpers::RestClient, first: &str, second: &str) {
+    let (_, api) = rest.post("/groups/petstore/apis", hello(first)).await;
+    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    let mut changed = hello(second);
+    changed["id"] = api["id"].clone();
+    rest.put(&format!("/groups/petstore/apis/{}", api["id"]), changed).await;
+    rest.post("/groups/petstore/versions", json!({"label": "2"})).await;
+}
+
 async fn body_of(app: &crate::helpers::TestApp, stage: &str) -> (u16, String) {
     let response = app.call_gateway(Method::GET, HOST, stage, "/hello").await;
     (response.status().as_u16(), response.text().await.expect("body"))
@@ -227,12 +237,7 @@ async fn switching_under_keep_alive_load_drops_nothing() {
 
     let app = spawn_app().await;
     let rest = petstore(&app).await;
-    let (_, api) = rest.post("/groups/petstore/apis", hello("one")).await;
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    let mut two = hello("two");
-    two["id"] = api["id"].clone();
-    rest.put(&format!("/groups/petstore/apis/{}", api["id"]), two).await;
-    rest.post("/groups/petstore/versions", json!({"label": "2"})).await;
+    two_versions(&rest, "one", "two").await;
     rest.put("/groups/petstore/deployments/prod", json!({"version": "1", "backend": {"type": "mock"}})).await;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -399,12 +404,7 @@ async fn upstream_connections_are_reused() {
 async fn custom_domains_serve_the_group_and_may_pin_an_environment() {
     let app = spawn_app().await;
     let rest = petstore(&app).await;
-    let (_, api) = rest.post("/groups/petstore/apis", hello("test body")).await;
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    let mut prod = hello("prod body");
-    prod["id"] = api["id"].clone();
-    rest.put(&format!("/groups/petstore/apis/{}", api["id"]), prod).await;
-    rest.post("/groups/petstore/versions", json!({"label": "2"})).await;
+    two_versions(&rest, "test body", "prod body").await;
     rest.put("/groups/petstore/deployments/test", json!({"version": "1", "backend": {"type": "mock"}})).await;
     rest.put("/groups/petstore/deployments/prod", json!({"version": "2", "backend": {"type": "mock"}})).await;
 
