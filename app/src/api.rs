@@ -52,9 +52,9 @@ pub async fn save_group(original: Option<String>, spec: GroupSpec) -> Result<Sav
 
 /// Deletes a group (refused while it is live somewhere).
 #[server]
-pub async fn delete_group(name: String) -> Result<(), ServerFnError> {
+pub async fn delete_group(name: String) -> Result<Result<(), String>, ServerFnError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
-    control.delete_group(&name, &user).await.map_err(ssr::server_error)
+    ssr::refused(control.delete_group(&name, &user).await)
 }
 
 /// One page of a group's APIs matching `q`.
@@ -82,9 +82,9 @@ pub async fn save_api(group: String, id: Option<i32>, spec: ApiSpec) -> Result<S
 
 /// Removes an API from the draft.
 #[server]
-pub async fn delete_api(group: String, id: i32) -> Result<(), ServerFnError> {
+pub async fn delete_api(group: String, id: i32) -> Result<Result<(), String>, ServerFnError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
-    control.delete_api(&group, id, &user).await.map_err(ssr::server_error)
+    ssr::refused(control.delete_api(&group, id, &user).await)
 }
 
 /// Which version a release makes live.
@@ -139,9 +139,9 @@ pub async fn release(
 
 /// Takes a group off-line in an environment.
 #[server]
-pub async fn take_offline(group: String, environment: Environment) -> Result<(), ServerFnError> {
+pub async fn take_offline(group: String, environment: Environment) -> Result<Result<(), String>, ServerFnError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
-    control.take_offline(&group, environment, &user).await.map_err(ssr::server_error)
+    ssr::refused(control.take_offline(&group, environment, &user).await)
 }
 
 /// Server-only helpers for the functions above.
@@ -166,6 +166,18 @@ pub mod ssr {
     /// A control error as the console shows it.
     pub fn server_error(error: ControlError) -> ServerFnError {
         ServerFnError::new(error.public_message())
+    }
+
+    /// A refusal the user can act on (not found, conflict, invalid) becomes `Ok(Err(message))`,
+    /// so it is shown, not logged as a server failure; other errors fail the call.
+    pub fn refused<T>(result: Result<T, ControlError>) -> Result<Result<T, String>, ServerFnError> {
+        match result {
+            Ok(value) => Ok(Ok(value)),
+            Err(error @ (ControlError::NotFound(_) | ControlError::Conflict(_) | ControlError::Validation(_))) => {
+                Ok(Err(error.public_message()))
+            }
+            Err(error) => Err(server_error(error)),
+        }
     }
 
     /// Validation errors become [`Saved::Invalid`]; other errors fail the call.

@@ -165,3 +165,34 @@ test('the API List pages through many APIs', async ({ page }) => {
   await expect(page.getByRole('row', { name: /api-19/ })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Next' })).toBeDisabled();
 });
+
+test('a group is edited, and a live group cannot be deleted', async ({ page }) => {
+  await createGroup(page, 'editme');
+  await page.getByRole('link', { name: 'Create API' }).click();
+  await hydrated(page);
+  await page.getByLabel('Name', { exact: true }).fill('Ping');
+  await page.getByLabel('Path', { exact: true }).fill('/ping');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Release' }).click();
+  const release = page.getByRole('dialog', { name: 'Release' });
+  await release.getByLabel('Version label').fill('1');
+  await release.getByLabel('Environment').selectOption('prod');
+  await release.getByRole('button', { name: 'Release' }).click();
+  await expect(release).toHaveCount(0);
+
+  await page.getByRole('link', { name: 'API Groups' }).first().click();
+  await hydrated(page);
+  const row = page.getByRole('row', { name: /editme/ });
+  await row.getByRole('button', { name: 'Edit' }).click();
+  const edit = page.getByRole('dialog', { name: 'Edit Group' });
+  await expect(edit.getByLabel('Name')).toHaveValue('editme');
+  await edit.getByLabel('Description').fill('Edited in the browser');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(edit).toHaveCount(0);
+  await expect(row).toContainText('Edited in the browser');
+
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog', { name: 'Delete Group' }).getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByRole('alert')).toContainText('live in Production');
+  await expect(page.getByRole('link', { name: 'editme' })).toBeVisible();
+});

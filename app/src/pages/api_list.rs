@@ -36,7 +36,11 @@ pub fn ApiListTab() -> impl IntoView {
     Effect::new(move |_| match remove.value().get() {
         Some(result) => {
             dialog.set(Dialogs::None);
-            failure.set(result.err().map(|e| error_text(&e)));
+            failure.set(match result {
+                Ok(Ok(())) => None,
+                Ok(Err(message)) => Some(message),
+                Err(error) => Some(error_text(&error)),
+            });
             refresh.update(|n| *n += 1);
         }
         None => {}

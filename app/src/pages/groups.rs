@@ -45,10 +45,14 @@ pub fn GroupsPage() -> impl IntoView {
     });
     let remove = Action::new(move |name: &String| delete_group(name.clone()));
     Effect::new(move |_| match remove.value().get() {
-        Some(Ok(())) => {
+        Some(Ok(Ok(()))) => {
             editing.set(Editing::None);
             failure.set(None);
             refresh.update(|n| *n += 1);
+        }
+        Some(Ok(Err(message))) => {
+            editing.set(Editing::None);
+            failure.set(Some(message));
         }
         Some(Err(error)) => {
             editing.set(Editing::None);

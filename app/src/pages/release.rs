@@ -209,7 +209,8 @@ pub fn OfflineDialog(group: String, live: DeploymentView, closed: Callback<bool>
     let failure = RwSignal::new(None::<String>);
     let submit = Action::new(move |group: &String| take_offline(group.clone(), env));
     Effect::new(move |_| match submit.value().get() {
-        Some(Ok(())) => closed.run(true),
+        Some(Ok(Ok(()))) => closed.run(true),
+        Some(Ok(Err(message))) => failure.set(Some(message)),
         Some(Err(error)) => failure.set(Some(error_text(&error))),
         None => {}
     });
