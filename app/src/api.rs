@@ -6,7 +6,7 @@
 //! validation the REST API uses, so forms can show each message beside its field.
 
 use domain::api::ApiSpec;
-use domain::group::GroupSpec;
+use domain::group::{DomainSpec, GroupSpec};
 use domain::release::{DeployBackend, DeploymentEventView, DeploymentView, Diff, VersionSpec, VersionView};
 use domain::views::{ApiPage, ApiView, GroupView};
 use domain::{Environment, FieldError};
@@ -142,6 +142,26 @@ pub async fn release(
 pub async fn take_offline(group: String, environment: Environment) -> Result<Result<(), String>, ServerFnError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
     ssr::refused(control.take_offline(&group, environment, &user).await)
+}
+
+/// A group's custom domains.
+#[server]
+pub async fn list_domains(group: String) -> Result<Vec<DomainSpec>, ServerFnError> {
+    ssr::control()?.list_domains(&group).await.map_err(ssr::server_error)
+}
+
+/// Binds a custom domain to a group.
+#[server]
+pub async fn add_domain(group: String, spec: DomainSpec) -> Result<Saved<DomainSpec>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::saved(control.add_domain(&group, &spec, &user).await)
+}
+
+/// Unbinds a custom domain.
+#[server]
+pub async fn remove_domain(group: String, host: String) -> Result<Result<(), String>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::refused(control.remove_domain(&group, &host, &user).await)
 }
 
 /// Server-only helpers for the functions above.

@@ -105,3 +105,40 @@ test('release, edit the draft, release again, switch back and take off-line', as
   await expect(history.getByRole('row')).toHaveCount(5);
   await expect(history.getByRole('row').nth(1)).toContainText('offline');
 });
+
+test('a custom domain pinned to Test serves the Test version without X-Ca-Stage', async ({ page, request }) => {
+  await logIn(page);
+  await hydrated(page);
+  for (const [path, body] of [
+    ['/api/admin/v1/groups', { name: 'domaingroup', subdomain: 'domaingroup' }],
+    ['/api/admin/v1/groups/domaingroup/apis', { name: 'Hello', request: { method: 'GET', path: '/hello' }, backend: { mock: { body: 'via domain' } } }],
+    ['/api/admin/v1/groups/domaingroup/versions', { label: '1' }],
+  ] as const) {
+    expect((await page.request.post(path, { data: body })).status()).toBe(201);
+  }
+  const released = await page.request.put('/api/admin/v1/groups/domaingroup/deployments/test', {
+    data: { version: '1', backend: { type: 'mock' } },
+  });
+  expect(released.status()).toBe(200);
+
+  await page.goto('/groups/domaingroup/deployments');
+  await hydrated(page);
+  await page.getByLabel('Host').fill('bad host');
+  await page.getByRole('button', { name: 'Add Domain' }).click();
+  await expect(page.getByLabel('Host')).toHaveAccessibleDescription(/may contain only/);
+  await page.getByLabel('Host').fill('shop.example.test');
+  await page.getByLabel('Domain environment').selectOption('test');
+  await page.getByRole('button', { name: 'Add Domain' }).click();
+  const row = page.getByRole('table', { name: 'Custom domains' }).getByRole('row', { name: /shop\.example\.test/ });
+  await expect(row).toContainText('Test');
+
+  const call = () => request.get(`http://127.0.0.1:${GATEWAY_PORT}/hello`, { headers: { Host: 'shop.example.test' } });
+  let response = await call();
+  expect(response.status()).toBe(200);
+  expect(await response.text()).toBe('via domain');
+
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await expect(page.getByText('No custom domains.')).toBeVisible();
+  response = await call();
+  expect(response.status()).toBe(404);
+});

@@ -3,6 +3,7 @@
 
 use crate::api::list_deployments;
 use crate::components::error_text;
+use crate::pages::domains::CustomDomains;
 use crate::pages::group::group_param;
 use crate::pages::release::{OfflineDialog, SwitchDialog};
 use domain::release::DeploymentView;
@@ -74,6 +75,7 @@ pub fn DeploymentsTab() -> impl IntoView {
                 }
             })}
         </Transition>
+        <CustomDomains group />
         {move || match dialog.get() {
             Dialogs::None => ().into_any(),
             Dialogs::Switch(live) => view! { <SwitchDialog group=group.get_untracked() live closed /> }.into_any(),
