@@ -15,18 +15,38 @@ const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 
 #[derive(Default)]
 struct Histogram {
+    labels: String,
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
 }
 
-type RequestKey = (String, String, String, u16);
-type LatencyKey = (String, String);
+/// Series are keyed by ids (no allocation per request); their labels live in the value.
+type RequestKey = (i32, u8, i32, u16);
+type LatencyKey = (i32, u8);
+
+/// A counter and the labels it is rendered with.
+#[derive(Default)]
+struct Counter {
+    labels: String,
+    value: AtomicU64,
+}
+
+/// What a request is counted under.
+#[derive(Debug, Clone, Copy)]
+pub struct Labels<'a> {
+    /// Group id and name (`-1`, `-` when unresolved).
+    pub group: (i32, &'a str),
+    /// Environment index and name.
+    pub environment: (u8, &'a str),
+    /// API id and name.
+    pub api: (i32, &'a str),
+}
 
 /// The gateway's counters; cheap to clone (shared).
 #[derive(Clone, Default)]
 pub struct Metrics {
-    requests: Arc<RwLock<HashMap<RequestKey, Arc<AtomicU64>>>>,
+    requests: Arc<RwLock<HashMap<RequestKey, Arc<Counter>>>>,
     latency: Arc<RwLock<HashMap<LatencyKey, Arc<Histogram>>>>,
     upstream_errors: Arc<RwLock<HashMap<(String, String), Arc<AtomicU64>>>>,
 }
@@ -37,11 +57,15 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
-fn series<K: std::hash::Hash + Eq + Clone, V: Default>(map: &RwLock<HashMap<K, Arc<V>>>, key: &K) -> Arc<V> {
+fn series<K: std::hash::Hash + Eq + Clone, V>(
+    map: &RwLock<HashMap<K, Arc<V>>>,
+    key: &K,
+    new: impl FnOnce() -> V,
+) -> Arc<V> {
     if let Some(found) = map.read().unwrap_or_else(|p| p.into_inner()).get(key) {
         return found.clone();
     }
-    map.write().unwrap_or_else(|p| p.into_inner()).entry(key.clone()).or_default().clone()
+    map.write().unwrap_or_else(|p| p.into_inner()).entry(key.clone()).or_insert_with(|| Arc::new(new())).clone()
 }
 
 fn escape(value: &str) -> String {
@@ -50,10 +74,23 @@ fn escape(value: &str) -> String {
 
 impl Metrics {
     /// Counts one finished request.
-    pub fn record(&self, group: &str, environment: &str, api: &str, status: u16, elapsed: Duration) {
-        let key = (group.to_owned(), environment.to_owned(), api.to_owned(), status);
-        series(&self.requests, &key).fetch_add(1, Ordering::Relaxed);
-        let histogram = series(&self.latency, &(group.to_owned(), environment.to_owned()));
+    pub fn record(&self, labels: Labels<'_>, status: u16, elapsed: Duration) {
+        let Labels { group, environment, api } = labels;
+        let key = (group.0, environment.0, api.0, status);
+        let counter = series(&self.requests, &key, || Counter {
+            labels: format!(
+                "group=\"{}\",environment=\"{}\",api=\"{}\",status=\"{status}\"",
+                escape(group.1),
+                escape(environment.1),
+                escape(api.1)
+            ),
+            value: AtomicU64::new(0),
+        });
+        counter.value.fetch_add(1, Ordering::Relaxed);
+        let histogram = series(&self.latency, &(group.0, environment.0), || Histogram {
+            labels: format!("group=\"{}\",environment=\"{}\"", escape(group.1), escape(environment.1)),
+            ..Histogram::default()
+        });
         let seconds = elapsed.as_secs_f64();
         for (bound, bucket) in BUCKETS.iter().zip(&histogram.buckets) {
             if seconds <= *bound {
@@ -66,7 +103,8 @@ impl Metrics {
 
     /// Counts a backend that failed or timed out.
     pub fn record_upstream_error(&self, group: &str, kind: &str) {
-        series(&self.upstream_errors, &(group.to_owned(), kind.to_owned())).fetch_add(1, Ordering::Relaxed);
+        series(&self.upstream_errors, &(group.to_owned(), kind.to_owned()), AtomicU64::default)
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -76,47 +114,27 @@ impl Metrics {
             "# HELP gantry_requests_total Requests the gateway answered.\n# TYPE gantry_requests_total counter\n",
         );
         let requests = self.requests.read().unwrap_or_else(|p| p.into_inner());
-        let mut keys: Vec<_> = requests.keys().collect();
-        keys.sort();
-        for key in keys {
-            let (group, env, api, status) = key;
-            let _ = writeln!(
-                out,
-                "gantry_requests_total{{group=\"{}\",environment=\"{}\",api=\"{}\",status=\"{status}\"}} {}",
-                escape(group),
-                escape(env),
-                escape(api),
-                requests[key].load(Ordering::Relaxed)
-            );
+        let mut counters: Vec<_> = requests.values().collect();
+        counters.sort_by(|a, b| a.labels.cmp(&b.labels));
+        for counter in counters {
+            let _ =
+                writeln!(out, "gantry_requests_total{{{}}} {}", counter.labels, counter.value.load(Ordering::Relaxed));
         }
         out.push_str("# HELP gantry_request_duration_seconds Time from request to response head.\n# TYPE gantry_request_duration_seconds histogram\n");
         let latency = self.latency.read().unwrap_or_else(|p| p.into_inner());
-        let mut keys: Vec<_> = latency.keys().collect();
-        keys.sort();
-        for key in keys {
-            let (group, env) = (escape(&key.0), escape(&key.1));
-            let h = &latency[key];
+        let mut histograms: Vec<_> = latency.values().collect();
+        histograms.sort_by(|a, b| a.labels.cmp(&b.labels));
+        for h in histograms {
+            let labels = &h.labels;
             for (bound, bucket) in BUCKETS.iter().zip(&h.buckets) {
-                let _ = writeln!(
-                    out,
-                    "gantry_request_duration_seconds_bucket{{group=\"{group}\",environment=\"{env}\",le=\"{bound}\"}} {}",
-                    bucket.load(Ordering::Relaxed)
-                );
+                let count = bucket.load(Ordering::Relaxed);
+                let _ = writeln!(out, "gantry_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}");
             }
             let count = h.count.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "gantry_request_duration_seconds_bucket{{group=\"{group}\",environment=\"{env}\",le=\"+Inf\"}} {count}"
-            );
-            let _ = writeln!(
-                out,
-                "gantry_request_duration_seconds_sum{{group=\"{group}\",environment=\"{env}\"}} {}",
-                h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
-            );
-            let _ = writeln!(
-                out,
-                "gantry_request_duration_seconds_count{{group=\"{group}\",environment=\"{env}\"}} {count}"
-            );
+            let sum = h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+            let _ = writeln!(out, "gantry_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}");
+            let _ = writeln!(out, "gantry_request_duration_seconds_sum{{{labels}}} {sum}");
+            let _ = writeln!(out, "gantry_request_duration_seconds_count{{{labels}}} {count}");
         }
         out.push_str("# HELP gantry_upstream_errors_total Backends that failed (bad_gateway) or timed out (timeout).\n# TYPE gantry_upstream_errors_total counter\n");
         let errors = self.upstream_errors.read().unwrap_or_else(|p| p.into_inner());
@@ -142,8 +160,9 @@ mod tests {
     #[test]
     fn renders_counters_histograms_and_errors() {
         let metrics = Metrics::default();
-        metrics.record("petstore", "test", "Get pet", 200, Duration::from_millis(3));
-        metrics.record("petstore", "test", "Get pet", 200, Duration::from_millis(30));
+        let labels = Labels { group: (1, "petstore"), environment: (0, "test"), api: (7, "Get pet") };
+        metrics.record(labels, 200, Duration::from_millis(3));
+        metrics.record(labels, 200, Duration::from_millis(30));
         metrics.record_upstream_error("petstore", "timeout");
         let text = metrics.render();
         assert!(

@@ -64,7 +64,7 @@ impl RequestContext {
     /// Starts the context for a request.
     pub fn new(method: Method, path: &str, headers: &HeaderMap, client: IpAddr) -> RequestContext {
         RequestContext {
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id: next_request_id(),
             started: Instant::now(),
             method,
             path: path.to_owned(),
@@ -78,6 +78,17 @@ impl RequestContext {
             upstream_micros: None,
         }
     }
+}
+
+/// A request id unique across restarts without a system call per request: a random
+/// per-process prefix and a counter.
+fn next_request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    format!("{prefix:016x}-{:016x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The host a request addresses, lower-case and without port.
@@ -329,7 +340,7 @@ pub fn upstream_request(
     out_query.retain(|(k, _)| !mapped_from(ParamLocation::Query, k));
 
     // Headers, the same way.
-    let mut headers = parts.headers.clone();
+    let mut headers = parts.headers;
     strip_hop_by_hop(&mut headers);
     strip_credentials(&mut headers);
     let original_host = headers.remove(header::HOST);

@@ -156,13 +156,12 @@ pub async fn handle(
     }
     let bytes = hyper::body::Body::size_hint(response.body()).exact();
     phases::log(&ctx, response.status(), bytes);
-    metrics.record(
-        ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-"),
-        ctx.environment.map(crate::Environment::as_str).unwrap_or("-"),
-        ctx.api.as_ref().map(|a| a.name.as_str()).unwrap_or("-"),
-        response.status().as_u16(),
-        ctx.started.elapsed(),
-    );
+    let labels = crate::metrics::Labels {
+        group: ctx.group.as_ref().map(|g| (g.id, g.name.as_str())).unwrap_or((-1, "-")),
+        environment: ctx.environment.map(|e| (e.index() as u8, e.as_str())).unwrap_or((u8::MAX, "-")),
+        api: ctx.api.as_ref().map(|a| (a.id, a.name.as_str())).unwrap_or((-1, "-")),
+    };
+    metrics.record(labels, response.status().as_u16(), ctx.started.elapsed());
     response
 }
 
