@@ -196,6 +196,21 @@ pub fn Dialog(#[prop(into)] title: String, children: Children) -> impl IntoView 
     }
 }
 
+/// A form dialog's Cancel and submit buttons; the submit button is off while `disabled`.
+#[component]
+pub fn FormButtons(#[prop(into)] submit: String, disabled: Signal<bool>, cancel: Callback<()>) -> impl IntoView {
+    view! {
+        <div class="dialog-buttons">
+            <button type="button" on:click=move |_| cancel.run(())>
+                "Cancel"
+            </button>
+            <button type="submit" class="primary" disabled=move || disabled.get()>
+                {submit}
+            </button>
+        </div>
+    }
+}
+
 /// Errors whose field no input on the form shows, so none is lost.
 #[component]
 pub fn OtherErrors(errors: Errors, shown: Vec<String>) -> impl IntoView {

@@ -3,7 +3,7 @@
 //! backend: HTTP/HTTPS, Mock or Function.
 
 use crate::api::{save_api, Saved};
-use crate::components::{bind, error_text, Dialog, Errors, OtherErrors, TextField};
+use crate::components::{bind, error_text, Dialog, Errors, FormButtons, OtherErrors, TextField};
 use domain::api::{ApiSpec, BackendType};
 use domain::views::ApiView;
 use domain::FieldError;
@@ -132,14 +132,7 @@ pub fn AdvancedConfiguration(group: String, api: ApiView, closed: Callback<bool>
                     }}
                 </Show>
                 <OtherErrors errors shown=vec!["backend.http.address".into(), "backend.http.service".into(), "backend.mock.status".into(), "backend.mock.body".into(), "backend.function.code".into(), "backend.function.timeout_ms".into()] />
-                <div class="dialog-buttons">
-                    <button type="button" on:click=move |_| closed.run(false)>
-                        "Cancel"
-                    </button>
-                    <button type="submit" class="primary" disabled=move || save.pending().get()>
-                        "Save"
-                    </button>
-                </div>
+                <FormButtons submit="Save" disabled=Signal::derive(move || save.pending().get()) cancel=Callback::new(move |()| closed.run(false)) />
             </form>
         </Dialog>
     }

@@ -1,7 +1,7 @@
 //! The API Groups page: the list, and dialogs to create, edit and delete a group.
 
 use crate::api::{delete_group, list_groups, save_group, Saved};
-use crate::components::{bind, error_text, Dialog, Errors, OtherErrors, TextField};
+use crate::components::{bind, error_text, Dialog, Errors, FormButtons, OtherErrors, TextField};
 use domain::group::GroupSpec;
 use domain::views::GroupView;
 use leptos::prelude::*;
@@ -164,14 +164,7 @@ pub fn GroupsPage() -> impl IntoView {
                                 bound=bind(form, |f| f.description.clone(), |f, v| f.description = v)
                             />
                             <OtherErrors errors shown=vec!["name".into(), "subdomain".into(), "description".into()] />
-                            <div class="dialog-buttons">
-                                <button type="button" on:click=move |_| editing.set(Editing::None)>
-                                    "Cancel"
-                                </button>
-                                <button type="submit" class="primary" disabled=move || save.pending().get()>
-                                    "Save"
-                                </button>
-                            </div>
+                            <FormButtons submit="Save" disabled=Signal::derive(move || save.pending().get()) cancel=Callback::new(move |()| editing.set(Editing::None)) />
                         </form>
                     </Dialog>
                 }

@@ -3,7 +3,7 @@
 //! Off-line dialogs of Deployment Management.
 
 use crate::api::{diff_versions, list_versions, release, take_offline, ReleaseVersion, Saved};
-use crate::components::{bind, error_text, opts, Dialog, Errors, OtherErrors, SelectField, TextField};
+use crate::components::{bind, error_text, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
 use domain::release::{DeployBackend, DeploymentView, VersionSpec};
 use domain::{Environment, FieldError};
 use leptos::prelude::*;
@@ -112,10 +112,7 @@ pub fn ReleaseDialog(group: String, version: Option<String>, closed: Callback<bo
                 </Show>
                 <TextField label="Note" id="release-note" field="note" errors bound=bind(form, |f| f.note.clone(), |f, v| f.note = v) />
                 <OtherErrors errors shown=vec!["label".into(), "description".into(), "environment".into(), "backend".into(), "backend.address".into(), "note".into()] />
-                <div class="dialog-buttons">
-                    <button type="button" on:click=move |_| closed.run(false)>"Cancel"</button>
-                    <button type="submit" class="primary" disabled=move || submit.pending().get()>"Release"</button>
-                </div>
+                <FormButtons submit="Release" disabled=Signal::derive(move || submit.pending().get()) cancel=Callback::new(move |()| closed.run(false)) />
             </form>
         </Dialog>
     }
@@ -193,10 +190,7 @@ pub fn SwitchDialog(group: String, live: DeploymentView, closed: Callback<bool>)
                     })}
                 </Transition>
                 <OtherErrors errors shown=vec!["version".into()] />
-                <div class="dialog-buttons">
-                    <button type="button" on:click=move |_| closed.run(false)>"Cancel"</button>
-                    <button type="submit" class="primary" disabled=move || submit.pending().get() || chosen.with(String::is_empty)>"Switch"</button>
-                </div>
+                <FormButtons submit="Switch" disabled=Signal::derive(move || submit.pending().get() || chosen.with(String::is_empty)) cancel=Callback::new(move |()| closed.run(false)) />
             </form>
         </Dialog>
     }

@@ -17,6 +17,15 @@ fn hello(body: &str) -> serde_json::Value {
     json!({"name": "Hello", "request": {"method": "GET", "path": "/hello"}, "backend": {"mock": {"body": body}}})
 }
 
+/// Freezes the draft as version `1` and releases it to `env` with `backend`.
+async fn release_v1(rest: &crate::helpers::RestClient, env: &str, backend: serde_json::Value) {
+    let (status, body) = rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) =
+        rest.put(&format!("/groups/petstore/deployments/{env}"), json!({"version": "1", "backend": backend})).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// Two versions of the Hello API: `1` answers `first`, `2` answers `second`.
 async fn two_versions(rest: &crate::helpers::RestClient, first: &str, second: &str) {
     let (_, api) = rest.post("/groups/petstore/apis", hello(first)).await;
@@ -120,14 +129,7 @@ async fn http_backends_get_the_mapped_request() {
     });
     let (status, body) = rest.post("/groups/petstore/apis", api).await;
     assert_eq!(status, 201, "{body}");
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    let (status, body) = rest
-        .put(
-            "/groups/petstore/deployments/prod",
-            json!({"version": "1", "backend": {"type": "http", "address": backend}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    release_v1(&rest, "prod", json!({"type": "http", "address": backend})).await;
 
     let response = app.call_gateway(Method::GET, HOST, "RELEASE", "/pets/42?verbose=true&junk=1").await;
     assert_eq!(response.status(), 200);
@@ -157,12 +159,7 @@ async fn slow_and_unreachable_backends_are_504_and_502() {
         "backend": {"unified": false, "type": "http", "http": {"address": "http://127.0.0.1:9"}}});
     let (status, body) = rest.post("/groups/petstore/apis", down).await;
     assert_eq!(status, 201, "{body}");
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    rest.put(
-        "/groups/petstore/deployments/test",
-        json!({"version": "1", "backend": {"type": "http", "address": backend}}),
-    )
-    .await;
+    release_v1(&rest, "test", json!({"type": "http", "address": backend})).await;
 
     let timed_out = app.call_gateway(Method::GET, HOST, "TEST", "/slow").await;
     assert_eq!(timed_out.status(), 504);
@@ -177,8 +174,7 @@ async fn a_new_subdomain_moves_live_apis_at_once() {
     let app = spawn_app().await;
     let rest = petstore(&app).await;
     rest.post("/groups/petstore/apis", hello("moved")).await;
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    rest.put("/groups/petstore/deployments/prod", json!({"version": "1", "backend": {"type": "mock"}})).await;
+    release_v1(&rest, "prod", json!({"type": "mock"})).await;
     rest.put("/groups/petstore", json!({"name": "petstore", "subdomain": "pets"})).await;
     let old = app.call_gateway(Method::GET, HOST, "RELEASE", "/hello").await;
     assert_eq!(old.status(), 404);
@@ -192,8 +188,7 @@ async fn what_is_live_survives_a_restart() {
     let first = crate::helpers::spawn_app_on(dir.path(), crate::helpers::ADMIN_PASSWORD).await;
     let rest = petstore(&first).await;
     rest.post("/groups/petstore/apis", hello("persisted")).await;
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    rest.put("/groups/petstore/deployments/pre", json!({"version": "1", "backend": {"type": "mock"}})).await;
+    release_v1(&rest, "pre", json!({"type": "mock"})).await;
     first.stop().await;
     let second = crate::helpers::spawn_app_on(dir.path(), crate::helpers::ADMIN_PASSWORD).await;
     let response = second.call_gateway(Method::GET, HOST, "PRE", "/hello").await;
@@ -208,12 +203,7 @@ async fn a_mebibyte_streams_both_ways_and_the_backend_method_can_differ() {
     let upload = json!({"name": "Upload", "request": {"method": "POST", "path": "/upload"},
         "backend": {"http": {"path": "/mirror", "method": "PUT"}}});
     rest.post("/groups/petstore/apis", upload).await;
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    rest.put(
-        "/groups/petstore/deployments/prod",
-        json!({"version": "1", "backend": {"type": "http", "address": backend}}),
-    )
-    .await;
+    release_v1(&rest, "prod", json!({"type": "http", "address": backend})).await;
 
     let body: Vec<u8> = (0..1024 * 1024).map(|i| (i % 251) as u8).collect();
     let response = reqwest::Client::new()
@@ -292,8 +282,7 @@ async fn metrics_count_requests_and_need_a_token() {
     let app = spawn_app().await;
     let rest = petstore(&app).await;
     rest.post("/groups/petstore/apis", hello("counted")).await;
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    rest.put("/groups/petstore/deployments/test", json!({"version": "1", "backend": {"type": "mock"}})).await;
+    release_v1(&rest, "test", json!({"type": "mock"})).await;
     for _ in 0..3 {
         assert_eq!(body_of(&app, "TEST").await.0, 200);
     }
@@ -326,14 +315,7 @@ async fn https_backends_are_trusted_through_the_ca_setting() {
     let rest = petstore(&app).await;
     let api = json!({"name": "Secure", "request": {"method": "GET", "path": "/secure"}});
     rest.post("/groups/petstore/apis", api).await;
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    let (status, body) = rest
-        .put(
-            "/groups/petstore/deployments/test",
-            json!({"version": "1", "backend": {"type": "http", "address": address}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    release_v1(&rest, "test", json!({"type": "http", "address": address})).await;
     let response = app.call_gateway(Method::GET, HOST, "TEST", "/secure").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.expect("body"), "secure hello");
@@ -343,12 +325,7 @@ async fn https_backends_are_trusted_through_the_ca_setting() {
     let rest = petstore(&untrusting).await;
     rest.post("/groups/petstore/apis", json!({"name": "Secure", "request": {"method": "GET", "path": "/secure"}}))
         .await;
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    rest.put(
-        "/groups/petstore/deployments/test",
-        json!({"version": "1", "backend": {"type": "http", "address": address}}),
-    )
-    .await;
+    release_v1(&rest, "test", json!({"type": "http", "address": address})).await;
     let response = untrusting.call_gateway(Method::GET, HOST, "TEST", "/secure").await;
     assert_eq!(response.status(), 502);
 }
@@ -360,12 +337,7 @@ async fn oversized_bodies_and_headers_are_413_and_431() {
     let rest = petstore(&app).await;
     let upload = json!({"name": "Upload", "request": {"method": "POST", "path": "/upload"}, "backend": {"http": {"path": "/mirror"}}});
     rest.post("/groups/petstore/apis", upload).await;
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    rest.put(
-        "/groups/petstore/deployments/prod",
-        json!({"version": "1", "backend": {"type": "http", "address": backend}}),
-    )
-    .await;
+    release_v1(&rest, "prod", json!({"type": "http", "address": backend})).await;
     let client = reqwest::Client::new();
     let small = client.post(format!("{}/upload", app.gateway)).header("host", HOST).body(vec![1u8; 1000]).send().await;
     assert_eq!(small.expect("small").status(), 200);
@@ -385,12 +357,7 @@ async fn upstream_connections_are_reused() {
     let backend = spawn_echo_backend().await;
     let rest = petstore(&app).await;
     rest.post("/groups/petstore/apis", json!({"name": "Echo", "request": {"method": "GET", "path": "/echo"}})).await;
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    rest.put(
-        "/groups/petstore/deployments/prod",
-        json!({"version": "1", "backend": {"type": "http", "address": backend}}),
-    )
-    .await;
+    release_v1(&rest, "prod", json!({"type": "http", "address": backend})).await;
     let mut peers = std::collections::HashSet::new();
     for _ in 0..20 {
         let echo: serde_json::Value =
@@ -453,12 +420,7 @@ async fn json_and_form_fields_are_validated_and_mapped() {
     ]}, "backend": {"http": {"mapping": [{"param": "qty", "name": "x-qty", "in": "header"}]}}});
     let (status, body) = rest.post("/groups/petstore/apis", form).await;
     assert_eq!(status, 201, "{body}");
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    rest.put(
-        "/groups/petstore/deployments/prod",
-        json!({"version": "1", "backend": {"type": "http", "address": backend}}),
-    )
-    .await;
+    release_v1(&rest, "prod", json!({"type": "http", "address": backend})).await;
 
     let client = reqwest::Client::new();
     let post_json = |body: serde_json::Value| {
@@ -499,12 +461,7 @@ async fn bodies_stream_through_without_being_read_whole() {
     let rest = petstore(&app).await;
     let upload = json!({"name": "Upload", "request": {"method": "POST", "path": "/upload"}, "backend": {"http": {"path": "/mirror"}}});
     rest.post("/groups/petstore/apis", upload).await;
-    rest.post("/groups/petstore/versions", json!({"label": "1"})).await;
-    rest.put(
-        "/groups/petstore/deployments/prod",
-        json!({"version": "1", "backend": {"type": "http", "address": backend}}),
-    )
-    .await;
+    release_v1(&rest, "prod", json!({"type": "http", "address": backend})).await;
 
     // A request body that is still open: the first chunk must come back through the gateway
     // and the backend before the second is even sent. A gateway that read bodies whole would
