@@ -14,6 +14,8 @@
 //! - [`apis`]: a group's working draft of APIs: create, edit, delete, search and page;
 //!   names unique and routes free of conflicts.
 //! - [`domains`]: custom domains of a group, optionally pinned to an environment.
+//! - [`apps`]: apps (AppKey, AppSecret, AppCode) and their authorizations per API and
+//!   environment; every change recompiles the gateway's app table.
 //! - `audit`: the audit trail every change writes in its own transaction.
 //! - [`releases`]: versions (freeze, list, diff) and release, switch and off-line, each one
 //!   transaction.
@@ -23,6 +25,7 @@
 //! the server puts in its state once.
 
 pub mod apis;
+pub mod apps;
 mod audit;
 pub mod db;
 pub mod domains;

@@ -82,7 +82,7 @@ async fn draft_apis(db: &impl ConnectionTrait, group_id: i32) -> Result<Vec<Vers
 }
 
 /// Bumps `config_revision` inside the caller's transaction.
-async fn bump_revision(db: &impl ConnectionTrait) -> Result<(), ControlError> {
+pub(crate) async fn bump_revision(db: &impl ConnectionTrait) -> Result<(), ControlError> {
     config_revision::Entity::update_many()
         .col_expr(config_revision::Column::Revision, Expr::col(config_revision::Column::Revision).add(1))
         .filter(config_revision::Column::Id.eq(1))

@@ -94,6 +94,7 @@ impl Control {
         let _guard = self.gateway_lock.lock().await;
         let revision = self.config_revision().await?;
         let mut snapshot = gateway::Snapshot::empty(revision);
+        snapshot.set_apps(self.compile_apps().await?);
         for group in api_group::Entity::find().all(self.db()).await? {
             self.bind_group(&mut snapshot, &group).await?;
         }

@@ -55,6 +55,11 @@ impl Errors {
         }
     }
 
+    /// The errors recorded.
+    pub fn into_vec(self) -> Vec<FieldError> {
+        self.0
+    }
+
     /// Whether an error was recorded.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -4,6 +4,7 @@
 //! No I/O lives here.
 //!
 //! # Layout
+//! - [`app`]: apps (AppKey, AppSecret, AppCode) and their authorizations.
 //! - [`environment`]: Test, Pre-release, Production and the `X-Ca-Stage` header.
 //! - [`error`]: [`FieldError`], a rule broken by one field, named by its JSON path.
 //! - [`names`]: group names, subdomains (DNS labels), API names, parameter and header names.
@@ -17,6 +18,7 @@
 //! - [`views`]: stored things as the console and REST show them (with ids and times).
 
 pub mod api;
+pub mod app;
 pub mod backend;
 pub mod environment;
 pub mod error;

@@ -27,6 +27,61 @@ pub enum GatewayError {
     PayloadTooLarge(String),
     /// The request's headers are larger than allowed.
     HeadersTooLarge(String),
+    /// App authentication or authorization failed (401 / 403).
+    Auth(AuthFailure, String),
+}
+
+/// Why an `auth = app` API refused a caller; each has its own `X-Ca-Error-Code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// Neither an AppCode nor an `X-Ca-Key` and signature.
+    MissingCredentials,
+    /// No app has this AppKey.
+    InvalidAppKey,
+    /// No app has this AppCode.
+    InvalidAppCode,
+    /// `X-Ca-Timestamp` missing, unreadable or more than 15 minutes off.
+    InvalidTimestamp,
+    /// `X-Ca-Nonce` missing, or seen within the window (a replay).
+    InvalidNonce,
+    /// The signature does not match the server's StringToSign.
+    InvalidSignature,
+    /// `Content-MD5` does not match the body.
+    InvalidContentMd5,
+    /// The app is disabled.
+    AppDisabled,
+    /// The app is not authorized for this API in this environment.
+    Unauthorized,
+    /// The app's authorization for this API has expired.
+    AuthorizationExpired,
+}
+
+impl AuthFailure {
+    /// 401 for credentials, 403 for an app that is known but may not call.
+    pub fn status(self) -> StatusCode {
+        match self {
+            AuthFailure::AppDisabled | AuthFailure::Unauthorized | AuthFailure::AuthorizationExpired => {
+                StatusCode::FORBIDDEN
+            }
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The `X-Ca-Error-Code`.
+    pub fn code(self) -> &'static str {
+        match self {
+            AuthFailure::MissingCredentials => "MissingCredentials",
+            AuthFailure::InvalidAppKey => "InvalidAppKey",
+            AuthFailure::InvalidAppCode => "InvalidAppCode",
+            AuthFailure::InvalidTimestamp => "InvalidTimestamp",
+            AuthFailure::InvalidNonce => "InvalidNonce",
+            AuthFailure::InvalidSignature => "InvalidSignature",
+            AuthFailure::InvalidContentMd5 => "InvalidContentMD5",
+            AuthFailure::AppDisabled => "AppDisabled",
+            AuthFailure::Unauthorized => "Unauthorized",
+            AuthFailure::AuthorizationExpired => "AuthorizationExpired",
+        }
+    }
 }
 
 impl GatewayError {
@@ -41,6 +96,7 @@ impl GatewayError {
             GatewayError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            GatewayError::Auth(failure, _) => failure.status(),
         }
     }
 
@@ -56,6 +112,7 @@ impl GatewayError {
             GatewayError::GatewayTimeout(_) => "GatewayTimeout",
             GatewayError::PayloadTooLarge(_) => "PayloadTooLarge",
             GatewayError::HeadersTooLarge(_) => "RequestHeaderFieldsTooLarge",
+            GatewayError::Auth(failure, _) => failure.code(),
         }
     }
 
@@ -70,7 +127,8 @@ impl GatewayError {
             | GatewayError::BadGateway(m)
             | GatewayError::GatewayTimeout(m)
             | GatewayError::PayloadTooLarge(m)
-            | GatewayError::HeadersTooLarge(m) => m,
+            | GatewayError::HeadersTooLarge(m)
+            | GatewayError::Auth(_, m) => m,
         }
     }
 

@@ -4,28 +4,34 @@
 //! # Layout
 //! - [`snapshot`]: the immutable, compiled configuration and the [`SnapshotHandle`] that
 //!   swaps it atomically; requests in flight keep the snapshot they started with.
+//! - [`apps`]: the apps' credentials and authorizations, looked up by AppKey or AppCode.
 //! - [`body`]: the boxed body type shared by fixed answers and streamed backend bodies.
 //! - [`compiled`]: an API compiled for serving (route shape, parameters, backend).
 //! - [`config`]: listener and upstream settings (extra CA file, size limits).
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
 //! - [`fields`]: form and JSON body fields, read only for APIs that declare or map them.
 //! - [`metrics`]: request counters and latency histograms in Prometheus' text format.
+//! - [`nonce`]: the `X-Ca-Nonce` values seen recently (replay protection), bounded.
+//! - [`signature`]: the X-Ca StringToSign and HMAC, and a [`signature::Signer`] for clients.
 //! - [`phases`]: one named function per step of DESIGN.md's request lifecycle.
 //! - [`server`]: the hyper listener loop with graceful shutdown.
 
+pub mod apps;
 pub mod body;
 pub mod compiled;
 pub mod config;
 pub mod error;
 pub mod fields;
 pub mod metrics;
+pub mod nonce;
 pub mod phases;
 pub mod server;
+pub mod signature;
 pub mod snapshot;
 
 pub use config::GatewayConfig;
 pub use domain::Environment;
-pub use error::GatewayError;
+pub use error::{AuthFailure, GatewayError};
 pub use metrics::Metrics;
 pub use server::serve;
 pub use snapshot::{Snapshot, SnapshotHandle};

@@ -5,7 +5,8 @@
 //! 1. [`resolve`]: Host → group, stage → environment, no deployment → 404.
 //! 2. [`route`]: method + path → API of the live version; 404 vs 405.
 //! 3. [`mock`]: a Mock backend answers now (no authentication, as the seeds say).
-//! 4. [`authenticate`]: a pass-through hook until apps and signatures land.
+//! 4. [`authenticate`]: `auth = app` APIs: AppCode or X-Ca signature (timestamp, nonce,
+//!    HMAC), then the app's authorization for the API in this environment.
 //! 5. [`validate`]: declared path, query and header parameters: required, type, constraints.
 //! 6. [`upstream_request`]: the backend request: URL, mapped parameters, constants, system
 //!    parameters, `X-Forwarded-*`, hop-by-hop headers and credentials removed.
@@ -13,12 +14,16 @@
 //!    timeout; 504 / 502.
 //! 8. [`log`]: always runs.
 
+use crate::apps::{AppCredential, AppTable, Grant};
 use crate::body::{self, Body};
+use crate::error::AuthFailure;
+use crate::nonce::NonceStore;
+use crate::signature::{self, SignatureMethod};
 use crate::compiled::{Backend, CompiledApi, HttpBackend, Param, PathPart};
 use crate::fields::Fields;
 use crate::snapshot::{CompiledGroup, LiveDeployment, RouteMatch, Snapshot};
 use crate::{Environment, GatewayError};
-use domain::api::{ParamLocation, RequestMode, SystemParam};
+use domain::api::{AuthType, ParamLocation, RequestMode, SystemParam};
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -58,6 +63,12 @@ pub struct RequestContext {
     pub upstream_status: Option<u16>,
     /// How long the backend took to answer (response head).
     pub upstream_micros: Option<u64>,
+    /// How the caller authenticated (`none`, `AppCode`, `Signature`), once checked.
+    pub auth: Option<&'static str>,
+    /// The calling app, once identified.
+    pub app: Option<Arc<AppCredential>>,
+    /// The server's StringToSign, when a signature did not match.
+    pub string_to_sign: Option<String>,
 }
 
 impl RequestContext {
@@ -76,6 +87,9 @@ impl RequestContext {
             api: None,
             upstream_status: None,
             upstream_micros: None,
+            auth: None,
+            app: None,
+            string_to_sign: None,
         }
     }
 }
@@ -177,9 +191,128 @@ pub fn mock(api: &CompiledApi) -> Option<Response<Body>> {
     Some(response)
 }
 
-/// Phase 4: app authentication. Apps and signatures arrive with the apps issue; until then
-/// every caller passes.
-pub fn authenticate(_ctx: &RequestContext, _api: &CompiledApi, _headers: &HeaderMap) -> Result<(), GatewayError> {
+/// What the authenticate phase needs of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Credentials<'a> {
+    /// The request's headers.
+    pub headers: &'a HeaderMap,
+    /// Its query parameters (decoded).
+    pub query: &'a [(String, String)],
+    /// Its body, when it was read (a form body or a `Content-MD5` to check); `None` when it
+    /// streams.
+    pub body: Option<&'a [u8]>,
+    /// The gateway's clock (epoch ms).
+    pub now_ms: i64,
+}
+
+/// Whether the authenticate phase must see the body: a signed request to an `auth = app`
+/// API whose body is a form (its fields are signed) or carries `Content-MD5`.
+pub fn authenticate_reads_body(api: &CompiledApi, headers: &HeaderMap) -> bool {
+    api.auth == AuthType::App
+        && headers.contains_key("x-ca-signature")
+        && (headers.contains_key("content-md5")
+            || signature::is_form(headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")))
+}
+
+fn appcode(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    (value.len() > 8 && value[..8].eq_ignore_ascii_case("APPCODE ")).then(|| value[8..].trim())
+}
+
+/// Phase 4: for `auth = app` APIs, the caller proves it is an app, by AppCode or X-Ca
+/// signature, and the app must be enabled and authorized for the API in this environment.
+pub fn authenticate(
+    ctx: &mut RequestContext,
+    api: &CompiledApi,
+    apps: &AppTable,
+    nonces: &NonceStore,
+    request: Credentials<'_>,
+) -> Result<(), GatewayError> {
+    if api.auth != AuthType::App {
+        ctx.auth = Some("none");
+        return Ok(());
+    }
+    let headers = request.headers;
+    let app = if let Some(code) = appcode(headers) {
+        ctx.auth = Some("AppCode");
+        apps.by_code(code).ok_or_else(|| GatewayError::Auth(AuthFailure::InvalidAppCode, "Invalid AppCode".into()))?
+    } else if let Some(key) = headers.get("x-ca-key") {
+        ctx.auth = Some("Signature");
+        let key = key.to_str().unwrap_or("");
+        let app = apps
+            .by_key(key)
+            .ok_or_else(|| GatewayError::Auth(AuthFailure::InvalidAppKey, format!("Invalid AppKey `{key}`")))?;
+        check_signature(ctx, app, nonces, request)?;
+        app
+    } else {
+        return Err(GatewayError::Auth(
+            AuthFailure::MissingCredentials,
+            "this API needs an app: send `Authorization: APPCODE <code>` or sign the request (X-Ca-Key, X-Ca-Signature)"
+                .into(),
+        ));
+    };
+    ctx.app = Some(app.clone());
+    if !app.enabled {
+        return Err(GatewayError::Auth(AuthFailure::AppDisabled, format!("app `{}` is disabled", app.name)));
+    }
+    let env = ctx.environment.unwrap_or(Environment::Prod);
+    match app.grant(api.id, env) {
+        Grant::None => Err(GatewayError::Auth(
+            AuthFailure::Unauthorized,
+            format!("app `{}` is not authorized for API `{}` in {}", app.name, api.name, env.label()),
+        )),
+        Grant::Until(Some(expires)) if expires <= request.now_ms => Err(GatewayError::Auth(
+            AuthFailure::AuthorizationExpired,
+            format!("app `{}`'s authorization for API `{}` in {} has expired", app.name, api.name, env.label()),
+        )),
+        Grant::Until(_) => Ok(()),
+    }
+}
+
+fn check_signature(
+    ctx: &mut RequestContext,
+    app: &AppCredential,
+    nonces: &NonceStore,
+    request: Credentials<'_>,
+) -> Result<(), GatewayError> {
+    let headers = request.headers;
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let fail = |failure: AuthFailure, message: String| Err(GatewayError::Auth(failure, message));
+    let Some(given) = text("x-ca-signature") else {
+        return fail(AuthFailure::MissingCredentials, "X-Ca-Key needs an X-Ca-Signature".into());
+    };
+    let method = SignatureMethod::parse(text("x-ca-signature-method"))
+        .map_err(|message| GatewayError::Auth(AuthFailure::InvalidSignature, message))?;
+    let timestamp = text("x-ca-timestamp").and_then(|t| t.trim().parse::<i64>().ok());
+    let Some(timestamp) = timestamp.filter(|t| (request.now_ms - t).abs() <= signature::MAX_SKEW_MS) else {
+        return fail(
+            AuthFailure::InvalidTimestamp,
+            "X-Ca-Timestamp must be the time of the request in epoch milliseconds, within 15 minutes".into(),
+        );
+    };
+    let content_type = text("content-type").unwrap_or("");
+    let form = signature::is_form(content_type);
+    if let (Some(md5), Some(body)) = (text("content-md5"), request.body) {
+        if !form && md5.trim() != signature::content_md5(body) {
+            return fail(AuthFailure::InvalidContentMd5, "Content-MD5 does not match the body".into());
+        }
+    }
+    let mut params = request.query.to_vec();
+    if let (true, Some(body)) = (form, request.body) {
+        params.extend(form_urlencoded::parse(body).into_owned());
+    }
+    let signed = signature::signed_header_names(headers);
+    let server = signature::string_to_sign(ctx.method.as_str(), headers, &signed, &ctx.path, &params);
+    if !signature::verify(&app.secret, method, &server, given) {
+        ctx.string_to_sign = Some(server.clone());
+        return fail(AuthFailure::InvalidSignature, format!("Invalid Signature, Server StringToSign:`{server}`"));
+    }
+    let Some(nonce) = text("x-ca-nonce").map(str::trim).filter(|n| !n.is_empty()) else {
+        return fail(AuthFailure::InvalidNonce, "X-Ca-Nonce is required (a value unique within 15 minutes)".into());
+    };
+    if !nonces.first_use(app.id, nonce, timestamp + signature::MAX_SKEW_MS, request.now_ms) {
+        return fail(AuthFailure::InvalidNonce, format!("X-Ca-Nonce `{nonce}` was already used"));
+    }
     Ok(())
 }
 
@@ -441,7 +574,7 @@ pub fn upstream_request(
         let value = match param {
             SystemParam::ClientIp => Some(ctx.client.to_string()),
             SystemParam::RequestId => Some(ctx.request_id.clone()),
-            SystemParam::AppKey => None,
+            SystemParam::AppKey => ctx.app.as_ref().map(|app| app.key.clone()),
         };
         if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
             headers.insert(name.clone(), value);

@@ -4,6 +4,7 @@
 use crate::body::{self, Body};
 use crate::compiled::Backend;
 use crate::fields;
+use crate::nonce::NonceStore;
 use crate::phases::{self, RequestContext, UpstreamClient};
 use crate::snapshot::SnapshotHandle;
 use crate::{GatewayConfig, GatewayError, Metrics};
@@ -19,6 +20,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -89,6 +91,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let client = upstream_client(&config)?;
     let limits = Limits { body: config.max_body_bytes, headers: config.max_header_bytes };
+    let nonces = std::sync::Arc::new(NonceStore::default());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -101,10 +104,10 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let (snapshots, client, metrics) = (snapshots.clone(), client.clone(), metrics.clone());
+                let shared = Shared { snapshots: snapshots.clone(), client: client.clone(), metrics: metrics.clone(), nonces: nonces.clone(), limits };
                 let service = service_fn(move |request| {
-                    let (snapshots, client, metrics) = (snapshots.clone(), client.clone(), metrics.clone());
-                    async move { Ok::<_, Infallible>(handle(request, &snapshots, &client, &metrics, limits, peer.ip()).await) }
+                    let shared = shared.clone();
+                    async move { Ok::<_, Infallible>(handle(request, &shared, peer.ip()).await) }
                 });
                 let connection = graceful.watch(
                     http1::Builder::new()
@@ -128,18 +131,27 @@ pub async fn serve(
     Ok(())
 }
 
+/// What every request of the listener shares.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    /// The configuration served.
+    pub snapshots: SnapshotHandle,
+    /// The pooled backend client.
+    pub client: UpstreamClient,
+    /// Counters and histograms.
+    pub metrics: Metrics,
+    /// Nonces seen (replay protection).
+    pub nonces: Arc<NonceStore>,
+    /// Size limits.
+    pub limits: Limits,
+}
+
 /// Runs the phases for one request.
-pub async fn handle(
-    request: Request<Incoming>,
-    snapshots: &SnapshotHandle,
-    client: &UpstreamClient,
-    metrics: &Metrics,
-    limits: Limits,
-    peer: IpAddr,
-) -> Response<Body> {
-    let snapshot = snapshots.current();
+pub async fn handle(request: Request<Incoming>, shared: &Shared, peer: IpAddr) -> Response<Body> {
+    let metrics = &shared.metrics;
+    let snapshot = shared.snapshots.current();
     let mut ctx = RequestContext::new(request.method().clone(), request.uri().path(), request.headers(), peer);
-    let mut response = match run(&mut ctx, &snapshot, client, limits, request).await {
+    let mut response = match run(&mut ctx, &snapshot, shared, request).await {
         Ok(response) => response,
         Err(error) => {
             let group = ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-");
@@ -165,13 +177,20 @@ pub async fn handle(
     response
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
 async fn run(
     ctx: &mut RequestContext,
     snapshot: &crate::Snapshot,
-    client: &UpstreamClient,
-    limits: Limits,
+    shared: &Shared,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, GatewayError> {
+    let limits = shared.limits;
     let header_bytes: usize = request.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
     if header_bytes > limits.headers {
         return Err(GatewayError::HeadersTooLarge(format!(
@@ -184,7 +203,6 @@ async fn run(
     if let Some(response) = phases::mock(&api) {
         return Ok(response);
     }
-    phases::authenticate(ctx, &api, request.headers())?;
     let query = phases::parse_query(request.uri().query());
     let max_body = limits.body;
     let declared_length = request
@@ -195,19 +213,31 @@ async fn run(
     if declared_length.is_some_and(|length| length > max_body) {
         return Err(GatewayError::PayloadTooLarge(format!("the request body is larger than {max_body} bytes")));
     }
-    // Only APIs with body parameters or body mappings read the body; all others stream it.
-    let (request, fields) = if fields::needed(&api) {
+    // Only APIs with body parameters or body mappings, and signed form or Content-MD5
+    // requests, read the body; all others stream it.
+    let wants_fields = fields::needed(&api);
+    let (request, body) = if wants_fields || phases::authenticate_reads_body(&api, request.headers()) {
         let (parts, incoming) = request.into_parts();
         let bytes = http_body_util::Limited::new(incoming, usize::try_from(max_body).unwrap_or(usize::MAX))
             .collect()
             .await
             .map_err(|_| GatewayError::PayloadTooLarge(format!("the request body is larger than {max_body} bytes")))?
             .to_bytes();
-        let fields = fields::parse(&parts.headers, bytes)?;
-        (Request::from_parts(parts, body::full(bytes::Bytes::new())), Some(fields))
+        (Request::from_parts(parts, body::full(bytes::Bytes::new())), Some(bytes))
     } else {
         // A body without a length is cut off (and the backend call fails) past the limit.
         (request.map(|incoming| body::limited(incoming, max_body)), None)
+    };
+    let credentials =
+        phases::Credentials { headers: request.headers(), query: &query, body: body.as_deref(), now_ms: now_ms() };
+    phases::authenticate(ctx, &api, snapshot.apps(), &shared.nonces, credentials)?;
+    let (request, fields) = match body {
+        Some(bytes) if wants_fields => {
+            let fields = fields::parse(request.headers(), bytes)?;
+            (request, Some(fields))
+        }
+        Some(bytes) => (request.map(|_| body::full(bytes)), None),
+        None => (request, None),
     };
     let values = phases::validate(&api, &path_params, &query, request.headers(), fields.as_ref())?;
     let backend = match &api.backend {
@@ -216,5 +246,5 @@ async fn run(
         Backend::Mock(_) => unreachable!("answered by the mock phase"),
     };
     let upstream = phases::upstream_request(ctx, &api, backend, request, query, &values, fields)?;
-    phases::proxy(ctx, client, backend, upstream).await
+    phases::proxy(ctx, &shared.client, backend, upstream).await
 }

@@ -6,6 +6,7 @@
 //! the configuration under a request in flight. Groups are held behind `Arc`, so a new
 //! snapshot that recompiles one group shares every other group with the old one.
 
+use crate::apps::AppTable;
 use crate::compiled::CompiledApi;
 use crate::Environment;
 use arc_swap::ArcSwap;
@@ -127,12 +128,13 @@ pub struct Snapshot {
     /// The database `config_revision` this snapshot was compiled from.
     pub revision: i64,
     hosts: HashMap<String, HostBinding>,
+    apps: Arc<AppTable>,
 }
 
 impl Snapshot {
     /// A snapshot that serves nothing (every request is a 404).
     pub fn empty(revision: i64) -> Snapshot {
-        Snapshot { revision, hosts: HashMap::new() }
+        Snapshot { revision, hosts: HashMap::new(), apps: Arc::default() }
     }
 
     /// Adds (or replaces) the binding for `host` (lower-case, without port).
@@ -154,7 +156,22 @@ impl Snapshot {
     pub fn without_group(&self, group_id: i32, revision: i64) -> Snapshot {
         let hosts =
             self.hosts.iter().filter(|(_, b)| b.group.id != group_id).map(|(h, b)| (h.clone(), b.clone())).collect();
-        Snapshot { revision, hosts }
+        Snapshot { revision, hosts, apps: self.apps.clone() }
+    }
+
+    /// The apps that may call `auth = app` APIs.
+    pub fn apps(&self) -> &AppTable {
+        &self.apps
+    }
+
+    /// A copy with `apps` instead of the current apps, every group shared.
+    pub fn with_apps(&self, apps: AppTable, revision: i64) -> Snapshot {
+        Snapshot { revision, hosts: self.hosts.clone(), apps: Arc::new(apps) }
+    }
+
+    /// Replaces the apps in place (while building a snapshot).
+    pub fn set_apps(&mut self, apps: AppTable) {
+        self.apps = Arc::new(apps);
     }
 }
 

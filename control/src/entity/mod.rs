@@ -2,9 +2,11 @@
 //! landed yet get their entity with the issue that uses them.
 
 pub mod api;
+pub mod app;
 pub mod api_group;
 pub mod api_token;
 pub mod audit_event;
+pub mod authorization;
 pub mod config_revision;
 pub mod custom_domain;
 pub mod deployment;
