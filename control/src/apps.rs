@@ -137,7 +137,8 @@ impl Control {
         }
         active.updated_at = Set(Utc::now());
         let after = active.update(&txn).await?;
-        let summary = |m: &app::Model| serde_json::json!({"name": m.name, "description": m.description, "enabled": m.enabled});
+        let summary =
+            |m: &app::Model| serde_json::json!({"name": m.name, "description": m.description, "enabled": m.enabled});
         audit::record(&txn, actor, "app.update", "app", &after.name, Some(&summary(&before)), Some(&summary(&after)))
             .await?;
         bump_revision(&txn).await?;
@@ -199,9 +200,10 @@ impl Control {
     ) -> Result<Vec<AuthorizationView>, ControlError> {
         let env = spec.validate().map_err(ControlError::Validation)?;
         let expires_at = parse_expiry(spec.expires_at.as_deref(), Utc::now())?;
-        let group = self.find_group(spec.group.trim()).await.map_err(|_| {
-            ControlError::field("group", format!("no API group is named `{}`", spec.group.trim()))
-        })?;
+        let group = self
+            .find_group(spec.group.trim())
+            .await
+            .map_err(|_| ControlError::field("group", format!("no API group is named `{}`", spec.group.trim())))?;
         let txn = self.db().begin().await?;
         let target = self.find_app(&txn, app_name).await?;
         let found = api::Entity::find()
@@ -277,8 +279,7 @@ impl Control {
             .one(self.db())
             .await?
             .ok_or_else(|| ControlError::NotFound(format!("API {api_id} in group `{}`", group.name)))?;
-        let rows =
-            authorization::Entity::find().filter(authorization::Column::ApiId.eq(api_id)).all(self.db()).await?;
+        let rows = authorization::Entity::find().filter(authorization::Column::ApiId.eq(api_id)).all(self.db()).await?;
         self.authorization_views(rows).await
     }
 
@@ -380,7 +381,12 @@ mod tests {
     }
 
     fn authorize_spec(api: i32, expires_at: Option<&str>) -> AuthorizeSpec {
-        AuthorizeSpec { group: "petstore".into(), apis: vec![api], env: "test".into(), expires_at: expires_at.map(Into::into) }
+        AuthorizeSpec {
+            group: "petstore".into(),
+            apis: vec![api],
+            env: "test".into(),
+            expires_at: expires_at.map(Into::into),
+        }
     }
 
     #[tokio::test]
@@ -399,7 +405,10 @@ mod tests {
 
         let reset = control.reset_credential("web", Credential::Secret, &admin()).await.expect("reset");
         assert_ne!(reset.app_secret, Some(secret));
-        assert_eq!(control.snapshots().current().apps().by_key(&app.app_key).expect("app").secret, reset.app_secret.expect("shown"));
+        assert_eq!(
+            control.snapshots().current().apps().by_key(&app.app_key).expect("app").secret,
+            reset.app_secret.expect("shown")
+        );
         let code = control.reset_credential("web", Credential::Code, &admin()).await.expect("reset code").app_code;
         assert!(control.snapshots().current().apps().by_code(&app.app_code).is_none(), "the old code stops at once");
         assert!(control.snapshots().current().apps().by_code(&code).is_some());

@@ -141,11 +141,14 @@ mod tests {
     #[test]
     fn apps_and_authorizations_name_their_bad_fields() {
         let fields = |errors: Vec<FieldError>| errors.into_iter().map(|e| e.field).collect::<Vec<_>>();
-        assert_eq!(AppSpec { name: " web-1 ".into(), description: String::new() }.validate().expect("ok").name, "web-1");
-        assert_eq!(fields(AppSpec { name: "a b".into(), description: "x".repeat(501) }.validate().expect_err("bad")), [
-            "name",
-            "description"
-        ]);
+        assert_eq!(
+            AppSpec { name: " web-1 ".into(), description: String::new() }.validate().expect("ok").name,
+            "web-1"
+        );
+        assert_eq!(
+            fields(AppSpec { name: "a b".into(), description: "x".repeat(501) }.validate().expect_err("bad")),
+            ["name", "description"]
+        );
         let spec = AuthorizeSpec { group: "g".into(), apis: vec![1], env: "test".into(), expires_at: None };
         assert_eq!(spec.validate(), Ok(Environment::Test));
         let bad = AuthorizeSpec { group: String::new(), apis: vec![], env: "qa".into(), expires_at: None };

@@ -16,11 +16,11 @@
 
 use crate::apps::{AppCredential, AppTable, Grant};
 use crate::body::{self, Body};
+use crate::compiled::{Backend, CompiledApi, HttpBackend, Param, PathPart};
 use crate::error::AuthFailure;
+use crate::fields::Fields;
 use crate::nonce::NonceStore;
 use crate::signature::{self, SignatureMethod};
-use crate::compiled::{Backend, CompiledApi, HttpBackend, Param, PathPart};
-use crate::fields::Fields;
 use crate::snapshot::{CompiledGroup, LiveDeployment, RouteMatch, Snapshot};
 use crate::{Environment, GatewayError};
 use domain::api::{AuthType, ParamLocation, RequestMode, SystemParam};

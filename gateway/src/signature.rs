@@ -276,8 +276,7 @@ mod tests {
         let signer = Signer { key: "key".into(), secret: "secret".into(), method: SignatureMethod::HmacSha1 };
         let mut h = headers(&[("content-type", "application/json"), ("x-ca-stage", "TEST")]);
         let query = vec![("q".to_owned(), "1".to_owned())];
-        let request =
-            Unsigned { method: "PUT", path: "/a", query: &query, body: b"{}", timestamp_ms: 5, nonce: "n-1" };
+        let request = Unsigned { method: "PUT", path: "/a", query: &query, body: b"{}", timestamp_ms: 5, nonce: "n-1" };
         let client_text = signer.sign(request, &mut h).expect("sign");
         assert_eq!(h["x-ca-signature-headers"], "x-ca-key,x-ca-nonce,x-ca-signature-method,x-ca-stage,x-ca-timestamp");
         let server_text = string_to_sign("PUT", &h, &signed_header_names(&h), "/a", &query);
@@ -285,7 +284,12 @@ mod tests {
         assert!(server_text.contains(&content_md5(b"{}")));
         let method = SignatureMethod::parse(h.get("x-ca-signature-method").and_then(|v| v.to_str().ok()));
         assert_eq!(method, Ok(SignatureMethod::HmacSha1));
-        assert!(verify("secret", SignatureMethod::HmacSha1, &server_text, h["x-ca-signature"].to_str().expect("ascii")));
+        assert!(verify(
+            "secret",
+            SignatureMethod::HmacSha1,
+            &server_text,
+            h["x-ca-signature"].to_str().expect("ascii")
+        ));
         assert!(SignatureMethod::parse(Some("md5")).is_err());
     }
 }

@@ -2,9 +2,9 @@
 //! landed yet get their entity with the issue that uses them.
 
 pub mod api;
-pub mod app;
 pub mod api_group;
 pub mod api_token;
+pub mod app;
 pub mod audit_event;
 pub mod authorization;
 pub mod config_revision;

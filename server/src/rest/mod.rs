@@ -3,6 +3,7 @@
 //! call the same `control` services as the console.
 
 mod apis;
+mod apps;
 pub mod error;
 mod groups;
 mod health;
@@ -46,6 +47,17 @@ use utoipa::{Modify, OpenApi};
         releases::deployment_history,
         releases::release_version,
         releases::take_offline,
+        apps::list_apps,
+        apps::create_app,
+        apps::get_app,
+        apps::update_app,
+        apps::delete_app,
+        apps::reset_secret,
+        apps::reset_code,
+        apps::list_authorizations,
+        apps::authorize,
+        apps::revoke,
+        apps::api_authorizations,
     ),
     components(schemas(health::Health, error::ErrorBody, error::ValidationErrorBody, error::FieldErrorBody)),
     modifiers(&BearerAuth),
@@ -88,6 +100,13 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/groups/{group}/deployments/{env}",
             axum::routing::put(releases::release_version).delete(releases::take_offline),
         )
+        .route("/groups/{group}/apis/{id}/authorizations", get(apps::api_authorizations))
+        .route("/apps", get(apps::list_apps).post(apps::create_app))
+        .route("/apps/{app}", get(apps::get_app).patch(apps::update_app).delete(apps::delete_app))
+        .route("/apps/{app}/reset-secret", axum::routing::post(apps::reset_secret))
+        .route("/apps/{app}/reset-code", axum::routing::post(apps::reset_code))
+        .route("/apps/{app}/authorizations", get(apps::list_authorizations).post(apps::authorize))
+        .route("/apps/{app}/authorizations/{id}", axum::routing::delete(apps::revoke))
         .fallback(error::not_found)
         .layer(from_fn_with_state(state, auth::rest_guard))
 }
