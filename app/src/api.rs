@@ -6,6 +6,7 @@
 //! validation the REST API uses, so forms can show each message beside its field.
 
 use domain::api::ApiSpec;
+use domain::app::{AppPatch, AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
 use domain::group::{DomainSpec, GroupSpec};
 use domain::release::{DeployBackend, DeploymentEventView, DeploymentView, Diff, VersionSpec, VersionView};
 use domain::views::{ApiPage, ApiView, GroupView};
@@ -162,6 +163,73 @@ pub async fn add_domain(group: String, spec: DomainSpec) -> Result<Saved<DomainS
 pub async fn remove_domain(group: String, host: String) -> Result<Result<(), String>, ServerFnError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
     ssr::refused(control.remove_domain(&group, &host, &user).await)
+}
+
+/// Every app (secrets left out).
+#[server]
+pub async fn list_apps() -> Result<Vec<AppView>, ServerFnError> {
+    ssr::control()?.list_apps().await.map_err(ssr::server_error)
+}
+
+/// One app; its AppSecret only when `reveal` (the **Reveal** button).
+#[server]
+pub async fn get_app(name: String, reveal: bool) -> Result<AppView, ServerFnError> {
+    ssr::control()?.get_app(&name, reveal).await.map_err(ssr::server_error)
+}
+
+/// Creates an app with fresh credentials.
+#[server]
+pub async fn create_app(spec: AppSpec) -> Result<Saved<AppView>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::saved(control.create_app(&spec, &user).await)
+}
+
+/// Enables or disables an app.
+#[server]
+pub async fn set_app_enabled(name: String, enabled: bool) -> Result<Result<AppView, String>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    let patch = AppPatch { enabled: Some(enabled), ..Default::default() };
+    ssr::refused(control.update_app(&name, &patch, &user).await)
+}
+
+/// Replaces the AppSecret or the AppCode; the answer shows the new secret.
+#[server]
+pub async fn reset_credential(name: String, credential: Credential) -> Result<Result<AppView, String>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::refused(control.reset_credential(&name, credential, &user).await)
+}
+
+/// Deletes an app.
+#[server]
+pub async fn delete_app(name: String) -> Result<Result<(), String>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::refused(control.delete_app(&name, &user).await)
+}
+
+/// An app's authorizations.
+#[server]
+pub async fn list_authorizations(app: String) -> Result<Vec<AuthorizationView>, ServerFnError> {
+    ssr::control()?.list_authorizations(&app).await.map_err(ssr::server_error)
+}
+
+/// Authorizes an app for APIs of a group in an environment.
+#[server]
+pub async fn authorize(app: String, spec: AuthorizeSpec) -> Result<Saved<Vec<AuthorizationView>>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::saved(control.authorize(&app, &spec, &user).await)
+}
+
+/// Revokes one authorization.
+#[server]
+pub async fn revoke(app: String, id: i32) -> Result<Result<(), String>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::refused(control.revoke(&app, id, &user).await)
+}
+
+/// The apps authorized for one API.
+#[server]
+pub async fn api_authorizations(group: String, id: i32) -> Result<Vec<AuthorizationView>, ServerFnError> {
+    ssr::control()?.api_authorizations(&group, id).await.map_err(ssr::server_error)
 }
 
 /// Server-only helpers for the functions above.

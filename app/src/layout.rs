@@ -7,7 +7,11 @@ use crate::pages::deployments::DeploymentsTab;
 use crate::pages::group::{DocsTab, GroupFrame};
 use crate::pages::versions::VersionsTab;
 use crate::pages::{
-    apps::AppsPage, backend_services::BackendServicesPage, debug::DebugPage, groups::GroupsPage, login::LoginPage,
+    apps::{AppPage, AppsPage},
+    backend_services::BackendServicesPage,
+    debug::DebugPage,
+    groups::GroupsPage,
+    login::LoginPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -59,6 +63,7 @@ pub fn App() -> impl IntoView {
                         </ParentRoute>
                         <Route path=path!("/backend-services") view=BackendServicesPage />
                         <Route path=path!("/apps") view=AppsPage />
+                        <Route path=path!("/apps/:app") view=AppPage />
                         <Route path=path!("/debug") view=DebugPage />
                     </ParentRoute>
                 </Routes>

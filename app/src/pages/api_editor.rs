@@ -56,7 +56,12 @@ pub fn ApiEditorPage() -> impl IntoView {
                             request: domain::api::RequestSpec { path: "/".into(), ..Default::default() },
                             ..Default::default()
                         });
-                        view! { <ApiForm group=group.get_untracked() id=id.get_untracked() initial creating /> }.into_any()
+                        let apps = id.get_untracked().map(|id| view! { <AuthorizedApps group=group.get_untracked() id /> });
+                        view! {
+                            <ApiForm group=group.get_untracked() id=id.get_untracked() initial creating />
+                            {apps}
+                        }
+                            .into_any()
                     }
                     Err(error) => view! { <p class="error">{error_text(&error)}</p> }.into_any(),
                 }
@@ -376,5 +381,53 @@ fn SystemRow(spec: RwSignal<ApiSpec>, errors: Errors, i: usize) -> impl IntoView
             {remove_button(format!("Remove system parameter {n}"), move || spec.update(|s| { if i < s.backend.http.system.len() { s.backend.http.system.remove(i); } }))}
             <RowErrors errors prefix=format!("backend.http.system[{i}].") />
         </div>
+    }
+}
+
+/// The apps authorized to call this API, per environment (granted on each app's page).
+#[component]
+fn AuthorizedApps(group: String, id: i32) -> impl IntoView {
+    let grants = Resource::new(move || (group.clone(), id), |(group, id)| crate::api::api_authorizations(group, id));
+    view! {
+        <section class="card" aria-label="Authorized Apps">
+            <h2>"Authorized Apps"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match grants.await {
+                        Ok(rows) if rows.is_empty() => {
+                            view! {
+                                <p class="empty">
+                                    "No app is authorized. Authorize one from its page under "
+                                    <a href="/apps">"Apps"</a> "."
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Ok(rows) => {
+                            view! {
+                                <ul class="plain">
+                                    {rows
+                                        .into_iter()
+                                        .map(|grant| {
+                                            let href = format!("/apps/{}", grant.app);
+                                            let until = grant.expires_at.clone().map(|at| format!(" until {at}")).unwrap_or_default();
+                                            view! {
+                                                <li>
+                                                    <a href=href>{grant.app.clone()}</a>
+                                                    " · " {grant.env.label()} {until}
+                                                    {grant.expired.then_some(" (expired)")}
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                            }
+                                .into_any()
+                        }
+                        Err(error) => view! { <p class="error">{error_text(&error)}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }

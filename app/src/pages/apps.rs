@@ -1,14 +1,484 @@
-//! The Apps page: a frame for now; its issue fills it in.
+//! The Apps pages: the list with **Create App**, and one app's page with its credentials
+//! (the AppSecret hidden until **Reveal**; **Reset Secret**, **Reset AppCode**, **Disable**)
+//! and its authorizations (**Authorize** APIs of a group in an environment, **Revoke**).
 
+use crate::api::{
+    authorize, create_app, get_app, list_apis, list_apps, list_authorizations, list_groups, reset_credential, revoke,
+    set_app_enabled, Saved,
+};
+use crate::components::{
+    bind, error_text, opts, Dialog, Errors, FieldMessage, FormButtons, OtherErrors, SelectField, TextField,
+};
+use domain::app::{AppSpec, AppView, AuthorizeSpec, Credential};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
 
-/// The Apps page.
+/// `/apps`
 #[component]
 pub fn AppsPage() -> impl IntoView {
+    let refresh = RwSignal::new(0u32);
+    let apps = Resource::new(move || refresh.get(), |_| list_apps());
+    let creating = RwSignal::new(false);
+    let form = RwSignal::new(AppSpec::default());
+    let errors: Errors = RwSignal::new(Vec::new());
+    let save = Action::new(move |spec: &AppSpec| create_app(spec.clone()));
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(Saved::Ok(_))) => {
+            creating.set(false);
+            refresh.update(|n| *n += 1);
+        }
+        Some(Ok(Saved::Invalid(list))) => errors.set(list),
+        Some(Err(error)) => errors.set(vec![domain::FieldError::new("form", error_text(&error))]),
+        None => {}
+    });
+
     view! {
         <Title text="Apps · Gantry" />
-        <h1>"Apps"</h1>
-        <p class="muted">"Apps (AppKey, AppSecret, AppCode) and their authorizations: not available yet."</p>
+        <div class="page-head">
+            <h1>"Apps"</h1>
+            <button
+                class="primary"
+                on:click=move |_| {
+                    errors.set(Vec::new());
+                    form.set(AppSpec::default());
+                    creating.set(true);
+                }
+            >
+                "Create App"
+            </button>
+        </div>
+        <p class="hint">
+            "An app calls APIs whose authentication is App: with its AppCode, or by signing requests with its AppKey and AppSecret. It may call an API only where it is authorized."
+        </p>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match apps.await {
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No apps yet."</p> }.into_any(),
+                    Ok(rows) => {
+                        view! {
+                            <table class="grid">
+                                <thead>
+                                    <tr>
+                                        <th>"Name"</th>
+                                        <th>"AppKey"</th>
+                                        <th>"Status"</th>
+                                        <th>"Authorizations"</th>
+                                        <th>"Description"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {rows
+                                        .into_iter()
+                                        .map(|app| {
+                                            let href = format!("/apps/{}", app.name);
+                                            view! {
+                                                <tr>
+                                                    <td>
+                                                        <a href=href>{app.name.clone()}</a>
+                                                    </td>
+                                                    <td>
+                                                        <code>{app.app_key.clone()}</code>
+                                                    </td>
+                                                    <td>{if app.enabled { "Enabled" } else { "Disabled" }}</td>
+                                                    <td>{app.authorizations}</td>
+                                                    <td>{app.description.clone()}</td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <Show when=move || creating.get()>
+            <Dialog title="Create App">
+                <form on:submit=move |ev| {
+                    ev.prevent_default();
+                    save.dispatch(form.get_untracked());
+                }>
+                    <TextField
+                        label="Name"
+                        id="app-name"
+                        field="name"
+                        errors
+                        bound=bind(form, |f| f.name.clone(), |f, v| f.name = v)
+                    />
+                    <TextField
+                        label="Description"
+                        id="app-description"
+                        field="description"
+                        errors
+                        multiline=true
+                        bound=bind(form, |f| f.description.clone(), |f, v| f.description = v)
+                    />
+                    <OtherErrors errors shown=vec!["name".into(), "description".into()] />
+                    <FormButtons
+                        submit="Create"
+                        disabled=Signal::derive(move || save.pending().get())
+                        cancel=Callback::new(move |()| creating.set(false))
+                    />
+                </form>
+            </Dialog>
+        </Show>
+    }
+}
+
+/// What the app page is asking about.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Asking {
+    None,
+    Reset(Credential),
+    Authorize,
+}
+
+/// `/apps/:app`
+#[component]
+pub fn AppPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = Memo::new(move |_| params.read().get("app").unwrap_or_default());
+    let refresh = RwSignal::new(0u32);
+    let app = Resource::new(move || (name.get(), refresh.get()), |(name, _)| get_app(name, false));
+    let grants = Resource::new(move || (name.get(), refresh.get()), |(name, _)| list_authorizations(name));
+    // The secret, once revealed (or just reset); never part of the page until asked for.
+    let secret = RwSignal::new(None::<String>);
+    let asking = RwSignal::new(Asking::None);
+    let failure = RwSignal::new(None::<String>);
+
+    let reveal = Action::new(move |name: &String| get_app(name.clone(), true));
+    Effect::new(move |_| match reveal.value().get() {
+        Some(Ok(view)) => secret.set(view.app_secret),
+        Some(Err(error)) => failure.set(Some(error_text(&error))),
+        None => {}
+    });
+    let reset =
+        Action::new(move |(name, credential): &(String, Credential)| reset_credential(name.clone(), *credential));
+    Effect::new(move |_| match reset.value().get() {
+        Some(Ok(Ok(view))) => {
+            asking.set(Asking::None);
+            secret.set(view.app_secret);
+            refresh.update(|n| *n += 1);
+        }
+        Some(Ok(Err(message))) => failure.set(Some(message)),
+        Some(Err(error)) => failure.set(Some(error_text(&error))),
+        None => {}
+    });
+    let toggle = Action::new(move |(name, enabled): &(String, bool)| set_app_enabled(name.clone(), *enabled));
+    Effect::new(move |_| match toggle.value().get() {
+        Some(Ok(Ok(_))) => refresh.update(|n| *n += 1),
+        Some(Ok(Err(message))) => failure.set(Some(message)),
+        Some(Err(error)) => failure.set(Some(error_text(&error))),
+        None => {}
+    });
+    let remove = Action::new(move |(name, id): &(String, i32)| revoke(name.clone(), *id));
+    Effect::new(move |_| match remove.value().get() {
+        Some(Ok(Ok(()))) => refresh.update(|n| *n += 1),
+        Some(Ok(Err(message))) => failure.set(Some(message)),
+        Some(Err(error)) => failure.set(Some(error_text(&error))),
+        None => {}
+    });
+
+    let credentials = move |app: AppView| {
+        let enabled = app.enabled;
+        view! {
+            <section class="card app-credentials" aria-label="Credentials">
+                <dl>
+                    <dt>"AppKey"</dt>
+                    <dd>
+                        <code data-testid="app-key">{app.app_key.clone()}</code>
+                    </dd>
+                    <dt>"AppSecret"</dt>
+                    <dd>
+                        {move || match secret.get() {
+                            Some(value) => view! { <code data-testid="app-secret">{value}</code> }.into_any(),
+                            None => {
+                                view! {
+                                    <span class="muted" data-testid="app-secret">"••••••••"</span>
+                                    " "
+                                    <button on:click=move |_| {
+                                        reveal.dispatch(name.get_untracked());
+                                    }>"Reveal"</button>
+                                }
+                                    .into_any()
+                            }
+                        }}
+                    </dd>
+                    <dt>"AppCode"</dt>
+                    <dd>
+                        <code data-testid="app-code">{app.app_code.clone()}</code>
+                    </dd>
+                    <dt>"Status"</dt>
+                    <dd>{if enabled { "Enabled" } else { "Disabled" }}</dd>
+                </dl>
+                <div class="card-buttons">
+                    <button on:click=move |_| asking.set(Asking::Reset(Credential::Secret))>"Reset Secret"</button>
+                    <button on:click=move |_| asking.set(Asking::Reset(Credential::Code))>"Reset AppCode"</button>
+                    <button
+                        class=if enabled { "danger" } else { "" }
+                        on:click=move |_| {
+                            toggle.dispatch((name.get_untracked(), !enabled));
+                        }
+                    >
+                        {if enabled { "Disable" } else { "Enable" }}
+                    </button>
+                </div>
+            </section>
+        }
+    };
+
+    view! {
+        <Title text=move || format!("{} · Apps · Gantry", name.get()) />
+        <p class="breadcrumb">
+            <a href="/apps">"Apps"</a>
+            " / "
+            {move || name.get()}
+        </p>
+        <h1>{move || name.get()}</h1>
+        {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match app.await {
+                    Ok(app) => credentials(app).into_any(),
+                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <div class="page-head">
+            <h2>"Authorizations"</h2>
+            <button class="primary" on:click=move |_| asking.set(Asking::Authorize)>
+                "Authorize"
+            </button>
+        </div>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match grants.await {
+                    Ok(rows) if rows.is_empty() => {
+                        view! { <p class="empty">"This app may not call any API yet."</p> }.into_any()
+                    }
+                    Ok(rows) => {
+                        view! {
+                            <table class="grid" aria-label="Authorizations">
+                                <thead>
+                                    <tr>
+                                        <th>"Group"</th>
+                                        <th>"API"</th>
+                                        <th>"Environment"</th>
+                                        <th>"Expires"</th>
+                                        <th>"Actions"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {rows
+                                        .into_iter()
+                                        .map(|grant| {
+                                            let id = grant.id;
+                                            let expires = match (&grant.expires_at, grant.expired) {
+                                                (None, _) => "Never".to_owned(),
+                                                (Some(at), false) => at.clone(),
+                                                (Some(at), true) => format!("{at} (expired)"),
+                                            };
+                                            view! {
+                                                <tr>
+                                                    <td>{grant.group.clone()}</td>
+                                                    <td>
+                                                        {grant.api_name.clone()} " "
+                                                        <code>{grant.api_route.clone()}</code>
+                                                    </td>
+                                                    <td>{grant.env.label()}</td>
+                                                    <td>{expires}</td>
+                                                    <td class="actions">
+                                                        <button
+                                                            class="danger"
+                                                            on:click=move |_| {
+                                                                remove.dispatch((name.get_untracked(), id));
+                                                            }
+                                                        >
+                                                            "Revoke"
+                                                        </button>
+                                                    </td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        {move || match asking.get() {
+            Asking::None => ().into_any(),
+            Asking::Reset(credential) => {
+                let (title, what) = match credential {
+                    Credential::Secret => ("Reset Secret", "AppSecret: requests signed with the old secret"),
+                    Credential::Code => ("Reset AppCode", "AppCode: requests with the old code"),
+                };
+                view! {
+                    <Dialog title=title>
+                        <p>"Replace the " {what} " are refused at once."</p>
+                        <div class="dialog-buttons">
+                            <button type="button" on:click=move |_| asking.set(Asking::None)>
+                                "Cancel"
+                            </button>
+                            <button
+                                class="danger"
+                                on:click=move |_| {
+                                    reset.dispatch((name.get_untracked(), credential));
+                                }
+                            >
+                                "Reset"
+                            </button>
+                        </div>
+                    </Dialog>
+                }
+                    .into_any()
+            }
+            Asking::Authorize => {
+                view! {
+                    <AuthorizeDialog
+                        app=name.get_untracked()
+                        done=Callback::new(move |()| {
+                            asking.set(Asking::None);
+                            refresh.update(|n| *n += 1);
+                        })
+                        cancel=Callback::new(move |()| asking.set(Asking::None))
+                    />
+                }
+                    .into_any()
+            }
+        }}
+    }
+}
+
+/// Authorizes the app for APIs of one group in one environment, with an optional expiry.
+#[component]
+fn AuthorizeDialog(app: String, done: Callback<()>, cancel: Callback<()>) -> impl IntoView {
+    let form = RwSignal::new(AuthorizeSpec { env: "test".into(), ..Default::default() });
+    let errors: Errors = RwSignal::new(Vec::new());
+    let groups = Resource::new(|| (), |_| list_groups());
+    let group = Memo::new(move |_| form.with(|f| f.group.clone()));
+    let apis = Resource::new(
+        move || group.get(),
+        |group| async move {
+            if group.is_empty() {
+                Ok(Vec::new())
+            } else {
+                list_apis(group, String::new(), 1, 200).await.map(|page| page.items)
+            }
+        },
+    );
+    let save = Action::new(move |(app, spec): &(String, AuthorizeSpec)| authorize(app.clone(), spec.clone()));
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(Saved::Ok(_))) => done.run(()),
+        Some(Ok(Saved::Invalid(list))) => errors.set(list),
+        Some(Err(error)) => errors.set(vec![domain::FieldError::new("form", error_text(&error))]),
+        None => {}
+    });
+    let expires = RwSignal::new(String::new());
+
+    view! {
+        <Dialog title="Authorize">
+            <form on:submit=move |ev| {
+                ev.prevent_default();
+                let mut spec = form.get_untracked();
+                let until = expires.get_untracked();
+                spec.expires_at = (!until.trim().is_empty()).then_some(until);
+                save.dispatch((app.clone(), spec));
+            }>
+                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        let mut choices = vec![(String::new(), "Choose a group".to_owned())];
+                        choices.extend(groups.await.unwrap_or_default().into_iter().map(|g| (g.name.clone(), g.name)));
+                        view! {
+                            <SelectField
+                                label="Group"
+                                id="authorize-group"
+                                field="group"
+                                errors
+                                options=choices
+                                bound=bind(form, |f| f.group.clone(), |f, v| {
+                                    f.group = v;
+                                    f.apis.clear();
+                                })
+                            />
+                        }
+                    })}
+                </Transition>
+                <SelectField
+                    label="Environment"
+                    id="authorize-env"
+                    field="env"
+                    errors
+                    options=opts(&[("test", "Test"), ("pre", "Pre-release"), ("prod", "Production")])
+                    bound=bind(form, |f| f.env.clone(), |f, v| f.env = v)
+                />
+                <fieldset class="field" aria-describedby="authorize-apis-error">
+                    <legend>"APIs"</legend>
+                    <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            let rows = apis.await.unwrap_or_default();
+                            if rows.is_empty() {
+                                return view! { <p class="muted">"Pick a group with APIs."</p> }.into_any();
+                            }
+                            rows.into_iter()
+                                .map(|api| {
+                                    let id = api.id;
+                                    let input_id = format!("authorize-api-{id}");
+                                    let label_for = input_id.clone();
+                                    view! {
+                                        <div class="checkbox">
+                                            <input
+                                                type="checkbox"
+                                                id=input_id
+                                                prop:checked=move || form.with(|f| f.apis.contains(&id))
+                                                on:change=move |ev| {
+                                                    let on = event_target_checked(&ev);
+                                                    form.update(|f| {
+                                                        f.apis.retain(|a| *a != id);
+                                                        if on {
+                                                            f.apis.push(id);
+                                                        }
+                                                    });
+                                                }
+                                            />
+                                            <label for=label_for>
+                                                {api.spec.name.clone()} " " <code>{api.spec.request.method.clone()} " " {api.spec.request.path.clone()}</code>
+                                            </label>
+                                        </div>
+                                    }
+                                })
+                                .collect_view()
+                                .into_any()
+                        })}
+                    </Transition>
+                    <FieldMessage errors field="apis" id="authorize-apis" />
+                </fieldset>
+                <div class="field">
+                    <label for="authorize-expires">"Expires at (UTC, optional)"</label>
+                    <input
+                        id="authorize-expires"
+                        type="datetime-local"
+                        aria-describedby="authorize-expires-error"
+                        prop:value=move || expires.get()
+                        on:input=move |ev| expires.set(event_target_value(&ev))
+                    />
+                    <FieldMessage errors field="expires_at" id="authorize-expires" />
+                </div>
+                <OtherErrors errors shown=vec!["group".into(), "env".into(), "apis".into(), "expires_at".into()] />
+                <FormButtons
+                    submit="Authorize"
+                    disabled=Signal::derive(move || save.pending().get())
+                    cancel=cancel
+                />
+            </form>
+        </Dialog>
     }
 }
