@@ -7,8 +7,9 @@
 
 use domain::api::ApiSpec;
 use domain::app::{AppPatch, AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
+use domain::debug::{DebugRequest, DebugResult};
 use domain::group::{DomainSpec, GroupSpec};
-use domain::release::{DeployBackend, DeploymentEventView, DeploymentView, Diff, VersionSpec, VersionView};
+use domain::release::{DeployBackend, DeploymentEventView, DeploymentView, Diff, VersionApi, VersionSpec, VersionView};
 use domain::views::{ApiPage, ApiView, GroupView};
 use domain::{Environment, FieldError};
 use leptos::prelude::*;
@@ -230,6 +231,24 @@ pub async fn revoke(app: String, id: i32) -> Result<Result<(), String>, ServerFn
 #[server]
 pub async fn api_authorizations(group: String, id: i32) -> Result<Vec<AuthorizationView>, ServerFnError> {
     ssr::control()?.api_authorizations(&group, id).await.map_err(ssr::server_error)
+}
+
+/// Sends a Debug API call through the real gateway.
+#[server]
+pub async fn debug_call(request: DebugRequest) -> Result<Saved<DebugResult>, ServerFnError> {
+    ssr::saved(ssr::control()?.debug(&request).await)
+}
+
+/// What is live in a group: per environment, the version label and its APIs.
+#[server]
+pub async fn live_apis(group: String) -> Result<Vec<(Environment, String, Vec<VersionApi>)>, ServerFnError> {
+    let control = ssr::control()?;
+    let mut live = Vec::new();
+    for deployment in control.list_deployments(&group).await.map_err(ssr::server_error)? {
+        let version = control.get_version(&group, &deployment.version).await.map_err(ssr::server_error)?;
+        live.push((deployment.environment, deployment.version, version.apis));
+    }
+    Ok(live)
 }
 
 /// Server-only helpers for the functions above.

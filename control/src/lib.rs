@@ -16,6 +16,8 @@
 //! - [`domains`]: custom domains of a group, optionally pinned to an environment.
 //! - [`apps`]: apps (AppKey, AppSecret, AppCode) and their authorizations per API and
 //!   environment; every change recompiles the gateway's app table.
+//! - [`debug`]: the Debug API: builds, signs and sends a request for a live API through the
+//!   real gateway listener with a one-time trace token, and returns what came back.
 //! - `audit`: the audit trail every change writes in its own transaction.
 //! - [`releases`]: versions (freeze, list, diff) and release, switch and off-line, each one
 //!   transaction.
@@ -28,6 +30,7 @@ pub mod apis;
 pub mod apps;
 mod audit;
 pub mod db;
+pub mod debug;
 pub mod domains;
 pub mod entity;
 pub mod error;
@@ -53,6 +56,8 @@ pub struct Control {
     snapshots: gateway::SnapshotHandle,
     gateway_lock: Arc<tokio::sync::Mutex<()>>,
     base_domain: String,
+    debug_tokens: Arc<gateway::debug::DebugTokens>,
+    gateway_addr: Option<std::net::SocketAddr>,
 }
 
 impl Control {
@@ -71,6 +76,8 @@ impl Control {
             snapshots: gateway::SnapshotHandle::new(gateway::Snapshot::empty(0)),
             gateway_lock: Arc::new(tokio::sync::Mutex::new(())),
             base_domain: "localhost".to_owned(),
+            debug_tokens: Arc::default(),
+            gateway_addr: None,
         }
     }
 
@@ -78,6 +85,17 @@ impl Control {
     pub fn with_base_domain(mut self, base_domain: &str) -> Control {
         self.base_domain = base_domain.trim().trim_start_matches('.').to_ascii_lowercase();
         self
+    }
+
+    /// Where the gateway listens (the Debug API sends its requests there).
+    pub fn with_gateway_addr(mut self, address: std::net::SocketAddr) -> Control {
+        self.gateway_addr = Some(address);
+        self
+    }
+
+    /// The one-time tokens the Debug API issues and the gateway consumes.
+    pub fn debug_tokens(&self) -> Arc<gateway::debug::DebugTokens> {
+        self.debug_tokens.clone()
     }
 
     /// The snapshot the gateway serves; every change to what is live swaps it.

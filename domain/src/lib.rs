@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //! - [`app`]: apps (AppKey, AppSecret, AppCode) and their authorizations.
+//! - [`debug`]: the Debug API's request, result and the gateway's trace.
 //! - [`environment`]: Test, Pre-release, Production and the `X-Ca-Stage` header.
 //! - [`error`]: [`FieldError`], a rule broken by one field, named by its JSON path.
 //! - [`names`]: group names, subdomains (DNS labels), API names, parameter and header names.
@@ -20,6 +21,7 @@
 pub mod api;
 pub mod app;
 pub mod backend;
+pub mod debug;
 pub mod environment;
 pub mod error;
 pub mod group;

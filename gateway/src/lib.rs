@@ -8,6 +8,7 @@
 //! - [`body`]: the boxed body type shared by fixed answers and streamed backend bodies.
 //! - [`compiled`]: an API compiled for serving (route shape, parameters, backend).
 //! - [`config`]: listener and upstream settings (extra CA file, size limits).
+//! - [`debug`]: one-time debug tokens and the per-request trace the Debug API page shows.
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
 //! - [`fields`]: form and JSON body fields, read only for APIs that declare or map them.
 //! - [`metrics`]: request counters and latency histograms in Prometheus' text format.
@@ -20,6 +21,7 @@ pub mod apps;
 pub mod body;
 pub mod compiled;
 pub mod config;
+pub mod debug;
 pub mod error;
 pub mod fields;
 pub mod metrics;

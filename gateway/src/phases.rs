@@ -69,6 +69,10 @@ pub struct RequestContext {
     pub app: Option<Arc<AppCredential>>,
     /// The server's StringToSign, when a signature did not match.
     pub string_to_sign: Option<String>,
+    /// The phase running (or that refused the request), one of [`crate::debug::PHASES`].
+    pub phase: &'static str,
+    /// Notes for the Debug API's trace; `Some` only for requests with a valid debug token.
+    pub debug: Option<Box<crate::debug::DebugNotes>>,
 }
 
 impl RequestContext {
@@ -90,6 +94,8 @@ impl RequestContext {
             auth: None,
             app: None,
             string_to_sign: None,
+            phase: "resolve",
+            debug: None,
         }
     }
 }

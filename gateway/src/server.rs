@@ -3,6 +3,7 @@
 
 use crate::body::{self, Body};
 use crate::compiled::Backend;
+use crate::debug::{self, DebugTokens};
 use crate::fields;
 use crate::nonce::NonceStore;
 use crate::phases::{self, RequestContext, UpstreamClient};
@@ -86,6 +87,7 @@ pub async fn serve(
     snapshots: SnapshotHandle,
     metrics: Metrics,
     config: GatewayConfig,
+    debug: Arc<DebugTokens>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
@@ -104,7 +106,7 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let shared = Shared { snapshots: snapshots.clone(), client: client.clone(), metrics: metrics.clone(), nonces: nonces.clone(), limits };
+                let shared = Shared { snapshots: snapshots.clone(), client: client.clone(), metrics: metrics.clone(), nonces: nonces.clone(), limits, debug: debug.clone() };
                 let service = service_fn(move |request| {
                     let shared = shared.clone();
                     async move { Ok::<_, Infallible>(handle(request, &shared, peer.ip()).await) }
@@ -144,16 +146,28 @@ pub struct Shared {
     pub nonces: Arc<NonceStore>,
     /// Size limits.
     pub limits: Limits,
+    /// One-time tokens that turn on the Debug API's trace.
+    pub debug: Arc<DebugTokens>,
 }
 
 /// Runs the phases for one request.
-pub async fn handle(request: Request<Incoming>, shared: &Shared, peer: IpAddr) -> Response<Body> {
+pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: IpAddr) -> Response<Body> {
     let metrics = &shared.metrics;
     let snapshot = shared.snapshots.current();
     let mut ctx = RequestContext::new(request.method().clone(), request.uri().path(), request.headers(), peer);
+    // A debug token never reaches a backend; a valid one turns the trace on.
+    if let Some(token) = request.headers_mut().remove(debug::TOKEN_HEADER) {
+        if token.to_str().is_ok_and(|token| shared.debug.consume(token)) {
+            ctx.debug = Some(Box::default());
+        }
+    }
+    let mut traced_error = None;
     let mut response = match run(&mut ctx, &snapshot, shared, request).await {
         Ok(response) => response,
         Err(error) => {
+            if ctx.debug.is_some() {
+                traced_error = Some(error.clone());
+            }
             let group = ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-");
             match error {
                 GatewayError::BadGateway(_) => metrics.record_upstream_error(group, "bad_gateway"),
@@ -165,6 +179,9 @@ pub async fn handle(request: Request<Incoming>, shared: &Shared, peer: IpAddr) -
     };
     if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
         response.headers_mut().insert("x-ca-request-id", id);
+    }
+    if let Some(notes) = ctx.debug.take() {
+        debug::attach(&mut response, &debug::trace(&ctx, &notes, traced_error.as_ref()));
     }
     let bytes = hyper::body::Body::size_hint(response.body()).exact();
     phases::log(&ctx, response.status(), bytes);
@@ -196,10 +213,19 @@ async fn run(
         )));
     }
     let deployment = phases::resolve(ctx, snapshot, request.headers())?;
+    ctx.phase = "route";
     let (api, path_params) = phases::route(ctx, &deployment)?;
+    ctx.phase = "mock";
+    if let Some(notes) = ctx.debug.as_mut() {
+        notes.path_params = path_params.clone();
+    }
     if let Some(response) = phases::mock(&api) {
+        if let Some(notes) = ctx.debug.as_mut() {
+            notes.mock = true;
+        }
         return Ok(response);
     }
+    ctx.phase = "authenticate";
     let query = phases::parse_query(request.uri().query());
     let max_body = limits.body;
     let declared_length = request
@@ -236,12 +262,30 @@ async fn run(
         Some(bytes) => (request.map(|_| body::full(bytes)), None),
         None => (request, None),
     };
+    ctx.phase = "validate";
     let values = phases::validate(&api, &path_params, &query, request.headers(), fields.as_ref())?;
+    ctx.phase = "upstream request";
     let backend = match &api.backend {
         Backend::Http(backend) => backend,
         Backend::Unavailable(reason) => return Err(GatewayError::Unavailable(reason.clone())),
         Backend::Mock(_) => unreachable!("answered by the mock phase"),
     };
+    if let Some(notes) = ctx.debug.as_mut() {
+        notes.values = values.declared.iter().map(|(l, n, v)| (l.as_str().to_owned(), n.clone(), v.clone())).collect();
+    }
     let upstream = phases::upstream_request(ctx, &api, backend, request, query, &values, fields)?;
+    if let Some(notes) = ctx.debug.as_mut() {
+        notes.upstream = Some(domain::debug::UpstreamTrace {
+            method: upstream.method().to_string(),
+            url: upstream.uri().to_string(),
+            headers: upstream
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect(),
+            body_bytes: hyper::body::Body::size_hint(upstream.body()).exact(),
+        });
+    }
+    ctx.phase = "proxy";
     phases::proxy(ctx, &shared.client, backend, upstream).await
 }

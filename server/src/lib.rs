@@ -12,6 +12,9 @@
 //! - `session_store`: tower-sessions records in Gantry's own database.
 //! - [`telemetry`]: structured logging.
 
+// Leptos views are deeply nested types; the console's pages need more than the default.
+#![recursion_limit = "512"]
+
 mod auth;
 pub mod cli;
 pub mod config;

@@ -83,6 +83,7 @@ impl Application {
             .await
             .with_context(|| format!("binding the gateway to {}", settings.gateway_addr))?;
 
+        let control = control.with_gateway_addr(gateway.local_addr()?);
         let leptos_options = LeptosOptions::builder()
             .output_name("gantry")
             .site_root(settings.site_root.to_string_lossy().as_ref())
@@ -137,6 +138,7 @@ impl Application {
             self.state.snapshots.clone(),
             self.state.metrics.clone(),
             self.gateway_config,
+            self.state.control.debug_tokens(),
             stop.clone().cancelled_owned(),
         );
         let (console, gateway) = tokio::join!(async { console.await }, gateway);

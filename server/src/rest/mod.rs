@@ -4,6 +4,7 @@
 
 mod apis;
 mod apps;
+mod debug;
 pub mod error;
 mod groups;
 mod health;
@@ -58,6 +59,7 @@ use utoipa::{Modify, OpenApi};
         apps::authorize,
         apps::revoke,
         apps::api_authorizations,
+        debug::debug,
     ),
     components(schemas(health::Health, error::ErrorBody, error::ValidationErrorBody, error::FieldErrorBody)),
     modifiers(&BearerAuth),
@@ -107,6 +109,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/apps/{app}/reset-code", axum::routing::post(apps::reset_code))
         .route("/apps/{app}/authorizations", get(apps::list_authorizations).post(apps::authorize))
         .route("/apps/{app}/authorizations/{id}", axum::routing::delete(apps::revoke))
+        .route("/debug", axum::routing::post(debug::debug))
         .fallback(error::not_found)
         .layer(from_fn_with_state(state, auth::rest_guard))
 }

@@ -106,7 +106,7 @@ fn code(response: &reqwest::Response) -> String {
 
 /// A group with three `auth = app` APIs (a GET with a query, a form POST, a JSON POST)
 /// released to Test against the echo backend, and app `web` authorized for all three there.
-async fn signed_petstore(app: &TestApp) -> (RestClient, Value, Vec<i64>) {
+pub(crate) async fn signed_petstore(app: &TestApp) -> (RestClient, Value, Vec<i64>) {
     let backend = spawn_echo_backend().await;
     let rest = app.rest().await;
     assert_eq!(rest.post("/groups", json!({"name": "petstore", "subdomain": "petstore"})).await.0, 201);

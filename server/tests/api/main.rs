@@ -2,6 +2,7 @@
 
 mod apps;
 mod auth;
+mod debug;
 mod gateway;
 mod groups;
 mod helpers;

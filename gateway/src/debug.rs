@@ -1,0 +1,199 @@
+//! The Debug API's view into the gateway: one-time debug tokens, and the trace of a request
+//! that carried one.
+//!
+//! The console issues a token ([`DebugTokens::issue`]) and sends the request to the real
+//! gateway listener with it in `X-Gantry-Debug`. The gateway removes the header (it never
+//! reaches a backend), consumes the token, and, only when the token was valid, answers with
+//! the trace of every phase in `X-Gantry-Trace` (Base64 of JSON). A forged, expired or
+//! reused token is ignored: the request is served like any other, without a trace.
+
+use crate::body::Body;
+use crate::phases::RequestContext;
+use crate::GatewayError;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use bytes::Bytes;
+use domain::debug::{DebugTrace, PhaseStep, UpstreamTrace};
+use http::{HeaderValue, Request, Response};
+use http_body_util::BodyExt;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The request header that carries a debug token.
+pub const TOKEN_HEADER: &str = "x-gantry-debug";
+/// The response header that carries the trace.
+pub const TRACE_HEADER: &str = "x-gantry-trace";
+/// How long an issued token stays valid.
+const TOKEN_TTL: Duration = Duration::from_secs(60);
+/// At most this many tokens wait to be used; older ones are dropped first.
+const MAX_TOKENS: usize = 1024;
+
+/// Tokens the console issued and the gateway has not seen yet.
+#[derive(Debug, Default)]
+pub struct DebugTokens {
+    issued: Mutex<HashMap<String, Instant>>,
+}
+
+impl DebugTokens {
+    /// A new one-time token, valid for a minute.
+    pub fn issue(&self) -> String {
+        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        issued.retain(|_, at| now.duration_since(*at) < TOKEN_TTL);
+        if issued.len() >= MAX_TOKENS {
+            if let Some(oldest) = issued.iter().min_by_key(|(_, at)| **at).map(|(t, _)| t.clone()) {
+                issued.remove(&oldest);
+            }
+        }
+        issued.insert(token.clone(), now);
+        token
+    }
+
+    /// Consumes `token`: `true` only the first time, and only within its lifetime.
+    pub fn consume(&self, token: &str) -> bool {
+        let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
+        issued.remove(token).is_some_and(|at| at.elapsed() < TOKEN_TTL)
+    }
+}
+
+/// What the phases note down for a traced request beyond [`RequestContext`]'s fields.
+#[derive(Debug, Default)]
+pub struct DebugNotes {
+    /// Path parameters as matched.
+    pub path_params: Vec<(String, String)>,
+    /// Whether the mock short-cut answered.
+    pub mock: bool,
+    /// Declared parameters after validation.
+    pub values: Vec<(String, String, String)>,
+    /// The backend request.
+    pub upstream: Option<UpstreamTrace>,
+}
+
+/// The phases in order, as [`RequestContext::phase`] names them.
+pub const PHASES: [&str; 7] = ["resolve", "route", "mock", "authenticate", "validate", "upstream request", "proxy"];
+
+/// The trace of a finished request.
+pub fn trace(ctx: &RequestContext, notes: &DebugNotes, error: Option<&GatewayError>) -> DebugTrace {
+    let reached = PHASES.iter().position(|p| *p == ctx.phase).unwrap_or(0);
+    let api = ctx.api.as_ref();
+    let mut phases = Vec::with_capacity(PHASES.len());
+    for (i, name) in PHASES.iter().enumerate() {
+        let (outcome, detail) = if i > reached || (notes.mock && i > 2) {
+            let outcome = if notes.mock { "skipped" } else { "not reached" };
+            let detail = if notes.mock { "the mock short-cut answered" } else { "" };
+            (outcome, detail.to_owned())
+        } else if i == reached && error.is_some() {
+            ("failed", error.map(|e| format!("{}: {}", e.code(), e.message())).unwrap_or_default())
+        } else {
+            match *name {
+                "resolve" => (
+                    "ok",
+                    format!(
+                        "group `{}`, {}, version {}",
+                        ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-"),
+                        ctx.environment.map(|e| e.label()).unwrap_or("-"),
+                        ctx.version.as_deref().unwrap_or("-")
+                    ),
+                ),
+                "route" => ("ok", api.map(|a| format!("API `{}`", a.name)).unwrap_or_default()),
+                "mock" if notes.mock => {
+                    ("answered", "the API's backend is Mock: answered without authentication".into())
+                }
+                "mock" => ("skipped", "the backend is not Mock".into()),
+                "authenticate" => match (ctx.auth, &ctx.app) {
+                    (Some("none") | None, _) => ("ok", "the API needs no app (auth = none)".into()),
+                    (Some(method), Some(app)) => ("ok", format!("{method}: app `{}` authorized", app.name)),
+                    (Some(method), None) => ("ok", method.to_owned()),
+                },
+                "validate" => ("ok", format!("{} declared parameter value(s)", notes.values.len())),
+                "upstream request" => {
+                    ("ok", notes.upstream.as_ref().map(|u| format!("{} {}", u.method, u.url)).unwrap_or_default())
+                }
+                _ => (
+                    "ok",
+                    match (ctx.upstream_status, ctx.upstream_micros) {
+                        (Some(status), Some(micros)) => {
+                            format!("backend answered {status} in {:.1} ms", micros as f64 / 1000.0)
+                        }
+                        _ => String::new(),
+                    },
+                ),
+            }
+        };
+        phases.push(PhaseStep { name: (*name).to_owned(), outcome: outcome.to_owned(), detail });
+    }
+    DebugTrace {
+        request_id: ctx.request_id.clone(),
+        group: ctx.group.as_ref().map(|g| g.name.clone()),
+        environment: ctx.environment.map(|e| e.as_str().to_owned()),
+        version: ctx.version.clone(),
+        api: api.map(|a| a.name.clone()),
+        route: api.map(|a| format!("{} {}", a.method.as_ref().map(|m| m.as_str()).unwrap_or("ANY"), a.path)),
+        path_params: notes.path_params.clone(),
+        mock: notes.mock,
+        auth: ctx.auth.map(str::to_owned),
+        app: ctx.app.as_ref().map(|a| a.name.clone()),
+        server_string_to_sign: ctx.string_to_sign.clone(),
+        values: notes.values.clone(),
+        upstream: notes.upstream.clone(),
+        upstream_status: ctx.upstream_status,
+        upstream_ms: ctx.upstream_micros.map(|m| m as f64 / 1000.0),
+        failed_phase: error.map(|_| ctx.phase.to_owned()),
+        error: error.map(|e| (e.code().to_owned(), e.message().to_owned())),
+        phases,
+        gateway_ms: ctx.started.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+/// Adds the trace header to a response.
+pub fn attach(response: &mut Response<Body>, trace: &DebugTrace) {
+    let json = serde_json::to_vec(trace).unwrap_or_default();
+    if let Ok(value) = HeaderValue::from_str(&STANDARD.encode(json)) {
+        response.headers_mut().insert(TRACE_HEADER, value);
+    }
+}
+
+/// Reads the trace header of a response, if there is a valid one.
+pub fn read_trace(headers: &http::HeaderMap) -> Option<DebugTrace> {
+    let raw = headers.get(TRACE_HEADER)?.to_str().ok()?;
+    serde_json::from_slice(&STANDARD.decode(raw).ok()?).ok()
+}
+
+/// Sends one request to the gateway at `address` (plain HTTP, loopback) and reads the whole
+/// response. For the console's Debug API page.
+pub async fn send(
+    address: std::net::SocketAddr,
+    request: Request<Bytes>,
+    timeout: Duration,
+) -> Result<(http::response::Parts, Bytes), String> {
+    let stream =
+        tokio::net::TcpStream::connect(address).await.map_err(|e| format!("connecting to the gateway: {e}"))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("gateway handshake: {e}"))?;
+    tokio::spawn(connection);
+    let request = request.map(|b| http_body_util::Full::new(b));
+    let call = async {
+        let response = sender.send_request(request).await.map_err(|e| format!("gateway request: {e}"))?;
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.map_err(|e| format!("gateway response: {e}"))?.to_bytes();
+        Ok((parts, bytes))
+    };
+    tokio::time::timeout(timeout, call).await.map_err(|_| "the gateway did not answer in time".to_owned())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_work_once_and_forged_ones_never() {
+        let tokens = DebugTokens::default();
+        let token = tokens.issue();
+        assert!(!tokens.consume("forged"));
+        assert!(tokens.consume(&token));
+        assert!(!tokens.consume(&token), "a token works once");
+    }
+}
