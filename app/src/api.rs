@@ -6,7 +6,7 @@
 //! validation the REST API uses, so forms can show each message beside its field.
 
 use domain::api::ApiSpec;
-use domain::app::{AppPatch, AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
+use domain::app::{AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
 use domain::debug::{DebugRequest, DebugResult};
 use domain::group::{DomainSpec, GroupSpec};
 use domain::release::{DeployBackend, DeploymentEventView, DeploymentView, Diff, VersionApi, VersionSpec, VersionView};
@@ -189,7 +189,7 @@ pub async fn create_app(spec: AppSpec) -> Result<Saved<AppView>, ServerFnError> 
 #[server]
 pub async fn set_app_enabled(name: String, enabled: bool) -> Result<Result<AppView, String>, ServerFnError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
-    let patch = AppPatch { enabled: Some(enabled), ..Default::default() };
+    let patch = domain::app::AppPatch { enabled: Some(enabled), ..Default::default() };
     ssr::refused(control.update_app(&name, &patch, &user).await)
 }
 
