@@ -10,6 +10,7 @@ use domain::app::{AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential
 use domain::debug::{DebugRequest, DebugResult};
 use domain::group::{DomainSpec, GroupSpec};
 use domain::release::{DeployBackend, DeploymentEventView, DeploymentView, Diff, VersionApi, VersionSpec, VersionView};
+use domain::service::{ServiceEvent, ServicePatch, ServiceSpec, ServiceUrlSpec, ServiceView};
 use domain::views::{ApiPage, ApiView, GroupView};
 use domain::{Environment, FieldError};
 use leptos::prelude::*;
@@ -249,6 +250,59 @@ pub async fn live_apis(group: String) -> Result<Vec<(Environment, String, Vec<Ve
         live.push((deployment.environment, deployment.version, version.apis));
     }
     Ok(live)
+}
+
+/// Every backend service, with URLs and users.
+#[server]
+pub async fn list_services() -> Result<Vec<ServiceView>, ServerFnError> {
+    ssr::control()?.list_services().await.map_err(ssr::server_error)
+}
+
+/// One backend service.
+#[server]
+pub async fn get_service(name: String) -> Result<ServiceView, ServerFnError> {
+    ssr::control()?.get_service(&name).await.map_err(ssr::server_error)
+}
+
+/// A backend service's URL changes, newest first.
+#[server]
+pub async fn service_history(name: String) -> Result<Vec<ServiceEvent>, ServerFnError> {
+    ssr::control()?.service_history(&name).await.map_err(ssr::server_error)
+}
+
+/// Creates a backend service.
+#[server]
+pub async fn create_service(spec: ServiceSpec) -> Result<Saved<ServiceView>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::saved(control.create_service(&spec, &user).await)
+}
+
+/// Renames or describes a backend service.
+#[server]
+pub async fn update_service(name: String, patch: ServicePatch) -> Result<Saved<ServiceView>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::saved(control.update_service(&name, &patch, &user).await)
+}
+
+/// Sets a backend service's URL in an environment.
+#[server]
+pub async fn set_service_url(
+    name: String,
+    environment: Environment,
+    spec: ServiceUrlSpec,
+) -> Result<Saved<ServiceView>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::saved(control.set_service_url(&name, environment, &spec, &user).await)
+}
+
+/// Deletes a backend service's URL in an environment.
+#[server]
+pub async fn delete_service_url(
+    name: String,
+    environment: Environment,
+) -> Result<Result<ServiceView, String>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::refused(control.delete_service_url(&name, environment, &user).await)
 }
 
 /// Server-only helpers for the functions above.

@@ -8,7 +8,7 @@ use crate::pages::group::{DocsTab, GroupFrame};
 use crate::pages::versions::VersionsTab;
 use crate::pages::{
     apps::{AppPage, AppsPage},
-    backend_services::BackendServicesPage,
+    backend_services::{BackendServicePage, BackendServicesPage},
     debug::DebugPage,
     groups::GroupsPage,
     login::LoginPage,
@@ -62,6 +62,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("apis/:id") view=ApiEditorPage />
                         </ParentRoute>
                         <Route path=path!("/backend-services") view=BackendServicesPage />
+                        <Route path=path!("/backend-services/:name") view=BackendServicePage />
                         <Route path=path!("/apps") view=AppsPage />
                         <Route path=path!("/apps/:app") view=AppPage />
                         <Route path=path!("/debug") view=DebugPage />

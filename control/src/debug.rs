@@ -182,7 +182,9 @@ impl Control {
         );
         built.headers.insert("x-ca-stage", HeaderValue::from_static(env.stage()));
 
-        let needs_app = api.spec.auth == AuthType::App && target_of(&api.spec, &backend) != Target::Mock;
+        let services = self.service_directory(self.db()).await?;
+        let needs_app =
+            api.spec.auth == AuthType::App && target_of(&api.spec, &backend, &services, env) != Target::Mock;
         let app_name = request.app.as_deref().map(str::trim).filter(|a| !a.is_empty());
         let client_string_to_sign = match (needs_app, app_name) {
             (true, None) => return Err(ControlError::field("app", "this API needs an app: pick one to sign with")),

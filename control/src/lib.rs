@@ -21,6 +21,8 @@
 //! - `audit`: the audit trail every change writes in its own transaction.
 //! - [`releases`]: versions (freeze, list, diff) and release, switch and off-line, each one
 //!   transaction.
+//! - [`services`]: backend services (a URL per environment); URL changes reach the gateway
+//!   without a release.
 //! - [`snapshot`]: compiles what is live into the gateway's snapshot and swaps it in.
 //!
 //! [`Control`] ties them together: one cheap-to-clone handle over the connection pool that
@@ -36,6 +38,7 @@ pub mod entity;
 pub mod error;
 pub mod groups;
 pub mod releases;
+pub mod services;
 pub mod snapshot;
 pub mod throttle;
 pub mod tokens;

@@ -7,12 +7,16 @@
 //! previous deployment intact and served.
 
 use crate::entity::{api, config_revision, deployment, deployment_event, version};
+use crate::services::ServiceDirectory;
+use crate::snapshot::target_of;
 use crate::{Control, ControlError, CurrentUser, FieldError};
 use domain::api::{ApiSpec, BackendType};
+use domain::release::OfflineApi;
 use domain::release::{
     DeployBackend, DeploymentEventView, DeploymentView, Diff, ReleaseSpec, VersionApi, VersionSpec, VersionView,
 };
 use domain::Environment;
+use gateway::compiled::Target;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -37,32 +41,33 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ControlE
     serde_json::to_value(value).map_err(|e| ControlError::Internal(e.to_string()))
 }
 
-/// Why a version cannot be released with `backend`, if it cannot: each API must be servable.
-pub fn release_problems(apis: &[VersionApi], backend: &DeployBackend) -> Vec<FieldError> {
+/// Why a version cannot be released to `env` with `backend`, if it cannot: each API must be
+/// servable there. APIs whose backend service has no URL in `env` are named per service.
+pub fn release_problems(
+    apis: &[VersionApi],
+    backend: &DeployBackend,
+    services: &ServiceDirectory,
+    env: Environment,
+) -> Vec<FieldError> {
     let mut problems = Vec::new();
+    let mut offline: Vec<(String, Vec<String>)> = Vec::new();
     for api in apis {
         let spec = &api.spec;
-        if spec.backend.unified {
-            if let DeployBackend::Service { service } = backend {
-                problems.push(FieldError::new(
-                    "backend.service",
-                    format!(
-                        "API `{}` would use backend service `{service}`: backend services are not available yet",
-                        spec.name
-                    ),
-                ));
-            }
-        } else if spec.backend.kind == BackendType::Function {
+        if !spec.backend.unified && spec.backend.kind == BackendType::Function {
             problems.push(FieldError::new(
                 "version",
                 format!("API `{}` uses a Function backend, which this build cannot run yet", spec.name),
             ));
-        } else if spec.backend.kind == BackendType::Http && spec.backend.http.address.is_none() {
-            problems.push(FieldError::new(
-                "version",
-                format!("API `{}` uses a backend service, which this build cannot resolve yet", spec.name),
-            ));
+        } else if let Target::Offline(reason) = target_of(spec, backend, services, env) {
+            match offline.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, names)) => names.push(format!("`{}`", spec.name)),
+                None => offline.push((reason, vec![format!("`{}`", spec.name)])),
+            }
         }
+    }
+    for (reason, names) in offline {
+        let field = if matches!(backend, DeployBackend::Service { .. }) { "backend.service" } else { "version" };
+        problems.push(FieldError::new(field, format!("{reason}; used by API {}", names.join(", "))));
     }
     problems
 }
@@ -272,21 +277,29 @@ impl Control {
         let group = self.find_group(group).await?;
         let labels: HashMap<i32, String> =
             self.group_versions(group.id).await?.into_iter().map(|v| (v.id, v.label)).collect();
-        let mut views = self
-            .live_versions(group.id)
-            .await?
-            .into_iter()
-            .map(|d| {
-                Ok(DeploymentView {
-                    environment: environment(&d.environment)?,
-                    version: labels.get(&d.version_id).cloned().unwrap_or_default(),
-                    backend: backend_of(&d.backend)?,
-                    released_at: d.released_at.to_rfc3339(),
-                    released_by: d.released_by,
-                    note: d.note,
-                })
-            })
-            .collect::<Result<Vec<_>, ControlError>>()?;
+        let services = self.service_directory(self.db()).await?;
+        let mut views = Vec::new();
+        for d in self.live_versions(group.id).await? {
+            let env = environment(&d.environment)?;
+            let backend = backend_of(&d.backend)?;
+            let mut offline = Vec::new();
+            if let Some(frozen) = version::Entity::find_by_id(d.version_id).one(self.db()).await? {
+                for api in apis_of(&frozen)? {
+                    if let Target::Offline(reason) = target_of(&api.spec, &backend, &services, env) {
+                        offline.push(OfflineApi { api: api.spec.name, reason });
+                    }
+                }
+            }
+            views.push(DeploymentView {
+                environment: env,
+                version: labels.get(&d.version_id).cloned().unwrap_or_default(),
+                backend,
+                released_at: d.released_at.to_rfc3339(),
+                released_by: d.released_by,
+                note: d.note,
+                offline,
+            });
+        }
         views.sort_by_key(|v| v.environment);
         Ok(views)
     }
@@ -337,7 +350,8 @@ impl Control {
             ),
             other => other,
         })?;
-        let problems = release_problems(&apis_of(&target)?, &backend);
+        let services = self.service_directory(self.db()).await?;
+        let problems = release_problems(&apis_of(&target)?, &backend, &services, env);
         if !problems.is_empty() {
             return Err(ControlError::Validation(problems));
         }
@@ -400,6 +414,7 @@ impl Control {
             released_at: now.to_rfc3339(),
             released_by: actor.username.clone(),
             note,
+            offline: Vec::new(),
         })
     }
 
@@ -420,7 +435,10 @@ impl Control {
             errors.extend(found);
         }
         match backend.validate() {
-            Ok(backend) => errors.extend(release_problems(&draft_apis(self.db(), found.id).await?, &backend)),
+            Ok(backend) => {
+                let services = self.service_directory(self.db()).await?;
+                errors.extend(release_problems(&draft_apis(self.db(), found.id).await?, &backend, &services, env))
+            }
             Err(found) => errors.extend(found),
         }
         if let Err(message) = domain::names::text(note, 500) {

@@ -6,6 +6,7 @@
 //! other's change.
 
 use crate::entity::{api_group, config_revision, custom_domain, deployment, version};
+use crate::services::{service_of, ServiceDirectory};
 use crate::{Control, ControlError};
 use domain::api::{ApiSpec, BackendType};
 use domain::release::{DeployBackend, VersionApi};
@@ -15,8 +16,11 @@ use gateway::snapshot::{CompiledGroup, HostBinding, LiveDeployment};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::sync::Arc;
 
-/// Where one API of a deployment goes.
-pub fn target_of(spec: &ApiSpec, backend: &DeployBackend) -> Target {
+/// Where one API of a deployment in `env` goes.
+pub fn target_of(spec: &ApiSpec, backend: &DeployBackend, services: &ServiceDirectory, env: Environment) -> Target {
+    if let Some(service) = service_of(spec, backend) {
+        return services.resolve(service, env);
+    }
     if spec.backend.unified {
         return match backend {
             DeployBackend::Mock => Target::Mock,
@@ -24,9 +28,7 @@ pub fn target_of(spec: &ApiSpec, backend: &DeployBackend) -> Target {
                 Ok(address) => Target::Http(address),
                 Err(e) => Target::Unavailable(format!("release address: {e}")),
             },
-            DeployBackend::Service { service } => {
-                Target::Unavailable(format!("backend service `{service}` cannot be resolved by this build"))
-            }
+            DeployBackend::Service { .. } => unreachable!("resolved above"),
         };
     }
     match spec.backend.kind {
@@ -35,7 +37,7 @@ pub fn target_of(spec: &ApiSpec, backend: &DeployBackend) -> Target {
         BackendType::Http => match spec.backend.http.address.as_deref().map(BackendAddress::parse) {
             Some(Ok(address)) => Target::Http(address),
             Some(Err(e)) => Target::Unavailable(format!("backend address: {e}")),
-            None => Target::Unavailable("backend services cannot be resolved by this build".into()),
+            None => Target::Unavailable("no backend address or service".into()),
         },
     }
 }
@@ -53,6 +55,7 @@ impl Control {
             return Ok(None);
         }
         let mut deployments: [Option<Arc<LiveDeployment>>; 3] = [None, None, None];
+        let services = self.service_directory(self.db()).await?;
         for d in live {
             let env: Environment = d.environment.parse().map_err(|e| ControlError::Internal(format!("{e}")))?;
             let version = version::Entity::find_by_id(d.version_id)
@@ -65,7 +68,7 @@ impl Control {
                 .map_err(|e| ControlError::Internal(format!("deployment backend: {e}")))?;
             let compiled = apis
                 .iter()
-                .map(|api| CompiledApi::compile(api.id, &api.spec, target_of(&api.spec, &backend)))
+                .map(|api| CompiledApi::compile(api.id, &api.spec, target_of(&api.spec, &backend, &services, env)))
                 .collect::<Result<Vec<_>, String>>()
                 .map_err(|e| ControlError::Internal(format!("compiling version {}: {e}", version.label)))?;
             let router = LiveDeployment::new(version.label.clone(), compiled)

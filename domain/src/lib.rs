@@ -16,6 +16,7 @@
 //! - [`group`]: the API group as JSON and its validation.
 //! - [`release`]: version labels, release backends, diffs, and the views of versions and
 //!   deployments.
+//! - [`service`]: backend services (a URL per environment) and their users.
 //! - [`views`]: stored things as the console and REST show them (with ids and times).
 
 pub mod api;
@@ -29,6 +30,7 @@ pub mod method;
 pub mod names;
 pub mod path;
 pub mod release;
+pub mod service;
 pub mod views;
 
 pub use backend::BackendAddress;

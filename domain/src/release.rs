@@ -261,6 +261,19 @@ pub struct DeploymentView {
     pub released_by: String,
     /// Why.
     pub note: String,
+    /// APIs of the version that are off-line here, with the reason (a backend service
+    /// without a URL in this environment).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offline: Vec<OfflineApi>,
+}
+
+/// An API of a live version that does not serve, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfflineApi {
+    /// The API's name.
+    pub api: String,
+    /// Why it is off-line.
+    pub reason: String,
 }
 
 /// One entry of the deployment history.

@@ -20,6 +20,9 @@ pub enum Target {
     Http(BackendAddress),
     /// Refuse with 503 and this reason (e.g. a backend kind this gateway cannot run).
     Unavailable(String),
+    /// Off-line in this environment (its backend service has no URL here): 404 with this
+    /// reason, before any other phase.
+    Offline(String),
 }
 
 /// A declared parameter.
@@ -102,6 +105,8 @@ pub enum Backend {
     Http(Box<HttpBackend>),
     /// Nothing can serve it; 503 with this reason.
     Unavailable(String),
+    /// Off-line here; 404 with this reason.
+    Offline(String),
 }
 
 /// An API ready to serve.
@@ -159,6 +164,7 @@ impl CompiledApi {
             .collect();
         let backend = match target {
             Target::Unavailable(reason) => Backend::Unavailable(reason),
+            Target::Offline(reason) => Backend::Offline(reason),
             Target::Mock => {
                 let mock = &spec.backend.mock;
                 let mut headers = Vec::new();

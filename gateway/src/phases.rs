@@ -171,6 +171,12 @@ pub fn route(
     match deployment.route(&ctx.method, &ctx.path) {
         RouteMatch::Found(api, params) => {
             ctx.api = Some(api.clone());
+            if let Backend::Offline(reason) = &api.backend {
+                return Err(GatewayError::NotFound(format!(
+                    "API `{}` is off-line in this environment: {reason}",
+                    api.name
+                )));
+            }
             Ok((api.clone(), params))
         }
         RouteMatch::MethodNotAllowed(allowed) => Err(GatewayError::MethodNotAllowed(format!(

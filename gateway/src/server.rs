@@ -268,7 +268,7 @@ async fn run(
     let backend = match &api.backend {
         Backend::Http(backend) => backend,
         Backend::Unavailable(reason) => return Err(GatewayError::Unavailable(reason.clone())),
-        Backend::Mock(_) => unreachable!("answered by the mock phase"),
+        Backend::Mock(_) | Backend::Offline(_) => unreachable!("answered by the route and mock phases"),
     };
     if let Some(notes) = ctx.debug.as_mut() {
         notes.values = values.declared.iter().map(|(l, n, v)| (l.as_str().to_owned(), n.clone(), v.clone())).collect();

@@ -3,7 +3,7 @@
 //! backend: HTTP/HTTPS, Mock or Function.
 
 use crate::api::{save_api, Saved};
-use crate::components::{bind, error_text, Dialog, Errors, FormButtons, OtherErrors, TextField};
+use crate::components::{bind, error_text, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
 use domain::api::{ApiSpec, BackendType};
 use domain::views::ApiView;
 use domain::FieldError;
@@ -13,6 +13,7 @@ use leptos::prelude::*;
 #[component]
 pub fn AdvancedConfiguration(group: String, api: ApiView, closed: Callback<bool>) -> impl IntoView {
     let spec = RwSignal::new(api.spec.clone());
+    let services = Resource::new(|| (), |_| crate::api::list_services());
     let errors: Errors = RwSignal::new(Vec::new());
     let id = api.id;
     let save = Action::new(move |spec: &ApiSpec| save_api(group.clone(), Some(id), spec.clone()));
@@ -78,14 +79,25 @@ pub fn AdvancedConfiguration(group: String, api: ApiView, closed: Callback<bool>
                                 placeholder="https://api.example.com:8443"
                                 bound=bind(spec, |s| s.backend.http.address.clone().unwrap_or_default(), |s, v| s.backend.http.address = Some(v).filter(|v| !v.trim().is_empty()))
                             />
-                            <TextField
-                                label="Backend service"
-                                id="backend-service"
-                                field="backend.http.service"
-                                errors
-                                placeholder="or the name of a backend service"
-                                bound=bind(spec, |s| s.backend.http.service.clone().unwrap_or_default(), |s, v| s.backend.http.service = Some(v).filter(|v| !v.trim().is_empty()))
-                            />
+                            <Transition fallback=|| ()>
+                                {move || Suspend::new(async move {
+                                    let mut choices = vec![(String::new(), "None: use the address".to_owned())];
+                                    choices.extend(services.await.unwrap_or_default().into_iter().map(|s| {
+                                        let text = format!("{} ({})", s.name, s.kind.label());
+                                        (s.name, text)
+                                    }));
+                                    view! {
+                                        <SelectField
+                                            label="Backend service"
+                                            id="backend-service"
+                                            field="backend.http.service"
+                                            errors
+                                            options=choices
+                                            bound=bind(spec, |s| s.backend.http.service.clone().unwrap_or_default(), |s, v| s.backend.http.service = Some(v).filter(|v| !v.trim().is_empty()))
+                                        />
+                                    }
+                                })}
+                            </Transition>
                         }
                         .into_any(),
                         BackendType::Mock => view! {

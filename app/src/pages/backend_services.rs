@@ -1,14 +1,367 @@
-//! The Backend Services page: a frame for now; its issue fills it in.
+//! The Backend Services pages: the list with **Create Backend Service**, and one service's
+//! page with tabs **Draft**, **Test**, **Pre-release** and **Production**. An environment's
+//! tab shows its URL and the live APIs that use it; **Set URL** / **Change URL** and
+//! **Delete URL** first list the APIs they affect.
 
+use crate::api::{
+    create_service, delete_service_url, get_service, list_services, service_history, set_service_url, Saved,
+};
+use crate::components::{bind, error_text, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
+use domain::service::{ServiceKind, ServiceSpec, ServiceUrlSpec, ServiceUser, ServiceView};
+use domain::Environment;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
 
-/// The Backend Services page.
+/// `/backend-services`
 #[component]
 pub fn BackendServicesPage() -> impl IntoView {
+    let refresh = RwSignal::new(0u32);
+    let services = Resource::new(move || refresh.get(), |_| list_services());
+    let creating = RwSignal::new(false);
+    let form = RwSignal::new((ServiceSpec::default(), "http".to_owned()));
+    let errors: Errors = RwSignal::new(Vec::new());
+    let save = Action::new(move |spec: &ServiceSpec| create_service(spec.clone()));
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(Saved::Ok(_))) => {
+            creating.set(false);
+            refresh.update(|n| *n += 1);
+        }
+        Some(Ok(Saved::Invalid(list))) => errors.set(list),
+        Some(Err(error)) => errors.set(vec![domain::FieldError::new("form", error_text(&error))]),
+        None => {}
+    });
+    let url_of = |s: &ServiceView, env: Environment| match &s.environments[env.index()].url {
+        None => "-".to_owned(),
+        Some(url) if url.is_empty() => "configured".to_owned(),
+        Some(url) => url.clone(),
+    };
+
     view! {
         <Title text="Backend Services · Gantry" />
-        <h1>"Backend Services"</h1>
-        <p class="muted">"Backend services with one URL per environment: not available yet."</p>
+        <div class="page-head">
+            <h1>"Backend Services"</h1>
+            <button
+                class="primary"
+                on:click=move |_| {
+                    errors.set(Vec::new());
+                    form.set((ServiceSpec::default(), "http".into()));
+                    creating.set(true);
+                }
+            >
+                "Create Backend Service"
+            </button>
+        </div>
+        <p class="hint">
+            "A backend service holds one URL per environment. APIs (Advanced Configuration) and releases refer to it by name; changing a URL changes every live API that uses it there, with no re-release."
+        </p>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match services.await {
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No backend services yet."</p> }.into_any(),
+                    Ok(rows) => view! {
+                        <table class="grid">
+                            <thead>
+                                <tr>
+                                    <th>"Name"</th>
+                                    <th>"Type"</th>
+                                    <th>"Test"</th>
+                                    <th>"Pre-release"</th>
+                                    <th>"Production"</th>
+                                    <th>"Description"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {rows.into_iter().map(|s| {
+                                    let href = format!("/backend-services/{}", s.name);
+                                    view! {
+                                        <tr>
+                                            <td><a href=href>{s.name.clone()}</a></td>
+                                            <td>{s.kind.label()}</td>
+                                            <td>{url_of(&s, Environment::Test)}</td>
+                                            <td>{url_of(&s, Environment::Pre)}</td>
+                                            <td>{url_of(&s, Environment::Prod)}</td>
+                                            <td>{s.description.clone()}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <Show when=move || creating.get()>
+            <Dialog title="Create Backend Service">
+                <form on:submit=move |ev| {
+                    ev.prevent_default();
+                    let (mut spec, kind) = form.get_untracked();
+                    spec.kind = ServiceKind::parse(&kind).unwrap_or_default();
+                    save.dispatch(spec);
+                }>
+                    <TextField label="Name" id="service-name" field="name" errors bound=bind(form, |f| f.0.name.clone(), |f, v| f.0.name = v) />
+                    <SelectField
+                        label="Type"
+                        id="service-type"
+                        field="type"
+                        errors
+                        options=opts(&[("http", "HTTP/HTTPS"), ("mock", "Mock")])
+                        bound=bind(form, |f| f.1.clone(), |f, v| f.1 = v)
+                    />
+                    <p class="hint">"The type cannot change after creation."</p>
+                    <TextField label="Description" id="service-description" field="description" errors multiline=true bound=bind(form, |f| f.0.description.clone(), |f, v| f.0.description = v) />
+                    <OtherErrors errors shown=vec!["name".into(), "type".into(), "description".into()] />
+                    <FormButtons submit="Create" disabled=Signal::derive(move || save.pending().get()) cancel=Callback::new(move |()| creating.set(false)) />
+                </form>
+            </Dialog>
+        </Show>
+    }
+}
+
+/// Which tab of a service's page is open.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Tab {
+    Draft,
+    Env(Environment),
+}
+
+/// What the service page is asking about.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Asking {
+    None,
+    SetUrl(Environment),
+    DeleteUrl(Environment),
+}
+
+fn users_table(users: Vec<ServiceUser>, empty: &'static str) -> AnyView {
+    if users.is_empty() {
+        return view! { <p class="empty">{empty}</p> }.into_any();
+    }
+    view! {
+        <table class="grid" aria-label="APIs using this service">
+            <thead>
+                <tr>
+                    <th>"Group"</th>
+                    <th>"API"</th>
+                    <th>"Route"</th>
+                    <th>"Version"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {users.into_iter().map(|u| view! {
+                    <tr>
+                        <td>{u.group}</td>
+                        <td>{u.api_name}</td>
+                        <td><code>{u.route}</code></td>
+                        <td>{u.version.unwrap_or_else(|| "draft".into())}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// `/backend-services/:name`
+#[component]
+pub fn BackendServicePage() -> impl IntoView {
+    let params = use_params_map();
+    let name = Memo::new(move |_| params.read().get("name").unwrap_or_default());
+    let refresh = RwSignal::new(0u32);
+    let service = Resource::new(move || (name.get(), refresh.get()), |(name, _)| get_service(name));
+    let history = Resource::new(move || (name.get(), refresh.get()), |(name, _)| service_history(name));
+    let tab = RwSignal::new(Tab::Env(Environment::Test));
+    let asking = RwSignal::new(Asking::None);
+    let url = RwSignal::new(ServiceUrlSpec::default());
+    let errors: Errors = RwSignal::new(Vec::new());
+    let failure = RwSignal::new(None::<String>);
+
+    let save = Action::new(move |(name, env, spec): &(String, Environment, ServiceUrlSpec)| {
+        set_service_url(name.clone(), *env, spec.clone())
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(Saved::Ok(_))) => {
+            asking.set(Asking::None);
+            refresh.update(|n| *n += 1);
+        }
+        Some(Ok(Saved::Invalid(list))) => errors.set(list),
+        Some(Err(error)) => errors.set(vec![domain::FieldError::new("form", error_text(&error))]),
+        None => {}
+    });
+    let remove = Action::new(move |(name, env): &(String, Environment)| delete_service_url(name.clone(), *env));
+    Effect::new(move |_| match remove.value().get() {
+        Some(Ok(Ok(_))) => {
+            asking.set(Asking::None);
+            refresh.update(|n| *n += 1);
+        }
+        Some(Ok(Err(message))) => failure.set(Some(message)),
+        Some(Err(error)) => failure.set(Some(error_text(&error))),
+        None => {}
+    });
+
+    let tabs = move || {
+        let mut all = vec![(Tab::Draft, "Draft")];
+        all.extend(Environment::ALL.into_iter().map(|e| (Tab::Env(e), e.label())));
+        all.into_iter()
+            .map(|(t, label)| {
+                view! {
+                    <button role="tab" aria-selected=move || (tab.get() == t).to_string() on:click=move |_| tab.set(t)>
+                        {label}
+                    </button>
+                }
+            })
+            .collect_view()
+    };
+
+    let body = move |s: ServiceView| match tab.get() {
+        Tab::Draft => view! {
+            <section role="tabpanel" aria-label="Draft">
+                <p class="hint">"Draft APIs, in any group, whose own configuration uses this service."</p>
+                {users_table(s.draft, "No draft API uses this service.")}
+            </section>
+        }
+        .into_any(),
+        Tab::Env(env) => {
+            let current = s.environments[env.index()].clone();
+            let configured = current.url.is_some();
+            let shown = match &current.url {
+                None => format!("No URL in {}: APIs that use this service there are off-line.", env.label()),
+                Some(u) if u.is_empty() => "Configured (Mock).".to_owned(),
+                Some(u) => u.clone(),
+            };
+            let kind = s.kind;
+            view! {
+                <section role="tabpanel" aria-label=env.label()>
+                    <p>
+                        <strong>"URL: "</strong>
+                        <code data-testid="service-url">{shown}</code>
+                    </p>
+                    <div class="card-buttons">
+                        <button
+                            class="primary"
+                            on:click=move |_| {
+                                errors.set(Vec::new());
+                                url.set(ServiceUrlSpec { url: if kind == ServiceKind::Mock { String::new() } else { current.url.clone().unwrap_or_default() } });
+                                asking.set(Asking::SetUrl(env));
+                            }
+                        >
+                            {if configured { "Change URL" } else { "Set URL" }}
+                        </button>
+                        {configured.then(|| view! {
+                            <button class="danger" on:click=move |_| asking.set(Asking::DeleteUrl(env))>"Delete URL"</button>
+                        })}
+                    </div>
+                    <h3>{format!("Live APIs in {}", env.label())}</h3>
+                    {users_table(current.apis, "No live API uses this service here.")}
+                </section>
+            }
+            .into_any()
+        }
+    };
+
+    let dialog = move |s: ServiceView| match asking.get() {
+        Asking::None => ().into_any(),
+        Asking::SetUrl(env) => {
+            let affected = s.environments[env.index()].apis.clone();
+            let title = if s.environments[env.index()].url.is_some() { "Change URL" } else { "Set URL" };
+            let count = affected.len();
+            let names = affected.iter().map(|a| format!("{} / {}", a.group, a.api_name)).collect::<Vec<_>>().join(", ");
+            let kind = s.kind;
+            view! {
+                <Dialog title=title>
+                    <form on:submit=move |ev| {
+                        ev.prevent_default();
+                        save.dispatch((name.get_untracked(), env, url.get_untracked()));
+                    }>
+                        <p>{format!("Applies at once, with no re-release, to {count} live API(s) in {}", env.label())}
+                            {(count > 0).then(|| format!(": {names}."))}</p>
+                        {(kind == ServiceKind::Http).then(|| view! {
+                            <TextField label="URL" id="service-url" field="url" errors placeholder="http://10.0.0.5:8080" bound=bind(url, |u| u.url.clone(), |u, v| u.url = v) />
+                        })}
+                        <OtherErrors errors shown=vec!["url".into()] />
+                        <FormButtons submit="Save" disabled=Signal::derive(move || save.pending().get()) cancel=Callback::new(move |()| asking.set(Asking::None)) />
+                    </form>
+                </Dialog>
+            }
+            .into_any()
+        }
+        Asking::DeleteUrl(env) => {
+            let affected = s.environments[env.index()].apis.clone();
+            view! {
+                <Dialog title="Delete URL">
+                    <p>{format!("Delete the {} URL? These APIs go off-line in {} (404) until a URL is set again:", env.label(), env.label())}</p>
+                    <ul class="plain">
+                        {affected.iter().map(|a| view! { <li>{format!("{} / {} ({})", a.group, a.api_name, a.route)}</li> }).collect_view()}
+                        {affected.is_empty().then(|| view! { <li class="muted">"none"</li> })}
+                    </ul>
+                    <div class="dialog-buttons">
+                        <button type="button" on:click=move |_| asking.set(Asking::None)>"Cancel"</button>
+                        <button class="danger" on:click=move |_| { remove.dispatch((name.get_untracked(), env)); }>"Delete"</button>
+                    </div>
+                </Dialog>
+            }
+            .into_any()
+        }
+    };
+
+    view! {
+        <Title text=move || format!("{} · Backend Services · Gantry", name.get()) />
+        <p class="breadcrumb">
+            <a href="/backend-services">"Backend Services"</a>
+            " / "
+            {move || name.get()}
+        </p>
+        <h1>{move || name.get()}</h1>
+        {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match service.await {
+                    Ok(s) => {
+                        let (for_body, for_dialog) = (s.clone(), s.clone());
+                        view! {
+                            <p class="muted">{format!("{} · {}", s.kind.label(), s.description)}</p>
+                            <div role="tablist" aria-label="Environments">{tabs}</div>
+                            {move || body(for_body.clone())}
+                            {move || dialog(for_dialog.clone())}
+                        }
+                        .into_any()
+                    }
+                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <h2>"History"</h2>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let events = history.await.unwrap_or_default();
+                view! {
+                    <table class="grid" aria-label="History">
+                        <thead>
+                            <tr>
+                                <th>"When"</th>
+                                <th>"Change"</th>
+                                <th>"Environment"</th>
+                                <th>"Before"</th>
+                                <th>"After"</th>
+                                <th>"By"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {events.into_iter().map(|e| view! {
+                                <tr>
+                                    <td>{e.at}</td>
+                                    <td>{e.action}</td>
+                                    <td>{e.env.map(|e| e.label()).unwrap_or("-")}</td>
+                                    <td>{e.before.unwrap_or_default()}</td>
+                                    <td>{e.after.unwrap_or_default()}</td>
+                                    <td>{e.actor}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+            })}
+        </Transition>
     }
 }

@@ -97,6 +97,14 @@ fn environment_card(env: Environment, live: Option<DeploymentView>, dialog: RwSi
                     <dt>"Released"</dt><dd>{format!("{} by {}", when(&d.released_at), d.released_by)}</dd>
                     <dt>"Note"</dt><dd>{d.note.clone()}</dd>
                 </dl>
+                {(!d.offline.is_empty()).then(|| view! {
+                    <div class="offline-apis" role="note">
+                        <strong>"Off-line APIs"</strong>
+                        <ul class="plain">
+                            {d.offline.iter().map(|o| view! { <li>{format!("{}: {}", o.api, o.reason)}</li> }).collect_view()}
+                        </ul>
+                    </div>
+                })}
                 <div class="card-buttons">
                     <button on:click=move |_| dialog.set(Dialogs::Switch(for_switch.clone()))>"Switch Version"</button>
                     <button class="danger" on:click=move |_| dialog.set(Dialogs::Offline(for_offline.clone()))>"Off-line"</button>

@@ -20,6 +20,7 @@ struct Form {
     environment: String,
     backend: String,
     address: String,
+    service: String,
     note: String,
 }
 
@@ -42,8 +43,10 @@ pub fn ReleaseDialog(group: String, version: Option<String>, closed: Callback<bo
         environment: "test".into(),
         backend: "mock".into(),
         address: String::new(),
+        service: String::new(),
         note: String::new(),
     });
+    let services = Resource::new(|| (), |_| crate::api::list_services());
     let errors: Errors = RwSignal::new(Vec::new());
     let submit = Action::new(move |(group, form): &(String, Form)| {
         let version = if form.new_version {
@@ -51,10 +54,10 @@ pub fn ReleaseDialog(group: String, version: Option<String>, closed: Callback<bo
         } else {
             ReleaseVersion::Existing(form.existing.clone())
         };
-        let backend = if form.backend == "http" {
-            DeployBackend::Http { address: form.address.clone() }
-        } else {
-            DeployBackend::Mock
+        let backend = match form.backend.as_str() {
+            "http" => DeployBackend::Http { address: form.address.clone() },
+            "service" => DeployBackend::Service { service: form.service.clone() },
+            _ => DeployBackend::Mock,
         };
         let environment = form.environment.parse::<Environment>().unwrap_or(Environment::Test);
         release(group.clone(), environment, version, backend, form.note.clone())
@@ -104,14 +107,26 @@ pub fn ReleaseDialog(group: String, version: Option<String>, closed: Callback<bo
                 </Show>
                 <div class="row">
                     <SelectField label="Environment" id="release-environment" field="environment" errors options=opts(&ENVIRONMENTS) bound=bind(form, |f| f.environment.clone(), |f, v| f.environment = v) />
-                    <SelectField label="Backend" id="release-backend" field="backend" errors options=opts(&[("mock", "Mock"), ("http", "HTTP/HTTPS")]) bound=bind(form, |f| f.backend.clone(), |f, v| f.backend = v) />
+                    <SelectField label="Backend" id="release-backend" field="backend" errors options=opts(&[("mock", "Mock"), ("http", "HTTP/HTTPS"), ("service", "Backend service")]) bound=bind(form, |f| f.backend.clone(), |f, v| f.backend = v) />
                 </div>
                 <p class="hint">"The backend applies to APIs under unified configuration; others keep their own."</p>
                 <Show when=move || form.with(|f| f.backend == "http")>
                     <TextField label="Backend address" id="release-address" field="backend.address" errors placeholder="http://10.0.0.5:8080" bound=bind(form, |f| f.address.clone(), |f, v| f.address = v) />
                 </Show>
+                <Show when=move || form.with(|f| f.backend == "service")>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let mut choices = vec![(String::new(), "Choose a backend service".to_owned())];
+                            choices.extend(services.await.unwrap_or_default().into_iter().map(|s| {
+                                let text = format!("{} ({})", s.name, s.kind.label());
+                                (s.name, text)
+                            }));
+                            view! { <SelectField label="Backend service" id="release-service" field="backend.service" errors options=choices bound=bind(form, |f| f.service.clone(), |f, v| f.service = v) /> }
+                        })}
+                    </Transition>
+                </Show>
                 <TextField label="Note" id="release-note" field="note" errors bound=bind(form, |f| f.note.clone(), |f, v| f.note = v) />
-                <OtherErrors errors shown=vec!["label".into(), "description".into(), "environment".into(), "backend".into(), "backend.address".into(), "note".into()] />
+                <OtherErrors errors shown=vec!["label".into(), "description".into(), "environment".into(), "backend".into(), "backend.address".into(), "backend.service".into(), "note".into()] />
                 <FormButtons submit="Release" disabled=Signal::derive(move || submit.pending().get()) cancel=Callback::new(move |()| closed.run(false)) />
             </form>
         </Dialog>

@@ -7,6 +7,8 @@ pub mod api_token;
 pub mod app;
 pub mod audit_event;
 pub mod authorization;
+pub mod backend_service;
+pub mod backend_service_url;
 pub mod config_revision;
 pub mod custom_domain;
 pub mod deployment;

@@ -10,6 +10,7 @@ mod groups;
 mod health;
 mod json;
 mod releases;
+mod services;
 
 use crate::{auth, AppState};
 use axum::middleware::from_fn_with_state;
@@ -60,6 +61,14 @@ use utoipa::{Modify, OpenApi};
         apps::revoke,
         apps::api_authorizations,
         debug::debug,
+        services::list_services,
+        services::create_service,
+        services::get_service,
+        services::update_service,
+        services::delete_service,
+        services::set_url,
+        services::delete_url,
+        services::history,
     ),
     components(schemas(health::Health, error::ErrorBody, error::ValidationErrorBody, error::FieldErrorBody)),
     modifiers(&BearerAuth),
@@ -110,6 +119,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/apps/{app}/authorizations", get(apps::list_authorizations).post(apps::authorize))
         .route("/apps/{app}/authorizations/{id}", axum::routing::delete(apps::revoke))
         .route("/debug", axum::routing::post(debug::debug))
+        .route("/backend-services", get(services::list_services).post(services::create_service))
+        .route(
+            "/backend-services/{name}",
+            get(services::get_service).patch(services::update_service).delete(services::delete_service),
+        )
+        .route("/backend-services/{name}/history", get(services::history))
+        .route(
+            "/backend-services/{name}/environments/{env}",
+            axum::routing::put(services::set_url).delete(services::delete_url),
+        )
         .fallback(error::not_found)
         .layer(from_fn_with_state(state, auth::rest_guard))
 }
