@@ -19,6 +19,17 @@ fn api_view(model: api::Model) -> Result<ApiView, ControlError> {
     Ok(ApiView { id: model.id, spec, updated_at: model.updated_at.to_rfc3339(), updated_by: model.updated_by })
 }
 
+/// A Function backend's code must compile and export its handler; the error names the line
+/// and column.
+fn check_function(spec: &ApiSpec) -> Result<(), ControlError> {
+    let backend = &spec.backend;
+    if !backend.unified && backend.kind == domain::api::BackendType::Function {
+        gateway::function::check(&backend.function.code)
+            .map_err(|m| ControlError::field("backend.function.code", m))?;
+    }
+    Ok(())
+}
+
 impl Control {
     /// One page of a group's APIs matching `query`.
     pub async fn list_apis(&self, group: &str, query: &ApiQuery) -> Result<ApiPage, ControlError> {
@@ -102,6 +113,7 @@ impl Control {
     pub async fn create_api(&self, group: &str, spec: &ApiSpec, actor: &CurrentUser) -> Result<ApiView, ControlError> {
         let group = self.find_group(group).await?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
+        check_function(&spec)?;
         self.check_api_fits(group.id, &spec, None).await?;
         let now = chrono::Utc::now();
         let txn = self.db().begin().await?;
@@ -135,6 +147,7 @@ impl Control {
         let group = self.find_group(group).await?;
         let current = self.find_api(group.id, id).await?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
+        check_function(&spec)?;
         self.check_api_fits(group.id, &spec, Some(id)).await?;
         let before = api_view(current.clone())?.spec;
         let txn = self.db().begin().await?;

@@ -54,10 +54,12 @@ pub fn release_problems(
     for api in apis {
         let spec = &api.spec;
         if !spec.backend.unified && spec.backend.kind == BackendType::Function {
-            problems.push(FieldError::new(
-                "version",
-                format!("API `{}` uses a Function backend, which this build cannot run yet", spec.name),
-            ));
+            if let Err(message) = gateway::function::check(&spec.backend.function.code) {
+                problems.push(FieldError::new(
+                    "version",
+                    format!("API `{}`: its function does not compile: {message}", spec.name),
+                ));
+            }
         } else if let Target::Offline(reason) = target_of(spec, backend, services, env) {
             match offline.iter_mut().find(|(r, _)| *r == reason) {
                 Some((_, names)) => names.push(format!("`{}`", spec.name)),
@@ -671,7 +673,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_live_version_cannot_be_deleted_and_functions_cannot_be_released() {
+    async fn a_live_version_cannot_be_deleted_and_functions_that_do_not_compile_are_refused() {
         let (control, _dir, id) = with_api("one").await;
         control.create_version("petstore", &version("1.0.0"), &admin()).await.expect("v1");
         control
@@ -680,15 +682,35 @@ mod tests {
             .expect("release");
         assert!(matches!(control.delete_version("petstore", "1.0.0", &admin()).await, Err(ControlError::Conflict(_))));
 
+        // Saving refuses code that does not compile, naming the line.
         let mut function = control.get_api("petstore", id).await.expect("api").spec;
         function.backend.unified = false;
         function.backend.kind = BackendType::Function;
+        function.backend.function.code = "export default function handler() {\n  return {status: };\n}".into();
+        match control.update_api("petstore", id, &function, &admin()).await {
+            Err(ControlError::Validation(e)) => {
+                assert_eq!(e[0].field, "backend.function.code");
+                assert!(e[0].message.starts_with("line 2, column"), "{}", e[0].message);
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
         function.backend.function.code = "export default function handler() { return {status: 200} }".into();
         control.update_api("petstore", id, &function, &admin()).await.expect("edit");
         control.create_version("petstore", &version("2.0.0"), &admin()).await.expect("v2");
+        control
+            .release("petstore", Environment::Test, &release_spec("2.0.0", DeployBackend::Mock), &admin())
+            .await
+            .expect("a function that compiles is released");
+
+        // A version whose function no longer compiles (stored before the check existed) is refused.
+        let broken = r#"UPDATE versions SET snapshot = replace(snapshot, 'return {status: 200}', 'return {status: ') WHERE label = '2.0.0'"#;
+        control.db().execute_unprepared(broken).await.expect("corrupt");
         let refused =
             control.release("petstore", Environment::Prod, &release_spec("2.0.0", DeployBackend::Mock), &admin()).await;
-        assert!(matches!(refused, Err(ControlError::Validation(ref e)) if e[0].message.contains("Function")));
+        assert!(
+            matches!(refused, Err(ControlError::Validation(ref e)) if e[0].message.contains("does not compile")),
+            "{refused:?}"
+        );
         assert_eq!(live_version(&control, Environment::Prod).as_deref(), Some("1.0.0"));
     }
 }

@@ -33,7 +33,13 @@ pub fn target_of(spec: &ApiSpec, backend: &DeployBackend, services: &ServiceDire
     }
     match spec.backend.kind {
         BackendType::Mock => Target::Mock,
-        BackendType::Function => Target::Unavailable("Function backends are not available in this build".into()),
+        BackendType::Function => {
+            let timeout = spec.backend.function.timeout_ms.unwrap_or(domain::backend::DEFAULT_FUNCTION_TIMEOUT_MS);
+            Target::Function(Arc::new(gateway::function::FunctionCode::new(
+                &spec.backend.function.code,
+                std::time::Duration::from_millis(timeout),
+            )))
+        }
         BackendType::Http => match spec.backend.http.address.as_deref().map(BackendAddress::parse) {
             Some(Ok(address)) => Target::Http(address),
             Some(Err(e)) => Target::Unavailable(format!("backend address: {e}")),

@@ -23,6 +23,8 @@ pub enum Target {
     /// Off-line in this environment (its backend service has no URL here): 404 with this
     /// reason, before any other phase.
     Offline(String),
+    /// Run this function.
+    Function(std::sync::Arc<crate::function::FunctionCode>),
 }
 
 /// A declared parameter.
@@ -107,6 +109,8 @@ pub enum Backend {
     Unavailable(String),
     /// Off-line here; 404 with this reason.
     Offline(String),
+    /// User JavaScript, run by the function pool.
+    Function(std::sync::Arc<crate::function::FunctionCode>),
 }
 
 /// An API ready to serve.
@@ -165,6 +169,7 @@ impl CompiledApi {
         let backend = match target {
             Target::Unavailable(reason) => Backend::Unavailable(reason),
             Target::Offline(reason) => Backend::Offline(reason),
+            Target::Function(code) => Backend::Function(code),
             Target::Mock => {
                 let mock = &spec.backend.mock;
                 let mut headers = Vec::new();

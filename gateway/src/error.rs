@@ -29,6 +29,8 @@ pub enum GatewayError {
     HeadersTooLarge(String),
     /// App authentication or authorization failed (401 / 403).
     Auth(AuthFailure, String),
+    /// A Function backend threw, hit a limit or returned a bad value (502).
+    Function(String),
 }
 
 /// Why an `auth = app` API refused a caller; each has its own `X-Ca-Error-Code`.
@@ -97,6 +99,7 @@ impl GatewayError {
             GatewayError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             GatewayError::Auth(failure, _) => failure.status(),
+            GatewayError::Function(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -113,6 +116,7 @@ impl GatewayError {
             GatewayError::PayloadTooLarge(_) => "PayloadTooLarge",
             GatewayError::HeadersTooLarge(_) => "RequestHeaderFieldsTooLarge",
             GatewayError::Auth(failure, _) => failure.code(),
+            GatewayError::Function(_) => "FunctionError",
         }
     }
 
@@ -128,7 +132,8 @@ impl GatewayError {
             | GatewayError::GatewayTimeout(m)
             | GatewayError::PayloadTooLarge(m)
             | GatewayError::HeadersTooLarge(m)
-            | GatewayError::Auth(_, m) => m,
+            | GatewayError::Auth(_, m)
+            | GatewayError::Function(m) => m,
         }
     }
 

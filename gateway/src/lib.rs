@@ -9,6 +9,7 @@
 //! - [`compiled`]: an API compiled for serving (route shape, parameters, backend).
 //! - [`config`]: listener and upstream settings (extra CA file, size limits).
 //! - [`debug`]: one-time debug tokens and the per-request trace the Debug API page shows.
+//! - [`function`]: Function backends: user JavaScript in a QuickJS sandbox on worker threads.
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
 //! - [`fields`]: form and JSON body fields, read only for APIs that declare or map them.
 //! - [`metrics`]: request counters and latency histograms in Prometheus' text format.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod debug;
 pub mod error;
 pub mod fields;
+pub mod function;
 pub mod metrics;
 pub mod nonce;
 pub mod phases;

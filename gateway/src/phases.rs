@@ -19,6 +19,7 @@ use crate::body::{self, Body};
 use crate::compiled::{Backend, CompiledApi, HttpBackend, Param, PathPart};
 use crate::error::AuthFailure;
 use crate::fields::Fields;
+use crate::function::{FunctionCode, FunctionPool};
 use crate::nonce::NonceStore;
 use crate::signature::{self, SignatureMethod};
 use crate::snapshot::{CompiledGroup, LiveDeployment, RouteMatch, Snapshot};
@@ -657,6 +658,67 @@ pub async fn proxy(
     let (mut parts, incoming) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     Ok(Response::from_parts(parts, body::stream(incoming)))
+}
+
+/// Phase 7 for a Function backend: runs the API's function on the pool with
+/// `{method, path, params, query, headers, body, json}` and answers with what it returns.
+pub async fn function(
+    ctx: &mut RequestContext,
+    pool: &FunctionPool,
+    code: &Arc<FunctionCode>,
+    request: &Request<Body>,
+    query: &[(String, String)],
+    values: &Values,
+    body: bytes::Bytes,
+) -> Result<Response<Body>, GatewayError> {
+    let mut params = serde_json::Map::new();
+    for (_, name, value) in &values.declared {
+        params.insert(name.clone(), serde_json::Value::String(value.clone()));
+    }
+    let mut query_object = serde_json::Map::new();
+    for (name, value) in query {
+        query_object.entry(name.clone()).or_insert_with(|| serde_json::Value::String(value.clone()));
+    }
+    let mut headers = serde_json::Map::new();
+    for (name, value) in request.headers() {
+        if let Ok(value) = value.to_str() {
+            headers.entry(name.as_str().to_owned()).or_insert_with(|| serde_json::Value::String(value.to_owned()));
+        }
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let json = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or(serde_json::Value::Null);
+    let argument = serde_json::json!({
+        "method": ctx.method.as_str(), "path": ctx.path, "params": params, "query": query_object,
+        "headers": headers, "body": text, "json": json,
+    });
+    if let Some(notes) = ctx.debug.as_mut() {
+        notes.upstream = Some(domain::debug::UpstreamTrace {
+            method: "FUNCTION".into(),
+            url: format!(
+                "function {} (code {})",
+                ctx.api.as_ref().map(|a| a.name.as_str()).unwrap_or("-"),
+                &code.hash[..12]
+            ),
+            headers: Vec::new(),
+            body_bytes: Some(body.len() as u64),
+        });
+    }
+    let started = Instant::now();
+    let answer = pool.call(code.clone(), argument.to_string()).await;
+    ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);
+    let answer = answer.map_err(GatewayError::Function)?;
+    ctx.upstream_status = Some(answer.status);
+    let mut response = Response::new(body::full(answer.body));
+    *response.status_mut() = http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::OK);
+    for (name, value) in answer.headers {
+        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            (Ok(name), Ok(value)) => {
+                response.headers_mut().append(name, value);
+            }
+            _ => return Err(GatewayError::Function(format!("the handler returned an invalid header `{name}`"))),
+        }
+    }
+    Ok(response)
 }
 
 /// Phase 8: one structured access-log line per request, whatever happened. `bytes` is the

@@ -5,6 +5,7 @@ use crate::body::{self, Body};
 use crate::compiled::Backend;
 use crate::debug::{self, DebugTokens};
 use crate::fields;
+use crate::function::FunctionPool;
 use crate::nonce::NonceStore;
 use crate::phases::{self, RequestContext, UpstreamClient};
 use crate::snapshot::SnapshotHandle;
@@ -94,6 +95,7 @@ pub async fn serve(
     let client = upstream_client(&config)?;
     let limits = Limits { body: config.max_body_bytes, headers: config.max_header_bytes };
     let nonces = std::sync::Arc::new(NonceStore::default());
+    let functions = FunctionPool::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -106,7 +108,7 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let shared = Shared { snapshots: snapshots.clone(), client: client.clone(), metrics: metrics.clone(), nonces: nonces.clone(), limits, debug: debug.clone() };
+                let shared = Shared { snapshots: snapshots.clone(), client: client.clone(), metrics: metrics.clone(), nonces: nonces.clone(), limits, debug: debug.clone(), functions: functions.clone() };
                 let service = service_fn(move |request| {
                     let shared = shared.clone();
                     async move { Ok::<_, Infallible>(handle(request, &shared, peer.ip()).await) }
@@ -148,6 +150,8 @@ pub struct Shared {
     pub limits: Limits,
     /// One-time tokens that turn on the Debug API's trace.
     pub debug: Arc<DebugTokens>,
+    /// Worker threads for Function backends.
+    pub functions: FunctionPool,
 }
 
 /// Runs the phases for one request.
@@ -239,7 +243,8 @@ async fn run(
     // Only APIs with body parameters or body mappings, and signed form or Content-MD5
     // requests, read the body; all others stream it.
     let wants_fields = fields::needed(&api);
-    let (request, body) = if wants_fields || phases::authenticate_reads_body(&api, request.headers()) {
+    let is_function = matches!(api.backend, Backend::Function(_));
+    let (request, body) = if wants_fields || is_function || phases::authenticate_reads_body(&api, request.headers()) {
         let (parts, incoming) = request.into_parts();
         let bytes = http_body_util::Limited::new(incoming, usize::try_from(max_body).unwrap_or(usize::MAX))
             .collect()
@@ -255,6 +260,14 @@ async fn run(
         phases::Credentials { headers: request.headers(), query: &query, body: body.as_deref(), now_ms: now_ms() };
     phases::authenticate(ctx, &api, snapshot.apps(), &shared.nonces, credentials)?;
     let (request, fields) = match body {
+        Some(bytes) if is_function => {
+            ctx.phase = "validate";
+            let fields = if wants_fields { Some(fields::parse(request.headers(), bytes.clone())?) } else { None };
+            let values = phases::validate(&api, &path_params, &query, request.headers(), fields.as_ref())?;
+            let Backend::Function(code) = &api.backend else { unreachable!("checked above") };
+            ctx.phase = "proxy";
+            return phases::function(ctx, &shared.functions, code, &request, &query, &values, bytes).await;
+        }
         Some(bytes) if wants_fields => {
             let fields = fields::parse(request.headers(), bytes)?;
             (request, Some(fields))
@@ -268,7 +281,9 @@ async fn run(
     let backend = match &api.backend {
         Backend::Http(backend) => backend,
         Backend::Unavailable(reason) => return Err(GatewayError::Unavailable(reason.clone())),
-        Backend::Mock(_) | Backend::Offline(_) => unreachable!("answered by the route and mock phases"),
+        Backend::Mock(_) | Backend::Offline(_) | Backend::Function(_) => {
+            unreachable!("answered by the route, mock and function phases")
+        }
     };
     if let Some(notes) = ctx.debug.as_mut() {
         notes.values = values.declared.iter().map(|(l, n, v)| (l.as_str().to_owned(), n.clone(), v.clone())).collect();

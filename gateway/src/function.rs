@@ -1,0 +1,352 @@
+//! Function backends: user JavaScript run in-process, in a sandbox (DESIGN.md, "Functions").
+//!
+//! The engine is QuickJS through `rquickjs`: a small, well-kept embeddable engine with a
+//! per-runtime memory limit, an interrupt hook (our CPU-time limit) and no I/O of its own; a
+//! context gets the ECMAScript built-ins only, so user code has no file system, network,
+//! process or timer access.
+//!
+//! A [`FunctionPool`] runs a fixed number of worker threads, each owning one runtime. Code is
+//! compiled once per worker and cached by its SHA-256, so a version's functions stay compiled
+//! across requests and a Switch Version (new code, new hash) switches code too. A call that
+//! throws, exceeds its time or memory, or returns a bad value becomes a `FunctionError`; a
+//! worker whose runtime hit a limit replaces the runtime before the next call.
+//!
+//! The contract: the module's default export is `handler(req)` (it may be `async`), with
+//! `req = {method, path, params, query, headers, body, json}`, returning
+//! `{status?, headers?, body?}`; an object or array `body` is sent as JSON.
+
+use bytes::Bytes;
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Module, Persistent, Runtime, Value};
+use sha2::{Digest, Sha256};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Memory a worker's runtime may use (code, caches and every call's data).
+const MEMORY_LIMIT: usize = 64 << 20;
+/// Stack a call may use.
+const STACK_LIMIT: usize = 512 << 10;
+/// Compiled functions a worker keeps before it starts over.
+const CACHE_LIMIT: usize = 512;
+/// Time allowed to evaluate a module's top level (at check and at first use).
+const LOAD_LIMIT: Duration = Duration::from_millis(500);
+
+/// A function as released: its code, its hash and its CPU-time limit.
+#[derive(Debug)]
+pub struct FunctionCode {
+    /// SHA-256 of the code (hex): the cache key.
+    pub hash: String,
+    /// The source.
+    pub code: String,
+    /// CPU-time limit per call.
+    pub timeout: Duration,
+}
+
+impl PartialEq for FunctionCode {
+    fn eq(&self, other: &FunctionCode) -> bool {
+        self.hash == other.hash && self.timeout == other.timeout
+    }
+}
+
+impl Eq for FunctionCode {}
+
+impl FunctionCode {
+    /// Wraps source code with its hash.
+    pub fn new(code: &str, timeout: Duration) -> FunctionCode {
+        FunctionCode { hash: hex(&Sha256::digest(code.as_bytes())), code: code.to_owned(), timeout }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a handler answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Bytes,
+}
+
+/// A fresh runtime with the limits, and the deadline its interrupt hook watches.
+fn runtime() -> Result<(Runtime, Context, Rc<Cell<Instant>>), String> {
+    let runtime = Runtime::new().map_err(|e| format!("starting the JavaScript engine: {e}"))?;
+    runtime.set_memory_limit(MEMORY_LIMIT);
+    runtime.set_max_stack_size(STACK_LIMIT);
+    let deadline = Rc::new(Cell::new(Instant::now()));
+    let watched = deadline.clone();
+    runtime.set_interrupt_handler(Some(Box::new(move || Instant::now() > watched.get())));
+    let context = Context::full(&runtime).map_err(|e| format!("starting the JavaScript engine: {e}"))?;
+    Ok((runtime, context, deadline))
+}
+
+/// `line L, column C: message` from a caught error (QuickJS puts the position in the stack).
+fn describe(error: CaughtError<'_>) -> String {
+    match error {
+        CaughtError::Exception(exception) => {
+            let message = exception.message().unwrap_or_else(|| "error".into());
+            let position = exception.stack().and_then(|stack| {
+                let line = stack.lines().find(|l| l.contains(".js:"))?;
+                let mut parts = line.rsplit(':');
+                let column = parts.next()?.trim_end_matches(')').trim().parse::<u32>().ok()?;
+                let row = parts.next()?.parse::<u32>().ok()?;
+                Some(format!("line {row}, column {column}: "))
+            });
+            format!("{}{message}", position.unwrap_or_default())
+        }
+        CaughtError::Value(value) => format!("threw {value:?}"),
+        CaughtError::Error(error) => error.to_string(),
+    }
+}
+
+/// Compiles and evaluates `code` as a module and returns its default export.
+fn load<'js>(ctx: &Ctx<'js>, name: &str, code: &str) -> Result<Function<'js>, String> {
+    let declared = Module::declare(ctx.clone(), name, code).catch(ctx).map_err(describe)?;
+    let (module, promise) = declared.eval().catch(ctx).map_err(describe)?;
+    promise.finish::<()>().catch(ctx).map_err(describe)?;
+    module
+        .get::<_, Value>("default")
+        .ok()
+        .and_then(|v| v.into_function())
+        .ok_or_else(|| "the module must `export default function handler(req) { … }`".to_owned())
+}
+
+/// Checks that `code` compiles and exports a default function, as a save or release does.
+/// Errors name the line and column.
+pub fn check(code: &str) -> Result<(), String> {
+    let (_runtime, context, deadline) = runtime()?;
+    deadline.set(Instant::now() + LOAD_LIMIT);
+    context.with(|ctx| load(&ctx, "handler.js", code).map(|_| ()))
+}
+
+/// Converts a handler's return value into a response.
+fn response<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<FunctionResponse, String> {
+    let shape = "expected an object {status, headers, body}";
+    let Some(object) = value.as_object() else {
+        return Err(format!("the handler returned {}; {shape}", value.type_name()));
+    };
+    let status = match object.get::<_, Value>("status").map_err(|e| e.to_string())? {
+        v if v.is_undefined() || v.is_null() => 200,
+        v => match v.as_int().map(i64::from).or_else(|| v.as_float().filter(|f| f.fract() == 0.0).map(|f| f as i64)) {
+            Some(status @ 100..=599) => status as u16,
+            _ => return Err(format!("the handler returned status {v:?}; it must be an integer from 100 to 599")),
+        },
+    };
+    let mut headers = Vec::new();
+    let given = object.get::<_, Value>("headers").map_err(|e| e.to_string())?;
+    if let Some(map) = given.as_object() {
+        for entry in map.props::<String, rquickjs::Coerced<String>>() {
+            let (name, value) = entry.map_err(|e| format!("the handler's headers: {e}"))?;
+            headers.push((name, value.0));
+        }
+    } else if !(given.is_undefined() || given.is_null()) {
+        return Err(format!("the handler returned headers of type {}; {shape}", given.type_name()));
+    }
+    let body = object.get::<_, Value>("body").map_err(|e| e.to_string())?;
+    let has_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+    let body = if body.is_undefined() || body.is_null() {
+        Bytes::new()
+    } else if let Some(text) = body.as_string() {
+        if !has_type {
+            headers.push(("content-type".into(), "text/plain; charset=utf-8".into()));
+        }
+        Bytes::from(text.to_string().map_err(|e| e.to_string())?)
+    } else {
+        let json = ctx
+            .json_stringify(body)
+            .catch(ctx)
+            .map_err(describe)?
+            .map(|s| s.to_string())
+            .transpose()
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        if !has_type {
+            headers.push(("content-type".into(), "application/json; charset=utf-8".into()));
+        }
+        Bytes::from(json)
+    };
+    Ok(FunctionResponse { status, headers, body })
+}
+
+/// One worker's engine: compiled functions, context and runtime. Fields drop in this
+/// order: values held for the runtime must go before it (QuickJS asserts so).
+struct Engine {
+    compiled: HashMap<String, Persistent<Function<'static>>>,
+    context: Context,
+    deadline: Rc<Cell<Instant>>,
+    runtime: Runtime,
+}
+
+impl Engine {
+    fn new() -> Result<Engine, String> {
+        let (runtime, context, deadline) = runtime()?;
+        Ok(Engine { compiled: HashMap::new(), context, deadline, runtime })
+    }
+
+    /// Runs one call; the flag says whether the runtime hit a limit and must be replaced.
+    fn call(&mut self, function: &FunctionCode, request: &str) -> (Result<FunctionResponse, String>, bool) {
+        if self.compiled.len() >= CACHE_LIMIT {
+            self.compiled.clear();
+        }
+        let Engine { compiled, context, deadline, runtime } = self;
+        let started = Instant::now();
+        let outcome = context.with(|ctx| {
+            let handler = match compiled.get(&function.hash) {
+                Some(saved) => saved.clone().restore(&ctx).map_err(|e| e.to_string())?,
+                None => {
+                    deadline.set(Instant::now() + LOAD_LIMIT);
+                    let name = format!("function-{}.js", &function.hash[..16]);
+                    let handler = load(&ctx, &name, &function.code)?;
+                    compiled.insert(function.hash.clone(), Persistent::save(&ctx, handler.clone()));
+                    handler
+                }
+            };
+            deadline.set(Instant::now() + function.timeout);
+            let argument = ctx.json_parse(request.to_owned()).catch(&ctx).map_err(describe)?;
+            let returned: Value = handler.call((argument,)).catch(&ctx).map_err(describe)?;
+            let value = match returned.as_promise() {
+                Some(promise) => promise.finish::<Value>().catch(&ctx).map_err(|e| match e {
+                    CaughtError::Error(rquickjs::Error::WouldBlock) => {
+                        "the handler's promise never settles (no timers or I/O are available)".to_owned()
+                    }
+                    other => describe(other),
+                })?,
+                None => returned,
+            };
+            response(&ctx, value)
+        });
+        let timed_out = started.elapsed() > function.timeout;
+        let outcome = outcome.map_err(|message| {
+            if timed_out || message.contains("interrupted") {
+                format!("the function exceeded its CPU-time limit of {} ms", function.timeout.as_millis())
+            } else if message.contains("out of memory") || message.contains("stack overflow") {
+                format!("the function exceeded its memory limit: {message}")
+            } else {
+                message
+            }
+        });
+        let broken = outcome.as_ref().is_err_and(|m| m.contains("limit"));
+        runtime.run_gc();
+        (outcome, broken)
+    }
+}
+
+struct Job {
+    function: Arc<FunctionCode>,
+    request: String,
+    reply: tokio::sync::oneshot::Sender<Result<FunctionResponse, String>>,
+}
+
+/// Worker threads that run functions; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct FunctionPool {
+    jobs: crossbeam_channel::Sender<Job>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("function", &self.function.hash).finish()
+    }
+}
+
+impl FunctionPool {
+    /// Starts `workers` threads, each with its own engine.
+    pub fn new(workers: usize) -> FunctionPool {
+        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+        for n in 0..workers.max(1) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new().name(format!("gantry-fn-{n}")).spawn(move || {
+                let mut engine = Engine::new();
+                for job in queue.iter() {
+                    let result = match engine.as_mut() {
+                        Ok(engine) => {
+                            let (result, broken) = engine.call(&job.function, &job.request);
+                            if broken {
+                                tracing::warn!(function = %job.function.hash, "function hit a limit; replacing its engine");
+                            }
+                            (result, broken)
+                        }
+                        Err(e) => (Err(e.clone()), true),
+                    };
+                    if result.1 {
+                        engine = Engine::new();
+                    }
+                    let _ = job.reply.send(result.0);
+                }
+            });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "could not start a function worker");
+            }
+        }
+        FunctionPool { jobs }
+    }
+
+    /// Runs `function` with `request` (the `req` object as JSON).
+    pub async fn call(&self, function: Arc<FunctionCode>, request: String) -> Result<FunctionResponse, String> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs.send(Job { function, request, reply }).map_err(|_| "no function worker is running".to_owned())?;
+        answer.await.map_err(|_| "the function worker stopped".to_owned())?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(source: &str) -> Arc<FunctionCode> {
+        Arc::new(FunctionCode::new(source, Duration::from_millis(300)))
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line_and_column() {
+        assert_eq!(check("export default function handler(req) { return {}; }"), Ok(()));
+        let error = check("export default function handler(req) {\n  let x = ;\n}").expect_err("syntax");
+        assert!(error.starts_with("line 2, column"), "{error}");
+        assert!(check("export const x = 1;").expect_err("no default").contains("export default"));
+        assert!(check("while (true) {}\nexport default () => ({})").expect_err("loop").contains("interrupted"));
+    }
+
+    #[tokio::test]
+    async fn handlers_run_and_every_failure_is_a_clean_error() {
+        let pool = FunctionPool::new(1);
+        let echo = code("export default async function handler(req) { return {status: 201, headers: {'x-n': 1}, body: {params: req.params}}; }");
+        let ok = pool.call(echo.clone(), r#"{"params":{"a":"1"}}"#.into()).await.expect("ok");
+        assert_eq!(ok.status, 201);
+        assert_eq!(ok.body, Bytes::from(r#"{"params":{"a":"1"}}"#));
+        assert!(ok.headers.contains(&("x-n".into(), "1".into())));
+
+        let thrown = pool.call(code("export default () => { throw new Error('boom'); }"), "{}".into()).await;
+        assert!(thrown.expect_err("throws").contains("boom"));
+        let endless = pool.call(code("export default () => { while (true) {} }"), "{}".into()).await;
+        assert!(endless.expect_err("loops").contains("CPU-time limit of 300 ms"));
+        let bomb = code("export default () => { const a = []; while (true) a.push('x'.repeat(1 << 20)); }");
+        assert!(pool.call(bomb, "{}".into()).await.expect_err("bomb").contains("limit"));
+        let shape = pool.call(code("export default () => 42"), "{}".into()).await;
+        assert!(shape.expect_err("shape").contains("returned int"));
+        let status = pool.call(code("export default () => ({status: 42})"), "{}".into()).await;
+        assert!(status.expect_err("status").contains("100 to 599"));
+        // The worker recovered from every failure above.
+        assert_eq!(pool.call(echo, r#"{"params":{}}"#.into()).await.expect("recovered").status, 201);
+    }
+
+    #[tokio::test]
+    async fn concurrent_calls_all_answer() {
+        let pool = FunctionPool::new(2);
+        let double = code("export default (req) => ({body: String(req.json.n * 2)})");
+        let calls: Vec<_> = (0..50)
+            .map(|n| {
+                let (pool, double) = (pool.clone(), double.clone());
+                tokio::spawn(async move { pool.call(double, format!(r#"{{"json":{{"n":{n}}}}}"#)).await })
+            })
+            .collect();
+        for (n, call) in calls.into_iter().enumerate() {
+            assert_eq!(call.await.expect("task").expect("answer").body, Bytes::from((n * 2).to_string()));
+        }
+    }
+}
