@@ -65,7 +65,32 @@ pub fn TextField(
         move || message_for(errors, &field).is_some().to_string()
     };
     let describedby = error_id(&id);
-    let input = if multiline {
+    let input = if multiline && code {
+        // A code editor: line numbers beside a textarea that grows with its text (so the two
+        // never scroll apart), no wrapping, Tab indents.
+        let lines = move || value.with(|v| v.split('\n').count()).max(12);
+        view! {
+            <div class="code-editor">
+                <pre class="gutter" aria-hidden="true">
+                    {move || (1..=lines()).map(|n| n.to_string()).collect::<Vec<_>>().join("\n")}
+                </pre>
+                <textarea
+                    id=id.clone()
+                    class="code"
+                    rows=move || lines().to_string()
+                    wrap="off"
+                    spellcheck="false"
+                    placeholder=placeholder.clone()
+                    aria-invalid=invalid.clone()
+                    aria-describedby=describedby.clone()
+                    prop:value=move || value.get()
+                    on:input=move |ev| set.run(event_target_value(&ev))
+                    on:keydown=move |ev| insert_tab(&ev, set)
+                ></textarea>
+            </div>
+        }
+        .into_any()
+    } else if multiline {
         view! {
             <textarea
                 id=id.clone()
