@@ -19,6 +19,8 @@
 //! - [`debug`]: the Debug API: builds, signs and sends a request for a live API through the
 //!   real gateway listener with a one-time trace token, and returns what came back.
 //! - `audit`: the audit trail every change writes in its own transaction.
+//! - [`openapi`]: OpenAPI 3.1 export (draft, version or live) and 3.0/3.1 import with a dry run.
+//! - [`sdk`]: docs (Markdown, HTML) and SDKs (Python, TypeScript) of what is live.
 //! - [`releases`]: versions (freeze, list, diff) and release, switch and off-line, each one
 //!   transaction.
 //! - [`services`]: backend services (a URL per environment); URL changes reach the gateway
@@ -37,7 +39,9 @@ pub mod domains;
 pub mod entity;
 pub mod error;
 pub mod groups;
+pub mod openapi;
 pub mod releases;
+pub mod sdk;
 pub mod services;
 pub mod snapshot;
 pub mod throttle;

@@ -75,7 +75,7 @@ pub fn release_problems(
 }
 
 /// The group's draft as a version would freeze it.
-async fn draft_apis(db: &impl ConnectionTrait, group_id: i32) -> Result<Vec<VersionApi>, ControlError> {
+pub(crate) async fn draft_apis(db: &impl ConnectionTrait, group_id: i32) -> Result<Vec<VersionApi>, ControlError> {
     let draft =
         api::Entity::find().filter(api::Column::GroupId.eq(group_id)).order_by_asc(api::Column::Id).all(db).await?;
     draft

@@ -5,6 +5,7 @@
 mod apis;
 mod apps;
 mod debug;
+mod docs;
 pub mod error;
 mod groups;
 mod health;
@@ -69,6 +70,10 @@ use utoipa::{Modify, OpenApi};
         services::set_url,
         services::delete_url,
         services::history,
+        docs::export_openapi,
+        docs::docs,
+        docs::sdk,
+        docs::import,
     ),
     components(schemas(health::Health, error::ErrorBody, error::ValidationErrorBody, error::FieldErrorBody)),
     modifiers(&BearerAuth),
@@ -119,6 +124,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/apps/{app}/authorizations", get(apps::list_authorizations).post(apps::authorize))
         .route("/apps/{app}/authorizations/{id}", axum::routing::delete(apps::revoke))
         .route("/debug", axum::routing::post(debug::debug))
+        .route("/groups/{group}/openapi", get(docs::export_openapi))
+        .route("/groups/{group}/docs/{env}", get(docs::docs))
+        .route("/groups/{group}/sdk/{env}/{language}", get(docs::sdk))
+        .route("/groups/{group}/import", axum::routing::post(docs::import))
         .route("/backend-services", get(services::list_services).post(services::create_service))
         .route(
             "/backend-services/{name}",

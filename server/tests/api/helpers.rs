@@ -163,6 +163,22 @@ impl RestClient {
         )
     }
 
+    /// Sends `method` and returns the body as text (for generated files).
+    pub async fn send_text(&self, method: reqwest::Method, path: &str, body: Option<String>) -> (u16, String) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.expect("request");
+        (response.status().as_u16(), response.text().await.expect("body"))
+    }
+
+    /// POSTs a raw text body and reads a JSON answer.
+    pub async fn send_raw(&self, path: &str, body: String) -> (u16, serde_json::Value) {
+        let (status, text) = self.send_text(reqwest::Method::POST, path, Some(body)).await;
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    }
+
     /// GET.
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
         self.send(reqwest::Method::GET, path, None).await

@@ -3,6 +3,7 @@
 mod apps;
 mod auth;
 mod debug;
+mod docs;
 mod functions;
 mod gateway;
 mod groups;

@@ -1,0 +1,595 @@
+//! OpenAPI 3.1 export and OpenAPI 3.0/3.1 import.
+//!
+//! Export describes a group's draft, a version, or what is live in an environment: one
+//! operation per API with its parameters, request body, response examples and security
+//! (AppCode and the X-Ca signature), servers per environment, and the complete Gantry
+//! definition in `x-gantry-api`, so that export → import into another group gives the same
+//! APIs. Import reads JSON or YAML; operations with `x-gantry-api` come back exactly, others
+//! are translated, and every construct Gantry cannot represent is listed, never dropped
+//! silently. A dry run reports what would be added, overwritten and skipped.
+
+use crate::releases::draft_apis;
+use crate::{Control, ControlError, CurrentUser};
+use domain::api::{ApiSpec, AuthType, Constraints, ParamLocation, ParamSpec, ParamType};
+use domain::release::VersionApi;
+use domain::Environment;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+/// What to export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The working draft.
+    Draft,
+    /// A version, by label.
+    Version(String),
+    /// What is live in an environment.
+    Live(Environment),
+}
+
+impl Source {
+    /// `draft`, `version:<label>`, or an environment (`test`, `pre`, `prod`).
+    pub fn parse(raw: &str) -> Result<Source, ControlError> {
+        match raw.trim() {
+            "" | "draft" => Ok(Source::Draft),
+            other => match other.strip_prefix("version:") {
+                Some(label) => Ok(Source::Version(label.to_owned())),
+                None => other
+                    .parse()
+                    .map(Source::Live)
+                    .map_err(|_| ControlError::field("source", "must be draft, version:<label>, test, pre or prod")),
+            },
+        }
+    }
+}
+
+/// One API an import would add or overwrite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportItem {
+    /// The API's name.
+    pub name: String,
+    /// `GET /pets/{petId}`.
+    pub route: String,
+}
+
+/// An operation an import leaves out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// `GET /pets/{petId}` (or the operation's name).
+    pub operation: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What an import does (dry run) or did.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// New APIs.
+    pub add: Vec<ImportItem>,
+    /// Draft APIs replaced (same method and path, or same name).
+    pub overwrite: Vec<ImportItem>,
+    /// Operations not imported.
+    pub skip: Vec<Skipped>,
+    /// Constructs of the document Gantry cannot represent (the rest of the operation is
+    /// imported).
+    pub unsupported: Vec<String>,
+    /// Whether the changes were made (`false` for a dry run).
+    pub applied: bool,
+}
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+fn schema_type(kind: ParamType) -> &'static str {
+    match kind {
+        ParamType::String => "string",
+        ParamType::Int => "integer",
+        ParamType::Number => "number",
+        ParamType::Boolean => "boolean",
+    }
+}
+
+fn param_schema(param: &ParamSpec) -> Value {
+    let mut schema = Map::new();
+    schema.insert("type".into(), json!(schema_type(param.kind)));
+    let c = &param.constraints;
+    if let Some(min) = c.min {
+        schema.insert("minimum".into(), json!(min));
+    }
+    if let Some(max) = c.max {
+        schema.insert("maximum".into(), json!(max));
+    }
+    if let Some(len) = c.max_length {
+        schema.insert("maxLength".into(), json!(len));
+    }
+    if !c.enum_values.is_empty() {
+        schema.insert("enum".into(), json!(c.enum_values));
+    }
+    if let Some(default) = &param.default {
+        schema.insert("default".into(), json!(default));
+    }
+    Value::Object(schema)
+}
+
+/// An operation id from an API's name: letters and digits, words joined in camelCase.
+pub fn operation_id(name: &str) -> String {
+    let mut out = String::new();
+    for (i, word) in name.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).enumerate() {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            if i == 0 {
+                out.push(first.to_ascii_lowercase());
+            } else {
+                out.push(first.to_ascii_uppercase());
+            }
+            out.extend(chars);
+        }
+    }
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert_str(0, "api");
+    }
+    out
+}
+
+/// The OpenAPI operation of one API.
+fn operation(spec: &ApiSpec) -> Value {
+    let mut op = Map::new();
+    op.insert("operationId".into(), json!(operation_id(&spec.name)));
+    op.insert("summary".into(), json!(spec.name));
+    if !spec.description.is_empty() {
+        op.insert("description".into(), json!(spec.description));
+    }
+    let mut parameters = Vec::new();
+    let mut body: Vec<&ParamSpec> = Vec::new();
+    for param in &spec.request.params {
+        match param.location {
+            ParamLocation::Form | ParamLocation::Body => body.push(param),
+            location => parameters.push(json!({
+                "name": param.name,
+                "in": location.as_str(),
+                "required": param.required || location == ParamLocation::Path,
+                "description": param.description,
+                "schema": param_schema(param),
+            })),
+        }
+    }
+    op.insert("parameters".into(), Value::Array(parameters));
+    if !body.is_empty() {
+        let media = if body.iter().any(|p| p.location == ParamLocation::Form) {
+            "application/x-www-form-urlencoded"
+        } else {
+            "application/json"
+        };
+        let properties: Map<String, Value> = body.iter().map(|p| (p.name.clone(), param_schema(p))).collect();
+        let required: Vec<&str> = body.iter().filter(|p| p.required).map(|p| p.name.as_str()).collect();
+        op.insert(
+            "requestBody".into(),
+            json!({"content": {media: {"schema": {"type": "object", "properties": properties, "required": required}}}}),
+        );
+    }
+    let content_type =
+        if spec.response.content_type.is_empty() { "application/json" } else { &spec.response.content_type };
+    let example = |text: &str| -> Value {
+        serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+    };
+    let mut success = json!({"description": "Success"});
+    if !spec.response.success_example.is_empty() {
+        success["content"] = json!({content_type: {"example": example(&spec.response.success_example)}});
+    }
+    let mut failure = json!({"description": "Error: `{code, message, request_id}` with X-Ca-Error-Code"});
+    if !spec.response.error_example.is_empty() {
+        failure["content"] = json!({content_type: {"example": example(&spec.response.error_example)}});
+    }
+    op.insert("responses".into(), json!({"200": success, "default": failure}));
+    let security = match spec.auth {
+        AuthType::App => json!([{"AppCode": []}, {"XCaSignature": []}]),
+        AuthType::None => json!([]),
+    };
+    op.insert("security".into(), security);
+    op.insert("x-gantry-api".into(), serde_json::to_value(spec).unwrap_or(Value::Null));
+    Value::Object(op)
+}
+
+impl Control {
+    pub(crate) async fn source_apis(
+        &self,
+        group: &str,
+        source: &Source,
+    ) -> Result<(String, Vec<VersionApi>), ControlError> {
+        let found = self.find_group(group).await?;
+        match source {
+            Source::Draft => Ok(("draft".into(), draft_apis(self.db(), found.id).await?)),
+            Source::Version(label) => {
+                let version = self.get_version(group, label).await?;
+                Ok((version.label, version.apis))
+            }
+            Source::Live(env) => {
+                let live = self.list_deployments(group).await?;
+                let deployment = live.into_iter().find(|d| d.environment == *env).ok_or_else(|| {
+                    ControlError::field("source", format!("group `{group}` has nothing released in {}", env.label()))
+                })?;
+                let version = self.get_version(group, &deployment.version).await?;
+                Ok((version.label, version.apis))
+            }
+        }
+    }
+
+    /// The group's base URL on the gateway (`http://{subdomain}.{base_domain}[:port]`).
+    pub(crate) fn group_url(&self, subdomain: &str) -> String {
+        let port = self.gateway_addr.map(|a| a.port()).filter(|p| *p != 80);
+        format!("http://{subdomain}.{}{}", self.base_domain, port.map(|p| format!(":{p}")).unwrap_or_default())
+    }
+
+    /// The OpenAPI 3.1 document of a group's draft, version or live version.
+    pub async fn export_openapi(&self, group: &str, source: &Source) -> Result<Value, ControlError> {
+        let found = self.find_group(group).await?;
+        let (label, apis) = self.source_apis(group, source).await?;
+        let base = self.group_url(&found.subdomain);
+        let servers: Vec<Value> = Environment::ALL
+            .into_iter()
+            .map(|env| {
+                json!({"url": base, "description": format!("{} (send X-Ca-Stage: {})", env.label(), env.stage()),
+                       "x-gantry-stage": env.stage()})
+            })
+            .collect();
+        let mut paths = Map::new();
+        for api in &apis {
+            let method = api.spec.request.method.to_ascii_lowercase();
+            let method = if method == "any" { "get".to_owned() } else { method };
+            let entry = paths.entry(api.spec.request.path.clone()).or_insert_with(|| json!({}));
+            entry[method.as_str()] = operation(&api.spec);
+        }
+        Ok(json!({
+            "openapi": "3.1.0",
+            "info": {"title": found.name, "version": label, "description": found.description},
+            "servers": servers,
+            "paths": paths,
+            "components": {"securitySchemes": {
+                "AppCode": {"type": "apiKey", "in": "header", "name": "Authorization",
+                            "description": "`APPCODE <app code>` of an app authorized for the API in the environment"},
+                "XCaSignature": {"type": "apiKey", "in": "header", "name": "X-Ca-Signature",
+                                 "description": "HMAC signature with X-Ca-Key, X-Ca-Timestamp, X-Ca-Nonce, X-Ca-Signature-Method and X-Ca-Signature-Headers (Alibaba Cloud API Gateway compatible)"},
+            }},
+            "x-gantry-group": {"name": found.name, "subdomain": found.subdomain},
+        }))
+    }
+
+    /// Imports an OpenAPI 3.0/3.1 document (JSON or YAML) into the group's draft; with
+    /// `dry_run` nothing changes and the report says what would happen.
+    pub async fn import_openapi(
+        &self,
+        group: &str,
+        text: &str,
+        dry_run: bool,
+        actor: &CurrentUser,
+    ) -> Result<ImportReport, ControlError> {
+        let found = self.find_group(group).await?;
+        let document: Value = serde_json::from_str(text)
+            .or_else(|_| serde_yaml::from_str(text))
+            .map_err(|e| ControlError::field("document", format!("is neither JSON nor YAML: {e}")))?;
+        let version = document.get("openapi").and_then(Value::as_str).unwrap_or("");
+        if !(version.starts_with("3.0") || version.starts_with("3.1")) {
+            return Err(ControlError::field("document", "must be an OpenAPI 3.0 or 3.1 document (`openapi: 3.x`)"));
+        }
+        let mut report = ImportReport::default();
+        let planned = plan(&document, &mut report);
+        let draft = draft_apis(self.db(), found.id).await?;
+        let mut actions = Vec::new();
+        for (operation, spec) in planned {
+            let spec = match spec.validate() {
+                Ok(spec) => spec,
+                Err(errors) => {
+                    let reason =
+                        errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+                    report.skip.push(Skipped { operation, reason });
+                    continue;
+                }
+            };
+            let item =
+                ImportItem { name: spec.name.clone(), route: format!("{} {}", spec.request.method, spec.request.path) };
+            let existing = draft.iter().find(|a| {
+                a.spec.name == spec.name
+                    || (a.spec.request.method == spec.request.method && a.spec.request.path == spec.request.path)
+            });
+            match existing {
+                Some(api) => {
+                    report.overwrite.push(item);
+                    actions.push((Some(api.id), spec));
+                }
+                None => {
+                    report.add.push(item);
+                    actions.push((None, spec));
+                }
+            }
+        }
+        if dry_run {
+            return Ok(report);
+        }
+        for (id, spec) in actions {
+            let done = match id {
+                Some(id) => self.update_api(group, id, &spec, actor).await.map(|_| ()),
+                None => self.create_api(group, &spec, actor).await.map(|_| ()),
+            };
+            if let Err(error) = done {
+                let route = format!("{} {}", spec.request.method, spec.request.path);
+                report.add.retain(|i| i.route != route);
+                report.overwrite.retain(|i| i.route != route);
+                report.skip.push(Skipped { operation: route, reason: error.public_message() });
+            }
+        }
+        report.applied = true;
+        Ok(report)
+    }
+}
+
+/// Follows a local `$ref` (`#/components/...`).
+fn resolve<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
+    let mut current = value;
+    for _ in 0..8 {
+        let Some(reference) = current.get("$ref").and_then(Value::as_str) else { return current };
+        let Some(pointer) = reference.strip_prefix('#') else { return current };
+        match document.pointer(pointer) {
+            Some(target) => current = target,
+            None => return current,
+        }
+    }
+    current
+}
+
+/// A parameter type and constraints from a schema; `None` when the schema is not a scalar.
+fn scalar(schema: &Value) -> Option<(ParamType, Constraints, Option<String>)> {
+    let kind = match schema.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("string"),
+        _ => "string",
+    };
+    let kind = match kind {
+        "string" => ParamType::String,
+        "integer" => ParamType::Int,
+        "number" => ParamType::Number,
+        "boolean" => ParamType::Boolean,
+        _ => return None,
+    };
+    let constraints = Constraints {
+        min: schema.get("minimum").and_then(Value::as_f64),
+        max: schema.get("maximum").and_then(Value::as_f64),
+        max_length: schema.get("maxLength").and_then(Value::as_u64).map(|n| n as u32),
+        enum_values: schema
+            .get("enum")
+            .and_then(Value::as_array)
+            .map(|values| {
+                values
+                    .iter()
+                    .filter(|v| !v.is_null())
+                    .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let default = schema.get("default").map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()));
+    Some((kind, constraints, default))
+}
+
+/// Translates every operation into a spec (or takes its `x-gantry-api`), noting what is lost.
+fn plan(document: &Value, report: &mut ImportReport) -> Vec<(String, ApiSpec)> {
+    let mut out = Vec::new();
+    let note = |report: &mut ImportReport, text: String| report.unsupported.push(text);
+    let global_security = document.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
+    if document.get("webhooks").is_some_and(|w| w.as_object().is_some_and(|o| !o.is_empty())) {
+        note(report, "webhooks: not imported (Gantry serves requests, it does not send them)".into());
+    }
+    if let Some(servers) = document.get("servers").and_then(Value::as_array) {
+        if !servers.is_empty() && document.get("x-gantry-group").is_none() {
+            note(
+                report,
+                format!(
+                    "servers ({}): not imported; backends are chosen at release or in Advanced Configuration",
+                    servers.len()
+                ),
+            );
+        }
+    }
+    let Some(paths) = document.get("paths").and_then(Value::as_object) else { return out };
+    for (path, item) in paths {
+        let item = resolve(document, item);
+        let shared: Vec<Value> = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+        if item.get("servers").is_some() {
+            note(report, format!("{path}: path-level servers are not imported"));
+        }
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let label = format!("{} {path}", method.to_ascii_uppercase());
+            if method == "trace" {
+                report.skip.push(Skipped { operation: label, reason: "TRACE is not a method Gantry routes".into() });
+                continue;
+            }
+            if let Some(own) = op.get("x-gantry-api") {
+                match serde_json::from_value::<ApiSpec>(own.clone()) {
+                    Ok(spec) => out.push((label, spec)),
+                    Err(e) => report.skip.push(Skipped { operation: label, reason: format!("x-gantry-api: {e}") }),
+                }
+                continue;
+            }
+            let name = op
+                .get("summary")
+                .or_else(|| op.get("operationId"))
+                .and_then(Value::as_str)
+                .map(|s| s.chars().take(64).collect::<String>())
+                .unwrap_or_else(|| label.clone());
+            let mut spec = ApiSpec { name, ..Default::default() };
+            spec.description = op.get("description").and_then(Value::as_str).unwrap_or("").chars().take(500).collect();
+            spec.request.method = method.to_ascii_uppercase();
+            spec.request.path = path.clone();
+            // Parameters: the operation's override the path item's of the same name and place.
+            let mut params: Vec<&Value> = Vec::new();
+            let own: Vec<Value> = op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+            for raw in own.iter().chain(shared.iter()) {
+                let p = resolve(document, raw);
+                let key = (p.get("name"), p.get("in"));
+                if !params.iter().any(|q| (q.get("name"), q.get("in")) == key) {
+                    params.push(p);
+                }
+            }
+            for p in params {
+                let pname = p.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
+                let location = match p.get("in").and_then(Value::as_str) {
+                    Some("path") => ParamLocation::Path,
+                    Some("query") => ParamLocation::Query,
+                    Some("header") => ParamLocation::Header,
+                    Some(other) => {
+                        note(report, format!("{label}: {other} parameter `{pname}` is not supported and was left out"));
+                        continue;
+                    }
+                    None => continue,
+                };
+                let schema =
+                    p.get("schema").map(|s| resolve(document, s)).cloned().unwrap_or(json!({"type": "string"}));
+                let (kind, constraints, default) = scalar(&schema).unwrap_or_else(|| {
+                    note(report, format!("{label}: parameter `{pname}` has a non-scalar schema; imported as a string"));
+                    (ParamType::String, Constraints::default(), None)
+                });
+                if p.get("style").is_some() || p.get("explode").is_some() || p.get("content").is_some() {
+                    note(report, format!("{label}: parameter `{pname}`: style/explode/content are not kept"));
+                }
+                spec.request.params.push(ParamSpec {
+                    name: pname,
+                    location,
+                    kind,
+                    required: p.get("required").and_then(Value::as_bool).unwrap_or(false)
+                        || location == ParamLocation::Path,
+                    default,
+                    description: p.get("description").and_then(Value::as_str).unwrap_or("").chars().take(500).collect(),
+                    constraints,
+                });
+            }
+            if let Some(body) = op.get("requestBody").map(|b| resolve(document, b)) {
+                let content = body.get("content").and_then(Value::as_object).cloned().unwrap_or_default();
+                let chosen = ["application/json", "application/x-www-form-urlencoded"]
+                    .into_iter()
+                    .find(|m| content.contains_key(*m));
+                for media in content.keys().filter(|m| Some(m.as_str()) != chosen) {
+                    note(
+                        report,
+                        format!("{label}: request body `{media}` is not described (the body still passes through)"),
+                    );
+                }
+                if let Some(media) = chosen {
+                    let location = if media == "application/json" { ParamLocation::Body } else { ParamLocation::Form };
+                    let schema =
+                        content[media].get("schema").map(|s| resolve(document, s)).cloned().unwrap_or(Value::Null);
+                    let required: Vec<&str> = schema
+                        .get("required")
+                        .and_then(Value::as_array)
+                        .map(|r| r.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    match schema.get("properties").and_then(Value::as_object) {
+                        Some(properties) => {
+                            for (field, property) in properties {
+                                let property = resolve(document, property);
+                                let (kind, constraints, default) = scalar(property).unwrap_or_else(|| {
+                                    note(report, format!("{label}: body field `{field}` is an object or array; declared as a string, not validated"));
+                                    (ParamType::String, Constraints::default(), None)
+                                });
+                                spec.request.params.push(ParamSpec {
+                                    name: field.clone(),
+                                    location,
+                                    kind,
+                                    required: required.contains(&field.as_str()),
+                                    default,
+                                    description: property
+                                        .get("description")
+                                        .and_then(Value::as_str)
+                                        .unwrap_or("")
+                                        .chars()
+                                        .take(500)
+                                        .collect(),
+                                    constraints,
+                                });
+                            }
+                        }
+                        None if !schema.is_null() => {
+                            note(report, format!("{label}: the {media} body is not an object with properties; it passes through undeclared"));
+                        }
+                        None => {}
+                    }
+                }
+            }
+            if let Some(responses) = op.get("responses").and_then(Value::as_object) {
+                let success =
+                    responses.iter().find(|(code, _)| code.starts_with('2')).map(|(_, r)| resolve(document, r));
+                if let Some((media, content)) =
+                    success.and_then(|r| r.get("content")).and_then(Value::as_object).and_then(|c| c.iter().next())
+                {
+                    spec.response.content_type = media.clone();
+                    let example = content.get("example").or_else(|| {
+                        content
+                            .get("examples")
+                            .and_then(Value::as_object)
+                            .and_then(|e| e.values().next())
+                            .and_then(|e| resolve(document, e).get("value"))
+                    });
+                    if let Some(example) = example {
+                        spec.response.success_example =
+                            example.as_str().map(str::to_owned).unwrap_or_else(|| example.to_string());
+                    }
+                }
+            }
+            if op.get("callbacks").is_some() {
+                note(report, format!("{label}: callbacks are not supported"));
+            }
+            let security =
+                op.get("security").and_then(Value::as_array).map(|s| !s.is_empty()).unwrap_or(global_security);
+            if security {
+                spec.auth = AuthType::App;
+                note(
+                    report,
+                    format!("{label}: its security requirement became app authentication (AppCode or X-Ca signature)"),
+                );
+            }
+            out.push((label, spec));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_ids_are_identifiers() {
+        assert_eq!(operation_id("Get pet by id"), "getPetById");
+        assert_eq!(operation_id("42 things"), "api42Things");
+        assert_eq!(operation_id("--"), "api");
+    }
+
+    #[test]
+    fn translated_operations_keep_parameters_and_list_what_is_lost() {
+        let document = json!({
+            "openapi": "3.0.3",
+            "components": {"parameters": {"Limit": {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}}}},
+            "paths": {"/pets/{petId}": {
+                "parameters": [{"name": "petId", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "get": {"summary": "Get pet", "parameters": [{"$ref": "#/components/parameters/Limit"},
+                        {"name": "session", "in": "cookie"}], "security": [{"key": []}]},
+                "trace": {"summary": "Trace"},
+            }},
+        });
+        let mut report = ImportReport::default();
+        let planned = plan(&document, &mut report);
+        assert_eq!(planned.len(), 1);
+        let spec = &planned[0].1;
+        assert_eq!((spec.name.as_str(), spec.auth), ("Get pet", AuthType::App));
+        let params: Vec<_> = spec.request.params.iter().map(|p| (p.name.as_str(), p.location, p.kind)).collect();
+        assert_eq!(
+            params,
+            [("limit", ParamLocation::Query, ParamType::Int), ("petId", ParamLocation::Path, ParamType::Int)]
+        );
+        assert_eq!(spec.request.params[0].constraints.max, Some(100.0));
+        assert!(
+            report.unsupported.iter().any(|u| u.contains("cookie parameter `session`")),
+            "{:?}",
+            report.unsupported
+        );
+        assert_eq!(report.skip[0].operation, "TRACE /pets/{petId}");
+    }
+}

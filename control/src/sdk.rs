@@ -1,0 +1,690 @@
+//! SDK & Docs: generated from what is live in an environment.
+//!
+//! - Docs: each API's method, full URL, environment header, parameters, authentication, a curl
+//!   example, response examples and the gateway's error codes; as Markdown and as HTML.
+//! - SDKs: a single-file Python client and a single-file TypeScript client, one method per
+//!   API with typed parameters, AppCode and X-Ca signing built in.
+
+use crate::openapi::operation_id;
+use crate::{Control, ControlError};
+use domain::api::{ApiSpec, AuthType, ParamLocation, ParamType};
+use domain::Environment;
+
+/// A generated file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// Suggested file name.
+    pub file_name: String,
+    /// MIME type.
+    pub content_type: &'static str,
+    /// Content.
+    pub content: String,
+}
+
+/// What a generator needs to know about the group and environment.
+struct Target<'a> {
+    group: &'a str,
+    env: Environment,
+    version: &'a str,
+    base_url: &'a str,
+    apis: &'a [ApiSpec],
+}
+
+/// The gateway's error codes, for the docs.
+const ERROR_CODES: [(&str, u16, &str); 14] = [
+    ("NotFound", 404, "no group, deployment or API matches (or the API is off-line here)"),
+    ("InvalidStage", 400, "X-Ca-Stage is not TEST, PRE or RELEASE"),
+    ("MethodNotAllowed", 405, "the path exists with other methods"),
+    ("InvalidParameter", 400, "a declared parameter is missing or invalid"),
+    ("MissingCredentials", 401, "an app API was called without AppCode or signature"),
+    ("InvalidAppKey", 401, "no app has this X-Ca-Key"),
+    ("InvalidAppCode", 401, "no app has this AppCode"),
+    ("InvalidTimestamp", 401, "X-Ca-Timestamp is missing or more than 15 minutes off"),
+    ("InvalidNonce", 401, "X-Ca-Nonce is missing or was used before"),
+    ("InvalidSignature", 401, "the signature does not match; X-Ca-Error-Message shows the server's StringToSign"),
+    ("Unauthorized", 403, "the app is not authorized for this API here (or the authorization expired)"),
+    ("AppDisabled", 403, "the app is disabled"),
+    ("BadGateway", 502, "the backend could not be reached (FunctionError: the function failed)"),
+    ("GatewayTimeout", 504, "the backend did not answer in time"),
+];
+
+fn url_of(target: &Target<'_>, spec: &ApiSpec) -> String {
+    format!("{}{}", target.base_url, spec.request.path)
+}
+
+fn method_of(spec: &ApiSpec) -> String {
+    match spec.request.method.to_ascii_uppercase().as_str() {
+        "ANY" => "GET".into(),
+        other => other.to_owned(),
+    }
+}
+
+fn curl(target: &Target<'_>, spec: &ApiSpec) -> String {
+    let mut url = url_of(target, spec);
+    let query: Vec<String> = spec
+        .request
+        .params
+        .iter()
+        .filter(|p| p.location == ParamLocation::Query)
+        .map(|p| format!("{}=<{}>", p.name, p.name))
+        .collect();
+    if !query.is_empty() {
+        url = format!("{url}?{}", query.join("&"));
+    }
+    let mut lines =
+        vec![format!("curl -X {} '{url}'", method_of(spec)), format!("  -H 'X-Ca-Stage: {}'", target.env.stage())];
+    for p in spec.request.params.iter().filter(|p| p.location == ParamLocation::Header) {
+        lines.push(format!("  -H '{}: <{}>'", p.name, p.name));
+    }
+    if spec.auth == AuthType::App {
+        lines.push("  -H 'Authorization: APPCODE <your AppCode>'".into());
+    }
+    let form: Vec<&str> =
+        spec.request.params.iter().filter(|p| p.location == ParamLocation::Form).map(|p| p.name.as_str()).collect();
+    let body: Vec<&str> =
+        spec.request.params.iter().filter(|p| p.location == ParamLocation::Body).map(|p| p.name.as_str()).collect();
+    if !form.is_empty() {
+        lines.push(format!("  --data '{}'", form.iter().map(|f| format!("{f}=<{f}>")).collect::<Vec<_>>().join("&")));
+    } else if !body.is_empty() {
+        lines.push("  -H 'Content-Type: application/json'".into());
+        lines.push(format!(
+            "  --data '{{{}}}'",
+            body.iter().map(|f| format!("\"{f}\": \"<{f}>\"")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    lines.join(" \\\n")
+}
+
+fn markdown(target: &Target<'_>) -> String {
+    let mut out = format!(
+        "# {} API ({})\n\nVersion {} live in {}. Base URL `{}`; every request carries `X-Ca-Stage: {}`.\n\n",
+        target.group,
+        target.env.label(),
+        target.version,
+        target.env.label(),
+        target.base_url,
+        target.env.stage()
+    );
+    out.push_str("## Authentication\n\nAPIs marked *App* need an app authorized for them in this environment: send `Authorization: APPCODE <AppCode>`, or sign the request with the AppKey and AppSecret (X-Ca signature, compatible with Alibaba Cloud API Gateway SDKs; the generated SDKs do it for you).\n\n");
+    for spec in target.apis {
+        out.push_str(&format!("## {}\n\n", spec.name));
+        if !spec.description.is_empty() {
+            out.push_str(&format!("{}\n\n", spec.description));
+        }
+        out.push_str(&format!("`{} {}`\n\n", method_of(spec), url_of(target, spec)));
+        out.push_str(&format!(
+            "Authentication: {}\n\n",
+            if spec.auth == AuthType::App { "App (AppCode or X-Ca signature)" } else { "None" }
+        ));
+        if !spec.request.params.is_empty() {
+            out.push_str("| Parameter | In | Type | Required | Default | Description |\n|---|---|---|---|---|---|\n");
+            for p in &spec.request.params {
+                out.push_str(&format!(
+                    "| `{}` | {} | {} | {} | {} | {} |\n",
+                    p.name,
+                    p.location.as_str(),
+                    p.kind.as_str(),
+                    if p.required || p.location == ParamLocation::Path { "yes" } else { "no" },
+                    p.default.clone().unwrap_or_default(),
+                    p.description.replace('|', "\\|")
+                ));
+            }
+            out.push('\n');
+        }
+        out.push_str(&format!("Request example:\n\n```sh\n{}\n```\n\n", curl(target, spec)));
+        if !spec.response.success_example.is_empty() {
+            out.push_str(&format!(
+                "Response example ({}):\n\n```\n{}\n```\n\n",
+                spec.response.content_type, spec.response.success_example
+            ));
+        }
+        if !spec.response.error_example.is_empty() {
+            out.push_str(&format!("Error example:\n\n```\n{}\n```\n\n", spec.response.error_example));
+        }
+    }
+    out.push_str("## Error codes\n\nErrors are JSON `{\"code\", \"message\", \"request_id\"}` with `X-Ca-Error-Code`, `X-Ca-Error-Message` and `X-Ca-Request-Id`.\n\n| Code | Status | Meaning |\n|---|---|---|\n");
+    for (code, status, meaning) in ERROR_CODES {
+        out.push_str(&format!("| `{code}` | {status} | {meaning} |\n"));
+    }
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A small Markdown-to-HTML rendering of the docs (headings, tables, code blocks, paragraphs).
+fn html(target: &Target<'_>, markdown: &str) -> String {
+    let mut body = String::new();
+    let mut in_code = false;
+    let mut in_table = false;
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            body.push_str(if in_code { "</code></pre>\n" } else { "<pre><code>" });
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            body.push_str(&escape(line));
+            body.push('\n');
+            continue;
+        }
+        let inline = |t: &str| {
+            let escaped = escape(t);
+            let mut out = String::new();
+            for (i, part) in escaped.split('`').enumerate() {
+                if i % 2 == 1 {
+                    out.push_str(&format!("<code>{part}</code>"));
+                } else {
+                    out.push_str(part);
+                }
+            }
+            out
+        };
+        if line.starts_with('|') {
+            if line.starts_with("|---") {
+                continue;
+            }
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            if !in_table {
+                body.push_str("<table><tr>");
+                body.extend(cells.iter().map(|c| format!("<th>{}</th>", inline(c))));
+                body.push_str("</tr>\n");
+                in_table = true;
+            } else {
+                body.push_str("<tr>");
+                body.extend(cells.iter().map(|c| format!("<td>{}</td>", inline(c))));
+                body.push_str("</tr>\n");
+            }
+            continue;
+        }
+        if in_table {
+            body.push_str("</table>\n");
+            in_table = false;
+        }
+        if let Some(h) = line.strip_prefix("## ") {
+            body.push_str(&format!("<h2>{}</h2>\n", inline(h)));
+        } else if let Some(h) = line.strip_prefix("# ") {
+            body.push_str(&format!("<h1>{}</h1>\n", inline(h)));
+        } else if !line.trim().is_empty() {
+            body.push_str(&format!("<p>{}</p>\n", inline(line)));
+        }
+    }
+    if in_table {
+        body.push_str("</table>\n");
+    }
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{} API ({})</title><style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}pre{{background:#f4f4f4;padding:8px}}</style></head><body>\n{body}</body></html>\n",
+        escape(target.group),
+        target.env.label()
+    )
+}
+
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && previous_lower {
+                out.push('_');
+            }
+            previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            out.push(c.to_ascii_lowercase());
+        } else {
+            if !out.ends_with('_') && !out.is_empty() {
+                out.push('_');
+            }
+            previous_lower = false;
+        }
+    }
+    let out = out.trim_end_matches('_').to_owned();
+    const RESERVED: [&str; 12] =
+        ["class", "def", "from", "import", "in", "is", "lambda", "return", "self", "pass", "global", "type"];
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) || RESERVED.contains(&out.as_str()) {
+        format!("p_{out}")
+    } else {
+        out
+    }
+}
+
+/// Unique identifiers for names, using `make` and numbering clashes.
+fn unique(names: &[String], make: fn(&str) -> String) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        let base = make(name);
+        let mut candidate = base.clone();
+        let mut n = 2;
+        while out.contains(&candidate) {
+            candidate = format!("{base}{n}");
+            n += 1;
+        }
+        out.push(candidate);
+    }
+    out
+}
+
+fn camel(name: &str) -> String {
+    let id = operation_id(name);
+    const RESERVED: [&str; 8] = ["delete", "new", "default", "function", "class", "return", "this", "constructor"];
+    if RESERVED.contains(&id.as_str()) {
+        format!("{id}Api")
+    } else {
+        id
+    }
+}
+
+fn python(target: &Target<'_>) -> String {
+    let mut out = format!(
+        r#""""Python client for the `{group}` API group, {env} (version {version}), generated by Gantry.
+
+    client = Client(app_key="...", app_secret="...")   # sign requests (X-Ca HMAC-SHA256)
+    client = Client(app_code="...")                     # or send the AppCode
+    response = client.{example}(...)                     # -> Response(status, headers, body)
+
+Standard library only (Python 3.8+).
+"""
+import base64
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+BASE_URL = {base:?}
+STAGE = {stage:?}
+
+
+class Response:
+    """What the gateway answered."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "Response(status=%d)" % self.status
+
+
+class Client:
+    def __init__(self, base_url=BASE_URL, app_key=None, app_secret=None, app_code=None, stage=STAGE, host=None, timeout=30):
+        self.base_url = base_url.rstrip("/")
+        self.app_key, self.app_secret, self.app_code = app_key, app_secret, app_code
+        self.stage, self.host, self.timeout = stage, host, timeout
+
+    def _sign(self, method, path, params, headers, body):
+        headers["x-ca-key"] = self.app_key
+        headers["x-ca-timestamp"] = str(int(time.time() * 1000))
+        headers["x-ca-nonce"] = str(uuid.uuid4())
+        headers["x-ca-signature-method"] = "HmacSHA256"
+        if body and not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            headers["content-md5"] = base64.b64encode(hashlib.md5(body).digest()).decode()
+        signed = sorted(k for k in headers if k.startswith("x-ca-") and k not in ("x-ca-signature", "x-ca-signature-headers"))
+        headers["x-ca-signature-headers"] = ",".join(signed)
+        text = "\n".join([method, headers.get("accept", ""), headers.get("content-md5", ""),
+                          headers.get("content-type", ""), headers.get("date", "")]) + "\n"
+        text += "".join("%s:%s\n" % (k, headers[k]) for k in signed) + path
+        if params:
+            text += "?" + "&".join(k if v == "" else "%s=%s" % (k, v) for k, v in sorted(params))
+        digest = hmac.new(self.app_secret.encode(), text.encode(), hashlib.sha256).digest()
+        headers["x-ca-signature"] = base64.b64encode(digest).decode()
+
+    def _send(self, method, path, query, headers, form=None, json_body=None):
+        query = [(k, str(v)) for k, v in query if v is not None]
+        headers = {{k.lower(): str(v) for k, v in headers.items() if v is not None}}
+        headers.setdefault("accept", "application/json")
+        headers["x-ca-stage"] = self.stage
+        body, params = b"", list(query)
+        form = [(k, str(v)) for k, v in (form or []) if v is not None]
+        json_body = {{k: v for k, v in (json_body or {{}}).items() if v is not None}}
+        if form:
+            headers["content-type"] = "application/x-www-form-urlencoded; charset=utf-8"
+            body = urllib.parse.urlencode(form).encode()
+            params += form
+        elif json_body:
+            headers["content-type"] = "application/json; charset=utf-8"
+            body = json.dumps(json_body).encode()
+        if self.app_code:
+            headers["authorization"] = "APPCODE " + self.app_code
+        elif self.app_key and self.app_secret:
+            self._sign(method, path, params, headers, body)
+        if self.host:
+            headers["host"] = self.host
+        url = self.base_url + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        request = urllib.request.Request(url, data=body or None, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return Response(response.status, {{k.lower(): v for k, v in response.headers.items()}}, response.read().decode("utf-8", "replace"))
+        except urllib.error.HTTPError as error:
+            return Response(error.code, {{k.lower(): v for k, v in error.headers.items()}}, error.read().decode("utf-8", "replace"))
+"#,
+        group = target.group,
+        env = target.env.label(),
+        version = target.version,
+        example = target.apis.first().map(|a| snake(&a.name)).unwrap_or_else(|| "call".into()),
+        base = target.base_url,
+        stage = target.env.stage(),
+    );
+    let names = unique(&target.apis.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), snake);
+    for (spec, method_name) in target.apis.iter().zip(names) {
+        let params = &spec.request.params;
+        let ids = unique(&params.iter().map(|p| p.name.clone()).collect::<Vec<_>>(), snake);
+        let required =
+            |p: &domain::api::ParamSpec| (p.required || p.location == ParamLocation::Path) && p.default.is_none();
+        let mut signature = vec!["self".to_owned()];
+        for (p, id) in params.iter().zip(&ids).filter(|(p, _)| required(p)) {
+            signature.push(format!("{id}: {}", py_type(p.kind)));
+            let _ = p;
+        }
+        for (p, id) in params.iter().zip(&ids).filter(|(p, _)| !required(p)) {
+            let default = p.default.as_ref().map(|d| format!("{d:?}")).unwrap_or_else(|| "None".into());
+            signature.push(format!("{id}: \"{} | None\" = {default}", py_type(p.kind)));
+        }
+        signature.push("headers=None".into());
+        let mut path_expr = String::new();
+        for segment in spec.request.path.split('/').filter(|s| !s.is_empty()) {
+            path_expr.push_str(" + \"/\" + ");
+            match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => {
+                    let id = params
+                        .iter()
+                        .zip(&ids)
+                        .find(|(p, _)| p.name == name)
+                        .map(|(_, id)| id.clone())
+                        .unwrap_or_else(|| snake(name));
+                    path_expr.push_str(&format!("urllib.parse.quote(str({id}), safe=\"\")"));
+                }
+                None => path_expr.push_str(&format!("{segment:?}")),
+            }
+        }
+        let path_expr =
+            if path_expr.is_empty() { "\"/\"".to_owned() } else { path_expr.trim_start_matches(" + ").to_owned() };
+        let pick = |location: ParamLocation| {
+            params
+                .iter()
+                .zip(&ids)
+                .filter(|(p, _)| p.location == location)
+                .map(|(p, id)| format!("({:?}, {id})", p.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let json_fields = params
+            .iter()
+            .zip(&ids)
+            .filter(|(p, _)| p.location == ParamLocation::Body)
+            .map(|(p, id)| format!("{:?}: {id}", p.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push_str(&format!(
+            "\n    def {method_name}({}):\n        \"\"\"{} {} ({}){}\"\"\"\n        extra = dict(headers or {{}})\n        extra.update({{k: v for k, v in [{}]}})\n        return self._send({:?}, {path_expr}, [{}], extra, form=[{}], json_body={{{json_fields}}})\n",
+            signature.join(", "),
+            method_of(spec),
+            spec.request.path,
+            spec.name.replace('"', "'"),
+            if spec.auth == AuthType::App { "; needs an app" } else { "" },
+            pick(ParamLocation::Header),
+            method_of(spec),
+            pick(ParamLocation::Query),
+            pick(ParamLocation::Form),
+        ));
+    }
+    out
+}
+
+fn py_type(kind: ParamType) -> &'static str {
+    match kind {
+        ParamType::String => "str",
+        ParamType::Int => "int",
+        ParamType::Number => "float",
+        ParamType::Boolean => "bool",
+    }
+}
+
+fn ts_type(kind: ParamType) -> &'static str {
+    match kind {
+        ParamType::String => "string",
+        ParamType::Int | ParamType::Number => "number",
+        ParamType::Boolean => "boolean",
+    }
+}
+
+fn typescript(target: &Target<'_>) -> String {
+    let mut out = format!(
+        r#"// TypeScript client for the `{group}` API group, {env} (version {version}), generated by Gantry.
+//
+//   const client = new Client({{ appKey: '...', appSecret: '...' }}); // sign (X-Ca HMAC-SHA256)
+//   const client = new Client({{ appCode: '...' }});                    // or send the AppCode
+//   const response = await client.{example}({{ ... }});
+//
+// Runs in browsers and Node 18+ (fetch and WebCrypto). Signed requests do not send Content-MD5
+// (WebCrypto has no MD5); form fields and the query are signed.
+
+export const BASE_URL = {base:?};
+export const STAGE = {stage:?};
+
+export interface ClientOptions {{
+  baseUrl?: string;
+  appKey?: string;
+  appSecret?: string;
+  appCode?: string;
+  stage?: string;
+  /** A fetch to use instead of the global one (e.g. to set a Host header in tests). */
+  fetch?: (url: string, init: {{ method: string; headers: Record<string, string>; body?: string }}) => Promise<{{ status: number; headers: {{ forEach(f: (value: string, key: string) => void): void }}; text(): Promise<string> }}>;
+}}
+
+export interface ApiResponse {{
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}}
+
+type Pairs = [string, string][];
+
+function base64(bytes: ArrayBuffer): string {{
+  let binary = '';
+  for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b);
+  return btoa(binary);
+}}
+
+export class Client {{
+  constructor(private readonly options: ClientOptions = {{}}) {{}}
+
+  private async sign(method: string, path: string, params: Pairs, headers: Record<string, string>): Promise<void> {{
+    headers['x-ca-key'] = this.options.appKey ?? '';
+    headers['x-ca-timestamp'] = String(Date.now());
+    headers['x-ca-nonce'] = crypto.randomUUID();
+    headers['x-ca-signature-method'] = 'HmacSHA256';
+    const signed = Object.keys(headers).filter((k) => k.startsWith('x-ca-') && k !== 'x-ca-signature' && k !== 'x-ca-signature-headers').sort();
+    headers['x-ca-signature-headers'] = signed.join(',');
+    let text = [method, headers['accept'] ?? '', headers['content-md5'] ?? '', headers['content-type'] ?? '', headers['date'] ?? ''].join('\n') + '\n';
+    text += signed.map((k) => `${{k}}:${{headers[k]}}\n`).join('') + path;
+    if (params.length > 0) {{
+      const sorted = [...params].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+      text += '?' + sorted.map(([k, v]) => (v === '' ? k : `${{k}}=${{v}}`)).join('&');
+    }}
+    const encoder = new TextEncoder();
+    const key = await crypto.subtle.importKey('raw', encoder.encode(this.options.appSecret ?? ''), {{ name: 'HMAC', hash: 'SHA-256' }}, false, ['sign']);
+    headers['x-ca-signature'] = base64(await crypto.subtle.sign('HMAC', key, encoder.encode(text)));
+  }}
+
+  private async send(method: string, path: string, query: Pairs, extra: Record<string, string>, form: Pairs, json: Record<string, unknown>): Promise<ApiResponse> {{
+    const headers: Record<string, string> = {{ accept: 'application/json' }};
+    for (const [k, v] of Object.entries(extra)) headers[k.toLowerCase()] = v;
+    headers['x-ca-stage'] = this.options.stage ?? STAGE;
+    const params: Pairs = [...query];
+    let body: string | undefined;
+    if (form.length > 0) {{
+      headers['content-type'] = 'application/x-www-form-urlencoded; charset=utf-8';
+      body = new URLSearchParams(form).toString();
+      params.push(...form);
+    }} else if (Object.keys(json).length > 0) {{
+      headers['content-type'] = 'application/json; charset=utf-8';
+      body = JSON.stringify(json);
+    }}
+    if (this.options.appCode) headers['authorization'] = `APPCODE ${{this.options.appCode}}`;
+    else if (this.options.appKey && this.options.appSecret) await this.sign(method, path, params, headers);
+    const search = query.length > 0 ? '?' + new URLSearchParams(query).toString() : '';
+    const url = (this.options.baseUrl ?? BASE_URL).replace(/\/$/, '') + path + search;
+    const call = this.options.fetch ?? ((u: string, init: {{ method: string; headers: Record<string, string>; body?: string }}) => fetch(u, init));
+    const response = await call(url, {{ method, headers, body }});
+    const out: Record<string, string> = {{}};
+    response.headers.forEach((value, key) => {{ out[key] = value; }});
+    return {{ status: response.status, headers: out, body: await response.text() }};
+  }}
+"#,
+        group = target.group,
+        env = target.env.label(),
+        version = target.version,
+        example = target.apis.first().map(|a| camel(&a.name)).unwrap_or_else(|| "call".into()),
+        base = target.base_url,
+        stage = target.env.stage(),
+    );
+    let names = unique(&target.apis.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), camel);
+    for (spec, method_name) in target.apis.iter().zip(names) {
+        let params = &spec.request.params;
+        let fields: Vec<String> = params
+            .iter()
+            .map(|p| {
+                let optional = !(p.required || p.location == ParamLocation::Path) || p.default.is_some();
+                format!("{:?}{}: {}", p.name, if optional { "?" } else { "" }, ts_type(p.kind))
+            })
+            .collect();
+        let all_optional =
+            params.iter().all(|p| !(p.required || p.location == ParamLocation::Path) || p.default.is_some());
+        let value = |p: &domain::api::ParamSpec| match &p.default {
+            Some(d) => format!("String(params[{:?}] ?? {d:?})", p.name),
+            None => format!("String(params[{:?}])", p.name),
+        };
+        let has = |p: &domain::api::ParamSpec| {
+            if p.default.is_some() {
+                "true".to_owned()
+            } else {
+                format!("params[{:?}] !== undefined", p.name)
+            }
+        };
+        let mut path_expr = String::from("''");
+        for segment in spec.request.path.split('/').filter(|s| !s.is_empty()) {
+            match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => path_expr.push_str(&format!(" + '/' + encodeURIComponent(String(params[{name:?}]))")),
+                None => path_expr.push_str(&format!(" + '/' + {segment:?}")),
+            }
+        }
+        if path_expr == "''" {
+            path_expr = "'/'".into();
+        }
+        let list = |location: ParamLocation| {
+            params
+                .iter()
+                .filter(|p| p.location == location)
+                .map(|p| format!("      ...({} ? [[{:?}, {}] as [string, string]] : []),\n", has(p), p.name, value(p)))
+                .collect::<String>()
+        };
+        let headers = params
+            .iter()
+            .filter(|p| p.location == ParamLocation::Header)
+            .map(|p| format!("    if ({}) extra[{:?}] = {};\n", has(p), p.name, value(p)))
+            .collect::<String>();
+        let json = params
+            .iter()
+            .filter(|p| p.location == ParamLocation::Body)
+            .map(|p| format!("    if ({}) json[{:?}] = params[{:?}];\n", has(p), p.name, p.name))
+            .collect::<String>();
+        out.push_str(&format!(
+            "\n  /** {} {} ({}){} */\n  async {method_name}(params: {{ {} }}{}, headers: Record<string, string> = {{}}): Promise<ApiResponse> {{\n    const extra: Record<string, string> = {{ ...headers }};\n{headers}    const json: Record<string, unknown> = {{}};\n{json}    return this.send({:?}, {path_expr}, [\n{}    ], extra, [\n{}    ], json);\n  }}\n",
+            method_of(spec),
+            spec.request.path,
+            spec.name.replace("*/", "* /"),
+            if spec.auth == AuthType::App { "; needs an app" } else { "" },
+            fields.join("; "),
+            if all_optional { " = {}" } else { "" },
+            method_of(spec),
+            list(ParamLocation::Query),
+            list(ParamLocation::Form),
+        ));
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The kinds of generated files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Artifact {
+    /// Docs as Markdown.
+    Markdown,
+    /// Docs as HTML.
+    Html,
+    /// The Python client.
+    Python,
+    /// The TypeScript client.
+    TypeScript,
+}
+
+impl Artifact {
+    /// `markdown`, `html`, `python` or `typescript`.
+    pub fn parse(raw: &str) -> Result<Artifact, ControlError> {
+        match raw {
+            "markdown" | "md" => Ok(Artifact::Markdown),
+            "html" => Ok(Artifact::Html),
+            "python" | "py" => Ok(Artifact::Python),
+            "typescript" | "ts" => Ok(Artifact::TypeScript),
+            other => {
+                Err(ControlError::field("format", format!("`{other}` is not markdown, html, python or typescript")))
+            }
+        }
+    }
+}
+
+impl Control {
+    /// Docs or an SDK for what is live in `env`.
+    pub async fn generate(&self, group: &str, env: Environment, artifact: Artifact) -> Result<Generated, ControlError> {
+        let found = self.find_group(group).await?;
+        let export = crate::openapi::Source::Live(env);
+        let (version, apis) = self.source_apis(group, &export).await?;
+        let specs: Vec<ApiSpec> = apis.into_iter().map(|a| a.spec).collect();
+        let base_url = self.group_url(&found.subdomain);
+        let target = Target { group: &found.name, env, version: &version, base_url: &base_url, apis: &specs };
+        let stem = format!("{}-{}", found.name, env.as_str());
+        Ok(match artifact {
+            Artifact::Markdown => Generated {
+                file_name: format!("{stem}.md"),
+                content_type: "text/markdown; charset=utf-8",
+                content: markdown(&target),
+            },
+            Artifact::Html => Generated {
+                file_name: format!("{stem}.html"),
+                content_type: "text/html; charset=utf-8",
+                content: html(&target, &markdown(&target)),
+            },
+            Artifact::Python => Generated {
+                file_name: format!("{}_{}.py", snake(&found.name), env.as_str()),
+                content_type: "text/x-python; charset=utf-8",
+                content: python(&target),
+            },
+            Artifact::TypeScript => Generated {
+                file_name: format!("{stem}.ts"),
+                content_type: "text/plain; charset=utf-8",
+                content: typescript(&target),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_safe_and_unique() {
+        assert_eq!(snake("Get Pet ById"), "get_pet_by_id");
+        assert_eq!(snake("petId"), "pet_id");
+        assert_eq!(snake("class"), "p_class");
+        assert_eq!(unique(&["a b".into(), "a-b".into()], snake), ["a_b", "a_b2"]);
+        assert_eq!(camel("Delete"), "deleteApi");
+    }
+}

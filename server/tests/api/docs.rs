@@ -1,0 +1,164 @@
+//! SDK & Docs and OpenAPI: generated SDKs run against the live gateway, export → import →
+//! export round trip, and a real-world document imported with its unsupported parts listed.
+
+use crate::apps::signed_petstore;
+use crate::helpers::{spawn_app, TestApp};
+use serde_json::{json, Value};
+use std::process::Command;
+
+async fn text(app: &TestApp, token_rest: &crate::helpers::RestClient, path: &str) -> (u16, String) {
+    let _ = app;
+    let (status, body) = token_rest.send_text(reqwest::Method::GET, path, None).await;
+    (status, body)
+}
+
+// Multi-threaded: the SDKs run as blocking child processes while the server answers them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_and_typescript_sdks_call_the_live_gateway() {
+    let app = spawn_app().await;
+    let (rest, web, _) = signed_petstore(&app).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gateway = app.gateway.clone();
+    let (key, secret) = (web["app_key"].as_str().expect("key"), web["app_secret"].as_str().expect("secret"));
+
+    let (status, python) = text(&app, &rest, "/groups/petstore/sdk/test/python").await;
+    assert_eq!(status, 200, "{python}");
+    std::fs::write(dir.path().join("petstore_sdk.py"), &python).expect("write");
+    let script = format!(
+        r#"
+import sys
+sys.path.insert(0, {dir:?})
+from petstore_sdk import Client
+good = Client(base_url={gateway:?}, host="petstore.localhost", app_key={key:?}, app_secret={secret:?})
+bad = Client(base_url={gateway:?}, host="petstore.localhost", app_key={key:?}, app_secret="wrong")
+print(good.pets().status, good.form().status, good.json().status, bad.pets().status, bad.pets().headers.get("x-ca-error-code"))
+"#,
+        dir = dir.path().display().to_string(),
+    );
+    let output = Command::new("python3").arg("-c").arg(script).output().expect("python3");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "200 200 200 401 InvalidSignature");
+
+    let (status, typescript) = text(&app, &rest, "/groups/petstore/sdk/test/typescript").await;
+    assert_eq!(status, 200, "{typescript}");
+    std::fs::write(dir.path().join("sdk.ts"), &typescript).expect("write");
+    let tsc = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/node_modules/typescript/bin/tsc");
+    let compiled = Command::new("node")
+        .args([tsc, "--strict", "--target", "es2022", "--module", "commonjs", "--lib", "es2022,dom", "--outDir"])
+        .arg(dir.path())
+        .arg(dir.path().join("sdk.ts"))
+        .output()
+        .expect("tsc runs (scripts/test.sh installs it with the browser tests)");
+    assert!(
+        compiled.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&compiled.stdout),
+        String::from_utf8_lossy(&compiled.stderr)
+    );
+    let runner = format!(
+        r#"
+const http = require('http');
+const {{ Client }} = require({sdk:?});
+// Node's fetch will not send a Host header; this one does.
+const viaHost = (url, init) => new Promise((resolve, reject) => {{
+  const request = http.request(url, {{ method: init.method, headers: {{ ...init.headers, host: 'petstore.localhost' }} }}, (response) => {{
+    let body = '';
+    response.on('data', (chunk) => (body += chunk));
+    response.on('end', () => resolve({{ status: response.statusCode, headers: {{ forEach: (f) => Object.entries(response.headers).forEach(([k, v]) => f(String(v), k)) }}, text: async () => body }}));
+  }});
+  request.on('error', reject);
+  if (init.body) request.write(init.body);
+  request.end();
+}});
+(async () => {{
+  const good = new Client({{ baseUrl: {gateway:?}, appKey: {key:?}, appSecret: {secret:?}, fetch: viaHost }});
+  const bad = new Client({{ baseUrl: {gateway:?}, appKey: {key:?}, appSecret: 'wrong', fetch: viaHost }});
+  const failed = await bad.pets();
+  console.log((await good.pets()).status, (await good.form()).status, failed.status, failed.headers['x-ca-error-code']);
+}})().catch((e) => {{ console.error(e); process.exit(1); }});
+"#,
+        sdk = dir.path().join("sdk.js").display().to_string(),
+    );
+    let output = Command::new("node").arg("-e").arg(runner).output().expect("node");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "200 200 401 InvalidSignature");
+
+    let (status, markdown) = text(&app, &rest, "/groups/petstore/docs/test?format=markdown").await;
+    assert_eq!(status, 200);
+    assert!(
+        markdown.contains("## Pets") && markdown.contains("X-Ca-Stage: TEST") && markdown.contains("InvalidSignature")
+    );
+    let (status, html) = text(&app, &rest, "/groups/petstore/docs/test?format=html").await;
+    assert_eq!(status, 200);
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<h2>Pets</h2>"));
+    let (status, _) = text(&app, &rest, "/groups/petstore/docs/prod").await;
+    assert_eq!(status, 422, "nothing is live in Production");
+}
+
+/// The document without what legitimately differs between groups.
+fn comparable(mut document: Value) -> Value {
+    document["info"] = Value::Null;
+    document["servers"] = Value::Null;
+    document["x-gantry-group"] = Value::Null;
+    document
+}
+
+#[tokio::test]
+async fn export_import_export_gives_the_same_document() {
+    let app = spawn_app().await;
+    let (rest, _, _) = signed_petstore(&app).await;
+    let api = json!({"name": "Find pets", "description": "by tag", "request": {"method": "GET", "path": "/pets/find/{tag}", "mode": "mapping",
+        "params": [{"name": "tag", "in": "path"}, {"name": "limit", "in": "query", "type": "int", "default": "10", "constraints": {"min": 1, "max": 100}},
+                   {"name": "x-trace", "in": "header"}]},
+        "backend": {"unified": false, "type": "mock", "mock": {"status": 200, "body": "[]"}},
+        "response": {"content_type": "application/json", "success_example": "[]"}});
+    assert_eq!(rest.post("/groups/petstore/apis", api).await.0, 201);
+    let (status, first) = rest.get("/groups/petstore/openapi?source=draft").await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["openapi"], "3.1.0");
+    assert!(first["paths"]["/pets"]["get"]["security"].as_array().is_some_and(|s| !s.is_empty()));
+
+    assert_eq!(rest.post("/groups", json!({"name": "copy", "subdomain": "copy"})).await.0, 201);
+    let (status, preview) = rest.send_raw("/groups/copy/import?dry_run=true", first.to_string()).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!((preview["add"].as_array().expect("add").len(), preview["applied"].as_bool()), (4, Some(false)));
+    assert_eq!(rest.get("/groups/copy/apis").await.1["total"], 0, "a dry run changes nothing");
+    let (status, report) = rest.send_raw("/groups/copy/import", first.to_string()).await;
+    assert_eq!((status, report["applied"].as_bool()), (200, Some(true)), "{report}");
+    let (_, second) = rest.get("/groups/copy/openapi?source=draft").await;
+    assert_eq!(comparable(first.clone()), comparable(second));
+
+    // Importing again overwrites instead of duplicating; YAML works too.
+    let (_, yaml) = rest.send_text(reqwest::Method::GET, "/groups/petstore/openapi?format=yaml", None).await;
+    let (status, again) = rest.send_raw("/groups/copy/import?dry_run=true", yaml).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        (again["add"].as_array().map(Vec::len), again["overwrite"].as_array().map(Vec::len)),
+        (Some(0), Some(4))
+    );
+}
+
+#[tokio::test]
+async fn a_real_world_document_imports_with_its_unsupported_parts_listed() {
+    let app = spawn_app().await;
+    let rest = app.rest().await;
+    assert_eq!(rest.post("/groups", json!({"name": "readme", "subdomain": "readme"})).await.0, 201);
+    let document = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/readme-openapi.json"))
+        .expect("test data");
+    let (status, preview) = rest.send_raw("/groups/readme/import?dry_run=true", document.clone()).await;
+    assert_eq!(status, 200, "{preview}");
+    let added = preview["add"].as_array().expect("add").len();
+    let skipped = preview["skip"].as_array().expect("skip").len();
+    assert_eq!(added + skipped, 54, "every operation is accounted for: {preview}");
+    assert!(added >= 40, "most operations import: {preview}");
+    let unsupported: Vec<&str> =
+        preview["unsupported"].as_array().expect("list").iter().filter_map(Value::as_str).collect();
+    assert!(unsupported.iter().any(|u| u.contains("multipart/form-data")), "{unsupported:?}");
+    assert!(unsupported.iter().any(|u| u.contains("servers")), "{unsupported:?}");
+    let (status, report) = rest.send_raw("/groups/readme/import", document).await;
+    assert_eq!(status, 200);
+    let (_, apis) = rest.get("/groups/readme/apis?per_page=200").await;
+    assert_eq!(apis["total"].as_u64(), Some(report["add"].as_array().expect("add").len() as u64));
+    let (status, body) = rest.send_raw("/groups/readme/import", "not: [an openapi".into()).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("document")));
+}
