@@ -9,6 +9,7 @@ use domain::api::ApiSpec;
 use domain::app::{AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
 use domain::debug::{DebugRequest, DebugResult};
 use domain::group::{DomainSpec, GroupSpec};
+use domain::import::ImportReport;
 use domain::release::{DeployBackend, DeploymentEventView, DeploymentView, Diff, VersionApi, VersionSpec, VersionView};
 use domain::service::{ServiceEvent, ServicePatch, ServiceSpec, ServiceUrlSpec, ServiceView};
 use domain::views::{ApiPage, ApiView, GroupView};
@@ -303,6 +304,26 @@ pub async fn delete_service_url(
 ) -> Result<Result<ServiceView, String>, ServerFnError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
     ssr::refused(control.delete_service_url(&name, environment, &user).await)
+}
+
+/// The HTML docs of what is live in an environment (the body of the downloadable page).
+#[server]
+pub async fn docs_html(group: String, environment: Environment) -> Result<String, ServerFnError> {
+    let generated =
+        ssr::control()?.generate(&group, environment, control::sdk::Artifact::Html).await.map_err(ssr::server_error)?;
+    let body = generated.content.split("<body>").nth(1).and_then(|b| b.split("</body>").next()).unwrap_or_default();
+    Ok(body.to_owned())
+}
+
+/// Imports an OpenAPI document into the group's draft (or previews it with `dry_run`).
+#[server]
+pub async fn import_openapi(
+    group: String,
+    document: String,
+    dry_run: bool,
+) -> Result<Saved<ImportReport>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::saved(control.import_openapi(&group, &document, dry_run, &user).await)
 }
 
 /// Server-only helpers for the functions above.

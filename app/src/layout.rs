@@ -4,7 +4,8 @@ use crate::api::whoami;
 use crate::pages::api_editor::ApiEditorPage;
 use crate::pages::api_list::ApiListTab;
 use crate::pages::deployments::DeploymentsTab;
-use crate::pages::group::{DocsTab, GroupFrame};
+use crate::pages::docs::DocsTab;
+use crate::pages::group::GroupFrame;
 use crate::pages::versions::VersionsTab;
 use crate::pages::{
     apps::{AppPage, AppsPage},

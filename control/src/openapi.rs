@@ -11,9 +11,9 @@
 use crate::releases::draft_apis;
 use crate::{Control, ControlError, CurrentUser};
 use domain::api::{ApiSpec, AuthType, Constraints, ParamLocation, ParamSpec, ParamType};
+pub use domain::import::{ImportItem, ImportReport, Skipped};
 use domain::release::VersionApi;
 use domain::Environment;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 /// What to export.
@@ -41,40 +41,6 @@ impl Source {
             },
         }
     }
-}
-
-/// One API an import would add or overwrite.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportItem {
-    /// The API's name.
-    pub name: String,
-    /// `GET /pets/{petId}`.
-    pub route: String,
-}
-
-/// An operation an import leaves out, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Skipped {
-    /// `GET /pets/{petId}` (or the operation's name).
-    pub operation: String,
-    /// Why.
-    pub reason: String,
-}
-
-/// What an import does (dry run) or did.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ImportReport {
-    /// New APIs.
-    pub add: Vec<ImportItem>,
-    /// Draft APIs replaced (same method and path, or same name).
-    pub overwrite: Vec<ImportItem>,
-    /// Operations not imported.
-    pub skip: Vec<Skipped>,
-    /// Constructs of the document Gantry cannot represent (the rest of the operation is
-    /// imported).
-    pub unsupported: Vec<String>,
-    /// Whether the changes were made (`false` for a dry run).
-    pub applied: bool,
 }
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

@@ -9,6 +9,7 @@
 //! - [`environment`]: Test, Pre-release, Production and the `X-Ca-Stage` header.
 //! - [`error`]: [`FieldError`], a rule broken by one field, named by its JSON path.
 //! - [`names`]: group names, subdomains (DNS labels), API names, parameter and header names.
+//! - [`import`]: the report of an OpenAPI import (added, overwritten, skipped, unsupported).
 //! - [`method`]: HTTP methods, including `ANY`.
 //! - [`path`]: [`PathTemplate`] (`/pets/{petId}`) and route conflicts.
 //! - [`backend`]: [`BackendAddress`] and the bounds of timeouts and mock statuses.
@@ -26,6 +27,7 @@ pub mod debug;
 pub mod environment;
 pub mod error;
 pub mod group;
+pub mod import;
 pub mod method;
 pub mod names;
 pub mod path;

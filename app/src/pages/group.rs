@@ -42,12 +42,3 @@ pub fn GroupFrame() -> impl IntoView {
         <Outlet />
     }
 }
-
-/// `/groups/:group/docs` (the SDK issue fills it in).
-#[component]
-pub fn DocsTab() -> impl IntoView {
-    view! {
-        <h2>"SDK & Docs"</h2>
-        <p class="muted">"SDKs and docs are not available yet."</p>
-    }
-}

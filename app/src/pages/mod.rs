@@ -7,6 +7,7 @@ pub mod apps;
 pub mod backend_services;
 pub mod debug;
 pub mod deployments;
+pub mod docs;
 pub mod domains;
 pub mod group;
 pub mod groups;
