@@ -65,6 +65,7 @@ pub struct Control {
     base_domain: String,
     debug_tokens: Arc<gateway::debug::DebugTokens>,
     gateway_addr: Option<std::net::SocketAddr>,
+    compiled: snapshot::CompiledCache,
 }
 
 impl Control {
@@ -85,6 +86,7 @@ impl Control {
             base_domain: "localhost".to_owned(),
             debug_tokens: Arc::default(),
             gateway_addr: None,
+            compiled: snapshot::CompiledCache::default(),
         }
     }
 

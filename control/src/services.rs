@@ -25,7 +25,7 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Every service's type and URLs, for compiling and checking releases.
 #[derive(Debug, Clone, Default)]
-pub struct ServiceDirectory(HashMap<String, (ServiceKind, [Option<String>; 3])>);
+pub struct ServiceDirectory(std::collections::BTreeMap<String, (ServiceKind, [Option<String>; 3])>);
 
 impl ServiceDirectory {
     /// Where an API using service `name` goes in `env`.
@@ -73,7 +73,7 @@ impl Control {
     pub(crate) async fn service_directory(&self, db: &impl ConnectionTrait) -> Result<ServiceDirectory, ControlError> {
         let services = backend_service::Entity::find().all(db).await?;
         let urls = backend_service_url::Entity::find().all(db).await?;
-        let mut directory = HashMap::new();
+        let mut directory = std::collections::BTreeMap::new();
         for service in services {
             let mut per_env: [Option<String>; 3] = [None, None, None];
             for url in urls.iter().filter(|u| u.service_id == service.id) {

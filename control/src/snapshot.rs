@@ -48,6 +48,29 @@ pub fn target_of(spec: &ApiSpec, backend: &DeployBackend, services: &ServiceDire
     }
 }
 
+/// Compiled deployments by what they were compiled from (version, environment, release
+/// backend, backend services). Versions never change, so switching back and forth between
+/// two versions compiles each once; a service change makes a new key.
+#[derive(Debug, Clone, Default)]
+pub struct CompiledCache(Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<LiveDeployment>>>>);
+
+impl CompiledCache {
+    const LIMIT: usize = 64;
+
+    fn get(&self, key: &str) -> Option<Arc<LiveDeployment>> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: String, deployment: Arc<LiveDeployment>) {
+        if let Ok(mut cache) = self.0.lock() {
+            if cache.len() >= Self::LIMIT {
+                cache.clear();
+            }
+            cache.insert(key, deployment);
+        }
+    }
+}
+
 impl Control {
     /// The current `config_revision` (bumped by every change to what is live).
     pub async fn config_revision(&self) -> Result<i64, ControlError> {
@@ -64,6 +87,11 @@ impl Control {
         let services = self.service_directory(self.db()).await?;
         for d in live {
             let env: Environment = d.environment.parse().map_err(|e| ControlError::Internal(format!("{e}")))?;
+            let key = format!("{}|{}|{}|{services:?}", d.version_id, env.as_str(), d.backend);
+            if let Some(compiled) = self.compiled.get(&key) {
+                deployments[env.index()] = Some(compiled);
+                continue;
+            }
             let version = version::Entity::find_by_id(d.version_id)
                 .one(self.db())
                 .await?
@@ -79,7 +107,9 @@ impl Control {
                 .map_err(|e| ControlError::Internal(format!("compiling version {}: {e}", version.label)))?;
             let router = LiveDeployment::new(version.label.clone(), compiled)
                 .map_err(|e| ControlError::Internal(format!("routing version {}: {e}", version.label)))?;
-            deployments[env.index()] = Some(Arc::new(router));
+            let router = Arc::new(router);
+            self.compiled.put(key, router.clone());
+            deployments[env.index()] = Some(router);
         }
         Ok(Some(Arc::new(CompiledGroup { id: group.id, name: group.name.clone(), deployments })))
     }
