@@ -149,20 +149,25 @@ def main():
                 scale[group]["rate"].append(rate)
                 scale[group]["failed"] += failed
 
+        baseline = []
+        for _ in range(SWITCHES):
+            started = time.perf_counter()
+            probe()
+            baseline.append((time.perf_counter() - started) * 1000)
         timings = []
         switches(rest, SWITCHES, timings)
 
         # Load for exactly as long as the switches take: wrk stops and reports on SIGINT.
         command = ["taskset", "-c", "1", "wrk", "-t1", "-c32", "-d600s", "-H", "Host: large.localhost",
                    "-s", script, f"http://127.0.0.1:{GATEWAY}/", "--", str(SIZES["large"])]
-        load = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        loader = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         time.sleep(1)
         started = time.perf_counter()
         switches(rest, SWITCHES)
         switch_seconds = time.perf_counter() - started
         time.sleep(1)
-        load.send_signal(signal.SIGINT)
-        output = load.communicate(timeout=30)[0]
+        loader.send_signal(signal.SIGINT)
+        output = loader.communicate(timeout=30)[0]
         non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
         sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
         result = {
@@ -170,7 +175,7 @@ def main():
             "total": int(re.search(r"(\d+) requests in", output).group(1)),
             "failed": (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sockets.groups())) if sockets else 0),
         }
-        report(scale, timings, result, switch_seconds)
+        report(scale, timings, result, switch_seconds, baseline)
     finally:
         for p in procs:
             p.terminate()
@@ -186,7 +191,7 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def report(scale, timings, load, switch_seconds):
+def report(scale, timings, load, switch_seconds, baseline):
     median = statistics.median
     small, large = median(scale["small"]["rate"]), median(scale["large"]["rate"])
     call = [t[0] for t in timings]
@@ -203,6 +208,7 @@ def report(scale, timings, load, switch_seconds):
               "| measure | p50 ms | p99 ms |", "|---|---|---|",
               f"| REST switch call (commit + recompile + swap) | {percentile(call, 50):.1f} | {percentile(call, 99):.1f} |",
               f"| call returned → first response from the new version | {percentile(visible, 50):.2f} | {percentile(visible, 99):.2f} |",
+              f"| one probe request with no switch (the measuring cost) | {percentile(baseline, 50):.2f} | {percentile(baseline, 99):.2f} |",
               "", f"- Release p99 (call returned → served): **{percentile(visible, 99):.2f} ms** (goal <= 20 ms: {'met' if percentile(visible, 99) <= 20 else 'not met'})",
               "", "## Switch under load", "",
               f"- {SWITCHES} switches in {switch_seconds:.1f} s, all during keep-alive load on `large`: "

@@ -66,6 +66,7 @@ pub struct Control {
     debug_tokens: Arc<gateway::debug::DebugTokens>,
     gateway_addr: Option<std::net::SocketAddr>,
     compiled: snapshot::CompiledCache,
+    parsed_versions: Arc<std::sync::Mutex<std::collections::HashMap<i32, Arc<Vec<domain::release::VersionApi>>>>>,
 }
 
 impl Control {
@@ -87,6 +88,7 @@ impl Control {
             debug_tokens: Arc::default(),
             gateway_addr: None,
             compiled: snapshot::CompiledCache::default(),
+            parsed_versions: Arc::default(),
         }
     }
 

@@ -19,11 +19,13 @@ use domain::Environment;
 use gateway::compiled::Target;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 fn apis_of(model: &version::Model) -> Result<Vec<VersionApi>, ControlError> {
     // Deserialised from the borrowed value: cloning a 10,000-API snapshot first costs more
@@ -108,6 +110,38 @@ impl Control {
             .order_by_desc(version::Column::Id)
             .all(self.db())
             .await?)
+    }
+
+    /// A version's id and label, without reading its (possibly large) snapshot.
+    async fn find_version_id(&self, group_id: i32, label: &str) -> Result<(i32, String), ControlError> {
+        version::Entity::find()
+            .select_only()
+            .columns([version::Column::Id, version::Column::Label])
+            .filter(version::Column::GroupId.eq(group_id))
+            .filter(version::Column::Label.eq(label))
+            .into_tuple::<(i32, String)>()
+            .one(self.db())
+            .await?
+            .ok_or_else(|| ControlError::NotFound(format!("version `{label}`")))
+    }
+
+    /// A version's APIs, parsed once: versions never change, so they are cached by id.
+    pub(crate) async fn version_apis(&self, id: i32) -> Result<Arc<Vec<VersionApi>>, ControlError> {
+        if let Some(apis) = self.parsed_versions.lock().ok().and_then(|cache| cache.get(&id).cloned()) {
+            return Ok(apis);
+        }
+        let model = version::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .ok_or_else(|| ControlError::Internal(format!("version {id} is missing")))?;
+        let apis = Arc::new(apis_of(&model)?);
+        if let Ok(mut cache) = self.parsed_versions.lock() {
+            if cache.len() >= 16 {
+                cache.clear();
+            }
+            cache.insert(id, apis.clone());
+        }
+        Ok(apis)
     }
 
     async fn find_version(&self, group_id: i32, label: &str) -> Result<version::Model, ControlError> {
@@ -348,7 +382,7 @@ impl Control {
         let group = self.find_group(group).await?;
         let backend = spec.backend.validate().map_err(ControlError::Validation)?;
         let note = domain::names::text(&spec.note, 500).map_err(|m| ControlError::field("note", m))?;
-        let target = self.find_version(group.id, spec.version.trim()).await.map_err(|e| match e {
+        let target = self.find_version_id(group.id, spec.version.trim()).await.map_err(|e| match e {
             ControlError::NotFound(_) => ControlError::field(
                 "version",
                 format!("group `{}` has no version `{}`", group.name, spec.version.trim()),
@@ -356,7 +390,8 @@ impl Control {
             other => other,
         })?;
         let services = self.service_directory(self.db()).await?;
-        let problems = release_problems(&apis_of(&target)?, &backend, &services, env);
+        let (target_id, target_label) = target;
+        let problems = release_problems(&self.version_apis(target_id).await?, &backend, &services, env);
         if !problems.is_empty() {
             return Err(ControlError::Validation(problems));
         }
@@ -373,7 +408,7 @@ impl Control {
         match current {
             Some(model) => {
                 let mut active: deployment::ActiveModel = model.into();
-                active.version_id = Set(target.id);
+                active.version_id = Set(target_id);
                 active.backend = Set(backend_json.clone());
                 active.released_at = Set(now);
                 active.released_by = Set(actor.username.clone());
@@ -384,7 +419,7 @@ impl Control {
                 deployment::ActiveModel {
                     group_id: Set(group.id),
                     environment: Set(env.as_str().to_owned()),
-                    version_id: Set(target.id),
+                    version_id: Set(target_id),
                     backend: Set(backend_json.clone()),
                     released_at: Set(now),
                     released_by: Set(actor.username.clone()),
@@ -400,7 +435,7 @@ impl Control {
             environment: Set(env.as_str().to_owned()),
             action: Set(if from.is_some() { "switch" } else { "release" }.to_owned()),
             from_version_id: Set(from),
-            to_version_id: Set(Some(target.id)),
+            to_version_id: Set(Some(target_id)),
             backend: Set(Some(backend_json)),
             note: Set(note.clone()),
             actor: Set(actor.username.clone()),
@@ -414,7 +449,7 @@ impl Control {
         self.refresh_group(group.id).await?;
         Ok(DeploymentView {
             environment: env,
-            version: target.label,
+            version: target_label,
             backend,
             released_at: now.to_rfc3339(),
             released_by: actor.username.clone(),
@@ -706,10 +741,11 @@ mod tests {
             .expect("a function that compiles is released");
 
         // A version whose function no longer compiles (stored before the check existed) is refused.
-        let broken = r#"UPDATE versions SET snapshot = replace(snapshot, 'return {status: 200}', 'return {status: ') WHERE label = '2.0.0'"#;
+        control.create_version("petstore", &version("3.0.0"), &admin()).await.expect("v3");
+        let broken = r#"UPDATE versions SET snapshot = replace(snapshot, 'return {status: 200}', 'return {status: ') WHERE label = '3.0.0'"#;
         control.db().execute_unprepared(broken).await.expect("corrupt");
         let refused =
-            control.release("petstore", Environment::Prod, &release_spec("2.0.0", DeployBackend::Mock), &admin()).await;
+            control.release("petstore", Environment::Prod, &release_spec("3.0.0", DeployBackend::Mock), &admin()).await;
         assert!(
             matches!(refused, Err(ControlError::Validation(ref e)) if e[0].message.contains("does not compile")),
             "{refused:?}"
