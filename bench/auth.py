@@ -106,36 +106,18 @@ def main():
         f.write(LUA)
     procs = []
     try:
-        procs.append(proxy.start_nginx(work, "backend", f"""
-    server {{ listen 127.0.0.1:{BACKEND}; keepalive_timeout 300s;
-        location / {{ default_type text/plain; return 200 '{"x" * 1024}'; }} }}""", 1))
-        env = dict(os.environ, GANTRY_DATA_DIR=os.path.join(work, "data"), GANTRY_CONSOLE_ADDR=f"127.0.0.1:{CONSOLE}",
-                   GANTRY_GATEWAY_ADDR=f"127.0.0.1:{GATEWAY}", GANTRY_ADMIN_PASSWORD="bench-password", GANTRY_LOG="warn")
-        gantry = subprocess.Popen(["taskset", "-c", "0", GANTRY, "serve"], env=env)
+        procs.append(proxy.start_backend(work))
+        gantry, rest = proxy.start_gantry(work)
         procs.append(gantry)
         proxy.wait_for(f"http://127.0.0.1:{BACKEND}/bench")
-        proxy.wait_for(f"http://127.0.0.1:{CONSOLE}/login")
-        token = subprocess.run([GANTRY, "token", "create", "--name", "bench"], env=env, check=True,
-                               capture_output=True, text=True).stdout.strip()
-        rest = lambda method, path, body=None: proxy.rest(method, path, token, body)
         rest("POST", "/groups", {"name": "bench", "subdomain": "bench"})
-        ids = []
-        for name, path, auth in [("Open", "/open", "none"), ("Signed", "/signed", "app")]:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{CONSOLE}/api/admin/v1/groups/bench/apis", method="POST",
-                data=__import__("json").dumps({"name": name, "auth": auth, "request": {"method": "GET", "path": path},
-                                               "backend": {"http": {"path": "/bench"}}}).encode(),
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-            with urllib.request.urlopen(request) as response:
-                ids.append(__import__("json").load(response)["id"])
+        ids = [rest("POST", "/groups/bench/apis", {"name": name, "auth": auth, "request": {"method": "GET", "path": path},
+                                                   "backend": {"http": {"path": "/bench"}}})["id"]
+               for name, path, auth in [("Open", "/open", "none"), ("Signed", "/signed", "app")]]
         rest("POST", "/groups/bench/versions", {"label": "1"})
         rest("PUT", "/groups/bench/deployments/prod",
              {"version": "1", "backend": {"type": "http", "address": f"http://127.0.0.1:{BACKEND}"}})
-        request = urllib.request.Request(f"http://127.0.0.1:{CONSOLE}/api/admin/v1/apps", method="POST",
-                                         data=b'{"name": "bench"}',
-                                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(request) as response:
-            app = __import__("json").load(response)
+        app = rest("POST", "/apps", {"name": "bench"})
         rest("POST", "/apps/bench/authorizations", {"group": "bench", "apis": ids, "env": "prod"})
         proxy.wait_for(f"http://127.0.0.1:{GATEWAY}/open", {"Host": HOST})
 
@@ -161,13 +143,7 @@ def main():
                 results[name]["cpu_us"].append(used * 1e6 / max(total, 1))
         report(results)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        proxy.stop(procs)
 
 
 def report(results):

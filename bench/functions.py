@@ -50,14 +50,8 @@ def wrk(path):
 def main():
     proxy.ensure_tools()
     work = tempfile.mkdtemp(prefix="gantry-fn-bench-")
-    env = dict(os.environ, GANTRY_DATA_DIR=os.path.join(work, "data"), GANTRY_CONSOLE_ADDR=f"127.0.0.1:{CONSOLE}",
-               GANTRY_GATEWAY_ADDR=f"127.0.0.1:{GATEWAY}", GANTRY_ADMIN_PASSWORD="bench-password", GANTRY_LOG="warn")
-    gantry = subprocess.Popen(["taskset", "-c", "0", GANTRY, "serve"], env=env)
+    gantry, rest = proxy.start_gantry(work)
     try:
-        proxy.wait_for(f"http://127.0.0.1:{CONSOLE}/login")
-        token = subprocess.run([GANTRY, "token", "create", "--name", "bench"], env=env, check=True,
-                               capture_output=True, text=True).stdout.strip()
-        rest = lambda method, path, body=None: proxy.rest(method, path, token, body)
         rest("POST", "/groups", {"name": "fnbench", "subdomain": "fnbench"})
         name = [{"name": "name", "in": "path"}]
         rest("POST", "/groups/fnbench/apis", {
@@ -85,8 +79,7 @@ def main():
                 r["errors"] += errors
         report(results)
     finally:
-        gantry.terminate()
-        gantry.wait(timeout=10)
+        proxy.stop([gantry])
 
 
 def report(results):

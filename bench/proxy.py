@@ -64,6 +64,36 @@ http {{
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def start_backend(work):
+    """nginx serving a 1 KiB body with keep-alive on BACKEND, pinned to core 1."""
+    return start_nginx(work, "backend", f"""
+    server {{ listen 127.0.0.1:{BACKEND}; keepalive_timeout 300s;
+        location / {{ default_type text/plain; return 200 '{"x" * 1024}'; }} }}""", 1)
+
+
+def start_gantry(work):
+    """Gantry pinned to core 0 with its data in `work`/data; returns (process, rest) once the
+    console answers, `rest(method, path, body)` calling the admin API with a fresh token."""
+    env = dict(os.environ, GANTRY_DATA_DIR=os.path.join(work, "data"), GANTRY_CONSOLE_ADDR=f"127.0.0.1:{CONSOLE}",
+               GANTRY_GATEWAY_ADDR=f"127.0.0.1:{GATEWAY}", GANTRY_ADMIN_PASSWORD="bench-password", GANTRY_LOG="warn")
+    process = subprocess.Popen(["taskset", "-c", "0", GANTRY, "serve"], env=env)
+    wait_for(f"http://127.0.0.1:{CONSOLE}/login")
+    token = subprocess.run([GANTRY, "token", "create", "--name", "bench"], env=env, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    return process, lambda method, path, body=None: rest(method, path, token, body)
+
+
+def stop(procs):
+    """Terminates the processes, killing those that do not stop within 10 s."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def wait_for(url, headers=None):
     for _ in range(300):
         try:
@@ -79,7 +109,8 @@ def rest(method, path, token, body=None):
                                      data=json.dumps(body).encode() if body is not None else None,
                                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     with urllib.request.urlopen(request) as response:
-        return response.status
+        text = response.read()
+        return json.loads(text) if text else None
 
 
 def cpu_ticks(pids):
@@ -161,13 +192,7 @@ def main():
                     results[name]["cpu_us"].append(used * 1e6 / max(total, 1))
         report(results)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(procs)
 
 
 def report(results):

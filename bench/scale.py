@@ -117,20 +117,11 @@ def main():
         f.write(LUA)
     procs = []
     try:
-        procs.append(proxy.start_nginx(work, "backend", f"""
-    server {{ listen 127.0.0.1:{BACKEND}; keepalive_timeout 300s;
-        location / {{ default_type text/plain; return 200 '{"x" * 1024}'; }} }}""", 1))
-        data = os.path.join(work, "data")
-        env = dict(os.environ, GANTRY_DATA_DIR=data, GANTRY_CONSOLE_ADDR=f"127.0.0.1:{CONSOLE}",
-                   GANTRY_GATEWAY_ADDR=f"127.0.0.1:{GATEWAY}", GANTRY_ADMIN_PASSWORD="bench-password", GANTRY_LOG="warn")
-        gantry = subprocess.Popen(["taskset", "-c", "0", GANTRY, "serve"], env=env)
+        procs.append(proxy.start_backend(work))
+        gantry, rest = proxy.start_gantry(work)
         procs.append(gantry)
         proxy.wait_for(f"http://127.0.0.1:{BACKEND}/bench")
-        proxy.wait_for(f"http://127.0.0.1:{CONSOLE}/login")
-        token = subprocess.run([GANTRY, "token", "create", "--name", "bench"], env=env, check=True,
-                               capture_output=True, text=True).stdout.strip()
-        rest = lambda method, path, body=None: proxy.rest(method, path, token, body)
-        db = os.path.join(data, "gantry.db")
+        db = os.path.join(work, "data", "gantry.db")
         release = {"version": "1", "backend": {"type": "http", "address": f"http://127.0.0.1:{BACKEND}"}}
         for group, count in SIZES.items():
             rest("POST", "/groups", {"name": group, "subdomain": group})
@@ -177,13 +168,7 @@ def main():
         }
         report(scale, timings, result, switch_seconds, baseline)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        proxy.stop(procs)
 
 
 def percentile(values, p):

@@ -3,6 +3,7 @@
 
 use domain::FieldError;
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 /// The field errors a form currently shows.
 pub type Errors = RwSignal<Vec<FieldError>>;
@@ -269,4 +270,28 @@ pub fn error_text(error: &ServerFnError) -> String {
 /// Select options from static pairs of value and text.
 pub fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(value, text)| ((*value).to_owned(), (*text).to_owned())).collect()
+}
+
+/// The head of a detail page: breadcrumb back to the list, the title, and a refusal if any.
+#[component]
+pub fn DetailHead(
+    /// The list's label, e.g. `Apps`.
+    section: &'static str,
+    /// The list's path, e.g. `/apps`.
+    href: &'static str,
+    /// The thing's name.
+    name: Memo<String>,
+    /// A refusal to show.
+    failure: RwSignal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <Title text=move || format!("{} · {section} · Gantry", name.get()) />
+        <p class="breadcrumb">
+            <a href=href>{section}</a>
+            " / "
+            {move || name.get()}
+        </p>
+        <h1>{move || name.get()}</h1>
+        {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+    }
 }

@@ -16,25 +16,12 @@ use domain::path::Segment;
 use domain::release::{DeployBackend, VersionApi};
 use domain::{Environment, PathTemplate};
 use gateway::compiled::Target;
+use gateway::phases::SEGMENT;
 use gateway::signature::{SignatureMethod, Signer, Unsigned};
 use http::{HeaderMap, HeaderName, HeaderValue, Request};
-use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use percent_encoding::utf8_percent_encode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::time::{Duration, Instant};
-
-/// Characters escaped in a path segment.
-const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}')
-    .add(b'/')
-    .add(b'%');
 
 /// Longest response body the page shows.
 const SHOWN_BODY: usize = 1024 * 1024;

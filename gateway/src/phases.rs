@@ -438,8 +438,8 @@ fn strip_credentials(headers: &mut HeaderMap) {
     }
 }
 
-/// Characters escaped in a path segment.
-const SEGMENT: &AsciiSet = &CONTROLS
+/// Characters escaped in a path segment (also by clients that build gateway URLs).
+pub const SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')

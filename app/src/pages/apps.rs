@@ -7,7 +7,7 @@ use crate::api::{
     set_app_enabled, Saved,
 };
 use crate::components::{
-    bind, error_text, opts, Dialog, Errors, FieldMessage, FormButtons, OtherErrors, SelectField, TextField,
+    bind, error_text, opts, DetailHead, Dialog, Errors, FieldMessage, FormButtons, OtherErrors, SelectField, TextField,
 };
 use domain::app::{AppSpec, AppView, AuthorizeSpec, Credential};
 use leptos::prelude::*;
@@ -232,14 +232,7 @@ pub fn AppPage() -> impl IntoView {
     };
 
     view! {
-        <Title text=move || format!("{} · Apps · Gantry", name.get()) />
-        <p class="breadcrumb">
-            <a href="/apps">"Apps"</a>
-            " / "
-            {move || name.get()}
-        </p>
-        <h1>{move || name.get()}</h1>
-        {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        <DetailHead section="Apps" href="/apps" name failure />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match app.await {

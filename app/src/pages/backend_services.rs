@@ -6,7 +6,9 @@
 use crate::api::{
     create_service, delete_service_url, get_service, list_services, service_history, set_service_url, Saved,
 };
-use crate::components::{bind, error_text, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
+use crate::components::{
+    bind, error_text, opts, DetailHead, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField,
+};
 use domain::service::{ServiceKind, ServiceSpec, ServiceUrlSpec, ServiceUser, ServiceView};
 use domain::Environment;
 use leptos::prelude::*;
@@ -306,14 +308,7 @@ pub fn BackendServicePage() -> impl IntoView {
     };
 
     view! {
-        <Title text=move || format!("{} · Backend Services · Gantry", name.get()) />
-        <p class="breadcrumb">
-            <a href="/backend-services">"Backend Services"</a>
-            " / "
-            {move || name.get()}
-        </p>
-        <h1>{move || name.get()}</h1>
-        {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        <DetailHead section="Backend Services" href="/backend-services" name failure />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match service.await {
