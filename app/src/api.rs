@@ -11,7 +11,7 @@ use domain::debug::{DebugRequest, DebugResult};
 use domain::group::{DomainSpec, GroupSpec};
 use domain::import::ImportReport;
 use domain::release::{DeployBackend, DeploymentEventView, DeploymentView, Diff, VersionApi, VersionSpec, VersionView};
-use domain::service::{ServiceEvent, ServicePatch, ServiceSpec, ServiceUrlSpec, ServiceView};
+use domain::service::{ServiceEvent, ServiceSpec, ServiceUrlSpec, ServiceView};
 use domain::views::{ApiPage, ApiView, GroupView};
 use domain::{Environment, FieldError};
 use leptos::prelude::*;
@@ -202,13 +202,6 @@ pub async fn reset_credential(name: String, credential: Credential) -> Result<Re
     ssr::refused(control.reset_credential(&name, credential, &user).await)
 }
 
-/// Deletes an app.
-#[server]
-pub async fn delete_app(name: String) -> Result<Result<(), String>, ServerFnError> {
-    let (control, user) = (ssr::control()?, ssr::current_user()?);
-    ssr::refused(control.delete_app(&name, &user).await)
-}
-
 /// An app's authorizations.
 #[server]
 pub async fn list_authorizations(app: String) -> Result<Vec<AuthorizationView>, ServerFnError> {
@@ -276,13 +269,6 @@ pub async fn service_history(name: String) -> Result<Vec<ServiceEvent>, ServerFn
 pub async fn create_service(spec: ServiceSpec) -> Result<Saved<ServiceView>, ServerFnError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
     ssr::saved(control.create_service(&spec, &user).await)
-}
-
-/// Renames or describes a backend service.
-#[server]
-pub async fn update_service(name: String, patch: ServicePatch) -> Result<Saved<ServiceView>, ServerFnError> {
-    let (control, user) = (ssr::control()?, ssr::current_user()?);
-    ssr::saved(control.update_service(&name, &patch, &user).await)
 }
 
 /// Sets a backend service's URL in an environment.

@@ -20,7 +20,7 @@ use sea_orm::{
 use std::collections::HashMap;
 
 /// A random credential: `bytes` random bytes as lower-case hex.
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     rand::rng().fill(buffer.as_mut_slice());
     hex::encode(buffer)

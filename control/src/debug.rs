@@ -185,7 +185,7 @@ impl Control {
                     secret: app.app_secret.unwrap_or_default(),
                     method: SignatureMethod::HmacSha256,
                 };
-                let nonce = uuid_like();
+                let nonce = crate::apps::random_hex(16);
                 let unsigned = Unsigned {
                     method: &built.method,
                     path: &built.path,
@@ -251,12 +251,6 @@ impl Control {
         };
         Ok(DebugResult { request: sent, response, timings, trace, client_string_to_sign })
     }
-}
-
-/// A nonce for the signature.
-fn uuid_like() -> String {
-    use rand::Rng;
-    hex::encode(rand::rng().random::<[u8; 16]>())
 }
 
 #[cfg(test)]

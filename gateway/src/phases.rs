@@ -229,7 +229,7 @@ pub fn authenticate_reads_body(api: &CompiledApi, headers: &HeaderMap) -> bool {
 
 fn appcode(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    (value.len() > 8 && value[..8].eq_ignore_ascii_case("APPCODE ")).then(|| value[8..].trim())
+    (value.len() >= 8 && value[..8].eq_ignore_ascii_case("APPCODE ")).then(|| value[8..].trim())
 }
 
 /// Phase 4: for `auth = app` APIs, the caller proves it is an app, by AppCode or X-Ca
@@ -424,11 +424,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 
 /// Removes the caller's gateway credentials: an AppCode and the X-Ca signature headers.
 fn strip_credentials(headers: &mut HeaderMap) {
-    let appcode = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.len() >= 8 && v[..8].eq_ignore_ascii_case("APPCODE "));
-    if appcode {
+    if appcode(headers).is_some() {
         headers.remove(header::AUTHORIZATION);
     }
     let signature: Vec<HeaderName> =

@@ -256,8 +256,10 @@ async fn run(
         // A body without a length is cut off (and the backend call fails) past the limit.
         (request.map(|incoming| body::limited(incoming, max_body)), None)
     };
+    // The clock is read only for APIs that check timestamps and expiries.
+    let now = if api.auth == domain::api::AuthType::App { now_ms() } else { 0 };
     let credentials =
-        phases::Credentials { headers: request.headers(), query: &query, body: body.as_deref(), now_ms: now_ms() };
+        phases::Credentials { headers: request.headers(), query: &query, body: body.as_deref(), now_ms: now };
     phases::authenticate(ctx, &api, snapshot.apps(), &shared.nonces, credentials)?;
     let (request, fields) = match body {
         Some(bytes) if is_function => {

@@ -1,6 +1,6 @@
 //! SDK & Docs and OpenAPI: generated docs and SDKs of what is live, OpenAPI export, import.
 
-use crate::rest::error::{ApiError, ValidationErrorBody};
+use crate::rest::error::{env_path, ApiError, ValidationErrorBody};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -9,12 +9,7 @@ use axum::{Extension, Json};
 use control::openapi::{ImportReport, Source};
 use control::sdk::{Artifact, Generated};
 use control::{ControlError, CurrentUser};
-use domain::Environment;
 use serde::Deserialize;
-
-fn environment(raw: &str) -> Result<Environment, ApiError> {
-    raw.parse().map_err(|e: domain::environment::UnknownEnvironment| ControlError::field("env", e.to_string()).into())
-}
 
 fn file(generated: Generated) -> Response {
     let disposition = format!("attachment; filename=\"{}\"", generated.file_name);
@@ -79,7 +74,7 @@ pub async fn docs(
         "html" => Artifact::Html,
         other => return Err(ControlError::field("format", format!("`{other}` is not markdown or html")).into()),
     };
-    Ok(file(state.control.generate(&group, environment(&env)?, artifact).await?))
+    Ok(file(state.control.generate(&group, env_path(&env)?, artifact).await?))
 }
 
 /// The Python or TypeScript SDK of what is live in an environment.
@@ -92,7 +87,7 @@ pub async fn sdk(
         artifact @ (Artifact::Python | Artifact::TypeScript) => artifact,
         _ => return Err(ControlError::field("language", "must be python or typescript").into()),
     };
-    Ok(file(state.control.generate(&group, environment(&env)?, artifact).await?))
+    Ok(file(state.control.generate(&group, env_path(&env)?, artifact).await?))
 }
 
 /// `?dry_run=true` previews.

@@ -64,3 +64,8 @@ impl IntoResponse for ApiError {
 pub async fn not_found() -> ApiError {
     ApiError(ControlError::NotFound("this endpoint".to_owned()))
 }
+
+/// An `{env}` path segment whose environment is checked like a field (422 naming `env`).
+pub fn env_path(raw: &str) -> Result<domain::Environment, ApiError> {
+    raw.parse().map_err(|e: domain::environment::UnknownEnvironment| ControlError::field("env", e.to_string()).into())
+}

@@ -1,14 +1,13 @@
 //! `/backend-services`: backend services and their per-environment URLs.
 
-use crate::rest::error::{ApiError, ErrorBody, ValidationErrorBody};
+use crate::rest::error::{env_path, ApiError, ErrorBody, ValidationErrorBody};
 use crate::rest::json::ApiJson;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use control::{ControlError, CurrentUser};
+use control::CurrentUser;
 use domain::service::{ServiceEvent, ServicePatch, ServiceSpec, ServiceUrlSpec, ServiceView};
-use domain::Environment;
 use serde::Serialize;
 
 /// Every backend service.
@@ -16,10 +15,6 @@ use serde::Serialize;
 pub struct ServiceList {
     items: Vec<ServiceView>,
     total: usize,
-}
-
-fn environment(raw: &str) -> Result<Environment, ApiError> {
-    raw.parse().map_err(|e: domain::environment::UnknownEnvironment| ControlError::field("env", e.to_string()).into())
 }
 
 /// List backend services with their URLs and users.
@@ -93,7 +88,7 @@ pub async fn set_url(
     Path((name, env)): Path<(String, String)>,
     ApiJson(spec): ApiJson<ServiceUrlSpec>,
 ) -> Result<Json<ServiceView>, ApiError> {
-    Ok(Json(state.control.set_service_url(&name, environment(&env)?, &spec, &user).await?))
+    Ok(Json(state.control.set_service_url(&name, env_path(&env)?, &spec, &user).await?))
 }
 
 /// Delete an environment's URL: live APIs using the service there go off-line there.
@@ -106,7 +101,7 @@ pub async fn delete_url(
     Extension(user): Extension<CurrentUser>,
     Path((name, env)): Path<(String, String)>,
 ) -> Result<Json<ServiceView>, ApiError> {
-    Ok(Json(state.control.delete_service_url(&name, environment(&env)?, &user).await?))
+    Ok(Json(state.control.delete_service_url(&name, env_path(&env)?, &user).await?))
 }
 
 /// The service's changes (URLs before and after), newest first.
