@@ -86,6 +86,9 @@ test('create an app, authorize it in Test, reveal and reset its credentials', as
   await page.getByRole('button', { name: 'Disable' }).click();
   await expect(page.getByRole('button', { name: 'Enable' })).toBeVisible();
   expect(await orders(request, newCode)).toEqual([403, 'AppDisabled']);
+  await page.getByRole('button', { name: 'Enable' }).click();
+  await expect(page.getByRole('button', { name: 'Disable' })).toBeVisible();
+  expect(await orders(request, newCode)).toEqual([200, '']);
 
   // The API's page lists the app.
   await page.goto('/groups/appgroup');

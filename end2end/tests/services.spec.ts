@@ -85,6 +85,11 @@ test('a backend service URL change reaches two groups without a release', async 
     // Change URL: the dialog lists both APIs; the next requests reach the second backend.
     await page.goto('/backend-services/shared');
     await hydrated(page);
+    // Draft lists the API whose own configuration uses the service; Test lists both live ones.
+    await page.getByRole('tab', { name: 'Draft' }).click();
+    const draft = page.getByRole('tabpanel', { name: 'Draft' });
+    await expect(draft.getByRole('row', { name: /svcone One GET \/one draft/ })).toBeVisible();
+    await page.getByRole('tab', { name: 'Test' }).click();
     const apis = page.getByRole('table', { name: 'APIs using this service' });
     await expect(apis.getByRole('row')).toHaveCount(3);
     await page.getByRole('button', { name: 'Change URL' }).click();
