@@ -237,7 +237,7 @@ impl Control {
             headers: parts
                 .headers
                 .iter()
-                .filter(|(n, _)| n.as_str() != gateway::debug::TRACE_HEADER)
+                .filter(|(n, _)| *n != gateway::debug::TRACE_HEADER)
                 .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
                 .collect(),
             json: pretty.is_some(),

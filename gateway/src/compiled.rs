@@ -71,6 +71,12 @@ pub struct HttpBackend {
     pub address: BackendAddress,
     /// `host:port` for the URL and the default `Host` header.
     pub authority: String,
+    /// The same, parsed once for the URL.
+    pub uri_authority: http::uri::Authority,
+    /// The same, as the default `Host` header.
+    pub host_header: HeaderValue,
+    /// `scheme://authority`: the connection pool's key.
+    pub origin: std::sync::Arc<str>,
     /// Backend path template.
     pub path: Vec<PathPart>,
     /// Backend method; the request's when `None`.
@@ -228,9 +234,15 @@ impl CompiledApi {
                     None if address.host.contains(':') => format!("[{}]", address.host),
                     None => address.host.clone(),
                 };
+                let uri_authority = http::uri::Authority::try_from(authority.as_str()).map_err(|e| e.to_string())?;
+                let host_header = value(&authority)?;
+                let origin = format!("{}://{authority}", if address.tls { "https" } else { "http" }).into();
                 Backend::Http(Box::new(HttpBackend {
                     address,
                     authority,
+                    uri_authority,
+                    host_header,
+                    origin,
                     path,
                     method,
                     timeout: Duration::from_millis(http.timeout_ms.unwrap_or(domain::backend::DEFAULT_TIMEOUT_MS)),

@@ -21,9 +21,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The request header that carries a debug token.
-pub const TOKEN_HEADER: &str = "x-gantry-debug";
+pub const TOKEN_HEADER: http::HeaderName = http::HeaderName::from_static("x-gantry-debug");
 /// The response header that carries the trace.
-pub const TRACE_HEADER: &str = "x-gantry-trace";
+pub const TRACE_HEADER: http::HeaderName = http::HeaderName::from_static("x-gantry-trace");
 /// How long an issued token stays valid.
 const TOKEN_TTL: Duration = Duration::from_secs(60);
 /// At most this many tokens wait to be used; older ones are dropped first.
@@ -125,7 +125,7 @@ pub fn trace(ctx: &RequestContext, notes: &DebugNotes, error: Option<&GatewayErr
         phases.push(PhaseStep { name: (*name).to_owned(), outcome: outcome.to_owned(), detail });
     }
     DebugTrace {
-        request_id: ctx.request_id.clone(),
+        request_id: ctx.request_id.to_string(),
         group: ctx.group.as_ref().map(|g| g.name.clone()),
         environment: ctx.environment.map(|e| e.as_str().to_owned()),
         version: ctx.version.clone(),

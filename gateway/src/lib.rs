@@ -17,6 +17,7 @@
 //! - [`signature`]: the X-Ca StringToSign and HMAC, and a [`signature::Signer`] for clients.
 //! - [`phases`]: one named function per step of DESIGN.md's request lifecycle.
 //! - [`server`]: the hyper listener loop with graceful shutdown.
+//! - [`upstream`]: pooled keep-alive connections to backends (plain TCP or rustls).
 
 pub mod apps;
 pub mod body;
@@ -32,6 +33,7 @@ pub mod phases;
 pub mod server;
 pub mod signature;
 pub mod snapshot;
+pub mod upstream;
 
 pub use config::GatewayConfig;
 pub use domain::Environment;

@@ -4,7 +4,7 @@
 //! The hot path takes a read lock to find its series and bumps atomics; the write lock is
 //! taken only the first time a series is seen.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -13,6 +13,8 @@ use std::time::Duration;
 /// Latency bucket bounds, in seconds.
 const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
+/// Each bucket counts the requests that fell in it alone (one atomic add per request); the
+/// rendering sums them into Prometheus' cumulative buckets.
 #[derive(Default)]
 struct Histogram {
     labels: String,
@@ -21,7 +23,8 @@ struct Histogram {
     sum_micros: AtomicU64,
 }
 
-/// Series are keyed by ids (no allocation per request); their labels live in the value.
+/// Series are keyed by ids (no allocation per request; configured ids and backend statuses,
+/// so a fast non-keyed hash is safe); their labels live in the value.
 type RequestKey = (i32, u8, i32, u16);
 type LatencyKey = (i32, u8);
 
@@ -57,15 +60,17 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
+/// Runs `bump` on the series for `key`, made with `new` the first time it is seen.
 fn series<K: std::hash::Hash + Eq + Clone, V>(
     map: &RwLock<HashMap<K, Arc<V>>>,
     key: &K,
     new: impl FnOnce() -> V,
-) -> Arc<V> {
+    bump: impl FnOnce(&V),
+) {
     if let Some(found) = map.read().unwrap_or_else(|p| p.into_inner()).get(key) {
-        return found.clone();
+        return bump(found);
     }
-    map.write().unwrap_or_else(|p| p.into_inner()).entry(key.clone()).or_insert_with(|| Arc::new(new())).clone()
+    bump(map.write().unwrap_or_else(|p| p.into_inner()).entry(key.clone()).or_insert_with(|| Arc::new(new())));
 }
 
 fn escape(value: &str) -> String {
@@ -77,7 +82,7 @@ impl Metrics {
     pub fn record(&self, labels: Labels<'_>, status: u16, elapsed: Duration) {
         let Labels { group, environment, api } = labels;
         let key = (group.0, environment.0, api.0, status);
-        let counter = series(&self.requests, &key, || Counter {
+        let new_counter = || Counter {
             labels: format!(
                 "group=\"{}\",environment=\"{}\",api=\"{}\",status=\"{status}\"",
                 escape(group.1),
@@ -85,26 +90,29 @@ impl Metrics {
                 escape(api.1)
             ),
             value: AtomicU64::new(0),
+        };
+        series(&self.requests, &key, new_counter, |counter| {
+            counter.value.fetch_add(1, Ordering::Relaxed);
         });
-        counter.value.fetch_add(1, Ordering::Relaxed);
-        let histogram = series(&self.latency, &(group.0, environment.0), || Histogram {
+        let new_histogram = || Histogram {
             labels: format!("group=\"{}\",environment=\"{}\"", escape(group.1), escape(environment.1)),
             ..Histogram::default()
-        });
+        };
         let seconds = elapsed.as_secs_f64();
-        for (bound, bucket) in BUCKETS.iter().zip(&histogram.buckets) {
-            if seconds <= *bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
+        series(&self.latency, &(group.0, environment.0), new_histogram, |histogram| {
+            if let Some(bucket) = BUCKETS.iter().position(|bound| seconds <= *bound) {
+                histogram.buckets[bucket].fetch_add(1, Ordering::Relaxed);
             }
-        }
-        histogram.count.fetch_add(1, Ordering::Relaxed);
-        histogram.sum_micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+            histogram.count.fetch_add(1, Ordering::Relaxed);
+            histogram.sum_micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        });
     }
 
     /// Counts a backend that failed or timed out.
     pub fn record_upstream_error(&self, group: &str, kind: &str) {
-        series(&self.upstream_errors, &(group.to_owned(), kind.to_owned()), AtomicU64::default)
-            .fetch_add(1, Ordering::Relaxed);
+        series(&self.upstream_errors, &(group.to_owned(), kind.to_owned()), AtomicU64::default, |count| {
+            count.fetch_add(1, Ordering::Relaxed);
+        });
     }
 
     /// The Prometheus text exposition.
@@ -126,9 +134,10 @@ impl Metrics {
         histograms.sort_by(|a, b| a.labels.cmp(&b.labels));
         for h in histograms {
             let labels = &h.labels;
+            let mut cumulative = 0;
             for (bound, bucket) in BUCKETS.iter().zip(&h.buckets) {
-                let count = bucket.load(Ordering::Relaxed);
-                let _ = writeln!(out, "gantry_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}");
+                cumulative += bucket.load(Ordering::Relaxed);
+                let _ = writeln!(out, "gantry_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
             }
             let count = h.count.load(Ordering::Relaxed);
             let sum = h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
@@ -172,6 +181,17 @@ mod tests {
         assert!(
             text.contains(
                 r#"gantry_request_duration_seconds_bucket{group="petstore",environment="test",le="0.005"} 1"#
+            ),
+            "{text}"
+        );
+        // Cumulative: the 3 ms request is in every bucket from 5 ms up, the 30 ms one from 50 ms.
+        assert!(
+            text.contains(r#"gantry_request_duration_seconds_bucket{group="petstore",environment="test",le="0.05"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"gantry_request_duration_seconds_bucket{group="petstore",environment="test",le="0.001"} 0"#
             ),
             "{text}"
         );

@@ -23,25 +23,92 @@ use crate::function::{FunctionCode, FunctionPool};
 use crate::nonce::NonceStore;
 use crate::signature::{self, SignatureMethod};
 use crate::snapshot::{CompiledGroup, LiveDeployment, RouteMatch, Snapshot};
+use crate::upstream::Upstream;
 use crate::{Environment, GatewayError};
 use domain::api::{AuthType, ParamLocation, RequestMode, SystemParam};
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The pooled client the proxy phase uses.
-pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
+/// Header names the phases use, parsed once (a `&str` name is parsed on every lookup).
+pub mod names {
+    use http::HeaderName;
+    /// `X-Ca-Request-Id`, on every response and every backend request.
+    pub const X_CA_REQUEST_ID: HeaderName = HeaderName::from_static("x-ca-request-id");
+    /// `X-Ca-Stage`: the environment a request addresses.
+    pub const X_CA_STAGE: HeaderName = HeaderName::from_static("x-ca-stage");
+    /// `X-Ca-Key`: the calling app's AppKey.
+    pub const X_CA_KEY: HeaderName = HeaderName::from_static("x-ca-key");
+    /// `X-Ca-Signature`.
+    pub const X_CA_SIGNATURE: HeaderName = HeaderName::from_static("x-ca-signature");
+    /// `Content-MD5`.
+    pub const CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
+    /// `X-Forwarded-For`.
+    pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+    /// `X-Forwarded-Proto`.
+    pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+    /// `X-Forwarded-Host`.
+    pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+}
+
+/// The caller's address, and the same as a header value (made once per connection).
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The address.
+    pub ip: IpAddr,
+    /// The address as text, for `X-Forwarded-For` and the client-IP system parameter.
+    pub header: HeaderValue,
+}
+
+impl From<IpAddr> for Peer {
+    fn from(ip: IpAddr) -> Peer {
+        let header = HeaderValue::from_str(&ip.to_string()).expect("an IP address is a valid header value");
+        Peer { ip, header }
+    }
+}
+
+/// A request id: a per-process random prefix and a counter, in hex (`prefix-counter`).
+#[derive(Clone, Copy)]
+pub struct RequestId([u8; 33]);
+
+impl RequestId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits and a dash")
+    }
+
+    /// The id as a header value.
+    pub fn header(&self) -> HeaderValue {
+        HeaderValue::from_bytes(&self.0).expect("hex digits and a dash")
+    }
+}
+
+impl std::ops::Deref for RequestId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Per-request state that phases read and fill in, and the log phase reports.
 #[derive(Debug)]
 pub struct RequestContext {
     /// Unique id, returned as `X-Ca-Request-Id` on every response.
-    pub request_id: String,
+    pub request_id: RequestId,
     /// When the gateway started on this request.
     pub started: Instant,
     /// The request's method.
@@ -52,6 +119,8 @@ pub struct RequestContext {
     pub host: String,
     /// The caller's address.
     pub client: IpAddr,
+    /// The same as a header value.
+    pub client_header: HeaderValue,
     /// The group, once resolved.
     pub group: Option<Arc<CompiledGroup>>,
     /// The environment, once resolved.
@@ -78,14 +147,15 @@ pub struct RequestContext {
 
 impl RequestContext {
     /// Starts the context for a request.
-    pub fn new(method: Method, path: &str, headers: &HeaderMap, client: IpAddr) -> RequestContext {
+    pub fn new(method: Method, path: &str, headers: &HeaderMap, peer: &Peer) -> RequestContext {
         RequestContext {
             request_id: next_request_id(),
             started: Instant::now(),
             method,
             path: path.to_owned(),
             host: host_of(headers),
-            client,
+            client: peer.ip,
+            client_header: peer.header.clone(),
             group: None,
             environment: None,
             version: None,
@@ -103,13 +173,21 @@ impl RequestContext {
 
 /// A request id unique across restarts without a system call per request: a random
 /// per-process prefix and a counter.
-fn next_request_id() -> String {
+fn next_request_id() -> RequestId {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
     static PREFIX: OnceLock<u64> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
-    format!("{prefix:016x}-{:016x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    let counter = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut id = [b'-'; 33];
+    for i in 0..16 {
+        let shift = 60 - 4 * i;
+        id[i] = HEX[((prefix >> shift) & 0xf) as usize];
+        id[17 + i] = HEX[((counter >> shift) & 0xf) as usize];
+    }
+    RequestId(id)
 }
 
 /// The host a request addresses, lower-case and without port.
@@ -138,7 +216,7 @@ pub fn resolve(
         .ok_or_else(|| GatewayError::NotFound(format!("no API group answers on host `{}`", ctx.host)))?;
     let environment = match binding.pinned {
         Some(env) => env,
-        None => match headers.get("x-ca-stage") {
+        None => match headers.get(names::X_CA_STAGE) {
             None => Environment::Prod,
             Some(value) => {
                 let stage = value.to_str().unwrap_or("");
@@ -222,8 +300,8 @@ pub struct Credentials<'a> {
 /// API whose body is a form (its fields are signed) or carries `Content-MD5`.
 pub fn authenticate_reads_body(api: &CompiledApi, headers: &HeaderMap) -> bool {
     api.auth == AuthType::App
-        && headers.contains_key("x-ca-signature")
-        && (headers.contains_key("content-md5")
+        && headers.contains_key(names::X_CA_SIGNATURE)
+        && (headers.contains_key(names::CONTENT_MD5)
             || signature::is_form(headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")))
 }
 
@@ -249,7 +327,7 @@ pub fn authenticate(
     let app = if let Some(code) = appcode(headers) {
         ctx.auth = Some("AppCode");
         apps.by_code(code).ok_or_else(|| GatewayError::Auth(AuthFailure::InvalidAppCode, "Invalid AppCode".into()))?
-    } else if let Some(key) = headers.get("x-ca-key") {
+    } else if let Some(key) = headers.get(names::X_CA_KEY) {
         ctx.auth = Some("Signature");
         let key = key.to_str().unwrap_or("");
         let app = apps
@@ -393,31 +471,42 @@ pub fn validate(
     Ok(values)
 }
 
-/// Headers that describe one connection, never forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
-    "proxy-authorization",
-];
+/// Whether `name` describes one connection and is never forwarded (RFC 9110 §7.6.1). One
+/// string match: comparing `HeaderName`s one by one costs more.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "proxy-authorization"
+    )
+}
 
 /// Removes hop-by-hop headers, including those the `Connection` header names.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
+    // One pass over the names finds the hop-by-hop ones present (most messages carry none,
+    // or only `Connection: keep-alive`), so absent ones cost no hash lookup.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
     }
-    for name in HOP_BY_HOP {
+    let mut present: Vec<HeaderName> = headers.keys().filter(|name| is_hop_by_hop(name)).cloned().collect();
+    for value in headers.get_all(header::CONNECTION) {
+        for token in value.to_str().unwrap_or("").split(',').map(str::trim) {
+            // `close` and `keep-alive` are the usual options, not header names to remove.
+            if token.is_empty() || token.eq_ignore_ascii_case("close") || token.eq_ignore_ascii_case("keep-alive") {
+                continue;
+            }
+            if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+                present.push(name);
+            }
+        }
+    }
+    for name in present {
         headers.remove(name);
     }
 }
@@ -481,8 +570,10 @@ pub fn upstream_request(
     };
     out_query.retain(|(k, _)| !mapped_from(ParamLocation::Query, k));
 
-    // Headers, the same way.
+    // Headers, the same way. Room for the gateway's own headers up front: one allocation
+    // rather than a rehash for each.
     let mut headers = parts.headers;
+    headers.reserve(6 + backend.system.len() + backend.constant_headers.len());
     strip_hop_by_hop(&mut headers);
     strip_credentials(&mut headers);
     let original_host = headers.remove(header::HOST);
@@ -567,13 +658,19 @@ pub fn upstream_request(
     if path.is_empty() {
         path.push('/');
     }
-    let scheme = if backend.address.tls { "https" } else { "http" };
-    let mut uri = format!("{scheme}://{}{}", backend.authority, path);
     if !out_query.is_empty() {
-        uri.push('?');
-        uri.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(&out_query).finish());
+        path.push('?');
+        let start = path.len();
+        form_urlencoded::Serializer::for_suffix(&mut path, start).extend_pairs(&out_query).finish();
     }
-    let uri: Uri = uri.parse().map_err(|e| GatewayError::BadGateway(format!("backend URL: {e}")))?;
+    let mut uri = http::uri::Parts::default();
+    uri.scheme = Some(if backend.address.tls { http::uri::Scheme::HTTPS } else { http::uri::Scheme::HTTP });
+    uri.authority = Some(backend.uri_authority.clone());
+    uri.path_and_query = Some(
+        http::uri::PathAndQuery::from_maybe_shared(bytes::Bytes::from(path))
+            .map_err(|e| GatewayError::BadGateway(format!("backend URL: {e}")))?,
+    );
+    let uri = Uri::from_parts(uri).map_err(|e| GatewayError::BadGateway(format!("backend URL: {e}")))?;
 
     // Gateway headers.
     for (name, value) in &backend.constant_headers {
@@ -581,32 +678,28 @@ pub fn upstream_request(
     }
     for (param, name) in &backend.system {
         let value = match param {
-            SystemParam::ClientIp => Some(ctx.client.to_string()),
-            SystemParam::RequestId => Some(ctx.request_id.clone()),
-            SystemParam::AppKey => ctx.app.as_ref().map(|app| app.key.clone()),
+            SystemParam::ClientIp => Some(ctx.client_header.clone()),
+            SystemParam::RequestId => Some(ctx.request_id.header()),
+            SystemParam::AppKey => ctx.app.as_ref().and_then(|app| HeaderValue::from_str(&app.key).ok()),
         };
-        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        if let Some(value) = value {
             headers.insert(name.clone(), value);
         }
     }
-    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(previous) => format!("{previous}, {}", ctx.client),
-        None => ctx.client.to_string(),
+    let forwarded_for = match headers.get(names::X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(previous) => HeaderValue::from_str(&format!("{previous}, {}", ctx.client)).ok(),
+        None => Some(ctx.client_header.clone()),
     };
-    if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
-        headers.insert("x-forwarded-for", value);
+    if let Some(value) = forwarded_for {
+        headers.insert(names::X_FORWARDED_FOR, value);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    headers.insert(names::X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     if let Some(host) = original_host {
-        headers.insert("x-forwarded-host", host);
+        headers.insert(names::X_FORWARDED_HOST, host);
     }
-    if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
-        headers.insert("x-ca-request-id", id);
-    }
+    headers.insert(names::X_CA_REQUEST_ID, ctx.request_id.header());
     if !headers.contains_key(header::HOST) {
-        if let Ok(authority) = HeaderValue::from_str(&backend.authority) {
-            headers.insert(header::HOST, authority);
-        }
+        headers.insert(header::HOST, backend.host_header.clone());
     }
 
     if let Some(fields) = fields {
@@ -630,12 +723,12 @@ pub fn upstream_request(
 /// Phase 7: sends the request over the pooled client; the response body streams back.
 pub async fn proxy(
     ctx: &mut RequestContext,
-    client: &UpstreamClient,
+    upstream: &Upstream,
     backend: &HttpBackend,
     request: Request<Body>,
 ) -> Result<Response<Body>, GatewayError> {
     let started = Instant::now();
-    let response = match tokio::time::timeout(backend.timeout, client.request(request)).await {
+    let response = match tokio::time::timeout(backend.timeout, upstream.send(backend, request)).await {
         Err(_) => {
             return Err(GatewayError::GatewayTimeout(format!(
                 "{} did not answer within {} ms",
@@ -643,17 +736,14 @@ pub async fn proxy(
                 backend.timeout.as_millis()
             )))
         }
-        Ok(Err(error)) => {
-            let cause = std::error::Error::source(&error).map(|s| format!(": {s}")).unwrap_or_default();
-            return Err(GatewayError::BadGateway(format!("{}: {error}{cause}", backend.address)));
-        }
+        Ok(Err(error)) => return Err(GatewayError::BadGateway(format!("{}: {error}", backend.address))),
         Ok(Ok(response)) => response,
     };
     ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);
     ctx.upstream_status = Some(response.status().as_u16());
-    let (mut parts, incoming) = response.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
-    Ok(Response::from_parts(parts, body::stream(incoming)))
+    let mut response = response;
+    strip_hop_by_hop(response.headers_mut());
+    Ok(response)
 }
 
 /// Phase 7 for a Function backend: runs the API's function on the pool with
@@ -778,7 +868,7 @@ mod tests {
 
     fn resolve_for(host: &str, stage: Option<&str>) -> Result<Arc<LiveDeployment>, GatewayError> {
         let headers = headers(host, stage);
-        let mut ctx = RequestContext::new(Method::GET, "/pets/1", &headers, CLIENT);
+        let mut ctx = RequestContext::new(Method::GET, "/pets/1", &headers, &CLIENT.into());
         resolve(&mut ctx, &snapshot_with_test_deployment(), &headers)
     }
 
@@ -832,7 +922,7 @@ mod tests {
 
     fn upstream_for(api: &CompiledApi, path: &str, query: &str, headers: HeaderMap) -> Request<Body> {
         let Backend::Http(backend) = &api.backend else { panic!("http") };
-        let mut ctx = RequestContext::new(Method::GET, path, &headers, CLIENT);
+        let mut ctx = RequestContext::new(Method::GET, path, &headers, &CLIENT.into());
         let deployment = LiveDeployment::new("1", vec![api.clone()]).expect("router");
         let (api, path_params) = route(&mut ctx, &deployment).expect("route");
         let query = parse_query(Some(query));
@@ -898,6 +988,29 @@ mod tests {
     }
 
     #[test]
+    fn hop_by_hop_headers_and_those_connection_names_are_removed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close, X-Hop"));
+        headers.append(header::CONNECTION, HeaderValue::from_static("x-other-hop"));
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert("x-hop", HeaderValue::from_static("1"));
+        headers.insert("x-other-hop", HeaderValue::from_static("2"));
+        headers.insert("x-kept", HeaderValue::from_static("3"));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        strip_hop_by_hop(&mut headers);
+        let mut left: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["content-type", "x-kept"]);
+
+        let mut plain = HeaderMap::new();
+        plain.insert("x-kept", HeaderValue::from_static("3"));
+        strip_hop_by_hop(&mut plain);
+        assert_eq!(plain.len(), 1);
+    }
+
+    #[test]
     fn mock_answers_with_the_defined_response() {
         let api = compiled(
             serde_json::json!({"name": "hello", "request": {"method": "GET", "path": "/hello"},
@@ -949,7 +1062,7 @@ mod properties {
             if let Ok(value) = HeaderValue::from_str(&h) {
                 headers.insert("x-h", value);
             }
-            let ctx = RequestContext::new(Method::GET, "/x", &headers, IpAddr::V4(Ipv4Addr::LOCALHOST));
+            let ctx = RequestContext::new(Method::GET, "/x", &headers, &IpAddr::V4(Ipv4Addr::LOCALHOST).into());
             let query = vec![("q".to_owned(), q)];
             let path = vec![("id".to_owned(), id.clone())];
             let values = validate(&api, &path, &query, &headers, None).expect("no constraints");

@@ -7,21 +7,19 @@ use crate::debug::{self, DebugTokens};
 use crate::fields;
 use crate::function::FunctionPool;
 use crate::nonce::NonceStore;
-use crate::phases::{self, RequestContext, UpstreamClient};
+use crate::phases::{self, names, Peer, RequestContext};
 use crate::snapshot::SnapshotHandle;
+use crate::upstream::{self, Upstream};
 use crate::{GatewayConfig, GatewayError, Metrics};
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -38,48 +36,9 @@ pub struct Limits {
 /// How long shutdown waits for requests in flight before it gives up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The TLS settings for HTTPS backends: the system's roots plus the extra CA file.
-fn tls_config(extra_ca: Option<&std::path::Path>) -> std::io::Result<rustls::ClientConfig> {
-    let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidData, message);
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    if let Some(path) = extra_ca {
-        let pem = std::fs::read(path)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("upstream CA file {}: {e}", path.display())))?;
-        let mut added = 0;
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            roots.add(cert?).map_err(|e| invalid(format!("upstream CA file {}: {e}", path.display())))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(invalid(format!("upstream CA file {} holds no PEM certificate", path.display())));
-        }
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| invalid(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
-}
-
-/// The pooled HTTP/HTTPS client for backends.
-pub fn upstream_client(config: &GatewayConfig) -> std::io::Result<UpstreamClient> {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    connector.enforce_http(false);
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls_config(config.upstream_ca_file.as_deref())?)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(connector);
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(256)
-        .build(https))
+/// The pooled client for backends.
+pub fn upstream_client(config: &GatewayConfig) -> std::io::Result<Upstream> {
+    Ok(Upstream::new(upstream::tls_config(config.upstream_ca_file.as_deref())?))
 }
 
 /// Serves the gateway on `listener` until `shutdown` resolves, then drains connections.
@@ -96,6 +55,7 @@ pub async fn serve(
     let limits = Limits { body: config.max_body_bytes, headers: config.max_header_bytes };
     let nonces = std::sync::Arc::new(NonceStore::default());
     let functions = FunctionPool::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let shared = Arc::new(Shared { snapshots, client, metrics, nonces, limits, debug, functions });
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -108,10 +68,12 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let shared = Shared { snapshots: snapshots.clone(), client: client.clone(), metrics: metrics.clone(), nonces: nonces.clone(), limits, debug: debug.clone(), functions: functions.clone() };
+                let shared = shared.clone();
+                let peer = Peer::from(peer.ip());
                 let service = service_fn(move |request| {
                     let shared = shared.clone();
-                    async move { Ok::<_, Infallible>(handle(request, &shared, peer.ip()).await) }
+                    let peer = peer.clone();
+                    async move { Ok::<_, Infallible>(handle(request, &shared, &peer).await) }
                 });
                 let connection = graceful.watch(
                     http1::Builder::new()
@@ -140,8 +102,8 @@ pub async fn serve(
 pub struct Shared {
     /// The configuration served.
     pub snapshots: SnapshotHandle,
-    /// The pooled backend client.
-    pub client: UpstreamClient,
+    /// The pooled backend connections.
+    pub client: Upstream,
     /// Counters and histograms.
     pub metrics: Metrics,
     /// Nonces seen (replay protection).
@@ -155,7 +117,7 @@ pub struct Shared {
 }
 
 /// Runs the phases for one request.
-pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: IpAddr) -> Response<Body> {
+pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: &Peer) -> Response<Body> {
     let metrics = &shared.metrics;
     let snapshot = shared.snapshots.current();
     let mut ctx = RequestContext::new(request.method().clone(), request.uri().path(), request.headers(), peer);
@@ -181,9 +143,7 @@ pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: IpAdd
             error.into_response(&ctx.request_id)
         }
     };
-    if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
-        response.headers_mut().insert("x-ca-request-id", id);
-    }
+    response.headers_mut().insert(names::X_CA_REQUEST_ID, ctx.request_id.header());
     if let Some(notes) = ctx.debug.take() {
         debug::attach(&mut response, &debug::trace(&ctx, &notes, traced_error.as_ref()));
     }

@@ -11,6 +11,7 @@ use crate::compiled::CompiledApi;
 use crate::Environment;
 use arc_swap::ArcSwap;
 use http::Method;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -127,14 +128,15 @@ pub struct HostBinding {
 pub struct Snapshot {
     /// The database `config_revision` this snapshot was compiled from.
     pub revision: i64,
-    hosts: HashMap<String, HostBinding>,
+    /// Keyed by configured host names only, so a fast non-keyed hash is safe here.
+    hosts: FxHashMap<String, HostBinding>,
     apps: Arc<AppTable>,
 }
 
 impl Snapshot {
     /// A snapshot that serves nothing (every request is a 404).
     pub fn empty(revision: i64) -> Snapshot {
-        Snapshot { revision, hosts: HashMap::new(), apps: Arc::default() }
+        Snapshot { revision, hosts: FxHashMap::default(), apps: Arc::default() }
     }
 
     /// Adds (or replaces) the binding for `host` (lower-case, without port).

@@ -367,6 +367,79 @@ async fn upstream_connections_are_reused() {
     assert_eq!(peers.len(), 1, "20 sequential requests should share one pooled connection: {peers:?}");
 }
 
+/// A backend that answers one request per connection, saying `keep-alive`, and then closes
+/// the connection after `linger`: the pooled connection dies while idle. Counts the
+/// connections it accepted.
+async fn spawn_one_shot_backend(
+    linger: std::time::Duration,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("addr"));
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok";
+                let _ = stream.write_all(answer.as_bytes()).await;
+                tokio::time::sleep(linger).await;
+            });
+        }
+    });
+    (address, accepted)
+}
+
+#[tokio::test]
+async fn a_pooled_connection_the_backend_closed_is_not_a_failed_request() {
+    // (With no linger the close can race the next request: a request already written to a
+    // closing connection is not retried, as it may have reached the backend.)
+    for linger in [std::time::Duration::from_millis(20), std::time::Duration::from_millis(60)] {
+        let app = spawn_app().await;
+        let (backend, accepted) = spawn_one_shot_backend(linger).await;
+        let rest = petstore(&app).await;
+        rest.post("/groups/petstore/apis", json!({"name": "Echo", "request": {"method": "GET", "path": "/echo"}}))
+            .await;
+        release_v1(&rest, "prod", json!({"type": "http", "address": backend})).await;
+        for i in 0..5 {
+            let response = app.call_gateway(Method::GET, HOST, "RELEASE", "/echo").await;
+            assert_eq!(response.status(), 200, "request {i} with linger {linger:?}");
+            assert_eq!(response.text().await.expect("body"), "ok");
+            tokio::time::sleep(linger * 2).await;
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 5, "one connection per request");
+    }
+}
+
+#[tokio::test]
+async fn a_response_body_the_caller_abandons_does_not_poison_the_pool() {
+    let app = spawn_app().await;
+    let backend = spawn_echo_backend().await;
+    let rest = petstore(&app).await;
+    rest.post("/groups/petstore/apis", json!({"name": "Echo", "request": {"method": "GET", "path": "/echo"}})).await;
+    rest.post("/groups/petstore/apis", json!({"name": "Slow", "request": {"method": "GET", "path": "/slow"}})).await;
+    release_v1(&rest, "prod", json!({"type": "http", "address": backend})).await;
+    // The caller gives up while the backend is still working on the response.
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_millis(200)).build().expect("client");
+    let abandoned = client.get(format!("{}/slow", app.gateway)).header("host", HOST).send().await;
+    assert!(abandoned.is_err(), "the slow call should time out on the caller's side");
+    for _ in 0..5 {
+        let response = app.call_gateway(Method::GET, HOST, "RELEASE", "/echo").await;
+        assert_eq!(response.status(), 200);
+        let echo: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(echo["path"], "/echo");
+    }
+}
+
 #[tokio::test]
 async fn custom_domains_serve_the_group_and_may_pin_an_environment() {
     let app = spawn_app().await;

@@ -1,0 +1,321 @@
+//! The backend connection pool: keep-alive HTTP/1.1 connections per origin, over plain TCP or
+//! rustls, on hyper's connection-level client (`hyper::client::conn::http1`).
+//!
+//! A connection goes back to its origin's idle list when the response body has been read to
+//! its end (or at once for a body-less response); a body dropped half-read closes the
+//! connection. Checkout takes the most recently used idle connection (warm in the backend's
+//! caches too), drops closed ones and those idle past [`IDLE_TIMEOUT`], and a request that a
+//! reused connection refused before sending it is retried once on a new connection.
+//!
+//! Why not `hyper_util`'s pooled `Client`: profiled under load (`bench/README.md`), its
+//! checkout, per-request `Uri` handling and the task it spawns to return each connection
+//! cost about an eighth of the gateway's user-space instructions per request.
+
+use crate::body::{self, Body, BoxError};
+use crate::compiled::HttpBackend;
+use bytes::Bytes;
+use http::{Request, Response, Uri};
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use rustc_hash::FxHashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// An idle connection older than this is closed rather than reused.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// Idle connections kept per origin; more are closed when they come back.
+pub const MAX_IDLE_PER_ORIGIN: usize = 256;
+/// Time allowed for the TCP connect (the API's timeout bounds the whole call too).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Pooled connections to backends; cheap to clone (one shared pool).
+#[derive(Clone)]
+pub struct Upstream {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tls: tokio_rustls::TlsConnector,
+    /// Keyed by configured origins only, so a fast non-keyed hash is safe here.
+    idle: Mutex<FxHashMap<Arc<str>, Vec<Idle>>>,
+}
+
+struct Idle {
+    sender: SendRequest<Body>,
+    since: Instant,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let idle: usize = self.inner.idle.lock().map(|m| m.values().map(Vec::len).sum()).unwrap_or(0);
+        f.debug_struct("Upstream").field("idle", &idle).finish()
+    }
+}
+
+/// Why a backend call failed, as the 502's message says it.
+#[derive(Debug)]
+pub struct UpstreamError(pub String);
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn describe(error: &dyn std::error::Error) -> String {
+    match error.source() {
+        Some(cause) => format!("{error}: {cause}"),
+        None => error.to_string(),
+    }
+}
+
+impl Upstream {
+    /// A pool whose HTTPS connections trust `tls`'s roots.
+    pub fn new(tls: rustls::ClientConfig) -> Upstream {
+        Upstream {
+            inner: Arc::new(Inner {
+                tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
+                idle: Mutex::new(FxHashMap::default()),
+            }),
+        }
+    }
+
+    /// Sends `request` (absolute URI; sent in origin form) to `backend` on a pooled
+    /// connection; the response body streams, and its end returns the connection.
+    pub async fn send(&self, backend: &HttpBackend, request: Request<Body>) -> Result<Response<Body>, UpstreamError> {
+        let (mut parts, body) = request.into_parts();
+        if let Some(path) = parts.uri.path_and_query().cloned() {
+            parts.uri = Uri::from(path);
+        }
+        let mut request = Request::from_parts(parts, body);
+        let mut reused = self.checkout(&backend.origin).await;
+        loop {
+            let fresh = reused.is_none();
+            let mut sender = match reused.take() {
+                Some(sender) => sender,
+                None => self.connect(backend).await?,
+            };
+            match sender.try_send_request(request).await {
+                Ok(response) => return Ok(self.respond(response, sender, &backend.origin)),
+                Err(mut error) => match error.take_message() {
+                    // Not sent: the pooled connection closed under us; once more on a new one.
+                    Some(unsent) if !fresh => request = unsent,
+                    _ => return Err(UpstreamError(describe(error.error()))),
+                },
+            }
+        }
+    }
+
+    /// The most recently used idle connection to `origin` that is still open and ready.
+    async fn checkout(&self, origin: &Arc<str>) -> Option<SendRequest<Body>> {
+        loop {
+            let idle = {
+                let mut map = self.inner.idle.lock().ok()?;
+                map.get_mut(origin)?.pop()?
+            };
+            if idle.since.elapsed() > IDLE_TIMEOUT || idle.sender.is_closed() {
+                continue;
+            }
+            let mut sender = idle.sender;
+            // Ready at once unless the connection is still finishing the previous response.
+            if sender.ready().await.is_ok() {
+                return Some(sender);
+            }
+        }
+    }
+
+    fn checkin(&self, origin: &Arc<str>, sender: SendRequest<Body>) {
+        if sender.is_closed() {
+            return;
+        }
+        let Ok(mut map) = self.inner.idle.lock() else { return };
+        let list = match map.get_mut(origin) {
+            Some(list) => list,
+            None => map.entry(origin.clone()).or_default(),
+        };
+        if list.len() < MAX_IDLE_PER_ORIGIN {
+            list.push(Idle { sender, since: Instant::now() });
+        }
+    }
+
+    async fn connect(&self, backend: &HttpBackend) -> Result<SendRequest<Body>, UpstreamError> {
+        let address = &backend.address;
+        let port = address.port.unwrap_or(if address.tls { 443 } else { 80 });
+        let host = address.host.as_str();
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port)))
+            .await
+            .map_err(|_| UpstreamError(format!("connect timed out after {} s", CONNECT_TIMEOUT.as_secs())))?
+            .map_err(|e| UpstreamError(format!("connect: {e}")))?;
+        let _ = tcp.set_nodelay(true);
+        let stream = if address.tls {
+            let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+                .map_err(|e| UpstreamError(format!("TLS server name `{host}`: {e}")))?;
+            let tls = self.inner.tls.connect(name, tcp).await.map_err(|e| UpstreamError(format!("TLS: {e}")))?;
+            Stream::Tls(Box::new(tls))
+        } else {
+            Stream::Plain(tcp)
+        };
+        let (sender, connection) =
+            http1::Builder::new().handshake(TokioIo::new(stream)).await.map_err(|e| UpstreamError(describe(&e)))?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "backend connection ended with an error");
+            }
+        });
+        Ok(sender)
+    }
+
+    fn respond(&self, response: Response<Incoming>, sender: SendRequest<Body>, origin: &Arc<str>) -> Response<Body> {
+        let (parts, incoming) = response.into_parts();
+        let body = if hyper::body::Body::is_end_stream(&incoming) {
+            self.checkin(origin, sender);
+            body::stream(incoming)
+        } else {
+            let back = Some(CheckIn { pool: self.clone(), origin: origin.clone(), sender });
+            http_body_util::BodyExt::boxed(PooledBody { incoming, back })
+        };
+        Response::from_parts(parts, body)
+    }
+}
+
+/// The connection a response body came on, returned to the pool when the body ends.
+struct CheckIn {
+    pool: Upstream,
+    origin: Arc<str>,
+    sender: SendRequest<Body>,
+}
+
+/// A backend's response body that gives its connection back once read to the end.
+struct PooledBody {
+    incoming: Incoming,
+    back: Option<CheckIn>,
+}
+
+impl PooledBody {
+    fn give_back(&mut self) {
+        if let Some(CheckIn { pool, origin, sender }) = self.back.take() {
+            pool.checkin(&origin, sender);
+        }
+    }
+}
+
+impl hyper::body::Body for PooledBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.incoming).poll_frame(cx) {
+            Poll::Ready(None) => {
+                this.give_back();
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(error))) => {
+                this.back = None;
+                Poll::Ready(Some(Err(Box::new(error))))
+            }
+            Poll::Ready(Some(Ok(frame))) => {
+                if this.incoming.is_end_stream() {
+                    this.give_back();
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.incoming.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.incoming.size_hint()
+    }
+}
+
+/// A backend connection: plain TCP or TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// The TLS settings for HTTPS backends: the system's roots plus the extra CA file.
+pub fn tls_config(extra_ca: Option<&std::path::Path>) -> std::io::Result<rustls::ClientConfig> {
+    let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidData, message);
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = extra_ca {
+        let pem = std::fs::read(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("upstream CA file {}: {e}", path.display())))?;
+        let mut added = 0;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            roots.add(cert?).map_err(|e| invalid(format!("upstream CA file {}: {e}", path.display())))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(invalid(format!("upstream CA file {} holds no PEM certificate", path.display())));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid(e.to_string()))
+        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Issue 11's benchmark suite in one command: installs what is missing (nginx, wrk, hey,
+# taskset from Debian), builds Gantry's release binary, runs every benchmark with the proxy
+# under test pinned to core 0 and load + backend on core 1, and writes bench/results/*.md,
+# bench/results/throughput.svg and bench/results/summary.md (every goal, met or not).
+#   BENCH_ROUNDS (default 5) alternating rounds, BENCH_SECONDS (default 5) seconds each.
+source "$(dirname "$0")/common.sh"
+
+ROUNDS="${BENCH_ROUNDS:-5}"
+PER="${BENCH_SECONDS:-5}"
+GANTRY="$ROOT/target/release/gantry"
+
+bench_tools() {
+  local missing=()
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v hey >/dev/null || missing+=(hey)
+  command -v taskset >/dev/null || missing+=(util-linux)
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+}
+
+timed tools bench_tools
+timed setup setup_rust
+step "building Gantry's release binary"
+timed build cargo build --release -p server --bin gantry
+step "throughput and CPU per request: Gantry vs nginx vs direct"
+timed proxy python3 bench/proxy.py "$GANTRY" "$ROUNDS" "$PER"
+step "added latency at a fixed rate"
+timed latency python3 bench/latency.py "$GANTRY" "$ROUNDS" "$PER" 20000
+step "route scale, release latency, switches under load"
+timed scale python3 bench/scale.py "$GANTRY" 3 "$PER"
+step "auth cost: signed vs unsigned"
+timed auth python3 bench/auth.py "$GANTRY" "$ROUNDS" "$PER"
+step "Function backends vs Mock"
+timed functions python3 bench/functions.py "$GANTRY" "$ROUNDS" "$PER"
+python3 bench/chart.py
+python3 bench/summary.py
+print_timings
