@@ -16,6 +16,7 @@
 //! - [`nonce`]: the `X-Ca-Nonce` values seen recently (replay protection), bounded.
 //! - [`signature`]: the X-Ca StringToSign and HMAC, and a [`signature::Signer`] for clients.
 //! - [`phases`]: one named function per step of DESIGN.md's request lifecycle.
+//! - [`router`]: the path router, a trie of segments.
 //! - [`server`]: the hyper listener loop with graceful shutdown.
 //! - [`upstream`]: pooled keep-alive connections to backends (plain TCP or rustls).
 
@@ -30,6 +31,7 @@ pub mod function;
 pub mod metrics;
 pub mod nonce;
 pub mod phases;
+pub mod router;
 pub mod server;
 pub mod signature;
 pub mod snapshot;

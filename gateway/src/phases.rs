@@ -665,7 +665,7 @@ pub fn upstream_request(
     }
     let mut uri = http::uri::Parts::default();
     uri.scheme = Some(if backend.address.tls { http::uri::Scheme::HTTPS } else { http::uri::Scheme::HTTP });
-    uri.authority = Some(backend.uri_authority.clone());
+    uri.authority = Some(backend.origin.uri_authority.clone());
     uri.path_and_query = Some(
         http::uri::PathAndQuery::from_maybe_shared(bytes::Bytes::from(path))
             .map_err(|e| GatewayError::BadGateway(format!("backend URL: {e}")))?,
@@ -699,7 +699,7 @@ pub fn upstream_request(
     }
     headers.insert(names::X_CA_REQUEST_ID, ctx.request_id.header());
     if !headers.contains_key(header::HOST) {
-        headers.insert(header::HOST, backend.host_header.clone());
+        headers.insert(header::HOST, backend.origin.host_header.clone());
     }
 
     if let Some(fields) = fields {

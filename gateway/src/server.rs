@@ -154,7 +154,7 @@ pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: &Peer
         environment: ctx.environment.map(|e| (e.index() as u8, e.as_str())).unwrap_or((u8::MAX, "-")),
         api: ctx.api.as_ref().map(|a| (a.id, a.name.as_str())).unwrap_or((-1, "-")),
     };
-    metrics.record(labels, response.status().as_u16(), ctx.started.elapsed());
+    metrics.record(labels, ctx.api.as_ref().map(|api| &api.metrics), response.status().as_u16(), ctx.started.elapsed());
     response
 }
 

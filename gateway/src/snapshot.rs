@@ -8,19 +8,19 @@
 
 use crate::apps::AppTable;
 use crate::compiled::CompiledApi;
+use crate::router::Router;
 use crate::Environment;
 use arc_swap::ArcSwap;
 use http::Method;
 use rustc_hash::FxHashMap;
-use std::collections::HashMap;
 use std::sync::Arc;
 
-/// What one environment of a group serves: the live version's APIs behind a radix router.
+/// What one environment of a group serves: the live version's APIs behind a [`Router`].
 #[derive(Debug)]
 pub struct LiveDeployment {
     /// The label of the version that is live.
     pub version: String,
-    router: matchit::Router<usize>,
+    router: Router,
     /// APIs per router entry: one path shape may carry several methods.
     routes: Vec<Vec<Arc<CompiledApi>>>,
 }
@@ -40,20 +40,15 @@ impl LiveDeployment {
     /// Builds the router of a version's APIs. APIs whose paths differ only in parameter names
     /// share one router entry (parameters are matched by position).
     pub fn new(version: impl Into<String>, apis: Vec<CompiledApi>) -> Result<LiveDeployment, String> {
-        let mut router = matchit::Router::new();
+        let mut router = Router::new();
         let mut routes: Vec<Vec<Arc<CompiledApi>>> = Vec::new();
-        let mut by_shape: HashMap<String, usize> = HashMap::new();
         for api in apis {
-            let shape = api.route_shape();
-            let index = match by_shape.get(&shape) {
-                Some(index) => *index,
-                None => {
-                    let index = routes.len();
-                    router.insert(shape.clone(), index).map_err(|e| format!("API `{}`: {e}", api.name))?;
-                    by_shape.insert(shape, index);
+            let index = match router.insert(api.segments(), routes.len()) {
+                Ok(()) => {
                     routes.push(Vec::new());
-                    index
+                    routes.len() - 1
                 }
+                Err(same_shape) => same_shape,
             };
             routes[index].push(Arc::new(api));
         }
@@ -62,7 +57,7 @@ impl LiveDeployment {
 
     /// A deployment with no APIs.
     pub fn empty(version: impl Into<String>) -> LiveDeployment {
-        LiveDeployment { version: version.into(), router: matchit::Router::new(), routes: Vec::new() }
+        LiveDeployment { version: version.into(), router: Router::new(), routes: Vec::new() }
     }
 
     /// How many APIs it serves.
@@ -72,16 +67,16 @@ impl LiveDeployment {
 
     /// Matches a method and path. An API with its exact method wins over one with `ANY`.
     pub fn route(&self, method: &Method, path: &str) -> RouteMatch<'_> {
-        let Ok(found) = self.router.at(path) else { return RouteMatch::NotFound };
-        let apis = &self.routes[*found.value];
+        let mut values = Vec::new();
+        let Some(found) = self.router.at(path, &mut values) else { return RouteMatch::NotFound };
+        let apis = &self.routes[found];
         let api = apis
             .iter()
             .find(|api| api.method.as_ref() == Some(method))
             .or_else(|| apis.iter().find(|api| api.method.is_none()));
         match api {
             Some(api) => {
-                let values: Vec<String> = found.params.iter().map(|(_, v)| decode_segment(v)).collect();
-                let params = api.path_params.iter().cloned().zip(values).collect();
+                let params = api.path_params.iter().cloned().zip(values.into_iter().map(decode_segment)).collect();
                 RouteMatch::Found(api, params)
             }
             None => RouteMatch::MethodNotAllowed(

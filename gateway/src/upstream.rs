@@ -93,7 +93,7 @@ impl Upstream {
             parts.uri = Uri::from(path);
         }
         let mut request = Request::from_parts(parts, body);
-        let mut reused = self.checkout(&backend.origin).await;
+        let mut reused = self.checkout(&backend.origin.key).await;
         loop {
             let fresh = reused.is_none();
             let mut sender = match reused.take() {
@@ -101,7 +101,7 @@ impl Upstream {
                 None => self.connect(backend).await?,
             };
             match sender.try_send_request(request).await {
-                Ok(response) => return Ok(self.respond(response, sender, &backend.origin)),
+                Ok(response) => return Ok(self.respond(response, sender, &backend.origin.key)),
                 Err(mut error) => match error.take_message() {
                     // Not sent: the pooled connection closed under us; once more on a new one.
                     Some(unsent) if !fresh => request = unsent,

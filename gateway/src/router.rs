@@ -1,0 +1,151 @@
+//! The path router: a trie of path segments. Each node maps its literal children by a hash
+//! of the whole segment and has at most one parameter child; a literal wins over a parameter,
+//! and matching backtracks to the parameter when the literal branch finds nothing below.
+//!
+//! Why not a radix tree (`matchit`, used before): it matches byte by byte, so a group with
+//! 10,000 routes under one prefix walks several small nodes per request, each a cache miss
+//! when traffic spreads over all of them (`bench/results/scale.md`). Here a segment costs one
+//! hash probe, and the nodes live in one array.
+
+use domain::path::Segment;
+use rustc_hash::FxHashMap;
+
+/// Routes path templates (as [`Segment`]s) to values of type `usize`.
+#[derive(Debug, Clone)]
+pub struct Router {
+    nodes: Vec<Node>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Node {
+    /// Keyed by configured literals only, so a fast non-keyed hash is safe here.
+    literals: FxHashMap<Box<str>, u32>,
+    param: Option<u32>,
+    route: Option<usize>,
+}
+
+impl Default for Router {
+    fn default() -> Router {
+        Router { nodes: vec![Node::default()] }
+    }
+}
+
+impl Router {
+    /// A router with no routes.
+    pub fn new() -> Router {
+        Router::default()
+    }
+
+    /// Adds a route; a template whose shape is already routed (literals equal, parameters in
+    /// the same places) keeps its first value, which is returned as the error.
+    pub fn insert(&mut self, segments: &[Segment], value: usize) -> Result<(), usize> {
+        let mut node = 0usize;
+        for segment in segments {
+            let next = match segment {
+                Segment::Literal(literal) => self.nodes[node].literals.get(literal.as_str()).copied(),
+                Segment::Param(_) => self.nodes[node].param,
+            };
+            node = match next {
+                Some(next) => next as usize,
+                None => {
+                    let next = self.nodes.len();
+                    self.nodes.push(Node::default());
+                    let index = u32::try_from(next).expect("fewer than 4 billion route segments");
+                    match segment {
+                        Segment::Literal(literal) => {
+                            self.nodes[node].literals.insert(literal.as_str().into(), index);
+                        }
+                        Segment::Param(_) => self.nodes[node].param = Some(index),
+                    }
+                    next
+                }
+            };
+        }
+        match self.nodes[node].route {
+            Some(existing) => Err(existing),
+            None => {
+                self.nodes[node].route = Some(value);
+                Ok(())
+            }
+        }
+    }
+
+    /// The value routed for `path` (which starts with `/`), with the parameter segments as
+    /// they appear in the path (not decoded), in order.
+    pub fn at<'p>(&self, path: &'p str, params: &mut Vec<&'p str>) -> Option<usize> {
+        let rest = path.strip_prefix('/')?;
+        self.find(0, (!rest.is_empty()).then_some(rest), params)
+    }
+
+    fn find<'p>(&self, node: usize, rest: Option<&'p str>, params: &mut Vec<&'p str>) -> Option<usize> {
+        let here = &self.nodes[node];
+        let Some(rest) = rest else { return here.route };
+        let (segment, tail) = match rest.split_once('/') {
+            Some((segment, tail)) => (segment, Some(tail)),
+            None => (rest, None),
+        };
+        if let Some(&child) = here.literals.get(segment) {
+            if let Some(found) = self.find(child as usize, tail, params) {
+                return Some(found);
+            }
+        }
+        match here.param {
+            Some(child) if !segment.is_empty() => {
+                params.push(segment);
+                let found = self.find(child as usize, tail, params);
+                if found.is_none() {
+                    params.pop();
+                }
+                found
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::path::PathTemplate;
+
+    fn router(paths: &[&str]) -> Router {
+        let mut router = Router::new();
+        for (i, path) in paths.iter().enumerate() {
+            let template = PathTemplate::parse(path).expect("template");
+            router.insert(template.segments(), i).expect("new shape");
+        }
+        router
+    }
+
+    fn at<'p>(router: &Router, path: &'p str) -> Option<(usize, Vec<&'p str>)> {
+        let mut params = Vec::new();
+        router.at(path, &mut params).map(|found| (found, params))
+    }
+
+    #[test]
+    fn literals_win_over_parameters_and_matching_backtracks() {
+        let r = router(&["/pets/{id}", "/pets/mine", "/pets/mine/toys", "/pets/{id}/photos/{photo}", "/", "/a/b/c"]);
+        assert_eq!(at(&r, "/pets/42"), Some((0, vec!["42"])));
+        assert_eq!(at(&r, "/pets/mine"), Some((1, vec![])));
+        assert_eq!(at(&r, "/pets/mine/toys"), Some((2, vec![])));
+        // `mine` is a literal, but only the parameter branch goes on to `photos`.
+        assert_eq!(at(&r, "/pets/mine/photos/3"), Some((3, vec!["mine", "3"])));
+        assert_eq!(at(&r, "/"), Some((4, vec![])));
+        assert_eq!(at(&r, "/a/b/c"), Some((5, vec![])));
+    }
+
+    #[test]
+    fn empty_segments_trailing_slashes_and_partial_paths_do_not_match() {
+        let r = router(&["/pets/{id}", "/a/b/c"]);
+        for path in ["/pets/", "/pets", "/pets//", "/pets/1/", "/a/b", "/a/b/c/", "", "pets/1", "//pets/1"] {
+            assert_eq!(at(&r, path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_shape_routed_twice_keeps_the_first() {
+        let mut r = router(&["/pets/{id}"]);
+        let same_shape = PathTemplate::parse("/pets/{petId}").expect("template");
+        assert_eq!(r.insert(same_shape.segments(), 9), Err(0));
+    }
+}
