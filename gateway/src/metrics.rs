@@ -9,7 +9,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -30,6 +30,7 @@ struct Histogram {
 /// so a fast non-keyed hash is safe); their labels live in the value.
 type RequestKey = (i32, u8, i32, u16);
 type LatencyKey = (i32, u8);
+type ApiKey = (i32, u8, i32);
 
 /// A counter and the labels it is rendered with.
 #[derive(Default)]
@@ -49,22 +50,37 @@ pub struct Labels<'a> {
     pub api: (i32, &'a str),
 }
 
-/// One API's request counters in one environment, by status.
+/// One API's request counters in one environment, by status. The first statuses seen get
+/// lock-free slots on the series' first cache line (with the `Arc`'s counts); more go to
+/// `others`.
 #[derive(Default)]
+#[repr(C)]
 pub struct ApiSeries {
+    /// (status, count); status 0 marks a free slot.
+    slots: [(AtomicU16, AtomicU64); 3],
     labels: String,
-    statuses: RwLock<Vec<(u16, AtomicU64)>>,
+    others: RwLock<Vec<(u16, AtomicU64)>>,
 }
 
 impl ApiSeries {
     fn count(&self, status: u16) {
+        for (slot, count) in &self.slots {
+            let held = match slot.load(Ordering::Acquire) {
+                0 => slot.compare_exchange(0, status, Ordering::AcqRel, Ordering::Acquire).unwrap_or_else(|held| held),
+                held => held,
+            };
+            if held == status || held == 0 {
+                count.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
         if let Some((_, count)) =
-            self.statuses.read().unwrap_or_else(|p| p.into_inner()).iter().find(|(s, _)| *s == status)
+            self.others.read().unwrap_or_else(|p| p.into_inner()).iter().find(|(s, _)| *s == status)
         {
             count.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let mut statuses = self.statuses.write().unwrap_or_else(|p| p.into_inner());
+        let mut statuses = self.others.write().unwrap_or_else(|p| p.into_inner());
         match statuses.iter().find(|(s, _)| *s == status) {
             Some((_, count)) => count.fetch_add(1, Ordering::Relaxed),
             None => {
@@ -89,7 +105,7 @@ impl std::fmt::Debug for ApiSlot {
 #[derive(Clone, Default)]
 pub struct Metrics {
     requests: Arc<RwLock<HashMap<RequestKey, Arc<Counter>>>>,
-    apis: Arc<RwLock<HashMap<(i32, u8, i32), Arc<ApiSeries>>>>,
+    apis: Arc<RwLock<HashMap<ApiKey, Arc<ApiSeries>>>>,
     latency: Arc<RwLock<HashMap<LatencyKey, Arc<Histogram>>>>,
     upstream_errors: Arc<RwLock<HashMap<(String, String), Arc<AtomicU64>>>>,
 }
@@ -136,7 +152,7 @@ impl Metrics {
                                     escape(environment.1),
                                     escape(api.1)
                                 ),
-                                statuses: RwLock::default(),
+                                ..ApiSeries::default()
                             })
                         })
                         .clone()
@@ -201,7 +217,9 @@ impl Metrics {
             .map(|c| (c.labels.clone(), c.value.load(Ordering::Relaxed)))
             .collect();
         for series in self.apis.read().unwrap_or_else(|p| p.into_inner()).values() {
-            for (status, count) in series.statuses.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            let others = series.others.read().unwrap_or_else(|p| p.into_inner());
+            let slots = series.slots.iter().map(|(status, count)| (status.load(Ordering::Acquire), count));
+            for (status, count) in slots.filter(|(status, _)| *status != 0).chain(others.iter().map(|(s, c)| (*s, c))) {
                 counters.push((format!("{},status=\"{status}\"", series.labels), count.load(Ordering::Relaxed)));
             }
         }
@@ -256,6 +274,11 @@ mod tests {
         // A recompiled API (a new slot) goes on counting in the same series.
         metrics.record(labels, Some(&ApiSlot::default()), 200, Duration::from_millis(30));
         metrics.record(labels, Some(&slot), 404, Duration::from_millis(1));
+        // More statuses than the lock-free slots hold.
+        for status in [201, 202, 203] {
+            metrics.record(labels, Some(&slot), status, Duration::from_millis(1));
+        }
+        metrics.record(labels, Some(&slot), 203, Duration::from_millis(1));
         let unrouted = Labels { group: (1, "petstore"), environment: (0, "test"), api: (-1, "-") };
         metrics.record(unrouted, None, 404, Duration::from_millis(1));
         metrics.record_upstream_error("petstore", "timeout");
@@ -266,14 +289,14 @@ mod tests {
         );
         assert!(
             text.contains(
-                r#"gantry_request_duration_seconds_bucket{group="petstore",environment="test",le="0.005"} 3"#
+                r#"gantry_request_duration_seconds_bucket{group="petstore",environment="test",le="0.005"} 7"#
             ),
             "{text}"
         );
         // Cumulative: the 1 ms requests are in every bucket from 1 ms up, the 3 ms one from 5 ms, the
         // 30 ms one from 50 ms.
         assert!(
-            text.contains(r#"gantry_request_duration_seconds_bucket{group="petstore",environment="test",le="0.05"} 4"#),
+            text.contains(r#"gantry_request_duration_seconds_bucket{group="petstore",environment="test",le="0.05"} 8"#),
             "{text}"
         );
         assert!(
@@ -283,7 +306,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(r#"gantry_request_duration_seconds_count{group="petstore",environment="test"} 4"#),
+            text.contains(r#"gantry_request_duration_seconds_count{group="petstore",environment="test"} 8"#),
             "{text}"
         );
         assert!(text.contains(r#"gantry_upstream_errors_total{group="petstore",kind="timeout"} 1"#), "{text}");
@@ -295,5 +318,11 @@ mod tests {
             text.contains(r#"gantry_requests_total{group="petstore",environment="test",api="-",status="404"} 1"#),
             "{text}"
         );
+        for (status, count) in [(200, 2), (404, 1), (201, 1), (202, 1), (203, 2)] {
+            let line = format!(
+                r#"gantry_requests_total{{group="petstore",environment="test",api="Get pet",status="{status}"}} {count}"#
+            );
+            assert!(text.contains(&line), "{line} in {text}");
+        }
     }
 }

@@ -16,10 +16,61 @@ pub struct Router {
     nodes: Vec<Node>,
 }
 
+/// A literal segment as a map key. Short ones (most) are stored inline, so comparing a
+/// request's segment with the key reads no memory beyond the map's own bucket.
+#[derive(Debug, Clone)]
+enum Key {
+    Inline { len: u8, bytes: [u8; 22] },
+    Heap(Box<str>),
+}
+
+impl Key {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            Key::Heap(text) => text,
+        }
+    }
+}
+
+impl From<&str> for Key {
+    fn from(text: &str) -> Key {
+        let mut bytes = [0u8; 22];
+        match u8::try_from(text.len()) {
+            Ok(len) if text.len() <= bytes.len() => {
+                bytes[..text.len()].copy_from_slice(text.as_bytes());
+                Key::Inline { len, bytes }
+            }
+            _ => Key::Heap(text.into()),
+        }
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Key {}
+
+/// Hashes as the `str` it holds, so the map can be searched with a `&str`.
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<str> for Key {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct Node {
     /// Keyed by configured literals only, so a fast non-keyed hash is safe here.
-    literals: FxHashMap<Box<str>, u32>,
+    literals: FxHashMap<Key, u32>,
     param: Option<u32>,
     route: Option<usize>,
 }
@@ -53,7 +104,7 @@ impl Router {
                     let index = u32::try_from(next).expect("fewer than 4 billion route segments");
                     match segment {
                         Segment::Literal(literal) => {
-                            self.nodes[node].literals.insert(literal.as_str().into(), index);
+                            self.nodes[node].literals.insert(Key::from(literal.as_str()), index);
                         }
                         Segment::Param(_) => self.nodes[node].param = Some(index),
                     }
@@ -124,7 +175,9 @@ mod tests {
 
     #[test]
     fn literals_win_over_parameters_and_matching_backtracks() {
-        let r = router(&["/pets/{id}", "/pets/mine", "/pets/mine/toys", "/pets/{id}/photos/{photo}", "/", "/a/b/c"]);
+        let long = "/a-literal-segment-longer-than-twenty-two-bytes/{id}";
+        let r =
+            router(&["/pets/{id}", "/pets/mine", "/pets/mine/toys", "/pets/{id}/photos/{photo}", "/", "/a/b/c", long]);
         assert_eq!(at(&r, "/pets/42"), Some((0, vec!["42"])));
         assert_eq!(at(&r, "/pets/mine"), Some((1, vec![])));
         assert_eq!(at(&r, "/pets/mine/toys"), Some((2, vec![])));
@@ -132,6 +185,8 @@ mod tests {
         assert_eq!(at(&r, "/pets/mine/photos/3"), Some((3, vec!["mine", "3"])));
         assert_eq!(at(&r, "/"), Some((4, vec![])));
         assert_eq!(at(&r, "/a/b/c"), Some((5, vec![])));
+        assert_eq!(at(&r, "/a-literal-segment-longer-than-twenty-two-bytes/7"), Some((6, vec!["7"])));
+        assert_eq!(at(&r, "/a-literal-segment-longer-than-twenty-two-bytes"), None);
     }
 
     #[test]
