@@ -19,6 +19,8 @@ pub struct AppCredential {
     pub key: String,
     /// The HMAC secret.
     pub secret: String,
+    /// The same, as HMAC keys ready to verify with.
+    pub secret_key: crate::signature::SecretKey,
     /// The AppCode (`Authorization: APPCODE …`).
     pub code: String,
     /// A disabled app is refused with 403.
@@ -44,6 +46,7 @@ impl AppCredential {
             name: name.to_owned(),
             key: key.to_owned(),
             secret: secret.to_owned(),
+            secret_key: crate::signature::SecretKey::new(secret),
             code: code.to_owned(),
             enabled,
             grants: HashMap::new(),

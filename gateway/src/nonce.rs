@@ -6,8 +6,9 @@
 //! the bound is reached the oldest entries are forgotten first (and a warning logged): a
 //! busier gateway should raise the bound.
 
+use rustc_hash::FxHashMap;
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 
@@ -21,8 +22,9 @@ pub struct NonceStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// Hash of (app, nonce) → expiry (epoch ms).
-    seen: HashMap<u64, i64>,
+    /// Hash of (app, nonce) → expiry (epoch ms). The keys are already a keyed hash, so the
+    /// map needs no second keyed hash of its own.
+    seen: FxHashMap<u64, i64>,
     /// Insertion order, for expiry and eviction.
     order: VecDeque<(u64, i64)>,
     warned: bool,

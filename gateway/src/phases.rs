@@ -367,23 +367,23 @@ fn check_signature(
     request: Credentials<'_>,
 ) -> Result<(), GatewayError> {
     let headers = request.headers;
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let fail = |failure: AuthFailure, message: String| Err(GatewayError::Auth(failure, message));
-    let Some(given) = text("x-ca-signature") else {
+    let Some(given) = text(names::X_CA_SIGNATURE) else {
         return fail(AuthFailure::MissingCredentials, "X-Ca-Key needs an X-Ca-Signature".into());
     };
-    let method = SignatureMethod::parse(text("x-ca-signature-method"))
+    let method = SignatureMethod::parse(text(signature::X_CA_SIGNATURE_METHOD))
         .map_err(|message| GatewayError::Auth(AuthFailure::InvalidSignature, message))?;
-    let timestamp = text("x-ca-timestamp").and_then(|t| t.trim().parse::<i64>().ok());
+    let timestamp = text(signature::X_CA_TIMESTAMP).and_then(|t| t.trim().parse::<i64>().ok());
     let Some(timestamp) = timestamp.filter(|t| (request.now_ms - t).abs() <= signature::MAX_SKEW_MS) else {
         return fail(
             AuthFailure::InvalidTimestamp,
             "X-Ca-Timestamp must be the time of the request in epoch milliseconds, within 15 minutes".into(),
         );
     };
-    let content_type = text("content-type").unwrap_or("");
+    let content_type = text(header::CONTENT_TYPE).unwrap_or("");
     let form = signature::is_form(content_type);
-    if let (Some(md5), Some(body)) = (text("content-md5"), request.body) {
+    if let (Some(md5), Some(body)) = (text(names::CONTENT_MD5), request.body) {
         if !form && md5.trim() != signature::content_md5(body) {
             return fail(AuthFailure::InvalidContentMd5, "Content-MD5 does not match the body".into());
         }
@@ -394,11 +394,11 @@ fn check_signature(
     }
     let signed = signature::signed_header_names(headers);
     let server = signature::string_to_sign(ctx.method.as_str(), headers, &signed, &ctx.path, &params);
-    if !signature::verify(&app.secret, method, &server, given) {
+    if !app.secret_key.verify(method, &server, given) {
         ctx.string_to_sign = Some(server.clone());
         return fail(AuthFailure::InvalidSignature, format!("Invalid Signature, Server StringToSign:`{server}`"));
     }
-    let Some(nonce) = text("x-ca-nonce").map(str::trim).filter(|n| !n.is_empty()) else {
+    let Some(nonce) = text(signature::X_CA_NONCE).map(str::trim).filter(|n| !n.is_empty()) else {
         return fail(AuthFailure::InvalidNonce, "X-Ca-Nonce is required (a value unique within 15 minutes)".into());
     };
     if !nonces.first_use(app.id, nonce, timestamp + signature::MAX_SKEW_MS, request.now_ms) {

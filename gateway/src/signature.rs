@@ -16,6 +16,15 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 
+/// `X-Ca-Signature-Headers`.
+pub const X_CA_SIGNATURE_HEADERS: HeaderName = HeaderName::from_static("x-ca-signature-headers");
+/// `X-Ca-Signature-Method`.
+pub const X_CA_SIGNATURE_METHOD: HeaderName = HeaderName::from_static("x-ca-signature-method");
+/// `X-Ca-Timestamp`.
+pub const X_CA_TIMESTAMP: HeaderName = HeaderName::from_static("x-ca-timestamp");
+/// `X-Ca-Nonce`.
+pub const X_CA_NONCE: HeaderName = HeaderName::from_static("x-ca-nonce");
+
 /// How far `X-Ca-Timestamp` may be from the gateway's clock, either way.
 pub const MAX_SKEW_MS: i64 = 15 * 60 * 1000;
 
@@ -61,7 +70,7 @@ fn header_text<'a>(headers: &'a HeaderMap, name: impl http::header::AsHeaderName
 /// The signed header names a request declares in `X-Ca-Signature-Headers`, lower-case,
 /// sorted, without duplicates and without the headers that have their own line.
 pub fn signed_header_names(headers: &HeaderMap) -> Vec<String> {
-    let mut names: Vec<String> = header_text(headers, "x-ca-signature-headers")
+    let mut names: Vec<String> = header_text(headers, X_CA_SIGNATURE_HEADERS)
         .split(',')
         .map(|n| n.trim().to_ascii_lowercase())
         .filter(|n| !n.is_empty() && !NOT_IN_HEADERS.contains(&n.as_str()))
@@ -132,21 +141,50 @@ pub fn sign(secret: &str, method: SignatureMethod, string_to_sign: &str) -> Stri
     STANDARD.encode(mac_bytes(secret, method, string_to_sign))
 }
 
-/// Whether `signature` (Base64) is the HMAC of `string_to_sign`, compared in constant time.
-pub fn verify(secret: &str, method: SignatureMethod, string_to_sign: &str, signature: &str) -> bool {
-    let Ok(given) = STANDARD.decode(signature.trim()) else { return false };
-    match method {
-        SignatureMethod::HmacSha256 => {
-            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-            mac.update(string_to_sign.as_bytes());
-            mac.verify_slice(&given).is_ok()
-        }
-        SignatureMethod::HmacSha1 => {
-            let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-            mac.update(string_to_sign.as_bytes());
-            mac.verify_slice(&given).is_ok()
+/// An app secret as HMAC keys, set up once per app: an HMAC otherwise hashes the key's two
+/// padded blocks again for every request.
+#[derive(Clone)]
+pub struct SecretKey {
+    sha256: Hmac<sha2::Sha256>,
+    sha1: Hmac<sha1::Sha1>,
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl SecretKey {
+    /// The keys for `secret`.
+    pub fn new(secret: &str) -> SecretKey {
+        SecretKey {
+            sha256: Hmac::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length"),
+            sha1: Hmac::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length"),
         }
     }
+
+    /// Whether `signature` (Base64) is the HMAC of `string_to_sign`, compared in constant time.
+    pub fn verify(&self, method: SignatureMethod, string_to_sign: &str, signature: &str) -> bool {
+        let Ok(given) = STANDARD.decode(signature.trim()) else { return false };
+        match method {
+            SignatureMethod::HmacSha256 => {
+                let mut mac = self.sha256.clone();
+                mac.update(string_to_sign.as_bytes());
+                mac.verify_slice(&given).is_ok()
+            }
+            SignatureMethod::HmacSha1 => {
+                let mut mac = self.sha1.clone();
+                mac.update(string_to_sign.as_bytes());
+                mac.verify_slice(&given).is_ok()
+            }
+        }
+    }
+}
+
+/// Whether `signature` (Base64) is the HMAC of `string_to_sign`, compared in constant time.
+pub fn verify(secret: &str, method: SignatureMethod, string_to_sign: &str, signature: &str) -> bool {
+    SecretKey::new(secret).verify(method, string_to_sign, signature)
 }
 
 /// `Base64(MD5(body))`, the `Content-MD5` of a non-form body.
