@@ -28,7 +28,7 @@ timed proxy python3 bench/proxy.py "$GANTRY" "$ROUNDS" "$PER"
 step "added latency at a fixed rate"
 timed latency python3 bench/latency.py "$GANTRY" "$ROUNDS" "$PER" 20000
 step "route scale, release latency, switches under load"
-timed scale python3 bench/scale.py "$GANTRY" 3 "$PER"
+timed scale python3 bench/scale.py "$GANTRY" "$ROUNDS" "$PER"
 step "auth cost: signed vs unsigned"
 timed auth python3 bench/auth.py "$GANTRY" "$ROUNDS" "$PER"
 step "Function backends vs Mock"
