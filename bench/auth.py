@@ -160,10 +160,7 @@ def report(results):
     lines += ["", f"- Signed / unsigned throughput: **{s / u:.2f}** (goal >= 0.9: {'met' if s / u >= 0.9 else 'not met'})",
               f"- AppCode / unsigned: {a / u:.2f}"]
     text = "\n".join(lines) + "\n"
-    print(text)
-    os.makedirs("bench/results", exist_ok=True)
-    with open("bench/results/auth.md", "w") as f:
-        f.write(text)
+    proxy.write_result("auth", text)
 
 
 if __name__ == "__main__":

@@ -97,10 +97,7 @@ def report(results):
     lines += ["", f"- Function / Mock throughput: **{f / m:.2f}**; a trivial call costs about "
               f"{(1e6 / f - 1e6 / m):.1f} µs of gateway time more than a Mock answer."]
     text = "\n".join(lines) + "\n"
-    print(text)
-    os.makedirs("bench/results", exist_ok=True)
-    with open("bench/results/functions.md", "w") as f:
-        f.write(text)
+    proxy.write_result("functions", text)
 
 
 if __name__ == "__main__":

@@ -97,10 +97,7 @@ def report(results):
     n = median(results["nginx"]["p99"]) - median(direct["p99"])
     lines += ["", f"- Added p99 Gantry {g:.3f} ms vs nginx {n:.3f} ms (goal: Gantry's ≤ nginx's: {'met' if g <= n else 'not met'})"]
     text = "\n".join(lines) + "\n"
-    print(text)
-    os.makedirs("bench/results", exist_ok=True)
-    with open("bench/results/latency.md", "w") as f:
-        f.write(text)
+    proxy.write_result("latency", text)
 
 
 if __name__ == "__main__":

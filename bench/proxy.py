@@ -113,6 +113,14 @@ def rest(method, path, token, body=None):
         return json.loads(text) if text else None
 
 
+def write_result(name, text):
+    """Prints a results table and writes it to bench/results/`name`.md."""
+    print(text)
+    os.makedirs("bench/results", exist_ok=True)
+    with open(f"bench/results/{name}.md", "w") as f:
+        f.write(text)
+
+
 def cpu_ticks(pids, split=False):
     """CPU time of `pids` in clock ticks: user + system, or (user, system) with `split`."""
     user = system = 0
@@ -150,30 +158,22 @@ def wrk(port, host=None):
 def main():
     ensure_tools()
     work = tempfile.mkdtemp(prefix="gantry-proxy-bench-")
-    body = "x" * 1024
     procs = []
     try:
-        procs.append(start_nginx(work, "backend", f"""
-    server {{ listen 127.0.0.1:{BACKEND}; keepalive_timeout 300s;
-        location / {{ default_type text/plain; return 200 '{body}'; }} }}""", 1))
+        procs.append(start_backend(work))
         nginx_proxy = start_nginx(work, "proxy", f"""
     upstream backend {{ server 127.0.0.1:{BACKEND}; keepalive 64; }}
     server {{ listen 127.0.0.1:{NGINX}; keepalive_timeout 300s;
         location / {{ proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}""", 0)
         procs.append(nginx_proxy)
-        env = dict(os.environ, GANTRY_DATA_DIR=os.path.join(work, "data"), GANTRY_CONSOLE_ADDR=f"127.0.0.1:{CONSOLE}",
-                   GANTRY_GATEWAY_ADDR=f"127.0.0.1:{GATEWAY}", GANTRY_ADMIN_PASSWORD="bench-password", GANTRY_LOG="warn")
-        gantry = subprocess.Popen(["taskset", "-c", "0", GANTRY, "serve"], env=env)
+        gantry, call = start_gantry(work)
         procs.append(gantry)
         wait_for(f"http://127.0.0.1:{BACKEND}/bench")
         wait_for(f"http://127.0.0.1:{NGINX}/bench")
-        wait_for(f"http://127.0.0.1:{CONSOLE}/login")
-        token = subprocess.run([GANTRY, "token", "create", "--name", "bench"], env=env, check=True,
-                               capture_output=True, text=True).stdout.strip()
-        rest("POST", "/groups", token, {"name": "bench", "subdomain": "bench"})
-        rest("POST", "/groups/bench/apis", token, {"name": "Bench", "request": {"method": "GET", "path": "/bench"}})
-        rest("POST", "/groups/bench/versions", token, {"label": "1"})
-        rest("PUT", "/groups/bench/deployments/prod", token,
+        call("POST", "/groups", {"name": "bench", "subdomain": "bench"})
+        call("POST", "/groups/bench/apis", {"name": "Bench", "request": {"method": "GET", "path": "/bench"}})
+        call("POST", "/groups/bench/versions", {"label": "1"})
+        call("PUT", "/groups/bench/deployments/prod",
              {"version": "1", "backend": {"type": "http", "address": f"http://127.0.0.1:{BACKEND}"}})
         wait_for(f"http://127.0.0.1:{GATEWAY}/bench", {"Host": "bench.localhost"})
 
@@ -218,10 +218,7 @@ def report(results):
               f"{median(results['nginx']['system_us']):.1f} µs, Gantry {median(results['gantry']['system_us']):.1f} µs per request; "
               f"0.8 × nginx's total is {0.8 * median(results['nginx']['cpu_us']):.1f} µs"]
     text = "\n".join(lines) + "\n"
-    print(text)
-    os.makedirs("bench/results", exist_ok=True)
-    with open("bench/results/proxy.md", "w") as f:
-        f.write(text)
+    write_result("proxy", text)
 
 
 if __name__ == "__main__":

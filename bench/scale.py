@@ -209,10 +209,7 @@ def report(scale, timings, load, switch_seconds, baseline):
               f"{load.get('total', 0):,} requests at {load.get('rate', 0):,.0f} req/s, **{load.get('failed', 0)} failed** "
               f"(goal 0: {'met' if load.get('failed', 1) == 0 else 'not met'})"]
     text = "\n".join(lines) + "\n"
-    print(text)
-    os.makedirs("bench/results", exist_ok=True)
-    with open("bench/results/scale.md", "w") as f:
-        f.write(text)
+    proxy.write_result("scale", text)
 
 
 if __name__ == "__main__":

@@ -107,9 +107,7 @@ impl Origin {
 pub struct HttpBackend {
     /// Where.
     pub address: BackendAddress,
-    /// `host:port` for the URL and the default `Host` header.
-    pub authority: String,
-    /// The same, as a request needs it; shared by every API on this address.
+    /// `host:port` as a request needs it; shared by every API on this address.
     pub origin: Arc<Origin>,
     /// Backend path template.
     pub path: Vec<PathPart>,
@@ -273,7 +271,6 @@ impl CompiledApi {
                 let origin = Origin::intern(address.tls, &authority)?;
                 Backend::Http(Box::new(HttpBackend {
                     address,
-                    authority,
                     origin,
                     path,
                     method,

@@ -39,12 +39,6 @@ pub mod names {
     pub const X_CA_REQUEST_ID: HeaderName = HeaderName::from_static("x-ca-request-id");
     /// `X-Ca-Stage`: the environment a request addresses.
     pub const X_CA_STAGE: HeaderName = HeaderName::from_static("x-ca-stage");
-    /// `X-Ca-Key`: the calling app's AppKey.
-    pub const X_CA_KEY: HeaderName = HeaderName::from_static("x-ca-key");
-    /// `X-Ca-Signature`.
-    pub const X_CA_SIGNATURE: HeaderName = HeaderName::from_static("x-ca-signature");
-    /// `Content-MD5`.
-    pub const CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
     /// `X-Forwarded-For`.
     pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
     /// `X-Forwarded-Proto`.
@@ -300,8 +294,8 @@ pub struct Credentials<'a> {
 /// API whose body is a form (its fields are signed) or carries `Content-MD5`.
 pub fn authenticate_reads_body(api: &CompiledApi, headers: &HeaderMap) -> bool {
     api.auth == AuthType::App
-        && headers.contains_key(names::X_CA_SIGNATURE)
-        && (headers.contains_key(names::CONTENT_MD5)
+        && headers.contains_key(signature::X_CA_SIGNATURE)
+        && (headers.contains_key(signature::CONTENT_MD5)
             || signature::is_form(headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")))
 }
 
@@ -327,7 +321,7 @@ pub fn authenticate(
     let app = if let Some(code) = appcode(headers) {
         ctx.auth = Some("AppCode");
         apps.by_code(code).ok_or_else(|| GatewayError::Auth(AuthFailure::InvalidAppCode, "Invalid AppCode".into()))?
-    } else if let Some(key) = headers.get(names::X_CA_KEY) {
+    } else if let Some(key) = headers.get(signature::X_CA_KEY) {
         ctx.auth = Some("Signature");
         let key = key.to_str().unwrap_or("");
         let app = apps
@@ -369,7 +363,7 @@ fn check_signature(
     let headers = request.headers;
     let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let fail = |failure: AuthFailure, message: String| Err(GatewayError::Auth(failure, message));
-    let Some(given) = text(names::X_CA_SIGNATURE) else {
+    let Some(given) = text(signature::X_CA_SIGNATURE) else {
         return fail(AuthFailure::MissingCredentials, "X-Ca-Key needs an X-Ca-Signature".into());
     };
     let method = SignatureMethod::parse(text(signature::X_CA_SIGNATURE_METHOD))
@@ -383,7 +377,7 @@ fn check_signature(
     };
     let content_type = text(header::CONTENT_TYPE).unwrap_or("");
     let form = signature::is_form(content_type);
-    if let (Some(md5), Some(body)) = (text(names::CONTENT_MD5), request.body) {
+    if let (Some(md5), Some(body)) = (text(signature::CONTENT_MD5), request.body) {
         if !form && md5.trim() != signature::content_md5(body) {
             return fail(AuthFailure::InvalidContentMd5, "Content-MD5 does not match the body".into());
         }
@@ -491,10 +485,10 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     // One pass over the names finds the hop-by-hop ones present (most messages carry none,
     // or only `Connection: keep-alive`), so absent ones cost no hash lookup.
-    if !headers.keys().any(is_hop_by_hop) {
+    let mut present: Vec<HeaderName> = headers.keys().filter(|name| is_hop_by_hop(name)).cloned().collect();
+    if present.is_empty() {
         return;
     }
-    let mut present: Vec<HeaderName> = headers.keys().filter(|name| is_hop_by_hop(name)).cloned().collect();
     for value in headers.get_all(header::CONNECTION) {
         for token in value.to_str().unwrap_or("").split(',').map(str::trim) {
             // `close` and `keep-alive` are the usual options, not header names to remove.

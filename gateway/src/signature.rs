@@ -16,6 +16,12 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 
+/// `X-Ca-Key`: the calling app's AppKey.
+pub const X_CA_KEY: HeaderName = HeaderName::from_static("x-ca-key");
+/// `X-Ca-Signature`.
+pub const X_CA_SIGNATURE: HeaderName = HeaderName::from_static("x-ca-signature");
+/// `Content-MD5`.
+pub const CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
 /// `X-Ca-Signature-Headers`.
 pub const X_CA_SIGNATURE_HEADERS: HeaderName = HeaderName::from_static("x-ca-signature-headers");
 /// `X-Ca-Signature-Method`.
@@ -92,7 +98,7 @@ pub fn string_to_sign(
     let mut out = String::with_capacity(256);
     out.push_str(&method.to_ascii_uppercase());
     out.push('\n');
-    for name in [header::ACCEPT, HeaderName::from_static("content-md5"), header::CONTENT_TYPE, header::DATE] {
+    for name in [header::ACCEPT, CONTENT_MD5, header::CONTENT_TYPE, header::DATE] {
         out.push_str(header_text(headers, name));
         out.push('\n');
     }
@@ -182,11 +188,6 @@ impl SecretKey {
     }
 }
 
-/// Whether `signature` (Base64) is the HMAC of `string_to_sign`, compared in constant time.
-pub fn verify(secret: &str, method: SignatureMethod, string_to_sign: &str, signature: &str) -> bool {
-    SecretKey::new(secret).verify(method, string_to_sign, signature)
-}
-
 /// `Base64(MD5(body))`, the `Content-MD5` of a non-form body.
 pub fn content_md5(body: &[u8]) -> String {
     use md5::Digest as _;
@@ -233,18 +234,18 @@ impl Signer {
     /// `headers` that start with `x-ca-` are signed too.
     pub fn sign(&self, request: Unsigned<'_>, headers: &mut HeaderMap) -> Result<String, String> {
         let value = |v: &str| HeaderValue::from_str(v).map_err(|e| format!("header value `{v}`: {e}"));
-        headers.insert("x-ca-key", value(&self.key)?);
-        headers.insert("x-ca-timestamp", HeaderValue::from(request.timestamp_ms));
-        headers.insert("x-ca-nonce", value(request.nonce)?);
-        headers.insert("x-ca-signature-method", HeaderValue::from_static(self.method.as_str()));
+        headers.insert(X_CA_KEY, value(&self.key)?);
+        headers.insert(X_CA_TIMESTAMP, HeaderValue::from(request.timestamp_ms));
+        headers.insert(X_CA_NONCE, value(request.nonce)?);
+        headers.insert(X_CA_SIGNATURE_METHOD, HeaderValue::from_static(self.method.as_str()));
         let form = is_form(header_text(headers, header::CONTENT_TYPE));
         let mut params: Vec<(String, String)> = request.query.to_vec();
         if form {
             params.extend(form_urlencoded::parse(request.body).into_owned());
         } else if !request.body.is_empty() {
-            headers.insert("content-md5", value(&content_md5(request.body))?);
+            headers.insert(CONTENT_MD5, value(&content_md5(request.body))?);
         }
-        headers.remove("x-ca-signature");
+        headers.remove(X_CA_SIGNATURE);
         let mut signed: Vec<String> = headers
             .keys()
             .map(|n| n.as_str().to_owned())
@@ -252,9 +253,9 @@ impl Signer {
             .collect();
         signed.sort();
         signed.dedup();
-        headers.insert("x-ca-signature-headers", value(&signed.join(","))?);
+        headers.insert(X_CA_SIGNATURE_HEADERS, value(&signed.join(","))?);
         let text = string_to_sign(request.method, headers, &signed, request.path, &params);
-        headers.insert("x-ca-signature", value(&sign(&self.secret, self.method, &text))?);
+        headers.insert(X_CA_SIGNATURE, value(&sign(&self.secret, self.method, &text))?);
         Ok(text)
     }
 }
@@ -299,9 +300,13 @@ mod tests {
         assert_eq!(sha256, STANDARD.encode(hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")));
         let sha1 = sign("Jefe", SignatureMethod::HmacSha1, "what do ya want for nothing?");
         assert_eq!(sha1, STANDARD.encode(hex("effcdf6ae5eb2fa2d27416d5f184df9c259a7c79")));
-        assert!(verify("Jefe", SignatureMethod::HmacSha256, "what do ya want for nothing?", &sha256));
-        assert!(!verify("jefe", SignatureMethod::HmacSha256, "what do ya want for nothing?", &sha256));
-        assert!(!verify("Jefe", SignatureMethod::HmacSha256, "what do ya want for nothing?", "not base64!"));
+        assert!(SecretKey::new("Jefe").verify(SignatureMethod::HmacSha256, "what do ya want for nothing?", &sha256));
+        assert!(!SecretKey::new("jefe").verify(SignatureMethod::HmacSha256, "what do ya want for nothing?", &sha256));
+        assert!(!SecretKey::new("Jefe").verify(
+            SignatureMethod::HmacSha256,
+            "what do ya want for nothing?",
+            "not base64!"
+        ));
         assert_eq!(content_md5(b""), "1B2M2Y8AsgTpgAmY7PhCfg==");
     }
 
@@ -322,8 +327,7 @@ mod tests {
         assert!(server_text.contains(&content_md5(b"{}")));
         let method = SignatureMethod::parse(h.get("x-ca-signature-method").and_then(|v| v.to_str().ok()));
         assert_eq!(method, Ok(SignatureMethod::HmacSha1));
-        assert!(verify(
-            "secret",
+        assert!(SecretKey::new("secret").verify(
             SignatureMethod::HmacSha1,
             &server_text,
             h["x-ca-signature"].to_str().expect("ascii")
