@@ -11,7 +11,7 @@ conflicts on every insert), then times, from the client side over loopback:
 
 each N times after a warm-up, and prints median and p95. Goal (issue 3): page 1 <= 50 ms.
 
-Usage: bench/api_list.py [path/to/gantry] (default target/release/gantry)
+Usage: bench/api_list.py [path/to/gantry] (default target/perf/gantry)
 """
 
 import http.cookiejar
@@ -25,7 +25,7 @@ import tempfile
 import time
 import urllib.request
 
-BINARY = sys.argv[1] if len(sys.argv) > 1 else "target/release/gantry"
+BINARY = sys.argv[1] if len(sys.argv) > 1 else "target/perf/gantry"
 APIS = 10_000
 RUNS = 50
 CONSOLE = "127.0.0.1:3390"

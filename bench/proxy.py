@@ -27,7 +27,7 @@ import tempfile
 import time
 import urllib.request
 
-GANTRY = sys.argv[1] if len(sys.argv) > 1 else "target/release/gantry"
+GANTRY = sys.argv[1] if len(sys.argv) > 1 else "target/perf/gantry"
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 BACKEND, NGINX, CONSOLE, GATEWAY = 19001, 19002, 19003, 19004

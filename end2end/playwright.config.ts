@@ -1,7 +1,20 @@
 // Playwright drives Debian's Chromium (/usr/bin/chromium): Playwright's own browser download
-// is not reachable from these machines. The server under test is the debug build that
-// `scripts/test.sh` just made, on its own ports and a fresh data dir.
+// is not reachable from these machines. The server under test is the release build that
+// `scripts/test.sh` just made (the one `scripts/run.sh` serves, with the same browser
+// bundle), on its own ports and a fresh data dir.
 import { defineConfig } from '@playwright/test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+// Every spec takes `test` from tests/fixtures.ts, which fails a test on any page error or
+// Rust panic; a spec that takes it from Playwright directly would not, so it is refused here.
+for (const file of readdirSync(join(__dirname, 'tests'))) {
+  if (!file.endsWith('.spec.ts')) continue;
+  const source = readFileSync(join(__dirname, 'tests', file), 'utf8');
+  if (/import\s*{[^}]*\btest\b[^}]*}\s*from\s*'@playwright\/test'/.test(source) || !source.includes("from './fixtures'")) {
+    throw new Error(`end2end/tests/${file} must import { test } from './fixtures' (page errors fail a test there)`);
+  }
+}
 
 export const CONSOLE_PORT = Number(process.env.E2E_CONSOLE_PORT ?? 3100);
 export const GATEWAY_PORT = Number(process.env.E2E_GATEWAY_PORT ?? 8180);

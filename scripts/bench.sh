@@ -8,7 +8,7 @@ source "$(dirname "$0")/common.sh"
 
 ROUNDS="${BENCH_ROUNDS:-5}"
 PER="${BENCH_SECONDS:-5}"
-GANTRY="$ROOT/target/release/gantry"
+GANTRY="$ROOT/target/perf/gantry"
 
 bench_tools() {
   local missing=()
@@ -21,8 +21,8 @@ bench_tools() {
 
 timed tools bench_tools
 timed setup setup_rust
-step "building Gantry's release binary"
-timed build cargo build --release -p server --bin gantry
+step "building the benchmarked binary (profile perf: release + thin LTO)"
+timed build cargo build --profile perf -p server --bin gantry
 step "throughput and CPU per request: Gantry vs nginx vs direct"
 timed proxy python3 bench/proxy.py "$GANTRY" "$ROUNDS" "$PER"
 step "added latency at a fixed rate"

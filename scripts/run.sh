@@ -4,10 +4,16 @@
 # Extra arguments go to `gantry serve` (see `gantry --help`); GANTRY_* variables work too.
 source "$(dirname "$0")/common.sh"
 
-timed setup setup_rust
-timed setup-opt setup_wasm_opt
-step "building Gantry (cargo leptos build --release)"
-timed build cargo leptos build --release
+setup() { setup_rust; setup_wasm_opt; }
+build() {
+  step "building the console's browser bundle"
+  build_site
+  step "building the server (release)"
+  cargo build --release -p server --bin gantry
+}
+
+timed setup setup
+timed build build
 print_timings
 
 export GANTRY_SITE_ROOT="${GANTRY_SITE_ROOT:-$ROOT/target/site}"

@@ -1,25 +1,27 @@
 #!/usr/bin/env bash
 # Sets up what is missing, builds, and runs every test: formatting, the Rust unit and
-# integration tests (cargo nextest), and the Playwright browser tests in Chromium.
+# integration tests (cargo nextest) and the Playwright browser tests in Chromium.
+# Everything runs on the build users run: the release profile of the server and tests, and
+# the browser bundle of `scripts/run.sh` (wasm-release, wasm-opt).
 source "$(dirname "$0")/common.sh"
 
-setup() { setup_rust; setup_browser_tests; }
+setup() { setup_rust; setup_wasm_opt; setup_browser_tests; }
 build() {
-  step "building the console's browser bundle (cargo leptos build --frontend-only)"
-  cargo leptos build --frontend-only
-  # One build of the server serves both the Rust tests and the browser tests: it is the
-  # target/debug/gantry that end2end/serve.sh starts.
-  step "building the server and the tests"
-  cargo nextest run --workspace --no-run
+  step "building the console's browser bundle"
+  build_site
+  # One release build serves both the Rust tests and the browser tests: it is the
+  # target/release/gantry that end2end/serve.sh starts.
+  step "building the server and the tests (release)"
+  cargo nextest run --workspace --cargo-profile release --no-run
 }
 rust_tests() {
   step "checking formatting"
   cargo fmt --all -- --check
-  step "Rust tests (cargo nextest)"
-  cargo nextest run --workspace --no-fail-fast
+  step "Rust tests (cargo nextest, release)"
+  cargo nextest run --workspace --cargo-profile release --no-fail-fast
 }
 browser_tests() {
-  step "browser tests (Playwright + Chromium)"
+  step "browser tests (Playwright + Chromium, release bundle)"
   (cd end2end && npx playwright test)
 }
 

@@ -9,12 +9,24 @@ use leptos_meta::Title;
 pub type Errors = RwSignal<Vec<FieldError>>;
 
 /// A readable, writable view of one text field inside a larger value.
+///
+/// Both halves are reference-counted closures over the larger value's signal, not values
+/// owned by the reactive arena of the view that shows the field. When a change re-renders
+/// the part of a form that holds a field (a different backend type, a section shown or
+/// hidden), the same change has already scheduled the old field's effects; they may run
+/// once more after its view was disposed. An arena-owned derived signal would be gone by
+/// then, and reading it panics ("Tried to access a reactive value that has already been
+/// disposed"), which in the release bundle (`panic = "abort"`) kills the page.
+#[derive(Clone)]
 pub struct Bound {
     /// The current text.
-    pub value: Signal<String>,
+    pub value: ArcSignal<String>,
     /// Writes new text.
-    pub set: Callback<String>,
+    pub set: SetText,
 }
+
+/// Writes the text of a [`Bound`] field.
+pub type SetText = std::sync::Arc<dyn Fn(String) + Send + Sync>;
 
 /// Binds the text at `get`/`set` inside `state` to an input.
 pub fn bind<T: Send + Sync + 'static>(
@@ -23,8 +35,10 @@ pub fn bind<T: Send + Sync + 'static>(
     set: impl Fn(&mut T, String) + Send + Sync + 'static,
 ) -> Bound {
     Bound {
-        value: Signal::derive(move || state.with(|s| get(s))),
-        set: Callback::new(move |v| state.update(|s| set(s, v))),
+        value: ArcSignal::derive(move || state.try_with(|s| get(s)).unwrap_or_default()),
+        set: std::sync::Arc::new(move |v| {
+            state.try_update(|s| set(s, v));
+        }),
     }
 }
 
@@ -61,6 +75,7 @@ pub fn TextField(
     #[prop(optional)] number: bool,
 ) -> impl IntoView {
     let Bound { value, set } = bound;
+    let (value_lines, set_tab) = (value.clone(), set.clone());
     let invalid = {
         let field = field.clone();
         move || message_for(errors, &field).is_some().to_string()
@@ -69,11 +84,12 @@ pub fn TextField(
     let input = if multiline && code {
         // A code editor: line numbers beside a textarea that grows with its text (so the two
         // never scroll apart), no wrapping, Tab indents.
-        let lines = move || value.with(|v| v.split('\n').count()).max(12);
+        let lines = move || value_lines.with(|v| v.split('\n').count()).max(12);
+        let gutter_lines = lines.clone();
         view! {
             <div class="code-editor">
                 <pre class="gutter" aria-hidden="true">
-                    {move || (1..=lines()).map(|n| n.to_string()).collect::<Vec<_>>().join("\n")}
+                    {move || (1..=gutter_lines()).map(|n| n.to_string()).collect::<Vec<_>>().join("\n")}
                 </pre>
                 <textarea
                     id=id.clone()
@@ -85,8 +101,8 @@ pub fn TextField(
                     aria-invalid=invalid.clone()
                     aria-describedby=describedby.clone()
                     prop:value=move || value.get()
-                    on:input=move |ev| set.run(event_target_value(&ev))
-                    on:keydown=move |ev| insert_tab(&ev, set)
+                    on:input=move |ev| set(event_target_value(&ev))
+                    on:keydown=move |ev| insert_tab(&ev, &set_tab)
                 ></textarea>
             </div>
         }
@@ -102,10 +118,10 @@ pub fn TextField(
                 aria-invalid=invalid
                 aria-describedby=describedby
                 prop:value=move || value.get()
-                on:input=move |ev| set.run(event_target_value(&ev))
+                on:input=move |ev| set(event_target_value(&ev))
                 on:keydown=move |ev| {
                     if code {
-                        insert_tab(&ev, set)
+                        insert_tab(&ev, &set_tab)
                     }
                 }
             ></textarea>
@@ -120,7 +136,7 @@ pub fn TextField(
                 aria-invalid=invalid
                 aria-describedby=describedby
                 prop:value=move || value.get()
-                on:input=move |ev| set.run(event_target_value(&ev))
+                on:input=move |ev| set(event_target_value(&ev))
             />
         }
         .into_any()
@@ -136,7 +152,7 @@ pub fn TextField(
 
 /// In a code field the Tab key indents instead of leaving the field.
 #[cfg(feature = "hydrate")]
-fn insert_tab(ev: &leptos::ev::KeyboardEvent, set: Callback<String>) {
+fn insert_tab(ev: &leptos::ev::KeyboardEvent, set: &SetText) {
     use wasm_bindgen::JsCast;
     if ev.key() != "Tab" {
         return;
@@ -163,11 +179,11 @@ fn insert_tab(ev: &leptos::ev::KeyboardEvent, set: Callback<String>) {
     area.set_value(&updated);
     let cursor = (start + 4) as u32;
     let _ = area.set_selection_range(cursor, cursor);
-    set.run(updated);
+    set(updated);
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn insert_tab(_ev: &leptos::ev::KeyboardEvent, _set: Callback<String>) {}
+fn insert_tab(_ev: &leptos::ev::KeyboardEvent, _set: &SetText) {}
 
 /// A labelled `<select>` bound to a value.
 #[component]
@@ -181,19 +197,21 @@ pub fn SelectField(
 ) -> impl IntoView {
     let Bound { value, set } = bound;
     let describedby = error_id(&id);
+    let current = value.clone();
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
             <select
                 id=id.clone()
                 aria-describedby=describedby
-                prop:value=move || value.get()
-                on:change=move |ev| set.run(event_target_value(&ev))
+                prop:value=move || current.get()
+                on:change=move |ev| set(event_target_value(&ev))
             >
                 {options
                     .into_iter()
                     .map(|(value_, text)| {
                         let selected = value_.clone();
+                        let value = value.clone();
                         view! {
                             <option value=value_ selected=move || value.get() == selected>
                                 {text}

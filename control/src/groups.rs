@@ -96,6 +96,8 @@ impl Control {
         .await?;
         audit::record(&txn, actor, "group.create", "group", &model.name, None::<&GroupSpec>, Some(&spec)).await?;
         txn.commit().await?;
+        // Its host answers at once (with "nothing … is live" until a release).
+        self.refresh_group(model.id).await?;
         Ok(group_view(model, 0))
     }
 
@@ -148,7 +150,7 @@ impl Control {
         api_group::Entity::delete_by_id(group.id).exec(&txn).await?;
         audit::record(&txn, actor, "group.delete", "group", name, Some(&before), None::<&GroupSpec>).await?;
         txn.commit().await?;
-        Ok(())
+        self.refresh_group(group.id).await
     }
 }
 

@@ -78,11 +78,10 @@ impl Control {
         Ok(row.map(|r| r.revision).unwrap_or(0))
     }
 
-    async fn compile_group(&self, group: &api_group::Model) -> Result<Option<Arc<CompiledGroup>>, ControlError> {
+    /// Compiles what the group has live; a group with nothing live compiles too, so its host
+    /// answers "nothing of group … is live in TEST" rather than "no group answers".
+    async fn compile_group(&self, group: &api_group::Model) -> Result<Arc<CompiledGroup>, ControlError> {
         let live = deployment::Entity::find().filter(deployment::Column::GroupId.eq(group.id)).all(self.db()).await?;
-        if live.is_empty() {
-            return Ok(None);
-        }
         let mut deployments: [Option<Arc<LiveDeployment>>; 3] = [None, None, None];
         let services = self.service_directory(self.db()).await?;
         for d in live {
@@ -111,12 +110,12 @@ impl Control {
             self.compiled.put(key, router.clone());
             deployments[env.index()] = Some(router);
         }
-        Ok(Some(Arc::new(CompiledGroup { id: group.id, name: group.name.clone(), deployments })))
+        Ok(Arc::new(CompiledGroup { id: group.id, name: group.name.clone(), deployments }))
     }
 
     /// Binds the group's subdomain and custom domains in `snapshot`.
     async fn bind_group(&self, snapshot: &mut gateway::Snapshot, group: &api_group::Model) -> Result<(), ControlError> {
-        let Some(compiled) = self.compile_group(group).await? else { return Ok(()) };
+        let compiled = self.compile_group(group).await?;
         let subdomain = format!("{}.{}", group.subdomain, self.base_domain);
         snapshot.bind_host(&subdomain, HostBinding { group: compiled.clone(), pinned: None });
         let domains =

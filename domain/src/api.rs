@@ -464,6 +464,27 @@ impl ApiSpec {
         HttpMethod::parse(&self.request.method).unwrap_or(HttpMethod::Any)
     }
 
+    /// What a caller fills in: the declared parameters, then every parameter of the path
+    /// template that is not declared (a required string in the path). A path parameter is
+    /// always sent, declared or not, so a form built from this never lacks a field for one.
+    pub fn caller_params(&self) -> Vec<ParamSpec> {
+        let mut params = self.request.params.clone();
+        if let Ok(template) = PathTemplate::parse(&self.request.path) {
+            for name in template.params() {
+                let declared = params.iter().any(|p| p.location == ParamLocation::Path && p.name == name);
+                if !declared {
+                    params.push(ParamSpec {
+                        name: name.to_owned(),
+                        location: ParamLocation::Path,
+                        required: true,
+                        ..ParamSpec::default()
+                    });
+                }
+            }
+        }
+        params
+    }
+
     /// Whether a request could match both APIs: overlapping methods and paths a router
     /// could not tell apart.
     pub fn route_conflicts(&self, other: &ApiSpec) -> bool {
@@ -711,6 +732,35 @@ fn validate_backend(spec: &mut ApiSpec, template: Option<&PathTemplate>, errors:
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn caller_params_add_undeclared_path_parameters() {
+        let mut spec = ApiSpec::default();
+        spec.request.path = "/ping/{id}/x/{name}".into();
+        spec.request.params.push(ParamSpec {
+            name: "name".into(),
+            location: ParamLocation::Path,
+            kind: ParamType::Int,
+            ..ParamSpec::default()
+        });
+        spec.request.params.push(ParamSpec {
+            name: "q".into(),
+            location: ParamLocation::Query,
+            ..ParamSpec::default()
+        });
+        let params = spec.caller_params();
+        let names: Vec<(&str, ParamLocation, bool)> =
+            params.iter().map(|p| (p.name.as_str(), p.location, p.required)).collect();
+        assert_eq!(
+            names,
+            vec![
+                ("name", ParamLocation::Path, false),
+                ("q", ParamLocation::Query, false),
+                ("id", ParamLocation::Path, true)
+            ]
+        );
+        assert_eq!(params[0].kind, ParamType::Int, "a declared path parameter keeps its declaration");
+    }
+
     use super::*;
 
     fn pet_api() -> ApiSpec {

@@ -1,5 +1,5 @@
 // API groups and API definitions: the API List, the API editor and Advanced Configuration.
-import { expect, Page, test } from '@playwright/test';
+import { expect, Page, test } from './fixtures';
 import { hydrated, logIn } from './helpers';
 
 /** Creates a group through the Create Group dialog and opens its page. */
@@ -119,6 +119,57 @@ test('Advanced Configuration switches an API to Mock, and offers Function with a
   await row.getByRole('button', { name: 'Advanced Configuration' }).click();
   await expect(dialog.getByLabel('Mock response body')).toHaveValue('{"hello":"world"}');
   await dialog.getByRole('button', { name: 'Cancel' }).click();
+});
+
+test('Advanced Configuration from a new API: uncheck Unified, type as a person does, and Save', async ({ page }) => {
+  // Every new API starts unified; the release bundle used to panic at the first uncheck
+  // (a disposed signal), after which Save did nothing.
+  await createGroup(page, 'typing');
+  const created = await page.request.post('/api/admin/v1/groups/typing/apis', {
+    data: { name: 'Typed', request: { method: 'GET', path: '/typed' } },
+  });
+  expect(created.status()).toBe(201);
+  await page.reload();
+  await hydrated(page);
+  const row = page.getByRole('row', { name: /Typed/ });
+  await expect(row).toContainText('Unified');
+
+  await row.getByRole('button', { name: 'Advanced Configuration' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Advanced Configuration' });
+  await dialog.getByLabel('Unified configuration at the time of releasing groups').uncheck();
+  // HTTP is the default type: type an address key by key; the field keeps its focus.
+  const address = dialog.getByLabel('Backend address');
+  await address.click();
+  await address.pressSequentially('http://127.0.0.1:9');
+  await expect(address).toBeFocused();
+  await expect(address).toHaveValue('http://127.0.0.1:9');
+  await expect(dialog.getByLabel('Backend service')).toHaveValue('');
+  // Switch to Mock and back and forth, typing in between.
+  await dialog.getByLabel('Mock', { exact: true }).check();
+  const body = dialog.getByLabel('Mock response body');
+  await body.click();
+  await body.pressSequentially('{"typed":true}');
+  await expect(body).toBeFocused();
+  await dialog.getByLabel('Function').check();
+  await dialog.getByLabel('Mock', { exact: true }).check();
+  await expect(body).toHaveValue('{"typed":true}');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(row.getByRole('cell', { name: 'Mock', exact: true })).toBeVisible();
+
+  const saved = await page.request.get('/api/admin/v1/groups/typing/apis');
+  const api = (await saved.json()).items.find((a: { name: string }) => a.name === 'Typed');
+  expect(api.backend.unified).toBe(false);
+  expect(api.backend.type).toBe('mock');
+  expect(api.backend.mock.body).toBe('{"typed":true}');
+
+  // Back to unified: checked again and saved, the API follows the group's release.
+  await row.getByRole('button', { name: 'Advanced Configuration' }).click();
+  await dialog.getByLabel('Unified configuration at the time of releasing groups').check();
+  await expect(dialog.getByLabel('Mock response body')).toHaveCount(0);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(row).toContainText('Unified');
 });
 
 test('search, delete with confirmation, and deleting the group', async ({ page }) => {

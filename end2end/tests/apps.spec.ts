@@ -1,6 +1,6 @@
 // Apps: create one, authorize it for an API in Test, reveal and reset its credentials,
 // checked against the real gateway with the app's AppCode.
-import { APIRequestContext, expect, test } from '@playwright/test';
+import { APIRequestContext, expect, test } from './fixtures';
 import { CONSOLE_PORT, GATEWAY_PORT } from '../playwright.config';
 import { hydrated, logIn } from './helpers';
 

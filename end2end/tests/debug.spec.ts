@@ -1,5 +1,5 @@
 // The Debug API page: real calls through the gateway, with the gateway's trace.
-import { expect, Page, test } from '@playwright/test';
+import { expect, Page, test } from './fixtures';
 import { CONSOLE_PORT } from '../playwright.config';
 import { hydrated, logIn } from './helpers';
 
@@ -83,4 +83,52 @@ test('debug a Mock API, an HTTP API and a signed API, and flag a missing paramet
   await expect(response.getByTestId('debug-status')).toHaveText('403');
   await expect(trace.getByRole('row', { name: /^Refused Unauthorized in phase authenticate/ })).toBeVisible();
   await expect(trace.getByRole('row', { name: /^proxy not reached/ })).toBeVisible();
+});
+
+test('a path parameter the API never declared still gets a field, and every refusal is shown', async ({ page }) => {
+  await logIn(page);
+  await hydrated(page);
+  // Saved as the editor allows: a path parameter in the template, none declared.
+  await post(page, '/groups', { name: 'undeclared', subdomain: 'undeclared' });
+  await post(page, '/groups/undeclared/apis', {
+    name: 'Ping one', request: { method: 'GET', path: '/ping/{id}' },
+    backend: { unified: false, type: 'mock', mock: { body: '{"pong":1}' } },
+  });
+  await post(page, '/groups/undeclared/versions', { label: '1' });
+  const released = await page.request.put(`${rest}/groups/undeclared/deployments/test`, {
+    data: { version: '1', backend: { type: 'mock' } },
+  });
+  expect(released.status()).toBe(200);
+
+  await page.goto('/debug');
+  await hydrated(page);
+  await page.getByLabel('Group').selectOption('undeclared');
+  await page.getByLabel('Environment').selectOption('test');
+  await page.getByLabel('API', { exact: true }).selectOption({ label: 'Ping one · GET /ping/{id}' });
+  await expect(page.getByText('This API declares no parameters.')).toHaveCount(0);
+  const id = page.getByRole('textbox', { name: 'id', exact: true });
+  await expect(id).toBeVisible();
+
+  // Left empty: flagged at the field before anything is sent.
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(id).toHaveAccessibleDescription('is required');
+
+  await id.fill('7');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const response = page.getByRole('region', { name: 'Response' });
+  await expect(response.getByTestId('debug-status')).toHaveText('200');
+  await expect(page.getByRole('region', { name: 'Request' })).toContainText('/ping/7');
+  await expect(page.getByRole('region', { name: 'Trace' }).getByRole('row', { name: /^mock answered/ })).toBeVisible();
+
+  // A refusal the form cannot foresee is shown too: a header line that is no header ...
+  await page.getByLabel('Extra headers').fill('Bad Header: value');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByRole('alert')).toContainText('headers.Bad Header');
+  await page.getByLabel('Extra headers').fill('');
+
+  // ... and an environment taken off-line after the page was opened.
+  const offline = await page.request.delete(`${rest}/groups/undeclared/deployments/test`);
+  expect(offline.ok()).toBeTruthy();
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.getByLabel('Environment')).toHaveAccessibleDescription(/nothing released in Test/);
 });

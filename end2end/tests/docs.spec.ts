@@ -1,5 +1,5 @@
 // SDK & Docs: docs and an SDK downloaded from the tab, and an OpenAPI import with its preview.
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { readFileSync } from 'fs';
 import { hydrated, logIn } from './helpers';
 

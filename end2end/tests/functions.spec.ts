@@ -1,5 +1,5 @@
 // A Function backend written in Advanced Configuration, released, and called through the gateway.
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { GATEWAY_PORT } from '../playwright.config';
 import { hydrated, logIn } from './helpers';
 

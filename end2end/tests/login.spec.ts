@@ -1,6 +1,7 @@
 // The login flow of the console shell.
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { hydrated, logIn } from './helpers';
+import { ADMIN_PASSWORD } from '../playwright.config';
 
 test('a visitor without a session is sent to the login page', async ({ page }) => {
   await page.goto('/groups');
@@ -10,9 +11,15 @@ test('a visitor without a session is sent to the login page', async ({ page }) =
 
 test('a wrong password shows an error and stays on the login page', async ({ page }) => {
   await logIn(page, 'not-the-password');
-  await expect(page).toHaveURL(/\/login\?error=1$/);
+  await expect(page).toHaveURL(/\/login\?error=1&username=admin$/);
   await expect(page.getByRole('alert')).toHaveText('Invalid username or password.');
-  await expect(page.getByRole('heading', { name: 'API Groups' })).toHaveCount(0);
+  // The username stays in the form; only the password is typed again.
+  await expect(page.getByLabel('Username')).toHaveValue('admin');
+  await expect(page.getByLabel('Password')).toHaveValue('');
+  await expect(page.getByLabel('Password')).toBeFocused();
+  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('heading', { name: 'API Groups' })).toBeVisible();
 });
 
 test('the right password lands on API Groups, and the console navigates', async ({ page }) => {

@@ -1,5 +1,5 @@
 // Versions, Release and Deployment Management, checked against the real gateway.
-import { APIRequestContext, expect, Page, test } from '@playwright/test';
+import { APIRequestContext, expect, Page, test } from './fixtures';
 import { GATEWAY_PORT } from '../playwright.config';
 import { hydrated, logIn } from './helpers';
 

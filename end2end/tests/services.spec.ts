@@ -1,7 +1,7 @@
 // Backend services: one URL per environment shared by APIs of two groups; a URL change
 // reaches both with no release, deleting it takes both off-line, and a release to an
 // environment without a URL is refused.
-import { APIRequestContext, expect, Page, test } from '@playwright/test';
+import { APIRequestContext, expect, Page, test } from './fixtures';
 import http from 'http';
 import { AddressInfo } from 'net';
 import { GATEWAY_PORT } from '../playwright.config';

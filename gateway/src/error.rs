@@ -17,6 +17,10 @@ pub enum GatewayError {
     MethodNotAllowed(String),
     /// A declared parameter is missing or invalid.
     InvalidParameter(String),
+    /// The request path has no canonical form ([`crate::path::normalize`]).
+    InvalidPath(String),
+    /// The body's content type is one the API's body parameters cannot be read from.
+    UnsupportedMediaType(String),
     /// The API cannot be served (e.g. its backend kind is not available).
     Unavailable(String),
     /// The backend could not be reached, or failed mid-response.
@@ -91,12 +95,15 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
-            GatewayError::BadStage(_) | GatewayError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
+            GatewayError::BadStage(_) | GatewayError::InvalidParameter(_) | GatewayError::InvalidPath(_) => {
+                StatusCode::BAD_REQUEST
+            }
             GatewayError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             GatewayError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             GatewayError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             GatewayError::Auth(failure, _) => failure.status(),
             GatewayError::Function(_) => StatusCode::BAD_GATEWAY,
@@ -110,6 +117,8 @@ impl GatewayError {
             GatewayError::BadStage(_) => "InvalidStage",
             GatewayError::MethodNotAllowed(_) => "MethodNotAllowed",
             GatewayError::InvalidParameter(_) => "InvalidParameter",
+            GatewayError::InvalidPath(_) => "InvalidPath",
+            GatewayError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             GatewayError::Unavailable(_) => "ServiceUnavailable",
             GatewayError::BadGateway(_) => "BadGateway",
             GatewayError::GatewayTimeout(_) => "GatewayTimeout",
@@ -127,6 +136,8 @@ impl GatewayError {
             | GatewayError::BadStage(m)
             | GatewayError::MethodNotAllowed(m)
             | GatewayError::InvalidParameter(m)
+            | GatewayError::InvalidPath(m)
+            | GatewayError::UnsupportedMediaType(m)
             | GatewayError::Unavailable(m)
             | GatewayError::BadGateway(m)
             | GatewayError::GatewayTimeout(m)

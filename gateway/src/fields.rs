@@ -50,6 +50,21 @@ pub fn parse(headers: &HeaderMap, bytes: Bytes) -> Result<Fields, GatewayError> 
 }
 
 impl Fields {
+    /// How many times a field is given (a JSON object holds a name once).
+    pub fn count(&self, location: ParamLocation, name: &str) -> usize {
+        match (self, location) {
+            (Fields::Form(pairs), ParamLocation::Form) => pairs.iter().filter(|(k, _)| k == name).count(),
+            (Fields::Json(map), ParamLocation::Body) => usize::from(map.contains_key(name)),
+            _ => 0,
+        }
+    }
+
+    /// Whether the body is neither a form nor JSON but has bytes, which body parameters
+    /// cannot be read from.
+    pub fn unreadable(&self) -> bool {
+        matches!(self, Fields::Other(bytes) if !bytes.is_empty())
+    }
+
     /// A field's value as text (JSON strings without quotes, other JSON values as JSON).
     pub fn get(&self, location: ParamLocation, name: &str) -> Option<String> {
         match (self, location) {

@@ -15,6 +15,7 @@
 //! - [`metrics`]: request counters and latency histograms in Prometheus' text format.
 //! - [`nonce`]: the `X-Ca-Nonce` values seen recently (replay protection), bounded.
 //! - [`signature`]: the X-Ca StringToSign and HMAC, and a [`signature::Signer`] for clients.
+//! - [`path`]: the one canonical spelling of a request path, decided before routing.
 //! - [`phases`]: one named function per step of DESIGN.md's request lifecycle.
 //! - [`router`]: the path router, a trie of segments.
 //! - [`server`]: the hyper listener loop with graceful shutdown.
@@ -30,6 +31,7 @@ pub mod fields;
 pub mod function;
 pub mod metrics;
 pub mod nonce;
+pub mod path;
 pub mod phases;
 pub mod router;
 pub mod server;

@@ -223,11 +223,7 @@ pub fn resolve(
     ctx.group = Some(binding.group.clone());
     ctx.environment = Some(environment);
     let deployment = binding.group.deployment(environment).cloned().ok_or_else(|| {
-        GatewayError::NotFound(format!(
-            "group `{}` has nothing released in {}",
-            binding.group.name,
-            environment.label()
-        ))
+        GatewayError::NotFound(format!("nothing of group {} is live in {}", binding.group.name, environment.stage()))
     })?;
     ctx.version = Some(deployment.version.clone());
     Ok(deployment)
@@ -318,6 +314,9 @@ pub fn authenticate(
         return Ok(());
     }
     let headers = request.headers;
+    // A signed request's nonce, recorded only once the app is known to be enabled and
+    // authorised: a disabled or unauthorised app must not be able to fill the store.
+    let mut replay: Option<SignedNonce<'_>> = None;
     let app = if let Some(code) = appcode(headers) {
         ctx.auth = Some("AppCode");
         apps.by_code(code).ok_or_else(|| GatewayError::Auth(AuthFailure::InvalidAppCode, "Invalid AppCode".into()))?
@@ -327,7 +326,8 @@ pub fn authenticate(
         let app = apps
             .by_key(key)
             .ok_or_else(|| GatewayError::Auth(AuthFailure::InvalidAppKey, format!("Invalid AppKey `{key}`")))?;
-        check_signature(ctx, app, nonces, request)?;
+        let nonce = check_signature(ctx, app, request)?;
+        replay = Some(nonce);
         app
     } else {
         return Err(GatewayError::Auth(
@@ -342,24 +342,46 @@ pub fn authenticate(
     }
     let env = ctx.environment.unwrap_or(Environment::Prod);
     match app.grant(api.id, env) {
-        Grant::None => Err(GatewayError::Auth(
-            AuthFailure::Unauthorized,
-            format!("app `{}` is not authorized for API `{}` in {}", app.name, api.name, env.label()),
-        )),
-        Grant::Until(Some(expires)) if expires <= request.now_ms => Err(GatewayError::Auth(
-            AuthFailure::AuthorizationExpired,
-            format!("app `{}`'s authorization for API `{}` in {} has expired", app.name, api.name, env.label()),
-        )),
-        Grant::Until(_) => Ok(()),
+        Grant::None => {
+            return Err(GatewayError::Auth(
+                AuthFailure::Unauthorized,
+                format!("app `{}` is not authorized for API `{}` in {}", app.name, api.name, env.label()),
+            ))
+        }
+        Grant::Until(Some(expires)) if expires <= request.now_ms => {
+            return Err(GatewayError::Auth(
+                AuthFailure::AuthorizationExpired,
+                format!("app `{}`'s authorization for API `{}` in {} has expired", app.name, api.name, env.label()),
+            ))
+        }
+        Grant::Until(_) => {}
     }
+    if let Some(SignedNonce { nonce, timestamp }) = replay {
+        if !nonces.first_use(app.id, nonce, timestamp + signature::MAX_SKEW_MS, request.now_ms) {
+            return Err(GatewayError::Auth(
+                AuthFailure::InvalidNonce,
+                format!("X-Ca-Nonce `{nonce}` was already used"),
+            ));
+        }
+    }
+    Ok(())
 }
 
-fn check_signature(
+/// The nonce of a request whose signature was verified, and its timestamp.
+#[derive(Debug, Clone, Copy)]
+struct SignedNonce<'a> {
+    nonce: &'a str,
+    timestamp: i64,
+}
+
+/// Verifies an X-Ca signature; returns the nonce to record once the app may call.
+/// `X-Ca-Timestamp` and `X-Ca-Nonce` must be among the signed headers: unsigned, a captured
+/// signature would replay forever with a fresh timestamp and nonce.
+fn check_signature<'a>(
     ctx: &mut RequestContext,
     app: &AppCredential,
-    nonces: &NonceStore,
-    request: Credentials<'_>,
-) -> Result<(), GatewayError> {
+    request: Credentials<'a>,
+) -> Result<SignedNonce<'a>, GatewayError> {
     let headers = request.headers;
     let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let fail = |failure: AuthFailure, message: String| Err(GatewayError::Auth(failure, message));
@@ -386,19 +408,24 @@ fn check_signature(
     if let (true, Some(body)) = (form, request.body) {
         params.extend(form_urlencoded::parse(body).into_owned());
     }
+    let Some(nonce) = text(signature::X_CA_NONCE).map(str::trim).filter(|n| !n.is_empty()) else {
+        return fail(AuthFailure::InvalidNonce, "X-Ca-Nonce is required (a value unique within 15 minutes)".into());
+    };
     let signed = signature::signed_header_names(headers);
+    for (required, shown) in [(signature::X_CA_TIMESTAMP, "X-Ca-Timestamp"), (signature::X_CA_NONCE, "X-Ca-Nonce")] {
+        if !signed.iter().any(|name| name == required.as_str()) {
+            return fail(
+                AuthFailure::InvalidSignature,
+                format!("{shown} must be signed: list it in X-Ca-Signature-Headers"),
+            );
+        }
+    }
     let server = signature::string_to_sign(ctx.method.as_str(), headers, &signed, &ctx.path, &params);
     if !app.secret_key.verify(method, &server, given) {
         ctx.string_to_sign = Some(server.clone());
         return fail(AuthFailure::InvalidSignature, format!("Invalid Signature, Server StringToSign:`{server}`"));
     }
-    let Some(nonce) = text(signature::X_CA_NONCE).map(str::trim).filter(|n| !n.is_empty()) else {
-        return fail(AuthFailure::InvalidNonce, "X-Ca-Nonce is required (a value unique within 15 minutes)".into());
-    };
-    if !nonces.first_use(app.id, nonce, timestamp + signature::MAX_SKEW_MS, request.now_ms) {
-        return fail(AuthFailure::InvalidNonce, format!("X-Ca-Nonce `{nonce}` was already used"));
-    }
-    Ok(())
+    Ok(SignedNonce { nonce, timestamp })
 }
 
 /// The declared parameters' values after validation (defaults filled in), by location.
@@ -441,7 +468,27 @@ pub fn validate(
         }
         values.declared.push((ParamLocation::Path, name.clone(), value.clone()));
     }
+    let body_declared = api.params.iter().any(|p| matches!(p.location, ParamLocation::Form | ParamLocation::Body));
+    if body_declared && fields.is_some_and(Fields::unreadable) {
+        return Err(GatewayError::UnsupportedMediaType(
+            "this API reads body parameters: send application/x-www-form-urlencoded or application/json".into(),
+        ));
+    }
     for param in api.params.iter().filter(|p| p.location != ParamLocation::Path) {
+        // A parameter given twice would be checked once and forwarded twice (a backend may
+        // read the other copy): refused.
+        let given = match param.location {
+            ParamLocation::Query => query.iter().filter(|(k, _)| k == &param.name).count(),
+            ParamLocation::Header => headers.get_all(param.name.as_str()).iter().count(),
+            location => fields.map_or(0, |f| f.count(location, &param.name)),
+        };
+        if given > 1 {
+            return Err(GatewayError::InvalidParameter(format!(
+                "{} parameter `{}` is given {given} times; send it once",
+                param.location.as_str(),
+                param.name
+            )));
+        }
         let found = match param.location {
             ParamLocation::Query => query.iter().find(|(k, _)| k == &param.name).map(|(_, v)| v.clone()),
             ParamLocation::Header => headers.get(param.name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned),
@@ -517,9 +564,13 @@ fn strip_credentials(headers: &mut HeaderMap) {
     }
 }
 
-/// Characters escaped in a path segment (also by clients that build gateway URLs).
+/// Characters escaped in a path segment (also by clients that build gateway URLs): besides
+/// what a segment cannot hold, `/` and `\` (no added segments), `;` (no Tomcat/Spring path
+/// parameters) and `%` (no double decoding).
 pub const SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
+    .add(b';')
+    .add(b'\\')
     .add(b'"')
     .add(b'#')
     .add(b'<')
@@ -645,6 +696,7 @@ pub fn upstream_request(
                     .ok_or_else(|| {
                         GatewayError::InvalidParameter(format!("no value for backend path parameter `{name}`"))
                     })?;
+                crate::path::backend_segment(name, value).map_err(GatewayError::InvalidPath)?;
                 path.extend(utf8_percent_encode(value, SEGMENT));
             }
         }

@@ -10,6 +10,16 @@
 use domain::path::Segment;
 use rustc_hash::FxHashMap;
 
+/// A template's literal segment as a normalised request spells it (`%7E` → `~`). A literal no
+/// request can match (a dot-segment) stays as written.
+fn canonical_literal(literal: &str) -> String {
+    let slashed = format!("/{literal}");
+    match crate::path::normalize(&slashed) {
+        Ok(canonical) => canonical[1..].to_owned(),
+        Err(_) => literal.to_owned(),
+    }
+}
+
 /// Routes path templates (as [`Segment`]s) to values of type `usize`.
 #[derive(Debug, Clone)]
 pub struct Router {
@@ -89,11 +99,17 @@ impl Router {
 
     /// Adds a route; a template whose shape is already routed (literals equal, parameters in
     /// the same places) keeps its first value, which is returned as the error.
+    /// Literals are put in the canonical spelling of [`crate::path::normalize`], which
+    /// requests are in when they are routed.
     pub fn insert(&mut self, segments: &[Segment], value: usize) -> Result<(), usize> {
         let mut node = 0usize;
         for segment in segments {
+            let canonical = match segment {
+                Segment::Literal(literal) => canonical_literal(literal),
+                Segment::Param(name) => name.clone(),
+            };
             let next = match segment {
-                Segment::Literal(literal) => self.nodes[node].literals.get(literal.as_str()).copied(),
+                Segment::Literal(_) => self.nodes[node].literals.get(canonical.as_str()).copied(),
                 Segment::Param(_) => self.nodes[node].param,
             };
             node = match next {
@@ -103,8 +119,8 @@ impl Router {
                     self.nodes.push(Node::default());
                     let index = u32::try_from(next).expect("fewer than 4 billion route segments");
                     match segment {
-                        Segment::Literal(literal) => {
-                            self.nodes[node].literals.insert(Key::from(literal.as_str()), index);
+                        Segment::Literal(_) => {
+                            self.nodes[node].literals.insert(Key::from(canonical.as_str()), index);
                         }
                         Segment::Param(_) => self.nodes[node].param = Some(index),
                     }

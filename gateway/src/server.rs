@@ -176,6 +176,10 @@ async fn run(
             limits.headers
         )));
     }
+    // One spelling per path before anything compares it (routing, signatures).
+    if let std::borrow::Cow::Owned(canonical) = crate::path::normalize(&ctx.path).map_err(GatewayError::InvalidPath)? {
+        ctx.path = canonical;
+    }
     let deployment = phases::resolve(ctx, snapshot, request.headers())?;
     ctx.phase = "route";
     let (api, path_params) = phases::route(ctx, &deployment)?;

@@ -110,11 +110,25 @@ pub async fn login(
             }
         }
         Err(ControlError::InvalidCredentials | ControlError::Validation(_)) => {
-            Redirect::to("/login?error=1").into_response()
+            Redirect::to(&failed_login_location(&form.username)).into_response()
         }
         Err(error) => ApiError::from(error).into_response(),
     }
 }
+
+/// Back to the login page after a failed attempt, with the username kept in the form (cut to
+/// the longest a username may be, so the address stays short).
+fn failed_login_location(username: &str) -> String {
+    let kept: String = username.chars().take(MAX_KEPT_USERNAME).collect();
+    let base = "/login?";
+    form_urlencoded::Serializer::for_suffix(String::from(base), base.len())
+        .append_pair("error", "1")
+        .append_pair("username", &kept)
+        .finish()
+}
+
+/// The longest username a failed login puts back into the form.
+const MAX_KEPT_USERNAME: usize = 64;
 
 /// `POST /auth/logout`: ends the session.
 pub async fn logout(session: Session) -> Response {
@@ -125,5 +139,14 @@ pub async fn logout(session: Session) -> Response {
             Json(serde_json::json!({"code": "InternalError", "message": error.to_string()})),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_failed_login_keeps_the_username_encoded() {
+        assert_eq!(super::failed_login_location("ad min&x=1"), "/login?error=1&username=ad+min%26x%3D1");
+        assert_eq!(super::failed_login_location(&"é".repeat(100)).matches("%C3%A9").count(), 64);
     }
 }

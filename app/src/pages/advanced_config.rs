@@ -23,8 +23,10 @@ pub fn AdvancedConfiguration(group: String, api: ApiView, closed: Callback<bool>
         Some(Err(error)) => errors.set(vec![FieldError::new("form", error_text(&error))]),
         None => {}
     });
-    let unified = move || spec.with(|s| s.backend.unified);
-    let kind = move || spec.with(|s| s.backend.kind);
+    // Memos: the sections below re-render when these change, not at every keystroke in a
+    // field (which would replace the field being typed in).
+    let unified = Memo::new(move |_| spec.with(|s| s.backend.unified));
+    let kind = Memo::new(move |_| spec.with(|s| s.backend.kind));
     let radio = move |value: BackendType, id: &'static str| {
         view! {
             <span class="radio">
@@ -32,7 +34,7 @@ pub fn AdvancedConfiguration(group: String, api: ApiView, closed: Callback<bool>
                     type="radio"
                     name="backend-type"
                     id=id
-                    prop:checked=move || kind() == value
+                    prop:checked=move || kind.get() == value
                     on:change=move |_| spec.update(|s| s.backend.kind = value)
                 />
                 <label for=id>{value.label()}</label>
@@ -53,7 +55,7 @@ pub fn AdvancedConfiguration(group: String, api: ApiView, closed: Callback<bool>
                     <input
                         type="checkbox"
                         id="backend-unified"
-                        prop:checked=unified
+                        prop:checked=move || unified.get()
                         on:change=move |ev| spec.update(|s| s.backend.unified = event_target_checked(&ev))
                     />
                     <label for="backend-unified">"Unified configuration at the time of releasing groups"</label>
@@ -62,14 +64,14 @@ pub fn AdvancedConfiguration(group: String, api: ApiView, closed: Callback<bool>
                     "Checked: the backend (Mock or an HTTP/HTTPS address) is chosen when the group is released. "
                     "Unchecked: this API uses the backend below."
                 </p>
-                <Show when=move || !unified()>
+                <Show when=move || !unified.get()>
                     <fieldset class="backend-type">
                         <legend>"Backend type"</legend>
                         {radio(BackendType::Http, "backend-type-http")}
                         {radio(BackendType::Mock, "backend-type-mock")}
                         {radio(BackendType::Function, "backend-type-function")}
                     </fieldset>
-                    {move || match kind() {
+                    {move || match kind.get() {
                         BackendType::Http => view! {
                             <TextField
                                 label="Backend address"

@@ -206,7 +206,8 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
     }
 }
 
-/// A list of rows with an Add button below; rows re-render when the count changes.
+/// A list of rows with an Add button below; rows re-render when the count changes (only
+/// then: typing in a row changes the spec, not the count, and keeps the row and its focus).
 #[component]
 fn Rows(
     count: Signal<usize>,
@@ -214,6 +215,7 @@ fn Rows(
     add: Callback<()>,
     row: impl Fn(usize) -> AnyView + Send + Sync + 'static,
 ) -> impl IntoView {
+    let count = Memo::new(move |_| count.get());
     view! {
         <div class="rows">
             {move || (0..count.get()).map(&row).collect_view()}
@@ -239,7 +241,7 @@ fn Cell(
             aria-label=label
             placeholder=placeholder
             prop:value=move || value.get()
-            on:input=move |ev| set.run(event_target_value(&ev))
+            on:input=move |ev| set(event_target_value(&ev))
         />
     }
 }
@@ -247,11 +249,15 @@ fn Cell(
 #[component]
 fn Choice(#[prop(into)] label: String, bound: Bound, options: Vec<(&'static str, &'static str)>) -> impl IntoView {
     let Bound { value, set } = bound;
+    let current = value.clone();
     view! {
-        <select aria-label=label prop:value=move || value.get() on:change=move |ev| set.run(event_target_value(&ev))>
+        <select aria-label=label prop:value=move || current.get() on:change=move |ev| set(event_target_value(&ev))>
             {options
                 .into_iter()
-                .map(|(v, text)| view! { <option value=v selected=move || value.get() == v>{text}</option> })
+                .map(|(v, text)| {
+                    let value = value.clone();
+                    view! { <option value=v selected=move || value.get() == v>{text}</option> }
+                })
                 .collect_view()}
         </select>
     }

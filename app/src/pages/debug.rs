@@ -78,8 +78,7 @@ pub fn DebugPage() -> impl IntoView {
         let given = values.get_untracked();
         // Required parameters are flagged here, before anything is sent.
         let missing: Vec<domain::FieldError> = spec
-            .request
-            .params
+            .caller_params()
             .iter()
             .filter(|p| (p.required || p.location == domain::api::ParamLocation::Path) && p.default.is_none())
             .filter(|p| given.get(&p.name).is_none_or(|v| v.trim().is_empty()))
@@ -259,11 +258,17 @@ pub fn DebugPage() -> impl IntoView {
                 ></textarea>
             </div>
             {move || {
+                // Every refusal is shown: at its field when the form has one, here otherwise.
                 let shown = ["env", "api", "app"];
+                let fields: Vec<String> = chosen
+                    .with(|spec| spec.as_ref().map(|s| s.caller_params()).unwrap_or_default())
+                    .into_iter()
+                    .map(|p| format!("params.{}", p.name))
+                    .collect();
                 errors
                     .get()
                     .into_iter()
-                    .filter(|e| !shown.contains(&e.field.as_str()) && !e.field.starts_with("params."))
+                    .filter(|e| !shown.contains(&e.field.as_str()) && !fields.contains(&e.field))
                     .map(|e| view! { <p class="error" role="alert">{format!("{}: {}", e.field, e.message)}</p> })
                     .collect_view()
             }}
@@ -290,22 +295,22 @@ pub fn DebugPage() -> impl IntoView {
     }
 }
 
-/// One input per declared parameter, required ones marked, defaults filled in.
+/// One input per parameter the caller sends (declared ones, and path parameters of the
+/// template even when undeclared), required ones marked, defaults filled in.
 #[component]
 fn ParamInputs(
     spec: ApiSpec,
     values: RwSignal<std::collections::BTreeMap<String, String>>,
     errors: Errors,
 ) -> impl IntoView {
-    if spec.request.params.is_empty() {
+    let params = spec.caller_params();
+    if params.is_empty() {
         return view! { <p class="muted">"This API declares no parameters."</p> }.into_any();
     }
     view! {
         <fieldset class="field">
             <legend>"Parameters"</legend>
-            {spec
-                .request
-                .params
+            {params
                 .into_iter()
                 .map(|p| {
                     let id = format!("debug-param-{}", p.name);

@@ -1,5 +1,5 @@
 //! The login page. The form posts to `/auth/login` (a plain axum handler), so it works before
-//! the page hydrates; a failed attempt comes back with `?error=1`.
+//! the page hydrates; a failed attempt comes back with `?error=1&username=…`.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,6 +10,8 @@ use leptos_router::hooks::use_query_map;
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let failed = move || query.read().get("error").is_some();
+    // A failed attempt comes back with the username it tried, so only the password is retyped.
+    let username = move || query.read().get("username").unwrap_or_default();
     view! {
         <Title text="Log in · Gantry" />
         <main class="login">
@@ -22,9 +24,24 @@ pub fn LoginPage() -> impl IntoView {
                     </p>
                 </Show>
                 <label for="username">"Username"</label>
-                <input id="username" name="username" type="text" autocomplete="username" required />
+                <input
+                    id="username"
+                    name="username"
+                    type="text"
+                    autocomplete="username"
+                    required
+                    value=username
+                    autofocus=move || !failed()
+                />
                 <label for="password">"Password"</label>
-                <input id="password" name="password" type="password" autocomplete="current-password" required />
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                    autofocus=failed
+                />
                 <button type="submit" class="primary">
                     "Log in"
                 </button>

@@ -8,6 +8,7 @@ mod functions;
 mod gateway;
 mod groups;
 mod helpers;
+mod hostile;
 mod lifecycle;
 mod releases;
 mod rest;

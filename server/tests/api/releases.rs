@@ -565,3 +565,44 @@ async fn bodies_stream_through_without_being_read_whole() {
     assert_eq!(second.into_data().expect("data"), "second chunk");
     drop(body_tx);
 }
+
+/// A 404 says whether the host is unknown or the group has nothing live where asked.
+#[tokio::test]
+async fn a_group_with_nothing_live_says_so_and_an_unknown_host_does_too() {
+    let app = spawn_app().await;
+    let rest = app.rest().await;
+    let (status, body) = rest.post("/groups", json!({"name": "walk", "subdomain": "walk"})).await;
+    assert_eq!(status, 201, "{body}");
+    let message = |response: reqwest::Response| async move {
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.expect("a JSON error");
+        (status, body["message"].as_str().unwrap_or_default().to_owned())
+    };
+    // Nothing released yet, anywhere.
+    let answer = message(app.call_gateway(Method::GET, "walk.localhost", "TEST", "/hello").await).await;
+    assert_eq!(answer, (404, "nothing of group walk is live in TEST".to_owned()));
+
+    // Live in Test only: Production still says so.
+    rest.post("/groups/walk/apis", hello("hi")).await;
+    rest.post("/groups/walk/versions", json!({"label": "1"})).await;
+    let (status, body) =
+        rest.put("/groups/walk/deployments/test", json!({"version": "1", "backend": {"type": "mock"}})).await;
+    assert_eq!(status, 200, "{body}");
+    let answer = message(app.call_gateway(Method::GET, "walk.localhost", "RELEASE", "/hello").await).await;
+    assert_eq!(answer, (404, "nothing of group walk is live in RELEASE".to_owned()));
+
+    // Off-line again: the group still answers, with nothing live.
+    let (status, body) = rest.delete("/groups/walk/deployments/test").await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+    let answer = message(app.call_gateway(Method::GET, "walk.localhost", "TEST", "/hello").await).await;
+    assert_eq!(answer, (404, "nothing of group walk is live in TEST".to_owned()));
+
+    let answer = message(app.call_gateway(Method::GET, "nowhere.localhost", "TEST", "/hello").await).await;
+    assert_eq!(answer, (404, "no API group answers on host `nowhere.localhost`".to_owned()));
+
+    // A deleted group's host stops answering.
+    let (status, body) = rest.delete("/groups/walk").await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+    let answer = message(app.call_gateway(Method::GET, "walk.localhost", "TEST", "/hello").await).await;
+    assert_eq!(answer, (404, "no API group answers on host `walk.localhost`".to_owned()));
+}

@@ -1,0 +1,266 @@
+//! What a hostile caller sends to the gateway (issue 17): each test was seen to fail on the
+//! gateway before its fix.
+
+use crate::apps::signed_petstore;
+use crate::helpers::{spawn_app, TestApp};
+use gateway::signature::{self, SignatureMethod};
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{json, Value};
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64
+}
+
+/// A GET of `/pets` signed with `app`'s secret over the `x-ca-*` headers named in `signed`
+/// only (the caller's choice, as the scheme allows).
+fn signed_get(app: &Value, signed: &[&str], timestamp: i64, nonce: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let key = app["app_key"].as_str().expect("key");
+    headers.insert(signature::X_CA_KEY, HeaderValue::from_str(key).expect("key"));
+    headers.insert(signature::X_CA_TIMESTAMP, HeaderValue::from(timestamp));
+    headers.insert(signature::X_CA_NONCE, HeaderValue::from_str(nonce).expect("nonce"));
+    headers.insert(signature::X_CA_SIGNATURE_HEADERS, HeaderValue::from_str(&signed.join(",")).expect("list"));
+    let names: Vec<String> = signed.iter().map(|n| n.to_string()).collect();
+    let text = signature::string_to_sign("GET", &headers, &names, "/pets", &[]);
+    let secret = app["app_secret"].as_str().expect("secret");
+    let value = signature::sign(secret, SignatureMethod::HmacSha256, &text);
+    headers.insert(signature::X_CA_SIGNATURE, HeaderValue::from_str(&value).expect("signature"));
+    headers
+}
+
+async fn send(app: &TestApp, headers: HeaderMap) -> (u16, String, String) {
+    let mut request = reqwest::Client::new()
+        .get(format!("{}/pets", app.gateway))
+        .header("host", "petstore.localhost")
+        .header("x-ca-stage", "TEST");
+    for (name, value) in &headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.expect("gateway answers");
+    let status = response.status().as_u16();
+    let code = response.headers().get("x-ca-error-code").map(|v| v.to_str().expect("ascii").to_owned());
+    (status, code.unwrap_or_default(), response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn a_signature_that_leaves_out_the_timestamp_or_nonce_cannot_be_replayed() {
+    let app = spawn_app().await;
+    let (_rest, web, _ids) = signed_petstore(&app).await;
+
+    // Signed over X-Ca-Key alone: a captured signature would pass with any fresh timestamp
+    // and nonce, forever. Refused, naming the header that must be signed.
+    let captured = signed_get(&web, &["x-ca-key"], now_ms(), "n-1");
+    let (status, code, body) = send(&app, captured).await;
+    assert_eq!((status, code.as_str()), (401, "InvalidSignature"), "{body}");
+    assert!(body.contains("X-Ca-Timestamp must be signed"), "{body}");
+
+    let (status, code, body) = send(&app, signed_get(&web, &["x-ca-key", "x-ca-timestamp"], now_ms(), "n-2")).await;
+    assert_eq!((status, code.as_str()), (401, "InvalidSignature"), "{body}");
+    assert!(body.contains("X-Ca-Nonce must be signed"), "{body}");
+
+    // Both signed: accepted once, the same nonce again is a replay.
+    let signed = ["x-ca-key", "x-ca-nonce", "x-ca-timestamp"];
+    let timestamp = now_ms();
+    let (status, _, body) = send(&app, signed_get(&web, &signed, timestamp, "n-3")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, code, body) = send(&app, signed_get(&web, &signed, timestamp, "n-3")).await;
+    assert_eq!((status, code.as_str()), (401, "InvalidNonce"), "{body}");
+}
+
+#[tokio::test]
+async fn a_disabled_app_does_not_use_up_nonces() {
+    let app = spawn_app().await;
+    let (rest, web, _ids) = signed_petstore(&app).await;
+    let signed = ["x-ca-key", "x-ca-nonce", "x-ca-timestamp"];
+    let timestamp = now_ms();
+
+    let (status, body) = rest.send(reqwest::Method::PATCH, "/apps/web", Some(json!({"enabled": false}))).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, code, body) = send(&app, signed_get(&web, &signed, timestamp, "kept")).await;
+    assert_eq!((status, code.as_str()), (403, "AppDisabled"), "{body}");
+
+    // Refused calls recorded nothing: the same nonce works once the app may call.
+    let (status, body) = rest.send(reqwest::Method::PATCH, "/apps/web", Some(json!({"enabled": true}))).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = send(&app, signed_get(&web, &signed, timestamp, "kept")).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Sends `head` (a request line and headers, without the blank line) as written, byte for
+/// byte: an HTTP client library would normalise the very paths these tests are about.
+async fn raw(app: &TestApp, head: &str) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.gateway.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect to the gateway");
+    let request = format!("{head}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read");
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let code = text.lines().find_map(|l| l.strip_prefix("x-ca-error-code: ")).map(str::to_owned).unwrap_or_default();
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, code, body)
+}
+
+/// Group `paths`, live in Test on an echo backend: `/pets/mine` needs an app, `/pets/{id}`
+/// does not, `/files/{name}` serves `/public/{name}`, and `/q` maps query `name` into the
+/// backend path `/public/{name}`.
+async fn paths_group(app: &TestApp) {
+    let backend = crate::helpers::spawn_echo_backend().await;
+    let rest = app.rest().await;
+    assert_eq!(rest.post("/groups", json!({"name": "paths", "subdomain": "paths"})).await.0, 201);
+    for api in [
+        json!({"name": "Mine", "auth": "app", "request": {"method": "GET", "path": "/pets/mine"}}),
+        json!({"name": "Any pet", "request": {"method": "GET", "path": "/pets/{id}"}}),
+        json!({"name": "Files", "request": {"method": "GET", "path": "/files/{name}"},
+               "backend": {"http": {"path": "/public/{name}"}}}),
+        json!({"name": "Query", "request": {"method": "GET", "path": "/q", "mode": "mapping",
+                 "params": [{"name": "name", "in": "query", "required": true}]},
+               "backend": {"http": {"path": "/public/{name}",
+                 "mapping": [{"param": "name", "name": "name", "in": "path"}]}}}),
+    ] {
+        let (status, body) = rest.post("/groups/paths/apis", api).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    assert_eq!(rest.post("/groups/paths/versions", json!({"label": "1"})).await.0, 201);
+    let release = json!({"version": "1", "backend": {"type": "http", "address": backend}});
+    let (status, body) = rest.put("/groups/paths/deployments/test", release).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn get(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: paths.localhost\r\nX-Ca-Stage: TEST")
+}
+
+#[tokio::test]
+async fn a_percent_encoded_spelling_routes_like_the_plain_one() {
+    let app = spawn_app().await;
+    paths_group(&app).await;
+    // The literal route needs an app, whichever way its path is spelt.
+    let (status, code, body) = raw(&app, &get("/pets/mine")).await;
+    assert_eq!((status, code.as_str()), (401, "MissingCredentials"), "{body}");
+    let (status, code, body) = raw(&app, &get("/pets/%6Dine")).await;
+    assert_eq!((status, code.as_str()), (401, "MissingCredentials"), "{body}");
+    let (status, code, body) = raw(&app, &get("/pets/%6d%69%6e%65")).await;
+    assert_eq!((status, code.as_str()), (401, "MissingCredentials"), "{body}");
+    // Any other pet is served, its id decoded once.
+    let (status, _, body) = raw(&app, &get("/pets/%7Etom")).await;
+    assert_eq!(status, 200, "{body}");
+    let echoed: Value = serde_json::from_str(&body).expect("echo JSON");
+    assert_eq!(echoed["path"], "/pets/~tom");
+}
+
+#[tokio::test]
+async fn dot_segments_encoded_slashes_and_control_bytes_are_refused() {
+    let app = spawn_app().await;
+    paths_group(&app).await;
+    for path in [
+        "/files/%2e%2e",
+        "/files/..",
+        "/files/%2E",
+        "/files/..%2Fadmin",
+        "/files/a%5Cb",
+        "/files/a%00b",
+        "/x/../files/a",
+    ] {
+        let (status, code, body) = raw(&app, &get(path)).await;
+        assert_eq!((status, code.as_str()), (400, "InvalidPath"), "{path}: {body}");
+    }
+    // A value mapped from the query into the backend path cannot climb out of it either.
+    for query in ["name=..", "name=%2e%2e", "name=."] {
+        let (status, code, body) = raw(&app, &get(&format!("/q?{query}"))).await;
+        assert_eq!((status, code.as_str()), (400, "InvalidPath"), "{query}: {body}");
+    }
+    // ... while a slash in it stays inside its segment.
+    let (status, _, body) = raw(&app, &get("/q?name=a%2Fb")).await;
+    assert_eq!(status, 200, "{body}");
+    let echoed: Value = serde_json::from_str(&body).expect("echo JSON");
+    assert_eq!(echoed["path"], "/public/a%2Fb");
+}
+
+#[tokio::test]
+async fn a_semicolon_in_a_parameter_reaches_the_backend_encoded() {
+    let app = spawn_app().await;
+    paths_group(&app).await;
+    // Tomcat and Spring read `;…` as path parameters and route `/public/x;a=1` as `/public/x`.
+    for path in ["/files/x%3Bjsessionid=1", "/files/x;jsessionid=1"] {
+        let (status, _, body) = raw(&app, &get(path)).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        let echoed: Value = serde_json::from_str(&body).expect("echo JSON");
+        assert_eq!(echoed["path"], "/public/x%3Bjsessionid=1", "{path}");
+    }
+}
+
+/// Group `pay`, live in Test on an echo backend: `POST /pay` declares query `amount`
+/// (int, at most 100), header `x-tier` and form field `note`.
+async fn pay_group(app: &TestApp) {
+    let backend = crate::helpers::spawn_echo_backend().await;
+    let rest = app.rest().await;
+    assert_eq!(rest.post("/groups", json!({"name": "pay", "subdomain": "pay"})).await.0, 201);
+    let api = json!({"name": "Pay", "request": {"method": "POST", "path": "/pay", "params": [
+        {"name": "amount", "in": "query", "type": "int", "constraints": {"max": 100.0}},
+        {"name": "x-tier", "in": "header"},
+        {"name": "note", "in": "form"},
+    ]}});
+    let (status, body) = rest.post("/groups/pay/apis", api).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(rest.post("/groups/pay/versions", json!({"label": "1"})).await.0, 201);
+    let release = json!({"version": "1", "backend": {"type": "http", "address": backend}});
+    assert_eq!(rest.put("/groups/pay/deployments/test", release).await.0, 200);
+}
+
+fn post_pay(query: &str, extra: &str, body: &str, content_type: &str) -> String {
+    format!(
+        "POST /pay?{query} HTTP/1.1\r\nHost: pay.localhost\r\nX-Ca-Stage: TEST\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}{extra}\r\n\r\n{body}",
+        body.len()
+    )
+    .trim_end_matches("\r\n")
+    .to_owned()
+}
+
+/// `raw` for a request that has a body: the head and body are sent as given.
+async fn raw_with_body(app: &TestApp, request: String) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.gateway.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect to the gateway");
+    let request = request.replacen("\r\n", "\r\nConnection: close\r\n", 1);
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read");
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let code = text.lines().find_map(|l| l.strip_prefix("x-ca-error-code: ")).map(str::to_owned).unwrap_or_default();
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, code, body)
+}
+
+#[tokio::test]
+async fn a_declared_parameter_given_twice_is_refused_wherever_it_travels() {
+    let app = spawn_app().await;
+    pay_group(&app).await;
+    let form = "application/x-www-form-urlencoded";
+    let (status, _, body) = raw_with_body(&app, post_pay("amount=5", "\r\nX-Tier: gold", "note=hi", form)).await;
+    assert_eq!(status, 200, "{body}");
+    let cases = [
+        ("amount=5&amount=99999", "\r\nX-Tier: gold", "note=hi", "query parameter `amount` is given 2 times"),
+        ("amount=5", "\r\nX-Tier: gold\r\nX-Tier: root", "note=hi", "header parameter `x-tier` is given 2 times"),
+        ("amount=5", "\r\nX-Tier: gold", "note=hi&note=rm", "form parameter `note` is given 2 times"),
+    ];
+    for (query, extra, form_body, message) in cases {
+        let (status, code, body) = raw_with_body(&app, post_pay(query, extra, form_body, form)).await;
+        assert_eq!((status, code.as_str()), (400, "InvalidParameter"), "{query} {extra} {form_body}: {body}");
+        assert!(body.contains(message), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn body_parameters_cannot_be_skipped_with_another_content_type() {
+    let app = spawn_app().await;
+    pay_group(&app).await;
+    for content_type in ["text/plain", "application/xml", "multipart/form-data; boundary=x"] {
+        let (status, code, body) = raw_with_body(&app, post_pay("amount=5", "", "note=hi", content_type)).await;
+        assert_eq!((status, code.as_str()), (415, "UnsupportedMediaType"), "{content_type}: {body}");
+    }
+}
