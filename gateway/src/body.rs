@@ -21,7 +21,78 @@ pub fn stream(body: hyper::body::Incoming) -> Body {
     body.map_err(|e| Box::new(e) as BoxError).boxed()
 }
 
-/// A streamed body from hyper that fails once it passes `limit` bytes.
-pub fn limited(body: hyper::body::Incoming, limit: u64) -> Body {
-    http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).boxed()
+/// A streamed body from hyper that fails once it passes `limit` bytes, or when no bytes
+/// arrive for `idle`.
+pub fn limited(body: hyper::body::Incoming, limit: u64, idle: std::time::Duration) -> Body {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if hyper::body::Body::is_end_stream(&body) {
+        // No body (most GETs): no timer to set up.
+        return http_body_util::Limited::new(body, limit).boxed();
+    }
+    http_body_util::Limited::new(Progress::new(body, idle), limit).boxed()
+}
+
+/// A request body that fails with [`BodyTimeout`] when no bytes arrive for `idle`: a caller
+/// that starts a body and then stalls cannot hold a connection and a request's buffers
+/// forever (a slow-body attack). The timer restarts at every frame.
+pub struct Progress<B> {
+    inner: B,
+    idle: std::time::Duration,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> Progress<B> {
+    /// Watches `inner`.
+    pub fn new(inner: B, idle: std::time::Duration) -> Progress<B> {
+        Progress { inner, idle, sleep: Box::pin(tokio::time::sleep(idle)) }
+    }
+}
+
+/// The caller sent no body bytes for this long.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub std::time::Duration);
+
+impl std::fmt::Display for BodyTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no request body bytes arrived for {} s", self.0.as_secs())
+    }
+}
+
+impl std::error::Error for BodyTimeout {}
+
+impl<B> hyper::body::Body for Progress<B>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+        use std::future::Future;
+        use std::task::Poll;
+        let this = self.get_mut();
+        match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let deadline = tokio::time::Instant::now() + this.idle;
+                this.sleep.as_mut().reset(deadline);
+                Poll::Ready(frame.map(|result| result.map_err(Into::into)))
+            }
+            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimeout(this.idle))))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }

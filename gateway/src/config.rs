@@ -1,6 +1,7 @@
 //! Settings of the gateway listener and its upstream client.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// How the gateway listens and calls backends.
 #[derive(Debug, Clone)]
@@ -11,10 +12,21 @@ pub struct GatewayConfig {
     pub max_body_bytes: u64,
     /// Largest request head (request line and headers); larger is a 431.
     pub max_header_bytes: usize,
+    /// Time for a request head to arrive complete, counted from the end of the previous
+    /// response on a keep-alive connection (so it also ends idle keep-alive connections).
+    pub header_timeout: Duration,
+    /// Longest pause between request body bytes; longer is a 408.
+    pub body_timeout: Duration,
 }
 
 impl Default for GatewayConfig {
     fn default() -> GatewayConfig {
-        GatewayConfig { upstream_ca_file: None, max_body_bytes: 32 * 1024 * 1024, max_header_bytes: 64 * 1024 }
+        GatewayConfig {
+            upstream_ca_file: None,
+            max_body_bytes: 32 * 1024 * 1024,
+            max_header_bytes: 64 * 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+        }
     }
 }

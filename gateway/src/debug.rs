@@ -85,7 +85,8 @@ pub fn trace(ctx: &RequestContext, notes: &DebugNotes, error: Option<&GatewayErr
             let detail = if notes.mock { "the mock short-cut answered" } else { "" };
             (outcome, detail.to_owned())
         } else if i == reached && error.is_some() {
-            ("failed", error.map(|e| format!("{}: {}", e.code(), e.message())).unwrap_or_default())
+            let detail = ctx.upstream_error.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+            ("failed", error.map(|e| format!("{}: {}{detail}", e.code(), e.message())).unwrap_or_default())
         } else {
             match *name {
                 "resolve" => (

@@ -21,6 +21,8 @@ pub enum GatewayError {
     InvalidPath(String),
     /// The body's content type is one the API's body parameters cannot be read from.
     UnsupportedMediaType(String),
+    /// The caller stopped sending its request body.
+    RequestTimeout(String),
     /// The API cannot be served (e.g. its backend kind is not available).
     Unavailable(String),
     /// The backend could not be reached, or failed mid-response.
@@ -104,6 +106,7 @@ impl GatewayError {
             GatewayError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            GatewayError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             GatewayError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             GatewayError::Auth(failure, _) => failure.status(),
             GatewayError::Function(_) => StatusCode::BAD_GATEWAY,
@@ -119,6 +122,7 @@ impl GatewayError {
             GatewayError::InvalidParameter(_) => "InvalidParameter",
             GatewayError::InvalidPath(_) => "InvalidPath",
             GatewayError::UnsupportedMediaType(_) => "UnsupportedMediaType",
+            GatewayError::RequestTimeout(_) => "RequestTimeout",
             GatewayError::Unavailable(_) => "ServiceUnavailable",
             GatewayError::BadGateway(_) => "BadGateway",
             GatewayError::GatewayTimeout(_) => "GatewayTimeout",
@@ -138,6 +142,7 @@ impl GatewayError {
             | GatewayError::InvalidParameter(m)
             | GatewayError::InvalidPath(m)
             | GatewayError::UnsupportedMediaType(m)
+            | GatewayError::RequestTimeout(m)
             | GatewayError::Unavailable(m)
             | GatewayError::BadGateway(m)
             | GatewayError::GatewayTimeout(m)

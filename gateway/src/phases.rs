@@ -123,6 +123,8 @@ pub struct RequestContext {
     pub version: Option<String>,
     /// The API, once routed.
     pub api: Option<Arc<CompiledApi>>,
+    /// Why the backend call failed, with the backend's address (log and trace only).
+    pub upstream_error: Option<String>,
     /// The backend's status, when one answered.
     pub upstream_status: Option<u16>,
     /// How long the backend took to answer (response head).
@@ -154,6 +156,7 @@ impl RequestContext {
             environment: None,
             version: None,
             api: None,
+            upstream_error: None,
             upstream_status: None,
             upstream_micros: None,
             auth: None,
@@ -420,6 +423,24 @@ fn check_signature<'a>(
             );
         }
     }
+    // The StringToSign must tell requests apart: a header given twice signs only its first
+    // value (a backend may read the other), and a decoded `&`, or `=` in a name, in a
+    // parameter makes two different queries sign alike (`a=1%26b%3D2` and `a=1&b=2`).
+    let lines = [header::ACCEPT, signature::CONTENT_MD5, header::CONTENT_TYPE, header::DATE];
+    let repeated = lines
+        .iter()
+        .map(|name| name.as_str())
+        .chain(signed.iter().map(String::as_str))
+        .find(|name| headers.get_all(*name).iter().nth(1).is_some());
+    if let Some(name) = repeated {
+        return fail(AuthFailure::InvalidSignature, format!("the signed header `{name}` is given more than once"));
+    }
+    if let Some((key, _)) = params.iter().find(|(k, v)| k.contains(['&', '=']) || v.contains('&')) {
+        return fail(
+            AuthFailure::InvalidSignature,
+            format!("the signed parameter `{key}` holds `&` (or `=` in its name), which the signature cannot tell apart"),
+        );
+    }
     let server = signature::string_to_sign(ctx.method.as_str(), headers, &signed, &ctx.path, &params);
     if !app.secret_key.verify(method, &server, given) {
         ctx.string_to_sign = Some(server.clone());
@@ -552,14 +573,19 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// Removes the caller's gateway credentials: an AppCode and the X-Ca signature headers.
-fn strip_credentials(headers: &mut HeaderMap) {
+/// Removes the caller's gateway credentials: an AppCode and the X-Ca signature headers; and
+/// `X-Ca-Key` unless a verified signature made it the calling app's key (sent beside an
+/// AppCode, or to an anonymous API, it is only a claim).
+fn strip_credentials(headers: &mut HeaderMap, signed: bool) {
     if appcode(headers).is_some() {
         headers.remove(header::AUTHORIZATION);
     }
-    let signature: Vec<HeaderName> =
-        headers.keys().filter(|n| n.as_str().starts_with("x-ca-signature")).cloned().collect();
-    for name in signature {
+    let remove: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| n.as_str().starts_with("x-ca-signature") || (!signed && *n == signature::X_CA_KEY))
+        .cloned()
+        .collect();
+    for name in remove {
         headers.remove(name);
     }
 }
@@ -620,7 +646,7 @@ pub fn upstream_request(
     let mut headers = parts.headers;
     headers.reserve(6 + backend.system.len() + backend.constant_headers.len());
     strip_hop_by_hop(&mut headers);
-    strip_credentials(&mut headers);
+    strip_credentials(&mut headers, ctx.auth == Some("Signature"));
     let original_host = headers.remove(header::HOST);
     if api.mode == RequestMode::Mapping {
         let keep: Vec<HeaderName> = headers
@@ -728,9 +754,12 @@ pub fn upstream_request(
             SystemParam::RequestId => Some(ctx.request_id.header()),
             SystemParam::AppKey => ctx.app.as_ref().and_then(|app| HeaderValue::from_str(&app.key).ok()),
         };
-        if let Some(value) = value {
-            headers.insert(name.clone(), value);
-        }
+        // Without a value (no app called) the caller's own header of that name is dropped: the
+        // backend trusts this header to come from the gateway.
+        match value {
+            Some(value) => headers.insert(name.clone(), value),
+            None => headers.remove(name),
+        };
     }
     let forwarded_for = match headers.get(names::X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(previous) => HeaderValue::from_str(&format!("{previous}, {}", ctx.client)).ok(),
@@ -774,15 +803,18 @@ pub async fn proxy(
     request: Request<Body>,
 ) -> Result<Response<Body>, GatewayError> {
     let started = Instant::now();
+    // The caller learns what failed; the backend's address and the OS or TLS error text go
+    // to the access log and the Debug API trace only.
     let response = match tokio::time::timeout(backend.timeout, upstream.send(backend, request)).await {
         Err(_) => {
-            return Err(GatewayError::GatewayTimeout(format!(
-                "{} did not answer within {} ms",
-                backend.address,
-                backend.timeout.as_millis()
-            )))
+            let ms = backend.timeout.as_millis();
+            ctx.upstream_error = Some(format!("{} did not answer within {ms} ms", backend.address));
+            return Err(GatewayError::GatewayTimeout(format!("the backend did not answer within {ms} ms")));
         }
-        Ok(Err(error)) => return Err(GatewayError::BadGateway(format!("{}: {error}", backend.address))),
+        Ok(Err(error)) => {
+            ctx.upstream_error = Some(format!("{}: {}", backend.address, error.detail));
+            return Err(GatewayError::BadGateway(error.kind.public_message().into()));
+        }
         Ok(Ok(response)) => response,
     };
     ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);
@@ -811,8 +843,10 @@ pub async fn function(
     for (name, value) in query {
         query_object.entry(name.clone()).or_insert_with(|| serde_json::Value::String(value.clone()));
     }
+    let mut visible = request.headers().clone();
+    strip_credentials(&mut visible, ctx.auth == Some("Signature"));
     let mut headers = serde_json::Map::new();
-    for (name, value) in request.headers() {
+    for (name, value) in &visible {
         if let Ok(value) = value.to_str() {
             headers.entry(name.as_str().to_owned()).or_insert_with(|| serde_json::Value::String(value.to_owned()));
         }
@@ -871,6 +905,7 @@ pub fn log(ctx: &RequestContext, status: http::StatusCode, bytes: Option<u64>) {
         bytes = bytes.map(|b| b as i64).unwrap_or(-1),
         upstream_status = ctx.upstream_status.unwrap_or(0),
         upstream_micros = ctx.upstream_micros.unwrap_or(0),
+        upstream_error = ctx.upstream_error.as_deref().unwrap_or("-"),
         micros = ctx.started.elapsed().as_micros() as u64,
         "request"
     );

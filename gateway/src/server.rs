@@ -31,6 +31,8 @@ pub struct Limits {
     pub body: u64,
     /// Largest sum of header lines, in bytes.
     pub headers: usize,
+    /// Longest pause between body bytes.
+    pub body_idle: Duration,
 }
 
 /// How long shutdown waits for requests in flight before it gives up on them.
@@ -52,7 +54,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     let client = upstream_client(&config)?;
-    let limits = Limits { body: config.max_body_bytes, headers: config.max_header_bytes };
+    let limits = Limits { body: config.max_body_bytes, headers: config.max_header_bytes, body_idle: config.body_timeout };
     let nonces = std::sync::Arc::new(NonceStore::default());
     let functions = FunctionPool::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let shared = Arc::new(Shared { snapshots, client, metrics, nonces, limits, debug, functions });
@@ -77,6 +79,8 @@ pub async fn serve(
                 });
                 let connection = graceful.watch(
                     http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(config.header_timeout)
                         .keep_alive(true)
                         .max_buf_size(config.max_header_bytes)
                         .serve_connection(TokioIo::new(stream), service),
@@ -210,15 +214,19 @@ async fn run(
     let is_function = matches!(api.backend, Backend::Function(_));
     let (request, body) = if wants_fields || is_function || phases::authenticate_reads_body(&api, request.headers()) {
         let (parts, incoming) = request.into_parts();
-        let bytes = http_body_util::Limited::new(incoming, usize::try_from(max_body).unwrap_or(usize::MAX))
+        let watched = body::Progress::new(incoming, limits.body_idle);
+        let bytes = http_body_util::Limited::new(watched, usize::try_from(max_body).unwrap_or(usize::MAX))
             .collect()
             .await
-            .map_err(|_| GatewayError::PayloadTooLarge(format!("the request body is larger than {max_body} bytes")))?
+            .map_err(|error| match error.downcast_ref::<body::BodyTimeout>() {
+                Some(timeout) => GatewayError::RequestTimeout(timeout.to_string()),
+                None => GatewayError::PayloadTooLarge(format!("the request body is larger than {max_body} bytes")),
+            })?
             .to_bytes();
         (Request::from_parts(parts, body::full(bytes::Bytes::new())), Some(bytes))
     } else {
         // A body without a length is cut off (and the backend call fails) past the limit.
-        (request.map(|incoming| body::limited(incoming, max_body)), None)
+        (request.map(|incoming| body::limited(incoming, max_body, limits.body_idle)), None)
     };
     // The clock is read only for APIs that check timestamps and expiries.
     let now = if api.auth == domain::api::AuthType::App { now_ms() } else { 0 };

@@ -57,13 +57,48 @@ impl std::fmt::Debug for Upstream {
     }
 }
 
-/// Why a backend call failed, as the 502's message says it.
+/// Why a backend call failed: the kind, which a caller is told, and the detail (the backend's
+/// address is not in it, but OS and TLS error texts are), which only the access log and the
+/// Debug API trace show.
 #[derive(Debug)]
-pub struct UpstreamError(pub String);
+pub struct UpstreamError {
+    /// What failed.
+    pub kind: UpstreamFailure,
+    /// The underlying error's text.
+    pub detail: String,
+}
+
+/// The kinds of backend failure a caller may learn about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFailure {
+    /// The TCP connection could not be made (refused, unreachable, timed out).
+    Connect,
+    /// The TLS handshake failed.
+    Tls,
+    /// The connection broke, or the backend's answer was not valid HTTP/1.1.
+    Protocol,
+}
+
+impl UpstreamFailure {
+    /// What a caller reads in the 502.
+    pub fn public_message(self) -> &'static str {
+        match self {
+            UpstreamFailure::Connect => "the backend could not be reached (connection failed)",
+            UpstreamFailure::Tls => "the TLS handshake with the backend failed",
+            UpstreamFailure::Protocol => "the backend closed the connection or sent an invalid response",
+        }
+    }
+}
+
+impl UpstreamError {
+    fn new(kind: UpstreamFailure, detail: impl Into<String>) -> UpstreamError {
+        UpstreamError { kind, detail: detail.into() }
+    }
+}
 
 impl std::fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        write!(f, "{}: {}", self.kind.public_message(), self.detail)
     }
 }
 
@@ -105,7 +140,7 @@ impl Upstream {
                 Err(mut error) => match error.take_message() {
                     // Not sent: the pooled connection closed under us; once more on a new one.
                     Some(unsent) if !fresh => request = unsent,
-                    _ => return Err(UpstreamError(describe(error.error()))),
+                    _ => return Err(UpstreamError::new(UpstreamFailure::Protocol, describe(error.error()))),
                 },
             }
         }
@@ -149,19 +184,27 @@ impl Upstream {
         let host = address.host.as_str();
         let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port)))
             .await
-            .map_err(|_| UpstreamError(format!("connect timed out after {} s", CONNECT_TIMEOUT.as_secs())))?
-            .map_err(|e| UpstreamError(format!("connect: {e}")))?;
+            .map_err(|_| {
+                UpstreamError::new(
+                    UpstreamFailure::Connect,
+                    format!("connect timed out after {} s", CONNECT_TIMEOUT.as_secs()),
+                )
+            })?
+            .map_err(|e| UpstreamError::new(UpstreamFailure::Connect, format!("connect: {e}")))?;
         let _ = tcp.set_nodelay(true);
         let stream: Stream = if address.tls {
             let name = rustls::pki_types::ServerName::try_from(host.to_owned())
-                .map_err(|e| UpstreamError(format!("TLS server name `{host}`: {e}")))?;
-            let tls = self.inner.tls.connect(name, tcp).await.map_err(|e| UpstreamError(format!("TLS: {e}")))?;
+                .map_err(|e| UpstreamError::new(UpstreamFailure::Tls, format!("TLS server name `{host}`: {e}")))?;
+            let tls = self.inner.tls.connect(name, tcp).await.map_err(|e| UpstreamError::new(UpstreamFailure::Tls, format!("TLS: {e}")))?;
             Either::Right(Box::new(tls))
         } else {
             Either::Left(tcp)
         };
         let (sender, connection) =
-            http1::Builder::new().handshake(TokioIo::new(stream)).await.map_err(|e| UpstreamError(describe(&e)))?;
+            http1::Builder::new()
+                .handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, describe(&e)))?;
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "backend connection ended with an error");

@@ -96,6 +96,8 @@ impl Application {
         let gateway_config = gateway::GatewayConfig {
             upstream_ca_file: settings.upstream_ca_file.clone(),
             max_body_bytes: settings.max_body_bytes,
+            header_timeout: std::time::Duration::from_secs(settings.header_timeout_s),
+            body_timeout: std::time::Duration::from_secs(settings.body_timeout_s),
             ..Default::default()
         };
         Ok(Application { console, gateway, gateway_config, state, router })

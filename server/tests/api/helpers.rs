@@ -41,6 +41,8 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
         site_root: PathBuf::from("target/site"),
         upstream_ca_file: None,
         max_body_bytes: 32 * 1024 * 1024,
+        header_timeout_s: 10,
+        body_timeout_s: 30,
         secure_cookies: false,
     }
 }

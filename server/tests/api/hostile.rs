@@ -264,3 +264,195 @@ async fn body_parameters_cannot_be_skipped_with_another_content_type() {
         assert_eq!((status, code.as_str()), (415, "UnsupportedMediaType"), "{content_type}: {body}");
     }
 }
+
+#[tokio::test]
+async fn a_502_says_what_failed_but_not_where_and_the_trace_says_where() {
+    let app = spawn_app().await;
+    let rest = app.rest().await;
+    assert_eq!(rest.post("/groups", json!({"name": "down", "subdomain": "down"})).await.0, 201);
+    let api = json!({"name": "Down", "request": {"method": "GET", "path": "/down"}});
+    assert_eq!(rest.post("/groups/down/apis", api).await.0, 201);
+    assert_eq!(rest.post("/groups/down/versions", json!({"label": "1"})).await.0, 201);
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    let release = json!({"version": "1", "backend": {"type": "http", "address": "http://127.0.0.1:9"}});
+    assert_eq!(rest.put("/groups/down/deployments/test", release).await.0, 200);
+
+    let response = app.call_gateway(reqwest::Method::GET, "down.localhost", "TEST", "/down").await;
+    assert_eq!(response.status(), 502);
+    let message = response.headers()["x-ca-error-message"].to_str().expect("ascii").to_owned();
+    let body: Value = response.json().await.expect("JSON error");
+    assert_eq!(body["message"], "the backend could not be reached (connection failed)");
+    for leak in ["127.0.0.1", ":9", "refused", "os error"] {
+        assert!(!body.to_string().contains(leak) && !message.contains(leak), "{leak} in {body} / {message}");
+    }
+
+    // The Debug API trace has the whole reason.
+    let (status, result) = rest.post("/debug", json!({"group": "down", "env": "test", "api": "Down"})).await;
+    assert_eq!(status, 200, "{result}");
+    let failed = result["trace"]["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .find(|p| p["outcome"] == "failed")
+        .map(|p| p["detail"].as_str().unwrap_or_default().to_owned())
+        .expect("a failed phase");
+    assert!(failed.contains("http://127.0.0.1:9") && failed.contains("connect"), "{failed}");
+}
+
+#[tokio::test]
+async fn only_verified_credentials_reach_a_backend_or_a_function() {
+    let app = spawn_app().await;
+    let (rest, web, ids) = signed_petstore(&app).await;
+    let code = web["app_code"].as_str().expect("AppCode").to_owned();
+    let call = |path: &'static str, extra: Vec<(&'static str, String)>| {
+        let mut request = reqwest::Client::new()
+            .get(format!("{}{path}", app.gateway))
+            .header("host", "petstore.localhost")
+            .header("x-ca-stage", "TEST");
+        for (name, value) in extra {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    // An AppCode call that also claims another app's key: the claim is dropped.
+    let response = call("/pets", vec![("authorization", format!("APPCODE {code}")), ("x-ca-key", "forged".into())])
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    let echoed: Value = response.json().await.expect("echo JSON");
+    assert!(echoed["headers"].get("x-ca-key").is_none(), "{echoed}");
+    assert!(echoed["headers"].get("authorization").is_none(), "{echoed}");
+
+    // An anonymous API whose backend reads the app key from a system-parameter header: a
+    // caller's own header of that name never passes for the gateway's.
+    let anonymous = json!({"name": "Who", "request": {"method": "GET", "path": "/who"},
+        "backend": {"http": {"system": [{"param": "app_key", "name": "x-app-key"}]}}});
+    assert_eq!(rest.post("/groups/petstore/apis", anonymous).await.0, 201);
+    // A Function behind AppCode sees no credentials either.
+    let function = json!({"name": "Fn", "auth": "app", "request": {"method": "GET", "path": "/fn"},
+        "backend": {"unified": false, "type": "function", "function": {
+            "code": "export default function handler(req) { return {status: 200, body: req.headers}; }"}}});
+    let (status, created) = rest.post("/groups/petstore/apis", function).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(rest.post("/groups/petstore/versions", json!({"label": "2"})).await.0, 201);
+    let backend = crate::helpers::spawn_echo_backend().await;
+    let release = json!({"version": "2", "backend": {"type": "http", "address": backend}});
+    let (status, body) = rest.put("/groups/petstore/deployments/test", release).await;
+    assert_eq!(status, 200, "{body}");
+    let mut grant_ids: Vec<Value> = ids.iter().map(|id| json!(id)).collect();
+    grant_ids.push(created["id"].clone());
+    let grant = json!({"group": "petstore", "apis": grant_ids, "env": "test"});
+    assert_eq!(rest.post("/apps/web/authorizations", grant).await.0, 201);
+
+    let response = call("/who", vec![("x-app-key", "admin-app".into())]).await.expect("send");
+    assert_eq!(response.status(), 200);
+    let echoed: Value = response.json().await.expect("echo JSON");
+    assert!(echoed["headers"].get("x-app-key").is_none(), "{echoed}");
+
+    let response = call("/fn", vec![("authorization", format!("APPCODE {code}")), ("x-ca-key", "forged".into())])
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    let seen: Value = response.json().await.expect("function JSON");
+    assert!(seen.get("authorization").is_none() && seen.get("x-ca-key").is_none(), "{seen}");
+}
+
+#[tokio::test]
+async fn a_signature_covers_one_request_only() {
+    let app = spawn_app().await;
+    let (_rest, web, _ids) = signed_petstore(&app).await;
+    let signed = ["x-ca-extra", "x-ca-key", "x-ca-nonce", "x-ca-timestamp"];
+    let key = web["app_key"].as_str().expect("key");
+    let secret = web["app_secret"].as_str().expect("secret");
+    let sign = |extra: &str, nonce: &str, params: &[(String, String)]| {
+        let mut headers = HeaderMap::new();
+        headers.insert(signature::X_CA_KEY, HeaderValue::from_str(key).expect("key"));
+        headers.insert(signature::X_CA_TIMESTAMP, HeaderValue::from(now_ms()));
+        headers.insert(signature::X_CA_NONCE, HeaderValue::from_str(nonce).expect("nonce"));
+        headers.insert("x-ca-extra", HeaderValue::from_str(extra).expect("extra"));
+        headers.insert(signature::X_CA_SIGNATURE_HEADERS, HeaderValue::from_str(&signed.join(",")).expect("list"));
+        let names: Vec<String> = signed.iter().map(|n| n.to_string()).collect();
+        let text = signature::string_to_sign("GET", &headers, &names, "/pets", params);
+        let value = signature::sign(secret, SignatureMethod::HmacSha256, &text);
+        headers.insert(signature::X_CA_SIGNATURE, HeaderValue::from_str(&value).expect("signature"));
+        headers
+    };
+    let head = |query: &str, headers: &HeaderMap| {
+        let mut text = format!("GET /pets{query} HTTP/1.1\r\nHost: petstore.localhost\r\nX-Ca-Stage: TEST");
+        for (name, value) in headers {
+            text.push_str(&format!("\r\n{name}: {}", value.to_str().expect("ascii")));
+        }
+        text
+    };
+
+    // As signed: accepted.
+    let headers = sign("a", "c-1", &[]);
+    let (status, _, body) = raw(&app, &head("", &headers)).await;
+    assert_eq!(status, 200, "{body}");
+
+    // The signed header given twice: the signature covered the first value only.
+    let headers = sign("a", "c-2", &[]);
+    let doubled = format!("{}\r\nx-ca-extra: b", head("", &headers));
+    let (status, code, body) = raw(&app, &doubled).await;
+    assert_eq!((status, code.as_str()), (401, "InvalidSignature"), "{body}");
+    assert!(body.contains("`x-ca-extra` is given more than once"), "{body}");
+
+    // One parameter `a` = `1&b=2` signs as the two parameters `a=1`, `b=2` would.
+    let two = [("a".to_owned(), "1".to_owned()), ("b".to_owned(), "2".to_owned())];
+    let headers = sign("a", "c-3", &two);
+    let (status, code, body) = raw(&app, &head("?a=1%26b%3D2", &headers)).await;
+    assert_eq!((status, code.as_str()), (401, "InvalidSignature"), "{body}");
+    assert!(body.contains("holds `&`"), "{body}");
+    let headers = sign("a", "c-4", &two);
+    let (status, _, body) = raw(&app, &head("?a=1&b=2", &headers)).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Reads what the gateway sends until it closes the connection, or `None` if it is still
+/// open after `limit`.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: std::time::Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    match tokio::time::timeout(limit, stream.read_to_end(&mut answer)).await {
+        Ok(_) => Some(String::from_utf8_lossy(&answer).into_owned()),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test]
+async fn an_unfinished_head_and_an_idle_keep_alive_connection_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_app_with(|s| s.header_timeout_s = 1).await;
+    let address = app.gateway.trim_start_matches("http://").to_owned();
+
+    // A head that never ends (slowloris).
+    let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
+    stream.write_all(b"GET /x HTTP/1.1\r\nHost: nowhere.localhost\r\nX-Slow: ").await.expect("send");
+    let closed = read_until_closed(&mut stream, std::time::Duration::from_secs(5)).await;
+    assert!(closed.is_some(), "the connection with an unfinished head is still open after 5 s");
+
+    // A keep-alive connection that stays idle after its answer.
+    let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
+    stream.write_all(b"GET /x HTTP/1.1\r\nHost: nowhere.localhost\r\n\r\n").await.expect("send");
+    let mut first = [0u8; 12];
+    stream.read_exact(&mut first).await.expect("an answer");
+    assert_eq!(&first, b"HTTP/1.1 404");
+    let closed = read_until_closed(&mut stream, std::time::Duration::from_secs(5)).await;
+    assert!(closed.is_some(), "the idle keep-alive connection is still open after 5 s");
+}
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_a_408() {
+    use tokio::io::AsyncWriteExt;
+    let app = crate::helpers::spawn_app_with(|s| s.body_timeout_s = 1).await;
+    pay_group(&app).await;
+    let address = app.gateway.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
+    let head = "POST /pay?amount=5 HTTP/1.1\r\nHost: pay.localhost\r\nX-Ca-Stage: TEST\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nnote=";
+    stream.write_all(head.as_bytes()).await.expect("send");
+    let answer = read_until_closed(&mut stream, std::time::Duration::from_secs(5)).await;
+    let answer = answer.expect("an answer within 5 s, not a stalled request");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("RequestTimeout"), "{answer}");
+}
