@@ -96,3 +96,48 @@ where
         self.inner.size_hint()
     }
 }
+
+/// The bytes of request bodies the gateway buffers at once, across all connections (bodies
+/// it must read whole: signed forms, body parameters, functions). A request that would go
+/// over it is refused at once with 503 `Overloaded`, so many large or slow bodies cannot
+/// exhaust memory or make other requests wait.
+#[derive(Debug, Clone)]
+pub struct BodyBudget {
+    kib: std::sync::Arc<tokio::sync::Semaphore>,
+    total_kib: u32,
+}
+
+impl BodyBudget {
+    /// A budget of `bytes` (counted in KiB).
+    pub fn new(bytes: u64) -> BodyBudget {
+        let total_kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).max(1);
+        BodyBudget { kib: std::sync::Arc::new(tokio::sync::Semaphore::new(total_kib as usize)), total_kib }
+    }
+
+    /// Takes `bytes` of the budget until the returned permit is dropped.
+    pub fn reserve(&self, bytes: u64) -> Result<tokio::sync::OwnedSemaphorePermit, crate::GatewayError> {
+        let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).clamp(1, self.total_kib);
+        self.kib.clone().try_acquire_many_owned(kib).map_err(|_| {
+            crate::GatewayError::Overloaded(
+                "the gateway is buffering as many request bodies as it may; try again shortly".into(),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_refuses_what_it_cannot_hold_and_takes_back_what_is_released() {
+        let budget = BodyBudget::new(10 * 1024);
+        let first = budget.reserve(6 * 1024).expect("fits");
+        assert!(budget.reserve(5 * 1024).is_err(), "6 + 5 KiB is over 10");
+        let second = budget.reserve(4 * 1024).expect("6 + 4 fits");
+        drop(first);
+        assert!(budget.reserve(6 * 1024).is_ok(), "released");
+        drop(second);
+        assert!(budget.reserve(100 * 1024).is_ok(), "a body larger than the budget takes all of it, once");
+    }
+}

@@ -17,6 +17,8 @@ pub struct GatewayConfig {
     pub header_timeout: Duration,
     /// Longest pause between request body bytes; longer is a 408.
     pub body_timeout: Duration,
+    /// Request body bytes buffered at once across all connections; over it is a 503.
+    pub body_buffer_bytes: u64,
 }
 
 impl Default for GatewayConfig {
@@ -27,6 +29,7 @@ impl Default for GatewayConfig {
             max_header_bytes: 64 * 1024,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
+            body_buffer_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -23,6 +23,8 @@ pub enum GatewayError {
     UnsupportedMediaType(String),
     /// The caller stopped sending its request body.
     RequestTimeout(String),
+    /// The gateway is at a limit it shares between callers (buffered body bytes).
+    Overloaded(String),
     /// The API cannot be served (e.g. its backend kind is not available).
     Unavailable(String),
     /// The backend could not be reached, or failed mid-response.
@@ -107,6 +109,7 @@ impl GatewayError {
             GatewayError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             GatewayError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            GatewayError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             GatewayError::Auth(failure, _) => failure.status(),
             GatewayError::Function(_) => StatusCode::BAD_GATEWAY,
@@ -123,6 +126,7 @@ impl GatewayError {
             GatewayError::InvalidPath(_) => "InvalidPath",
             GatewayError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             GatewayError::RequestTimeout(_) => "RequestTimeout",
+            GatewayError::Overloaded(_) => "Overloaded",
             GatewayError::Unavailable(_) => "ServiceUnavailable",
             GatewayError::BadGateway(_) => "BadGateway",
             GatewayError::GatewayTimeout(_) => "GatewayTimeout",
@@ -143,6 +147,7 @@ impl GatewayError {
             | GatewayError::InvalidPath(m)
             | GatewayError::UnsupportedMediaType(m)
             | GatewayError::RequestTimeout(m)
+            | GatewayError::Overloaded(m)
             | GatewayError::Unavailable(m)
             | GatewayError::BadGateway(m)
             | GatewayError::GatewayTimeout(m)

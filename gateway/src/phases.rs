@@ -303,6 +303,18 @@ fn appcode(headers: &HeaderMap) -> Option<&str> {
     (value.len() >= 8 && value[..8].eq_ignore_ascii_case("APPCODE ")).then(|| value[8..].trim())
 }
 
+/// How much of [`authenticate`] to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Everything that does not need the body: the app (by AppCode or AppKey), enabled and
+    /// authorised, the timestamp, the nonce's presence and the signed-header rules. Run
+    /// before a body is read, so only a caller who could be authorised makes the gateway
+    /// buffer anything.
+    BeforeBody,
+    /// All of it: also `Content-MD5`, the signature itself, and the nonce recorded.
+    Full,
+}
+
 /// Phase 4: for `auth = app` APIs, the caller proves it is an app, by AppCode or X-Ca
 /// signature, and the app must be enabled and authorized for the API in this environment.
 pub fn authenticate(
@@ -311,6 +323,7 @@ pub fn authenticate(
     apps: &AppTable,
     nonces: &NonceStore,
     request: Credentials<'_>,
+    check: Check,
 ) -> Result<(), GatewayError> {
     if api.auth != AuthType::App {
         ctx.auth = Some("none");
@@ -329,8 +342,7 @@ pub fn authenticate(
         let app = apps
             .by_key(key)
             .ok_or_else(|| GatewayError::Auth(AuthFailure::InvalidAppKey, format!("Invalid AppKey `{key}`")))?;
-        let nonce = check_signature(ctx, app, request)?;
-        replay = Some(nonce);
+        replay = check_signature(ctx, app, request, check)?;
         app
     } else {
         return Err(GatewayError::Auth(
@@ -384,7 +396,8 @@ fn check_signature<'a>(
     ctx: &mut RequestContext,
     app: &AppCredential,
     request: Credentials<'a>,
-) -> Result<SignedNonce<'a>, GatewayError> {
+    check: Check,
+) -> Result<Option<SignedNonce<'a>>, GatewayError> {
     let headers = request.headers;
     let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let fail = |failure: AuthFailure, message: String| Err(GatewayError::Auth(failure, message));
@@ -400,13 +413,7 @@ fn check_signature<'a>(
             "X-Ca-Timestamp must be the time of the request in epoch milliseconds, within 15 minutes".into(),
         );
     };
-    let content_type = text(header::CONTENT_TYPE).unwrap_or("");
-    let form = signature::is_form(content_type);
-    if let (Some(md5), Some(body)) = (text(signature::CONTENT_MD5), request.body) {
-        if !form && md5.trim() != signature::content_md5(body) {
-            return fail(AuthFailure::InvalidContentMd5, "Content-MD5 does not match the body".into());
-        }
-    }
+    let form = signature::is_form(text(header::CONTENT_TYPE).unwrap_or(""));
     let mut params = request.query.to_vec();
     if let (true, Some(body)) = (form, request.body) {
         params.extend(form_urlencoded::parse(body).into_owned());
@@ -438,15 +445,25 @@ fn check_signature<'a>(
     if let Some((key, _)) = params.iter().find(|(k, v)| k.contains(['&', '=']) || v.contains('&')) {
         return fail(
             AuthFailure::InvalidSignature,
-            format!("the signed parameter `{key}` holds `&` (or `=` in its name), which the signature cannot tell apart"),
+            format!(
+                "the signed parameter `{key}` holds `&` (or `=` in its name), which the signature cannot tell apart"
+            ),
         );
+    }
+    if check == Check::BeforeBody {
+        return Ok(None);
+    }
+    if let (Some(md5), Some(body)) = (text(signature::CONTENT_MD5), request.body) {
+        if !form && md5.trim() != signature::content_md5(body) {
+            return fail(AuthFailure::InvalidContentMd5, "Content-MD5 does not match the body".into());
+        }
     }
     let server = signature::string_to_sign(ctx.method.as_str(), headers, &signed, &ctx.path, &params);
     if !app.secret_key.verify(method, &server, given) {
         ctx.string_to_sign = Some(server.clone());
         return fail(AuthFailure::InvalidSignature, format!("Invalid Signature, Server StringToSign:`{server}`"));
     }
-    Ok(SignedNonce { nonce, timestamp })
+    Ok(Some(SignedNonce { nonce, timestamp }))
 }
 
 /// The declared parameters' values after validation (defaults filled in), by location.

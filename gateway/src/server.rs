@@ -54,10 +54,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     let client = upstream_client(&config)?;
-    let limits = Limits { body: config.max_body_bytes, headers: config.max_header_bytes, body_idle: config.body_timeout };
+    let limits =
+        Limits { body: config.max_body_bytes, headers: config.max_header_bytes, body_idle: config.body_timeout };
     let nonces = std::sync::Arc::new(NonceStore::default());
+    let body_budget = body::BodyBudget::new(config.body_buffer_bytes);
     let functions = FunctionPool::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
-    let shared = Arc::new(Shared { snapshots, client, metrics, nonces, limits, debug, functions });
+    let shared = Arc::new(Shared { snapshots, client, metrics, nonces, limits, debug, functions, body_budget });
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -118,6 +120,8 @@ pub struct Shared {
     pub debug: Arc<DebugTokens>,
     /// Worker threads for Function backends.
     pub functions: FunctionPool,
+    /// Request body bytes buffered at once, across connections.
+    pub body_budget: body::BodyBudget,
 }
 
 /// Runs the phases for one request.
@@ -212,7 +216,16 @@ async fn run(
     // requests, read the body; all others stream it.
     let wants_fields = fields::needed(&api);
     let is_function = matches!(api.backend, Backend::Function(_));
+    // The clock is read only for APIs that check timestamps and expiries.
+    let now = if api.auth == domain::api::AuthType::App { now_ms() } else { 0 };
+    // Held until the request is answered: the buffered bytes live that long.
+    let mut _budget = None;
     let (request, body) = if wants_fields || is_function || phases::authenticate_reads_body(&api, request.headers()) {
+        // Only a caller who could be authorised makes the gateway buffer a body, and all
+        // buffered bodies together stay within the budget.
+        let early = phases::Credentials { headers: request.headers(), query: &query, body: None, now_ms: now };
+        phases::authenticate(ctx, &api, snapshot.apps(), &shared.nonces, early, phases::Check::BeforeBody)?;
+        _budget = Some(shared.body_budget.reserve(declared_length.unwrap_or(max_body))?);
         let (parts, incoming) = request.into_parts();
         let watched = body::Progress::new(incoming, limits.body_idle);
         let bytes = http_body_util::Limited::new(watched, usize::try_from(max_body).unwrap_or(usize::MAX))
@@ -228,11 +241,9 @@ async fn run(
         // A body without a length is cut off (and the backend call fails) past the limit.
         (request.map(|incoming| body::limited(incoming, max_body, limits.body_idle)), None)
     };
-    // The clock is read only for APIs that check timestamps and expiries.
-    let now = if api.auth == domain::api::AuthType::App { now_ms() } else { 0 };
     let credentials =
         phases::Credentials { headers: request.headers(), query: &query, body: body.as_deref(), now_ms: now };
-    phases::authenticate(ctx, &api, snapshot.apps(), &shared.nonces, credentials)?;
+    phases::authenticate(ctx, &api, snapshot.apps(), &shared.nonces, credentials, phases::Check::Full)?;
     let (request, fields) = match body {
         Some(bytes) if is_function => {
             ctx.phase = "validate";

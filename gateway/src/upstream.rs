@@ -195,16 +195,20 @@ impl Upstream {
         let stream: Stream = if address.tls {
             let name = rustls::pki_types::ServerName::try_from(host.to_owned())
                 .map_err(|e| UpstreamError::new(UpstreamFailure::Tls, format!("TLS server name `{host}`: {e}")))?;
-            let tls = self.inner.tls.connect(name, tcp).await.map_err(|e| UpstreamError::new(UpstreamFailure::Tls, format!("TLS: {e}")))?;
+            let tls = self
+                .inner
+                .tls
+                .connect(name, tcp)
+                .await
+                .map_err(|e| UpstreamError::new(UpstreamFailure::Tls, format!("TLS: {e}")))?;
             Either::Right(Box::new(tls))
         } else {
             Either::Left(tcp)
         };
-        let (sender, connection) =
-            http1::Builder::new()
-                .handshake(TokioIo::new(stream))
-                .await
-                .map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, describe(&e)))?;
+        let (sender, connection) = http1::Builder::new()
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, describe(&e)))?;
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "backend connection ended with an error");

@@ -77,6 +77,12 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_BODY_TIMEOUT_S", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_timeout_s: u64,
 
+    /// Request body bytes the gateway buffers at once across all callers (bodies it reads
+    /// whole: signed forms, body parameters, functions); a request over it is a 503
+    /// `Overloaded` at once.
+    #[arg(long, env = "GANTRY_BODY_BUFFER_BYTES", default_value_t = 256 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub body_buffer_bytes: u64,
+
     /// Mark the session cookie `Secure` (set when the console is served over HTTPS).
     #[arg(long, env = "GANTRY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

@@ -98,6 +98,7 @@ impl Application {
             max_body_bytes: settings.max_body_bytes,
             header_timeout: std::time::Duration::from_secs(settings.header_timeout_s),
             body_timeout: std::time::Duration::from_secs(settings.body_timeout_s),
+            body_buffer_bytes: settings.body_buffer_bytes,
             ..Default::default()
         };
         Ok(Application { console, gateway, gateway_config, state, router })

@@ -43,6 +43,7 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
         max_body_bytes: 32 * 1024 * 1024,
         header_timeout_s: 10,
         body_timeout_s: 30,
+        body_buffer_bytes: 256 * 1024 * 1024,
         secure_cookies: false,
     }
 }

@@ -456,3 +456,56 @@ async fn a_body_that_stops_arriving_is_a_408() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("RequestTimeout"), "{answer}");
 }
+
+#[tokio::test]
+async fn a_caller_who_cannot_be_authorised_gets_no_body_read() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let (_rest, web, _ids) = signed_petstore(&app).await;
+    let address = app.gateway.trim_start_matches("http://").to_owned();
+    // A signed form POST with a Content-MD5 (the body would be read to check either) from an
+    // unknown AppKey, whose body never comes: refused at once, not after waiting for it.
+    let key = web["app_key"].as_str().expect("key");
+    for (who, expected) in [("nobody", "InvalidAppKey"), (key, "InvalidSignature")] {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
+        let head = format!(
+            "POST /form HTTP/1.1\r\nHost: petstore.localhost\r\nX-Ca-Stage: TEST\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000000\r\n\
+             X-Ca-Key: {who}\r\nX-Ca-Signature: x\r\nX-Ca-Timestamp: {}\r\nX-Ca-Nonce: n\r\n\
+             X-Ca-Signature-Headers: x-ca-key\r\nConnection: close\r\n\r\n",
+            now_ms()
+        );
+        stream.write_all(head.as_bytes()).await.expect("send");
+        let answer = read_until_closed(&mut stream, std::time::Duration::from_secs(3)).await;
+        let answer = answer.expect("answered without the body");
+        assert!(answer.contains(expected), "{who}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn buffered_bodies_share_one_budget_and_the_rest_is_served() {
+    use tokio::io::AsyncWriteExt;
+    let app = crate::helpers::spawn_app_with(|s| s.body_buffer_bytes = 64 * 1024).await;
+    pay_group(&app).await;
+    let address = app.gateway.trim_start_matches("http://").to_owned();
+    // One caller holds 60 KiB of the 64 KiB budget with a body it sends slowly.
+    let mut holder = tokio::net::TcpStream::connect(&address).await.expect("connect");
+    let head = "POST /pay?amount=5 HTTP/1.1\r\nHost: pay.localhost\r\nX-Ca-Stage: TEST\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 61440\r\n\r\nnote=";
+    holder.write_all(head.as_bytes()).await.expect("send");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Another 10 KiB body does not fit: 503 at once.
+    let body = format!("note={}", "x".repeat(10 * 1024));
+    let (status, code, answer) =
+        raw_with_body(&app, post_pay("amount=5", "", &body, "application/x-www-form-urlencoded")).await;
+    assert_eq!((status, code.as_str()), (503, "Overloaded"), "{answer}");
+    // A small one fits, and requests without bodies never wait.
+    let (status, _, answer) =
+        raw_with_body(&app, post_pay("amount=5", "", "note=hi", "application/x-www-form-urlencoded")).await;
+    assert_eq!(status, 200, "{answer}");
+    drop(holder);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, _, answer) =
+        raw_with_body(&app, post_pay("amount=5", "", &body, "application/x-www-form-urlencoded")).await;
+    assert_eq!(status, 200, "the budget is back once the first caller left: {answer}");
+}
