@@ -19,6 +19,8 @@ pub struct GatewayConfig {
     pub body_timeout: Duration,
     /// Request body bytes buffered at once across all connections; over it is a 503.
     pub body_buffer_bytes: u64,
+    /// Caller connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for GatewayConfig {
@@ -30,6 +32,7 @@ impl Default for GatewayConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             body_buffer_bytes: 256 * 1024 * 1024,
+            max_connections: 10_000,
         }
     }
 }

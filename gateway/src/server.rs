@@ -61,13 +61,21 @@ pub async fn serve(
     let functions = FunctionPool::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let shared = Arc::new(Shared { snapshots, client, metrics, nonces, limits, debug, functions, body_budget });
     let mut shutdown = std::pin::pin!(shutdown);
+    // At most `max_connections` callers at once: past it, new connections wait in the
+    // kernel's backlog until one closes.
+    let slots = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+    let mut accept_errors = AcceptErrors::default();
     loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
                     Ok(pair) => pair,
                     Err(error) => {
-                        tracing::warn!(%error, "gateway accept failed");
+                        accept_errors.back_off(&error).await;
                         continue;
                     }
                 };
@@ -91,6 +99,7 @@ pub async fn serve(
                     if let Err(error) = connection.await {
                         tracing::debug!(%error, "gateway connection ended with an error");
                     }
+                    drop(slot);
                 });
             }
             () = &mut shutdown => break,
@@ -101,6 +110,33 @@ pub async fn serve(
         tracing::warn!("gateway shutdown: connections still open after {DRAIN_TIMEOUT:?}");
     }
     Ok(())
+}
+
+/// Accept failures: out of file descriptors or memory, the listener backs off instead of
+/// spinning on an error that repeats at once, and says so at most once a second.
+#[derive(Debug, Default)]
+struct AcceptErrors {
+    last_warned: Option<std::time::Instant>,
+    since_warned: u64,
+}
+
+impl AcceptErrors {
+    async fn back_off(&mut self, error: &std::io::Error) {
+        // EMFILE, ENFILE, ENOBUFS, ENOMEM: a shortage that lasts; anything else (a caller
+        // that reset before accept) concerns one connection only.
+        let shortage = matches!(error.raw_os_error(), Some(23 | 24 | 105 | 12));
+        if !shortage {
+            tracing::debug!(%error, "gateway accept failed");
+            return;
+        }
+        self.since_warned += 1;
+        if self.last_warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+            tracing::warn!(%error, times = self.since_warned, "gateway accept failed; backing off");
+            self.last_warned = Some(std::time::Instant::now());
+            self.since_warned = 0;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// What every request of the listener shares.

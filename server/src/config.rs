@@ -83,6 +83,13 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_BODY_BUFFER_BYTES", default_value_t = 256 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
     pub body_buffer_bytes: u64,
 
+    /// Caller connections the gateway keeps open at once; more wait until one closes.
+    /// 0 (the default) derives it from the open-file limit, which start-up raises to its
+    /// hard limit: half of what is left after 256 kept for the console, the database and
+    /// files, since each proxied call also holds a backend connection.
+    #[arg(long, env = "GANTRY_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+
     /// Mark the session cookie `Secure` (set when the console is served over HTTPS).
     #[arg(long, env = "GANTRY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

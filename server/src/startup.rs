@@ -99,6 +99,7 @@ impl Application {
             header_timeout: std::time::Duration::from_secs(settings.header_timeout_s),
             body_timeout: std::time::Duration::from_secs(settings.body_timeout_s),
             body_buffer_bytes: settings.body_buffer_bytes,
+            max_connections: connection_cap(settings.max_connections),
             ..Default::default()
         };
         Ok(Application { console, gateway, gateway_config, state, router })
@@ -201,4 +202,23 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
         .layer(sessions)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The gateway's connection cap: `configured`, or derived from the open-file limit after
+/// raising it to its hard limit (see `ServeSettings::max_connections`).
+fn connection_cap(configured: usize) -> usize {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::warn!(%error, "could not raise the open-file limit");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map(|(soft, _)| soft).unwrap_or(1024)
+        }
+    };
+    let cap = if configured > 0 {
+        configured
+    } else {
+        usize::try_from(limit.saturating_sub(256) / 2).unwrap_or(usize::MAX).clamp(64, 1_000_000)
+    };
+    tracing::info!(open_file_limit = limit, gateway_connections = cap, "connection cap");
+    cap
 }

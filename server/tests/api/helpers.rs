@@ -44,6 +44,7 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
         header_timeout_s: 10,
         body_timeout_s: 30,
         body_buffer_bytes: 256 * 1024 * 1024,
+        max_connections: 0,
         secure_cookies: false,
     }
 }

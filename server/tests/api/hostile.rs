@@ -509,3 +509,35 @@ async fn buffered_bodies_share_one_budget_and_the_rest_is_served() {
         raw_with_body(&app, post_pay("amount=5", "", &body, "application/x-www-form-urlencoded")).await;
     assert_eq!(status, 200, "the budget is back once the first caller left: {answer}");
 }
+
+#[tokio::test]
+async fn past_the_connection_cap_callers_wait_and_the_console_still_answers() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_app_with(|s| s.max_connections = 3).await;
+    let address = app.gateway.trim_start_matches("http://").to_owned();
+    let request = b"GET /x HTTP/1.1\r\nHost: nowhere.localhost\r\n\r\n";
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
+        stream.write_all(request).await.expect("send");
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await.expect("answered");
+        held.push(stream);
+    }
+    // The fourth caller's request waits: the gateway does not take the connection yet.
+    let mut waiting = tokio::net::TcpStream::connect(&address).await.expect("the kernel accepts it");
+    waiting.write_all(request).await.expect("send");
+    let mut head = [0u8; 12];
+    let early = tokio::time::timeout(std::time::Duration::from_millis(700), waiting.read_exact(&mut head)).await;
+    assert!(early.is_err(), "a fourth connection was served past a cap of three");
+    // The console is another listener: it answers meanwhile.
+    let console = app.get("/login").await;
+    assert_eq!(console.status(), 200);
+    // One caller leaves; the waiting one is served.
+    drop(held.pop());
+    tokio::time::timeout(std::time::Duration::from_secs(5), waiting.read_exact(&mut head))
+        .await
+        .expect("served once a slot was free")
+        .expect("read");
+    assert_eq!(&head, b"HTTP/1.1 404");
+}
