@@ -174,19 +174,53 @@ fn response<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<FunctionResponse, 
     Ok(FunctionResponse { status, headers, body })
 }
 
-/// One worker's engine: compiled functions, context and runtime. Fields drop in this
-/// order: values held for the runtime must go before it (QuickJS asserts so).
-struct Engine {
-    compiled: HashMap<String, Persistent<Function<'static>>>,
+/// Freezes the built-in objects and their prototypes, so a function cannot patch what its
+/// own later calls (made for other callers) run, e.g. `String.prototype.toUpperCase`.
+const FREEZE_INTRINSICS: &str = "\
+for (const name of Object.getOwnPropertyNames(globalThis)) {\
+  const value = globalThis[name];\
+  if ((typeof value === 'function' || typeof value === 'object') && value !== null && value !== globalThis) {\
+    Object.freeze(value);\
+    if (typeof value === 'function' && value.prototype) Object.freeze(value.prototype);\
+  }\
+}\
+Object.freeze(Object.getPrototypeOf(function* () {}));\
+Object.freeze(Object.getPrototypeOf(async function () {}));";
+
+/// A function loaded in a context of its own: no two functions share globals or built-ins,
+/// so code released in one group can never observe calls to another group's function.
+/// `handler` drops before `context`.
+struct Loaded {
+    handler: Persistent<Function<'static>>,
     context: Context,
+}
+
+/// One worker's engine: its functions, each in its own context, and the runtime they share
+/// (memory and CPU-time limits). Fields drop in this order: values held for the runtime
+/// must go before it (QuickJS asserts so).
+struct Engine {
+    compiled: HashMap<String, Loaded>,
     deadline: Rc<Cell<Instant>>,
     runtime: Runtime,
 }
 
 impl Engine {
     fn new() -> Result<Engine, String> {
-        let (runtime, context, deadline) = runtime()?;
-        Ok(Engine { compiled: HashMap::new(), context, deadline, runtime })
+        let (runtime, _context, deadline) = runtime()?;
+        Ok(Engine { compiled: HashMap::new(), deadline, runtime })
+    }
+
+    /// Loads `function` into a fresh context with frozen built-ins.
+    fn load(runtime: &Runtime, deadline: &Cell<Instant>, function: &FunctionCode) -> Result<Loaded, String> {
+        let context = Context::full(runtime).map_err(|e| format!("starting the JavaScript engine: {e}"))?;
+        deadline.set(Instant::now() + LOAD_LIMIT);
+        let handler = context.with(|ctx| {
+            ctx.eval::<(), _>(FREEZE_INTRINSICS).catch(&ctx).map_err(describe)?;
+            let name = format!("function-{}.js", &function.hash[..16]);
+            let handler = load(&ctx, &name, &function.code)?;
+            Ok::<_, String>(Persistent::save(&ctx, handler))
+        })?;
+        Ok(Loaded { handler, context })
     }
 
     /// Runs one call; the flag says whether the runtime hit a limit and must be replaced.
@@ -194,19 +228,24 @@ impl Engine {
         if self.compiled.len() >= CACHE_LIMIT {
             self.compiled.clear();
         }
-        let Engine { compiled, context, deadline, runtime } = self;
+        let Engine { compiled, deadline, runtime } = self;
         let started = Instant::now();
-        let outcome = context.with(|ctx| {
-            let handler = match compiled.get(&function.hash) {
-                Some(saved) => saved.clone().restore(&ctx).map_err(|e| e.to_string())?,
-                None => {
-                    deadline.set(Instant::now() + LOAD_LIMIT);
-                    let name = format!("function-{}.js", &function.hash[..16]);
-                    let handler = load(&ctx, &name, &function.code)?;
-                    compiled.insert(function.hash.clone(), Persistent::save(&ctx, handler.clone()));
-                    handler
+        if !compiled.contains_key(&function.hash) {
+            match Engine::load(runtime, deadline, function) {
+                Ok(loaded) => {
+                    compiled.insert(function.hash.clone(), loaded);
                 }
-            };
+                Err(message) => {
+                    let broken = message.contains("interrupted") || message.contains("out of memory");
+                    return (Err(message), broken);
+                }
+            }
+        }
+        let Some(loaded) = compiled.get(&function.hash) else {
+            return (Err("the function could not be loaded".into()), true);
+        };
+        let outcome = loaded.context.with(|ctx| {
+            let handler = loaded.handler.clone().restore(&ctx).map_err(|e| e.to_string())?;
             deadline.set(Instant::now() + function.timeout);
             let argument = ctx.json_parse(request.to_owned()).catch(&ctx).map_err(describe)?;
             let returned: Value = handler.call((argument,)).catch(&ctx).map_err(describe)?;
@@ -333,6 +372,27 @@ mod tests {
         assert!(status.expect_err("status").contains("100 to 599"));
         // The worker recovered from every failure above.
         assert_eq!(pool.call(echo, r#"{"params":{}}"#.into()).await.expect("recovered").status, 201);
+    }
+
+    #[tokio::test]
+    async fn a_function_cannot_observe_or_change_what_another_runs() {
+        // One worker, so both functions run on the same engine.
+        let pool = FunctionPool::new(1);
+        let spy = code(
+            "globalThis.seen = globalThis.seen || [];\n\
+             try { const upper = String.prototype.toUpperCase;\n\
+               String.prototype.toUpperCase = function () { globalThis.seen.push(String(this)); return upper.call(this); };\n\
+             } catch (e) {}\n\
+             export default () => ({body: {seen: globalThis.seen, patched: String.prototype.toUpperCase.name}});",
+        );
+        let victim = code("export default (req) => ({body: req.headers['x-secret'].toUpperCase()})");
+        pool.call(spy.clone(), "{}".into()).await.expect("the spy loads");
+        let answer = pool.call(victim, r#"{"headers":{"x-secret":"s3cret"}}"#.into()).await.expect("victim");
+        assert_eq!(answer.body, Bytes::from("S3CRET"));
+        let seen = pool.call(spy, "{}".into()).await.expect("the spy answers");
+        let body = String::from_utf8(seen.body.to_vec()).expect("text");
+        assert!(!body.contains("s3cret"), "{body}");
+        assert!(body.contains(r#""patched":"toUpperCase""#), "the built-in could not be replaced: {body}");
     }
 
     #[tokio::test]

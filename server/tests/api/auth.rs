@@ -36,7 +36,8 @@ async fn a_wrong_password_or_user_goes_back_to_login_with_the_same_message() {
     let app = spawn_app().await;
     for (user, password) in [("admin", "not-the-password"), ("nobody", ADMIN_PASSWORD)] {
         let response = app.post_login(user, password).await;
-        assert_eq!(location(&response).as_deref(), Some("/login?error=1"));
+        // The same message for both; the username is kept in the form.
+        assert_eq!(location(&response), Some(format!("/login?error=1&username={user}")));
         assert_eq!(location(&app.get("/groups").await).as_deref(), Some("/login"));
     }
     let page = app.get("/login?error=1").await.text().await.expect("body");

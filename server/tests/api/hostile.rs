@@ -15,6 +15,8 @@ fn now_ms() -> i64 {
 /// only (the caller's choice, as the scheme allows).
 fn signed_get(app: &Value, signed: &[&str], timestamp: i64, nonce: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();
+    // Sent, so signed (reqwest would otherwise add `accept: */*` after signing).
+    headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
     let key = app["app_key"].as_str().expect("key");
     headers.insert(signature::X_CA_KEY, HeaderValue::from_str(key).expect("key"));
     headers.insert(signature::X_CA_TIMESTAMP, HeaderValue::from(timestamp));

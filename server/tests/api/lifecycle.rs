@@ -108,7 +108,10 @@ async fn kill_9_and_restart_lose_nothing_and_keep_the_admin() {
 
     let mut second = serve(dir.path(), "second-password");
     assert_eq!(login_status(&second.console, "first-password").await.as_deref(), Some("/groups"));
-    assert_eq!(login_status(&second.console, "second-password").await.as_deref(), Some("/login?error=1"));
+    assert_eq!(
+        login_status(&second.console, "second-password").await.as_deref(),
+        Some("/login?error=1&username=admin")
+    );
     let health = browser()
         .get(format!("{}/api/admin/v1/health", second.console))
         .bearer_auth(&token)

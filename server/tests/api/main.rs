@@ -10,6 +10,7 @@ mod groups;
 mod helpers;
 mod hostile;
 mod lifecycle;
+mod load;
 mod releases;
 mod rest;
 mod services;
