@@ -52,6 +52,26 @@ setup_rust() {
   fi
 }
 
+# Runs build_site in the background beside "$@" (the server build) and waits for both:
+# their last, single-threaded steps (the browser bundle's LTO link, the `app` and `server`
+# crates) overlap instead of running one after the other. The two use different profiles,
+# so cargo builds them at the same time.
+build_site_beside() {
+  local site_log=target/build-site.log
+  mkdir -p target
+  build_site > "$site_log" 2>&1 &
+  local site=$!
+  local status=0
+  "$@" || status=$?
+  if ! wait "$site"; then
+    cat "$site_log" >&2
+    echo "building the browser bundle failed" >&2
+    return 1
+  fi
+  tail -n 3 "$site_log"
+  return "$status"
+}
+
 # The console's browser files in target/site, built the way users run them: the `app` library
 # for wasm32 with `hydrate` in the `wasm-release` profile, wasm-bindgen, wasm-opt, the style
 # sheet and public/. This is what `cargo leptos build --release` does for the front end,

@@ -6,10 +6,8 @@ source "$(dirname "$0")/common.sh"
 
 setup() { setup_rust; setup_wasm_opt; }
 build() {
-  step "building the console's browser bundle"
-  build_site
-  step "building the server (release)"
-  cargo build --release -p server --bin gantry
+  step "building the console's browser bundle and the server (release), side by side"
+  build_site_beside cargo build --release -p server --bin gantry
 }
 
 timed setup setup

@@ -7,12 +7,10 @@ source "$(dirname "$0")/common.sh"
 
 setup() { setup_rust; setup_wasm_opt; setup_browser_tests; }
 build() {
-  step "building the console's browser bundle"
-  build_site
   # One release build serves both the Rust tests and the browser tests: it is the
-  # target/release/gantry that end2end/serve.sh starts.
-  step "building the server and the tests (release)"
-  cargo nextest run --workspace --cargo-profile release --no-run
+  # target/release/gantry that end2end/serve.sh starts. The browser bundle builds beside it.
+  step "building the console's browser bundle, the server and the tests (release)"
+  build_site_beside cargo nextest run --workspace --cargo-profile release --no-run
 }
 rust_tests() {
   step "checking formatting"
