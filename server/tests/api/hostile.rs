@@ -91,10 +91,16 @@ async fn a_disabled_app_does_not_use_up_nonces() {
 /// Sends `head` (a request line and headers, without the blank line) as written, byte for
 /// byte: an HTTP client library would normalise the very paths these tests are about.
 async fn raw(app: &TestApp, head: &str) -> (u16, String, String) {
+    raw_with_body(app, format!("{head}\r\n\r\n")).await
+}
+
+/// Sends a whole request (head, blank line, body) as given, with `Connection: close` added,
+/// and returns the status, the `X-Ca-Error-Code` and the body of the answer.
+async fn raw_with_body(app: &TestApp, request: String) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let address = app.gateway.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect to the gateway");
-    let request = format!("{head}\r\nConnection: close\r\n\r\n");
+    let request = request.replacen("\r\n", "\r\nConnection: close\r\n", 1);
     stream.write_all(request.as_bytes()).await.expect("send");
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).await.expect("read");
@@ -220,22 +226,6 @@ fn post_pay(query: &str, extra: &str, body: &str, content_type: &str) -> String 
     )
     .trim_end_matches("\r\n")
     .to_owned()
-}
-
-/// `raw` for a request that has a body: the head and body are sent as given.
-async fn raw_with_body(app: &TestApp, request: String) -> (u16, String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let address = app.gateway.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect to the gateway");
-    let request = request.replacen("\r\n", "\r\nConnection: close\r\n", 1);
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.expect("read");
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let code = text.lines().find_map(|l| l.strip_prefix("x-ca-error-code: ")).map(str::to_owned).unwrap_or_default();
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, code, body)
 }
 
 #[tokio::test]
