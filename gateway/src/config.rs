@@ -21,6 +21,8 @@ pub struct GatewayConfig {
     pub body_buffer_bytes: u64,
     /// Caller connections open at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// Function calls waiting for a worker, across groups; more are a 503.
+    pub function_queue: usize,
 }
 
 impl Default for GatewayConfig {
@@ -33,6 +35,7 @@ impl Default for GatewayConfig {
             body_timeout: Duration::from_secs(30),
             body_buffer_bytes: 256 * 1024 * 1024,
             max_connections: 10_000,
+            function_queue: 1024,
         }
     }
 }

@@ -187,11 +187,23 @@ for (const name of Object.getOwnPropertyNames(globalThis)) {\
 Object.freeze(Object.getPrototypeOf(function* () {}));\
 Object.freeze(Object.getPrototypeOf(async function () {}));";
 
+/// Gives `req` a `json` property parsed from `req.body` when first read (`null` when the body
+/// is not JSON): a large JSON body costs nothing unless the function reads it as JSON.
+const LAZY_JSON: &str = "(req) => {\
+  let parsed = false, value = null;\
+  Object.defineProperty(req, 'json', { enumerable: true, get() {\
+    if (!parsed) { parsed = true; try { value = JSON.parse(req.body); } catch (e) { value = null; } }\
+    return value;\
+  } });\
+  return req;\
+}";
+
 /// A function loaded in a context of its own: no two functions share globals or built-ins,
 /// so code released in one group can never observe calls to another group's function.
-/// `handler` drops before `context`.
+/// The persistent values drop before `context`.
 struct Loaded {
     handler: Persistent<Function<'static>>,
+    lazy_json: Persistent<Function<'static>>,
     context: Context,
 }
 
@@ -214,13 +226,14 @@ impl Engine {
     fn load(runtime: &Runtime, deadline: &Cell<Instant>, function: &FunctionCode) -> Result<Loaded, String> {
         let context = Context::full(runtime).map_err(|e| format!("starting the JavaScript engine: {e}"))?;
         deadline.set(Instant::now() + LOAD_LIMIT);
-        let handler = context.with(|ctx| {
+        let (handler, lazy_json) = context.with(|ctx| {
             ctx.eval::<(), _>(FREEZE_INTRINSICS).catch(&ctx).map_err(describe)?;
+            let lazy_json: Function = ctx.eval(LAZY_JSON).catch(&ctx).map_err(describe)?;
             let name = format!("function-{}.js", &function.hash[..16]);
             let handler = load(&ctx, &name, &function.code)?;
-            Ok::<_, String>(Persistent::save(&ctx, handler))
+            Ok::<_, String>((Persistent::save(&ctx, handler), Persistent::save(&ctx, lazy_json)))
         })?;
-        Ok(Loaded { handler, context })
+        Ok(Loaded { handler, lazy_json, context })
     }
 
     /// Runs one call; the flag says whether the runtime hit a limit and must be replaced.
@@ -248,6 +261,8 @@ impl Engine {
             let handler = loaded.handler.clone().restore(&ctx).map_err(|e| e.to_string())?;
             deadline.set(Instant::now() + function.timeout);
             let argument = ctx.json_parse(request.to_owned()).catch(&ctx).map_err(describe)?;
+            let lazy_json = loaded.lazy_json.clone().restore(&ctx).map_err(|e| e.to_string())?;
+            let argument: Value = lazy_json.call((argument,)).catch(&ctx).map_err(describe)?;
             let returned: Value = handler.call((argument,)).catch(&ctx).map_err(describe)?;
             let value = match returned.as_promise() {
                 Some(promise) => promise.finish::<Value>().catch(&ctx).map_err(|e| match e {
@@ -279,13 +294,9 @@ impl Engine {
 struct Job {
     function: Arc<FunctionCode>,
     request: String,
+    /// Dropped unrun after this: its caller's timeout has passed.
+    deadline: Instant,
     reply: tokio::sync::oneshot::Sender<Result<FunctionResponse, String>>,
-}
-
-/// Worker threads that run functions; cheap to clone.
-#[derive(Clone, Debug)]
-pub struct FunctionPool {
-    jobs: crossbeam_channel::Sender<Job>,
 }
 
 impl std::fmt::Debug for Job {
@@ -294,15 +305,88 @@ impl std::fmt::Debug for Job {
     }
 }
 
+/// Waiting calls, one queue per group, served round robin: a group whose function is slow
+/// or flooded waits behind itself, not in front of other groups. Bounded in all.
+#[derive(Debug)]
+struct FairQueue {
+    state: std::sync::Mutex<Queues>,
+    ready: std::sync::Condvar,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct Queues {
+    by_group: HashMap<i32, std::collections::VecDeque<Job>>,
+    /// Groups with waiting calls, in the order they are served next.
+    turn: std::collections::VecDeque<i32>,
+    waiting: usize,
+}
+
+impl FairQueue {
+    fn push(&self, group: i32, job: Job) -> Result<(), Job> {
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if state.waiting >= self.capacity {
+            return Err(job);
+        }
+        let queue = state.by_group.entry(group).or_default();
+        queue.push_back(job);
+        if queue.len() == 1 {
+            state.turn.push_back(group);
+        }
+        state.waiting += 1;
+        drop(state);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    fn pop(&self) -> Job {
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        loop {
+            if let Some(group) = state.turn.pop_front() {
+                let queue = state.by_group.get_mut(&group).expect("a group in turn has a queue");
+                let job = queue.pop_front().expect("a group in turn has a call");
+                if queue.is_empty() {
+                    state.by_group.remove(&group);
+                } else {
+                    state.turn.push_back(group);
+                }
+                state.waiting -= 1;
+                return job;
+            }
+            state = self.ready.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+}
+
+/// Worker threads that run functions; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct FunctionPool {
+    queue: Arc<FairQueue>,
+}
+
 impl FunctionPool {
-    /// Starts `workers` threads, each with its own engine.
-    pub fn new(workers: usize) -> FunctionPool {
-        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+    /// Starts `workers` threads, each with its own engine, and a queue of at most `capacity`
+    /// waiting calls.
+    pub fn new(workers: usize, capacity: usize) -> FunctionPool {
+        let queue = Arc::new(FairQueue {
+            state: std::sync::Mutex::new(Queues::default()),
+            ready: std::sync::Condvar::new(),
+            capacity: capacity.max(1),
+        });
         for n in 0..workers.max(1) {
             let queue = queue.clone();
             let spawned = std::thread::Builder::new().name(format!("gantry-fn-{n}")).spawn(move || {
                 let mut engine = Engine::new();
-                for job in queue.iter() {
+                loop {
+                    let job = queue.pop();
+                    // A caller that went away, or whose time is up, gets nothing run for it.
+                    if job.reply.is_closed() {
+                        continue;
+                    }
+                    if Instant::now() > job.deadline {
+                        let _ = job.reply.send(Err("the call waited for a function worker past its timeout".into()));
+                        continue;
+                    }
                     let result = match engine.as_mut() {
                         Ok(engine) => {
                             let (result, broken) = engine.call(&job.function, &job.request);
@@ -323,15 +407,37 @@ impl FunctionPool {
                 tracing::error!(%error, "could not start a function worker");
             }
         }
-        FunctionPool { jobs }
+        FunctionPool { queue }
     }
 
-    /// Runs `function` with `request` (the `req` object as JSON).
-    pub async fn call(&self, function: Arc<FunctionCode>, request: String) -> Result<FunctionResponse, String> {
+    /// Runs `function` of `group` with `request` (the `req` object as JSON). The call waits
+    /// at most `wait` for a worker (then it is dropped unrun); a full queue refuses it at once.
+    pub async fn call(
+        &self,
+        group: i32,
+        function: Arc<FunctionCode>,
+        request: String,
+        wait: Duration,
+    ) -> Result<FunctionResponse, CallError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.jobs.send(Job { function, request, reply }).map_err(|_| "no function worker is running".to_owned())?;
-        answer.await.map_err(|_| "the function worker stopped".to_owned())?
+        let job = Job { function, request, deadline: Instant::now() + wait, reply };
+        if self.queue.push(group, job).is_err() {
+            return Err(CallError::QueueFull);
+        }
+        answer
+            .await
+            .map_err(|_| CallError::Failed("the function worker stopped".to_owned()))?
+            .map_err(CallError::Failed)
     }
+}
+
+/// Why a function call gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// As many calls wait as the queue holds.
+    QueueFull,
+    /// The function failed (the message says how).
+    Failed(String),
 }
 
 #[cfg(test)]
@@ -340,6 +446,28 @@ mod tests {
 
     fn code(source: &str) -> Arc<FunctionCode> {
         Arc::new(FunctionCode::new(source, Duration::from_millis(300)))
+    }
+
+    /// A call of group 0 that may wait 5 s, with the failure as text.
+    async fn run(
+        pool: &FunctionPool,
+        function: Arc<FunctionCode>,
+        request: String,
+    ) -> Result<FunctionResponse, String> {
+        call(pool, 0, function, request, Duration::from_secs(5)).await
+    }
+
+    async fn call(
+        pool: &FunctionPool,
+        group: i32,
+        function: Arc<FunctionCode>,
+        request: String,
+        wait: Duration,
+    ) -> Result<FunctionResponse, String> {
+        pool.call(group, function, request, wait).await.map_err(|e| match e {
+            CallError::QueueFull => "queue full".to_owned(),
+            CallError::Failed(message) => message,
+        })
     }
 
     #[test]
@@ -353,31 +481,31 @@ mod tests {
 
     #[tokio::test]
     async fn handlers_run_and_every_failure_is_a_clean_error() {
-        let pool = FunctionPool::new(1);
+        let pool = FunctionPool::new(1, 64);
         let echo = code("export default async function handler(req) { return {status: 201, headers: {'x-n': 1}, body: {params: req.params}}; }");
-        let ok = pool.call(echo.clone(), r#"{"params":{"a":"1"}}"#.into()).await.expect("ok");
+        let ok = run(&pool, echo.clone(), r#"{"params":{"a":"1"}}"#.into()).await.expect("ok");
         assert_eq!(ok.status, 201);
         assert_eq!(ok.body, Bytes::from(r#"{"params":{"a":"1"}}"#));
         assert!(ok.headers.contains(&("x-n".into(), "1".into())));
 
-        let thrown = pool.call(code("export default () => { throw new Error('boom'); }"), "{}".into()).await;
+        let thrown = run(&pool, code("export default () => { throw new Error('boom'); }"), "{}".into()).await;
         assert!(thrown.expect_err("throws").contains("boom"));
-        let endless = pool.call(code("export default () => { while (true) {} }"), "{}".into()).await;
+        let endless = run(&pool, code("export default () => { while (true) {} }"), "{}".into()).await;
         assert!(endless.expect_err("loops").contains("CPU-time limit of 300 ms"));
         let bomb = code("export default () => { const a = []; while (true) a.push('x'.repeat(1 << 20)); }");
-        assert!(pool.call(bomb, "{}".into()).await.expect_err("bomb").contains("limit"));
-        let shape = pool.call(code("export default () => 42"), "{}".into()).await;
+        assert!(run(&pool, bomb, "{}".into()).await.expect_err("bomb").contains("limit"));
+        let shape = run(&pool, code("export default () => 42"), "{}".into()).await;
         assert!(shape.expect_err("shape").contains("returned int"));
-        let status = pool.call(code("export default () => ({status: 42})"), "{}".into()).await;
+        let status = run(&pool, code("export default () => ({status: 42})"), "{}".into()).await;
         assert!(status.expect_err("status").contains("100 to 599"));
         // The worker recovered from every failure above.
-        assert_eq!(pool.call(echo, r#"{"params":{}}"#.into()).await.expect("recovered").status, 201);
+        assert_eq!(run(&pool, echo, r#"{"params":{}}"#.into()).await.expect("recovered").status, 201);
     }
 
     #[tokio::test]
     async fn a_function_cannot_observe_or_change_what_another_runs() {
         // One worker, so both functions run on the same engine.
-        let pool = FunctionPool::new(1);
+        let pool = FunctionPool::new(1, 64);
         let spy = code(
             "globalThis.seen = globalThis.seen || [];\n\
              try { const upper = String.prototype.toUpperCase;\n\
@@ -386,10 +514,10 @@ mod tests {
              export default () => ({body: {seen: globalThis.seen, patched: String.prototype.toUpperCase.name}});",
         );
         let victim = code("export default (req) => ({body: req.headers['x-secret'].toUpperCase()})");
-        pool.call(spy.clone(), "{}".into()).await.expect("the spy loads");
-        let answer = pool.call(victim, r#"{"headers":{"x-secret":"s3cret"}}"#.into()).await.expect("victim");
+        run(&pool, spy.clone(), "{}".into()).await.expect("the spy loads");
+        let answer = run(&pool, victim, r#"{"headers":{"x-secret":"s3cret"}}"#.into()).await.expect("victim");
         assert_eq!(answer.body, Bytes::from("S3CRET"));
-        let seen = pool.call(spy, "{}".into()).await.expect("the spy answers");
+        let seen = run(&pool, spy, "{}".into()).await.expect("the spy answers");
         let body = String::from_utf8(seen.body.to_vec()).expect("text");
         assert!(!body.contains("s3cret"), "{body}");
         assert!(body.contains(r#""patched":"toUpperCase""#), "the built-in could not be replaced: {body}");
@@ -397,16 +525,76 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_calls_all_answer() {
-        let pool = FunctionPool::new(2);
+        let pool = FunctionPool::new(2, 64);
         let double = code("export default (req) => ({body: String(req.json.n * 2)})");
         let calls: Vec<_> = (0..50)
             .map(|n| {
                 let (pool, double) = (pool.clone(), double.clone());
-                tokio::spawn(async move { pool.call(double, format!(r#"{{"json":{{"n":{n}}}}}"#)).await })
+                tokio::spawn(async move {
+                    run(&pool, double, serde_json::json!({"body": format!(r#"{{"n":{n}}}"#)}).to_string()).await
+                })
             })
             .collect();
         for (n, call) in calls.into_iter().enumerate() {
             assert_eq!(call.await.expect("task").expect("answer").body, Bytes::from((n * 2).to_string()));
         }
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_bounded_waits_are_bounded_and_groups_take_turns() {
+        // One worker busy for about 150 ms per call.
+        let busy = Arc::new(FunctionCode::new(
+            "export default () => { const end = Date.now() + 150; while (Date.now() < end) {} return {body: 'done'}; }",
+            Duration::from_secs(2),
+        ));
+        let pool = FunctionPool::new(1, 4);
+        let started = Instant::now();
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut calls = Vec::new();
+        // Group 1 floods four calls, then group 2 asks once.
+        for (n, group) in [(1, 1), (2, 1), (3, 1), (4, 1), (5, 2)] {
+            let (pool, busy, order) = (pool.clone(), busy.clone(), order.clone());
+            calls.push(tokio::spawn(async move {
+                let answer = call(&pool, group, busy, "{}".into(), Duration::from_secs(5)).await;
+                order.lock().expect("order").push(n);
+                answer
+            }));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // The queue holds four waiting calls: a sixth is refused at once.
+        let refused = call(&pool, 3, busy.clone(), "{}".into(), Duration::from_secs(5)).await;
+        assert_eq!(refused.expect_err("full"), "queue full");
+        for call in calls {
+            assert_eq!(call.await.expect("task").expect("answer").body, Bytes::from("done"));
+        }
+        let order = order.lock().expect("order").clone();
+        let second_group = order.iter().position(|n| *n == 5).expect("group 2 answered");
+        assert!(second_group <= 2, "group 2 waited behind group 1's backlog: {order:?}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+
+        // A call that may wait 50 ms behind a 150 ms one is dropped unrun.
+        let pool = FunctionPool::new(1, 4);
+        let first = {
+            let (pool, busy) = (pool.clone(), busy.clone());
+            tokio::spawn(async move { call(&pool, 1, busy, "{}".into(), Duration::from_secs(5)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let late = call(&pool, 2, busy, "{}".into(), Duration::from_millis(50)).await;
+        assert!(late.expect_err("expired").contains("past its timeout"));
+        assert!(first.await.expect("task").is_ok());
+    }
+
+    #[tokio::test]
+    async fn req_json_is_parsed_only_when_read() {
+        let pool = FunctionPool::new(1, 4);
+        let reads = code("export default (req) => ({body: {n: req.json && req.json.n, again: req.json === req.json}})");
+        let answer = run(&pool, reads, r#"{"body":"{\"n\":7}"}"#.into()).await.expect("answer");
+        assert_eq!(answer.body, Bytes::from(r#"{"n":7,"again":true}"#));
+        let ignores = code("export default (req) => ({body: String(req.body.length)})");
+        let large = format!("[{}0]", "0,".repeat(1 << 20));
+        let request = serde_json::json!({ "body": large }).to_string();
+        assert_eq!(run(&pool, ignores, request).await.expect("answer").body, Bytes::from((large.len()).to_string()));
+        let bad = code("export default (req) => ({body: String(req.json)})");
+        assert_eq!(run(&pool, bad, r#"{"body":"not json"}"#.into()).await.expect("answer").body, Bytes::from("null"));
     }
 }

@@ -869,10 +869,10 @@ pub async fn function(
         }
     }
     let text = String::from_utf8_lossy(&body).into_owned();
-    let json = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or(serde_json::Value::Null);
+    // `req.json` is parsed from `body` in the sandbox, and only if the function reads it.
     let argument = serde_json::json!({
         "method": ctx.method.as_str(), "path": ctx.path, "params": params, "query": query_object,
-        "headers": headers, "body": text, "json": json,
+        "headers": headers, "body": text,
     });
     if let Some(notes) = ctx.debug.as_mut() {
         notes.upstream = Some(domain::debug::UpstreamTrace {
@@ -887,9 +887,16 @@ pub async fn function(
         });
     }
     let started = Instant::now();
-    let answer = pool.call(code.clone(), argument.to_string()).await;
+    // Waiting for a worker counts against the function's own time limit.
+    let group = ctx.group.as_ref().map_or(-1, |g| g.id);
+    let answer = pool.call(group, code.clone(), argument.to_string(), code.timeout).await;
     ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);
-    let answer = answer.map_err(GatewayError::Function)?;
+    let answer = answer.map_err(|error| match error {
+        crate::function::CallError::QueueFull => {
+            GatewayError::Overloaded("as many function calls wait as the gateway queues; try again shortly".into())
+        }
+        crate::function::CallError::Failed(message) => GatewayError::Function(message),
+    })?;
     ctx.upstream_status = Some(answer.status);
     let mut response = Response::new(body::full(answer.body));
     *response.status_mut() = http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::OK);

@@ -58,7 +58,8 @@ pub async fn serve(
         Limits { body: config.max_body_bytes, headers: config.max_header_bytes, body_idle: config.body_timeout };
     let nonces = std::sync::Arc::new(NonceStore::default());
     let body_budget = body::BodyBudget::new(config.body_buffer_bytes);
-    let functions = FunctionPool::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let functions = FunctionPool::new(workers, config.function_queue);
     let shared = Arc::new(Shared { snapshots, client, metrics, nonces, limits, debug, functions, body_budget });
     let mut shutdown = std::pin::pin!(shutdown);
     // At most `max_connections` callers at once: past it, new connections wait in the

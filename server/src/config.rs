@@ -90,6 +90,12 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_MAX_CONNECTIONS", default_value_t = 0)]
     pub max_connections: usize,
 
+    /// Function calls that may wait for a worker at once, across groups (each group waits
+    /// its turn); past it a call is a 503 `Overloaded`. A call waits at most its function's
+    /// time limit, then is dropped unrun.
+    #[arg(long, env = "GANTRY_FUNCTION_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub function_queue: u64,
+
     /// Mark the session cookie `Secure` (set when the console is served over HTTPS).
     #[arg(long, env = "GANTRY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

@@ -100,6 +100,7 @@ impl Application {
             body_timeout: std::time::Duration::from_secs(settings.body_timeout_s),
             body_buffer_bytes: settings.body_buffer_bytes,
             max_connections: connection_cap(settings.max_connections),
+            function_queue: usize::try_from(settings.function_queue).unwrap_or(usize::MAX),
             ..Default::default()
         };
         Ok(Application { console, gateway, gateway_config, state, router })
