@@ -9,7 +9,10 @@ export type { APIRequestContext, Page } from '@playwright/test';
 
 /** Collects what went wrong in every page of a browser context. */
 export function watchForErrors(context: BrowserContext, problems: string[]) {
-  context.on('weberror', (error) => problems.push(`page error: ${error.error().stack ?? error.error().message}`));
+  // Every page the context opens, the test's own `page` included.
+  context.on('page', (page) =>
+    page.on('pageerror', (error) => problems.push(`page error: ${error.stack ?? error.message}`)),
+  );
   context.on('console', (message) => {
     const text = message.text();
     if (text.includes('panicked at') || (message.type() === 'error' && /RuntimeError|unreachable/.test(text))) {
