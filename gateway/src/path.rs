@@ -29,15 +29,18 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// Why a path is refused.
+/// Why a path is refused. Called for every byte of every path: it allocates only for a
+/// byte it refuses.
 fn refuse_byte(b: u8, encoded: bool) -> Option<String> {
+    let what = match b {
+        b'/' if encoded => "an encoded `/`",
+        b'\\' => "a backslash",
+        0x00..=0x1f | 0x7f => "a control character",
+        _ => return None,
+    };
     let spelt = if encoded { format!("%{b:02X}") } else { format!("{:?}", b as char) };
-    match b {
-        b'/' if encoded => Some(format!("an encoded `/` ({spelt}) is not allowed in a path segment")),
-        b'\\' => Some(format!("a backslash ({spelt}) is not allowed in a path")),
-        0x00..=0x1f | 0x7f => Some(format!("a control character ({spelt}) is not allowed in a path")),
-        _ => None,
-    }
+    let place = if b == b'/' { "a path segment" } else { "a path" };
+    Some(format!("{what} ({spelt}) is not allowed in {place}"))
 }
 
 fn dot_segment(segment: &str) -> bool {

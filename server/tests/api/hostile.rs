@@ -111,14 +111,28 @@ async fn raw_with_body(app: &TestApp, request: String) -> (u16, String, String) 
     (status, code, body)
 }
 
+/// Creates group `name` (its subdomain too) with `apis`, freezes version `1` and releases it
+/// to Test on the HTTP backend at `backend`.
+async fn live_in_test(app: &TestApp, name: &str, apis: Vec<Value>, backend: &str) -> crate::helpers::RestClient {
+    let rest = app.rest().await;
+    assert_eq!(rest.post("/groups", json!({"name": name, "subdomain": name})).await.0, 201);
+    for api in apis {
+        let (status, body) = rest.post(&format!("/groups/{name}/apis"), api).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    assert_eq!(rest.post(&format!("/groups/{name}/versions"), json!({"label": "1"})).await.0, 201);
+    let release = json!({"version": "1", "backend": {"type": "http", "address": backend}});
+    let (status, body) = rest.put(&format!("/groups/{name}/deployments/test"), release).await;
+    assert_eq!(status, 200, "{body}");
+    rest
+}
+
 /// Group `paths`, live in Test on an echo backend: `/pets/mine` needs an app, `/pets/{id}`
 /// does not, `/files/{name}` serves `/public/{name}`, and `/q` maps query `name` into the
 /// backend path `/public/{name}`.
 async fn paths_group(app: &TestApp) {
     let backend = crate::helpers::spawn_echo_backend().await;
-    let rest = app.rest().await;
-    assert_eq!(rest.post("/groups", json!({"name": "paths", "subdomain": "paths"})).await.0, 201);
-    for api in [
+    let apis = vec![
         json!({"name": "Mine", "auth": "app", "request": {"method": "GET", "path": "/pets/mine"}}),
         json!({"name": "Any pet", "request": {"method": "GET", "path": "/pets/{id}"}}),
         json!({"name": "Files", "request": {"method": "GET", "path": "/files/{name}"},
@@ -127,14 +141,8 @@ async fn paths_group(app: &TestApp) {
                  "params": [{"name": "name", "in": "query", "required": true}]},
                "backend": {"http": {"path": "/public/{name}",
                  "mapping": [{"param": "name", "name": "name", "in": "path"}]}}}),
-    ] {
-        let (status, body) = rest.post("/groups/paths/apis", api).await;
-        assert_eq!(status, 201, "{body}");
-    }
-    assert_eq!(rest.post("/groups/paths/versions", json!({"label": "1"})).await.0, 201);
-    let release = json!({"version": "1", "backend": {"type": "http", "address": backend}});
-    let (status, body) = rest.put("/groups/paths/deployments/test", release).await;
-    assert_eq!(status, 200, "{body}");
+    ];
+    live_in_test(app, "paths", apis, &backend).await;
 }
 
 fn get(path: &str) -> String {
@@ -204,18 +212,12 @@ async fn a_semicolon_in_a_parameter_reaches_the_backend_encoded() {
 /// (int, at most 100), header `x-tier` and form field `note`.
 async fn pay_group(app: &TestApp) {
     let backend = crate::helpers::spawn_echo_backend().await;
-    let rest = app.rest().await;
-    assert_eq!(rest.post("/groups", json!({"name": "pay", "subdomain": "pay"})).await.0, 201);
     let api = json!({"name": "Pay", "request": {"method": "POST", "path": "/pay", "params": [
         {"name": "amount", "in": "query", "type": "int", "constraints": {"max": 100.0}},
         {"name": "x-tier", "in": "header"},
         {"name": "note", "in": "form"},
     ]}});
-    let (status, body) = rest.post("/groups/pay/apis", api).await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(rest.post("/groups/pay/versions", json!({"label": "1"})).await.0, 201);
-    let release = json!({"version": "1", "backend": {"type": "http", "address": backend}});
-    assert_eq!(rest.put("/groups/pay/deployments/test", release).await.0, 200);
+    live_in_test(app, "pay", vec![api], &backend).await;
 }
 
 fn post_pay(query: &str, extra: &str, body: &str, content_type: &str) -> String {
@@ -260,14 +262,9 @@ async fn body_parameters_cannot_be_skipped_with_another_content_type() {
 #[tokio::test]
 async fn a_502_says_what_failed_but_not_where_and_the_trace_says_where() {
     let app = spawn_app().await;
-    let rest = app.rest().await;
-    assert_eq!(rest.post("/groups", json!({"name": "down", "subdomain": "down"})).await.0, 201);
     let api = json!({"name": "Down", "request": {"method": "GET", "path": "/down"}});
-    assert_eq!(rest.post("/groups/down/apis", api).await.0, 201);
-    assert_eq!(rest.post("/groups/down/versions", json!({"label": "1"})).await.0, 201);
     // Port 9 (discard) on loopback: nothing listens, the connection is refused.
-    let release = json!({"version": "1", "backend": {"type": "http", "address": "http://127.0.0.1:9"}});
-    assert_eq!(rest.put("/groups/down/deployments/test", release).await.0, 200);
+    let rest = live_in_test(&app, "down", vec![api], "http://127.0.0.1:9").await;
 
     let response = app.call_gateway(reqwest::Method::GET, "down.localhost", "TEST", "/down").await;
     assert_eq!(response.status(), 502);
