@@ -9,7 +9,6 @@ pub use domain::views::{ApiPage, ApiQuery, ApiView};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 
 /// The view of a stored API.
@@ -116,7 +115,7 @@ impl Control {
         check_function(&spec)?;
         self.check_api_fits(group.id, &spec, None).await?;
         let now = chrono::Utc::now();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let model = api::ActiveModel {
             group_id: Set(group.id),
             name: Set(spec.name.clone()),
@@ -150,7 +149,7 @@ impl Control {
         check_function(&spec)?;
         self.check_api_fits(group.id, &spec, Some(id)).await?;
         let before = api_view(current.clone())?.spec;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let mut active: api::ActiveModel = current.into();
         active.name = Set(spec.name.clone());
         active.method = Set(spec.request.method.clone());
@@ -170,7 +169,7 @@ impl Control {
         let group = self.find_group(group).await?;
         let current = self.find_api(group.id, id).await?;
         let before = api_view(current)?.spec;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         api::Entity::delete_by_id(id).exec(&txn).await?;
         let entity = format!("{}/{}", group.name, id);
         audit::record(&txn, actor, "api.delete", "api", &entity, Some(&before), None::<&ApiSpec>).await?;

@@ -15,7 +15,6 @@ use rand::Rng;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use std::collections::HashMap;
 
@@ -50,7 +49,7 @@ fn view(model: &app::Model, authorizations: u64, with_secret: bool) -> AppView {
         description: model.description.clone(),
         app_key: model.app_key.clone(),
         app_secret: with_secret.then(|| model.app_secret.clone()),
-        app_code: model.app_code.clone(),
+        app_code: with_secret.then(|| model.app_code.clone()),
         enabled: model.enabled,
         authorizations,
         created_at: model.created_at.to_rfc3339(),
@@ -80,7 +79,7 @@ impl Control {
         Ok(views)
     }
 
-    /// One app; its secret only when `with_secret` (the console's **Reveal**).
+    /// One app; its AppSecret and AppCode only when `with_secret` (the console's **Reveal**).
     pub async fn get_app(&self, name: &str, with_secret: bool) -> Result<AppView, ControlError> {
         let model = self.find_app(self.db(), name).await?;
         Ok(view(&model, self.authorization_count(model.id).await?, with_secret))
@@ -89,7 +88,7 @@ impl Control {
     /// Creates an app with a new AppKey, AppSecret and AppCode; the answer includes the secret.
     pub async fn create_app(&self, spec: &AppSpec, actor: &CurrentUser) -> Result<AppView, ControlError> {
         let spec = spec.validate().map_err(ControlError::Validation)?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         if app::Entity::find().filter(app::Column::Name.eq(&spec.name)).one(&txn).await?.is_some() {
             return Err(ControlError::field("name", format!("an app named `{}` already exists", spec.name)));
         }
@@ -116,7 +115,7 @@ impl Control {
 
     /// Renames, describes, enables or disables an app.
     pub async fn update_app(&self, name: &str, patch: &AppPatch, actor: &CurrentUser) -> Result<AppView, ControlError> {
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let before = self.find_app(&txn, name).await?;
         let spec = AppSpec {
             name: patch.name.clone().unwrap_or_else(|| before.name.clone()),
@@ -155,7 +154,7 @@ impl Control {
         credential: Credential,
         actor: &CurrentUser,
     ) -> Result<AppView, ControlError> {
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let before = self.find_app(&txn, name).await?;
         let mut active: app::ActiveModel = before.clone().into();
         let action = match credential {
@@ -179,7 +178,7 @@ impl Control {
 
     /// Deletes an app and its authorizations.
     pub async fn delete_app(&self, name: &str, actor: &CurrentUser) -> Result<(), ControlError> {
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let model = self.find_app(&txn, name).await?;
         authorization::Entity::delete_many().filter(authorization::Column::AppId.eq(model.id)).exec(&txn).await?;
         app::Entity::delete_by_id(model.id).exec(&txn).await?;
@@ -204,7 +203,7 @@ impl Control {
             .find_group(spec.group.trim())
             .await
             .map_err(|_| ControlError::field("group", format!("no API group is named `{}`", spec.group.trim())))?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let target = self.find_app(&txn, app_name).await?;
         let found = api::Entity::find()
             .filter(api::Column::GroupId.eq(group.id))
@@ -248,7 +247,7 @@ impl Control {
 
     /// Revokes one of an app's authorizations (by id).
     pub async fn revoke(&self, app_name: &str, id: i32, actor: &CurrentUser) -> Result<(), ControlError> {
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let target = self.find_app(&txn, app_name).await?;
         let found = authorization::Entity::find_by_id(id)
             .filter(authorization::Column::AppId.eq(target.id))
@@ -393,8 +392,14 @@ mod tests {
     async fn apps_get_fresh_credentials_and_the_gateway_sees_every_change() {
         let (control, _dir, api, app) = with_app().await;
         let secret = app.app_secret.clone().expect("the new secret is shown once");
-        assert_eq!((app.app_key.len(), secret.len(), app.app_code.len()), (16, 32, 32));
-        assert_eq!(control.list_apps().await.expect("list")[0].app_secret, None, "lists leave the secret out");
+        let first_code = app.app_code.clone().expect("the new AppCode is shown once");
+        assert_eq!((app.app_key.len(), secret.len(), first_code.len()), (16, 32, 32));
+        let listed = &control.list_apps().await.expect("list")[0];
+        assert_eq!((&listed.app_secret, &listed.app_code), (&None, &None), "lists leave the secret and the code out");
+        let shown = control.get_app("web", false).await.expect("get");
+        assert_eq!((shown.app_secret, shown.app_code), (None, None), "only a reveal shows them");
+        let revealed = control.get_app("web", true).await.expect("reveal");
+        assert_eq!(revealed.app_code.as_deref(), Some(first_code.as_str()));
         let revision = control.config_revision().await.expect("revision");
 
         control.authorize("web", &authorize_spec(api, None), &admin()).await.expect("authorize");
@@ -410,7 +415,8 @@ mod tests {
             reset.app_secret.expect("shown")
         );
         let code = control.reset_credential("web", Credential::Code, &admin()).await.expect("reset code").app_code;
-        assert!(control.snapshots().current().apps().by_code(&app.app_code).is_none(), "the old code stops at once");
+        let code = code.expect("a reset shows the new code");
+        assert!(control.snapshots().current().apps().by_code(&first_code).is_none(), "the old code stops at once");
         assert!(control.snapshots().current().apps().by_code(&code).is_some());
 
         let disabled = AppPatch { enabled: Some(false), ..Default::default() };

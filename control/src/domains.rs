@@ -4,7 +4,7 @@
 use crate::entity::custom_domain;
 use crate::{audit, Control, ControlError, CurrentUser};
 use domain::group::DomainSpec;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 fn view(model: custom_domain::Model) -> Result<DomainSpec, ControlError> {
     let environment = model
@@ -43,7 +43,7 @@ impl Control {
                 format!("hosts under `{}` are groups' subdomains", self.base_domain),
             ));
         }
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         if custom_domain::Entity::find().filter(custom_domain::Column::Host.eq(&spec.host)).one(&txn).await?.is_some() {
             return Err(ControlError::field("host", format!("`{}` is already bound to a group", spec.host)));
         }
@@ -66,7 +66,7 @@ impl Control {
     pub async fn remove_domain(&self, group: &str, host: &str, actor: &CurrentUser) -> Result<(), ControlError> {
         let group = self.find_group(group).await?;
         let host = host.trim().to_ascii_lowercase();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let found = custom_domain::Entity::find()
             .filter(custom_domain::Column::GroupId.eq(group.id))
             .filter(custom_domain::Column::Host.eq(&host))

@@ -6,9 +6,7 @@ use crate::{audit, Control, ControlError, CurrentUser, FieldError};
 use domain::group::GroupSpec;
 pub use domain::views::GroupView;
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 
 /// The view of a stored group.
 fn group_view(model: api_group::Model, api_count: u64) -> GroupView {
@@ -83,7 +81,7 @@ impl Control {
         let spec = spec.validate().map_err(ControlError::Validation)?;
         self.check_group_unique(&spec, None).await?;
         let now = chrono::Utc::now();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let model = api_group::ActiveModel {
             name: Set(spec.name.clone()),
             subdomain: Set(spec.subdomain.clone()),
@@ -112,7 +110,7 @@ impl Control {
         let spec = spec.validate().map_err(ControlError::Validation)?;
         self.check_group_unique(&spec, Some(current.id)).await?;
         let before = group_view(current.clone(), 0).spec();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let mut active: api_group::ActiveModel = current.into();
         active.name = Set(spec.name.clone());
         active.subdomain = Set(spec.subdomain.clone());
@@ -130,7 +128,7 @@ impl Control {
     /// Deletes a group and its draft, versions and history; refused while anything is live.
     pub async fn delete_group(&self, name: &str, actor: &CurrentUser) -> Result<(), ControlError> {
         let group = self.find_group(name).await?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let live: Vec<String> = deployment::Entity::find()
             .filter(deployment::Column::GroupId.eq(group.id))
             .all(&txn)

@@ -8,7 +8,7 @@
 //! - [`entity`]: SeaORM entities, one module per table.
 //! - [`error`]: [`ControlError`], the one error type every service returns.
 //! - [`users`]: users, password hashing (argon2id), the first admin, and login.
-//! - [`throttle`]: slows down repeated failed logins per user and per client address.
+//! - [`throttle`]: refuses repeated failed logins per user and per client address (429).
 //! - [`tokens`]: admin API bearer tokens, stored hashed.
 //! - [`groups`]: API groups: create, edit, delete (refused while live), list.
 //! - [`apis`]: a group's working draft of APIs: create, edit, delete, search and page;
@@ -60,6 +60,8 @@ use std::sync::Arc;
 pub struct Control {
     db: DatabaseConnection,
     throttle: Arc<throttle::LoginThrottle>,
+    /// Password checks running at once: one per core.
+    password_checks: Arc<tokio::sync::Semaphore>,
     snapshots: gateway::SnapshotHandle,
     gateway_lock: Arc<tokio::sync::Mutex<()>>,
     base_domain: String,
@@ -82,6 +84,9 @@ impl Control {
         Control {
             db,
             throttle: Arc::new(throttle::LoginThrottle::default()),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            )),
             snapshots: gateway::SnapshotHandle::new(gateway::Snapshot::empty(0)),
             gateway_lock: Arc::new(tokio::sync::Mutex::new(())),
             base_domain: "localhost".to_owned(),
@@ -117,6 +122,20 @@ impl Control {
     /// The connection pool (for the session store, which lives beside the services).
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Starts a transaction that writes. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), waiting up to the busy timeout for it: a deferred transaction
+    /// that reads and then writes fails with `SQLITE_BUSY` when another writer committed in
+    /// between, and the busy timeout does not retry that. Reads inside it see every write
+    /// committed before it, so a check followed by an insert cannot race another writer.
+    pub(crate) async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        self.db.begin_with_options(options).await
     }
 }
 

@@ -229,9 +229,7 @@ impl Control {
         actor: &CurrentUser,
     ) -> Result<ImportReport, ControlError> {
         let found = self.find_group(group).await?;
-        let document: Value = serde_json::from_str(text)
-            .or_else(|_| serde_yaml::from_str(text))
-            .map_err(|e| ControlError::field("document", format!("is neither JSON nor YAML: {e}")))?;
+        let document = parse_document(text)?;
         let version = document.get("openapi").and_then(Value::as_str).unwrap_or("");
         if !(version.starts_with("3.0") || version.starts_with("3.1")) {
             return Err(ControlError::field("document", "must be an OpenAPI 3.0 or 3.1 document (`openapi: 3.x`)"));
@@ -285,6 +283,55 @@ impl Control {
         report.applied = true;
         Ok(report)
     }
+}
+
+/// The largest document an import reads, in bytes.
+pub const MAX_IMPORT_BYTES: usize = 2 * 1024 * 1024;
+/// The most values (mappings, sequences, scalars) a YAML document may make, aliases
+/// expanded: far more than a real API description has, far less than an alias bomb makes.
+pub const MAX_IMPORT_NODES: usize = 200_000;
+/// The deepest nesting an imported document may have.
+pub const MAX_IMPORT_DEPTH: usize = 64;
+
+/// Parses an untrusted JSON or YAML document within limits of size, depth and (for YAML)
+/// the values its aliases may expand to, so that a small document cannot make a huge value
+/// (a "billion laughs" alias bomb). A refused document is a 422 naming the limit.
+pub fn parse_document(text: &str) -> Result<Value, ControlError> {
+    if text.len() > MAX_IMPORT_BYTES {
+        return Err(ControlError::field(
+            "document",
+            format!("is {} bytes; an import may be at most {MAX_IMPORT_BYTES} bytes", text.len()),
+        ));
+    }
+    // serde_json refuses nesting deeper than 128 by itself; JSON has no aliases.
+    if let Ok(document) = serde_json::from_str::<Value>(text) {
+        return Ok(document);
+    }
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_nodes: MAX_IMPORT_NODES,
+            max_depth: MAX_IMPORT_DEPTH,
+            max_documents: 1,
+            max_total_scalar_bytes: MAX_IMPORT_BYTES,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: MAX_IMPORT_NODES,
+            max_replay_stack_depth: 16,
+        },
+    };
+    serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|error| {
+        let message = error.to_string();
+        let limit = if message.contains("budget") || message.contains("limit") || message.contains("exceed") {
+            format!(
+                " (an import may make at most {MAX_IMPORT_NODES} values, aliases expanded, nested at most \
+                 {MAX_IMPORT_DEPTH} deep)"
+            )
+        } else {
+            String::new()
+        };
+        let first = message.lines().next().unwrap_or_default();
+        ControlError::field("document", format!("is neither JSON nor YAML within limits: {first}{limit}"))
+    })
 }
 
 /// Follows a local `$ref` (`#/components/...`).
@@ -519,6 +566,35 @@ fn plan(document: &Value, report: &mut ImportReport) -> Vec<(String, ApiSpec)> {
 
 #[cfg(test)]
 mod tests {
+
+    /// A "billion laughs" document: nine levels of nine aliases make 9^9 values from 1 KB.
+    fn alias_bomb() -> String {
+        let mut yaml = String::from("openapi: 3.0.0\na0: &a0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n");
+        for level in 1..10 {
+            let previous = format!("*a{}", level - 1);
+            yaml.push_str(&format!("a{level}: &a{level} [{}]\n", vec![previous; 9].join(", ")));
+        }
+        yaml
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_naming_the_limit() {
+        let started = std::time::Instant::now();
+        let error = parse_document(&alias_bomb()).expect_err("refused");
+        let message = error.to_string();
+        assert!(message.contains("document") && message.contains("200000 values"), "{message}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "refused at once, not after expanding");
+    }
+
+    #[test]
+    fn documents_too_large_or_too_deep_are_refused() {
+        let large = format!("openapi: 3.0.0\nx: \"{}\"\n", "a".repeat(MAX_IMPORT_BYTES));
+        assert!(parse_document(&large).expect_err("too large").to_string().contains("at most 2097152 bytes"));
+        let deep = format!("openapi: 3.0.0\nx: {}1{}\n", "[".repeat(100), "]".repeat(100));
+        assert!(parse_document(&deep).is_err(), "100 levels deep");
+        let fine = "openapi: 3.0.0\ninfo: &i {title: t}\nx: *i\n";
+        assert_eq!(parse_document(fine).expect("a small alias is fine")["x"]["title"], "t");
+    }
     use super::*;
 
     #[test]

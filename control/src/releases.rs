@@ -18,10 +18,7 @@ use domain::release::{
 use domain::Environment;
 use gateway::compiled::Target;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -193,7 +190,7 @@ impl Control {
     ) -> Result<VersionView, ControlError> {
         let group = self.find_group(group).await?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let taken = version::Entity::find()
             .filter(version::Column::GroupId.eq(group.id))
             .filter(version::Column::Label.eq(&spec.label))
@@ -397,7 +394,7 @@ impl Control {
         }
 
         let now = chrono::Utc::now();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let current = deployment::Entity::find()
             .filter(deployment::Column::GroupId.eq(group.id))
             .filter(deployment::Column::Environment.eq(env.as_str()))
@@ -495,7 +492,7 @@ impl Control {
     /// Takes the group off-line in `env`, in one transaction, then swaps the snapshot.
     pub async fn take_offline(&self, group: &str, env: Environment, actor: &CurrentUser) -> Result<(), ControlError> {
         let group = self.find_group(group).await?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let current = deployment::Entity::find()
             .filter(deployment::Column::GroupId.eq(group.id))
             .filter(deployment::Column::Environment.eq(env.as_str()))
@@ -526,7 +523,7 @@ impl Control {
     pub async fn delete_version(&self, group: &str, label: &str, actor: &CurrentUser) -> Result<(), ControlError> {
         let group = self.find_group(group).await?;
         let model = self.find_version(group.id, label).await?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let live = deployment::Entity::find().filter(deployment::Column::VersionId.eq(model.id)).all(&txn).await?;
         if let Some(d) = live.first() {
             let env = environment(&d.environment)?;

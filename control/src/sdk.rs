@@ -153,72 +153,70 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// A small Markdown-to-HTML rendering of the docs (headings, tables, code blocks, paragraphs).
+/// Whether a link in user-written Markdown may stay a link: web and mail addresses and
+/// relative ones, never `javascript:`, `data:` or other schemes a browser would run.
+fn safe_link(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    match lower.split_once(':') {
+        // A colon after a `/`, `?` or `#` is part of a relative address, not a scheme.
+        Some((scheme, _)) if !scheme.contains(['/', '?', '#']) => {
+            matches!(scheme, "http" | "https" | "mailto")
+        }
+        _ => true,
+    }
+}
+
+/// The docs as HTML, rendered by pulldown-cmark. User text is Markdown text only: raw HTML in
+/// it is shown as text, and links to other than web or mail addresses lose their target.
 fn html(target: &Target<'_>, markdown: &str) -> String {
+    use pulldown_cmark::{Event, Options, Parser, Tag};
+    let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        Event::Start(Tag::Link { link_type, dest_url, title, id }) if !safe_link(&dest_url) => {
+            Event::Start(Tag::Link { link_type, dest_url: "#".into(), title, id })
+        }
+        Event::Start(Tag::Image { link_type, dest_url, title, id }) if !safe_link(&dest_url) => {
+            Event::Start(Tag::Image { link_type, dest_url: "#".into(), title, id })
+        }
+        other => other,
+    });
     let mut body = String::new();
-    let mut in_code = false;
-    let mut in_table = false;
-    for line in markdown.lines() {
-        if line.starts_with("```") {
-            body.push_str(if in_code { "</code></pre>\n" } else { "<pre><code>" });
-            in_code = !in_code;
-            continue;
-        }
-        if in_code {
-            body.push_str(&escape(line));
-            body.push('\n');
-            continue;
-        }
-        let inline = |t: &str| {
-            let escaped = escape(t);
-            let mut out = String::new();
-            for (i, part) in escaped.split('`').enumerate() {
-                if i % 2 == 1 {
-                    out.push_str(&format!("<code>{part}</code>"));
-                } else {
-                    out.push_str(part);
-                }
-            }
-            out
-        };
-        if line.starts_with('|') {
-            if line.starts_with("|---") {
-                continue;
-            }
-            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
-            if !in_table {
-                body.push_str("<table><tr>");
-                body.extend(cells.iter().map(|c| format!("<th>{}</th>", inline(c))));
-                body.push_str("</tr>\n");
-                in_table = true;
-            } else {
-                body.push_str("<tr>");
-                body.extend(cells.iter().map(|c| format!("<td>{}</td>", inline(c))));
-                body.push_str("</tr>\n");
-            }
-            continue;
-        }
-        if in_table {
-            body.push_str("</table>\n");
-            in_table = false;
-        }
-        if let Some(h) = line.strip_prefix("## ") {
-            body.push_str(&format!("<h2>{}</h2>\n", inline(h)));
-        } else if let Some(h) = line.strip_prefix("# ") {
-            body.push_str(&format!("<h1>{}</h1>\n", inline(h)));
-        } else if !line.trim().is_empty() {
-            body.push_str(&format!("<p>{}</p>\n", inline(line)));
-        }
-    }
-    if in_table {
-        body.push_str("</table>\n");
-    }
+    pulldown_cmark::html::push_html(&mut body, events);
     format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{} API ({})</title><style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}pre{{background:#f4f4f4;padding:8px}}</style></head><body>\n{body}</body></html>\n",
         escape(target.group),
         target.env.label()
     )
 }
+
+/// A string literal valid in both Python and TypeScript source: JSON's escapes are a subset
+/// of both languages' (`{:?}` is not: Rust writes `\u{200b}`, which Python refuses).
+fn lit(text: &str) -> String {
+    serde_json::to_string(text).expect("a string always serialises")
+}
+
+/// User text made safe inside a comment of generated code: line breaks (also U+2028 and
+/// U+2029, which end a line in JavaScript) and other control characters become spaces, the
+/// block-comment terminator is broken up, and quotes and backslashes cannot end or escape a
+/// Python docstring.
+fn comment(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() || c == '\u{2028}' || c == '\u{2029}' { ' ' } else { c })
+        .collect::<String>()
+        .replace("*/", "* /")
+        .replace('\\', "/")
+        .replace('"', "'")
+}
+
+/// Python's keywords and soft keywords, and the names a generated method's body uses, which a
+/// parameter of the same name would shadow.
+const PYTHON_RESERVED: [&str; 47] = [
+    "false", "none", "true", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield", "match", "case", "type", "_",
+    // Used by the generated code itself.
+    "self", "headers", "extra", "dict", "str", "urllib", "k", "v",
+];
 
 fn snake(name: &str) -> String {
     let mut out = String::new();
@@ -238,9 +236,7 @@ fn snake(name: &str) -> String {
         }
     }
     let out = out.trim_end_matches('_').to_owned();
-    const RESERVED: [&str; 12] =
-        ["class", "def", "from", "import", "in", "is", "lambda", "return", "self", "pass", "global", "type"];
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) || RESERVED.contains(&out.as_str()) {
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) || PYTHON_RESERVED.contains(&out.as_str()) {
         format!("p_{out}")
     } else {
         out
@@ -265,8 +261,15 @@ fn unique(names: &[String], make: fn(&str) -> String) -> Vec<String> {
 
 fn camel(name: &str) -> String {
     let id = operation_id(name);
-    const RESERVED: [&str; 8] = ["delete", "new", "default", "function", "class", "return", "this", "constructor"];
-    if RESERVED.contains(&id.as_str()) {
+    // Method names may be keywords in a class body; these would clash with the class's own
+    // members or read oddly.
+    const RESERVED: [&str; 11] =
+        ["delete", "new", "default", "function", "class", "return", "this", "constructor", "send", "sign", "options"];
+    let valid = id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if !valid {
+        format!("api{}", id.chars().filter(char::is_ascii_alphanumeric).collect::<String>())
+    } else if RESERVED.contains(&id.as_str()) {
         format!("{id}Api")
     } else {
         id
@@ -293,8 +296,8 @@ import urllib.parse
 import urllib.request
 import uuid
 
-BASE_URL = {base:?}
-STAGE = {stage:?}
+BASE_URL = {base}
+STAGE = {stage}
 
 
 class Response:
@@ -364,12 +367,12 @@ class Client:
         except urllib.error.HTTPError as error:
             return Response(error.code, {{k.lower(): v for k, v in error.headers.items()}}, error.read().decode("utf-8", "replace"))
 "#,
-        group = target.group,
+        group = comment(target.group),
         env = target.env.label(),
-        version = target.version,
+        version = comment(target.version),
         example = target.apis.first().map(|a| snake(&a.name)).unwrap_or_else(|| "call".into()),
-        base = target.base_url,
-        stage = target.env.stage(),
+        base = lit(target.base_url),
+        stage = lit(target.env.stage()),
     );
     let names = unique(&target.apis.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), snake);
     for (spec, method_name) in target.apis.iter().zip(names) {
@@ -383,7 +386,7 @@ class Client:
             let _ = p;
         }
         for (p, id) in params.iter().zip(&ids).filter(|(p, _)| !required(p)) {
-            let default = p.default.as_ref().map(|d| format!("{d:?}")).unwrap_or_else(|| "None".into());
+            let default = p.default.as_deref().map(lit).unwrap_or_else(|| "None".into());
             signature.push(format!("{id}: \"{} | None\" = {default}", py_type(p.kind)));
         }
         signature.push("headers=None".into());
@@ -400,7 +403,7 @@ class Client:
                         .unwrap_or_else(|| snake(name));
                     path_expr.push_str(&format!("urllib.parse.quote(str({id}), safe=\"\")"));
                 }
-                None => path_expr.push_str(&format!("{segment:?}")),
+                None => path_expr.push_str(&lit(segment)),
             }
         }
         let path_expr =
@@ -410,7 +413,7 @@ class Client:
                 .iter()
                 .zip(&ids)
                 .filter(|(p, _)| p.location == location)
-                .map(|(p, id)| format!("({:?}, {id})", p.name))
+                .map(|(p, id)| format!("({}, {id})", lit(&p.name)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -418,18 +421,21 @@ class Client:
             .iter()
             .zip(&ids)
             .filter(|(p, _)| p.location == ParamLocation::Body)
-            .map(|(p, id)| format!("{:?}: {id}", p.name))
+            .map(|(p, id)| format!("{}: {id}", lit(&p.name)))
             .collect::<Vec<_>>()
             .join(", ");
         out.push_str(&format!(
-            "\n    def {method_name}({}):\n        \"\"\"{} {} ({}){}\"\"\"\n        extra = dict(headers or {{}})\n        extra.update({{k: v for k, v in [{}]}})\n        return self._send({:?}, {path_expr}, [{}], extra, form=[{}], json_body={{{json_fields}}})\n",
+            "\n    def {method_name}({}):\n        {}\n        extra = dict(headers or {{}})\n        extra.update({{k: v for k, v in [{}]}})\n        return self._send({}, {path_expr}, [{}], extra, form=[{}], json_body={{{json_fields}}})\n",
             signature.join(", "),
-            method_of(spec),
-            spec.request.path,
-            spec.name.replace('"', "'"),
-            if spec.auth == AuthType::App { "; needs an app" } else { "" },
+            lit(&format!(
+                "{} {} ({}){}",
+                method_of(spec),
+                spec.request.path,
+                spec.name,
+                if spec.auth == AuthType::App { "; needs an app" } else { "" }
+            )),
             pick(ParamLocation::Header),
-            method_of(spec),
+            lit(&method_of(spec)),
             pick(ParamLocation::Query),
             pick(ParamLocation::Form),
         ));
@@ -465,8 +471,8 @@ fn typescript(target: &Target<'_>) -> String {
 // Runs in browsers and Node 18+ (fetch and WebCrypto). Signed requests do not send Content-MD5
 // (WebCrypto has no MD5); form fields and the query are signed.
 
-export const BASE_URL = {base:?};
-export const STAGE = {stage:?};
+export const BASE_URL = {base};
+export const STAGE = {stage};
 
 export interface ClientOptions {{
   baseUrl?: string;
@@ -538,12 +544,12 @@ export class Client {{
     return {{ status: response.status, headers: out, body: await response.text() }};
   }}
 "#,
-        group = target.group,
+        group = comment(target.group),
         env = target.env.label(),
-        version = target.version,
+        version = comment(target.version),
         example = target.apis.first().map(|a| camel(&a.name)).unwrap_or_else(|| "call".into()),
-        base = target.base_url,
-        stage = target.env.stage(),
+        base = lit(target.base_url),
+        stage = lit(target.env.stage()),
     );
     let names = unique(&target.apis.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), camel);
     for (spec, method_name) in target.apis.iter().zip(names) {
@@ -552,27 +558,29 @@ export class Client {{
             .iter()
             .map(|p| {
                 let optional = !(p.required || p.location == ParamLocation::Path) || p.default.is_some();
-                format!("{:?}{}: {}", p.name, if optional { "?" } else { "" }, ts_type(p.kind))
+                format!("{}{}: {}", lit(&p.name), if optional { "?" } else { "" }, ts_type(p.kind))
             })
             .collect();
         let all_optional =
             params.iter().all(|p| !(p.required || p.location == ParamLocation::Path) || p.default.is_some());
         let value = |p: &domain::api::ParamSpec| match &p.default {
-            Some(d) => format!("String(params[{:?}] ?? {d:?})", p.name),
-            None => format!("String(params[{:?}])", p.name),
+            Some(d) => format!("String(params[{}] ?? {})", lit(&p.name), lit(d)),
+            None => format!("String(params[{}])", lit(&p.name)),
         };
         let has = |p: &domain::api::ParamSpec| {
             if p.default.is_some() {
                 "true".to_owned()
             } else {
-                format!("params[{:?}] !== undefined", p.name)
+                format!("params[{}] !== undefined", lit(&p.name))
             }
         };
         let mut path_expr = String::from("''");
         for segment in spec.request.path.split('/').filter(|s| !s.is_empty()) {
             match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(name) => path_expr.push_str(&format!(" + '/' + encodeURIComponent(String(params[{name:?}]))")),
-                None => path_expr.push_str(&format!(" + '/' + {segment:?}")),
+                Some(name) => {
+                    path_expr.push_str(&format!(" + '/' + encodeURIComponent(String(params[{}]))", lit(name)))
+                }
+                None => path_expr.push_str(&format!(" + '/' + {}", lit(segment))),
             }
         }
         if path_expr == "''" {
@@ -582,28 +590,30 @@ export class Client {{
             params
                 .iter()
                 .filter(|p| p.location == location)
-                .map(|p| format!("      ...({} ? [[{:?}, {}] as [string, string]] : []),\n", has(p), p.name, value(p)))
+                .map(|p| {
+                    format!("      ...({} ? [[{}, {}] as [string, string]] : []),\n", has(p), lit(&p.name), value(p))
+                })
                 .collect::<String>()
         };
         let headers = params
             .iter()
             .filter(|p| p.location == ParamLocation::Header)
-            .map(|p| format!("    if ({}) extra[{:?}] = {};\n", has(p), p.name, value(p)))
+            .map(|p| format!("    if ({}) extra[{}] = {};\n", has(p), lit(&p.name), value(p)))
             .collect::<String>();
         let json = params
             .iter()
             .filter(|p| p.location == ParamLocation::Body)
-            .map(|p| format!("    if ({}) json[{:?}] = params[{:?}];\n", has(p), p.name, p.name))
+            .map(|p| format!("    if ({}) json[{name}] = params[{name}];\n", has(p), name = lit(&p.name)))
             .collect::<String>();
         out.push_str(&format!(
-            "\n  /** {} {} ({}){} */\n  async {method_name}(params: {{ {} }}{}, headers: Record<string, string> = {{}}): Promise<ApiResponse> {{\n    const extra: Record<string, string> = {{ ...headers }};\n{headers}    const json: Record<string, unknown> = {{}};\n{json}    return this.send({:?}, {path_expr}, [\n{}    ], extra, [\n{}    ], json);\n  }}\n",
+            "\n  /** {} {} ({}){} */\n  async {method_name}(params: {{ {} }}{}, headers: Record<string, string> = {{}}): Promise<ApiResponse> {{\n    const extra: Record<string, string> = {{ ...headers }};\n{headers}    const json: Record<string, unknown> = {{}};\n{json}    return this.send({}, {path_expr}, [\n{}    ], extra, [\n{}    ], json);\n  }}\n",
             method_of(spec),
-            spec.request.path,
-            spec.name.replace("*/", "* /"),
+            comment(&spec.request.path),
+            comment(&spec.name),
             if spec.auth == AuthType::App { "; needs an app" } else { "" },
             fields.join("; "),
             if all_optional { " = {}" } else { "" },
-            method_of(spec),
+            lit(&method_of(spec)),
             list(ParamLocation::Query),
             list(ParamLocation::Form),
         ));

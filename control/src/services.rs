@@ -18,9 +18,7 @@ use domain::service::{
 };
 use domain::{BackendAddress, Environment};
 use gateway::compiled::Target;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use std::collections::{BTreeSet, HashMap};
 
 /// Every service's type and URLs, for compiling and checking releases.
@@ -189,7 +187,7 @@ impl Control {
     /// Creates a backend service (no URLs yet).
     pub async fn create_service(&self, spec: &ServiceSpec, actor: &CurrentUser) -> Result<ServiceView, ControlError> {
         let spec = spec.validate().map_err(ControlError::Validation)?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         if backend_service::Entity::find()
             .filter(backend_service::Column::Name.eq(&spec.name))
             .one(&txn)
@@ -254,7 +252,7 @@ impl Control {
                 return Err(ControlError::field("name", "a backend service in use cannot be renamed"));
             }
         }
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         if spec.name != before.name
             && backend_service::Entity::find()
                 .filter(backend_service::Column::Name.eq(&spec.name))
@@ -289,7 +287,7 @@ impl Control {
                 draft.len()
             )));
         }
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         backend_service::Entity::delete_by_id(model.id).exec(&txn).await?;
         let id = model.id.to_string();
         audit::record(
@@ -317,7 +315,7 @@ impl Control {
     ) -> Result<ServiceView, ControlError> {
         let model = self.find_service(self.db(), name).await?;
         let url = spec.validate(kind_of(&model)?).map_err(ControlError::Validation)?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let current = backend_service_url::Entity::find()
             .filter(backend_service_url::Column::ServiceId.eq(model.id))
             .filter(backend_service_url::Column::Environment.eq(env.as_str()))
@@ -370,7 +368,7 @@ impl Control {
         actor: &CurrentUser,
     ) -> Result<ServiceView, ControlError> {
         let model = self.find_service(self.db(), name).await?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let row = backend_service_url::Entity::find()
             .filter(backend_service_url::Column::ServiceId.eq(model.id))
             .filter(backend_service_url::Column::Environment.eq(env.as_str()))

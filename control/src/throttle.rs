@@ -1,7 +1,11 @@
-//! Slows down password guessing: each failed login for a username, and each from a client
-//! address, makes the next attempt for that key wait longer (after a few free tries), up to a
-//! cap. A success clears the keys. Entries expire after a quiet period and the table is
-//! bounded, so an attacker cannot grow it without limit.
+//! Refuses password guessing: each login attempt for a username, and each from a client
+//! address, counts as a failure from the moment it starts until it succeeds; after a few free
+//! attempts a key must wait longer before the next (doubling, up to a cap), and an attempt
+//! that comes too soon is refused at once with how long to wait (429 `Retry-After`), not
+//! delayed. Counting at the start means parallel guesses are counted too: the fourth of 30
+//! simultaneous attempts is already refused. A success clears the keys. Usernames are keyed
+//! trimmed and lower-cased, so `" Admin"` is not a fresh budget. Entries expire after a
+//! quiet period and the table is bounded, so an attacker cannot grow it without limit.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -41,27 +45,26 @@ pub struct LoginThrottle {
 }
 
 fn keys(username: &str, client: IpAddr) -> [String; 2] {
-    [format!("user:{}", username.to_lowercase()), format!("addr:{client}")]
+    [format!("user:{}", username.trim().to_lowercase()), format!("addr:{client}")]
 }
 
 impl LoginThrottle {
-    /// How long an attempt for `username` from `client` must wait first.
-    pub fn delay(&self, username: &str, client: IpAddr) -> Duration {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+    /// Admits an attempt for `username` from `client`, or says how long to wait before the
+    /// next one. An admitted attempt counts as a failure until [`Self::record_success`].
+    pub fn admit(&self, username: &str, client: IpAddr) -> Result<(), Duration> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        keys(username, client)
+        let keys = keys(username, client);
+        let wait = keys
             .iter()
             .filter_map(|key| entries.get(key))
             .filter(|entry| now.duration_since(entry.last) < FORGET_AFTER)
-            .map(|entry| delay_after(entry.failures))
+            .map(|entry| (entry.last + delay_after(entry.failures)).saturating_duration_since(now))
             .max()
-            .unwrap_or(Duration::ZERO)
-    }
-
-    /// Counts a failed attempt.
-    pub fn record_failure(&self, username: &str, client: IpAddr) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
+            .unwrap_or(Duration::ZERO);
+        if !wait.is_zero() {
+            return Err(wait);
+        }
         if entries.len() >= MAX_KEYS {
             entries.retain(|_, entry| now.duration_since(entry.last) < FORGET_AFTER);
         }
@@ -72,7 +75,7 @@ impl LoginThrottle {
             let cutoff = lasts[lasts.len() / 2];
             entries.retain(|_, entry| entry.last > cutoff);
         }
-        for key in keys(username, client) {
+        for key in keys {
             let entry = entries.entry(key).or_insert(Entry { failures: 0, last: now });
             if now.duration_since(entry.last) >= FORGET_AFTER {
                 entry.failures = 0;
@@ -80,6 +83,7 @@ impl LoginThrottle {
             entry.failures = entry.failures.saturating_add(1);
             entry.last = now;
         }
+        Ok(())
     }
 
     /// Clears the counters after a successful login.
@@ -109,32 +113,51 @@ mod tests {
     }
 
     #[test]
-    fn failures_slow_down_the_user_from_any_address_and_the_address_for_any_user() {
+    fn attempts_count_as_they_start_so_parallel_guesses_are_refused() {
         let throttle = LoginThrottle::default();
-        for _ in 0..4 {
-            throttle.record_failure("admin", HOME);
+        for _ in 0..FREE_FAILURES {
+            assert!(throttle.admit("admin", HOME).is_ok());
         }
-        assert_eq!(throttle.delay("admin", OTHER), BASE_DELAY * 2);
-        assert_eq!(throttle.delay("someone", HOME), BASE_DELAY * 2);
-        assert_eq!(throttle.delay("someone", OTHER), Duration::ZERO);
+        let wait = throttle.admit("admin", HOME).expect_err("the fourth at once is refused");
+        assert!(wait > Duration::ZERO && wait <= BASE_DELAY, "{wait:?}");
     }
 
     #[test]
-    fn usernames_are_counted_case_insensitively() {
+    fn failures_refuse_the_user_from_any_address_and_the_address_for_any_user() {
         let throttle = LoginThrottle::default();
-        for _ in 0..3 {
-            throttle.record_failure("Admin", OTHER);
+        for _ in 0..FREE_FAILURES {
+            throttle.admit("admin", HOME).expect("free");
         }
-        assert_eq!(throttle.delay("admin", HOME), BASE_DELAY);
+        assert!(throttle.admit("admin", OTHER).is_err());
+        assert!(throttle.admit("someone", HOME).is_err());
+        assert!(throttle.admit("someone", OTHER).is_ok());
     }
 
     #[test]
-    fn success_clears_the_counters() {
+    fn a_username_is_one_key_however_it_is_spelt() {
         let throttle = LoginThrottle::default();
-        for _ in 0..5 {
-            throttle.record_failure("admin", HOME);
+        for spelling in ["admin", " Admin", "ADMIN "] {
+            throttle.admit(spelling, OTHER).expect("free");
+        }
+        assert!(throttle.admit("admin", HOME).is_err(), "three spellings share one budget");
+    }
+
+    #[test]
+    fn success_clears_the_keys() {
+        let throttle = LoginThrottle::default();
+        for _ in 0..FREE_FAILURES {
+            throttle.admit("admin", HOME).expect("free");
         }
         throttle.record_success("admin", HOME);
-        assert_eq!(throttle.delay("admin", HOME), Duration::ZERO);
+        assert!(throttle.admit("admin", HOME).is_ok());
+    }
+
+    #[test]
+    fn the_table_stays_bounded() {
+        let throttle = LoginThrottle::default();
+        for i in 0..(MAX_KEYS + 10) {
+            let _ = throttle.admit(&format!("user{i}"), IpAddr::V4(Ipv4Addr::from(i as u32)));
+        }
+        assert!(throttle.entries.lock().expect("lock").len() <= MAX_KEYS + 2);
     }
 }

@@ -191,22 +191,26 @@ impl Control {
         Ok(())
     }
 
-    /// Checks a username and password, after the throttle's delay for this user and client.
+    /// Checks a username and password. An attempt the throttle refuses is a
+    /// [`ControlError::TooManyAttempts`] at once; at most one password check per core runs at
+    /// a time (argon2 is meant to be slow), the others wait their turn.
     pub async fn login(&self, username: &str, password: &str, client: IpAddr) -> Result<CurrentUser, ControlError> {
-        let delay = self.throttle.delay(username, client);
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        let found = self.find_user(username.trim()).await?;
+        let username = username.trim();
+        self.throttle.admit(username, client).map_err(|wait| ControlError::TooManyAttempts {
+            retry_after_s: wait.as_secs_f64().ceil().max(1.0) as u64,
+        })?;
+        let found = self.find_user(username).await?;
         let hash = found.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| dummy_hash().to_owned());
-        let valid = verify_password(password.to_owned(), hash).await;
+        let valid = {
+            let _slot = self.password_checks.acquire().await.map_err(|e| ControlError::Internal(e.to_string()))?;
+            verify_password(password.to_owned(), hash).await
+        };
         match found {
             Some(user) if valid => {
                 self.throttle.record_success(username, client);
                 Ok(user.into())
             }
             _ => {
-                self.throttle.record_failure(username, client);
                 tracing::info!(username, %client, "failed login");
                 Err(ControlError::InvalidCredentials)
             }

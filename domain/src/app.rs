@@ -56,8 +56,10 @@ pub struct AppView {
     /// The HMAC secret. The console leaves it out until the user reveals it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_secret: Option<String>,
-    /// `Authorization: APPCODE …`.
-    pub app_code: String,
+    /// `Authorization: APPCODE …`, a bearer credential: like the secret, left out unless
+    /// revealed (or just created or reset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_code: Option<String>,
     /// Whether it may call APIs.
     pub enabled: bool,
     /// How many authorizations it has.

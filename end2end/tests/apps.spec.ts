@@ -45,10 +45,12 @@ test('create an app, authorize it in Test, reveal and reset its credentials', as
   await expect(page.getByRole('heading', { name: 'mobile' })).toBeVisible();
   await hydrated(page);
 
-  // The secret is hidden until revealed.
+  // The secret and the AppCode are hidden until revealed.
   const secret = page.getByTestId('app-secret');
   await expect(secret).toHaveText('••••••••');
+  await expect(page.getByTestId('app-code')).toHaveText('••••••••');
   await page.getByRole('button', { name: 'Reveal' }).click();
+  await expect(page.getByTestId('app-code')).toHaveText(/^[0-9a-f]{32}$/);
   await expect(secret).toHaveText(/^[0-9a-f]{32}$/);
   const firstSecret = await secret.textContent();
   const code = (await page.getByTestId('app-code').textContent()) ?? '';

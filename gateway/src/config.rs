@@ -12,9 +12,11 @@ pub struct GatewayConfig {
     pub max_body_bytes: u64,
     /// Largest request head (request line and headers); larger is a 431.
     pub max_header_bytes: usize,
-    /// Time for a request head to arrive complete, counted from the end of the previous
-    /// response on a keep-alive connection (so it also ends idle keep-alive connections).
+    /// Time for a request head to arrive complete, counted from its first byte (or from the
+    /// connection's start, for its first request).
     pub header_timeout: Duration,
+    /// Time a keep-alive connection waits for its next request before it closes.
+    pub idle_timeout: Duration,
     /// Longest pause between request body bytes; longer is a 408.
     pub body_timeout: Duration,
     /// Request body bytes buffered at once across all connections; over it is a 503.
@@ -32,6 +34,7 @@ impl Default for GatewayConfig {
             max_body_bytes: 32 * 1024 * 1024,
             max_header_bytes: 64 * 1024,
             header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
             body_timeout: Duration::from_secs(30),
             body_buffer_bytes: 256 * 1024 * 1024,
             max_connections: 10_000,

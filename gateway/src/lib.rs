@@ -12,13 +12,15 @@
 //! - [`function`]: Function backends: user JavaScript in a QuickJS sandbox on worker threads.
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
 //! - [`fields`]: form and JSON body fields, read only for APIs that declare or map them.
+//! - [`listener`]: the accept loop both listeners share: connection cap, head and idle
+//!   clocks, graceful shutdown.
 //! - [`metrics`]: request counters and latency histograms in Prometheus' text format.
 //! - [`nonce`]: the `X-Ca-Nonce` values seen recently (replay protection), bounded.
 //! - [`signature`]: the X-Ca StringToSign and HMAC, and a [`signature::Signer`] for clients.
 //! - [`path`]: the one canonical spelling of a request path, decided before routing.
 //! - [`phases`]: one named function per step of DESIGN.md's request lifecycle.
 //! - [`router`]: the path router, a trie of segments.
-//! - [`server`]: the hyper listener loop with graceful shutdown.
+//! - [`server`]: the gateway's service: the phases run in order for each request.
 //! - [`upstream`]: pooled keep-alive connections to backends (plain TCP or rustls).
 
 pub mod apps;
@@ -29,6 +31,7 @@ pub mod debug;
 pub mod error;
 pub mod fields;
 pub mod function;
+pub mod listener;
 pub mod metrics;
 pub mod nonce;
 pub mod path;

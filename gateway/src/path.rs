@@ -3,8 +3,12 @@
 //! The router compares whole segments, and path parameters are decoded after matching, so a
 //! path with two spellings of one segment (`/pets/mine` and `/pets/%6Dine`) could reach a
 //! parameter route and skip the literal route's rules. [`normalize`] makes one spelling:
-//! - percent-encoded unreserved characters (RFC 3986 §6.2.2.2: `A-Z a-z 0-9 - . _ ~`) are
-//!   decoded, other escapes keep their encoding with upper-case hex (§6.2.2.1);
+//! - a character that may stand unencoded in a segment (RFC 3986 `pchar`: the unreserved
+//!   `A-Z a-z 0-9 - . _ ~`, the sub-delimiters `! $ & ' ( ) * + , ; =`, `:` and `@`) is
+//!   written unencoded: `%6D` becomes `m` (§6.2.2.2) and `%3B` becomes `;`;
+//! - every other byte is written as an escape with upper-case hex (§6.2.2.1): `%e2` becomes
+//!   `%E2`, and a raw non-ASCII byte or `"`, `<`, `{`, `|`… becomes its escape, so `/café`
+//!   and `/caf%C3%A9` are one path;
 //! - refused (the caller gets 400 `InvalidPath`): an encoded `/` or `\`, NUL and other
 //!   control characters (encoded or not), a literal `\`, malformed escapes, and dot-segments
 //!   (`.`, `..`, also spelt `%2e%2e`) anywhere in the path.
@@ -15,10 +19,24 @@
 
 use std::borrow::Cow;
 
-/// Whether `b` is an unreserved character (RFC 3986 §2.3).
-fn unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+/// Whether `b` stands unencoded in a canonical segment: RFC 3986's `pchar` less `%`.
+const fn plain(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(b, b'-' | b'.' | b'_' | b'~')
+        || matches!(b, b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=')
+        || matches!(b, b':' | b'@')
 }
+
+/// [`plain`] for every byte, looked up once per byte of every path.
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = plain(b as u8);
+        b += 1;
+    }
+    table
+};
 
 fn hex(b: u8) -> Option<u8> {
     match b {
@@ -57,11 +75,13 @@ pub fn normalize(raw: &str) -> Result<Cow<'_, str>, String> {
             return Err(format!("the dot-segment `{segment}` is not allowed in a path"));
         }
         for &b in segment.as_bytes() {
-            if b == b'%' {
-                clean = false;
-            } else if let Some(reason) = refuse_byte(b, false) {
+            if PLAIN[b as usize] {
+                continue;
+            }
+            if let Some(reason) = refuse_byte(b, false) {
                 return Err(reason);
             }
+            clean = false;
         }
     }
     if clean {
@@ -81,7 +101,7 @@ pub fn normalize(raw: &str) -> Result<Cow<'_, str>, String> {
                 if let Some(reason) = refuse_byte(decoded, true) {
                     return Err(reason);
                 }
-                if unreserved(decoded) {
+                if PLAIN[decoded as usize] {
                     out.push(decoded as char);
                 } else {
                     out.push_str(&format!("%{decoded:02X}"));
@@ -96,11 +116,14 @@ pub fn normalize(raw: &str) -> Result<Cow<'_, str>, String> {
                 segment_start = out.len();
                 i += 1;
             }
+            _ if PLAIN[b as usize] => {
+                out.push(b as char);
+                i += 1;
+            }
             _ => {
-                // Copy the run of plain bytes up to the next `%` or `/` (keeps UTF-8 whole).
-                let end = bytes[i..].iter().position(|&c| c == b'%' || c == b'/').map_or(bytes.len(), |n| i + n);
-                out.push_str(&raw[i..end]);
-                i = end;
+                // Refused bytes were refused by the scan above; the rest are escaped.
+                out.push_str(&format!("%{b:02X}"));
+                i += 1;
             }
         }
     }
@@ -141,6 +164,9 @@ mod tests {
         assert_eq!(normalize("/a/b%2fc").unwrap_err(), "an encoded `/` (%2F) is not allowed in a path segment");
         assert_eq!(normalize("/a%20b/%e2%82%ac").expect("ok"), "/a%20b/%E2%82%AC");
         assert_eq!(normalize("/q%3f%23").expect("ok"), "/q%3F%23");
+        assert_eq!(normalize("/a%21%3b%3D%40%3a").expect("ok"), "/a!;=@:", "pchar escapes are decoded");
+        assert_eq!(normalize("/caf\u{e9}").expect("ok"), "/caf%C3%A9", "raw non-ASCII is escaped");
+        assert_eq!(normalize("/a\"b{c}").expect("ok"), "/a%22b%7Bc%7D");
     }
 
     #[test]

@@ -407,7 +407,8 @@ fn check_signature<'a>(
     let method = SignatureMethod::parse(text(signature::X_CA_SIGNATURE_METHOD))
         .map_err(|message| GatewayError::Auth(AuthFailure::InvalidSignature, message))?;
     let timestamp = text(signature::X_CA_TIMESTAMP).and_then(|t| t.trim().parse::<i64>().ok());
-    let Some(timestamp) = timestamp.filter(|t| (request.now_ms - t).abs() <= signature::MAX_SKEW_MS) else {
+    let Some(timestamp) = timestamp.filter(|t| request.now_ms.abs_diff(*t) <= signature::MAX_SKEW_MS.unsigned_abs())
+    else {
         return fail(
             AuthFailure::InvalidTimestamp,
             "X-Ca-Timestamp must be the time of the request in epoch milliseconds, within 15 minutes".into(),

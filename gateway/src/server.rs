@@ -14,10 +14,7 @@ use crate::{GatewayConfig, GatewayError, Metrics};
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
@@ -35,9 +32,6 @@ pub struct Limits {
     pub body_idle: Duration,
 }
 
-/// How long shutdown waits for requests in flight before it gives up on them.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The pooled client for backends.
 pub fn upstream_client(config: &GatewayConfig) -> std::io::Result<Upstream> {
     Ok(Upstream::new(upstream::tls_config(config.upstream_ca_file.as_deref())?))
@@ -52,7 +46,6 @@ pub async fn serve(
     debug: Arc<DebugTokens>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let graceful = GracefulShutdown::new();
     let client = upstream_client(&config)?;
     let limits =
         Limits { body: config.max_body_bytes, headers: config.max_header_bytes, body_idle: config.body_timeout };
@@ -61,83 +54,21 @@ pub async fn serve(
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let functions = FunctionPool::new(workers, config.function_queue);
     let shared = Arc::new(Shared { snapshots, client, metrics, nonces, limits, debug, functions, body_budget });
-    let mut shutdown = std::pin::pin!(shutdown);
-    // At most `max_connections` callers at once: past it, new connections wait in the
-    // kernel's backlog until one closes.
-    let slots = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
-    let mut accept_errors = AcceptErrors::default();
-    loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-            () = &mut shutdown => break,
-        };
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(pair) => pair,
-                    Err(error) => {
-                        accept_errors.back_off(&error).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                let peer = Peer::from(peer.ip());
-                let service = service_fn(move |request| {
-                    let shared = shared.clone();
-                    let peer = peer.clone();
-                    async move { Ok::<_, Infallible>(handle(request, &shared, &peer).await) }
-                });
-                let connection = graceful.watch(
-                    http1::Builder::new()
-                        .timer(hyper_util::rt::TokioTimer::new())
-                        .header_read_timeout(config.header_timeout)
-                        .keep_alive(true)
-                        .max_buf_size(config.max_header_bytes)
-                        .serve_connection(TokioIo::new(stream), service),
-                );
-                tokio::spawn(async move {
-                    if let Err(error) = connection.await {
-                        tracing::debug!(%error, "gateway connection ended with an error");
-                    }
-                    drop(slot);
-                });
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
-        tracing::warn!("gateway shutdown: connections still open after {DRAIN_TIMEOUT:?}");
-    }
-    Ok(())
-}
-
-/// Accept failures: out of file descriptors or memory, the listener backs off instead of
-/// spinning on an error that repeats at once, and says so at most once a second.
-#[derive(Debug, Default)]
-struct AcceptErrors {
-    last_warned: Option<std::time::Instant>,
-    since_warned: u64,
-}
-
-impl AcceptErrors {
-    async fn back_off(&mut self, error: &std::io::Error) {
-        // EMFILE, ENFILE, ENOBUFS, ENOMEM: a shortage that lasts; anything else (a caller
-        // that reset before accept) concerns one connection only.
-        let shortage = matches!(error.raw_os_error(), Some(23 | 24 | 105 | 12));
-        if !shortage {
-            tracing::debug!(%error, "gateway accept failed");
-            return;
-        }
-        self.since_warned += 1;
-        if self.last_warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
-            tracing::warn!(%error, times = self.since_warned, "gateway accept failed; backing off");
-            self.last_warned = Some(std::time::Instant::now());
-            self.since_warned = 0;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let listening = crate::listener::Listening {
+        max_connections: config.max_connections,
+        max_header_bytes: config.max_header_bytes,
+        timeouts: crate::listener::Timeouts { head: config.header_timeout, idle: config.idle_timeout },
+    };
+    let service = move |peer: std::net::SocketAddr| {
+        let shared = shared.clone();
+        let peer = Peer::from(peer.ip());
+        service_fn(move |request| {
+            let shared = shared.clone();
+            let peer = peer.clone();
+            async move { Ok::<_, Infallible>(handle(request, &shared, &peer).await) }
+        })
+    };
+    crate::listener::serve(listener, listening, service, shutdown).await
 }
 
 /// What every request of the listener shares.

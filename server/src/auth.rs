@@ -82,6 +82,58 @@ pub async fn rest_guard(State(state): State<AppState>, session: Session, mut req
     }
 }
 
+/// Refuses (403) a cross-site request that would change something with the browser's
+/// session cookie: a `POST`, `PUT`, `PATCH` or `DELETE` (server functions, form posts, REST
+/// calls) whose `Sec-Fetch-Site` is not `same-origin` or `none`, or whose `Origin` is not the
+/// console's own (`null` included). `SameSite=Strict` already keeps the cookie off most
+/// cross-site requests; this also covers a site on the same registrable domain (a group
+/// served by the gateway under the console's domain is "same-site", not "same-origin").
+/// Requests that carry a bearer token are not driven by a browser's cookie and pass.
+pub async fn same_origin_writes(request: Request, next: Next) -> Response {
+    let writes =
+        !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    if writes && !has_bearer_token(request.headers()) {
+        if let Err(reason) = same_origin(request.headers()) {
+            tracing::warn!(reason, path = %request.uri().path(), "cross-site write refused");
+            return ApiError::from(ControlError::Forbidden(format!("cross-site request refused: {reason}")))
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+fn has_bearer_token(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "))
+}
+
+/// Whether a request's browser headers say it comes from the console's own pages. A client
+/// that sends neither header is not a browser (or a very old one) and cannot be made to
+/// carry the cookie by another site.
+fn same_origin(headers: &axum::http::HeaderMap) -> Result<(), String> {
+    let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
+    if let Some(site) = text("sec-fetch-site") {
+        if site != "same-origin" && site != "none" {
+            return Err(format!("Sec-Fetch-Site is `{site}`"));
+        }
+    }
+    if let Some(origin) = text("origin") {
+        // Behind a reverse proxy the console's public host is `X-Forwarded-Host` (a page on
+        // another site cannot add that header to a cookie-carrying request without a CORS
+        // preflight, which the console never grants).
+        let host = text("host").unwrap_or_default();
+        let forwarded = text("x-forwarded-host");
+        let authority = origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/')).unwrap_or("");
+        let ours = authority == host || forwarded.as_deref() == Some(authority);
+        if origin == "null" || authority.is_empty() || !ours {
+            return Err(format!("Origin `{origin}` is not this console ({host})"));
+        }
+    }
+    Ok(())
+}
+
 /// The login form's fields.
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
@@ -112,8 +164,27 @@ pub async fn login(
         Err(ControlError::InvalidCredentials | ControlError::Validation(_)) => {
             Redirect::to(&failed_login_location(&form.username)).into_response()
         }
+        Err(ControlError::TooManyAttempts { retry_after_s }) => too_many_attempts(&form.username, retry_after_s),
         Err(error) => ApiError::from(error).into_response(),
     }
+}
+
+/// 429 with `Retry-After`, as a page a person reads: how long to wait, and the way back to
+/// the form with the username kept.
+fn too_many_attempts(username: &str, retry_after_s: u64) -> Response {
+    let back = failed_login_location(username).replacen("error=1&", "", 1);
+    let back = back.replace('&', "&amp;").replace('"', "&quot;");
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Too many attempts - Gantry</title></head>\
+         <body><h1>Too many sign-in attempts</h1><p>Too many failed sign-ins for this user or from this \
+         address. Try again in {retry_after_s} seconds.</p><p><a href=\"{back}\">Back to sign in</a></p></body></html>"
+    );
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(axum::http::header::RETRY_AFTER, retry_after_s.to_string())],
+        axum::response::Html(page),
+    )
+        .into_response()
 }
 
 /// Back to the login page after a failed attempt, with the username kept in the form (cut to
@@ -144,6 +215,29 @@ pub async fn logout(session: Session) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderMap;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(n, v)| (axum::http::HeaderName::from_static(n), v.parse().expect("value"))).collect()
+    }
+
+    #[test]
+    fn only_the_consoles_own_pages_may_write_with_its_cookie() {
+        let host = ("host", "localhost:3000");
+        assert!(super::same_origin(&headers(&[host, ("origin", "http://localhost:3000")])).is_ok());
+        assert!(super::same_origin(&headers(&[host, ("sec-fetch-site", "same-origin")])).is_ok());
+        assert!(super::same_origin(&headers(&[host])).is_ok(), "not a browser");
+        for (name, value) in [
+            ("origin", "http://evil.localhost:9999"),
+            ("origin", "http://petstore.localhost:3000"),
+            ("origin", "null"),
+            ("origin", "http://localhost:3000.evil.com"),
+            ("sec-fetch-site", "same-site"),
+            ("sec-fetch-site", "cross-site"),
+        ] {
+            assert!(super::same_origin(&headers(&[host, (name, value)])).is_err(), "{name}: {value}");
+        }
+    }
     #[test]
     fn a_failed_login_keeps_the_username_encoded() {
         assert_eq!(super::failed_login_location("ad min&x=1"), "/login?error=1&username=ad+min%26x%3D1");

@@ -66,11 +66,16 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub max_body_bytes: u64,
 
-    /// Seconds a gateway caller has to send a complete request head, counted from the
-    /// connection's start or its previous response (so idle keep-alive connections close
-    /// after it too). Slow or never-finished heads are cut off.
+    /// Seconds a caller (of the gateway or the console) has to send a complete request
+    /// head, counted from its first byte, or from the connection's start for its first
+    /// request. Slow or never-finished heads are cut off.
     #[arg(long, env = "GANTRY_HEADER_TIMEOUT_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout_s: u64,
+
+    /// Seconds an idle keep-alive connection (gateway or console) waits for its next
+    /// request before it is closed.
+    #[arg(long, env = "GANTRY_IDLE_TIMEOUT_S", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout_s: u64,
 
     /// Longest pause, in seconds, between the bytes of a request body sent to the gateway
     /// (longer is a 408 `RequestTimeout`).

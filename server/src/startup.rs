@@ -97,6 +97,7 @@ impl Application {
             upstream_ca_file: settings.upstream_ca_file.clone(),
             max_body_bytes: settings.max_body_bytes,
             header_timeout: std::time::Duration::from_secs(settings.header_timeout_s),
+            idle_timeout: std::time::Duration::from_secs(settings.idle_timeout_s),
             body_timeout: std::time::Duration::from_secs(settings.body_timeout_s),
             body_buffer_bytes: settings.body_buffer_bytes,
             max_connections: connection_cap(settings.max_connections),
@@ -136,8 +137,25 @@ impl Application {
         tokio::spawn(delete_expired_sessions(DbSessionStore::new(self.state.control.db().clone()), stop.clone()));
 
         tracing::info!(console = %self.console_addr(), gateway = %self.gateway_addr(), "Gantry is listening");
-        let console = axum::serve(self.console, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(stop.clone().cancelled_owned());
+        // The console has its own listener and cap, so it stays reachable while the gateway
+        // is at its cap; the same head and idle clocks as the gateway's.
+        let listening = gateway::listener::Listening {
+            max_connections: CONSOLE_MAX_CONNECTIONS,
+            max_header_bytes: 64 * 1024,
+            timeouts: gateway::listener::Timeouts {
+                head: self.gateway_config.header_timeout,
+                idle: self.gateway_config.idle_timeout,
+            },
+        };
+        let router = self.router;
+        let service = move |peer: SocketAddr| {
+            let router = router.clone();
+            hyper::service::service_fn(move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                tower::ServiceExt::oneshot(router.clone(), request.map(axum::body::Body::new))
+            })
+        };
+        let console = gateway::listener::serve(self.console, listening, service, stop.clone().cancelled_owned());
         let gateway = gateway::serve(
             self.gateway,
             self.state.snapshots.clone(),
@@ -153,6 +171,10 @@ impl Application {
         Ok(())
     }
 }
+
+/// Console connections open at once; more wait in the listen backlog. The console serves a
+/// team, not the internet: this bounds what a flood can hold, far above what a team uses.
+const CONSOLE_MAX_CONNECTIONS: usize = 1024;
 
 async fn delete_expired_sessions(store: DbSessionStore, stop: CancellationToken) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
@@ -200,6 +222,7 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
                 .route_layer(from_fn_with_state(state.clone(), auth::rest_guard)),
         )
         .merge(console)
+        .layer(axum::middleware::from_fn(auth::same_origin_writes))
         .layer(sessions)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

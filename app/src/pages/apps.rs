@@ -145,14 +145,19 @@ pub fn AppPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     let app = Resource::new(move || (name.get(), refresh.get()), |(name, _)| get_app(name, false));
     let grants = Resource::new(move || (name.get(), refresh.get()), |(name, _)| list_authorizations(name));
-    // The secret, once revealed (or just reset); never part of the page until asked for.
+    // The secret and the AppCode, once revealed (or just reset); never part of the page
+    // until asked for.
     let secret = RwSignal::new(None::<String>);
+    let code = RwSignal::new(None::<String>);
     let asking = RwSignal::new(Asking::None);
     let failure = RwSignal::new(None::<String>);
 
     let reveal = Action::new(move |name: &String| get_app(name.clone(), true));
     Effect::new(move |_| match reveal.value().get() {
-        Some(Ok(view)) => secret.set(view.app_secret),
+        Some(Ok(view)) => {
+            secret.set(view.app_secret);
+            code.set(view.app_code);
+        }
         Some(Err(error)) => failure.set(Some(error_text(&error))),
         None => {}
     });
@@ -162,6 +167,7 @@ pub fn AppPage() -> impl IntoView {
         Some(Ok(Ok(view))) => {
             asking.set(Asking::None);
             secret.set(view.app_secret);
+            code.set(view.app_code);
             refresh.update(|n| *n += 1);
         }
         Some(Ok(Err(message))) => failure.set(Some(message)),
@@ -210,7 +216,10 @@ pub fn AppPage() -> impl IntoView {
                     </dd>
                     <dt>"AppCode"</dt>
                     <dd>
-                        <code data-testid="app-code">{app.app_code.clone()}</code>
+                        {move || match code.get() {
+                            Some(value) => view! { <code data-testid="app-code">{value}</code> }.into_any(),
+                            None => view! { <span class="muted" data-testid="app-code">"••••••••"</span> }.into_any(),
+                        }}
                     </dd>
                     <dt>"Status"</dt>
                     <dd>{if enabled { "Enabled" } else { "Disabled" }}</dd>

@@ -18,7 +18,7 @@ pub struct AppList {
 }
 
 /// List apps.
-#[utoipa::path(get, path = "/apps", tag = "apps", responses((status = 200, description = "`{items: [app], total}` without secrets")))]
+#[utoipa::path(get, path = "/apps", tag = "apps", responses((status = 200, description = "`{items: [app], total}` without AppSecrets and AppCodes")))]
 pub async fn list_apps(State(state): State<AppState>) -> Result<Json<AppList>, ApiError> {
     let items = state.control.list_apps().await?;
     Ok(Json(AppList { total: items.len(), items }))
@@ -37,14 +37,14 @@ pub async fn create_app(
     Ok((StatusCode::CREATED, Json(state.control.create_app(&spec, &user).await?)))
 }
 
-/// `?reveal=true` includes the AppSecret.
+/// `?reveal=true` includes the AppSecret and the AppCode.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Reveal {
     reveal: bool,
 }
 
-/// One app; `?reveal=true` includes its AppSecret.
+/// One app; `?reveal=true` includes its AppSecret and AppCode.
 #[utoipa::path(get, path = "/apps/{app}", tag = "apps", params(("app" = String, Path), ("reveal" = Option<bool>, Query)), responses(
     (status = 200, description = "The app"),
     (status = 404, body = ErrorBody),

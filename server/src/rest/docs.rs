@@ -45,7 +45,7 @@ pub async fn export_openapi(
         "yaml" | "yml" => file(Generated {
             file_name: format!("{stem}.openapi.yaml"),
             content_type: "application/yaml",
-            content: serde_yaml::to_string(&document).map_err(|e| ControlError::Internal(e.to_string()))?,
+            content: serde_saphyr::to_string(&document).map_err(|e| ControlError::Internal(e.to_string()))?,
         }),
         "" | "json" => {
             let content = serde_json::to_string_pretty(&document).map_err(|e| ControlError::Internal(e.to_string()))?;

@@ -52,6 +52,10 @@ impl IntoResponse for ApiError {
                     errors.into_iter().map(|e| FieldErrorBody { field: e.field, message: e.message }).collect();
                 (status, Json(ValidationErrorBody { errors })).into_response()
             }
+            ControlError::TooManyAttempts { retry_after_s } => {
+                let body = ErrorBody { code: self.0.code().to_owned(), message: self.0.public_message() };
+                (status, [(axum::http::header::RETRY_AFTER, retry_after_s.to_string())], Json(body)).into_response()
+            }
             other => {
                 let body = ErrorBody { code: other.code().to_owned(), message: other.public_message() };
                 (status, Json(body)).into_response()

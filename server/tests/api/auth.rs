@@ -88,3 +88,86 @@ async fn sessions_survive_a_restart() {
     let page = client.get(format!("{}/groups", second.console)).send().await.expect("request");
     assert_eq!(page.status(), 200, "session from {url} should still be valid");
 }
+
+// Multi-threaded: 30 logins really arrive at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_wrong_logins_are_refused_with_429_and_retry_after() {
+    let app = spawn_app().await;
+    let url = app.url("/auth/login");
+    let attempts: Vec<_> = (0..30)
+        .map(|i| {
+            let url = url.clone();
+            // Spellings of one user are one budget.
+            let username = if i % 2 == 0 { "admin" } else { " Admin " };
+            tokio::spawn(async move {
+                let client =
+                    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+                let response = client
+                    .post(url)
+                    .form(&[("username", username), ("password", "wrong")])
+                    .send()
+                    .await
+                    .expect("login");
+                let retry = response.headers().get("retry-after").map(|v| v.to_str().expect("ascii").to_owned());
+                (response.status().as_u16(), retry, response.text().await.expect("body"))
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    for attempt in attempts {
+        let (status, retry, body) = attempt.await.expect("task");
+        match status {
+            303 => {}
+            429 => {
+                refused += 1;
+                let seconds: u64 = retry.expect("Retry-After").parse().expect("seconds");
+                assert!((1..=8).contains(&seconds), "{seconds}");
+                assert!(body.contains("Try again in"), "{body}");
+            }
+            other => panic!("a login answered {other}: {body}"),
+        }
+    }
+    assert!(refused >= 26, "only {refused} of 30 parallel wrong logins were refused");
+    // The right password from the same address is refused too until the wait is over.
+    let response = app.post_login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(response.status(), 429);
+}
+
+#[tokio::test]
+async fn a_cross_site_write_with_the_session_cookie_is_refused() {
+    let app = spawn_app().await;
+    app.login_as_admin().await;
+    let url = app.url("/api/admin/v1/groups");
+    let group = |name: &str| serde_json::json!({"name": name, "subdomain": name});
+    for (header, value) in [
+        ("origin", "http://evil.localhost:9999".to_owned()),
+        ("origin", format!("http://shop.{}", app.console.trim_start_matches("http://"))),
+        ("sec-fetch-site", "same-site".to_owned()),
+    ] {
+        let response =
+            app.client.post(&url).header(header, value.as_str()).json(&group("evil")).send().await.expect("send");
+        assert_eq!(response.status(), 403, "{header}: {value}");
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(body["code"], "Forbidden");
+    }
+    // A cross-site logout (a form post) is refused too.
+    let response = app
+        .client
+        .post(app.url("/auth/logout"))
+        .header("origin", "http://evil.localhost:9999")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 403);
+    // The console's own page may.
+    let response = app
+        .client
+        .post(&url)
+        .header("origin", app.console.as_str())
+        .header("sec-fetch-site", "same-origin")
+        .json(&group("mine"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+}

@@ -162,3 +162,119 @@ async fn a_real_world_document_imports_with_its_unsupported_parts_listed() {
     let (status, body) = rest.send_raw("/groups/readme/import", "not: [an openapi".into()).await;
     assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("document")));
 }
+
+/// Group `hostile`, live in Test on Mock backends, whose APIs are named, pathed, described
+/// and defaulted the way an attacker (or an unlucky user) would.
+async fn hostile_group(app: &TestApp) -> crate::helpers::RestClient {
+    let rest = app.rest().await;
+    assert_eq!(rest.post("/groups", json!({"name": "hostile", "subdomain": "hostile"})).await.0, 201);
+    let mock = json!({"unified": false, "type": "mock", "mock": {"body": "ok"}});
+    let apis = [
+        // Closes a `/** */` comment and runs code as a class field on `new Client()`.
+        json!({"name": "for", "request": {"method": "GET", "path": "/x*/pwned=console.log(1);/*y", "params": [
+            {"name": "headers", "in": "query", "default": "a\u{200b}b\"\\'"},
+            {"name": "class", "in": "query"}]}, "backend": mock}),
+        json!({"name": "class", "description": "*/ \"\"\" <script>alert(1)</script> [x](javascript:alert(1))",
+            "request": {"method": "GET", "path": "/with/{default}", "params": [{"name": "default", "in": "path"}]},
+            "backend": mock}),
+        json!({"name": "x\u{2028}y */ \"\"\" \\N{ ${a} `b`", "request": {"method": "POST", "path": "/send", "params": [
+            {"name": "str", "in": "header"}, {"name": "self", "in": "form"}, {"name": "urllib", "in": "query"}]},
+            "backend": mock}),
+    ];
+    for api in apis {
+        let (status, body) = rest.post("/groups/hostile/apis", api).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    assert_eq!(rest.post("/groups/hostile/versions", json!({"label": "1"})).await.0, 201);
+    let release = json!({"version": "1", "backend": {"type": "mock"}});
+    assert_eq!(rest.put("/groups/hostile/deployments/test", release).await.0, 200);
+    rest
+}
+
+// Multi-threaded: the SDKs run as blocking child processes while the server answers them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdks_of_hostile_names_compile_run_and_run_nothing_else() {
+    let app = spawn_app().await;
+    let rest = hostile_group(&app).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gateway = app.gateway.clone();
+
+    let (status, python) = text(&app, &rest, "/groups/hostile/sdk/test/python").await;
+    assert_eq!(status, 200, "{python}");
+    std::fs::write(dir.path().join("hostile_sdk.py"), &python).expect("write");
+    let script = format!(
+        r#"
+import inspect, sys
+sys.path.insert(0, {dir:?})
+from hostile_sdk import Client
+client = Client(base_url={gateway:?}, host="hostile.localhost")
+out = []
+for name, method in inspect.getmembers(Client, inspect.isfunction):
+    if name.startswith("_"):
+        continue
+    required = [p for p in inspect.signature(method).parameters.values() if p.name != "self" and p.default is inspect.Parameter.empty]
+    out.append("%s=%d" % (name, getattr(client, name)(*["v"] * len(required)).status))
+print(" ".join(sorted(out)))
+"#,
+        dir = dir.path().display().to_string(),
+    );
+    let output = Command::new("python3").arg("-c").arg(script).output().expect("python3");
+    assert!(output.status.success(), "{}\n{python}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.trim(), "p_class=200 p_for=200 x_y_n_a_b=200", "{python}");
+
+    let (status, typescript) = text(&app, &rest, "/groups/hostile/sdk/test/typescript").await;
+    assert_eq!(status, 200, "{typescript}");
+    std::fs::write(dir.path().join("sdk.ts"), &typescript).expect("write");
+    let tsc = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/node_modules/typescript/bin/tsc");
+    let compiled = Command::new("node")
+        .args([tsc, "--strict", "--target", "es2022", "--module", "commonjs", "--lib", "es2022,dom", "--outDir"])
+        .arg(dir.path())
+        .arg(dir.path().join("sdk.ts"))
+        .output()
+        .expect("tsc runs (scripts/test.sh installs it with the browser tests)");
+    assert!(
+        compiled.status.success(),
+        "{}{}\n{typescript}",
+        String::from_utf8_lossy(&compiled.stdout),
+        String::from_utf8_lossy(&compiled.stderr)
+    );
+    let runner = format!(
+        r#"
+const http = require('http');
+const logged = [];
+console.log = (...args) => logged.push(args.join(' '));
+const {{ Client }} = require({sdk:?});
+const viaHost = (url, init) => new Promise((resolve, reject) => {{
+  const request = http.request(url, {{ method: init.method, headers: {{ ...init.headers, host: 'hostile.localhost' }} }}, (response) => {{
+    let body = '';
+    response.on('data', (chunk) => (body += chunk));
+    response.on('end', () => resolve({{ status: response.statusCode, headers: {{ forEach: (f) => Object.entries(response.headers).forEach(([k, v]) => f(String(v), k)) }}, text: async () => body }}));
+  }});
+  request.on('error', reject);
+  if (init.body) request.write(init.body);
+  request.end();
+}});
+(async () => {{
+  const client = new Client({{ baseUrl: {gateway:?}, fetch: viaHost }});
+  const names = Object.getOwnPropertyNames(Client.prototype).filter((n) => !['constructor', 'send', 'sign'].includes(n)).sort();
+  const out = [];
+  for (const name of names) out.push(name + '=' + (await client[name]({{ default: 'v' }})).status);
+  process.stdout.write(out.join(' ') + ' logged=' + logged.length + ' fields=' + Object.keys(client).filter((k) => k !== 'options').length + '\n');
+}})().catch((e) => {{ process.stderr.write(String(e)); process.exit(1); }});
+"#,
+        sdk = dir.path().join("sdk.js").display().to_string(),
+    );
+    let output = Command::new("node").arg("-e").arg(runner).output().expect("node");
+    assert!(output.status.success(), "{}\n{typescript}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.ends_with("logged=0 fields=0\n"), "generated code ran something: {stdout}\n{typescript}");
+    assert_eq!(stdout.matches("=200").count(), 3, "{stdout}");
+
+    // The HTML docs show the hostile text, never render it.
+    let (status, html) = text(&app, &rest, "/groups/hostile/docs/test?format=html").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+    assert!(!html.contains("javascript:"), "a javascript: link survived: {html}");
+}

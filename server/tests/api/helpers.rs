@@ -42,6 +42,7 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
         upstream_ca_file: None,
         max_body_bytes: 32 * 1024 * 1024,
         header_timeout_s: 10,
+        idle_timeout_s: 60,
         body_timeout_s: 30,
         body_buffer_bytes: 256 * 1024 * 1024,
         max_connections: 0,

@@ -134,6 +134,7 @@ async fn paths_group(app: &TestApp) {
     let backend = crate::helpers::spawn_echo_backend().await;
     let apis = vec![
         json!({"name": "Mine", "auth": "app", "request": {"method": "GET", "path": "/pets/mine"}}),
+        json!({"name": "Ours", "auth": "app", "request": {"method": "GET", "path": "/pets/our:pet=1"}}),
         json!({"name": "Any pet", "request": {"method": "GET", "path": "/pets/{id}"}}),
         json!({"name": "Files", "request": {"method": "GET", "path": "/files/{name}"},
                "backend": {"http": {"path": "/public/{name}"}}}),
@@ -160,6 +161,16 @@ async fn a_percent_encoded_spelling_routes_like_the_plain_one() {
     assert_eq!((status, code.as_str()), (401, "MissingCredentials"), "{body}");
     let (status, code, body) = raw(&app, &get("/pets/%6d%69%6e%65")).await;
     assert_eq!((status, code.as_str()), (401, "MissingCredentials"), "{body}");
+    // Sub-delimiters and `:` / `@` escaped are the same characters unescaped (found by the
+    // fuzzer for raw non-ASCII bytes, which are one path with their escapes).
+    for spelling in ["/pets/our:pet=1", "/pets/our%3Apet%3d1", "/pets/our%3apet=%31"] {
+        let (status, code, body) = raw(&app, &get(spelling)).await;
+        assert_eq!((status, code.as_str()), (401, "MissingCredentials"), "{spelling}: {body}");
+    }
+    let (status, _, body) = raw(&app, &get("/pets/caf\u{e9}")).await;
+    assert_eq!(status, 200, "{body}");
+    let echoed: Value = serde_json::from_str(&body).expect("echo JSON");
+    assert_eq!(echoed["path"], "/pets/caf%C3%A9", "a raw non-ASCII byte reaches the backend escaped");
     // Any other pet is served, its id decoded once.
     let (status, _, body) = raw(&app, &get("/pets/%7Etom")).await;
     assert_eq!(status, 200, "{body}");
@@ -408,26 +419,74 @@ async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: std::time:
     }
 }
 
-#[tokio::test]
-async fn an_unfinished_head_and_an_idle_keep_alive_connection_are_closed() {
+/// What a listener at `address` does with a slow head, an idle keep-alive connection, and
+/// one that is idle for less than its idle time (head 1 s, idle 3 s).
+async fn head_and_idle_clocks(address: &str, host: &str) {
+    use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = crate::helpers::spawn_app_with(|s| s.header_timeout_s = 1).await;
-    let address = app.gateway.trim_start_matches("http://").to_owned();
+    let request = format!("GET /x HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    async fn status(stream: &mut tokio::net::TcpStream) -> String {
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await.expect("an answer");
+        // Read the rest of this answer (small, sent at once) so the next read starts afresh.
+        let mut rest = [0u8; 16 * 1024];
+        let _ = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut rest)).await;
+        String::from_utf8_lossy(&head).into_owned()
+    }
 
-    // A head that never ends (slowloris).
-    let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
-    stream.write_all(b"GET /x HTTP/1.1\r\nHost: nowhere.localhost\r\nX-Slow: ").await.expect("send");
-    let closed = read_until_closed(&mut stream, std::time::Duration::from_secs(5)).await;
-    assert!(closed.is_some(), "the connection with an unfinished head is still open after 5 s");
+    // A head that never ends (slowloris), on a new connection.
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    stream.write_all(format!("GET /x HTTP/1.1\r\nHost: {host}\r\nX-Slow: ").as_bytes()).await.expect("send");
+    let closed = read_until_closed(&mut stream, Duration::from_secs(4)).await;
+    assert!(closed.is_some(), "{address}: the connection with an unfinished head is still open after 4 s");
 
-    // A keep-alive connection that stays idle after its answer.
-    let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
-    stream.write_all(b"GET /x HTTP/1.1\r\nHost: nowhere.localhost\r\n\r\n").await.expect("send");
-    let mut first = [0u8; 12];
-    stream.read_exact(&mut first).await.expect("an answer");
-    assert_eq!(&first, b"HTTP/1.1 404");
-    let closed = read_until_closed(&mut stream, std::time::Duration::from_secs(5)).await;
-    assert!(closed.is_some(), "the idle keep-alive connection is still open after 5 s");
+    // A new connection that sends nothing is on the head clock too.
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let closed = read_until_closed(&mut stream, Duration::from_secs(4)).await;
+    assert!(closed.is_some(), "{address}: a silent new connection is still open after 4 s");
+
+    // Idle for longer than the head time but less than the idle time: still served.
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let first = status(&mut stream).await;
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    stream.write_all(request.as_bytes()).await.expect("the connection is still open");
+    assert_eq!(status(&mut stream).await, first, "{address}: a keep-alive request after 1.8 s idle");
+
+    // The next head's clock starts at its first byte: unfinished, it is cut off.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stream.write_all(b"GET /x HTTP/1.1\r\n").await.expect("send");
+    let started = std::time::Instant::now();
+    let closed = read_until_closed(&mut stream, Duration::from_secs(4)).await;
+    assert!(closed.is_some(), "{address}: an unfinished second head is still open after 4 s");
+    assert!(started.elapsed() < Duration::from_millis(2500), "{address}: cut off by the head clock, not the idle one");
+
+    // Idle past the idle time: closed.
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    status(&mut stream).await;
+    let closed = read_until_closed(&mut stream, Duration::from_secs(6)).await;
+    assert!(closed.is_some(), "{address}: the idle keep-alive connection is still open after 6 s");
+}
+
+#[tokio::test]
+async fn gateway_slow_heads_and_idle_connections_are_closed() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.header_timeout_s = 1;
+        s.idle_timeout_s = 3;
+    })
+    .await;
+    head_and_idle_clocks(app.gateway.trim_start_matches("http://"), "nowhere.localhost").await;
+}
+
+#[tokio::test]
+async fn console_slow_heads_and_idle_connections_are_closed() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.header_timeout_s = 1;
+        s.idle_timeout_s = 3;
+    })
+    .await;
+    head_and_idle_clocks(app.console.trim_start_matches("http://"), "localhost").await;
 }
 
 #[tokio::test]
