@@ -8,7 +8,8 @@ use domain::api::ApiSpec;
 pub use domain::views::{ApiPage, ApiQuery, ApiView};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 /// The view of a stored API.
@@ -65,22 +66,23 @@ impl Control {
     }
 
     async fn find_api(&self, group_id: i32, id: i32) -> Result<api::Model, ControlError> {
-        api::Entity::find_by_id(id)
-            .filter(api::Column::GroupId.eq(group_id))
-            .one(self.db())
-            .await?
-            .ok_or_else(|| ControlError::NotFound(format!("API {id}")))
+        find_api_in(self.db(), group_id, id).await
     }
 
     /// Refuses a name another API of the group has, or a route a router could not tell
     /// apart from another API's (the error names both).
-    async fn check_api_fits(&self, group_id: i32, spec: &ApiSpec, except: Option<i32>) -> Result<(), ControlError> {
+    async fn check_api_fits(
+        db: &impl ConnectionTrait,
+        group_id: i32,
+        spec: &ApiSpec,
+        except: Option<i32>,
+    ) -> Result<(), ControlError> {
         let others: Vec<(i32, String, String, String)> = api::Entity::find()
             .select_only()
             .columns([api::Column::Id, api::Column::Name, api::Column::Method, api::Column::Path])
             .filter(api::Column::GroupId.eq(group_id))
             .into_tuple()
-            .all(self.db())
+            .all(db)
             .await?;
         let mut errors = Vec::new();
         for (id, name, method, path) in others.into_iter().filter(|(id, ..)| Some(*id) != except) {
@@ -113,24 +115,8 @@ impl Control {
         let group = self.find_group(group).await?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
         check_function(&spec)?;
-        self.check_api_fits(group.id, &spec, None).await?;
-        let now = chrono::Utc::now();
         let txn = self.begin_write().await?;
-        let model = api::ActiveModel {
-            group_id: Set(group.id),
-            name: Set(spec.name.clone()),
-            method: Set(spec.request.method.clone()),
-            path: Set(spec.request.path.clone()),
-            definition: Set(to_json(&spec)?),
-            created_at: Set(now),
-            updated_at: Set(now),
-            updated_by: Set(actor.username.clone()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        let id = format!("{}/{}", group.name, model.id);
-        audit::record(&txn, actor, "api.create", "api", &id, None::<&ApiSpec>, Some(&spec)).await?;
+        let model = insert_api(&txn, &group, &spec, actor).await?;
         txn.commit().await?;
         api_view(model)
     }
@@ -144,22 +130,10 @@ impl Control {
         actor: &CurrentUser,
     ) -> Result<ApiView, ControlError> {
         let group = self.find_group(group).await?;
-        let current = self.find_api(group.id, id).await?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
         check_function(&spec)?;
-        self.check_api_fits(group.id, &spec, Some(id)).await?;
-        let before = api_view(current.clone())?.spec;
         let txn = self.begin_write().await?;
-        let mut active: api::ActiveModel = current.into();
-        active.name = Set(spec.name.clone());
-        active.method = Set(spec.request.method.clone());
-        active.path = Set(spec.request.path.clone());
-        active.definition = Set(to_json(&spec)?);
-        active.updated_at = Set(chrono::Utc::now());
-        active.updated_by = Set(actor.username.clone());
-        let model = active.update(&txn).await?;
-        let entity = format!("{}/{}", group.name, id);
-        audit::record(&txn, actor, "api.update", "api", &entity, Some(&before), Some(&spec)).await?;
+        let model = replace_api(&txn, &group, id, &spec, actor).await?;
         txn.commit().await?;
         api_view(model)
     }
@@ -176,6 +150,72 @@ impl Control {
         txn.commit().await?;
         Ok(())
     }
+}
+
+async fn find_api_in(db: &impl ConnectionTrait, group_id: i32, id: i32) -> Result<api::Model, ControlError> {
+    api::Entity::find_by_id(id)
+        .filter(api::Column::GroupId.eq(group_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ControlError::NotFound(format!("API {id}")))
+}
+
+/// Inserts a validated API into the draft within `txn`, after checking its name and route
+/// against the draft as `txn` sees it (so two writers cannot both take one name).
+pub(crate) async fn insert_api(
+    txn: &DatabaseTransaction,
+    group: &crate::entity::api_group::Model,
+    spec: &ApiSpec,
+    actor: &CurrentUser,
+) -> Result<api::Model, ControlError> {
+    Control::check_api_fits(txn, group.id, spec, None).await?;
+    let now = chrono::Utc::now();
+    let model = api::ActiveModel {
+        group_id: Set(group.id),
+        name: Set(spec.name.clone()),
+        method: Set(spec.request.method.clone()),
+        path: Set(spec.request.path.clone()),
+        definition: Set(to_json(spec)?),
+        created_at: Set(now),
+        updated_at: Set(now),
+        updated_by: Set(actor.username.clone()),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let id = format!("{}/{}", group.name, model.id);
+    audit::record(txn, actor, "api.create", "api", &id, None::<&ApiSpec>, Some(spec)).await?;
+    Ok(model)
+}
+
+/// Replaces API `id`'s definition with a validated one within `txn` (checked like
+/// [`insert_api`]).
+pub(crate) async fn replace_api(
+    txn: &DatabaseTransaction,
+    group: &crate::entity::api_group::Model,
+    id: i32,
+    spec: &ApiSpec,
+    actor: &CurrentUser,
+) -> Result<api::Model, ControlError> {
+    let current = find_api_in(txn, group.id, id).await?;
+    Control::check_api_fits(txn, group.id, spec, Some(id)).await?;
+    let before = api_view(current.clone())?.spec;
+    let mut active: api::ActiveModel = current.into();
+    active.name = Set(spec.name.clone());
+    active.method = Set(spec.request.method.clone());
+    active.path = Set(spec.request.path.clone());
+    active.definition = Set(to_json(spec)?);
+    active.updated_at = Set(chrono::Utc::now());
+    active.updated_by = Set(actor.username.clone());
+    let model = active.update(txn).await?;
+    let entity = format!("{}/{}", group.name, id);
+    audit::record(txn, actor, "api.update", "api", &entity, Some(&before), Some(spec)).await?;
+    Ok(model)
+}
+
+/// A Function backend's code must compile: for imports, which apply many APIs at once.
+pub(crate) fn check_function_code(spec: &ApiSpec) -> Result<(), ControlError> {
+    check_function(spec)
 }
 
 fn to_json(spec: &ApiSpec) -> Result<serde_json::Value, ControlError> {

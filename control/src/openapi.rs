@@ -248,12 +248,34 @@ impl Control {
                     continue;
                 }
             };
-            let item =
-                ImportItem { name: spec.name.clone(), route: format!("{} {}", spec.request.method, spec.request.path) };
             let existing = draft.iter().find(|a| {
                 a.spec.name == spec.name
                     || (a.spec.request.method == spec.request.method && a.spec.request.path == spec.request.path)
             });
+            // Conflicts are found here, so the dry run shows them and the import applies all
+            // it listed or nothing: with another API of this document, or with a draft API
+            // that this one does not overwrite.
+            let clash = actions
+                .iter()
+                .map(|(_, other): &(Option<i32>, ApiSpec)| other)
+                .chain(draft.iter().filter(|a| Some(a.id) != existing.map(|e| e.id)).map(|a| &a.spec))
+                .find(|other| other.name == spec.name || spec.route_conflicts(other));
+            if let Some(other) = clash {
+                report.skip.push(Skipped {
+                    operation,
+                    reason: format!(
+                        "conflicts with API `{}` ({} {}): same name, or both would match the same requests",
+                        other.name, other.request.method, other.request.path
+                    ),
+                });
+                continue;
+            }
+            let item = ImportItem {
+                name: spec.name.clone(),
+                route: format!("{} {}", spec.request.method, spec.request.path),
+                details: details(&spec),
+                warnings: existing.map(|api| weakens(&api.spec, &spec)).unwrap_or_default(),
+            };
             match existing {
                 Some(api) => {
                     report.overwrite.push(item);
@@ -265,21 +287,24 @@ impl Control {
                 }
             }
         }
+        // Function code is checked before anything is written, by dry runs too.
+        for (_, spec) in &actions {
+            crate::apis::check_function_code(spec).map_err(|error| named(spec, error))?;
+        }
         if dry_run {
             return Ok(report);
         }
-        for (id, spec) in actions {
+        // All or nothing: one transaction, and the first API that does not fit (a name or
+        // route another API of the draft or of this document has) refuses the whole import.
+        let txn = self.begin_write().await?;
+        for (id, spec) in &actions {
             let done = match id {
-                Some(id) => self.update_api(group, id, &spec, actor).await.map(|_| ()),
-                None => self.create_api(group, &spec, actor).await.map(|_| ()),
+                Some(id) => crate::apis::replace_api(&txn, &found, *id, spec, actor).await.map(|_| ()),
+                None => crate::apis::insert_api(&txn, &found, spec, actor).await.map(|_| ()),
             };
-            if let Err(error) = done {
-                let route = format!("{} {}", spec.request.method, spec.request.path);
-                report.add.retain(|i| i.route != route);
-                report.overwrite.retain(|i| i.route != route);
-                report.skip.push(Skipped { operation: route, reason: error.public_message() });
-            }
+            done.map_err(|error| named(spec, error))?;
         }
+        txn.commit().await?;
         report.applied = true;
         Ok(report)
     }
@@ -332,6 +357,70 @@ pub fn parse_document(text: &str) -> Result<Value, ControlError> {
         let first = message.lines().next().unwrap_or_default();
         ControlError::field("document", format!("is neither JSON nor YAML within limits: {first}{limit}"))
     })
+}
+
+/// An error of one imported API, saying which and that nothing was imported.
+fn named(spec: &ApiSpec, error: ControlError) -> ControlError {
+    let route = format!("{} {}", spec.request.method, spec.request.path);
+    match error {
+        ControlError::Validation(errors) => ControlError::Validation(
+            errors
+                .into_iter()
+                .map(|e| {
+                    domain::FieldError::new(
+                        "document",
+                        format!("`{route}` ({}): {}; nothing was imported", e.field, e.message),
+                    )
+                })
+                .collect(),
+        ),
+        ControlError::Conflict(message) => {
+            ControlError::Conflict(format!("`{route}`: {message}; nothing was imported"))
+        }
+        other => other,
+    }
+}
+
+/// What an imported API decides beyond its shape: who may call it and where its requests go.
+fn details(spec: &ApiSpec) -> Vec<String> {
+    let backend = &spec.backend;
+    let target = if backend.unified {
+        "backend: as chosen at release".to_owned()
+    } else {
+        match backend.kind {
+            domain::api::BackendType::Mock => "backend: mock".to_owned(),
+            domain::api::BackendType::Function => {
+                format!("backend: function, {} bytes of code", backend.function.code.len())
+            }
+            domain::api::BackendType::Http => match (&backend.http.service, &backend.http.address) {
+                (Some(service), _) => format!("backend: service `{service}`"),
+                (None, Some(address)) => format!("backend: {address}"),
+                (None, None) => "backend: HTTP".to_owned(),
+            },
+        }
+    };
+    let auth = match spec.auth {
+        AuthType::App => "auth: app",
+        AuthType::None => "auth: none (anyone may call it)",
+    };
+    vec![auth.to_owned(), target]
+}
+
+/// What overwriting `before` with `after` would weaken or replace.
+fn weakens(before: &ApiSpec, after: &ApiSpec) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if before.auth == AuthType::App && after.auth == AuthType::None {
+        warnings.push("drops app authentication: anyone could call it".to_owned());
+    }
+    let (old, new) = (details(before).pop(), details(after).pop());
+    if old != new {
+        warnings.push(format!(
+            "replaces the backend ({} → {})",
+            old.unwrap_or_default().trim_start_matches("backend: "),
+            new.unwrap_or_default().trim_start_matches("backend: ")
+        ));
+    }
+    warnings
 }
 
 /// Follows a local `$ref` (`#/components/...`).

@@ -9,6 +9,14 @@ pub struct ImportItem {
     pub name: String,
     /// `GET /pets/{petId}`.
     pub route: String,
+    /// What the document decides for the API beyond its shape: who may call it and where it
+    /// sends requests (`auth: none`, `backend: function, 120 bytes of code`…).
+    #[serde(default)]
+    pub details: Vec<String>,
+    /// What an overwrite would weaken or replace in the existing API (its authentication
+    /// dropped, its backend changed): shown before anything is applied.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// An operation an import leaves out, and why.

@@ -162,18 +162,32 @@ fn ImportPreview(report: ImportReport) -> impl IntoView {
     let rows = |items: Vec<domain::import::ImportItem>, what: &'static str| {
         items
             .into_iter()
-            .map(move |i| view! { <tr><td>{what}</td><td>{i.name}</td><td><code>{i.route}</code></td></tr> })
+            .map(move |i| {
+                let notes = i.details.join("; ");
+                let warnings = i.warnings.join("; ");
+                view! {
+                    <tr>
+                        <td>{what}</td>
+                        <td>{i.name}</td>
+                        <td><code>{i.route}</code></td>
+                        <td>
+                            {notes}
+                            {(!warnings.is_empty()).then(|| view! { <strong class="error" role="alert">{format!(" Warning: {warnings}")}</strong> })}
+                        </td>
+                    </tr>
+                }
+            })
             .collect_view()
     };
     view! {
         <div class="import-preview" aria-label=heading role="region">
             <h4>{format!("{heading}: {} to add, {} to overwrite, {} skipped, {} unsupported", report.add.len(), report.overwrite.len(), report.skip.len(), report.unsupported.len())}</h4>
             <table class="grid">
-                <thead><tr><th>"Action"</th><th>"API"</th><th>"Route"</th></tr></thead>
+                <thead><tr><th>"Action"</th><th>"API"</th><th>"Route"</th><th>"Notes"</th></tr></thead>
                 <tbody>
                     {rows(report.add, "add")}
                     {rows(report.overwrite, "overwrite")}
-                    {report.skip.into_iter().map(|s| view! { <tr><td>"skip"</td><td>{s.operation}</td><td>{s.reason}</td></tr> }).collect_view()}
+                    {report.skip.into_iter().map(|s| view! { <tr><td>"skip"</td><td>{s.operation}</td><td></td><td>{s.reason}</td></tr> }).collect_view()}
                 </tbody>
             </table>
             {(!report.unsupported.is_empty()).then(|| view! {

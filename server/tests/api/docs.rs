@@ -278,3 +278,70 @@ const viaHost = (url, init) => new Promise((resolve, reject) => {{
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
     assert!(!html.contains("javascript:"), "a javascript: link survived: {html}");
 }
+
+/// An OpenAPI document of one operation carrying `api` whole in `x-gantry-api`.
+fn gantry_document(api: &Value) -> String {
+    let path = api["request"]["path"].as_str().expect("path");
+    let method = api["request"]["method"].as_str().expect("method").to_ascii_lowercase();
+    json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+           "paths": {path: {method: {"x-gantry-api": api}}}})
+    .to_string()
+}
+
+#[tokio::test]
+async fn an_import_shows_what_it_trusts_and_weakens_and_applies_all_or_nothing() {
+    let app = spawn_app().await;
+    let (rest, _, _) = signed_petstore(&app).await;
+    let (_, apis) = rest.get("/groups/petstore/apis").await;
+    let pets = apis["items"].as_array().expect("items").iter().find(|a| a["name"] == "Pets").expect("Pets").clone();
+    assert_eq!(pets["auth"], "app");
+    // The same route, now open to anyone and run by a function.
+    let mut open = pets.clone();
+    for field in ["id", "updated_at", "updated_by"] {
+        open.as_object_mut().expect("object").remove(field);
+    }
+    open["auth"] = json!("none");
+    open["backend"] = json!({"unified": false, "type": "function",
+        "function": {"code": "export default function handler(req) { return { status: 200, body: 'mine' }; }"}});
+    let (status, preview) = rest.send_raw("/groups/petstore/import?dry_run=true", gantry_document(&open)).await;
+    assert_eq!(status, 200, "{preview}");
+    let item = &preview["overwrite"][0];
+    let details = item["details"].to_string();
+    assert!(details.contains("auth: none") && details.contains("backend: function"), "{item}");
+    let warnings = item["warnings"].to_string();
+    assert!(warnings.contains("drops app authentication") && warnings.contains("replaces the backend"), "{item}");
+
+    // A document with one API whose function does not compile imports nothing.
+    let (_, before) = rest.get("/groups/petstore/apis").await;
+    let broken = json!({"name": "Broken", "request": {"method": "GET", "path": "/broken"},
+        "backend": {"unified": false, "type": "function", "function": {"code": "export default function handler( {"}}});
+    let fine = json!({"name": "Fine", "request": {"method": "GET", "path": "/fine"},
+        "backend": {"unified": false, "type": "mock", "mock": {"body": "ok"}}});
+    let document = json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {
+        "/fine": {"get": {"x-gantry-api": fine}}, "/broken": {"get": {"x-gantry-api": broken}}}});
+    let (status, body) = rest.send_raw("/groups/petstore/import", document.to_string()).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("GET /broken"), "the error names the API: {body}");
+    let (_, after) = rest.get("/groups/petstore/apis").await;
+    assert_eq!(before["total"], after["total"], "nothing was imported");
+}
+
+#[tokio::test]
+async fn a_yaml_alias_bomb_is_refused_at_once_naming_the_limit() {
+    let app = spawn_app().await;
+    let rest = app.rest().await;
+    assert_eq!(rest.post("/groups", json!({"name": "bomb", "subdomain": "bomb"})).await.0, 201);
+    let mut yaml = String::from(
+        "openapi: 3.0.0\nl0: &l0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n",
+    );
+    for level in 1..12 {
+        yaml.push_str(&format!("l{level}: &l{level} [{}]\n", vec![format!("*l{}", level - 1); 9].join(", ")));
+    }
+    let started = std::time::Instant::now();
+    let (status, body) = rest.send_raw("/groups/bomb/import?dry_run=true", yaml).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("document")), "{body}");
+    assert!(body.to_string().contains("200000 values"), "{body}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The server is still there.
+    assert_eq!(rest.get("/groups").await.0, 200);
+}
