@@ -23,9 +23,6 @@ use percent_encoding::utf8_percent_encode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::time::{Duration, Instant};
 
-/// Longest response body the page shows.
-const SHOWN_BODY: usize = 1024 * 1024;
-
 /// The request a debug call sends, before signing.
 struct Built {
     method: String,
@@ -170,8 +167,11 @@ impl Control {
         built.headers.insert("x-ca-stage", HeaderValue::from_static(env.stage()));
 
         let services = self.service_directory(self.db()).await?;
-        let needs_app =
-            api.spec.auth == AuthType::App && target_of(&api.spec, &backend, &services, env) != Target::Mock;
+        let target = target_of(&api.spec, &backend, &services, env);
+        if let Target::Http(address) = &target {
+            self.backend_allowed(address).await.map_err(|reason| ControlError::field("api", reason))?;
+        }
+        let needs_app = api.spec.auth == AuthType::App && target != Target::Mock;
         let app_name = request.app.as_deref().map(str::trim).filter(|a| !a.is_empty());
         let client_string_to_sign = match (needs_app, app_name) {
             (true, None) => return Err(ControlError::field("app", "this API needs an app: pick one to sign with")),
@@ -226,12 +226,22 @@ impl Control {
 
         let started = Instant::now();
         let timeout = Duration::from_millis(api.spec.backend.http.timeout_ms.unwrap_or(10_000).max(1_000) + 5_000);
-        let (parts, bytes) = gateway::debug::send(address, outgoing, timeout).await.map_err(ControlError::Internal)?;
+        let answer = gateway::debug::send(address, outgoing, timeout, self.debug_body_limit)
+            .await
+            .map_err(ControlError::Internal)?;
+        let (parts, bytes, truncated) = (answer.parts, answer.body, answer.truncated);
         let total_ms = started.elapsed().as_secs_f64() * 1000.0;
         let trace = gateway::debug::read_trace(&parts.headers);
-        let pretty = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
+        let pretty = (!truncated)
+            .then(|| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .flatten()
             .and_then(|v| serde_json::to_string_pretty(&v).ok());
+        // The whole size when the gateway said it; what was read otherwise.
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
         let response = ReceivedResponse {
             status: parts.status.as_u16(),
             headers: parts
@@ -241,8 +251,9 @@ impl Control {
                 .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
                 .collect(),
             json: pretty.is_some(),
-            body: pretty.unwrap_or_else(|| String::from_utf8_lossy(&bytes[..bytes.len().min(SHOWN_BODY)]).into_owned()),
-            size: bytes.len() as u64,
+            body: pretty.unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned()),
+            size: declared.unwrap_or(bytes.len() as u64),
+            truncated,
         };
         let timings = Timings {
             total_ms,

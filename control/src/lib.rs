@@ -67,6 +67,10 @@ pub struct Control {
     base_domain: String,
     debug_tokens: Arc<gateway::debug::DebugTokens>,
     gateway_addr: Option<std::net::SocketAddr>,
+    /// The most response body bytes a Debug API call reads.
+    debug_body_limit: usize,
+    /// Address ranges backends may not be (the SSRF guard; off when empty).
+    backend_guard: gateway::guard::AddressGuard,
     compiled: snapshot::CompiledCache,
     parsed_versions: Arc<std::sync::Mutex<std::collections::HashMap<i32, Arc<Vec<domain::release::VersionApi>>>>>,
 }
@@ -92,6 +96,8 @@ impl Control {
             base_domain: "localhost".to_owned(),
             debug_tokens: Arc::default(),
             gateway_addr: None,
+            debug_body_limit: DEFAULT_DEBUG_BODY_LIMIT,
+            backend_guard: gateway::guard::AddressGuard::default(),
             compiled: snapshot::CompiledCache::default(),
             parsed_versions: Arc::default(),
         }
@@ -107,6 +113,30 @@ impl Control {
     pub fn with_gateway_addr(mut self, address: std::net::SocketAddr) -> Control {
         self.gateway_addr = Some(address);
         self
+    }
+
+    /// The most response body bytes a Debug API call reads (the rest is cut, and the
+    /// result says so).
+    pub fn with_debug_body_limit(mut self, bytes: usize) -> Control {
+        self.debug_body_limit = bytes.max(1);
+        self
+    }
+
+    /// Refuses releases and Debug API calls to backends in `guard`'s ranges (the gateway
+    /// refuses to connect to them too).
+    pub fn with_backend_guard(mut self, guard: gateway::guard::AddressGuard) -> Control {
+        self.backend_guard = guard;
+        self
+    }
+
+    /// Whether a backend address may be used: always, unless the SSRF guard is on and the
+    /// address resolves into a blocked range (then why not).
+    pub(crate) async fn backend_allowed(&self, address: &domain::BackendAddress) -> Result<(), String> {
+        if !self.backend_guard.is_on() {
+            return Ok(());
+        }
+        let port = address.port.unwrap_or(if address.tls { 443 } else { 80 });
+        self.backend_guard.resolve(&address.host, port).await.map(|_| ())
     }
 
     /// The one-time tokens the Debug API issues and the gateway consumes.
@@ -138,6 +168,9 @@ impl Control {
         self.db.begin_with_options(options).await
     }
 }
+
+/// The Debug API's response read limit unless configured: 1 MiB.
+pub const DEFAULT_DEBUG_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Helpers for this crate's tests: a fresh store in a temporary directory.
 #[cfg(test)]

@@ -388,7 +388,20 @@ impl Control {
         })?;
         let services = self.service_directory(self.db()).await?;
         let (target_id, target_label) = target;
-        let problems = release_problems(&self.version_apis(target_id).await?, &backend, &services, env);
+        let apis = self.version_apis(target_id).await?;
+        let mut problems = release_problems(&apis, &backend, &services, env);
+        let field = match backend {
+            DeployBackend::Http { .. } => "backend.address",
+            DeployBackend::Service { .. } => "backend.service",
+            DeployBackend::Mock => "version",
+        };
+        for api in apis.iter() {
+            if let Target::Http(address) = target_of(&api.spec, &backend, &services, env) {
+                if let Err(reason) = self.backend_allowed(&address).await {
+                    problems.push(FieldError::new(field, format!("API `{}`: {reason}", api.spec.name)));
+                }
+            }
+        }
         if !problems.is_empty() {
             return Err(ControlError::Validation(problems));
         }

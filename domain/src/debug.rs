@@ -46,10 +46,13 @@ pub struct ReceivedResponse {
     pub status: u16,
     /// Headers.
     pub headers: Vec<(String, String)>,
-    /// Body as text (pretty-printed when JSON; cut at 1 MiB).
+    /// Body as text (pretty-printed when JSON), at most the Debug API's read limit.
     pub body: String,
-    /// Body size in bytes.
+    /// Body size in bytes (as declared by `Content-Length` when the body was cut).
     pub size: u64,
+    /// Whether the body was longer than the read limit and is cut.
+    #[serde(default)]
+    pub truncated: bool,
     /// Whether the body is JSON.
     pub json: bool,
 }

@@ -25,6 +25,8 @@ pub struct GatewayConfig {
     pub max_connections: usize,
     /// Function calls waiting for a worker, across groups; more are a 503.
     pub function_queue: usize,
+    /// Address ranges backends may not be or resolve to (off when empty).
+    pub blocked_backends: crate::guard::AddressGuard,
 }
 
 impl Default for GatewayConfig {
@@ -39,6 +41,7 @@ impl Default for GatewayConfig {
             body_buffer_bytes: 256 * 1024 * 1024,
             max_connections: 10_000,
             function_queue: 1024,
+            blocked_backends: crate::guard::AddressGuard::default(),
         }
     }
 }

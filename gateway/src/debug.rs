@@ -168,7 +168,8 @@ pub async fn send(
     address: std::net::SocketAddr,
     request: Request<Bytes>,
     timeout: Duration,
-) -> Result<(http::response::Parts, Bytes), String> {
+    max_body: usize,
+) -> Result<Answer, String> {
     let stream =
         tokio::net::TcpStream::connect(address).await.map_err(|e| format!("connecting to the gateway: {e}"))?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
@@ -178,11 +179,36 @@ pub async fn send(
     let request = request.map(|b| http_body_util::Full::new(b));
     let call = async {
         let response = sender.send_request(request).await.map_err(|e| format!("gateway request: {e}"))?;
-        let (parts, body) = response.into_parts();
-        let bytes = body.collect().await.map_err(|e| format!("gateway response: {e}"))?.to_bytes();
-        Ok((parts, bytes))
+        let (parts, mut body) = response.into_parts();
+        // At most `max_body` bytes are read: a backend that answers gigabytes costs the
+        // console that much, not more. The rest is left unread (the connection is dropped).
+        let mut bytes = bytes::BytesMut::new();
+        let mut truncated = false;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| format!("gateway response: {e}"))?;
+            let Ok(data) = frame.into_data() else { continue };
+            let room = max_body - bytes.len();
+            if data.len() > room {
+                bytes.extend_from_slice(&data[..room]);
+                truncated = true;
+                break;
+            }
+            bytes.extend_from_slice(&data);
+        }
+        Ok(Answer { parts, body: bytes.freeze(), truncated })
     };
     tokio::time::timeout(timeout, call).await.map_err(|_| "the gateway did not answer in time".to_owned())?
+}
+
+/// What the gateway answered a debug call.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status and headers.
+    pub parts: http::response::Parts,
+    /// The body, or its first `max_body` bytes.
+    pub body: Bytes,
+    /// Whether the body was longer than `max_body` and cut.
+    pub truncated: bool,
 }
 
 #[cfg(test)]

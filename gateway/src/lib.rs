@@ -12,6 +12,7 @@
 //! - [`function`]: Function backends: user JavaScript in a QuickJS sandbox on worker threads.
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
 //! - [`fields`]: form and JSON body fields, read only for APIs that declare or map them.
+//! - [`guard`]: the optional SSRF guard: address ranges backends may not resolve to.
 //! - [`listener`]: the accept loop both listeners share: connection cap, head and idle
 //!   clocks, graceful shutdown.
 //! - [`metrics`]: request counters and latency histograms in Prometheus' text format.
@@ -31,6 +32,7 @@ pub mod debug;
 pub mod error;
 pub mod fields;
 pub mod function;
+pub mod guard;
 pub mod listener;
 pub mod metrics;
 pub mod nonce;

@@ -34,7 +34,7 @@ pub struct Limits {
 
 /// The pooled client for backends.
 pub fn upstream_client(config: &GatewayConfig) -> std::io::Result<Upstream> {
-    Ok(Upstream::new(upstream::tls_config(config.upstream_ca_file.as_deref())?))
+    Ok(Upstream::guarded(upstream::tls_config(config.upstream_ca_file.as_deref())?, config.blocked_backends.clone()))
 }
 
 /// Serves the gateway on `listener` until `shutdown` resolves, then drains connections.

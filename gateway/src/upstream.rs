@@ -41,6 +41,8 @@ pub struct Upstream {
 
 struct Inner {
     tls: tokio_rustls::TlsConnector,
+    /// Address ranges backends may not be (the SSRF guard; off when empty).
+    guard: crate::guard::AddressGuard,
     /// Keyed by configured origins only, so a fast non-keyed hash is safe here.
     idle: Mutex<FxHashMap<Arc<str>, Vec<Idle>>>,
 }
@@ -112,8 +114,14 @@ fn describe(error: &dyn std::error::Error) -> String {
 impl Upstream {
     /// A pool whose HTTPS connections trust `tls`'s roots.
     pub fn new(tls: rustls::ClientConfig) -> Upstream {
+        Upstream::guarded(tls, crate::guard::AddressGuard::default())
+    }
+
+    /// A client that refuses backends in `guard`'s ranges (see [`crate::guard`]).
+    pub fn guarded(tls: rustls::ClientConfig, guard: crate::guard::AddressGuard) -> Upstream {
         Upstream {
             inner: Arc::new(Inner {
+                guard,
                 tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
                 idle: Mutex::new(FxHashMap::default()),
             }),
@@ -182,7 +190,21 @@ impl Upstream {
         let address = &backend.address;
         let port = address.port.unwrap_or(if address.tls { 443 } else { 80 });
         let host = address.host.as_str();
-        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port)))
+        let connecting = async {
+            if self.inner.guard.is_on() {
+                // Resolve once, check every address, connect only to those checked.
+                let addresses = self
+                    .inner
+                    .guard
+                    .resolve(host, port)
+                    .await
+                    .map_err(|reason| std::io::Error::new(std::io::ErrorKind::PermissionDenied, reason))?;
+                TcpStream::connect(&addresses[..]).await
+            } else {
+                TcpStream::connect((host, port)).await
+            }
+        };
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
             .map_err(|_| {
                 UpstreamError::new(

@@ -101,7 +101,22 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_FUNCTION_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub function_queue: u64,
 
+    /// The most response body bytes a Debug API call reads and shows; a longer body is cut
+    /// and the result says so.
+    #[arg(long, env = "GANTRY_DEBUG_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=268435456))]
+    pub debug_max_body_bytes: u64,
+
+    /// SSRF guard: comma-separated IP ranges (CIDR) that backends may not be or resolve to,
+    /// e.g. `169.254.0.0/16,127.0.0.0/8,::1/128`. Releases and Debug API calls to them are
+    /// refused, and the gateway will not connect to them. Empty (the default) turns it off.
+    #[arg(long, env = "GANTRY_BLOCKED_BACKEND_RANGES", default_value = "", value_parser = parse_ranges)]
+    pub blocked_backend_ranges: gateway::guard::AddressGuard,
+
     /// Mark the session cookie `Secure` (set when the console is served over HTTPS).
     #[arg(long, env = "GANTRY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+}
+
+fn parse_ranges(raw: &str) -> Result<gateway::guard::AddressGuard, String> {
+    gateway::guard::AddressGuard::parse(raw)
 }

@@ -83,7 +83,10 @@ impl Application {
             .await
             .with_context(|| format!("binding the gateway to {}", settings.gateway_addr))?;
 
-        let control = control.with_gateway_addr(gateway.local_addr()?);
+        let control = control
+            .with_gateway_addr(gateway.local_addr()?)
+            .with_debug_body_limit(usize::try_from(settings.debug_max_body_bytes).unwrap_or(usize::MAX))
+            .with_backend_guard(settings.blocked_backend_ranges.clone());
         let leptos_options = LeptosOptions::builder()
             .output_name("gantry")
             .site_root(settings.site_root.to_string_lossy().as_ref())
@@ -102,6 +105,7 @@ impl Application {
             body_buffer_bytes: settings.body_buffer_bytes,
             max_connections: connection_cap(settings.max_connections),
             function_queue: usize::try_from(settings.function_queue).unwrap_or(usize::MAX),
+            blocked_backends: settings.blocked_backend_ranges.clone(),
             ..Default::default()
         };
         Ok(Application { console, gateway, gateway_config, state, router })

@@ -387,6 +387,7 @@ fn ResultPanel(result: DebugResult) -> impl IntoView {
                     {response.status}
                 </span>
                 " · " {format!("{} bytes", response.size)} {response.json.then_some(" · JSON")}
+                {response.truncated.then(|| format!(" · cut after {} bytes", response.body.len()))}
             </p>
             <table class="kv">
                 <tbody>{header_rows(response.headers)}</tbody>

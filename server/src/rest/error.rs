@@ -64,6 +64,39 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// axum's own refusals (a path segment or query string that does not deserialise, a body
+/// too large or not UTF-8, a method the route lacks) are plain text; the API answers in its
+/// JSON error shape instead: a bad path or query is a 422 naming `path` or `query`, the rest
+/// keep their status with `{code, message}`.
+pub async fn json_rejections(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/plain"));
+    let status = response.status();
+    if !(plain && status.is_client_error()) {
+        return response;
+    }
+    let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+    let field = if text.contains("query string") {
+        Some("query")
+    } else if text.starts_with("Invalid URL") || text.contains("path param") {
+        Some("path")
+    } else {
+        None
+    };
+    match field {
+        Some(field) if status == StatusCode::BAD_REQUEST => ApiError(ControlError::field(field, text)).into_response(),
+        _ => {
+            let code = status.canonical_reason().unwrap_or("Error").replace(' ', "");
+            (status, Json(ErrorBody { code, message: text })).into_response()
+        }
+    }
+}
+
 /// Any path under the API that no route matches.
 pub async fn not_found() -> ApiError {
     ApiError(ControlError::NotFound("this endpoint".to_owned()))

@@ -140,4 +140,5 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .fallback(error::not_found)
         .layer(from_fn_with_state(state, auth::rest_guard))
+        .layer(axum::middleware::from_fn(error::json_rejections))
 }

@@ -589,3 +589,40 @@ async fn past_the_connection_cap_callers_wait_and_the_console_still_answers() {
         .expect("read");
     assert_eq!(&head, b"HTTP/1.1 404");
 }
+
+#[tokio::test]
+async fn the_ssrf_guard_refuses_blocked_backends_at_release_debug_and_connect() {
+    let guard = gateway::guard::AddressGuard::parse("127.0.0.0/8, ::1/128").expect("ranges");
+    let app = crate::helpers::spawn_app_with(move |s| s.blocked_backend_ranges = guard.clone()).await;
+    let backend = crate::helpers::spawn_echo_backend().await;
+    let rest = app.rest().await;
+    assert_eq!(rest.post("/groups", json!({"name": "guarded", "subdomain": "guarded"})).await.0, 201);
+    let ping = json!({"name": "Ping", "request": {"method": "GET", "path": "/ping"}});
+    assert_eq!(rest.post("/groups/guarded/apis", ping).await.0, 201);
+    assert_eq!(rest.post("/groups/guarded/versions", json!({"label": "1"})).await.0, 201);
+
+    // A release to a loopback backend is refused, naming the field and the range.
+    let release = json!({"version": "1", "backend": {"type": "http", "address": backend}});
+    let (status, body) = rest.put("/groups/guarded/deployments/test", release).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("backend.address")), "{body}");
+    assert!(body.to_string().contains("blocked range 127.0.0.0/8"), "{body}");
+
+    // Released on a service with an allowed URL, then the URL is moved to loopback: the
+    // gateway itself refuses to connect (and says nothing of where).
+    assert_eq!(rest.post("/backend-services", json!({"name": "svc", "type": "http"})).await.0, 201);
+    let allowed = json!({"url": "http://192.0.2.1:80"});
+    assert_eq!(rest.put("/backend-services/svc/environments/test", allowed).await.0, 200);
+    let release = json!({"version": "1", "backend": {"type": "service", "service": "svc"}});
+    let (status, body) = rest.put("/groups/guarded/deployments/test", release).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(rest.put("/backend-services/svc/environments/test", json!({"url": backend})).await.0, 200);
+    let response = app.call_gateway(reqwest::Method::GET, "guarded.localhost", "TEST", "/ping").await;
+    assert_eq!(response.status(), 502);
+    let text = response.text().await.expect("body");
+    assert!(!text.contains("127.0.0.1"), "the refusal does not say where: {text}");
+
+    // The Debug API refuses it with the reason.
+    let (status, body) = rest.post("/debug", json!({"group": "guarded", "env": "test", "api": "Ping"})).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("api")), "{body}");
+    assert!(body.to_string().contains("blocked range"), "{body}");
+}

@@ -73,3 +73,22 @@ async fn the_openapi_document_describes_the_api() {
     assert!(doc["paths"]["/health"]["get"].is_object(), "{doc}");
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object(), "{doc}");
 }
+
+#[tokio::test]
+async fn malformed_paths_and_queries_are_json_422s_naming_the_field() {
+    let app = crate::helpers::spawn_app().await;
+    let rest = app.rest().await;
+    assert_eq!(rest.post("/groups", serde_json::json!({"name": "shop", "subdomain": "shop"})).await.0, 201);
+    // A path id that is not a number.
+    let (status, body) = rest.get("/groups/shop/apis/not-a-number").await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("path")), "{body}");
+    // A query value of the wrong type.
+    let (status, body) = rest.get("/groups/shop/apis?page=many").await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("query")), "{body}");
+    // An import body over the limit keeps its status (413), in the JSON shape.
+    let (status, text) =
+        rest.send_text(reqwest::Method::POST, "/groups/shop/import", Some("x".repeat(3 * 1024 * 1024))).await;
+    assert_eq!(status, 413, "{text}");
+    let body: serde_json::Value = serde_json::from_str(&text).expect("a JSON error");
+    assert_eq!(body["code"], "PayloadTooLarge", "{body}");
+}
