@@ -12,7 +12,7 @@ use domain::group::{DomainSpec, GroupSpec};
 use domain::import::ImportReport;
 use domain::release::{DeployBackend, DeploymentEventView, DeploymentView, Diff, VersionApi, VersionSpec, VersionView};
 use domain::service::{ServiceEvent, ServiceSpec, ServiceUrlSpec, ServiceView};
-use domain::views::{ApiPage, ApiView, GroupView};
+use domain::views::{ApiPage, ApiView, GroupView, NewToken, TokenSpec, TokenView};
 use domain::{Environment, FieldError};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,25 @@ pub enum Saved<T> {
     Ok(T),
     /// Refused; nothing changed.
     Invalid(Vec<FieldError>),
+}
+
+/// Every admin REST API token (never the tokens themselves).
+#[server]
+pub async fn list_tokens() -> Result<Vec<TokenView>, ServerFnError> {
+    ssr::control()?.list_tokens().await.map_err(ssr::server_error)
+}
+
+/// Creates a token acting as the logged-in user; the answer holds it, once.
+#[server]
+pub async fn create_token(spec: TokenSpec) -> Result<Saved<NewToken>, ServerFnError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    ssr::saved(control.issue_token(&spec, &user.username).await)
+}
+
+/// Revokes a token; it stops working at once.
+#[server]
+pub async fn revoke_token(id: i32) -> Result<Result<(), String>, ServerFnError> {
+    ssr::refused(ssr::control()?.revoke_token(id).await)
 }
 
 /// The logged-in user's name.

@@ -13,6 +13,7 @@ use crate::pages::{
     debug::DebugPage,
     groups::GroupsPage,
     login::LoginPage,
+    tokens::TokensPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -67,6 +68,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/apps") view=AppsPage />
                         <Route path=path!("/apps/:app") view=AppPage />
                         <Route path=path!("/debug") view=DebugPage />
+                        <Route path=path!("/tokens") view=TokensPage />
                     </ParentRoute>
                 </Routes>
             </Router>
@@ -95,6 +97,7 @@ fn ConsoleFrame() -> impl IntoView {
                         user.await.ok().map(|name| view! { <span class="username">{name}</span> })
                     })}
                 </Suspense>
+                <A href="/tokens">"API Tokens"</A>
                 <form method="post" action="/auth/logout">
                     <button type="submit" class="link">
                         "Log out"

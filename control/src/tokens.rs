@@ -1,14 +1,23 @@
 //! Bearer tokens for the admin REST API. A token is shown once when created; the store keeps
-//! only its SHA-256, so a leaked database does not leak usable tokens.
+//! only its SHA-256, so a leaked database does not leak usable tokens. A token may expire, is
+//! listed (never shown again) and revoked; its `last_used_at` is written at most once a
+//! minute, not on every request.
 
 use crate::entity::{api_token, user};
 use crate::{Control, ControlError, CurrentUser};
+pub use domain::views::{NewToken, TokenSpec, TokenView};
 use rand::Rng;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use sha2::{Digest, Sha256};
 
 /// Every token starts with this, so it is recognisable in logs and secret scanners.
 pub const TOKEN_PREFIX: &str = "gty_";
+
+/// The longest a token may be made to last, in days (ten years).
+pub const MAX_TOKEN_DAYS: u32 = 3650;
+
+/// Uses within this long of the last recorded one are not written again.
+const LAST_USED_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -23,27 +32,76 @@ fn parse_name(raw: &str) -> Result<String, ControlError> {
     Ok(name.to_owned())
 }
 
+fn view(model: &api_token::Model, owner: &str) -> TokenView {
+    TokenView {
+        id: model.id,
+        name: model.name.clone(),
+        user: owner.to_owned(),
+        created_at: model.created_at.to_rfc3339(),
+        last_used_at: model.last_used_at.map(|t| t.to_rfc3339()),
+        expires_at: model.expires_at.map(|t| t.to_rfc3339()),
+        expired: model.expires_at.is_some_and(|t| t <= chrono::Utc::now()),
+    }
+}
+
 impl Control {
-    /// Creates a token for `username` and returns it; it cannot be shown again.
+    /// Creates a token for `username` that never expires and returns it; it cannot be shown
+    /// again.
     pub async fn create_token(&self, name: &str, username: &str) -> Result<String, ControlError> {
-        let name = parse_name(name)?;
+        let spec = TokenSpec { name: name.to_owned(), expires_in_days: None };
+        Ok(self.issue_token(&spec, username).await?.token)
+    }
+
+    /// Creates a token for `username` as `spec` says; the answer holds the token, once.
+    pub async fn issue_token(&self, spec: &TokenSpec, username: &str) -> Result<NewToken, ControlError> {
+        let name = parse_name(&spec.name)?;
+        let expires_at = match spec.expires_in_days {
+            None => None,
+            Some(days @ 1..=MAX_TOKEN_DAYS) => Some(chrono::Utc::now() + chrono::TimeDelta::days(i64::from(days))),
+            Some(_) => {
+                return Err(ControlError::field(
+                    "expires_in_days",
+                    format!("must be 1 to {MAX_TOKEN_DAYS} days, or left out for a token that does not expire"),
+                ))
+            }
+        };
         let owner =
             self.find_user(username).await?.ok_or_else(|| ControlError::NotFound(format!("user `{username}`")))?;
         let token = format!("{TOKEN_PREFIX}{}", hex::encode(rand::rng().random::<[u8; 32]>()));
-        api_token::ActiveModel {
+        let model = api_token::ActiveModel {
             name: Set(name),
             token_hash: Set(token_hash(&token)),
             user_id: Set(owner.id),
             created_at: Set(chrono::Utc::now()),
             last_used_at: Set(None),
+            expires_at: Set(expires_at),
             ..Default::default()
         }
         .insert(self.db())
         .await?;
-        Ok(token)
+        Ok(NewToken { view: view(&model, &owner.username), token })
     }
 
-    /// The user a bearer token belongs to.
+    /// Every token, newest first (never the tokens themselves).
+    pub async fn list_tokens(&self) -> Result<Vec<TokenView>, ControlError> {
+        let rows = api_token::Entity::find()
+            .find_also_related(user::Entity)
+            .order_by_desc(api_token::Column::Id)
+            .all(self.db())
+            .await?;
+        Ok(rows.iter().map(|(token, owner)| view(token, owner.as_ref().map_or("?", |o| o.username.as_str()))).collect())
+    }
+
+    /// Revokes a token: it stops working at once.
+    pub async fn revoke_token(&self, id: i32) -> Result<(), ControlError> {
+        let done = api_token::Entity::delete_by_id(id).exec(self.db()).await?;
+        if done.rows_affected == 0 {
+            return Err(ControlError::NotFound(format!("token {id}")));
+        }
+        Ok(())
+    }
+
+    /// The user a bearer token belongs to, if the token exists and has not expired.
     pub async fn authenticate_token(&self, token: &str) -> Result<CurrentUser, ControlError> {
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(ControlError::Unauthenticated);
@@ -55,9 +113,16 @@ impl Control {
             .await?
             .ok_or(ControlError::Unauthenticated)?;
         let owner = owner.ok_or(ControlError::Unauthenticated)?;
-        let mut active: api_token::ActiveModel = found.into();
-        active.last_used_at = Set(Some(chrono::Utc::now()));
-        active.update(self.db()).await?;
+        let now = chrono::Utc::now();
+        if found.expires_at.is_some_and(|at| at <= now) {
+            return Err(ControlError::Unauthenticated);
+        }
+        // One write a minute per token at most: a busy script does not write on every call.
+        if found.last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION) {
+            let mut active: api_token::ActiveModel = found.into();
+            active.last_used_at = Set(Some(now));
+            active.update(self.db()).await?;
+        }
         Ok(owner.into())
     }
 }
@@ -66,11 +131,16 @@ impl Control {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_created_token_authenticates_its_owner_and_others_do_not() {
+    async fn control() -> (Control, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("tempdir");
         let control = Control::open(&crate::db::sqlite_url(dir.path())).await.expect("open");
         control.ensure_admin(Some("password-1")).await.expect("admin");
+        (control, dir)
+    }
+
+    #[tokio::test]
+    async fn a_created_token_authenticates_its_owner_and_others_do_not() {
+        let (control, _dir) = control().await;
         let token = control.create_token("ci", "admin").await.expect("token");
         assert!(token.starts_with(TOKEN_PREFIX));
         assert_eq!(control.authenticate_token(&token).await.expect("valid").username, "admin");
@@ -78,5 +148,48 @@ mod tests {
         assert!(matches!(control.authenticate_token(&forged).await, Err(ControlError::Unauthenticated)));
         assert!(matches!(control.create_token("", "admin").await, Err(ControlError::Validation(_))));
         assert!(matches!(control.create_token("x", "nobody").await, Err(ControlError::NotFound(_))));
+    }
+
+    #[tokio::test]
+    async fn tokens_are_listed_expire_and_are_revoked() {
+        let (control, _dir) = control().await;
+        let spec = TokenSpec { name: "week".into(), expires_in_days: Some(7) };
+        let week = control.issue_token(&spec, "admin").await.expect("token");
+        assert!(week.view.expires_at.is_some() && !week.view.expired);
+        let listed = control.list_tokens().await.expect("list");
+        assert_eq!(listed.len(), 1);
+        assert_eq!((listed[0].name.as_str(), listed[0].user.as_str()), ("week", "admin"));
+        assert!(!serde_json::to_string(&listed).expect("json").contains(&week.token), "never listed");
+        for days in [0, MAX_TOKEN_DAYS + 1] {
+            let bad = TokenSpec { name: "x".into(), expires_in_days: Some(days) };
+            let error = control.issue_token(&bad, "admin").await.expect_err("refused");
+            assert!(error.to_string().contains("expires_in_days"), "{error}");
+        }
+        // Expired: refused.
+        let mut active: api_token::ActiveModel =
+            api_token::Entity::find_by_id(week.view.id).one(control.db()).await.expect("find").expect("row").into();
+        active.expires_at = Set(Some(chrono::Utc::now() - chrono::TimeDelta::seconds(1)));
+        active.update(control.db()).await.expect("update");
+        assert!(matches!(control.authenticate_token(&week.token).await, Err(ControlError::Unauthenticated)));
+        assert!(control.list_tokens().await.expect("list")[0].expired);
+        // Revoked: refused, and gone from the list.
+        let forever = control.create_token("forever", "admin").await.expect("token");
+        let id = control.list_tokens().await.expect("list")[0].id;
+        control.authenticate_token(&forever).await.expect("valid");
+        control.revoke_token(id).await.expect("revoke");
+        assert!(matches!(control.authenticate_token(&forever).await, Err(ControlError::Unauthenticated)));
+        assert!(matches!(control.revoke_token(id).await, Err(ControlError::NotFound(_))));
+    }
+
+    #[tokio::test]
+    async fn last_used_is_written_at_most_once_a_minute() {
+        let (control, _dir) = control().await;
+        let token = control.create_token("busy", "admin").await.expect("token");
+        control.authenticate_token(&token).await.expect("first use");
+        let first = control.list_tokens().await.expect("list")[0].last_used_at.clone().expect("recorded");
+        for _ in 0..5 {
+            control.authenticate_token(&token).await.expect("use");
+        }
+        assert_eq!(control.list_tokens().await.expect("list")[0].last_used_at, Some(first), "not rewritten");
     }
 }

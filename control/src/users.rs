@@ -102,6 +102,13 @@ pub enum AdminBootstrap {
     CreatedWithGeneratedPassword(String),
 }
 
+/// A fingerprint of a user's credentials (not the hash itself, which a session must not
+/// carry): the first 8 bytes of the SHA-256 of the password hash, as hex.
+fn credential_stamp(model: &user::Model) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(model.password_hash.as_bytes())[..8])
+}
+
 /// A fresh 16-byte random salt.
 fn new_salt() -> Result<SaltString, ControlError> {
     SaltString::encode_b64(&rand::rng().random::<[u8; 16]>())
@@ -215,6 +222,19 @@ impl Control {
                 Err(ControlError::InvalidCredentials)
             }
         }
+    }
+
+    /// The stamp a new session of user `id` keeps: a fingerprint of the user's password
+    /// hash, so that a new password ends every session made with the old one.
+    pub async fn session_stamp(&self, id: i32) -> Result<Option<String>, ControlError> {
+        Ok(user::Entity::find_by_id(id).one(self.db()).await?.map(|model| credential_stamp(&model)))
+    }
+
+    /// The user of a session: `None` when the user is gone or its password changed since
+    /// the session began (its `stamp` no longer matches).
+    pub async fn session_user(&self, id: i32, stamp: Option<&str>) -> Result<Option<CurrentUser>, ControlError> {
+        let Some(model) = user::Entity::find_by_id(id).one(self.db()).await? else { return Ok(None) };
+        Ok((stamp == Some(credential_stamp(&model).as_str())).then(|| model.into()))
     }
 
     /// The user with this id, if it still exists.

@@ -80,3 +80,42 @@ impl ApiPage {
         self.total.div_ceil(self.per_page.max(1)).max(1)
     }
 }
+
+/// An admin REST API token as listed: never the token itself, which is shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    /// Database id (what **Revoke** and `gantry token revoke --id` take).
+    pub id: i32,
+    /// The name it was given.
+    pub name: String,
+    /// The user it acts as.
+    pub user: String,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+    /// Last use, to the minute (RFC 3339); `None` if never used.
+    pub last_used_at: Option<String>,
+    /// When it stops working (RFC 3339); `None` for never.
+    pub expires_at: Option<String>,
+    /// Whether it has expired.
+    pub expired: bool,
+}
+
+/// A token to create: a name and, optionally, days until it expires (1 to 3650).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TokenSpec {
+    /// A name to recognise it by.
+    pub name: String,
+    /// Days until it expires; `None` for never.
+    pub expires_in_days: Option<u32>,
+}
+
+/// A token just created: its listing and the token, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewToken {
+    /// The listing.
+    #[serde(flatten)]
+    pub view: TokenView,
+    /// `gty_…`: the bearer token.
+    pub token: String,
+}

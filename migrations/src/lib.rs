@@ -5,6 +5,7 @@
 //!   groups, custom domains, API drafts, versions, deployments and their events, backend
 //!   services and their per-environment URLs, apps, authorizations, audit events and the
 //!   config revision counter).
+//! - `m20261127_000001_token_expiry`: `api_tokens.expires_at`.
 //!
 //! Migrations run at start-up and through `gantry migrate`. Each one has `up` and `down`;
 //! they are written with sea-query so the same code creates the schema on SQLite and Postgres.
@@ -12,6 +13,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_initial;
+mod m20261127_000001_token_expiry;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -19,6 +21,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_initial::Migration)]
+        vec![Box::new(m20261122_000001_initial::Migration), Box::new(m20261127_000001_token_expiry::Migration)]
     }
 }

@@ -21,6 +21,9 @@ use tower_sessions::Session;
 
 /// The session key holding the logged-in user's id.
 const USER_ID: &str = "user_id";
+/// The session key holding the user's credential stamp at login: a password reset changes
+/// the user's stamp, which ends the session.
+const STAMP: &str = "stamp";
 
 /// Routes anyone may reach: the login page and form, and the browser bundle.
 fn is_public(path: &str) -> bool {
@@ -28,9 +31,13 @@ fn is_public(path: &str) -> bool {
 }
 
 async fn session_user(control: &Control, session: &Session) -> Result<Option<CurrentUser>, ControlError> {
-    let id = session.get::<i32>(USER_ID).await.map_err(|e| ControlError::Internal(format!("session: {e}")))?;
+    let read = |e: tower_sessions::session::Error| ControlError::Internal(format!("session: {e}"));
+    let id = session.get::<i32>(USER_ID).await.map_err(read)?;
     match id {
-        Some(id) => control.user(id).await,
+        Some(id) => {
+            let stamp = session.get::<String>(STAMP).await.map_err(read)?;
+            control.session_user(id, stamp.as_deref()).await
+        }
         None => Ok(None),
     }
 }
@@ -152,9 +159,14 @@ pub async fn login(
     match state.control.login(&form.username, &form.password, peer.ip()).await {
         Ok(user) => {
             // A new id on login: a session id planted before login is worth nothing after.
+            let stamp = match state.control.session_stamp(user.id).await {
+                Ok(stamp) => stamp.unwrap_or_default(),
+                Err(error) => return ApiError::from(error).into_response(),
+            };
             let stored = async {
                 session.cycle_id().await?;
-                session.insert(USER_ID, user.id).await
+                session.insert(USER_ID, user.id).await?;
+                session.insert(STAMP, stamp).await
             };
             match stored.await {
                 Ok(()) => Redirect::to("/groups").into_response(),

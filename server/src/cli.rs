@@ -62,6 +62,23 @@ enum TokenCommand {
         /// The user the token acts as.
         #[arg(long, default_value = "admin")]
         user: String,
+        /// Days until the token stops working (1 to 3650); without it, it does not expire.
+        #[arg(long)]
+        expires_days: Option<u32>,
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
+    /// List the tokens (never the tokens themselves): id, name, user, created, last used,
+    /// expiry.
+    List {
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
+    /// Revoke a token by its id (from `gantry token list`); it stops working at once.
+    Revoke {
+        /// The token's id.
+        #[arg(long)]
+        id: i32,
         #[command(flatten)]
         database: DatabaseSettings,
     },
@@ -126,10 +143,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Token(TokenCommand::Create { name, user, database }) => {
+        Command::Token(TokenCommand::Create { name, user, expires_days, database }) => {
             let control = Control::open(&database.url()?).await?;
-            let token = control.create_token(&name, &user).await?;
-            println!("{token}");
+            let spec = control::tokens::TokenSpec { name, expires_in_days: expires_days };
+            let created = control.issue_token(&spec, &user).await?;
+            println!("{}", created.token);
+            Ok(())
+        }
+        Command::Token(TokenCommand::List { database }) => {
+            let control = Control::open(&database.url()?).await?;
+            println!("{:<6} {:<24} {:<12} {:<20} {:<20} EXPIRES", "ID", "NAME", "USER", "CREATED", "LAST USED");
+            let minute = |t: &str| t.chars().take(16).collect::<String>().replace('T', " ");
+            for token in control.list_tokens().await? {
+                let expires = match (&token.expires_at, token.expired) {
+                    (_, true) => "expired".to_owned(),
+                    (Some(at), false) => minute(at),
+                    (None, false) => "never".to_owned(),
+                };
+                println!(
+                    "{:<6} {:<24} {:<12} {:<20} {:<20} {expires}",
+                    token.id,
+                    token.name,
+                    token.user,
+                    minute(&token.created_at),
+                    token.last_used_at.as_deref().map(minute).unwrap_or_else(|| "never".to_owned()),
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id, database }) => {
+            let control = Control::open(&database.url()?).await?;
+            control.revoke_token(id).await?;
+            println!("token {id} revoked");
             Ok(())
         }
     }

@@ -13,4 +13,5 @@ pub mod group;
 pub mod groups;
 pub mod login;
 pub mod release;
+pub mod tokens;
 pub mod versions;

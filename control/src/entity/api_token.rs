@@ -13,6 +13,7 @@ pub struct Model {
     pub user_id: i32,
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
+    pub expires_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

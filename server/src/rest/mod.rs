@@ -12,6 +12,7 @@ mod health;
 mod json;
 mod releases;
 mod services;
+mod tokens;
 
 use crate::{auth, AppState};
 use axum::middleware::from_fn_with_state;
@@ -74,6 +75,9 @@ use utoipa::{Modify, OpenApi};
         docs::docs,
         docs::sdk,
         docs::import,
+        tokens::list_tokens,
+        tokens::create_token,
+        tokens::revoke_token,
     ),
     components(schemas(health::Health, error::ErrorBody, error::ValidationErrorBody, error::FieldErrorBody)),
     modifiers(&BearerAuth),
@@ -138,6 +142,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/backend-services/{name}/environments/{env}",
             axum::routing::put(services::set_url).delete(services::delete_url),
         )
+        .route("/tokens", get(tokens::list_tokens).post(tokens::create_token))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke_token))
         .fallback(error::not_found)
         .layer(from_fn_with_state(state, auth::rest_guard))
         .layer(axum::middleware::from_fn(error::json_rejections))

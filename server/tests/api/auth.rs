@@ -171,3 +171,47 @@ async fn a_cross_site_write_with_the_session_cookie_is_refused() {
         .expect("send");
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
 }
+
+#[tokio::test]
+async fn a_password_reset_ends_the_users_sessions() {
+    let app = spawn_app().await;
+    app.login_as_admin().await;
+    let groups = app.url("/api/admin/v1/groups");
+    assert_eq!(app.client.get(&groups).send().await.expect("get").status(), 200);
+    let password = control::users::NewPassword::parse("a-new-password-1").expect("password");
+    app.control.reset_password("admin", password).await.expect("reset");
+    assert_eq!(app.client.get(&groups).send().await.expect("get").status(), 401, "the old session still works");
+    assert_eq!(location(&app.get("/groups").await), Some("/login".to_owned()));
+    // A new login with the new password works.
+    let response = app.post_login("admin", "a-new-password-1").await;
+    assert_eq!(location(&response), Some("/groups".to_owned()));
+    assert_eq!(app.client.get(&groups).send().await.expect("get").status(), 200);
+}
+
+#[tokio::test]
+async fn tokens_are_listed_created_with_an_expiry_and_revoked_over_rest() {
+    let app = spawn_app().await;
+    let rest = app.rest().await;
+    let (status, created) = rest.post("/tokens", serde_json::json!({"name": "deploy", "expires_in_days": 30})).await;
+    assert_eq!(status, 201, "{created}");
+    let token = created["token"].as_str().expect("shown once").to_owned();
+    assert!(created["expires_at"].is_string());
+    let (status, body) = rest.post("/tokens", serde_json::json!({"name": "x", "expires_in_days": 0})).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("expires_in_days")), "{body}");
+
+    // The new token works; the list never shows a token.
+    let with =
+        |token: &str| reqwest::Client::new().get(app.url("/api/admin/v1/groups")).bearer_auth(token.to_owned()).send();
+    assert_eq!(with(&token).await.expect("send").status(), 200);
+    let (status, list) = rest.get("/tokens").await;
+    assert_eq!(status, 200);
+    assert!(!list.to_string().contains("gty_"), "{list}");
+    let listed = list.as_array().expect("list").iter().find(|t| t["name"] == "deploy").expect("listed").clone();
+    assert!(listed["last_used_at"].is_string(), "{listed}");
+
+    // Revoked: refused at once.
+    let id = listed["id"].as_i64().expect("id");
+    assert_eq!(rest.delete(&format!("/tokens/{id}")).await.0, 204);
+    assert_eq!(with(&token).await.expect("send").status(), 401);
+    assert_eq!(rest.delete(&format!("/tokens/{id}")).await.0, 404);
+}

@@ -119,6 +119,21 @@ async fn kill_9_and_restart_lose_nothing_and_keep_the_admin() {
         .await
         .expect("health");
     assert_eq!(health.status(), 200);
+
+    // `token list` shows it (never the token), `token revoke` stops it at once.
+    let output = gantry(dir.path()).args(["token", "list"]).output().expect("token list");
+    let listed = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success() && listed.contains(" ci ") && !listed.contains("gty_"), "{listed}");
+    let id = listed.lines().nth(1).and_then(|l| l.split_whitespace().next()).expect("an id").to_owned();
+    let output = gantry(dir.path()).args(["token", "revoke", "--id", &id]).output().expect("token revoke");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let health = browser()
+        .get(format!("{}/api/admin/v1/health", second.console))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(health.status(), 401, "a revoked token is refused");
     second.child.kill().expect("kill");
     second.child.wait().expect("reap");
 }

@@ -1,0 +1,157 @@
+//! The API Tokens page (under the user menu): the admin REST API's bearer tokens, with
+//! **Create Token** (the token is shown once) and **Revoke**.
+
+use crate::api::{create_token, list_tokens, revoke_token, Saved};
+use crate::components::{bind, error_text, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
+use domain::views::TokenSpec;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// `/tokens`
+#[component]
+pub fn TokensPage() -> impl IntoView {
+    let refresh = RwSignal::new(0u32);
+    let tokens = Resource::new(move || refresh.get(), |_| list_tokens());
+    let creating = RwSignal::new(false);
+    let form = RwSignal::new(TokenSpec::default());
+    let errors: Errors = RwSignal::new(Vec::new());
+    // The token just created: shown once, until the page is left.
+    let created = RwSignal::new(None::<String>);
+    let failure = RwSignal::new(None::<String>);
+    let save = Action::new(move |spec: &TokenSpec| create_token(spec.clone()));
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(Saved::Ok(new))) => {
+            creating.set(false);
+            created.set(Some(new.token));
+            refresh.update(|n| *n += 1);
+        }
+        Some(Ok(Saved::Invalid(list))) => errors.set(list),
+        Some(Err(error)) => errors.set(vec![domain::FieldError::new("form", error_text(&error))]),
+        None => {}
+    });
+    let revoke = Action::new(move |id: &i32| revoke_token(*id));
+    Effect::new(move |_| match revoke.value().get() {
+        Some(Ok(Ok(()))) => refresh.update(|n| *n += 1),
+        Some(Ok(Err(message))) => failure.set(Some(message)),
+        Some(Err(error)) => failure.set(Some(error_text(&error))),
+        None => {}
+    });
+
+    view! {
+        <Title text="API Tokens · Gantry" />
+        <div class="page-head">
+            <h1>"API Tokens"</h1>
+            <button
+                class="primary"
+                on:click=move |_| {
+                    errors.set(Vec::new());
+                    form.set(TokenSpec::default());
+                    creating.set(true);
+                }
+            >
+                "Create Token"
+            </button>
+        </div>
+        <p class="hint">
+            "Bearer tokens for the admin REST API (" <code>"Authorization: Bearer gty_…"</code>
+            "). A token is shown once, when it is created; revoking it stops it at once."
+        </p>
+        {move || created.get().map(|token| view! {
+            <div class="card" role="status" aria-label="New token">
+                <p>"Copy this token now; it will not be shown again:"</p>
+                <code data-testid="new-token">{token}</code>
+            </div>
+        })}
+        {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match tokens.await {
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No tokens yet."</p> }.into_any(),
+                    Ok(rows) => {
+                        view! {
+                            <table class="grid" aria-label="Tokens">
+                                <thead>
+                                    <tr>
+                                        <th>"Name"</th>
+                                        <th>"User"</th>
+                                        <th>"Created"</th>
+                                        <th>"Last used"</th>
+                                        <th>"Expires"</th>
+                                        <th></th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {rows
+                                        .into_iter()
+                                        .map(|token| {
+                                            let id = token.id;
+                                            let expires = match (&token.expires_at, token.expired) {
+                                                (_, true) => "Expired".to_owned(),
+                                                (Some(at), false) => at.chars().take(10).collect(),
+                                                (None, false) => "Never".to_owned(),
+                                            };
+                                            view! {
+                                                <tr>
+                                                    <td>{token.name.clone()}</td>
+                                                    <td>{token.user.clone()}</td>
+                                                    <td>{token.created_at.chars().take(16).collect::<String>().replace('T', " ")}</td>
+                                                    <td>
+                                                        {token
+                                                            .last_used_at
+                                                            .clone()
+                                                            .map(|t| t.chars().take(16).collect::<String>().replace('T', " "))
+                                                            .unwrap_or_else(|| "Never".to_owned())}
+                                                    </td>
+                                                    <td>{expires}</td>
+                                                    <td class="actions">
+                                                        <button class="danger" on:click=move |_| {
+                                                            revoke.dispatch(id);
+                                                        }>"Revoke"</button>
+                                                    </td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <Show when=move || creating.get()>
+            <Dialog title="Create Token">
+                <form on:submit=move |ev| {
+                    ev.prevent_default();
+                    save.dispatch(form.get_untracked());
+                }>
+                    <TextField
+                        label="Name"
+                        id="token-name"
+                        field="name"
+                        errors
+                        bound=bind(form, |f| f.name.clone(), |f, v| f.name = v)
+                    />
+                    <SelectField
+                        label="Expires"
+                        id="token-expires"
+                        field="expires_in_days"
+                        errors
+                        options=opts(&[("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")])
+                        bound=bind(form, |f| f.expires_in_days.map(|d| d.to_string()).unwrap_or_default(), |f, v| {
+                            f.expires_in_days = v.parse().ok();
+                        })
+                    />
+                    <OtherErrors errors shown=vec!["name".into(), "expires_in_days".into()] />
+                    <FormButtons
+                        submit="Create"
+                        disabled=Signal::derive(move || save.pending().get())
+                        cancel=Callback::new(move |()| creating.set(false))
+                    />
+                </form>
+            </Dialog>
+        </Show>
+    }
+}
