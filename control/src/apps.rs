@@ -362,6 +362,26 @@ impl Control {
 mod tests {
     use super::*;
     use crate::testing::{admin, control};
+
+    /// 40 writers at once on SQLite: each waits for the write lock instead of failing with
+    /// `database is locked` (a deferred transaction that read first cannot be retried).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn forty_parallel_creates_all_land() {
+        let (control, _dir) = control().await;
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let control = control.clone();
+                tokio::spawn(async move {
+                    let spec = AppSpec { name: format!("app-{i}"), ..Default::default() };
+                    control.create_app(&spec, &admin()).await
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task").expect("every create lands");
+        }
+        assert_eq!(control.list_apps().await.expect("list").len(), 40);
+    }
     use domain::api::ApiSpec;
     use domain::group::GroupSpec;
     use gateway::apps::Grant;

@@ -498,8 +498,41 @@ impl Control {
             return Err(ControlError::Validation(errors));
         }
         let created = self.create_version(group, version, actor).await?;
-        let spec = ReleaseSpec { version: created.label, backend: backend.clone(), note: note.to_owned() };
-        self.release(group, env, &spec, actor).await
+        let spec = ReleaseSpec { version: created.label.clone(), backend: backend.clone(), note: note.to_owned() };
+        match self.release(group, env, &spec, actor).await {
+            Ok(view) => Ok(view),
+            Err(error) => {
+                // The version was made for this release only: refused (a check that needs
+                // the network, a concurrent change), it goes too, so nothing is left behind.
+                if let Err(cleanup) = self.discard_version(found.id, &created.label).await {
+                    tracing::warn!(error = %cleanup, version = %created.label, "could not remove the unreleased version");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Removes a version no deployment uses, without an audit event: for a version made by
+    /// [`Control::release_draft`] whose release was refused.
+    async fn discard_version(&self, group_id: i32, label: &str) -> Result<(), ControlError> {
+        let txn = self.begin_write().await?;
+        let model = version::Entity::find()
+            .filter(version::Column::GroupId.eq(group_id))
+            .filter(version::Column::Label.eq(label))
+            .one(&txn)
+            .await?;
+        if let Some(model) = model {
+            let live = deployment::Entity::find()
+                .filter(deployment::Column::VersionId.eq(model.id))
+                .one(&txn)
+                .await?
+                .is_some();
+            if !live {
+                version::Entity::delete_by_id(model.id).exec(&txn).await?;
+            }
+        }
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Takes the group off-line in `env`, in one transaction, then swaps the snapshot.
@@ -695,6 +728,19 @@ mod tests {
             .await
             .expect("release");
         assert_eq!(live_version(&control, Environment::Test).as_deref(), Some("1.0.0"));
+    }
+
+    #[tokio::test]
+    async fn a_release_of_the_draft_refused_after_its_version_was_made_leaves_no_version() {
+        let (control, _dir, _) = with_api("one").await;
+        let guard = gateway::guard::AddressGuard::parse("127.0.0.0/8").expect("guard");
+        let control = control.with_backend_guard(guard);
+        // Valid as an address, refused only by the guard, which release() checks.
+        let blocked = DeployBackend::Http { address: "http://127.0.0.1:9".into() };
+        let error =
+            control.release_draft("petstore", Environment::Test, &version("1.0.0"), &blocked, "", &admin()).await;
+        assert!(matches!(error, Err(ControlError::Validation(ref e)) if e[0].message.contains("blocked range")));
+        assert!(control.list_versions("petstore").await.expect("list").is_empty(), "no orphan version");
     }
 
     #[tokio::test]
