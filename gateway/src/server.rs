@@ -193,7 +193,10 @@ async fn run(
         // buffered bodies together stay within the budget.
         let early = phases::Credentials { headers: request.headers(), query: &query, body: None, now_ms: now };
         phases::authenticate(ctx, &api, snapshot.apps(), &shared.nonces, early, phases::Check::BeforeBody)?;
-        _budget = Some(shared.body_budget.reserve(declared_length.unwrap_or(max_body))?);
+        // What the body can be at most: its length when known (a request without a body,
+        // such as most GETs, has length 0 and takes nothing), else the body limit.
+        let most = hyper::body::Body::size_hint(request.body()).exact().or(declared_length).unwrap_or(max_body);
+        _budget = Some(shared.body_budget.reserve(most.min(max_body))?);
         let (parts, incoming) = request.into_parts();
         let watched = body::Progress::new(incoming, limits.body_idle);
         let bytes = http_body_util::Limited::new(watched, usize::try_from(max_body).unwrap_or(usize::MAX))

@@ -626,3 +626,36 @@ async fn the_ssrf_guard_refuses_blocked_backends_at_release_debug_and_connect() 
     assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("api")), "{body}");
     assert!(body.to_string().contains("blocked range"), "{body}");
 }
+
+// Multi-threaded: the calls really overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodiless_calls_to_functions_take_nothing_from_the_body_budget() {
+    // Found by the function benchmark: a GET without a body reserved the whole body limit
+    // (32 MiB) of the buffer budget, so a ninth call at once was a 503 `Overloaded`.
+    let app = spawn_app().await;
+    let backend = crate::helpers::spawn_echo_backend().await;
+    let function = json!({"name": "Fn", "request": {"method": "GET", "path": "/fn"},
+        "backend": {"unified": false, "type": "function",
+            "function": {"code": "export default (req) => { const t = Date.now(); while (Date.now() - t < 20) {} return {body: 'ok'}; }"}}});
+    live_in_test(&app, "budget", vec![function], &backend).await;
+    let address = app.gateway.clone();
+    let calls: Vec<_> = (0..48)
+        .map(|_| {
+            let address = address.clone();
+            tokio::spawn(async move {
+                let response = reqwest::Client::new()
+                    .get(format!("{address}/fn"))
+                    .header("host", "budget.localhost")
+                    .header("x-ca-stage", "TEST")
+                    .send()
+                    .await
+                    .expect("send");
+                (response.status().as_u16(), response.text().await.unwrap_or_default())
+            })
+        })
+        .collect();
+    for call in calls {
+        let (status, body) = call.await.expect("task");
+        assert_eq!(status, 200, "{body}");
+    }
+}
