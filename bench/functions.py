@@ -44,8 +44,9 @@ def wrk(path):
                f"http://127.0.0.1:{GATEWAY}{path}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    p50 = to_ms(re.search(r"50%\s+(\S+)", output).group(1))
-    p99 = to_ms(re.search(r"99%\s+(\S+)", output).group(1))
+    # The latency distribution's own lines ("     50%    0.91ms"), not a "75.50%" elsewhere.
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return rate, p50, p99, int(errors.group(1)) if errors else 0
 
