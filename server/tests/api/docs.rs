@@ -12,6 +12,25 @@ async fn text(app: &TestApp, token_rest: &crate::helpers::RestClient, path: &str
     (status, body)
 }
 
+/// Writes `source` to `dir/sdk.ts` and compiles it to `dir/sdk.js` with `tsc --strict`,
+/// failing with the compiler's output and the source.
+fn compile_typescript(dir: &std::path::Path, source: &str) {
+    std::fs::write(dir.join("sdk.ts"), source).expect("write");
+    let tsc = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/node_modules/typescript/bin/tsc");
+    let compiled = Command::new("node")
+        .args([tsc, "--strict", "--target", "es2022", "--module", "commonjs", "--lib", "es2022,dom", "--outDir"])
+        .arg(dir)
+        .arg(dir.join("sdk.ts"))
+        .output()
+        .expect("tsc runs (scripts/test.sh installs it with the browser tests)");
+    assert!(
+        compiled.status.success(),
+        "{}{}\n{source}",
+        String::from_utf8_lossy(&compiled.stdout),
+        String::from_utf8_lossy(&compiled.stderr)
+    );
+}
+
 // Multi-threaded: the SDKs run as blocking child processes while the server answers them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_and_typescript_sdks_call_the_live_gateway() {
@@ -41,20 +60,7 @@ print(good.pets().status, good.form().status, good.json().status, bad.pets().sta
 
     let (status, typescript) = text(&app, &rest, "/groups/petstore/sdk/test/typescript").await;
     assert_eq!(status, 200, "{typescript}");
-    std::fs::write(dir.path().join("sdk.ts"), &typescript).expect("write");
-    let tsc = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/node_modules/typescript/bin/tsc");
-    let compiled = Command::new("node")
-        .args([tsc, "--strict", "--target", "es2022", "--module", "commonjs", "--lib", "es2022,dom", "--outDir"])
-        .arg(dir.path())
-        .arg(dir.path().join("sdk.ts"))
-        .output()
-        .expect("tsc runs (scripts/test.sh installs it with the browser tests)");
-    assert!(
-        compiled.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&compiled.stdout),
-        String::from_utf8_lossy(&compiled.stderr)
-    );
+    compile_typescript(dir.path(), &typescript);
     let runner = format!(
         r#"
 const http = require('http');
@@ -225,20 +231,7 @@ print(" ".join(sorted(out)))
 
     let (status, typescript) = text(&app, &rest, "/groups/hostile/sdk/test/typescript").await;
     assert_eq!(status, 200, "{typescript}");
-    std::fs::write(dir.path().join("sdk.ts"), &typescript).expect("write");
-    let tsc = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/node_modules/typescript/bin/tsc");
-    let compiled = Command::new("node")
-        .args([tsc, "--strict", "--target", "es2022", "--module", "commonjs", "--lib", "es2022,dom", "--outDir"])
-        .arg(dir.path())
-        .arg(dir.path().join("sdk.ts"))
-        .output()
-        .expect("tsc runs (scripts/test.sh installs it with the browser tests)");
-    assert!(
-        compiled.status.success(),
-        "{}{}\n{typescript}",
-        String::from_utf8_lossy(&compiled.stdout),
-        String::from_utf8_lossy(&compiled.stderr)
-    );
+    compile_typescript(dir.path(), &typescript);
     let runner = format!(
         r#"
 const http = require('http');
