@@ -1,18 +1,11 @@
 // API groups and API definitions: the API List, the API editor and Advanced Configuration.
 import { expect, Page, test } from './fixtures';
-import { hydrated, logIn } from './helpers';
+import { createGroup, hydrated, logIn } from './helpers';
 
 /** Creates a group through the Create Group dialog and opens its page. */
-async function createGroup(page: Page, name: string) {
-  await page.goto('/groups');
-  await hydrated(page);
-  await page.getByRole('button', { name: 'Create Group' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Create Group' });
-  await dialog.getByLabel('Name').fill(name);
-  await dialog.getByLabel('Subdomain').fill(name);
-  await dialog.getByRole('button', { name: 'Save' }).click();
-  await expect(dialog).toHaveCount(0);
-  await page.getByRole('link', { name }).click();
+async function createGroupAndOpen(page: Page, name: string) {
+  await createGroup(page, name);
+  await page.getByRole('link', { name, exact: true }).click();
   await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
   for (const tab of ['API List', 'Version Modification List', 'Deployment Management', 'SDK & Docs']) {
     await expect(page.getByRole('navigation', { name: 'Group' }).getByRole('link', { name: tab })).toBeVisible();
@@ -41,7 +34,7 @@ test('a group is created, and a bad subdomain is shown at its field', async ({ p
 });
 
 test('an API with a path parameter, a query parameter and a mapping is created', async ({ page }) => {
-  await createGroup(page, 'petstore');
+  await createGroupAndOpen(page, 'petstore');
   await page.getByRole('link', { name: 'Create API' }).click();
   await expect(page.getByRole('heading', { name: 'Create API' })).toBeVisible();
   await hydrated(page);
@@ -78,7 +71,7 @@ test('an API with a path parameter, a query parameter and a mapping is created',
 });
 
 test('a bad path shows an error at the Path field and nothing is saved', async ({ page }) => {
-  await createGroup(page, 'badpaths');
+  await createGroupAndOpen(page, 'badpaths');
   await page.getByRole('link', { name: 'Create API' }).click();
   await hydrated(page);
   await page.getByLabel('Name', { exact: true }).fill('Broken');
@@ -93,7 +86,7 @@ test('a bad path shows an error at the Path field and nothing is saved', async (
 });
 
 test('Advanced Configuration switches an API to Mock, and offers Function with a code field', async ({ page }) => {
-  await createGroup(page, 'mocks');
+  await createGroupAndOpen(page, 'mocks');
   await page.getByRole('link', { name: 'Create API' }).click();
   await hydrated(page);
   await page.getByLabel('Name', { exact: true }).fill('Hello');
@@ -124,7 +117,7 @@ test('Advanced Configuration switches an API to Mock, and offers Function with a
 test('Advanced Configuration from a new API: uncheck Unified, type as a person does, and Save', async ({ page }) => {
   // Every new API starts unified; the release bundle used to panic at the first uncheck
   // (a disposed signal), after which Save did nothing.
-  await createGroup(page, 'typing');
+  await createGroupAndOpen(page, 'typing');
   const created = await page.request.post('/api/admin/v1/groups/typing/apis', {
     data: { name: 'Typed', request: { method: 'GET', path: '/typed' } },
   });
@@ -173,7 +166,7 @@ test('Advanced Configuration from a new API: uncheck Unified, type as a person d
 });
 
 test('search, delete with confirmation, and deleting the group', async ({ page }) => {
-  await createGroup(page, 'cleanup');
+  await createGroupAndOpen(page, 'cleanup');
   for (const [name, path] of [['List pets', '/pets'], ['List stores', '/stores']]) {
     await page.getByRole('link', { name: 'Create API' }).click();
     await hydrated(page);
@@ -199,7 +192,7 @@ test('search, delete with confirmation, and deleting the group', async ({ page }
 });
 
 test('the API List pages through many APIs', async ({ page }) => {
-  await createGroup(page, 'paged');
+  await createGroupAndOpen(page, 'paged');
   for (let i = 0; i < 25; i++) {
     const api = { name: `api-${String(i).padStart(2, '0')}`, request: { method: 'GET', path: `/items/${i}` } };
     const response = await page.request.post('/api/admin/v1/groups/paged/apis', { data: api });
@@ -218,7 +211,7 @@ test('the API List pages through many APIs', async ({ page }) => {
 });
 
 test('a group is edited, and a live group cannot be deleted', async ({ page }) => {
-  await createGroup(page, 'editme');
+  await createGroupAndOpen(page, 'editme');
   await page.getByRole('link', { name: 'Create API' }).click();
   await hydrated(page);
   await page.getByLabel('Name', { exact: true }).fill('Ping');

@@ -3,20 +3,8 @@
 // console server function. The console refuses it; its own pages keep working.
 import * as http from 'http';
 import type { AddressInfo } from 'net';
-import { expect, test, type Page } from './fixtures';
-import { hydrated, logIn } from './helpers';
-
-async function createGroup(page: Page, name: string) {
-  await page.goto('/groups');
-  await hydrated(page);
-  await page.getByRole('button', { name: 'Create Group' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Create Group' });
-  await dialog.getByLabel('Name').fill(name);
-  await dialog.getByLabel('Subdomain').fill(name);
-  await dialog.getByRole('button', { name: 'Save' }).click();
-  await expect(dialog).toHaveCount(0);
-  await expect(page.getByRole('link', { name, exact: true })).toBeVisible();
-}
+import { expect, test } from './fixtures';
+import { createGroup, hydrated, logIn } from './helpers';
 
 /** A page that posts `name=<victim>` to `action` as soon as it loads, served on its own port. */
 async function evilSite(action: string, victim: string): Promise<{ url: string; close: () => void }> {

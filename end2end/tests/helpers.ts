@@ -13,3 +13,16 @@ export async function logIn(page: Page, password = ADMIN_PASSWORD) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
 }
+
+/** Creates a group through the Create Group dialog on API Groups; it shows in the list. */
+export async function createGroup(page: Page, name: string) {
+  await page.goto('/groups');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create Group' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Create Group' });
+  await dialog.getByLabel('Name').fill(name);
+  await dialog.getByLabel('Subdomain').fill(name);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByRole('link', { name, exact: true })).toBeVisible();
+}

@@ -12,6 +12,19 @@ async fn text(app: &TestApp, token_rest: &crate::helpers::RestClient, path: &str
     (status, body)
 }
 
+/// A `fetch` for the TypeScript SDK in Node that sends the `Host` header (Node's own fetch will
+/// not) taken from a `HOST` constant the runner defines.
+const VIA_HOST: &str = r#"const viaHost = (url, init) => new Promise((resolve, reject) => {
+  const request = http.request(url, { method: init.method, headers: { ...init.headers, host: HOST } }, (response) => {
+    let body = '';
+    response.on('data', (chunk) => (body += chunk));
+    response.on('end', () => resolve({ status: response.statusCode, headers: { forEach: (f) => Object.entries(response.headers).forEach(([k, v]) => f(String(v), k)) }, text: async () => body }));
+  });
+  request.on('error', reject);
+  if (init.body) request.write(init.body);
+  request.end();
+});"#;
+
 /// Writes `source` to `dir/sdk.ts` and compiles it to `dir/sdk.js` with `tsc --strict`,
 /// failing with the compiler's output and the source.
 fn compile_typescript(dir: &std::path::Path, source: &str) {
@@ -64,18 +77,9 @@ print(good.pets().status, good.form().status, good.json().status, bad.pets().sta
     let runner = format!(
         r#"
 const http = require('http');
+const HOST = 'petstore.localhost';
 const {{ Client }} = require({sdk:?});
-// Node's fetch will not send a Host header; this one does.
-const viaHost = (url, init) => new Promise((resolve, reject) => {{
-  const request = http.request(url, {{ method: init.method, headers: {{ ...init.headers, host: 'petstore.localhost' }} }}, (response) => {{
-    let body = '';
-    response.on('data', (chunk) => (body += chunk));
-    response.on('end', () => resolve({{ status: response.statusCode, headers: {{ forEach: (f) => Object.entries(response.headers).forEach(([k, v]) => f(String(v), k)) }}, text: async () => body }}));
-  }});
-  request.on('error', reject);
-  if (init.body) request.write(init.body);
-  request.end();
-}});
+{via_host}
 (async () => {{
   const good = new Client({{ baseUrl: {gateway:?}, appKey: {key:?}, appSecret: {secret:?}, fetch: viaHost }});
   const bad = new Client({{ baseUrl: {gateway:?}, appKey: {key:?}, appSecret: 'wrong', fetch: viaHost }});
@@ -84,6 +88,7 @@ const viaHost = (url, init) => new Promise((resolve, reject) => {{
 }})().catch((e) => {{ console.error(e); process.exit(1); }});
 "#,
         sdk = dir.path().join("sdk.js").display().to_string(),
+        via_host = VIA_HOST,
     );
     let output = Command::new("node").arg("-e").arg(runner).output().expect("node");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -235,19 +240,11 @@ print(" ".join(sorted(out)))
     let runner = format!(
         r#"
 const http = require('http');
+const HOST = 'hostile.localhost';
 const logged = [];
 console.log = (...args) => logged.push(args.join(' '));
 const {{ Client }} = require({sdk:?});
-const viaHost = (url, init) => new Promise((resolve, reject) => {{
-  const request = http.request(url, {{ method: init.method, headers: {{ ...init.headers, host: 'hostile.localhost' }} }}, (response) => {{
-    let body = '';
-    response.on('data', (chunk) => (body += chunk));
-    response.on('end', () => resolve({{ status: response.statusCode, headers: {{ forEach: (f) => Object.entries(response.headers).forEach(([k, v]) => f(String(v), k)) }}, text: async () => body }}));
-  }});
-  request.on('error', reject);
-  if (init.body) request.write(init.body);
-  request.end();
-}});
+{via_host}
 (async () => {{
   const client = new Client({{ baseUrl: {gateway:?}, fetch: viaHost }});
   const names = Object.getOwnPropertyNames(Client.prototype).filter((n) => !['constructor', 'send', 'sign'].includes(n)).sort();
@@ -257,6 +254,7 @@ const viaHost = (url, init) => new Promise((resolve, reject) => {{
 }})().catch((e) => {{ process.stderr.write(String(e)); process.exit(1); }});
 "#,
         sdk = dir.path().join("sdk.js").display().to_string(),
+        via_host = VIA_HOST,
     );
     let output = Command::new("node").arg("-e").arg(runner).output().expect("node");
     assert!(output.status.success(), "{}\n{typescript}", String::from_utf8_lossy(&output.stderr));

@@ -54,6 +54,13 @@ fn serve(data_dir: &Path, admin_password: &str) -> Running {
     Running { child, console, lines }
 }
 
+/// The status of the REST health check with `token`.
+async fn health(console: &str, token: &str) -> u16 {
+    let response =
+        browser().get(format!("{console}/api/admin/v1/health")).bearer_auth(token).send().await.expect("health");
+    response.status().as_u16()
+}
+
 async fn login_status(console: &str, password: &str) -> Option<String> {
     let response = browser()
         .post(format!("{console}/auth/login"))
@@ -112,13 +119,7 @@ async fn kill_9_and_restart_lose_nothing_and_keep_the_admin() {
         login_status(&second.console, "second-password").await.as_deref(),
         Some("/login?error=1&username=admin")
     );
-    let health = browser()
-        .get(format!("{}/api/admin/v1/health", second.console))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("health");
-    assert_eq!(health.status(), 200);
+    assert_eq!(health(&second.console, &token).await, 200);
 
     // `token list` shows it (never the token), `token revoke` stops it at once.
     let output = gantry(dir.path()).args(["token", "list"]).output().expect("token list");
@@ -127,13 +128,7 @@ async fn kill_9_and_restart_lose_nothing_and_keep_the_admin() {
     let id = listed.lines().nth(1).and_then(|l| l.split_whitespace().next()).expect("an id").to_owned();
     let output = gantry(dir.path()).args(["token", "revoke", "--id", &id]).output().expect("token revoke");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let health = browser()
-        .get(format!("{}/api/admin/v1/health", second.console))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("health");
-    assert_eq!(health.status(), 401, "a revoked token is refused");
+    assert_eq!(health(&second.console, &token).await, 401, "a revoked token is refused");
     second.child.kill().expect("kill");
     second.child.wait().expect("reap");
 }
