@@ -476,6 +476,12 @@ mod tests {
         let granted = control.authorize("web", &authorize_spec(api, Some(&until)), &admin()).await.expect("ok");
         assert_eq!(granted.len(), 1);
         assert!(granted[0].expires_at.as_deref().is_some_and(|e| e.starts_with(&until)));
+        // The gateway gets the same instant, in epoch milliseconds (phases::auth tests when it
+        // takes effect, with an injected clock).
+        let until_ms = chrono::NaiveDateTime::parse_from_str(&until, "%Y-%m-%dT%H:%M").expect("until").and_utc();
+        let seen = control.snapshots().current();
+        let grant = seen.apps().by_code(&control.get_app("web", true).await.expect("app").app_code.expect("code"));
+        assert_eq!(grant.expect("app").grant(api, Environment::Test), Grant::Until(Some(until_ms.timestamp_millis())));
         let again = control.authorize("web", &authorize_spec(api, None), &admin()).await.expect("again");
         assert_eq!((again.len(), again[0].expires_at.clone()), (1, None), "granting again replaces the expiry");
         assert_eq!(control.api_authorizations("petstore", api).await.expect("by API")[0].app, "web");

@@ -8,12 +8,12 @@
 //! reused token is ignored: the request is served like any other, without a trace.
 
 use crate::body::Body;
-use crate::phases::RequestContext;
+use crate::context::{AuthMethod, DebugNotes, Phase, RequestContext};
 use crate::GatewayError;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use bytes::Bytes;
-use domain::debug::{DebugTrace, PhaseStep, UpstreamTrace};
+use domain::debug::{DebugTrace, PhaseStep};
 use http::{HeaderValue, Request, Response};
 use http_body_util::BodyExt;
 use std::collections::HashMap;
@@ -58,38 +58,21 @@ impl DebugTokens {
     }
 }
 
-/// What the phases note down for a traced request beyond [`RequestContext`]'s fields.
-#[derive(Debug, Default)]
-pub struct DebugNotes {
-    /// Path parameters as matched.
-    pub path_params: Vec<(String, String)>,
-    /// Whether the mock short-cut answered.
-    pub mock: bool,
-    /// Declared parameters after validation.
-    pub values: Vec<(String, String, String)>,
-    /// The backend request.
-    pub upstream: Option<UpstreamTrace>,
-}
-
-/// The phases in order, as [`RequestContext::phase`] names them.
-pub const PHASES: [&str; 7] = ["resolve", "route", "mock", "authenticate", "validate", "upstream request", "proxy"];
-
 /// The trace of a finished request.
 pub fn trace(ctx: &RequestContext, notes: &DebugNotes, error: Option<&GatewayError>) -> DebugTrace {
-    let reached = PHASES.iter().position(|p| *p == ctx.phase).unwrap_or(0);
     let api = ctx.api.as_ref();
-    let mut phases = Vec::with_capacity(PHASES.len());
-    for (i, name) in PHASES.iter().enumerate() {
-        let (outcome, detail) = if i > reached || (notes.mock && i > 2) {
-            let outcome = if notes.mock { "skipped" } else { "not reached" };
-            let detail = if notes.mock { "the mock short-cut answered" } else { "" };
-            (outcome, detail.to_owned())
-        } else if i == reached && error.is_some() {
+    let mut phases = Vec::with_capacity(Phase::ALL.len());
+    for phase in Phase::ALL {
+        let (outcome, detail) = if notes.mock && phase > Phase::Mock {
+            ("skipped", "the mock short-cut answered".to_owned())
+        } else if phase > ctx.phase {
+            ("not reached", String::new())
+        } else if phase == ctx.phase && error.is_some() {
             let detail = ctx.upstream_error.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
             ("failed", error.map(|e| format!("{}: {}{detail}", e.code(), e.message())).unwrap_or_default())
         } else {
-            match *name {
-                "resolve" => (
+            match phase {
+                Phase::Resolve => (
                     "ok",
                     format!(
                         "group `{}`, {}, version {}",
@@ -98,21 +81,21 @@ pub fn trace(ctx: &RequestContext, notes: &DebugNotes, error: Option<&GatewayErr
                         ctx.version.as_deref().unwrap_or("-")
                     ),
                 ),
-                "route" => ("ok", api.map(|a| format!("API `{}`", a.name)).unwrap_or_default()),
-                "mock" if notes.mock => {
+                Phase::Route => ("ok", api.map(|a| format!("API `{}`", a.name)).unwrap_or_default()),
+                Phase::Mock if notes.mock => {
                     ("answered", "the API's backend is Mock: answered without authentication".into())
                 }
-                "mock" => ("skipped", "the backend is not Mock".into()),
-                "authenticate" => match (ctx.auth, &ctx.app) {
-                    (Some("none") | None, _) => ("ok", "the API needs no app (auth = none)".into()),
-                    (Some(method), Some(app)) => ("ok", format!("{method}: app `{}` authorized", app.name)),
-                    (Some(method), None) => ("ok", method.to_owned()),
+                Phase::Mock => ("skipped", "the backend is not Mock".into()),
+                Phase::Authenticate => match (ctx.auth, &ctx.app) {
+                    (Some(AuthMethod::None) | None, _) => ("ok", "the API needs no app (auth = none)".into()),
+                    (Some(method), Some(app)) => ("ok", format!("{}: app `{}` authorized", method.as_str(), app.name)),
+                    (Some(method), None) => ("ok", method.as_str().to_owned()),
                 },
-                "validate" => ("ok", format!("{} declared parameter value(s)", notes.values.len())),
-                "upstream request" => {
+                Phase::Validate => ("ok", format!("{} declared parameter value(s)", notes.values.len())),
+                Phase::UpstreamRequest => {
                     ("ok", notes.upstream.as_ref().map(|u| format!("{} {}", u.method, u.url)).unwrap_or_default())
                 }
-                _ => (
+                Phase::Proxy => (
                     "ok",
                     match (ctx.upstream_status, ctx.upstream_micros) {
                         (Some(status), Some(micros)) => {
@@ -123,7 +106,7 @@ pub fn trace(ctx: &RequestContext, notes: &DebugNotes, error: Option<&GatewayErr
                 ),
             }
         };
-        phases.push(PhaseStep { name: (*name).to_owned(), outcome: outcome.to_owned(), detail });
+        phases.push(PhaseStep { name: phase.as_str().to_owned(), outcome: outcome.to_owned(), detail });
     }
     DebugTrace {
         request_id: ctx.request_id.to_string(),
@@ -134,14 +117,14 @@ pub fn trace(ctx: &RequestContext, notes: &DebugNotes, error: Option<&GatewayErr
         route: api.map(|a| format!("{} {}", a.method.as_ref().map(|m| m.as_str()).unwrap_or("ANY"), a.path)),
         path_params: notes.path_params.clone(),
         mock: notes.mock,
-        auth: ctx.auth.map(str::to_owned),
+        auth: ctx.auth.map(|method| method.as_str().to_owned()),
         app: ctx.app.as_ref().map(|a| a.name.clone()),
         server_string_to_sign: ctx.string_to_sign.clone(),
         values: notes.values.clone(),
         upstream: notes.upstream.clone(),
         upstream_status: ctx.upstream_status,
         upstream_ms: ctx.upstream_micros.map(|m| m as f64 / 1000.0),
-        failed_phase: error.map(|_| ctx.phase.to_owned()),
+        failed_phase: error.map(|_| ctx.phase.as_str().to_owned()),
         error: error.map(|e| (e.code().to_owned(), e.message().to_owned())),
         phases,
         gateway_ms: ctx.started.elapsed().as_secs_f64() * 1000.0,
@@ -222,5 +205,45 @@ mod tests {
         assert!(!tokens.consume("forged"));
         assert!(tokens.consume(&token));
         assert!(!tokens.consume(&token), "a token works once");
+    }
+
+    fn outcomes(trace: &DebugTrace) -> Vec<(&str, &str)> {
+        trace.phases.iter().map(|step| (step.name.as_str(), step.outcome.as_str())).collect()
+    }
+
+    #[test]
+    fn the_trace_marks_the_failed_phase_and_what_was_not_reached() {
+        let peer = std::net::IpAddr::from([127, 0, 0, 1]).into();
+        let mut ctx = RequestContext::new(http::Method::GET, "/pets", &http::HeaderMap::new(), &peer);
+        ctx.phase = Phase::Authenticate;
+        let error = GatewayError::Auth(crate::AuthFailure::InvalidAppCode, "Invalid AppCode".into());
+        let trace = trace(&ctx, &DebugNotes::default(), Some(&error));
+        assert_eq!(
+            outcomes(&trace),
+            [
+                ("resolve", "ok"),
+                ("route", "ok"),
+                ("mock", "skipped"),
+                ("authenticate", "failed"),
+                ("validate", "not reached"),
+                ("upstream request", "not reached"),
+                ("proxy", "not reached")
+            ]
+        );
+        assert_eq!(trace.failed_phase.as_deref(), Some("authenticate"));
+        assert!(trace.phases[3].detail.contains("Invalid AppCode"));
+    }
+
+    #[test]
+    fn after_a_mock_answer_every_later_phase_is_skipped() {
+        let peer = std::net::IpAddr::from([127, 0, 0, 1]).into();
+        let mut ctx = RequestContext::new(http::Method::GET, "/pets", &http::HeaderMap::new(), &peer);
+        ctx.phase = Phase::Mock;
+        let notes = DebugNotes { mock: true, ..DebugNotes::default() };
+        let trace = trace(&ctx, &notes, None);
+        let after: Vec<_> = outcomes(&trace).into_iter().skip(2).collect();
+        assert_eq!(after[0], ("mock", "answered"));
+        assert!(after[1..].iter().all(|(_, outcome)| *outcome == "skipped"), "{after:?}");
+        assert_eq!(trace.failed_phase, None);
     }
 }

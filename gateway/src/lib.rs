@@ -8,6 +8,8 @@
 //! - [`body`]: the boxed body type shared by fixed answers and streamed backend bodies.
 //! - [`compiled`]: an API compiled for serving (route shape, parameters, backend).
 //! - [`config`]: listener and upstream settings (extra CA file, size limits).
+//! - [`context`]: what the phases share about one request: its context, [`context::Phase`],
+//!   id and peer.
 //! - [`debug`]: one-time debug tokens and the per-request trace the Debug API page shows.
 //! - [`function`]: Function backends: user JavaScript in a QuickJS sandbox on worker threads.
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
@@ -19,7 +21,8 @@
 //! - [`nonce`]: the `X-Ca-Nonce` values seen recently (replay protection), bounded.
 //! - [`signature`]: the X-Ca StringToSign and HMAC, and a [`signature::Signer`] for clients.
 //! - [`path`]: the one canonical spelling of a request path, decided before routing.
-//! - [`phases`]: one named function per step of DESIGN.md's request lifecycle.
+//! - [`phases`]: one module per step of DESIGN.md's request lifecycle, each a plain function
+//!   tested alone.
 //! - [`router`]: the path router, a trie of segments.
 //! - [`server`]: the gateway's service: the phases run in order for each request.
 //! - [`upstream`]: pooled keep-alive connections to backends (plain TCP or rustls).
@@ -28,6 +31,7 @@ pub mod apps;
 pub mod body;
 pub mod compiled;
 pub mod config;
+pub mod context;
 pub mod debug;
 pub mod error;
 pub mod fields;

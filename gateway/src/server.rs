@@ -2,12 +2,13 @@
 //! shutdown stops accepting and lets requests in flight finish.
 
 use crate::body::{self, Body};
-use crate::compiled::Backend;
+use crate::compiled::CompiledApi;
+use crate::context::{names, Peer, Phase, RequestContext};
 use crate::debug::{self, DebugTokens};
-use crate::fields;
+use crate::fields::{self, Fields};
 use crate::function::FunctionPool;
 use crate::nonce::NonceStore;
-use crate::phases::{self, names, Peer, RequestContext};
+use crate::phases::{self, Dispatch, Handler};
 use crate::snapshot::SnapshotHandle;
 use crate::upstream::{self, Upstream};
 use crate::{GatewayConfig, GatewayError, Metrics};
@@ -138,112 +139,64 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
+/// The phases in order: each step either hands the next what it needs or ends the request
+/// with an answer or an error, and `ctx.phase` names the phase a refusal came from.
 async fn run(
     ctx: &mut RequestContext,
     snapshot: &crate::Snapshot,
     shared: &Shared,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, GatewayError> {
-    let limits = shared.limits;
-    let header_bytes: usize = request.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
-    if header_bytes > limits.headers {
-        return Err(GatewayError::HeadersTooLarge(format!(
-            "the request headers are larger than {} bytes",
-            limits.headers
-        )));
-    }
+    check_head(&request, shared.limits)?;
     // One spelling per path before anything compares it (routing, signatures).
     if let std::borrow::Cow::Owned(canonical) = crate::path::normalize(&ctx.path).map_err(GatewayError::InvalidPath)? {
         ctx.path = canonical;
     }
     let deployment = phases::resolve(ctx, snapshot, request.headers())?;
-    ctx.phase = "route";
+
+    ctx.phase = Phase::Route;
     let (api, path_params) = phases::route(ctx, &deployment)?;
-    ctx.phase = "mock";
     if let Some(notes) = ctx.debug.as_mut() {
         notes.path_params = path_params.clone();
     }
-    if let Some(response) = phases::mock(&api) {
-        if let Some(notes) = ctx.debug.as_mut() {
-            notes.mock = true;
+
+    ctx.phase = Phase::Mock;
+    let backend = match phases::mock(&api)? {
+        Dispatch::Answered(response) => {
+            if let Some(notes) = ctx.debug.as_mut() {
+                notes.mock = true;
+            }
+            return Ok(response);
         }
-        return Ok(response);
-    }
-    ctx.phase = "authenticate";
+        Dispatch::Forward(handler) => handler,
+    };
+
+    ctx.phase = Phase::Authenticate;
     let query = phases::parse_query(request.uri().query());
-    let max_body = limits.body;
-    let declared_length = request
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared_length.is_some_and(|length| length > max_body) {
-        return Err(GatewayError::PayloadTooLarge(format!("the request body is larger than {max_body} bytes")));
-    }
-    // Only APIs with body parameters or body mappings, and signed form or Content-MD5
-    // requests, read the body; all others stream it.
-    let wants_fields = fields::needed(&api);
-    let is_function = matches!(api.backend, Backend::Function(_));
     // The clock is read only for APIs that check timestamps and expiries.
-    let now = if api.auth == domain::api::AuthType::App { now_ms() } else { 0 };
+    let now_ms = if api.auth == domain::api::AuthType::App { now_ms() } else { 0 };
     // Held until the request is answered: the buffered bytes live that long.
-    let mut _budget = None;
-    let (request, body) = if wants_fields || is_function || phases::authenticate_reads_body(&api, request.headers()) {
-        // Only a caller who could be authorised makes the gateway buffer a body, and all
-        // buffered bodies together stay within the budget.
-        let early = phases::Credentials { headers: request.headers(), query: &query, body: None, now_ms: now };
-        phases::authenticate(ctx, &api, snapshot.apps(), &shared.nonces, early, phases::Check::BeforeBody)?;
-        // What the body can be at most: its length when known (a request without a body,
-        // such as most GETs, has length 0 and takes nothing), else the body limit.
-        let most = hyper::body::Body::size_hint(request.body()).exact().or(declared_length).unwrap_or(max_body);
-        _budget = Some(shared.body_budget.reserve(most.min(max_body))?);
-        let (parts, incoming) = request.into_parts();
-        let watched = body::Progress::new(incoming, limits.body_idle);
-        let bytes = http_body_util::Limited::new(watched, usize::try_from(max_body).unwrap_or(usize::MAX))
-            .collect()
-            .await
-            .map_err(|error| match error.downcast_ref::<body::BodyTimeout>() {
-                Some(timeout) => GatewayError::RequestTimeout(timeout.to_string()),
-                None => GatewayError::PayloadTooLarge(format!("the request body is larger than {max_body} bytes")),
-            })?
-            .to_bytes();
-        (Request::from_parts(parts, body::full(bytes::Bytes::new())), Some(bytes))
-    } else {
-        // A body without a length is cut off (and the backend call fails) past the limit.
-        (request.map(|incoming| body::limited(incoming, max_body, limits.body_idle)), None)
-    };
-    let credentials =
-        phases::Credentials { headers: request.headers(), query: &query, body: body.as_deref(), now_ms: now };
+    let (request, body, _budget) = read_body(ctx, &api, &backend, snapshot, shared, &query, now_ms, request).await?;
+    let credentials = phases::Credentials { headers: request.headers(), query: &query, body: body.bytes(), now_ms };
     phases::authenticate(ctx, &api, snapshot.apps(), &shared.nonces, credentials, phases::Check::Full)?;
-    let (request, fields) = match body {
-        Some(bytes) if is_function => {
-            ctx.phase = "validate";
-            let fields = if wants_fields { Some(fields::parse(request.headers(), bytes.clone())?) } else { None };
-            let values = phases::validate(&api, &path_params, &query, request.headers(), fields.as_ref())?;
-            let Backend::Function(code) = &api.backend else { unreachable!("checked above") };
-            ctx.phase = "proxy";
-            return phases::function(ctx, &shared.functions, code, &request, &query, &values, bytes).await;
-        }
-        Some(bytes) if wants_fields => {
-            let fields = fields::parse(request.headers(), bytes)?;
-            (request, Some(fields))
-        }
-        Some(bytes) => (request.map(|_| body::full(bytes)), None),
-        None => (request, None),
-    };
-    ctx.phase = "validate";
-    let values = phases::validate(&api, &path_params, &query, request.headers(), fields.as_ref())?;
-    ctx.phase = "upstream request";
-    let backend = match &api.backend {
-        Backend::Http(backend) => backend,
-        Backend::Unavailable(reason) => return Err(GatewayError::Unavailable(reason.clone())),
-        Backend::Mock(_) | Backend::Offline(_) | Backend::Function(_) => {
-            unreachable!("answered by the route, mock and function phases")
-        }
-    };
+
+    ctx.phase = Phase::Validate;
+    let values = phases::validate(&api, &path_params, &query, request.headers(), body.fields())?;
     if let Some(notes) = ctx.debug.as_mut() {
         notes.values = values.declared.iter().map(|(l, n, v)| (l.as_str().to_owned(), n.clone(), v.clone())).collect();
     }
+
+    let backend = match backend {
+        Handler::Http(backend) => backend,
+        Handler::Function(code) => {
+            ctx.phase = Phase::Proxy;
+            return phases::function(ctx, &shared.functions, code, &request, &query, &values, body.into_bytes()).await;
+        }
+        Handler::Unavailable(reason) => return Err(GatewayError::Unavailable(reason.to_owned())),
+    };
+
+    ctx.phase = Phase::UpstreamRequest;
+    let (request, fields) = body.into_request(request);
     let upstream = phases::upstream_request(ctx, &api, backend, request, query, &values, fields)?;
     if let Some(notes) = ctx.debug.as_mut() {
         notes.upstream = Some(domain::debug::UpstreamTrace {
@@ -257,6 +210,124 @@ async fn run(
             body_bytes: hyper::body::Body::size_hint(upstream.body()).exact(),
         });
     }
-    ctx.phase = "proxy";
+
+    ctx.phase = Phase::Proxy;
     phases::proxy(ctx, &shared.client, backend, upstream).await
+}
+
+/// Refuses a request whose header lines together exceed the limit.
+fn check_head(request: &Request<Incoming>, limits: Limits) -> Result<(), GatewayError> {
+    let header_bytes: usize = request.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
+    if header_bytes > limits.headers {
+        return Err(GatewayError::HeadersTooLarge(format!(
+            "the request headers are larger than {} bytes",
+            limits.headers
+        )));
+    }
+    Ok(())
+}
+
+/// How the request's body reaches the phases after authentication, as [`read_body`] decided.
+#[derive(Debug)]
+pub enum RequestBody {
+    /// It streams to the backend as it arrives (cut off past the body limit).
+    Streamed,
+    /// It was read whole: a Function backend, or a signed form or `Content-MD5` request.
+    Buffered(bytes::Bytes),
+    /// It was read whole and parsed into fields, because the API declares or maps them.
+    Fields(Fields, bytes::Bytes),
+}
+
+impl RequestBody {
+    /// The bytes read, for the signature check.
+    fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            RequestBody::Streamed => None,
+            RequestBody::Buffered(bytes) | RequestBody::Fields(_, bytes) => Some(bytes),
+        }
+    }
+
+    /// The parsed fields, for the validate phase.
+    fn fields(&self) -> Option<&Fields> {
+        match self {
+            RequestBody::Fields(fields, _) => Some(fields),
+            _ => None,
+        }
+    }
+
+    /// The bytes read, for a function (empty for a streamed body: a function's is always read).
+    fn into_bytes(self) -> bytes::Bytes {
+        match self {
+            RequestBody::Streamed => bytes::Bytes::new(),
+            RequestBody::Buffered(bytes) | RequestBody::Fields(_, bytes) => bytes,
+        }
+    }
+
+    /// The request for the upstream-request phase: its body put back, or the fields it is
+    /// rebuilt from.
+    fn into_request(self, request: Request<Body>) -> (Request<Body>, Option<Fields>) {
+        match self {
+            RequestBody::Streamed => (request, None),
+            RequestBody::Buffered(bytes) => (request.map(|_| body::full(bytes)), None),
+            RequestBody::Fields(fields, _) => (request, Some(fields)),
+        }
+    }
+}
+
+/// Between authenticate and validate: whether the body streams or is read. Only APIs with
+/// body parameters or body mappings, Function backends, and signed form or `Content-MD5`
+/// requests read it; and only a caller who passes every check that does not need the body
+/// makes the gateway buffer anything, within the shared budget (returned: it is held until
+/// the request is answered).
+#[allow(clippy::too_many_arguments)]
+async fn read_body(
+    ctx: &mut RequestContext,
+    api: &CompiledApi,
+    backend: &Handler<'_>,
+    snapshot: &crate::Snapshot,
+    shared: &Shared,
+    query: &[(String, String)],
+    now_ms: i64,
+    request: Request<Incoming>,
+) -> Result<(Request<Body>, RequestBody, Option<tokio::sync::OwnedSemaphorePermit>), GatewayError> {
+    let limits = shared.limits;
+    let max_body = limits.body;
+    let declared_length = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_length.is_some_and(|length| length > max_body) {
+        return Err(GatewayError::PayloadTooLarge(format!("the request body is larger than {max_body} bytes")));
+    }
+    let wants_fields = fields::needed(api);
+    let is_function = matches!(backend, Handler::Function(_));
+    if !(wants_fields || is_function || phases::authenticate_reads_body(api, request.headers())) {
+        // A body without a length is cut off (and the backend call fails) past the limit.
+        let request = request.map(|incoming| body::limited(incoming, max_body, limits.body_idle));
+        return Ok((request, RequestBody::Streamed, None));
+    }
+    let early = phases::Credentials { headers: request.headers(), query, body: None, now_ms };
+    phases::authenticate(ctx, api, snapshot.apps(), &shared.nonces, early, phases::Check::BeforeBody)?;
+    // What the body can be at most: its length when known (a request without a body, such
+    // as most GETs, has length 0 and takes nothing), else the body limit.
+    let most = hyper::body::Body::size_hint(request.body()).exact().or(declared_length).unwrap_or(max_body);
+    let reservation = shared.body_budget.reserve(most.min(max_body))?;
+    let (parts, incoming) = request.into_parts();
+    let watched = body::Progress::new(incoming, limits.body_idle);
+    let bytes = http_body_util::Limited::new(watched, usize::try_from(max_body).unwrap_or(usize::MAX))
+        .collect()
+        .await
+        .map_err(|error| match error.downcast_ref::<body::BodyTimeout>() {
+            Some(timeout) => GatewayError::RequestTimeout(timeout.to_string()),
+            None => GatewayError::PayloadTooLarge(format!("the request body is larger than {max_body} bytes")),
+        })?
+        .to_bytes();
+    let request = Request::from_parts(parts, body::full(bytes::Bytes::new()));
+    let body = if wants_fields {
+        RequestBody::Fields(fields::parse(request.headers(), bytes.clone())?, bytes)
+    } else {
+        RequestBody::Buffered(bytes)
+    };
+    Ok((request, body, Some(reservation)))
 }

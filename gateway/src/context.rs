@@ -1,0 +1,302 @@
+//! What the phases share about one request: its [`RequestContext`] (filled in phase by
+//! phase, read by the log, the metrics and the Debug API's trace), the [`Phase`] it is in,
+//! its [`RequestId`], the [`Peer`] that sent it, and the header [`names`] the phases use.
+
+use crate::apps::AppCredential;
+use crate::compiled::CompiledApi;
+use crate::snapshot::CompiledGroup;
+use crate::Environment;
+use domain::debug::UpstreamTrace;
+use http::{header, HeaderMap, HeaderValue, Method};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The steps of DESIGN.md's request lifecycle that can refuse a request, in order. The log
+/// step always runs and is not one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Host → group, stage → environment, the live deployment.
+    Resolve,
+    /// Method and path → API.
+    Route,
+    /// A Mock backend answers here.
+    Mock,
+    /// AppCode or X-Ca signature, and the app's authorization.
+    Authenticate,
+    /// Declared parameters.
+    Validate,
+    /// The backend request is built.
+    UpstreamRequest,
+    /// The backend (or the function) is called.
+    Proxy,
+}
+
+impl Phase {
+    /// Every phase, in the order they run.
+    pub const ALL: [Phase; 7] = [
+        Phase::Resolve,
+        Phase::Route,
+        Phase::Mock,
+        Phase::Authenticate,
+        Phase::Validate,
+        Phase::UpstreamRequest,
+        Phase::Proxy,
+    ];
+
+    /// The phase's name in the Debug API's trace.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Resolve => "resolve",
+            Phase::Route => "route",
+            Phase::Mock => "mock",
+            Phase::Authenticate => "authenticate",
+            Phase::Validate => "validate",
+            Phase::UpstreamRequest => "upstream request",
+            Phase::Proxy => "proxy",
+        }
+    }
+}
+
+/// How a caller proved who it is (the authenticate phase's outcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// The API is anonymous (`auth = none`).
+    None,
+    /// `Authorization: APPCODE …`.
+    AppCode,
+    /// An X-Ca signature.
+    Signature,
+}
+
+impl AuthMethod {
+    /// The name the trace shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::None => "none",
+            AuthMethod::AppCode => "AppCode",
+            AuthMethod::Signature => "Signature",
+        }
+    }
+}
+
+/// What the phases note down for a traced request beyond [`RequestContext`]'s fields.
+#[derive(Debug, Default)]
+pub struct DebugNotes {
+    /// Path parameters as matched.
+    pub path_params: Vec<(String, String)>,
+    /// Whether the mock short-cut answered.
+    pub mock: bool,
+    /// Declared parameters after validation.
+    pub values: Vec<(String, String, String)>,
+    /// The backend request.
+    pub upstream: Option<UpstreamTrace>,
+}
+
+/// Header names the phases use, parsed once (a `&str` name is parsed on every lookup).
+pub mod names {
+    use http::HeaderName;
+    /// `X-Ca-Request-Id`, on every response and every backend request.
+    pub const X_CA_REQUEST_ID: HeaderName = HeaderName::from_static("x-ca-request-id");
+    /// `X-Ca-Stage`: the environment a request addresses.
+    pub const X_CA_STAGE: HeaderName = HeaderName::from_static("x-ca-stage");
+    /// `X-Forwarded-For`.
+    pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+    /// `X-Forwarded-Proto`.
+    pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+    /// `X-Forwarded-Host`.
+    pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+}
+
+/// The caller's address, and the same as a header value (made once per connection).
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The address.
+    pub ip: IpAddr,
+    /// The address as text, for `X-Forwarded-For` and the client-IP system parameter.
+    pub header: HeaderValue,
+}
+
+impl From<IpAddr> for Peer {
+    fn from(ip: IpAddr) -> Peer {
+        let header = HeaderValue::from_str(&ip.to_string()).expect("an IP address is a valid header value");
+        Peer { ip, header }
+    }
+}
+
+/// A request id: a per-process random prefix and a counter, in hex (`prefix-counter`).
+#[derive(Clone, Copy)]
+pub struct RequestId([u8; 33]);
+
+impl RequestId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits and a dash")
+    }
+
+    /// The id as a header value.
+    pub fn header(&self) -> HeaderValue {
+        HeaderValue::from_bytes(&self.0).expect("hex digits and a dash")
+    }
+}
+
+impl std::ops::Deref for RequestId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Per-request state that phases read and fill in, and the log phase reports.
+#[derive(Debug)]
+pub struct RequestContext {
+    /// Unique id, returned as `X-Ca-Request-Id` on every response.
+    pub request_id: RequestId,
+    /// When the gateway started on this request.
+    pub started: Instant,
+    /// The request's method.
+    pub method: Method,
+    /// The request's path (no query).
+    pub path: String,
+    /// The host the caller addressed, lower-case, without port.
+    pub host: String,
+    /// The caller's address.
+    pub client: IpAddr,
+    /// The same as a header value.
+    pub client_header: HeaderValue,
+    /// The group, once resolved.
+    pub group: Option<Arc<CompiledGroup>>,
+    /// The environment, once resolved.
+    pub environment: Option<Environment>,
+    /// The live version, once resolved.
+    pub version: Option<String>,
+    /// The API, once routed.
+    pub api: Option<Arc<CompiledApi>>,
+    /// Why the backend call failed, with the backend's address (log and trace only).
+    pub upstream_error: Option<String>,
+    /// The backend's status, when one answered.
+    pub upstream_status: Option<u16>,
+    /// How long the backend took to answer (response head).
+    pub upstream_micros: Option<u64>,
+    /// How the caller authenticated, once checked.
+    pub auth: Option<AuthMethod>,
+    /// The calling app, once identified.
+    pub app: Option<Arc<AppCredential>>,
+    /// The server's StringToSign, when a signature did not match.
+    pub string_to_sign: Option<String>,
+    /// The phase running (or that refused the request).
+    pub phase: Phase,
+    /// Notes for the Debug API's trace; `Some` only for requests with a valid debug token.
+    pub debug: Option<Box<DebugNotes>>,
+}
+
+impl RequestContext {
+    /// Starts the context for a request, in the [`Phase::Resolve`] phase.
+    pub fn new(method: Method, path: &str, headers: &HeaderMap, peer: &Peer) -> RequestContext {
+        RequestContext {
+            request_id: next_request_id(),
+            started: Instant::now(),
+            method,
+            path: path.to_owned(),
+            host: host_of(headers),
+            client: peer.ip,
+            client_header: peer.header.clone(),
+            group: None,
+            environment: None,
+            version: None,
+            api: None,
+            upstream_error: None,
+            upstream_status: None,
+            upstream_micros: None,
+            auth: None,
+            app: None,
+            string_to_sign: None,
+            phase: Phase::Resolve,
+            debug: None,
+        }
+    }
+}
+
+/// A request id unique across restarts without a system call per request: a random
+/// per-process prefix and a counter.
+fn next_request_id() -> RequestId {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    let counter = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut id = [b'-'; 33];
+    for i in 0..16 {
+        let shift = 60 - 4 * i;
+        id[i] = HEX[((prefix >> shift) & 0xf) as usize];
+        id[17 + i] = HEX[((counter >> shift) & 0xf) as usize];
+    }
+    RequestId(id)
+}
+
+/// The host a request addresses, lower-case and without port.
+fn host_of(headers: &HeaderMap) -> String {
+    let raw = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let without_port = if let Some(bracketed) = raw.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or(bracketed)
+    } else {
+        match raw.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+            _ => raw,
+        }
+    };
+    without_port.to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(host: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_str(host).expect("host"));
+        headers
+    }
+
+    #[test]
+    fn host_port_is_ignored_and_case_folded() {
+        assert_eq!(host_of(&headers("PetStore.localhost:8080")), "petstore.localhost");
+        assert_eq!(host_of(&headers("[::1]:8080")), "::1");
+        assert_eq!(host_of(&headers("odd:port")), "odd:port");
+        assert_eq!(host_of(&HeaderMap::new()), "");
+    }
+
+    #[test]
+    fn phases_are_listed_in_order_with_distinct_names() {
+        let mut sorted = Phase::ALL;
+        sorted.sort();
+        assert_eq!(sorted, Phase::ALL);
+        let names: std::collections::HashSet<_> = Phase::ALL.iter().map(|p| p.as_str()).collect();
+        assert_eq!(names.len(), Phase::ALL.len());
+    }
+
+    #[test]
+    fn request_ids_are_unique_and_valid_headers() {
+        let peer = Peer::from(IpAddr::from([192, 0, 2, 1]));
+        let a = RequestContext::new(Method::GET, "/", &HeaderMap::new(), &peer);
+        let b = RequestContext::new(Method::GET, "/", &HeaderMap::new(), &peer);
+        assert_ne!(a.request_id.as_str(), b.request_id.as_str());
+        assert_eq!(a.request_id.header().to_str().expect("ascii"), a.request_id.as_str());
+        assert_eq!(a.phase, Phase::Resolve);
+        assert_eq!(peer.header, "192.0.2.1");
+    }
+}

@@ -1,0 +1,28 @@
+//! Phase 8: one structured access-log line per request, whatever happened.
+
+use crate::context::RequestContext;
+use crate::Environment;
+
+/// Phase 8: one structured access-log line per request, whatever happened. `bytes` is the
+/// response body's size when known up front (streamed bodies of unknown length log `-1`).
+pub fn log(ctx: &RequestContext, status: http::StatusCode, bytes: Option<u64>) {
+    tracing::info!(
+        target: "gantry::access",
+        request_id = %ctx.request_id,
+        client = %ctx.client,
+        method = %ctx.method,
+        host = %ctx.host,
+        path = %ctx.path,
+        group = ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-"),
+        environment = ctx.environment.map(Environment::as_str).unwrap_or("-"),
+        version = ctx.version.as_deref().unwrap_or("-"),
+        api = ctx.api.as_ref().map(|a| a.name.as_str()).unwrap_or("-"),
+        status = status.as_u16(),
+        bytes = bytes.map(|b| b as i64).unwrap_or(-1),
+        upstream_status = ctx.upstream_status.unwrap_or(0),
+        upstream_micros = ctx.upstream_micros.unwrap_or(0),
+        upstream_error = ctx.upstream_error.as_deref().unwrap_or("-"),
+        micros = ctx.started.elapsed().as_micros() as u64,
+        "request"
+    );
+}

@@ -1,0 +1,424 @@
+//! Phase 6: the backend request, as the API's definition shapes it: URL, mapped parameters,
+//! constants, system parameters, `X-Forwarded-*`; hop-by-hop headers and the caller's
+//! credentials removed.
+
+use super::auth::strip_credentials;
+use super::validate::Values;
+use crate::body::Body;
+use crate::compiled::{CompiledApi, HttpBackend, PathPart};
+use crate::context::{names, AuthMethod, RequestContext};
+use crate::fields::Fields;
+use crate::GatewayError;
+use domain::api::{ParamLocation, RequestMode, SystemParam};
+use http::{header, HeaderMap, HeaderName, HeaderValue, Request, Uri};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+
+/// Whether `name` describes one connection and is never forwarded (RFC 9110 §7.6.1). One
+/// string match: comparing `HeaderName`s one by one costs more.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "proxy-authorization"
+    )
+}
+
+/// Removes hop-by-hop headers, including those the `Connection` header names.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // One pass over the names finds the hop-by-hop ones present (most messages carry none,
+    // or only `Connection: keep-alive`), so absent ones cost no hash lookup.
+    let mut present: Vec<HeaderName> = headers.keys().filter(|name| is_hop_by_hop(name)).cloned().collect();
+    if present.is_empty() {
+        return;
+    }
+    for value in headers.get_all(header::CONNECTION) {
+        for token in value.to_str().unwrap_or("").split(',').map(str::trim) {
+            // `close` and `keep-alive` are the usual options, not header names to remove.
+            if token.is_empty() || token.eq_ignore_ascii_case("close") || token.eq_ignore_ascii_case("keep-alive") {
+                continue;
+            }
+            if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+                present.push(name);
+            }
+        }
+    }
+    for name in present {
+        headers.remove(name);
+    }
+}
+
+/// Characters escaped in a path segment (also by clients that build gateway URLs): besides
+/// what a segment cannot hold, `/` and `\` (no added segments), `;` (no Tomcat/Spring path
+/// parameters) and `%` (no double decoding).
+pub const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b';')
+    .add(b'\\')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%');
+
+/// Phase 6: the backend request, as the API's definition shapes it.
+pub fn upstream_request(
+    ctx: &RequestContext,
+    api: &CompiledApi,
+    backend: &HttpBackend,
+    request: Request<Body>,
+    query: Vec<(String, String)>,
+    values: &Values,
+    fields: Option<Fields>,
+) -> Result<Request<Body>, GatewayError> {
+    let (parts, mut body) = request.into_parts();
+    let declared = |location: ParamLocation, name: &str| {
+        api.params.iter().any(|p| p.location == location && p.name.eq_ignore_ascii_case(name))
+    };
+    let mapped_from = |location: ParamLocation, name: &str| {
+        backend.mapping.iter().any(|m| {
+            api.params.iter().any(|p| p.location == location && p.name == m.param) && m.param.eq_ignore_ascii_case(name)
+        })
+    };
+
+    // Query: everything (pass-through) or the declared parameters (mapping), minus what is
+    // mapped elsewhere, plus mapped and constant parameters.
+    let mut out_query: Vec<(String, String)> = match api.mode {
+        RequestMode::Passthrough => query,
+        RequestMode::Mapping => values
+            .declared
+            .iter()
+            .filter(|(l, _, _)| *l == ParamLocation::Query)
+            .map(|(_, n, v)| (n.clone(), v.clone()))
+            .collect(),
+    };
+    out_query.retain(|(k, _)| !mapped_from(ParamLocation::Query, k));
+
+    // Headers, the same way. Room for the gateway's own headers up front: one allocation
+    // rather than a rehash for each.
+    let mut headers = parts.headers;
+    headers.reserve(6 + backend.system.len() + backend.constant_headers.len());
+    strip_hop_by_hop(&mut headers);
+    strip_credentials(&mut headers, ctx.auth == Some(AuthMethod::Signature));
+    let original_host = headers.remove(header::HOST);
+    if api.mode == RequestMode::Mapping {
+        let keep: Vec<HeaderName> = headers
+            .keys()
+            .filter(|n| {
+                declared(ParamLocation::Header, n.as_str())
+                    || *n == header::CONTENT_TYPE
+                    || *n == header::CONTENT_LENGTH
+                    || *n == header::ACCEPT
+            })
+            .cloned()
+            .collect();
+        let mut kept = HeaderMap::new();
+        for name in keep {
+            for value in headers.get_all(&name) {
+                kept.append(name.clone(), value.clone());
+            }
+        }
+        headers = kept;
+    }
+    let mapped_headers: Vec<HeaderName> =
+        headers.keys().filter(|n| mapped_from(ParamLocation::Header, n.as_str())).cloned().collect();
+    for name in mapped_headers {
+        headers.remove(name);
+    }
+
+    // Body fields, when the body was read: everything (pass-through) or the declared fields
+    // (mapping), minus what is mapped elsewhere.
+    let mut fields = fields.map(|mut fields| {
+        fields.retain(|name| {
+            let declared_here = declared(ParamLocation::Form, name) || declared(ParamLocation::Body, name);
+            let mapped_away = mapped_from(ParamLocation::Form, name) || mapped_from(ParamLocation::Body, name);
+            (api.mode == RequestMode::Passthrough || declared_here) && !mapped_away
+        });
+        fields
+    });
+
+    // Mapped values go to their backend name and place.
+    let mut path_values: Vec<(String, String)> = Vec::new();
+    for mapping in &backend.mapping {
+        let Some(value) = values.get(&mapping.param) else { continue };
+        match mapping.location {
+            ParamLocation::Path => path_values.push((mapping.name.clone(), value.to_owned())),
+            ParamLocation::Query => out_query.push((mapping.name.clone(), value.to_owned())),
+            ParamLocation::Header => {
+                if let (Ok(name), Ok(value)) =
+                    (HeaderName::from_bytes(mapping.name.as_bytes()), HeaderValue::from_str(value))
+                {
+                    headers.insert(name, value);
+                }
+            }
+            location @ (ParamLocation::Form | ParamLocation::Body) => {
+                if let Some(fields) = fields.as_mut() {
+                    fields.insert(location, &mapping.name, value);
+                }
+            }
+        }
+    }
+    out_query.extend(backend.constant_query.iter().cloned());
+
+    // The path, with parameters filled in.
+    let mut path = String::new();
+    for part in &backend.path {
+        path.push('/');
+        match part {
+            PathPart::Literal(literal) => path.push_str(literal),
+            PathPart::Param(name) => {
+                let value = path_values
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.as_str())
+                    .or_else(|| values.get(name))
+                    .ok_or_else(|| {
+                        GatewayError::InvalidParameter(format!("no value for backend path parameter `{name}`"))
+                    })?;
+                crate::path::backend_segment(name, value).map_err(GatewayError::InvalidPath)?;
+                path.extend(utf8_percent_encode(value, SEGMENT));
+            }
+        }
+    }
+    if path.is_empty() {
+        path.push('/');
+    }
+    if !out_query.is_empty() {
+        path.push('?');
+        let start = path.len();
+        form_urlencoded::Serializer::for_suffix(&mut path, start).extend_pairs(&out_query).finish();
+    }
+    let mut uri = http::uri::Parts::default();
+    uri.scheme = Some(if backend.address.tls { http::uri::Scheme::HTTPS } else { http::uri::Scheme::HTTP });
+    uri.authority = Some(backend.origin.uri_authority.clone());
+    uri.path_and_query = Some(
+        http::uri::PathAndQuery::from_maybe_shared(bytes::Bytes::from(path))
+            .map_err(|e| GatewayError::BadGateway(format!("backend URL: {e}")))?,
+    );
+    let uri = Uri::from_parts(uri).map_err(|e| GatewayError::BadGateway(format!("backend URL: {e}")))?;
+
+    // Gateway headers.
+    for (name, value) in &backend.constant_headers {
+        headers.insert(name.clone(), value.clone());
+    }
+    for (param, name) in &backend.system {
+        let value = match param {
+            SystemParam::ClientIp => Some(ctx.client_header.clone()),
+            SystemParam::RequestId => Some(ctx.request_id.header()),
+            SystemParam::AppKey => ctx.app.as_ref().and_then(|app| HeaderValue::from_str(&app.key).ok()),
+        };
+        // Without a value (no app called) the caller's own header of that name is dropped: the
+        // backend trusts this header to come from the gateway.
+        match value {
+            Some(value) => headers.insert(name.clone(), value),
+            None => headers.remove(name),
+        };
+    }
+    let forwarded_for = match headers.get(names::X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(previous) => HeaderValue::from_str(&format!("{previous}, {}", ctx.client)).ok(),
+        None => Some(ctx.client_header.clone()),
+    };
+    if let Some(value) = forwarded_for {
+        headers.insert(names::X_FORWARDED_FOR, value);
+    }
+    headers.insert(names::X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    if let Some(host) = original_host {
+        headers.insert(names::X_FORWARDED_HOST, host);
+    }
+    headers.insert(names::X_CA_REQUEST_ID, ctx.request_id.header());
+    if !headers.contains_key(header::HOST) {
+        headers.insert(header::HOST, backend.origin.host_header.clone());
+    }
+
+    if let Some(fields) = fields {
+        let (rebuilt, content_type, length) = fields.into_body();
+        body = rebuilt;
+        headers.remove(header::TRANSFER_ENCODING);
+        if let Some(content_type) = content_type {
+            headers.insert(header::CONTENT_TYPE, content_type);
+        }
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+
+    let method = backend.method.clone().unwrap_or(parts.method);
+    let mut upstream = Request::new(body);
+    *upstream.method_mut() = method;
+    *upstream.uri_mut() = uri;
+    *upstream.headers_mut() = headers;
+    Ok(upstream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body;
+    use crate::compiled::{Backend, Target};
+    use crate::phases::{parse_query, route, validate};
+    use crate::snapshot::LiveDeployment;
+    use http::Method;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+
+    fn compiled(spec: serde_json::Value, target: Target) -> CompiledApi {
+        let spec: domain::api::ApiSpec = serde_json::from_value(spec).expect("spec");
+        CompiledApi::compile(1, &spec.validate().expect("valid"), target).expect("compile")
+    }
+
+    fn upstream_for(api: &CompiledApi, path: &str, query: &str, headers: HeaderMap) -> Request<Body> {
+        let Backend::Http(backend) = &api.backend else { panic!("http") };
+        let mut ctx = RequestContext::new(Method::GET, path, &headers, &CLIENT.into());
+        let deployment = LiveDeployment::new("1", vec![api.clone()]).expect("router");
+        let (api, path_params) = route(&mut ctx, &deployment).expect("route");
+        let query = parse_query(Some(query));
+        let values = validate(&api, &path_params, &query, &headers, None).expect("valid");
+        let mut request = Request::new(body::full(""));
+        *request.headers_mut() = headers;
+        upstream_request(&ctx, &api, backend, request, query, &values, None).expect("upstream")
+    }
+
+    #[test]
+    fn mapping_renames_moves_and_adds_constants_and_system_params() {
+        let api = compiled(
+            serde_json::json!({"name": "get", "request": {"method": "GET", "path": "/pets/{petId}", "mode": "mapping", "params": [
+                {"name": "petId", "in": "path", "type": "int"},
+                {"name": "verbose", "in": "query", "type": "boolean"},
+                {"name": "x-tenant", "in": "header"}
+            ]}, "backend": {"http": {
+                "path": "/v2/pet/{id}",
+                "mapping": [{"param": "petId", "name": "id", "in": "path"}, {"param": "x-tenant", "name": "tenant", "in": "query"}],
+                "constants": [{"name": "host", "in": "header", "value": "pets.internal"}, {"name": "source", "in": "query", "value": "gantry"}],
+                "system": [{"param": "client_ip", "name": "x-client-ip"}]
+            }}}),
+            Target::Http(domain::BackendAddress::parse("http://10.1.2.3:9000").expect("address")),
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("petstore.localhost:8080"));
+        headers.insert("x-tenant", HeaderValue::from_static("acme"));
+        headers.insert("x-undeclared", HeaderValue::from_static("dropped in mapping mode"));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("APPCODE secret"));
+        headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, x-hop"));
+        headers.insert("x-hop", HeaderValue::from_static("1"));
+        let request = upstream_for(&api, "/pets/42", "verbose=true&other=1", headers);
+        assert_eq!(request.uri().to_string(), "http://10.1.2.3:9000/v2/pet/42?verbose=true&tenant=acme&source=gantry");
+        let h = request.headers();
+        assert_eq!(h["host"], "pets.internal");
+        assert_eq!(h["x-client-ip"], "192.0.2.1");
+        assert_eq!(h["x-forwarded-for"], "192.0.2.1");
+        assert_eq!(h["x-forwarded-host"], "petstore.localhost:8080");
+        for gone in ["x-undeclared", "authorization", "x-tenant", "connection", "x-hop"] {
+            assert!(!h.contains_key(gone), "{gone} should not reach the backend");
+        }
+    }
+
+    #[test]
+    fn passthrough_forwards_everything_but_hop_by_hop_and_credentials() {
+        let api = compiled(
+            serde_json::json!({"name": "any", "request": {"method": "GET", "path": "/files/{name}"},
+                "backend": {"http": {"path": "/static/{name}"}}}),
+            Target::Http(domain::BackendAddress::parse("http://backend").expect("address")),
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("petstore.localhost"));
+        headers.insert("x-custom", HeaderValue::from_static("kept"));
+        headers.insert("x-ca-signature", HeaderValue::from_static("sig"));
+        headers.insert("x-forwarded-for", HeaderValue::from_static("198.51.100.9"));
+        let request = upstream_for(&api, "/files/a%20b", "q=1&q=2", headers);
+        assert_eq!(request.uri().to_string(), "http://backend/static/a%20b?q=1&q=2");
+        let h = request.headers();
+        assert_eq!(h["x-custom"], "kept");
+        assert_eq!(h["host"], "backend");
+        assert_eq!(h["x-forwarded-for"], "198.51.100.9, 192.0.2.1");
+        assert!(!h.contains_key("x-ca-signature"));
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_are_removed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close, X-Hop"));
+        headers.append(header::CONNECTION, HeaderValue::from_static("x-other-hop"));
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert("x-hop", HeaderValue::from_static("1"));
+        headers.insert("x-other-hop", HeaderValue::from_static("2"));
+        headers.insert("x-kept", HeaderValue::from_static("3"));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        strip_hop_by_hop(&mut headers);
+        let mut left: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["content-type", "x-kept"]);
+
+        let mut plain = HeaderMap::new();
+        plain.insert("x-kept", HeaderValue::from_static("3"));
+        strip_hop_by_hop(&mut plain);
+        assert_eq!(plain.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::body;
+    use crate::compiled::{Backend, Target};
+    use crate::phases::validate;
+    use domain::api::ApiSpec;
+    use http::Method;
+    use proptest::prelude::*;
+    use std::net::IpAddr;
+    use std::net::Ipv4Addr;
+
+    fn api() -> CompiledApi {
+        let spec: ApiSpec = serde_json::from_value(serde_json::json!({
+            "name": "m", "request": {"method": "GET", "path": "/items/{id}", "mode": "mapping", "params": [
+                {"name": "id", "in": "path"}, {"name": "q", "in": "query"}, {"name": "x-h", "in": "header"}
+            ]},
+            "backend": {"http": {"path": "/v1/{item}", "mapping": [
+                {"param": "id", "name": "item", "in": "path"}, {"param": "q", "name": "x-q", "in": "header"},
+                {"param": "x-h", "name": "h", "in": "query"}
+            ]}}
+        }))
+        .expect("spec");
+        CompiledApi::compile(
+            1,
+            &spec.validate().expect("valid"),
+            Target::Http(domain::BackendAddress::parse("http://b").expect("a")),
+        )
+        .expect("compile")
+    }
+
+    proptest! {
+        /// Arbitrary parameter values never panic the mapping, always give a valid URI, and a
+        /// path value survives percent-encoding.
+        #[test]
+        fn mapping_arbitrary_values(id in "[^/]{1,20}", q in ".{0,20}", h in "[ -~]{0,20}") {
+            let api = api();
+            let Backend::Http(backend) = &api.backend else { unreachable!() };
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_str(&h) {
+                headers.insert("x-h", value);
+            }
+            let ctx = RequestContext::new(Method::GET, "/x", &headers, &IpAddr::V4(Ipv4Addr::LOCALHOST).into());
+            let query = vec![("q".to_owned(), q)];
+            let path = vec![("id".to_owned(), id.clone())];
+            let values = validate(&api, &path, &query, &headers, None).expect("no constraints");
+            let mut request = Request::new(body::full(""));
+            *request.headers_mut() = headers;
+            if let Ok(upstream) = upstream_request(&ctx, &api, backend, request, query, &values, None) {
+                let encoded = upstream.uri().path().trim_start_matches("/v1/").to_owned();
+                let decoded = percent_encoding::percent_decode_str(&encoded).decode_utf8_lossy().into_owned();
+                prop_assert_eq!(decoded, id);
+            }
+        }
+    }
+}
