@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up what is missing, builds, and runs every test: formatting, the Rust unit and
+# Sets up what is missing, builds, and runs every test: formatting, import circles, the Rust unit and
 # integration tests (cargo nextest) and the Playwright browser tests in Chromium.
 # Everything runs on the build users run: the release profile of the server and tests, and
 # the browser bundle of `scripts/run.sh` (wasm-release, wasm-opt).
@@ -15,6 +15,8 @@ build() {
 rust_tests() {
   step "checking formatting"
   cargo fmt --all -- --check
+  step "checking for import circles between the files of each crate"
+  python3 scripts/import_circles.py
   step "Rust tests (cargo nextest, release)"
   cargo nextest run --workspace --cargo-profile release --no-fail-fast
 }

@@ -14,8 +14,7 @@ use sea_orm::{
 
 /// The view of a stored API.
 fn api_view(model: api::Model) -> Result<ApiView, ControlError> {
-    let spec = serde_json::from_value(model.definition)
-        .map_err(|e| ControlError::Internal(format!("stored API {} is unreadable: {e}", model.id)))?;
+    let spec = model.spec()?;
     Ok(ApiView { id: model.id, spec, updated_at: model.updated_at.to_rfc3339(), updated_by: model.updated_by })
 }
 

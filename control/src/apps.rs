@@ -5,7 +5,7 @@
 //! disabled app or a revoked authorization holds from the next request on.
 
 use crate::entity::{api, api_group, app, authorization};
-use crate::releases::bump_revision;
+use crate::revision::Refresh;
 use crate::{audit, Control, ControlError, CurrentUser};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::app::{AppPatch, AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
@@ -107,9 +107,7 @@ impl Control {
         .insert(&txn)
         .await?;
         audit::record(&txn, actor, "app.create", "app", &spec.name, None::<&AppSpec>, Some(&spec)).await?;
-        bump_revision(&txn).await?;
-        txn.commit().await?;
-        self.refresh_apps().await?;
+        self.commit_live(txn, Refresh::Apps).await?;
         Ok(view(&model, 0, true))
     }
 
@@ -140,9 +138,7 @@ impl Control {
             |m: &app::Model| serde_json::json!({"name": m.name, "description": m.description, "enabled": m.enabled});
         audit::record(&txn, actor, "app.update", "app", &after.name, Some(&summary(&before)), Some(&summary(&after)))
             .await?;
-        bump_revision(&txn).await?;
-        txn.commit().await?;
-        self.refresh_apps().await?;
+        self.commit_live(txn, Refresh::Apps).await?;
         Ok(view(&after, self.authorization_count(after.id).await?, false))
     }
 
@@ -170,9 +166,7 @@ impl Control {
         active.updated_at = Set(Utc::now());
         let after = active.update(&txn).await?;
         audit::record(&txn, actor, action, "app", &after.name, None::<&()>, None::<&()>).await?;
-        bump_revision(&txn).await?;
-        txn.commit().await?;
-        self.refresh_apps().await?;
+        self.commit_live(txn, Refresh::Apps).await?;
         Ok(view(&after, self.authorization_count(after.id).await?, true))
     }
 
@@ -184,9 +178,7 @@ impl Control {
         app::Entity::delete_by_id(model.id).exec(&txn).await?;
         let summary = serde_json::json!({"name": model.name, "description": model.description});
         audit::record(&txn, actor, "app.delete", "app", &model.name, Some(&summary), None::<&()>).await?;
-        bump_revision(&txn).await?;
-        txn.commit().await?;
-        self.refresh_apps().await
+        self.commit_live(txn, Refresh::Apps).await
     }
 
     /// Authorizes an app for APIs of one group in one environment (granting again replaces
@@ -239,9 +231,7 @@ impl Control {
             "group": group.name, "apis": spec.apis, "env": env, "expires_at": expires_at.map(|e| e.to_rfc3339()),
         });
         audit::record(&txn, actor, "app.authorize", "app", &target.name, None::<&()>, Some(&after)).await?;
-        bump_revision(&txn).await?;
-        txn.commit().await?;
-        self.refresh_apps().await?;
+        self.commit_live(txn, Refresh::Apps).await?;
         self.list_authorizations(&target.name).await
     }
 
@@ -257,9 +247,7 @@ impl Control {
         authorization::Entity::delete_by_id(found.id).exec(&txn).await?;
         let before = serde_json::json!({"api": found.api_id, "env": found.environment});
         audit::record(&txn, actor, "app.revoke", "app", &target.name, Some(&before), None::<&()>).await?;
-        bump_revision(&txn).await?;
-        txn.commit().await?;
-        self.refresh_apps().await
+        self.commit_live(txn, Refresh::Apps).await
     }
 
     /// An app's authorizations, by group, API and environment.
@@ -312,8 +300,7 @@ impl Control {
         let mut views = Vec::with_capacity(rows.len());
         for row in rows {
             let (Some(app), Some(api)) = (apps.get(&row.app_id), apis.get(&row.api_id)) else { continue };
-            let env: Environment =
-                row.environment.parse().map_err(|e| ControlError::Internal(format!("stored environment: {e}")))?;
+            let env = row.environment()?;
             views.push(AuthorizationView {
                 id: row.id,
                 app: app.name.clone(),
@@ -341,7 +328,7 @@ impl Control {
             .collect();
         for row in authorization::Entity::find().all(self.db()).await? {
             let Some(app) = apps.get_mut(&row.app_id) else { continue };
-            let Ok(env) = row.environment.parse::<Environment>() else { continue };
+            let Ok(env) = row.environment() else { continue };
             app.authorize(row.api_id, env, row.expires_at.map(|e| e.timestamp_millis()));
         }
         Ok(AppTable::new(apps.into_values().collect()))

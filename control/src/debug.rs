@@ -7,7 +7,7 @@
 //! would anyone, plus the trace of its phases (only because of the token).
 
 use crate::entity::{deployment, version};
-use crate::snapshot::target_of;
+use crate::resolve::target_of;
 use crate::{Control, ControlError, FieldError};
 use bytes::Bytes;
 use domain::api::{ApiSpec, AuthType, ParamLocation};
@@ -138,8 +138,7 @@ impl Control {
             .one(self.db())
             .await?
             .ok_or_else(|| ControlError::Internal("a deployment points at a missing version".into()))?;
-        let apis: Vec<VersionApi> =
-            serde_json::from_value(frozen.snapshot).map_err(|e| ControlError::Internal(format!("version: {e}")))?;
+        let apis = frozen.apis()?;
         let wanted = request.api.trim();
         let api = apis.into_iter().find(|a| a.id.to_string() == wanted || a.spec.name == wanted).ok_or_else(|| {
             ControlError::field(
@@ -147,8 +146,7 @@ impl Control {
                 format!("version {} live in {} has no API `{wanted}`", frozen.label, env.label()),
             )
         })?;
-        let backend: DeployBackend =
-            serde_json::from_value(live.backend).map_err(|e| ControlError::Internal(format!("deployment: {e}")))?;
+        let backend = live.backend()?;
         Ok((group.subdomain, env, api, backend))
     }
 

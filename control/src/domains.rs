@@ -7,10 +7,7 @@ use domain::group::DomainSpec;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 fn view(model: custom_domain::Model) -> Result<DomainSpec, ControlError> {
-    let environment = model
-        .environment
-        .map(|e| e.parse().map_err(|e| ControlError::Internal(format!("stored environment: {e}"))))
-        .transpose()?;
+    let environment = model.pinned()?;
     Ok(DomainSpec { host: model.host, environment })
 }
 

@@ -21,6 +21,10 @@
 //! - `audit`: the audit trail every change writes in its own transaction.
 //! - [`openapi`]: OpenAPI 3.1 export (draft, version or live) and 3.0/3.1 import with a dry run.
 //! - [`sdk`]: docs (Markdown, HTML) and SDKs (Python, TypeScript) of what is live.
+//! - [`resolve`]: where each API of a deployment goes (backend services, release backend,
+//!   its own backend) and why a release is refused: pure functions, no database.
+//! - `revision`: `config_revision`, and `Control::commit_live`, the one way a change to what
+//!   is served ends (bump, commit, recompile).
 //! - [`releases`]: versions (freeze, list, diff) and release, switch and off-line, each one
 //!   transaction.
 //! - [`services`]: backend services (a URL per environment); URL changes reach the gateway
@@ -41,6 +45,8 @@ pub mod error;
 pub mod groups;
 pub mod openapi;
 pub mod releases;
+pub mod resolve;
+mod revision;
 pub mod sdk;
 pub mod services;
 pub mod snapshot;

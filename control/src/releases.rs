@@ -6,9 +6,9 @@
 //! group recompiled and swapped into the gateway, so a failure at any step leaves the
 //! previous deployment intact and served.
 
-use crate::entity::{api, config_revision, deployment, deployment_event, version};
-use crate::services::ServiceDirectory;
-use crate::snapshot::target_of;
+use crate::entity::{api, deployment, deployment_event, version};
+use crate::resolve::{release_problems, target_of};
+use crate::revision::Refresh;
 use crate::{Control, ControlError, CurrentUser, FieldError};
 use domain::api::{ApiSpec, BackendType};
 use domain::release::OfflineApi;
@@ -17,87 +17,20 @@ use domain::release::{
 };
 use domain::Environment;
 use gateway::compiled::Target;
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-fn apis_of(model: &version::Model) -> Result<Vec<VersionApi>, ControlError> {
-    // Deserialised from the borrowed value: cloning a 10,000-API snapshot first costs more
-    // than reading it.
-    Vec::<VersionApi>::deserialize(&model.snapshot)
-        .map_err(|e| ControlError::Internal(format!("version {} is unreadable: {e}", model.label)))
-}
-
-fn environment(raw: &str) -> Result<Environment, ControlError> {
-    raw.parse().map_err(|e| ControlError::Internal(format!("stored environment: {e}")))
-}
-
-fn backend_of(json: &serde_json::Value) -> Result<DeployBackend, ControlError> {
-    serde_json::from_value(json.clone()).map_err(|e| ControlError::Internal(format!("stored backend: {e}")))
-}
-
 fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ControlError> {
     serde_json::to_value(value).map_err(|e| ControlError::Internal(e.to_string()))
-}
-
-/// Why a version cannot be released to `env` with `backend`, if it cannot: each API must be
-/// servable there. APIs whose backend service has no URL in `env` are named per service.
-pub fn release_problems(
-    apis: &[VersionApi],
-    backend: &DeployBackend,
-    services: &ServiceDirectory,
-    env: Environment,
-) -> Vec<FieldError> {
-    let mut problems = Vec::new();
-    let mut offline: Vec<(String, Vec<String>)> = Vec::new();
-    for api in apis {
-        let spec = &api.spec;
-        if !spec.backend.unified && spec.backend.kind == BackendType::Function {
-            if let Err(message) = gateway::function::check(&spec.backend.function.code) {
-                problems.push(FieldError::new(
-                    "version",
-                    format!("API `{}`: its function does not compile: {message}", spec.name),
-                ));
-            }
-        } else if let Target::Offline(reason) = target_of(spec, backend, services, env) {
-            match offline.iter_mut().find(|(r, _)| *r == reason) {
-                Some((_, names)) => names.push(format!("`{}`", spec.name)),
-                None => offline.push((reason, vec![format!("`{}`", spec.name)])),
-            }
-        }
-    }
-    for (reason, names) in offline {
-        let field = if matches!(backend, DeployBackend::Service { .. }) { "backend.service" } else { "version" };
-        problems.push(FieldError::new(field, format!("{reason}; used by API {}", names.join(", "))));
-    }
-    problems
 }
 
 /// The group's draft as a version would freeze it.
 pub(crate) async fn draft_apis(db: &impl ConnectionTrait, group_id: i32) -> Result<Vec<VersionApi>, ControlError> {
     let draft =
         api::Entity::find().filter(api::Column::GroupId.eq(group_id)).order_by_asc(api::Column::Id).all(db).await?;
-    draft
-        .into_iter()
-        .map(|m| {
-            let spec: ApiSpec = serde_json::from_value(m.definition)
-                .map_err(|e| ControlError::Internal(format!("stored API {}: {e}", m.id)))?;
-            Ok(VersionApi { id: m.id, spec })
-        })
-        .collect()
-}
-
-/// Bumps `config_revision` inside the caller's transaction.
-pub(crate) async fn bump_revision(db: &impl ConnectionTrait) -> Result<(), ControlError> {
-    config_revision::Entity::update_many()
-        .col_expr(config_revision::Column::Revision, Expr::col(config_revision::Column::Revision).add(1))
-        .filter(config_revision::Column::Id.eq(1))
-        .exec(db)
-        .await?;
-    Ok(())
+    draft.into_iter().map(|m| Ok(VersionApi { id: m.id, spec: m.spec()? })).collect()
 }
 
 impl Control {
@@ -131,7 +64,7 @@ impl Control {
             .one(self.db())
             .await?
             .ok_or_else(|| ControlError::Internal(format!("version {id} is missing")))?;
-        let apis = Arc::new(apis_of(&model)?);
+        let apis = Arc::new(model.apis()?);
         if let Ok(mut cache) = self.parsed_versions.lock() {
             if cache.len() >= 16 {
                 cache.clear();
@@ -164,7 +97,7 @@ impl Control {
         let mut live_in: Vec<Environment> = live
             .iter()
             .filter(|d| d.version_id == model.id)
-            .map(|d| environment(&d.environment))
+            .map(deployment::Model::environment)
             .collect::<Result<_, _>>()?;
         live_in.sort();
         Ok(VersionView {
@@ -209,11 +142,7 @@ impl Control {
         }
         let apis = draft
             .into_iter()
-            .map(|m| {
-                let spec: ApiSpec = serde_json::from_value(m.definition)
-                    .map_err(|e| ControlError::Internal(format!("stored API {}: {e}", m.id)))?;
-                Ok(VersionApi { id: m.id, spec })
-            })
+            .map(|m| Ok(VersionApi { id: m.id, spec: m.spec()? }))
             .collect::<Result<Vec<_>, ControlError>>()?;
         let snapshot = to_json(&apis)?;
         let hash = hex::encode(Sha256::digest(snapshot.to_string().as_bytes()));
@@ -246,7 +175,7 @@ impl Control {
         )
         .await?;
         txn.commit().await?;
-        let base_apis = base.as_ref().map(apis_of).transpose()?;
+        let base_apis = base.as_ref().map(version::Model::apis).transpose()?;
         let base_ref = base.as_ref().zip(base_apis.as_deref()).map(|(b, apis)| (b.label.as_str(), apis));
         Self::version_view(&model, apis, base_ref, &[], false)
     }
@@ -257,7 +186,7 @@ impl Control {
         let models = self.group_versions(group.id).await?;
         let live = self.live_versions(group.id).await?;
         let parsed: HashMap<i32, Vec<VersionApi>> =
-            models.iter().map(|m| Ok((m.id, apis_of(m)?))).collect::<Result<_, ControlError>>()?;
+            models.iter().map(|m| Ok((m.id, m.apis()?))).collect::<Result<_, ControlError>>()?;
         let labels: HashMap<i32, &str> = models.iter().map(|m| (m.id, m.label.as_str())).collect();
         models
             .iter()
@@ -276,10 +205,10 @@ impl Control {
             Some(id) => version::Entity::find_by_id(id).one(self.db()).await?,
             None => None,
         };
-        let base_apis = base.as_ref().map(apis_of).transpose()?;
+        let base_apis = base.as_ref().map(version::Model::apis).transpose()?;
         let live = self.live_versions(group.id).await?;
         let base_ref = base.as_ref().zip(base_apis.as_deref()).map(|(b, apis)| (b.label.as_str(), apis));
-        Self::version_view(&model, apis_of(&model)?, base_ref, &live, true)
+        Self::version_view(&model, model.apis()?, base_ref, &live, true)
     }
 
     /// What `to` changes relative to `from` (a version label, or an environment's live
@@ -290,12 +219,12 @@ impl Control {
             let label = label.to_owned();
             async move {
                 match self.find_version(group.id, &label).await {
-                    Ok(model) => apis_of(&model),
+                    Ok(model) => model.apis(),
                     Err(ControlError::NotFound(_)) if label.parse::<Environment>().is_ok() => {
                         let live = self.live_versions(group.id).await?;
                         match live.iter().find(|d| d.environment == label) {
                             Some(d) => match version::Entity::find_by_id(d.version_id).one(self.db()).await? {
-                                Some(model) => apis_of(&model),
+                                Some(model) => model.apis(),
                                 None => Ok(Vec::new()),
                             },
                             None => Ok(Vec::new()),
@@ -316,11 +245,11 @@ impl Control {
         let services = self.service_directory(self.db()).await?;
         let mut views = Vec::new();
         for d in self.live_versions(group.id).await? {
-            let env = environment(&d.environment)?;
-            let backend = backend_of(&d.backend)?;
+            let env = d.environment()?;
+            let backend = d.backend()?;
             let mut offline = Vec::new();
             if let Some(frozen) = version::Entity::find_by_id(d.version_id).one(self.db()).await? {
-                for api in apis_of(&frozen)? {
+                for api in frozen.apis()? {
                     if let Target::Offline(reason) = target_of(&api.spec, &backend, &services, env) {
                         offline.push(OfflineApi { api: api.spec.name, reason });
                     }
@@ -353,12 +282,13 @@ impl Control {
         events
             .into_iter()
             .map(|e| {
+                let (environment, backend) = (e.environment()?, e.backend()?);
                 Ok(DeploymentEventView {
                     action: e.action,
-                    environment: environment(&e.environment)?,
+                    environment,
                     from_version: e.from_version_id.and_then(|id| labels.get(&id).cloned()),
                     to_version: e.to_version_id.and_then(|id| labels.get(&id).cloned()),
-                    backend: e.backend.as_ref().map(backend_of).transpose()?,
+                    backend,
                     note: e.note,
                     actor: e.actor,
                     at: e.at.to_rfc3339(),
@@ -454,9 +384,7 @@ impl Control {
         }
         .insert(&txn)
         .await?;
-        bump_revision(&txn).await?;
-        txn.commit().await?;
-        self.refresh_group(group.id).await?;
+        self.commit_live(txn, Refresh::Group(group.id)).await?;
         Ok(DeploymentView {
             environment: env,
             version: target_label,
@@ -560,9 +488,7 @@ impl Control {
         }
         .insert(&txn)
         .await?;
-        bump_revision(&txn).await?;
-        txn.commit().await?;
-        self.refresh_group(group.id).await
+        self.commit_live(txn, Refresh::Group(group.id)).await
     }
 
     /// Deletes a version; refused while it is live.
@@ -572,7 +498,7 @@ impl Control {
         let txn = self.begin_write().await?;
         let live = deployment::Entity::find().filter(deployment::Column::VersionId.eq(model.id)).all(&txn).await?;
         if let Some(d) = live.first() {
-            let env = environment(&d.environment)?;
+            let env = d.environment()?;
             return Err(ControlError::Conflict(format!(
                 "version `{label}` is live in {}; switch or take it off-line first",
                 env.label()

@@ -8,55 +8,18 @@
 //! with its audit event (URL before and after) and a `config_revision` bump.
 
 use crate::entity::{api, api_group, audit_event, backend_service, backend_service_url, deployment, version};
-use crate::releases::bump_revision;
+use crate::resolve::{service_of, ServiceDirectory};
+use crate::revision::Refresh;
 use crate::{audit, Control, ControlError, CurrentUser};
 use chrono::Utc;
-use domain::api::{ApiSpec, BackendType};
-use domain::release::{DeployBackend, VersionApi};
+use domain::api::ApiSpec;
+use domain::release::DeployBackend;
 use domain::service::{
     ServiceEnvironment, ServiceEvent, ServiceKind, ServicePatch, ServiceSpec, ServiceUrlSpec, ServiceUser, ServiceView,
 };
-use domain::{BackendAddress, Environment};
-use gateway::compiled::Target;
+use domain::Environment;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use std::collections::{BTreeSet, HashMap};
-
-/// Every service's type and URLs, for compiling and checking releases.
-#[derive(Debug, Clone, Default)]
-pub struct ServiceDirectory(std::collections::BTreeMap<String, (ServiceKind, [Option<String>; 3])>);
-
-impl ServiceDirectory {
-    /// Where an API using service `name` goes in `env`.
-    pub fn resolve(&self, name: &str, env: Environment) -> Target {
-        match self.0.get(name) {
-            None => Target::Offline(format!("backend service `{name}` does not exist")),
-            Some((_, urls)) if urls[env.index()].is_none() => {
-                Target::Offline(format!("backend service `{name}` has no URL in {}", env.label()))
-            }
-            Some((ServiceKind::Mock, _)) => Target::Mock,
-            Some((ServiceKind::Http, urls)) => {
-                match BackendAddress::parse(urls[env.index()].as_deref().unwrap_or("")) {
-                    Ok(address) => Target::Http(address),
-                    Err(e) => Target::Offline(format!("backend service `{name}`: {e}")),
-                }
-            }
-        }
-    }
-}
-
-/// The service an API uses in a deployment with `backend`, if any.
-pub fn service_of<'a>(spec: &'a ApiSpec, backend: &'a DeployBackend) -> Option<&'a str> {
-    if spec.backend.unified {
-        match backend {
-            DeployBackend::Service { service } => Some(service),
-            _ => None,
-        }
-    } else if spec.backend.kind == BackendType::Http && spec.backend.http.address.is_none() {
-        spec.backend.http.service.as_deref()
-    } else {
-        None
-    }
-}
 
 fn kind_of(model: &backend_service::Model) -> Result<ServiceKind, ControlError> {
     ServiceKind::parse(&model.kind).map_err(ControlError::Internal)
@@ -75,13 +38,13 @@ impl Control {
         for service in services {
             let mut per_env: [Option<String>; 3] = [None, None, None];
             for url in urls.iter().filter(|u| u.service_id == service.id) {
-                if let Ok(env) = url.environment.parse::<Environment>() {
+                if let Ok(env) = url.environment() {
                     per_env[env.index()] = Some(url.url.clone());
                 }
             }
             directory.insert(service.name.clone(), (kind_of(&service)?, per_env));
         }
-        Ok(ServiceDirectory(directory))
+        Ok(ServiceDirectory::new(directory))
     }
 
     async fn find_service(
@@ -97,18 +60,15 @@ impl Control {
     }
 
     /// Live APIs, per environment, that use service `name`, and the groups they are in.
-    async fn live_users(&self, name: &str) -> Result<(Vec<Vec<ServiceUser>>, BTreeSet<i32>), ControlError> {
+    pub(crate) async fn live_users(&self, name: &str) -> Result<(Vec<Vec<ServiceUser>>, BTreeSet<i32>), ControlError> {
         let mut users = vec![Vec::new(), Vec::new(), Vec::new()];
         let mut groups = BTreeSet::new();
         let group_names: HashMap<i32, String> =
             api_group::Entity::find().all(self.db()).await?.into_iter().map(|g| (g.id, g.name)).collect();
         for live in deployment::Entity::find().all(self.db()).await? {
-            let Ok(env) = live.environment.parse::<Environment>() else { continue };
+            let Ok(env) = live.environment() else { continue };
             let Some(frozen) = version::Entity::find_by_id(live.version_id).one(self.db()).await? else { continue };
-            let apis: Vec<VersionApi> = serde_json::from_value(frozen.snapshot)
-                .map_err(|e| ControlError::Internal(format!("version {}: {e}", frozen.label)))?;
-            let backend: DeployBackend = serde_json::from_value(live.backend)
-                .map_err(|e| ControlError::Internal(format!("deployment backend: {e}")))?;
+            let (apis, backend) = (frozen.apis()?, live.backend()?);
             for api in apis.iter().filter(|a| service_of(&a.spec, &backend) == Some(name)) {
                 groups.insert(live.group_id);
                 users[env.index()].push(ServiceUser {
@@ -129,8 +89,7 @@ impl Control {
             api_group::Entity::find().all(self.db()).await?.into_iter().map(|g| (g.id, g.name)).collect();
         let mut users = Vec::new();
         for model in api::Entity::find().order_by_asc(api::Column::Id).all(self.db()).await? {
-            let spec: ApiSpec = serde_json::from_value(model.definition)
-                .map_err(|e| ControlError::Internal(format!("stored API {}: {e}", model.id)))?;
+            let spec = model.spec()?;
             if service_of(&spec, &DeployBackend::Mock) == Some(name) {
                 users.push(ServiceUser {
                     group: group_names.get(&model.group_id).cloned().unwrap_or_default(),
@@ -353,9 +312,7 @@ impl Control {
             event(Some(url)).as_ref(),
         )
         .await?;
-        bump_revision(&txn).await?;
-        txn.commit().await?;
-        self.refresh_service_users(&model.name).await?;
+        self.commit_live(txn, Refresh::ServiceUsers(model.name.clone())).await?;
         self.service_view(model).await
     }
 
@@ -389,9 +346,7 @@ impl Control {
             None::<&()>,
         )
         .await?;
-        bump_revision(&txn).await?;
-        txn.commit().await?;
-        self.refresh_service_users(&model.name).await?;
+        self.commit_live(txn, Refresh::ServiceUsers(model.name.clone())).await?;
         self.service_view(model).await
     }
 
@@ -418,15 +373,6 @@ impl Control {
                 at: e.at.to_rfc3339(),
             })
             .collect())
-    }
-
-    /// Recompiles every group with a live API that uses service `name`.
-    async fn refresh_service_users(&self, name: &str) -> Result<(), ControlError> {
-        let (_, groups) = self.live_users(name).await?;
-        for group in groups {
-            self.refresh_group(group).await?;
-        }
-        Ok(())
     }
 }
 

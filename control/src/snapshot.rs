@@ -5,48 +5,13 @@
 //! serialised by a lock so two concurrent releases cannot publish a snapshot that misses the
 //! other's change.
 
-use crate::entity::{api_group, config_revision, custom_domain, deployment, version};
-use crate::services::{service_of, ServiceDirectory};
+use crate::entity::{api_group, custom_domain, deployment, version};
+use crate::resolve::target_of;
 use crate::{Control, ControlError};
-use domain::api::{ApiSpec, BackendType};
-use domain::release::{DeployBackend, VersionApi};
-use domain::{BackendAddress, Environment};
-use gateway::compiled::{CompiledApi, Target};
+use gateway::compiled::CompiledApi;
 use gateway::snapshot::{CompiledGroup, HostBinding, LiveDeployment};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::sync::Arc;
-
-/// Where one API of a deployment in `env` goes.
-pub fn target_of(spec: &ApiSpec, backend: &DeployBackend, services: &ServiceDirectory, env: Environment) -> Target {
-    if let Some(service) = service_of(spec, backend) {
-        return services.resolve(service, env);
-    }
-    if spec.backend.unified {
-        return match backend {
-            DeployBackend::Mock => Target::Mock,
-            DeployBackend::Http { address } => match BackendAddress::parse(address) {
-                Ok(address) => Target::Http(address),
-                Err(e) => Target::Unavailable(format!("release address: {e}")),
-            },
-            DeployBackend::Service { .. } => unreachable!("resolved above"),
-        };
-    }
-    match spec.backend.kind {
-        BackendType::Mock => Target::Mock,
-        BackendType::Function => {
-            let timeout = spec.backend.function.timeout_ms.unwrap_or(domain::backend::DEFAULT_FUNCTION_TIMEOUT_MS);
-            Target::Function(Arc::new(gateway::function::FunctionCode::new(
-                &spec.backend.function.code,
-                std::time::Duration::from_millis(timeout),
-            )))
-        }
-        BackendType::Http => match spec.backend.http.address.as_deref().map(BackendAddress::parse) {
-            Some(Ok(address)) => Target::Http(address),
-            Some(Err(e)) => Target::Unavailable(format!("backend address: {e}")),
-            None => Target::Unavailable("no backend address or service".into()),
-        },
-    }
-}
 
 /// Compiled deployments by what they were compiled from (version, environment, release
 /// backend, backend services). Versions never change, so switching back and forth between
@@ -72,12 +37,6 @@ impl CompiledCache {
 }
 
 impl Control {
-    /// The current `config_revision` (bumped by every change to what is live).
-    pub async fn config_revision(&self) -> Result<i64, ControlError> {
-        let row = config_revision::Entity::find_by_id(1).one(self.db()).await?;
-        Ok(row.map(|r| r.revision).unwrap_or(0))
-    }
-
     /// Compiles what the group has live; a group with nothing live compiles too, so its host
     /// answers "nothing of group … is live in TEST" rather than "no group answers".
     async fn compile_group(&self, group: &api_group::Model) -> Result<Arc<CompiledGroup>, ControlError> {
@@ -85,7 +44,7 @@ impl Control {
         let mut deployments: [Option<Arc<LiveDeployment>>; 3] = [None, None, None];
         let services = self.service_directory(self.db()).await?;
         for d in live {
-            let env: Environment = d.environment.parse().map_err(|e| ControlError::Internal(format!("{e}")))?;
+            let env = d.environment()?;
             let key = format!("{}|{}|{}|{services:?}", d.version_id, env.as_str(), d.backend);
             if let Some(compiled) = self.compiled.get(&key) {
                 deployments[env.index()] = Some(compiled);
@@ -95,10 +54,8 @@ impl Control {
                 .one(self.db())
                 .await?
                 .ok_or_else(|| ControlError::Internal(format!("deployment {} points at a missing version", d.id)))?;
-            let apis: Vec<VersionApi> = serde_json::from_value(version.snapshot)
-                .map_err(|e| ControlError::Internal(format!("version {}: {e}", version.label)))?;
-            let backend: DeployBackend = serde_json::from_value(d.backend)
-                .map_err(|e| ControlError::Internal(format!("deployment backend: {e}")))?;
+            let apis = version.apis()?;
+            let backend = d.backend()?;
             let compiled = apis
                 .iter()
                 .map(|api| CompiledApi::compile(api.id, &api.spec, target_of(&api.spec, &backend, &services, env)))
@@ -121,7 +78,7 @@ impl Control {
         let domains =
             custom_domain::Entity::find().filter(custom_domain::Column::GroupId.eq(group.id)).all(self.db()).await?;
         for domain in domains {
-            let pinned = domain.environment.as_deref().and_then(|e| e.parse::<Environment>().ok());
+            let pinned = domain.pinned().ok().flatten();
             snapshot.bind_host(&domain.host, HostBinding { group: compiled.clone(), pinned });
         }
         Ok(())

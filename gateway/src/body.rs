@@ -115,13 +115,19 @@ impl BodyBudget {
     }
 
     /// Takes `bytes` of the budget until the returned permit is dropped.
-    pub fn reserve(&self, bytes: u64) -> Result<tokio::sync::OwnedSemaphorePermit, crate::GatewayError> {
+    pub fn reserve(&self, bytes: u64) -> Result<tokio::sync::OwnedSemaphorePermit, BudgetSpent> {
         let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).clamp(1, self.total_kib);
-        self.kib.clone().try_acquire_many_owned(kib).map_err(|_| {
-            crate::GatewayError::Overloaded(
-                "the gateway is buffering as many request bodies as it may; try again shortly".into(),
-            )
-        })
+        self.kib.clone().try_acquire_many_owned(kib).map_err(|_| BudgetSpent)
+    }
+}
+
+/// The [`BodyBudget`] cannot hold another body now (503 `Overloaded`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetSpent;
+
+impl std::fmt::Display for BudgetSpent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the gateway is buffering as many request bodies as it may; try again shortly")
     }
 }
 

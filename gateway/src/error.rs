@@ -2,7 +2,7 @@
 //! `{"code", "message", "request_id"}` and the headers `X-Ca-Error-Code`,
 //! `X-Ca-Error-Message` and `X-Ca-Request-Id`.
 
-use crate::body::Body;
+use crate::body::{Body, BudgetSpent};
 use http::{header, HeaderValue, Response, StatusCode};
 
 /// Why the gateway answered instead of a backend.
@@ -39,6 +39,12 @@ pub enum GatewayError {
     Auth(AuthFailure, String),
     /// A Function backend threw, hit a limit or returned a bad value (502).
     Function(String),
+}
+
+impl From<BudgetSpent> for GatewayError {
+    fn from(spent: BudgetSpent) -> GatewayError {
+        GatewayError::Overloaded(spent.to_string())
+    }
 }
 
 /// Why an `auth = app` API refused a caller; each has its own `X-Ca-Error-Code`.

@@ -10,6 +10,7 @@
 //! - `auth`: login/logout handlers and the session and token guards.
 //! - `rest`: the admin REST API and its OpenAPI document.
 //! - `session_store`: tower-sessions records in Gantry's own database.
+//! - `state`: [`AppState`], what every handler may reach.
 //! - [`telemetry`]: structured logging.
 
 // Leptos views are deeply nested types; the console's pages need more than the default.
@@ -21,6 +22,8 @@ pub mod config;
 mod rest;
 mod session_store;
 pub mod startup;
+mod state;
 pub mod telemetry;
 
-pub use startup::{AppState, Application};
+pub use startup::Application;
+pub use state::AppState;

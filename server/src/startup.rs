@@ -3,17 +3,16 @@
 
 use crate::config::ServeSettings;
 use crate::session_store::DbSessionStore;
+use crate::state::AppState;
 use crate::{auth, rest};
 use anyhow::Context;
 use app::{shell, App};
-use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 use axum::Router;
 use control::users::AdminBootstrap;
 use control::Control;
-use gateway::SnapshotHandle;
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -26,19 +25,6 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
-
-/// Everything a handler may need; cloned per request (all fields are cheap handles).
-#[derive(Clone, Debug, FromRef)]
-pub struct AppState {
-    /// Where the browser bundle lives and what it is called.
-    pub leptos_options: LeptosOptions,
-    /// The control-plane services.
-    pub control: Control,
-    /// The gateway's live configuration.
-    pub snapshots: SnapshotHandle,
-    /// The gateway's request metrics (served at `/metrics`).
-    pub metrics: gateway::Metrics,
-}
 
 /// A Gantry instance with its listeners bound, ready to run.
 pub struct Application {

@@ -22,3 +22,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The API's definition.
+    pub fn spec(&self) -> Result<domain::api::ApiSpec, crate::ControlError> {
+        super::json(&self.definition, "API", self.id)
+    }
+}

@@ -17,3 +17,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The environment it is about.
+    pub fn environment(&self) -> Result<domain::Environment, crate::ControlError> {
+        super::environment(&self.environment, "service URL", self.id)
+    }
+}

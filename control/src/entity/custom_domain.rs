@@ -18,3 +18,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The environment the host is pinned to, if any.
+    pub fn pinned(&self) -> Result<Option<domain::Environment>, crate::ControlError> {
+        self.environment.as_deref().map(|raw| super::environment(raw, "custom domain", self.id)).transpose()
+    }
+}

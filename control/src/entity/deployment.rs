@@ -20,3 +20,15 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The environment it is live in.
+    pub fn environment(&self) -> Result<domain::Environment, crate::ControlError> {
+        super::environment(&self.environment, "deployment", self.id)
+    }
+
+    /// The release backend of the unified APIs.
+    pub fn backend(&self) -> Result<domain::release::DeployBackend, crate::ControlError> {
+        super::json(&self.backend, "deployment", self.id)
+    }
+}

@@ -22,3 +22,15 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The environment it is about.
+    pub fn environment(&self) -> Result<domain::Environment, crate::ControlError> {
+        super::environment(&self.environment, "deployment event", self.id)
+    }
+
+    /// The release backend it set, if any.
+    pub fn backend(&self) -> Result<Option<domain::release::DeployBackend>, crate::ControlError> {
+        self.backend.as_ref().map(|json| super::json(json, "deployment event", self.id)).transpose()
+    }
+}

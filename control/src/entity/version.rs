@@ -22,3 +22,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The frozen APIs.
+    pub fn apis(&self) -> Result<Vec<domain::release::VersionApi>, crate::ControlError> {
+        super::json(&self.snapshot, "version", &self.label)
+    }
+}

@@ -1,0 +1,58 @@
+//! `config_revision`: one counter, bumped in the same transaction as every change to what
+//! the gateway serves (releases, switches, off-lines, backend service URLs, apps), and the
+//! gateway snapshot's own revision, so `/health` can tell whether the gateway serves the
+//! latest. [`Control::commit_live`] is the one way such a change ends: bump, commit, then
+//! recompile what it touched and swap it in.
+
+use crate::entity::config_revision;
+use crate::{Control, ControlError};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+
+/// What a committed change makes the gateway recompile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refresh {
+    /// One group's deployments and hosts.
+    Group(i32),
+    /// Every group with a live API that uses this backend service (found after the commit).
+    ServiceUsers(String),
+    /// The app table (credentials and authorizations).
+    Apps,
+}
+
+/// Bumps `config_revision` inside the caller's transaction.
+pub(crate) async fn bump_revision(db: &impl ConnectionTrait) -> Result<(), ControlError> {
+    config_revision::Entity::update_many()
+        .col_expr(config_revision::Column::Revision, Expr::col(config_revision::Column::Revision).add(1))
+        .filter(config_revision::Column::Id.eq(1))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+impl Control {
+    /// The current `config_revision` (bumped by every change to what is live).
+    pub async fn config_revision(&self) -> Result<i64, ControlError> {
+        let row = config_revision::Entity::find_by_id(1).one(self.db()).await?;
+        Ok(row.map(|r| r.revision).unwrap_or(0))
+    }
+
+    /// Ends a change to what the gateway serves: bumps `config_revision` in `txn`, commits,
+    /// and only then recompiles what `refresh` names and swaps it in. A failure before the
+    /// commit leaves everything as it was, served as before.
+    pub(crate) async fn commit_live(&self, txn: DatabaseTransaction, refresh: Refresh) -> Result<(), ControlError> {
+        bump_revision(&txn).await?;
+        txn.commit().await?;
+        match refresh {
+            Refresh::Group(group) => self.refresh_group(group).await,
+            Refresh::ServiceUsers(service) => {
+                let (_, groups) = self.live_users(&service).await?;
+                for group in groups {
+                    self.refresh_group(group).await?;
+                }
+                Ok(())
+            }
+            Refresh::Apps => self.refresh_apps().await,
+        }
+    }
+}
