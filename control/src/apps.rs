@@ -9,7 +9,6 @@ use crate::revision::Refresh;
 use crate::{audit, Control, ControlError, CurrentUser};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::app::{AppPatch, AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
-use domain::Environment;
 use gateway::apps::{AppCredential, AppTable};
 use rand::Rng;
 use sea_orm::sea_query::OnConflict;
@@ -349,6 +348,7 @@ impl Control {
 mod tests {
     use super::*;
     use crate::testing::{admin, control};
+    use domain::Environment;
 
     /// 40 writers at once on SQLite: each waits for the write lock instead of failing with
     /// `database is locked` (a deferred transaction that read first cannot be retried).

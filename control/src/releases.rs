@@ -10,7 +10,6 @@ use crate::entity::{api, deployment, deployment_event, version};
 use crate::resolve::{release_problems, target_of};
 use crate::revision::Refresh;
 use crate::{Control, ControlError, CurrentUser, FieldError};
-use domain::api::{ApiSpec, BackendType};
 use domain::release::OfflineApi;
 use domain::release::{
     DeployBackend, DeploymentEventView, DeploymentView, Diff, ReleaseSpec, VersionApi, VersionSpec, VersionView,
@@ -524,6 +523,7 @@ impl Control {
 mod tests {
     use super::*;
     use crate::testing::{admin, control};
+    use domain::api::{ApiSpec, BackendType};
     use domain::group::GroupSpec;
     use sea_orm::Statement;
 
