@@ -1,6 +1,7 @@
 //! Small building blocks the pages share: labelled fields that show their validation error,
 //! dialogs, and a way to bind a field of a larger value to an input.
 
+use crate::error::ConsoleError;
 use domain::FieldError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -277,12 +278,26 @@ pub fn OtherErrors(errors: Errors, shown: Vec<String>) -> impl IntoView {
     }
 }
 
-/// A server function's error as a person should read it (without the transport prefix).
-pub fn error_text(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        other => other.to_string(),
-    }
+/// Runs `done` with the outcome of each call of `action` once it finishes: the one way a
+/// page reacts to a save, a delete or a release. Only calls that finish after this is set
+/// up count, so a dialog that opens after an earlier failure does not show it again. (Lists
+/// refetch by keying their resource on the action's `version()`, which counts finished
+/// calls.)
+pub fn on_done<I, T>(action: Action<I, Result<T, ConsoleError>>, done: impl Fn(Result<T, ConsoleError>) + 'static)
+where
+    I: Send + Sync + 'static,
+    T: Clone + Send + Sync + 'static,
+{
+    Effect::new(move |seen: Option<usize>| {
+        let finished = action.version().get();
+        let outcome = action.value().get();
+        if let (Some(seen), Some(outcome)) = (seen, outcome) {
+            if seen != finished {
+                done(outcome);
+            }
+        }
+        finished
+    });
 }
 
 /// Select options from static pairs of value and text.

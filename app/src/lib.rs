@@ -6,7 +6,9 @@
 //!   (top bar with navigation and the current user, the page below).
 //! - [`api`]: `#[server]` functions. Each is a few lines that call one `control` service;
 //!   server-only helpers sit in `api::ssr`.
-//! - [`components`]: labelled fields with their errors, selects, dialogs.
+//! - [`error`]: [`error::ConsoleError`], the one error type of every server function.
+//! - [`components`]: labelled fields with their errors, selects, dialogs, and
+//!   [`components::on_done`], the one way a page reacts to a finished call.
 //! - [`pages`]: one module per page.
 //!
 //! Built with `ssr` into the `gantry` binary, and with `hydrate` into the browser bundle by
@@ -16,6 +18,7 @@
 
 pub mod api;
 pub mod components;
+pub mod error;
 mod layout;
 pub mod pages;
 

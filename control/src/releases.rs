@@ -10,10 +10,10 @@ use crate::entity::{api, deployment, deployment_event, version};
 use crate::resolve::{release_problems, target_of};
 use crate::revision::Refresh;
 use crate::{Control, ControlError, CurrentUser, FieldError};
-use domain::release::OfflineApi;
 use domain::release::{
     DeployBackend, DeploymentEventView, DeploymentView, Diff, ReleaseSpec, VersionApi, VersionSpec, VersionView,
 };
+use domain::release::{LiveVersion, OfflineApi};
 use domain::Environment;
 use gateway::compiled::Target;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
@@ -393,6 +393,20 @@ impl Control {
             note,
             offline: Vec::new(),
         })
+    }
+
+    /// What is live in each environment of the group: the version and its APIs.
+    pub async fn live_apis(&self, group: &str) -> Result<Vec<LiveVersion>, ControlError> {
+        let mut live = Vec::new();
+        for deployment in self.list_deployments(group).await? {
+            let version = self.get_version(group, &deployment.version).await?;
+            live.push(LiveVersion {
+                environment: deployment.environment,
+                version: deployment.version,
+                apis: version.apis,
+            });
+        }
+        Ok(live)
     }
 
     /// Freezes the draft into a new version and releases it, after checking everything both

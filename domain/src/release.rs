@@ -103,6 +103,31 @@ pub struct ReleaseSpec {
     pub note: String,
 }
 
+/// A release of the draft: frozen into a new version first, then made live, as one step
+/// (the console's "Release" with a new version; `POST /groups/{group}/deployments/{env}/draft`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftReleaseSpec {
+    /// The new version.
+    pub version: VersionSpec,
+    /// Where unified APIs go.
+    pub backend: DeployBackend,
+    /// Why.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// What is live in one environment: the version and its APIs (the Debug API and the docs
+/// pick from these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveVersion {
+    /// Where.
+    pub environment: Environment,
+    /// The live version's label.
+    pub version: String,
+    /// Its APIs.
+    pub apis: Vec<VersionApi>,
+}
+
 /// One API of a version: its stable id and definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VersionApi {

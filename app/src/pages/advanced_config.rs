@@ -2,11 +2,10 @@
 //! release (*Unified configuration at the time of releasing groups*) or picks its own
 //! backend: HTTP/HTTPS, Mock or Function.
 
-use crate::api::{save_api, Saved};
-use crate::components::{bind, error_text, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
+use crate::api::save_api;
+use crate::components::{bind, on_done, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
 use domain::api::{ApiSpec, BackendType};
 use domain::views::ApiView;
-use domain::FieldError;
 use leptos::prelude::*;
 
 /// The dialog; `closed` is told whether something was saved.
@@ -17,11 +16,9 @@ pub fn AdvancedConfiguration(group: String, api: ApiView, closed: Callback<bool>
     let errors: Errors = RwSignal::new(Vec::new());
     let id = api.id;
     let save = Action::new(move |spec: &ApiSpec| save_api(group.clone(), Some(id), spec.clone()));
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(Saved::Ok(_))) => closed.run(true),
-        Some(Ok(Saved::Invalid(list))) => errors.set(list),
-        Some(Err(error)) => errors.set(vec![FieldError::new("form", error_text(&error))]),
-        None => {}
+    on_done(save, move |outcome| match outcome {
+        Ok(_) => closed.run(true),
+        Err(error) => errors.set(error.field_errors()),
     });
     // Memos: the sections below re-render when these change, not at every keystroke in a
     // field (which would replace the field being typed in).

@@ -3,15 +3,15 @@
 //! mapping, constants, system parameters), the mock response and the response docs. Errors
 //! appear beside their fields and what the user typed stays.
 
-use crate::api::{get_api, save_api, Saved};
-use crate::components::{bind, error_text, opts, Bound, Errors, OtherErrors, SelectField, TextField};
+use crate::api::{get_api, save_api};
+use crate::components::{bind, on_done, opts, Bound, Errors, OtherErrors, SelectField, TextField};
 use crate::pages::advanced_config::optional_number;
 use crate::pages::group::group_param;
 use domain::api::{
     ApiSpec, AuthType, ConstantLocation, ConstantSpec, MappingSpec, ParamLocation, ParamSpec, ParamType, RequestMode,
     SystemParam, SystemParamSpec,
 };
-use domain::{FieldError, HttpMethod};
+use domain::HttpMethod;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
@@ -63,7 +63,7 @@ pub fn ApiEditorPage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(error) => view! { <p class="error">{error_text(&error)}</p> }.into_any(),
+                    Err(error) => view! { <p class="error">{error.message()}</p> }.into_any(),
                 }
             })}
         </Suspense>
@@ -80,13 +80,11 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
         let group = group.clone();
         move |spec: &ApiSpec| save_api(group.clone(), id, spec.clone())
     });
-    Effect::new({
+    on_done(save, {
         let list = list.clone();
-        move |_| match save.value().get() {
-            Some(Ok(Saved::Ok(_))) => navigate(&list, Default::default()),
-            Some(Ok(Saved::Invalid(found))) => errors.set(found),
-            Some(Err(error)) => errors.set(vec![FieldError::new("form", error_text(&error))]),
-            None => {}
+        move |outcome| match outcome {
+            Ok(_) => navigate(&list, Default::default()),
+            Err(error) => errors.set(error.field_errors()),
         }
     });
     let shown = vec![
@@ -430,7 +428,7 @@ fn AuthorizedApps(group: String, id: i32) -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(error) => view! { <p class="error">{error_text(&error)}</p> }.into_any(),
+                        Err(error) => view! { <p class="error">{error.message()}</p> }.into_any(),
                     }
                 })}
             </Transition>

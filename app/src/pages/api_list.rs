@@ -1,7 +1,7 @@
 //! The API List tab: search, paging, and per API Edit, Advanced Configuration and Delete.
 
 use crate::api::{delete_api, list_apis};
-use crate::components::error_text;
+use crate::components::on_done;
 use crate::pages::advanced_config::AdvancedConfiguration;
 use crate::pages::group::group_param;
 use crate::pages::release::ReleaseDialog;
@@ -25,32 +25,28 @@ pub fn ApiListTab() -> impl IntoView {
     let group = group_param();
     let q = RwSignal::new(String::new());
     let page = RwSignal::new(1u64);
-    let refresh = RwSignal::new(0u32);
-    let apis = Resource::new(
-        move || (group.get(), q.get(), page.get(), refresh.get()),
-        |(group, q, page, _)| list_apis(group, q, page, PER_PAGE),
-    );
     let dialog = RwSignal::new(Dialogs::None);
     let failure = RwSignal::new(None::<String>);
     let remove = Action::new(move |id: &i32| delete_api(group.get_untracked(), *id));
-    Effect::new(move |_| match remove.value().get() {
-        Some(result) => {
-            dialog.set(Dialogs::None);
-            failure.set(match result {
-                Ok(Ok(())) => None,
-                Ok(Err(message)) => Some(message),
-                Err(error) => Some(error_text(&error)),
-            });
-            refresh.update(|n| *n += 1);
-        }
-        None => {}
+    on_done(remove, move |outcome| {
+        dialog.set(Dialogs::None);
+        failure.set(outcome.err().map(|error| error.message()));
     });
+    // Notified when a dialog (Release, Advanced Configuration) saved something.
+    let changed = Trigger::new();
     let closed = Callback::new(move |saved: bool| {
         dialog.set(Dialogs::None);
         if saved {
-            refresh.update(|n| *n += 1);
+            changed.notify();
         }
     });
+    let apis = Resource::new(
+        move || {
+            changed.track();
+            (group.get(), q.get(), page.get(), remove.version().get())
+        },
+        |(group, q, page, _)| list_apis(group, q, page, PER_PAGE),
+    );
 
     view! {
         <div class="toolbar">
@@ -117,7 +113,7 @@ pub fn ApiListTab() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(error) => view! { <p class="error">{error_text(&error)}</p> }.into_any(),
+                    Err(error) => view! { <p class="error">{error.message()}</p> }.into_any(),
                 }
             })}
         </Transition>

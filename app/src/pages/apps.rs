@@ -4,12 +4,12 @@
 
 use crate::api::{
     authorize, create_app, get_app, list_apis, list_apps, list_authorizations, list_groups, reset_credential, revoke,
-    set_app_enabled, Saved,
+    set_app_enabled, ConsoleError,
 };
 use crate::components::{
-    bind, error_text, opts, DetailHead, Dialog, Errors, FieldMessage, FormButtons, OtherErrors, SelectField, TextField,
+    bind, on_done, opts, DetailHead, Dialog, Errors, FieldMessage, FormButtons, OtherErrors, SelectField, TextField,
 };
-use domain::app::{AppSpec, AppView, AuthorizeSpec, Credential};
+use domain::app::{AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -17,21 +17,15 @@ use leptos_router::hooks::use_params_map;
 /// `/apps`
 #[component]
 pub fn AppsPage() -> impl IntoView {
-    let refresh = RwSignal::new(0u32);
-    let apps = Resource::new(move || refresh.get(), |_| list_apps());
     let creating = RwSignal::new(false);
     let form = RwSignal::new(AppSpec::default());
     let errors: Errors = RwSignal::new(Vec::new());
     let save = Action::new(move |spec: &AppSpec| create_app(spec.clone()));
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(Saved::Ok(_))) => {
-            creating.set(false);
-            refresh.update(|n| *n += 1);
-        }
-        Some(Ok(Saved::Invalid(list))) => errors.set(list),
-        Some(Err(error)) => errors.set(vec![domain::FieldError::new("form", error_text(&error))]),
-        None => {}
+    on_done(save, move |outcome| match outcome {
+        Ok(_) => creating.set(false),
+        Err(error) => errors.set(error.field_errors()),
     });
+    let apps = Resource::new(move || save.version().get(), |_| list_apps());
 
     view! {
         <Title text="Apps · Gantry" />
@@ -142,52 +136,47 @@ enum Asking {
 pub fn AppPage() -> impl IntoView {
     let params = use_params_map();
     let name = Memo::new(move |_| params.read().get("app").unwrap_or_default());
-    let refresh = RwSignal::new(0u32);
-    let app = Resource::new(move || (name.get(), refresh.get()), |(name, _)| get_app(name, false));
-    let grants = Resource::new(move || (name.get(), refresh.get()), |(name, _)| list_authorizations(name));
     // The secret and the AppCode, once revealed (or just reset); never part of the page
     // until asked for.
     let secret = RwSignal::new(None::<String>);
     let code = RwSignal::new(None::<String>);
     let asking = RwSignal::new(Asking::None);
     let failure = RwSignal::new(None::<String>);
+    let refused = move |outcome: Result<_, ConsoleError>| failure.set(outcome.err().map(|error| error.message()));
 
     let reveal = Action::new(move |name: &String| get_app(name.clone(), true));
-    Effect::new(move |_| match reveal.value().get() {
-        Some(Ok(view)) => {
+    on_done(reveal, move |outcome| match outcome {
+        Ok(view) => {
             secret.set(view.app_secret);
             code.set(view.app_code);
         }
-        Some(Err(error)) => failure.set(Some(error_text(&error))),
-        None => {}
+        Err(error) => failure.set(Some(error.message())),
     });
     let reset =
         Action::new(move |(name, credential): &(String, Credential)| reset_credential(name.clone(), *credential));
-    Effect::new(move |_| match reset.value().get() {
-        Some(Ok(Ok(view))) => {
+    on_done(reset, move |outcome| match outcome {
+        Ok(view) => {
             asking.set(Asking::None);
             secret.set(view.app_secret);
             code.set(view.app_code);
-            refresh.update(|n| *n += 1);
         }
-        Some(Ok(Err(message))) => failure.set(Some(message)),
-        Some(Err(error)) => failure.set(Some(error_text(&error))),
-        None => {}
+        Err(error) => failure.set(Some(error.message())),
     });
     let toggle = Action::new(move |(name, enabled): &(String, bool)| set_app_enabled(name.clone(), *enabled));
-    Effect::new(move |_| match toggle.value().get() {
-        Some(Ok(Ok(_))) => refresh.update(|n| *n += 1),
-        Some(Ok(Err(message))) => failure.set(Some(message)),
-        Some(Err(error)) => failure.set(Some(error_text(&error))),
-        None => {}
-    });
+    on_done(toggle, move |outcome| refused(outcome.map(|_| ())));
     let remove = Action::new(move |(name, id): &(String, i32)| revoke(name.clone(), *id));
-    Effect::new(move |_| match remove.value().get() {
-        Some(Ok(Ok(()))) => refresh.update(|n| *n += 1),
-        Some(Ok(Err(message))) => failure.set(Some(message)),
-        Some(Err(error)) => failure.set(Some(error_text(&error))),
-        None => {}
+    on_done(remove, refused);
+    let grant = Action::new(move |(app, spec): &(String, AuthorizeSpec)| authorize(app.clone(), spec.clone()));
+    on_done(grant, move |outcome| {
+        if outcome.is_ok() {
+            asking.set(Asking::None);
+        }
     });
+    // Every change refetches the app and its authorizations.
+    let changes =
+        move || (reset.version().get(), toggle.version().get(), remove.version().get(), grant.version().get());
+    let app = Resource::new(move || (name.get(), changes()), |(name, _)| get_app(name, false));
+    let grants = Resource::new(move || (name.get(), changes()), |(name, _)| list_authorizations(name));
 
     let credentials = move |app: AppView| {
         let enabled = app.enabled;
@@ -347,10 +336,7 @@ pub fn AppPage() -> impl IntoView {
                 view! {
                     <AuthorizeDialog
                         app=name.get_untracked()
-                        done=Callback::new(move |()| {
-                            asking.set(Asking::None);
-                            refresh.update(|n| *n += 1);
-                        })
+                        save=grant
                         cancel=Callback::new(move |()| asking.set(Asking::None))
                     />
                 }
@@ -362,7 +348,11 @@ pub fn AppPage() -> impl IntoView {
 
 /// Authorizes the app for APIs of one group in one environment, with an optional expiry.
 #[component]
-fn AuthorizeDialog(app: String, done: Callback<()>, cancel: Callback<()>) -> impl IntoView {
+fn AuthorizeDialog(
+    app: String,
+    save: Action<(String, AuthorizeSpec), Result<Vec<AuthorizationView>, ConsoleError>>,
+    cancel: Callback<()>,
+) -> impl IntoView {
     let form = RwSignal::new(AuthorizeSpec { env: "test".into(), ..Default::default() });
     let errors: Errors = RwSignal::new(Vec::new());
     let groups = Resource::new(|| (), |_| list_groups());
@@ -377,12 +367,10 @@ fn AuthorizeDialog(app: String, done: Callback<()>, cancel: Callback<()>) -> imp
             }
         },
     );
-    let save = Action::new(move |(app, spec): &(String, AuthorizeSpec)| authorize(app.clone(), spec.clone()));
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(Saved::Ok(_))) => done.run(()),
-        Some(Ok(Saved::Invalid(list))) => errors.set(list),
-        Some(Err(error)) => errors.set(vec![domain::FieldError::new("form", error_text(&error))]),
-        None => {}
+    on_done(save, move |outcome| {
+        if let Err(error) = outcome {
+            errors.set(error.field_errors());
+        }
     });
     let expires = RwSignal::new(String::new());
 

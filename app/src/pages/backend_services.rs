@@ -3,11 +3,9 @@
 //! tab shows its URL and the live APIs that use it; **Set URL** / **Change URL** and
 //! **Delete URL** first list the APIs they affect.
 
-use crate::api::{
-    create_service, delete_service_url, get_service, list_services, service_history, set_service_url, Saved,
-};
+use crate::api::{create_service, delete_service_url, get_service, list_services, service_history, set_service_url};
 use crate::components::{
-    bind, error_text, opts, DetailHead, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField,
+    bind, on_done, opts, DetailHead, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField,
 };
 use domain::service::{ServiceKind, ServiceSpec, ServiceUrlSpec, ServiceUser, ServiceView};
 use domain::Environment;
@@ -18,21 +16,15 @@ use leptos_router::hooks::use_params_map;
 /// `/backend-services`
 #[component]
 pub fn BackendServicesPage() -> impl IntoView {
-    let refresh = RwSignal::new(0u32);
-    let services = Resource::new(move || refresh.get(), |_| list_services());
     let creating = RwSignal::new(false);
     let form = RwSignal::new((ServiceSpec::default(), "http".to_owned()));
     let errors: Errors = RwSignal::new(Vec::new());
     let save = Action::new(move |spec: &ServiceSpec| create_service(spec.clone()));
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(Saved::Ok(_))) => {
-            creating.set(false);
-            refresh.update(|n| *n += 1);
-        }
-        Some(Ok(Saved::Invalid(list))) => errors.set(list),
-        Some(Err(error)) => errors.set(vec![domain::FieldError::new("form", error_text(&error))]),
-        None => {}
+    on_done(save, move |outcome| match outcome {
+        Ok(_) => creating.set(false),
+        Err(error) => errors.set(error.field_errors()),
     });
+    let services = Resource::new(move || save.version().get(), |_| list_services());
     let url_of = |s: &ServiceView, env: Environment| match &s.environments[env.index()].url {
         None => "-".to_owned(),
         Some(url) if url.is_empty() => "configured".to_owned(),
@@ -170,9 +162,6 @@ fn users_table(users: Vec<ServiceUser>, empty: &'static str) -> AnyView {
 pub fn BackendServicePage() -> impl IntoView {
     let params = use_params_map();
     let name = Memo::new(move |_| params.read().get("name").unwrap_or_default());
-    let refresh = RwSignal::new(0u32);
-    let service = Resource::new(move || (name.get(), refresh.get()), |(name, _)| get_service(name));
-    let history = Resource::new(move || (name.get(), refresh.get()), |(name, _)| service_history(name));
     let tab = RwSignal::new(Tab::Env(Environment::Test));
     let asking = RwSignal::new(Asking::None);
     let url = RwSignal::new(ServiceUrlSpec::default());
@@ -182,25 +171,18 @@ pub fn BackendServicePage() -> impl IntoView {
     let save = Action::new(move |(name, env, spec): &(String, Environment, ServiceUrlSpec)| {
         set_service_url(name.clone(), *env, spec.clone())
     });
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(Saved::Ok(_))) => {
-            asking.set(Asking::None);
-            refresh.update(|n| *n += 1);
-        }
-        Some(Ok(Saved::Invalid(list))) => errors.set(list),
-        Some(Err(error)) => errors.set(vec![domain::FieldError::new("form", error_text(&error))]),
-        None => {}
+    on_done(save, move |outcome| match outcome {
+        Ok(_) => asking.set(Asking::None),
+        Err(error) => errors.set(error.field_errors()),
     });
     let remove = Action::new(move |(name, env): &(String, Environment)| delete_service_url(name.clone(), *env));
-    Effect::new(move |_| match remove.value().get() {
-        Some(Ok(Ok(_))) => {
-            asking.set(Asking::None);
-            refresh.update(|n| *n += 1);
-        }
-        Some(Ok(Err(message))) => failure.set(Some(message)),
-        Some(Err(error)) => failure.set(Some(error_text(&error))),
-        None => {}
+    on_done(remove, move |outcome| match outcome {
+        Ok(_) => asking.set(Asking::None),
+        Err(error) => failure.set(Some(error.message())),
     });
+    let changes = move || (save.version().get(), remove.version().get());
+    let service = Resource::new(move || (name.get(), changes()), |(name, _)| get_service(name));
+    let history = Resource::new(move || (name.get(), changes()), |(name, _)| service_history(name));
 
     let tabs = move || {
         let mut all = vec![(Tab::Draft, "Draft")];

@@ -3,8 +3,8 @@
 //! parameters; **Send** goes through the real gateway. The result shows the request sent,
 //! the response, timings, and the gateway's trace of every phase.
 
-use crate::api::{api_authorizations, debug_call, list_apps, list_groups, live_apis, Saved};
-use crate::components::{error_text, Errors};
+use crate::api::{api_authorizations, debug_call, list_apps, list_groups, live_apis};
+use crate::components::{on_done, Errors};
 use domain::api::{ApiSpec, AuthType};
 use domain::debug::{first_difference, DebugRequest, DebugResult, DebugTrace};
 use domain::release::VersionApi;
@@ -51,7 +51,7 @@ pub fn DebugPage() -> impl IntoView {
         let wanted = env.get();
         live.get()
             .and_then(Result::ok)
-            .and_then(|all| all.into_iter().find(|(e, _, _)| e.as_str() == wanted).map(|(_, _, apis)| apis))
+            .and_then(|all| all.into_iter().find(|live| live.environment.as_str() == wanted).map(|live| live.apis))
             .unwrap_or_default()
     };
     let chosen = Memo::new(move |_| {
@@ -60,14 +60,12 @@ pub fn DebugPage() -> impl IntoView {
     });
 
     let send = Action::new(move |request: &DebugRequest| debug_call(request.clone()));
-    Effect::new(move |_| match send.value().get() {
-        Some(Ok(Saved::Ok(answer))) => {
+    on_done(send, move |outcome| match outcome {
+        Ok(answer) => {
             errors.set(Vec::new());
             result.set(Some(answer));
         }
-        Some(Ok(Saved::Invalid(list))) => errors.set(list),
-        Some(Err(error)) => errors.set(vec![domain::FieldError::new("form", error_text(&error))]),
-        None => {}
+        Err(error) => errors.set(error.field_errors()),
     });
     let on_send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -152,7 +150,7 @@ pub fn DebugPage() -> impl IntoView {
                                 .and_then(Result::ok)
                                 .unwrap_or_default()
                                 .into_iter()
-                                .map(|(e, version, _)| {
+                                .map(|domain::release::LiveVersion { environment: e, version, .. }| {
                                     view! { <option value=e.as_str()>{format!("{} (version {version})", e.label())}</option> }
                                 })
                                 .collect_view()

@@ -2,7 +2,6 @@
 //! Off-line; the history below.
 
 use crate::api::list_deployments;
-use crate::components::error_text;
 use crate::pages::domains::CustomDomains;
 use crate::pages::group::group_param;
 use crate::pages::release::{OfflineDialog, SwitchDialog};
@@ -25,13 +24,20 @@ fn when(at: &str) -> String {
 #[component]
 pub fn DeploymentsTab() -> impl IntoView {
     let group = group_param();
-    let refresh = RwSignal::new(0u32);
-    let data = Resource::new(move || (group.get(), refresh.get()), |(group, _)| list_deployments(group));
+    // Notified when a dialog switched or took something off-line.
+    let changed = Trigger::new();
+    let data = Resource::new(
+        move || {
+            changed.track();
+            group.get()
+        },
+        list_deployments,
+    );
     let dialog = RwSignal::new(Dialogs::None);
     let closed = Callback::new(move |done: bool| {
         dialog.set(Dialogs::None);
         if done {
-            refresh.update(|n| *n += 1);
+            changed.notify();
         }
     });
     view! {
@@ -71,7 +77,7 @@ pub fn DeploymentsTab() -> impl IntoView {
                             }.into_any()
                         }}
                     }.into_any(),
-                    Err(error) => view! { <p class="error">{error_text(&error)}</p> }.into_any(),
+                    Err(error) => view! { <p class="error">{error.message()}</p> }.into_any(),
                 }
             })}
         </Transition>

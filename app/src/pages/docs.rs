@@ -3,8 +3,8 @@
 //! YAML) and the Python and TypeScript SDKs; and **Import OpenAPI** into the draft with a
 //! preview first.
 
-use crate::api::{docs_html, import_openapi, live_apis, Saved};
-use crate::components::error_text;
+use crate::api::{docs_html, import_openapi, live_apis, ConsoleError};
+use crate::components::on_done;
 use crate::pages::group::group_param;
 use domain::import::ImportReport;
 use domain::Environment;
@@ -36,7 +36,7 @@ pub fn DocsTab() -> impl IntoView {
                 let group = group.get_untracked();
                 environments
                     .into_iter()
-                    .map(|(env, version, apis)| {
+                    .map(|domain::release::LiveVersion { environment: env, version, apis }| {
                         let rest = format!("/api/admin/v1/groups/{group}");
                         let e = env.as_str();
                         let label = format!("{} (version {version}, {} APIs)", env.label(), apis.len());
@@ -66,7 +66,7 @@ pub fn DocsTab() -> impl IntoView {
                 match docs.await {
                     Ok(Some(html)) => view! { <article class="card docs" aria-label="Docs" inner_html=html></article> }.into_any(),
                     Ok(None) => ().into_any(),
-                    Err(error) => view! { <p class="error">{error_text(&error)}</p> }.into_any(),
+                    Err(error) => view! { <p class="error">{error.message()}</p> }.into_any(),
                 }
             })}
         </Transition>
@@ -84,19 +84,17 @@ fn ImportOpenApi() -> impl IntoView {
     let run = Action::new(move |(group, document, dry_run): &(String, String, bool)| {
         import_openapi(group.clone(), document.clone(), *dry_run)
     });
-    Effect::new(move |_| match run.value().get() {
-        Some(Ok(Saved::Ok(r))) => {
+    on_done(run, move |outcome| match outcome {
+        Ok(r) => {
             failure.set(None);
             report.set(Some(r));
         }
-        Some(Ok(Saved::Invalid(errors))) => {
-            report.set(None);
-            failure.set(Some(
-                errors.into_iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
-            ));
+        Err(error) => {
+            if matches!(error, ConsoleError::Invalid(_)) {
+                report.set(None);
+            }
+            failure.set(Some(error.message()));
         }
-        Some(Err(error)) => failure.set(Some(error_text(&error))),
-        None => {}
     });
     let on_file = move |ev: leptos::ev::Event| read_file(ev, document);
     view! {

@@ -1,17 +1,15 @@
 //! Custom domains of a group (shown under Deployment Management): extra host names callers
 //! use, each optionally pinned to one environment so no `X-Ca-Stage` header is needed.
 
-use crate::api::{add_domain, list_domains, remove_domain, Saved};
-use crate::components::{bind, error_text, opts, Errors, OtherErrors, SelectField, TextField};
+use crate::api::{add_domain, list_domains, remove_domain};
+use crate::components::{bind, on_done, opts, Errors, OtherErrors, SelectField, TextField};
 use domain::group::DomainSpec;
-use domain::{Environment, FieldError};
+use domain::Environment;
 use leptos::prelude::*;
 
 /// The Custom domains section of a group.
 #[component]
 pub fn CustomDomains(group: Memo<String>) -> impl IntoView {
-    let refresh = RwSignal::new(0u32);
-    let domains = Resource::new(move || (group.get(), refresh.get()), |(group, _)| list_domains(group));
     let form = RwSignal::new((String::new(), String::new()));
     let errors: Errors = RwSignal::new(Vec::new());
     let failure = RwSignal::new(None::<String>);
@@ -19,26 +17,19 @@ pub fn CustomDomains(group: Memo<String>) -> impl IntoView {
         let spec = DomainSpec { host: host.clone(), environment: env.parse::<Environment>().ok() };
         add_domain(group.clone(), spec)
     });
-    Effect::new(move |_| match add.value().get() {
-        Some(Ok(Saved::Ok(_))) => {
+    on_done(add, move |outcome| match outcome {
+        Ok(_) => {
             errors.set(Vec::new());
             form.set((String::new(), String::new()));
-            refresh.update(|n| *n += 1);
         }
-        Some(Ok(Saved::Invalid(found))) => errors.set(found),
-        Some(Err(error)) => errors.set(vec![FieldError::new("form", error_text(&error))]),
-        None => {}
+        Err(error) => errors.set(error.field_errors()),
     });
     let remove = Action::new(move |(group, host): &(String, String)| remove_domain(group.clone(), host.clone()));
-    Effect::new(move |_| match remove.value().get() {
-        Some(Ok(Ok(()))) => {
-            failure.set(None);
-            refresh.update(|n| *n += 1);
-        }
-        Some(Ok(Err(message))) => failure.set(Some(message)),
-        Some(Err(error)) => failure.set(Some(error_text(&error))),
-        None => {}
-    });
+    on_done(remove, move |outcome| failure.set(outcome.err().map(|error| error.message())));
+    let domains = Resource::new(
+        move || (group.get(), add.version().get(), remove.version().get()),
+        |(group, _, _)| list_domains(group),
+    );
     let environments =
         opts(&[("", "Any (X-Ca-Stage)"), ("test", "Test"), ("pre", "Pre-release"), ("prod", "Production")]);
     view! {
@@ -67,7 +58,7 @@ pub fn CustomDomains(group: Memo<String>) -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(error) => view! { <p class="error">{error_text(&error)}</p> }.into_any(),
+                    Err(error) => view! { <p class="error">{error.message()}</p> }.into_any(),
                 }
             })}
         </Transition>

@@ -1,7 +1,7 @@
 //! The API Groups page: the list, and dialogs to create, edit and delete a group.
 
-use crate::api::{delete_group, list_groups, save_group, Saved};
-use crate::components::{bind, error_text, Dialog, Errors, FormButtons, OtherErrors, TextField};
+use crate::api::{delete_group, list_groups, save_group};
+use crate::components::{bind, on_done, Dialog, Errors, FormButtons, OtherErrors, TextField};
 use domain::group::GroupSpec;
 use domain::views::GroupView;
 use leptos::prelude::*;
@@ -20,8 +20,6 @@ enum Editing {
 /// `/groups`
 #[component]
 pub fn GroupsPage() -> impl IntoView {
-    let refresh = RwSignal::new(0u32);
-    let groups = Resource::new(move || refresh.get(), |_| list_groups());
     let editing = RwSignal::new(Editing::None);
     let form = RwSignal::new(GroupSpec::default());
     let errors: Errors = RwSignal::new(Vec::new());
@@ -34,32 +32,16 @@ pub fn GroupsPage() -> impl IntoView {
     };
     let save =
         Action::new(move |(original, spec): &(Option<String>, GroupSpec)| save_group(original.clone(), spec.clone()));
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(Saved::Ok(_))) => {
-            editing.set(Editing::None);
-            refresh.update(|n| *n += 1);
-        }
-        Some(Ok(Saved::Invalid(list))) => errors.set(list),
-        Some(Err(error)) => errors.set(vec![domain::FieldError::new("form", error_text(&error))]),
-        None => {}
+    on_done(save, move |outcome| match outcome {
+        Ok(_) => editing.set(Editing::None),
+        Err(error) => errors.set(error.field_errors()),
     });
     let remove = Action::new(move |name: &String| delete_group(name.clone()));
-    Effect::new(move |_| match remove.value().get() {
-        Some(Ok(Ok(()))) => {
-            editing.set(Editing::None);
-            failure.set(None);
-            refresh.update(|n| *n += 1);
-        }
-        Some(Ok(Err(message))) => {
-            editing.set(Editing::None);
-            failure.set(Some(message));
-        }
-        Some(Err(error)) => {
-            editing.set(Editing::None);
-            failure.set(Some(error_text(&error)));
-        }
-        None => {}
+    on_done(remove, move |outcome| {
+        editing.set(Editing::None);
+        failure.set(outcome.err().map(|error| error.message()));
     });
+    let groups = Resource::new(move || (save.version().get(), remove.version().get()), |_| list_groups());
 
     view! {
         <Title text="API Groups · Gantry" />

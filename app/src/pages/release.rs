@@ -2,10 +2,10 @@
 //! row of the Version Modification List, with that version) and the Switch Version and
 //! Off-line dialogs of Deployment Management.
 
-use crate::api::{diff_versions, list_versions, release, take_offline, ReleaseVersion, Saved};
-use crate::components::{bind, error_text, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
+use crate::api::{diff_versions, list_versions, release, take_offline, ReleaseVersion};
+use crate::components::{bind, on_done, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
 use domain::release::{DeployBackend, DeploymentView, VersionSpec};
-use domain::{Environment, FieldError};
+use domain::Environment;
 use leptos::prelude::*;
 
 /// The environments as the selects list them.
@@ -62,11 +62,9 @@ pub fn ReleaseDialog(group: String, version: Option<String>, closed: Callback<bo
         let environment = form.environment.parse::<Environment>().unwrap_or(Environment::Test);
         release(group.clone(), environment, version, backend, form.note.clone())
     });
-    Effect::new(move |_| match submit.value().get() {
-        Some(Ok(Saved::Ok(_))) => closed.run(true),
-        Some(Ok(Saved::Invalid(found))) => errors.set(found),
-        Some(Err(error)) => errors.set(vec![FieldError::new("form", error_text(&error))]),
-        None => {}
+    on_done(submit, move |outcome| match outcome {
+        Ok(_) => closed.run(true),
+        Err(error) => errors.set(error.field_errors()),
     });
     let choose = move |new: bool| form.update(|f| f.new_version = new);
     view! {
@@ -164,11 +162,9 @@ pub fn SwitchDialog(group: String, live: DeploymentView, closed: Callback<bool>)
     let submit = Action::new(move |(group, label): &(String, String)| {
         release(group.clone(), env, ReleaseVersion::Existing(label.clone()), backend.clone(), "switch".into())
     });
-    Effect::new(move |_| match submit.value().get() {
-        Some(Ok(Saved::Ok(_))) => closed.run(true),
-        Some(Ok(Saved::Invalid(found))) => errors.set(found),
-        Some(Err(error)) => errors.set(vec![FieldError::new("form", error_text(&error))]),
-        None => {}
+    on_done(submit, move |outcome| match outcome {
+        Ok(_) => closed.run(true),
+        Err(error) => errors.set(error.field_errors()),
     });
     let current = live.version.clone();
     view! {
@@ -217,11 +213,9 @@ pub fn OfflineDialog(group: String, live: DeploymentView, closed: Callback<bool>
     let env = live.environment;
     let failure = RwSignal::new(None::<String>);
     let submit = Action::new(move |group: &String| take_offline(group.clone(), env));
-    Effect::new(move |_| match submit.value().get() {
-        Some(Ok(Ok(()))) => closed.run(true),
-        Some(Ok(Err(message))) => failure.set(Some(message)),
-        Some(Err(error)) => failure.set(Some(error_text(&error))),
-        None => {}
+    on_done(submit, move |outcome| match outcome {
+        Ok(()) => closed.run(true),
+        Err(error) => failure.set(Some(error.message())),
     });
     view! {
         <Dialog title="Off-line">

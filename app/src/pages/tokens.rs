@@ -1,8 +1,8 @@
 //! The API Tokens page (under the user menu): the admin REST API's bearer tokens, with
 //! **Create Token** (the token is shown once) and **Revoke**.
 
-use crate::api::{create_token, list_tokens, revoke_token, Saved};
-use crate::components::{bind, error_text, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
+use crate::api::{create_token, list_tokens, revoke_token};
+use crate::components::{bind, on_done, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
 use domain::views::TokenSpec;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,8 +10,6 @@ use leptos_meta::Title;
 /// `/tokens`
 #[component]
 pub fn TokensPage() -> impl IntoView {
-    let refresh = RwSignal::new(0u32);
-    let tokens = Resource::new(move || refresh.get(), |_| list_tokens());
     let creating = RwSignal::new(false);
     let form = RwSignal::new(TokenSpec::default());
     let errors: Errors = RwSignal::new(Vec::new());
@@ -19,23 +17,16 @@ pub fn TokensPage() -> impl IntoView {
     let created = RwSignal::new(None::<String>);
     let failure = RwSignal::new(None::<String>);
     let save = Action::new(move |spec: &TokenSpec| create_token(spec.clone()));
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(Saved::Ok(new))) => {
+    on_done(save, move |outcome| match outcome {
+        Ok(new) => {
             creating.set(false);
             created.set(Some(new.token));
-            refresh.update(|n| *n += 1);
         }
-        Some(Ok(Saved::Invalid(list))) => errors.set(list),
-        Some(Err(error)) => errors.set(vec![domain::FieldError::new("form", error_text(&error))]),
-        None => {}
+        Err(error) => errors.set(error.field_errors()),
     });
     let revoke = Action::new(move |id: &i32| revoke_token(*id));
-    Effect::new(move |_| match revoke.value().get() {
-        Some(Ok(Ok(()))) => refresh.update(|n| *n += 1),
-        Some(Ok(Err(message))) => failure.set(Some(message)),
-        Some(Err(error)) => failure.set(Some(error_text(&error))),
-        None => {}
-    });
+    on_done(revoke, move |outcome| failure.set(outcome.err().map(|error| error.message())));
+    let tokens = Resource::new(move || (save.version().get(), revoke.version().get()), |_| list_tokens());
 
     view! {
         <Title text="API Tokens · Gantry" />

@@ -3,7 +3,6 @@
 //! Release button per row.
 
 use crate::api::list_versions;
-use crate::components::error_text;
 use crate::pages::group::group_param;
 use crate::pages::release::ReleaseDialog;
 use domain::release::VersionView;
@@ -13,13 +12,20 @@ use leptos::prelude::*;
 #[component]
 pub fn VersionsTab() -> impl IntoView {
     let group = group_param();
-    let refresh = RwSignal::new(0u32);
-    let versions = Resource::new(move || (group.get(), refresh.get()), |(group, _)| list_versions(group));
+    // Notified when the Release dialog released something.
+    let changed = Trigger::new();
+    let versions = Resource::new(
+        move || {
+            changed.track();
+            group.get()
+        },
+        list_versions,
+    );
     let releasing = RwSignal::new(None::<String>);
     let closed = Callback::new(move |done: bool| {
         releasing.set(None);
         if done {
-            refresh.update(|n| *n += 1);
+            changed.notify();
         }
     });
     view! {
@@ -46,7 +52,7 @@ pub fn VersionsTab() -> impl IntoView {
                             <tbody>{list.into_iter().map(|v| version_row(v, releasing)).collect_view()}</tbody>
                         </table>
                     }.into_any(),
-                    Err(error) => view! { <p class="error">{error_text(&error)}</p> }.into_any(),
+                    Err(error) => view! { <p class="error">{error.message()}</p> }.into_any(),
                 }
             })}
         </Transition>

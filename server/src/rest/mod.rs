@@ -50,6 +50,8 @@ use utoipa::{Modify, OpenApi};
         releases::list_deployments,
         releases::deployment_history,
         releases::release_version,
+        releases::release_draft,
+        releases::live_apis,
         releases::take_offline,
         apps::list_apps,
         apps::create_app,
@@ -120,6 +122,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/groups/{group}/deployments/{env}",
             axum::routing::put(releases::release_version).delete(releases::take_offline),
         )
+        .route("/groups/{group}/deployments/{env}/draft", axum::routing::post(releases::release_draft))
+        .route("/groups/{group}/live", get(releases::live_apis))
         .route("/groups/{group}/apis/{id}/authorizations", get(apps::api_authorizations))
         .route("/apps", get(apps::list_apps).post(apps::create_app))
         .route("/apps/{app}", get(apps::get_app).patch(apps::update_app).delete(apps::delete_app))

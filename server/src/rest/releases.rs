@@ -7,7 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use control::{ControlError, CurrentUser};
-use domain::release::{DeploymentEventView, DeploymentView, Diff, ReleaseSpec, VersionSpec, VersionView};
+use domain::release::{
+    DeploymentEventView, DeploymentView, Diff, DraftReleaseSpec, LiveVersion, ReleaseSpec, VersionSpec, VersionView,
+};
 use domain::Environment;
 use serde::Deserialize;
 
@@ -113,6 +115,31 @@ pub async fn release_version(
     ApiJson(spec): ApiJson<ReleaseSpec>,
 ) -> Result<Json<DeploymentView>, ApiError> {
     Ok(Json(state.control.release(&group, environment(&env)?, &spec, &user).await?))
+}
+
+/// Release the draft: freeze it into a new version and make that live, as one step. A
+/// release that would be refused leaves no version behind.
+#[utoipa::path(post, path = "/groups/{group}/deployments/{env}/draft", tag = "deployments", params(("group" = String, Path), ("env" = String, Path, description = "test, pre or prod")), request_body(content = Object, description = "`{version: {label, description?}, backend, note?}`"), responses(
+    (status = 200, description = "The deployment"),
+    (status = 422, body = ValidationErrorBody),
+))]
+pub async fn release_draft(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path((group, env)): Path<(String, String)>,
+    ApiJson(spec): ApiJson<DraftReleaseSpec>,
+) -> Result<Json<DeploymentView>, ApiError> {
+    let env = environment(&env)?;
+    Ok(Json(state.control.release_draft(&group, env, &spec.version, &spec.backend, &spec.note, &user).await?))
+}
+
+/// What is live in each environment: the version and its APIs.
+#[utoipa::path(get, path = "/groups/{group}/live", tag = "deployments", params(("group" = String, Path)), responses((status = 200, description = "`[{environment, version, apis}]`")))]
+pub async fn live_apis(
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+) -> Result<Json<Vec<LiveVersion>>, ApiError> {
+    Ok(Json(state.control.live_apis(&group).await?))
 }
 
 /// Take the group off-line in an environment.

@@ -110,6 +110,46 @@ async fn a_bad_release_is_422_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn the_draft_is_released_in_one_step_and_a_refused_one_leaves_no_version() {
+    let app = spawn_app().await;
+    let rest = petstore(&app).await;
+    rest.post("/groups/petstore/apis", hello("drafted")).await;
+    let release = |label: &str, backend: serde_json::Value| json!({"version": {"label": label, "description": "from the draft"}, "backend": backend, "note": "one step"});
+
+    // Refused: the release backend is not an address. No version is left behind.
+    let (status, body) = rest
+        .post("/groups/petstore/deployments/test/draft", release("1.0.0", json!({"type": "http", "address": "nope"})))
+        .await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("backend.address")), "{body}");
+    assert_eq!(rest.get("/groups/petstore/versions").await.1, json!([]));
+    // A body that is not a draft release names the field.
+    let (status, body) = rest.post("/groups/petstore/deployments/test/draft", json!({"version": "1.0.0"})).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) =
+        rest.post("/groups/petstore/deployments/staging/draft", release("1.0.0", json!({"type": "mock"}))).await;
+    assert_eq!(status, 404);
+
+    let (status, body) =
+        rest.post("/groups/petstore/deployments/test/draft", release("1.0.0", json!({"type": "mock"}))).await;
+    assert_eq!(
+        (status, body["version"].as_str(), body["note"].as_str()),
+        (200, Some("1.0.0"), Some("one step")),
+        "{body}"
+    );
+    assert_eq!(body_of(&app, "TEST").await, (200, "drafted".to_owned()));
+    let (_, versions) = rest.get("/groups/petstore/versions").await;
+    assert_eq!(versions[0]["description"], "from the draft");
+
+    // What is live, with its APIs, per environment.
+    let (status, live) = rest.get("/groups/petstore/live").await;
+    assert_eq!(status, 200);
+    assert_eq!(live.as_array().map(Vec::len), Some(1), "{live}");
+    assert_eq!((live[0]["environment"].as_str(), live[0]["version"].as_str()), (Some("test"), Some("1.0.0")));
+    assert_eq!(live[0]["apis"][0]["spec"]["name"], "Hello");
+    assert_eq!(rest.get("/groups/nobody/live").await.0, 404);
+}
+
+#[tokio::test]
 async fn http_backends_get_the_mapped_request() {
     let app = spawn_app().await;
     let backend = spawn_echo_backend().await;
