@@ -28,13 +28,13 @@ import urllib.error
 import urllib.request
 import uuid
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "server", "tests", "support"))
-import proxy  # noqa: E402  (shared helpers: nginx, REST, CPU ticks)
+import common  # noqa: E402  (shared helpers: nginx, Gantry, REST, CPU ticks)
 from xca_sign import sign  # noqa: E402
 
-GANTRY, ROUNDS, SECONDS = proxy.GANTRY, proxy.ROUNDS, proxy.SECONDS
-BACKEND, CONSOLE, GATEWAY = proxy.BACKEND, proxy.CONSOLE, proxy.GATEWAY
+GANTRY, ROUNDS, SECONDS = common.GANTRY, common.ROUNDS, common.SECONDS
+BACKEND, CONSOLE, GATEWAY = common.BACKEND, common.CONSOLE, common.GATEWAY
 HOST = "bench.localhost"
 POOL = 60_000 * SECONDS  # more requests than a round can send: no nonce is reused
 
@@ -99,17 +99,17 @@ def wrk(script, requests):
 
 
 def main():
-    proxy.ensure_tools()
+    common.ensure_tools()
     work = tempfile.mkdtemp(prefix="gantry-auth-bench-")
     script = os.path.join(work, "replay.lua")
     with open(script, "w") as f:
         f.write(LUA)
     procs = []
     try:
-        procs.append(proxy.start_backend(work))
-        gantry, rest = proxy.start_gantry(work)
+        procs.append(common.start_backend(work))
+        gantry, rest = common.start_gantry(work)
         procs.append(gantry)
-        proxy.wait_for(f"http://127.0.0.1:{BACKEND}/bench")
+        common.wait_for(f"http://127.0.0.1:{BACKEND}/bench")
         rest("POST", "/groups", {"name": "bench", "subdomain": "bench"})
         ids = [rest("POST", "/groups/bench/apis", {"name": name, "auth": auth, "request": {"method": "GET", "path": path},
                                                    "backend": {"http": {"path": "/bench"}}})["id"]
@@ -119,7 +119,7 @@ def main():
              {"version": "1", "backend": {"type": "http", "address": f"http://127.0.0.1:{BACKEND}"}})
         app = rest("POST", "/apps", {"name": "bench"})
         rest("POST", "/apps/bench/authorizations", {"group": "bench", "apis": ids, "env": "prod"})
-        proxy.wait_for(f"http://127.0.0.1:{GATEWAY}/open", {"Host": HOST})
+        common.wait_for(f"http://127.0.0.1:{GATEWAY}/open", {"Host": HOST})
 
         variants = ["unsigned", "appcode", "signed"]
         results = {name: {"rate": [], "cpu_us": [], "user_us": [], "errors": 0} for name in variants}
@@ -135,16 +135,16 @@ def main():
         for _ in range(ROUNDS):
             for name in variants:
                 requests = request_file(work, name, app)
-                before = proxy.cpu_ticks([gantry.pid], split=True)
+                before = common.cpu_ticks([gantry.pid], split=True)
                 rate, total, errors = wrk(script, requests)
-                user, system = (after - b for after, b in zip(proxy.cpu_ticks([gantry.pid], split=True), before))
+                user, system = (after - b for after, b in zip(common.cpu_ticks([gantry.pid], split=True), before))
                 results[name]["rate"].append(rate)
                 results[name]["errors"] += errors
-                results[name]["cpu_us"].append((user + system) / proxy.TICK * 1e6 / max(total, 1))
-                results[name]["user_us"].append(user / proxy.TICK * 1e6 / max(total, 1))
+                results[name]["cpu_us"].append((user + system) / common.TICK * 1e6 / max(total, 1))
+                results[name]["user_us"].append(user / common.TICK * 1e6 / max(total, 1))
         report(results)
     finally:
-        proxy.stop(procs)
+        common.stop(procs)
 
 
 def report(results):
@@ -160,7 +160,7 @@ def report(results):
     lines += ["", f"- Signed / unsigned throughput: **{s / u:.2f}** (goal >= 0.9: {'met' if s / u >= 0.9 else 'not met'})",
               f"- AppCode / unsigned: {a / u:.2f}"]
     text = "\n".join(lines) + "\n"
-    proxy.write_result("auth", text)
+    common.write_result("auth", text)
 
 
 if __name__ == "__main__":

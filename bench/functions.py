@@ -23,11 +23,11 @@ import sys
 import tempfile
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(__file__))
-import proxy  # noqa: E402  (shared helpers)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  (shared helpers: nginx, Gantry, REST, CPU ticks)
 
-GANTRY, ROUNDS, SECONDS = proxy.GANTRY, proxy.ROUNDS, proxy.SECONDS
-CONSOLE, GATEWAY = proxy.CONSOLE, proxy.GATEWAY
+GANTRY, ROUNDS, SECONDS = common.GANTRY, common.ROUNDS, common.SECONDS
+CONSOLE, GATEWAY = common.CONSOLE, common.GATEWAY
 HOST = "fnbench.localhost"
 
 
@@ -52,9 +52,9 @@ def wrk(path):
 
 
 def main():
-    proxy.ensure_tools()
+    common.ensure_tools()
     work = tempfile.mkdtemp(prefix="gantry-fn-bench-")
-    gantry, rest = proxy.start_gantry(work)
+    gantry, rest = common.start_gantry(work)
     try:
         rest("POST", "/groups", {"name": "fnbench", "subdomain": "fnbench"})
         name = [{"name": "name", "in": "path"}]
@@ -68,7 +68,7 @@ def main():
         rest("POST", "/groups/fnbench/versions", {"label": "1"})
         rest("PUT", "/groups/fnbench/deployments/prod", {"version": "1", "backend": {"type": "mock"}})
         for path in ("/mock/bench", "/function/bench"):
-            proxy.wait_for(f"http://127.0.0.1:{GATEWAY}{path}", {"Host": HOST})
+            common.wait_for(f"http://127.0.0.1:{GATEWAY}{path}", {"Host": HOST})
             with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{GATEWAY}{path}", headers={"Host": HOST})) as r:
                 assert json.load(r) == {"hello": "bench"}, path
 
@@ -83,7 +83,7 @@ def main():
                 r["errors"] += errors
         report(results)
     finally:
-        proxy.stop([gantry])
+        common.stop([gantry])
 
 
 def report(results):
@@ -98,7 +98,7 @@ def report(results):
     lines += ["", f"- Function / Mock throughput: **{f / m:.2f}**; a trivial call costs about "
               f"{(1e6 / f - 1e6 / m):.1f} µs of gateway time more than a Mock answer."]
     text = "\n".join(lines) + "\n"
-    proxy.write_result("functions", text)
+    common.write_result("functions", text)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,10 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(__file__))
-import proxy  # noqa: E402  (shared helpers)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  (shared helpers: nginx, Gantry, REST, CPU ticks)
 
-GANTRY, ROUNDS, SECONDS = proxy.GANTRY, proxy.ROUNDS, proxy.SECONDS
+GANTRY, ROUNDS, SECONDS = common.GANTRY, common.ROUNDS, common.SECONDS
 RATE = int(sys.argv[4]) if len(sys.argv) > 4 else 30_000
 WORKERS = 32
 
@@ -48,26 +48,26 @@ def hey(port, host=None):
 
 
 def main():
-    proxy.ensure_tools()
+    common.ensure_tools()
     work = tempfile.mkdtemp(prefix="gantry-latency-bench-")
     procs = []
     try:
-        procs.append(proxy.start_backend(work))
-        procs.append(proxy.start_nginx(work, "proxy", f"""
-    upstream backend {{ server 127.0.0.1:{proxy.BACKEND}; keepalive 64; }}
-    server {{ listen 127.0.0.1:{proxy.NGINX}; keepalive_timeout 300s;
+        procs.append(common.start_backend(work))
+        procs.append(common.start_nginx(work, "proxy", f"""
+    upstream backend {{ server 127.0.0.1:{common.BACKEND}; keepalive 64; }}
+    server {{ listen 127.0.0.1:{common.NGINX}; keepalive_timeout 300s;
         location / {{ proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}""", 0))
-        gantry, rest = proxy.start_gantry(work)
+        gantry, rest = common.start_gantry(work)
         procs.append(gantry)
-        proxy.wait_for(f"http://127.0.0.1:{proxy.BACKEND}/bench")
-        proxy.wait_for(f"http://127.0.0.1:{proxy.NGINX}/bench")
+        common.wait_for(f"http://127.0.0.1:{common.BACKEND}/bench")
+        common.wait_for(f"http://127.0.0.1:{common.NGINX}/bench")
         rest("POST", "/groups", {"name": "bench", "subdomain": "bench"})
         rest("POST", "/groups/bench/apis", {"name": "Bench", "request": {"method": "GET", "path": "/bench"}})
         rest("POST", "/groups/bench/versions", {"label": "1"})
         rest("PUT", "/groups/bench/deployments/prod",
-             {"version": "1", "backend": {"type": "http", "address": f"http://127.0.0.1:{proxy.BACKEND}"}})
-        proxy.wait_for(f"http://127.0.0.1:{proxy.GATEWAY}/bench", {"Host": "bench.localhost"})
-        targets = {"direct": (proxy.BACKEND, None), "nginx": (proxy.NGINX, None), "gantry": (proxy.GATEWAY, "bench.localhost")}
+             {"version": "1", "backend": {"type": "http", "address": f"http://127.0.0.1:{common.BACKEND}"}})
+        common.wait_for(f"http://127.0.0.1:{common.GATEWAY}/bench", {"Host": "bench.localhost"})
+        targets = {"direct": (common.BACKEND, None), "nginx": (common.NGINX, None), "gantry": (common.GATEWAY, "bench.localhost")}
         results = {name: {"rate": [], "p50": [], "p99": [], "failed": 0} for name in targets}
         for _ in range(ROUNDS):
             for name, (port, host) in targets.items():
@@ -79,7 +79,7 @@ def main():
                 r["failed"] += failed
         report(results)
     finally:
-        proxy.stop(procs)
+        common.stop(procs)
 
 
 def report(results):
@@ -97,7 +97,7 @@ def report(results):
     n = median(results["nginx"]["p99"]) - median(direct["p99"])
     lines += ["", f"- Added p99 Gantry {g:.3f} ms vs nginx {n:.3f} ms (goal: Gantry's ≤ nginx's: {'met' if g <= n else 'not met'})"]
     text = "\n".join(lines) + "\n"
-    proxy.write_result("latency", text)
+    common.write_result("latency", text)
 
 
 if __name__ == "__main__":

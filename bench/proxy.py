@@ -16,132 +16,17 @@ Usage: bench/proxy.py [path/to/gantry] [rounds] [seconds]
 Installs nginx and wrk from Debian when missing. Writes bench/results/proxy.md.
 """
 
-import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
-GANTRY = sys.argv[1] if len(sys.argv) > 1 else "target/perf/gantry"
-ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
-BACKEND, NGINX, CONSOLE, GATEWAY = 19001, 19002, 19003, 19004
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def ensure_tools():
-    missing = [tool for tool in ("nginx", "wrk", "taskset") if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}")]
-    if missing:
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "nginx", "wrk", "util-linux"], check=True)
-
-
-def nginx_binary():
-    return shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def start_nginx(work, name, server_block, core):
-    conf = os.path.join(work, f"{name}.conf")
-    with open(conf, "w") as f:
-        f.write(f"""
-worker_processes 1;
-daemon off;
-pid {work}/{name}.pid;
-error_log {work}/{name}.error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    {server_block}
-}}
-""")
-    return subprocess.Popen(["taskset", "-c", str(core), nginx_binary(), "-c", conf, "-p", work],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def start_backend(work):
-    """nginx serving a 1 KiB body with keep-alive on BACKEND, pinned to core 1."""
-    return start_nginx(work, "backend", f"""
-    server {{ listen 127.0.0.1:{BACKEND}; keepalive_timeout 300s;
-        location / {{ default_type text/plain; return 200 '{"x" * 1024}'; }} }}""", 1)
-
-
-def start_gantry(work):
-    """Gantry pinned to core 0 with its data in `work`/data; returns (process, rest) once the
-    console answers, `rest(method, path, body)` calling the admin API with a fresh token."""
-    env = dict(os.environ, GANTRY_DATA_DIR=os.path.join(work, "data"), GANTRY_CONSOLE_ADDR=f"127.0.0.1:{CONSOLE}",
-               GANTRY_GATEWAY_ADDR=f"127.0.0.1:{GATEWAY}", GANTRY_ADMIN_PASSWORD="bench-password", GANTRY_LOG="warn")
-    process = subprocess.Popen(["taskset", "-c", "0", GANTRY, "serve"], env=env)
-    wait_for(f"http://127.0.0.1:{CONSOLE}/login")
-    token = subprocess.run([GANTRY, "token", "create", "--name", "bench"], env=env, check=True,
-                           capture_output=True, text=True).stdout.strip()
-    return process, lambda method, path, body=None: rest(method, path, token, body)
-
-
-def stop(procs):
-    """Terminates the processes, killing those that do not stop within 10 s."""
-    for p in procs:
-        p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-
-
-def wait_for(url, headers=None):
-    for _ in range(3000):
-        try:
-            urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=1)
-            return
-        except Exception:
-            time.sleep(0.05)
-    raise SystemExit(f"{url} did not come up")
-
-
-def rest(method, path, token, body=None):
-    request = urllib.request.Request(f"http://127.0.0.1:{CONSOLE}/api/admin/v1{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request) as response:
-        text = response.read()
-        return json.loads(text) if text else None
-
-
-def write_result(name, text):
-    """Prints a results table and writes it to bench/results/`name`.md."""
-    print(text)
-    os.makedirs("bench/results", exist_ok=True)
-    with open(f"bench/results/{name}.md", "w") as f:
-        f.write(text)
-
-
-def cpu_ticks(pids, split=False):
-    """CPU time of `pids` in clock ticks: user + system, or (user, system) with `split`."""
-    user = system = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            user += int(fields[11])
-            system += int(fields[12])
-        except FileNotFoundError:
-            pass
-    return (user, system) if split else user + system
-
-
-def process_tree(root):
-    pids = [root]
-    for line in subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout.splitlines():
-        pid, ppid = map(int, line.split())
-        if ppid == root:
-            pids.append(pid)
-    return pids
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (BACKEND, GANTRY, GATEWAY, NGINX, ROUNDS, SECONDS, TICK,  # noqa: E402  (shared helpers)
+                    cpu_ticks, ensure_tools, process_tree, start_backend, start_gantry, start_nginx, stop, wait_for,
+                    write_result)
 
 
 def wrk(port, host=None):

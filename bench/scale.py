@@ -5,8 +5,8 @@ Method
 - Backend: nginx serving a 1 KiB body with keep-alive, pinned to core 1; Gantry pinned to
   core 0; wrk (1 thread, 32 connections) pinned to core 1.
 - Two groups released to Production against the backend: `small` with 10 APIs and `large`
-  with 10,000 (`GET /items/{i}/{id}`, loaded straight into the draft table, then frozen and
-  released through the REST API). wrk's Lua script spreads requests uniformly over every API
+  with 10,000 (`GET /items/{i}/{id}`, seeded through the admin REST API's OpenAPI import,
+  then frozen and released through the REST API). wrk's Lua script spreads requests uniformly over every API
   of the group. Rounds alternate small and large; medians and spread of requests/s.
 - Release latency: `large` also has `GET /probe`, a Mock API whose body is the version's
   name. 100 switches alternate versions 1 and 2 of `large` (10,001 APIs live); for each, the
@@ -18,11 +18,8 @@ Method
 Usage: bench/scale.py [path/to/gantry] [rounds] [seconds]   Writes bench/results/scale.md.
 """
 
-import json
 import os
-import re
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -30,11 +27,11 @@ import tempfile
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(__file__))
-import proxy  # noqa: E402  (shared helpers)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  (shared helpers: nginx, Gantry, REST, CPU ticks)
 
-GANTRY, ROUNDS, SECONDS = proxy.GANTRY, proxy.ROUNDS, proxy.SECONDS
-BACKEND, CONSOLE, GATEWAY = proxy.BACKEND, proxy.CONSOLE, proxy.GATEWAY
+GANTRY, ROUNDS, SECONDS = common.GANTRY, common.ROUNDS, common.SECONDS
+BACKEND, CONSOLE, GATEWAY = common.BACKEND, common.CONSOLE, common.GATEWAY
 SIZES = {"small": 10, "large": 10_000}
 SWITCHES = 100
 
@@ -58,36 +55,24 @@ def spec(name, path, body=None):
             "response": {"content_type": "application/json", "success_example": "", "error_example": ""}}
 
 
-def load(db_path, group, count, probe):
-    db = sqlite3.connect(db_path, timeout=10)
-    group_id = db.execute("SELECT id FROM api_groups WHERE name = ?", (group,)).fetchone()[0]
-    now = "2026-11-22T00:00:00+00:00"
-    rows = [(group_id, f"api-{i:05}", "GET", f"/items/{i}/{{id}}", json.dumps(spec(f"api-{i:05}", f"/items/{i}/{{id}}")), now, now, "bench")
-            for i in range(count)]
+def apis(count, probe):
+    """`count` pass-through APIs `GET /items/{i}/{id}`, and with `probe` the Mock API `GET /probe`."""
+    specs = [spec(f"api-{i:05}", f"/items/{i}/{{id}}") for i in range(count)]
     if probe:
-        rows.append((group_id, "probe", "GET", "/probe", json.dumps(spec("probe", "/probe", "version 1")), now, now, "bench"))
-    db.executemany("INSERT INTO apis (group_id, name, method, path, definition, created_at, updated_at, updated_by) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    db.commit()
-    db.close()
+        specs.append(spec("probe", "/probe", "version 1"))
+    return specs
 
 
-def set_probe(db_path, body):
-    db = sqlite3.connect(db_path, timeout=10)
-    db.execute("UPDATE apis SET definition = ? WHERE name = 'probe'", (json.dumps(spec("probe", "/probe", body)),))
-    db.commit()
-    db.close()
+def set_probe(rest, body):
+    """Changes the probe API's mock body in the draft, through the REST API."""
+    found = rest("GET", "/groups/large/apis?q=probe&per_page=1")["items"][0]
+    rest("PUT", f"/groups/large/apis/{found['id']}", dict(spec("probe", "/probe", body), id=found["id"]))
 
 
 def wrk(script, group, seconds):
     command = ["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{seconds}s", "-H", f"Host: {group}.localhost",
                "-s", script, f"http://127.0.0.1:{GATEWAY}/", "--", str(SIZES[group])]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    failed = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sockets.groups())) if sockets else 0)
-    total = int(re.search(r"(\d+) requests in", output).group(1))
+    rate, total, failed = common.wrk_output(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
     return rate, failed, total
 
 
@@ -110,35 +95,34 @@ def switches(rest, count, timings=None):
 
 
 def main():
-    proxy.ensure_tools()
+    common.ensure_tools()
     work = tempfile.mkdtemp(prefix="gantry-scale-bench-")
     script = os.path.join(work, "spread.lua")
     with open(script, "w") as f:
         f.write(LUA)
     procs = []
     try:
-        procs.append(proxy.start_backend(work))
-        gantry, rest = proxy.start_gantry(work)
+        procs.append(common.start_backend(work))
+        gantry, rest = common.start_gantry(work)
         procs.append(gantry)
-        proxy.wait_for(f"http://127.0.0.1:{BACKEND}/bench")
-        db = os.path.join(work, "data", "gantry.db")
+        common.wait_for(f"http://127.0.0.1:{BACKEND}/bench")
         release = {"version": "1", "backend": {"type": "http", "address": f"http://127.0.0.1:{BACKEND}"}}
         for group, count in SIZES.items():
             rest("POST", "/groups", {"name": group, "subdomain": group})
-            load(db, group, count, probe=group == "large")
+            common.seed_apis(rest, group, apis(count, probe=group == "large"))
             rest("POST", f"/groups/{group}/versions", {"label": "1"})
             if group == "large":
-                set_probe(db, "version 2")
+                set_probe(rest, "version 2")
                 rest("POST", "/groups/large/versions", {"label": "2"})
             rest("PUT", f"/groups/{group}/deployments/prod", release)
-            proxy.wait_for(f"http://127.0.0.1:{GATEWAY}/items/{count - 1}/7", {"Host": f"{group}.localhost"})
+            common.wait_for(f"http://127.0.0.1:{GATEWAY}/items/{count - 1}/7", {"Host": f"{group}.localhost"})
 
         scale = {group: {"rate": [], "failed": 0, "cpu_us": [], "busy": []} for group in SIZES}
         for _ in range(ROUNDS):
             for group in SIZES:
-                before, started = proxy.cpu_ticks([gantry.pid]), time.perf_counter()
+                before, started = common.cpu_ticks([gantry.pid]), time.perf_counter()
                 rate, failed, total = wrk(script, group, SECONDS)
-                used = (proxy.cpu_ticks([gantry.pid]) - before) / proxy.TICK
+                used = (common.cpu_ticks([gantry.pid]) - before) / common.TICK
                 scale[group]["rate"].append(rate)
                 scale[group]["failed"] += failed
                 scale[group]["cpu_us"].append(used * 1e6 / max(total, 1))
@@ -162,17 +146,11 @@ def main():
         switch_seconds = time.perf_counter() - started
         time.sleep(1)
         loader.send_signal(signal.SIGINT)
-        output = loader.communicate(timeout=30)[0]
-        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-        sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-        result = {
-            "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-            "total": int(re.search(r"(\d+) requests in", output).group(1)),
-            "failed": (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sockets.groups())) if sockets else 0),
-        }
+        rate, total, failed = common.wrk_output(loader.communicate(timeout=30)[0])
+        result = {"rate": rate, "total": total, "failed": failed}
         report(scale, timings, result, switch_seconds, baseline)
     finally:
-        proxy.stop(procs)
+        common.stop(procs)
 
 
 def percentile(values, p):
@@ -209,7 +187,7 @@ def report(scale, timings, load, switch_seconds, baseline):
               f"{load.get('total', 0):,} requests at {load.get('rate', 0):,.0f} req/s, **{load.get('failed', 0)} failed** "
               f"(goal 0: {'met' if load.get('failed', 1) == 0 else 'not met'})"]
     text = "\n".join(lines) + "\n"
-    proxy.write_result("scale", text)
+    common.write_result("scale", text)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 """Finds import circles between the files of each crate.
 
 A file is a module (`src/a/b.rs` is `a::b`, `src/a/mod.rs` is `a`). Module `x` depends on
-`y` when its non-test code names `crate::y…` or `super::…` resolving to `y` (a name the
-crate root re-exports counts as the module that defines it). The crate root (`lib.rs`,
+`y` when its non-test code names `crate::y…`, `super::…` resolving to `y`, or one of its
+own child modules `y` by a relative path (`y::f`, `pub use y::T`); a name the crate root
+re-exports counts as the module that defines it. So a `mod.rs` that re-exports its children
+and a child that uses its parent's types make a circle too. The crate root (`lib.rs`,
 `main.rs`) is the crate's table of contents and is left out. Any strongly connected set of
 two or more modules is a circle: printed, and the exit status is 1.
 
@@ -77,6 +79,12 @@ def crate_graph(crate: str) -> dict:
                     paths.append((kind, [p for p in prefix.split("::") if p] + item.split("::")))
         for kind, rest in PATH.findall(text):
             paths.append((kind, [p for p in rest.split("::") if p]))
+        # Relative paths to this module's own children (`params::validate`, `pub use params::X`).
+        children = {m[-1] for m in modules if m and len(m) == len(module) + 1 and m[:-1] == module}
+        if is_dir_module and children:
+            for head in re.findall(r"(?<![:\w])(\w+)::", text):
+                if head in children:
+                    graph[module].add(module + (head,))
         for kind, segments in paths:
             segments = [s for s in segments if s != "self"]
             if kind == "super":

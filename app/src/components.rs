@@ -300,6 +300,37 @@ where
     });
 }
 
+/// Changes a dialog made that the page's lists must show: the dialog owns its action, so
+/// the page cannot key its resources on that action's `version()`; it keys them on
+/// [`Changes::seen`] and the dialog's `closed` callback calls [`Changes::made`]. (A
+/// `Trigger` would not do: a resource's source is a memo, and an unchanged key does not
+/// refetch.)
+#[derive(Clone, Copy, Debug)]
+pub struct Changes(RwSignal<usize>);
+
+impl Changes {
+    /// No changes yet.
+    pub fn new() -> Changes {
+        Changes(RwSignal::new(0))
+    }
+
+    /// How many changes were made; a resource keyed on this refetches after each.
+    pub fn seen(&self) -> usize {
+        self.0.get()
+    }
+
+    /// Records a change.
+    pub fn made(&self) {
+        self.0.update(|n| *n += 1);
+    }
+}
+
+impl Default for Changes {
+    fn default() -> Changes {
+        Changes::new()
+    }
+}
+
 /// Select options from static pairs of value and text.
 pub fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(value, text)| ((*value).to_owned(), (*text).to_owned())).collect()

@@ -4,7 +4,7 @@
 
 use crate::entity::api;
 use crate::{audit, Control, ControlError, CurrentUser, FieldError};
-use domain::api::ApiSpec;
+use domain::api::{ApiSpec, ValidApi};
 pub use domain::views::{ApiPage, ApiQuery, ApiView};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
@@ -164,7 +164,7 @@ async fn find_api_in(db: &impl ConnectionTrait, group_id: i32, id: i32) -> Resul
 pub(crate) async fn insert_api(
     txn: &DatabaseTransaction,
     group: &crate::entity::api_group::Model,
-    spec: &ApiSpec,
+    spec: &ValidApi,
     actor: &CurrentUser,
 ) -> Result<api::Model, ControlError> {
     Control::check_api_fits(txn, group.id, spec, None).await?;
@@ -193,7 +193,7 @@ pub(crate) async fn replace_api(
     txn: &DatabaseTransaction,
     group: &crate::entity::api_group::Model,
     id: i32,
-    spec: &ApiSpec,
+    spec: &ValidApi,
     actor: &CurrentUser,
 ) -> Result<api::Model, ControlError> {
     let current = find_api_in(txn, group.id, id).await?;

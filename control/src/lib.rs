@@ -141,8 +141,8 @@ impl Control {
         if !self.backend_guard.is_on() {
             return Ok(());
         }
-        let port = address.port.unwrap_or(if address.tls { 443 } else { 80 });
-        self.backend_guard.resolve(&address.host, port).await.map(|_| ())
+        let port = address.effective_port();
+        self.backend_guard.resolve(address.host(), port).await.map(|_| ())
     }
 
     /// The one-time tokens the Debug API issues and the gateway consumes.

@@ -10,7 +10,7 @@
 
 use crate::releases::draft_apis;
 use crate::{Control, ControlError, CurrentUser};
-use domain::api::{ApiSpec, AuthType, Constraints, ParamLocation, ParamSpec, ParamType};
+use domain::api::{ApiSpec, AuthType, Constraints, ParamLocation, ParamSpec, ParamType, ValidApi};
 pub use domain::import::{ImportItem, ImportReport, Skipped};
 use domain::release::VersionApi;
 use domain::Environment;
@@ -257,7 +257,7 @@ impl Control {
             // that this one does not overwrite.
             let clash = actions
                 .iter()
-                .map(|(_, other): &(Option<i32>, ApiSpec)| other)
+                .map(|(_, other): &(Option<i32>, ValidApi)| other.spec())
                 .chain(draft.iter().filter(|a| Some(a.id) != existing.map(|e| e.id)).map(|a| &a.spec))
                 .find(|other| other.name == spec.name || spec.route_conflicts(other));
             if let Some(other) = clash {

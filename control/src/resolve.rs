@@ -137,7 +137,7 @@ mod tests {
     fn kind(target: &Target) -> String {
         match target {
             Target::Mock => "mock".into(),
-            Target::Http(address) => format!("http {}", address.host),
+            Target::Http(address) => format!("http {}", address.host()),
             Target::Unavailable(reason) => format!("unavailable: {reason}"),
             Target::Offline(reason) => format!("offline: {reason}"),
             Target::Function(_) => "function".into(),

@@ -395,7 +395,7 @@ mod tests {
         let live = snapshot.host("petstore.localhost")?.group.deployment(env)?.clone();
         match live.route(&http::Method::GET, "/pets") {
             gateway::snapshot::RouteMatch::Found(api, _) => Some(match &api.backend {
-                gateway::compiled::Backend::Http(http) => format!("http {}", http.address.host),
+                gateway::compiled::Backend::Http(http) => format!("http {}", http.address.host()),
                 gateway::compiled::Backend::Offline(reason) => format!("Offline: {reason}"),
                 other => format!("{other:?}"),
             }),

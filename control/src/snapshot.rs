@@ -56,9 +56,16 @@ impl Control {
                 .ok_or_else(|| ControlError::Internal(format!("deployment {} points at a missing version", d.id)))?;
             let apis = version.apis()?;
             let backend = d.backend()?;
+            // A frozen API was valid when saved; validating again gives the parsed form the
+            // gateway compiles (and refuses, rather than serves, a row damaged since).
             let compiled = apis
                 .iter()
-                .map(|api| CompiledApi::compile(api.id, &api.spec, target_of(&api.spec, &backend, &services, env)))
+                .map(|api| {
+                    let valid = api.spec.validate().map_err(|errors| {
+                        format!("API {}: {}", api.id, errors.first().map(|e| e.message.as_str()).unwrap_or_default())
+                    })?;
+                    CompiledApi::compile(api.id, &valid, target_of(&api.spec, &backend, &services, env))
+                })
                 .collect::<Result<Vec<_>, String>>()
                 .map_err(|e| ControlError::Internal(format!("compiling version {}: {e}", version.label)))?;
             let router = LiveDeployment::new(version.label.clone(), compiled)

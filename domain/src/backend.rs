@@ -4,14 +4,12 @@ use std::fmt;
 
 /// `http://` or `https://`, a host, an optional port; no path, query, fragment or user info
 /// (the backend path is a separate field, so one address serves many APIs).
+/// Its fields are private: a `BackendAddress` only exists as [`BackendAddress::parse`] made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendAddress {
-    /// `true` for https.
-    pub tls: bool,
-    /// Host name or IP literal (IPv6 without brackets).
-    pub host: String,
-    /// The explicit port, if any.
-    pub port: Option<u16>,
+    tls: bool,
+    host: String,
+    port: Option<u16>,
 }
 
 impl BackendAddress {
@@ -68,20 +66,40 @@ impl BackendAddress {
         Ok(BackendAddress { tls, host: host.to_ascii_lowercase(), port })
     }
 
+    /// `true` for https.
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// Host name or IP literal, lower-case (an IPv6 address without brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The explicit port, if any.
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
     /// The port to connect to.
     pub fn effective_port(&self) -> u16 {
         self.port.unwrap_or(if self.tls { 443 } else { 80 })
+    }
+
+    /// `host[:port]` as a URL and a `Host` header write it (an IPv6 host in brackets).
+    pub fn authority(&self) -> String {
+        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        match self.port {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        }
     }
 }
 
 impl fmt::Display for BackendAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.tls { "https" } else { "http" };
-        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
-        match self.port {
-            Some(port) => write!(f, "{scheme}://{host}:{port}"),
-            None => write!(f, "{scheme}://{host}"),
-        }
+        write!(f, "{scheme}://{}", self.authority())
     }
 }
 

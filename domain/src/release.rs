@@ -7,23 +7,46 @@ use crate::{names, BackendAddress, Environment, FieldError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A version label: 1 to 32 of letters, digits, `.`, `_`, `-`, starting with a letter or
-/// digit (e.g. `1.0.0`).
-pub fn version_label(raw: &str) -> Result<String, String> {
-    let label = raw.trim();
-    if label.is_empty() {
-        return Err("is required".into());
+/// A version label that follows the rules: 1-32 of letters, digits, `.`, `_`, `-`, starting
+/// with a letter or digit (`1.0.0`, `2026-11-rc1`). Only [`VersionLabel::parse`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VersionLabel(String);
+
+impl VersionLabel {
+    /// Parses a label (surrounding spaces trimmed), naming the rule it breaks.
+    pub fn parse(raw: &str) -> Result<VersionLabel, String> {
+        let label = raw.trim();
+        if label.is_empty() {
+            return Err("is required".into());
+        }
+        if label.len() > 32 {
+            return Err("must be at most 32 characters".into());
+        }
+        if !label.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) {
+            return Err("must start with a letter or digit".into());
+        }
+        if !label.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+            return Err("may contain only letters, digits, '.', '_' and '-'".into());
+        }
+        Ok(VersionLabel(label.to_owned()))
     }
-    if label.len() > 32 {
-        return Err("must be at most 32 characters".into());
+
+    /// The label.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
-    if !label.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) {
-        return Err("must start with a letter or digit".into());
+}
+
+impl From<VersionLabel> for String {
+    fn from(label: VersionLabel) -> String {
+        label.0
     }
-    if !label.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-        return Err("may contain only letters, digits, '.', '_' and '-'".into());
+}
+
+impl std::fmt::Display for VersionLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
-    Ok(label.to_owned())
 }
 
 /// A new version, as submitted.
@@ -40,7 +63,7 @@ impl VersionSpec {
     /// Checks the label and description.
     pub fn validate(&self) -> Result<VersionSpec, Vec<FieldError>> {
         let mut errors = Errors::default();
-        let label = errors.check("label", version_label(&self.label));
+        let label = errors.check("label", VersionLabel::parse(&self.label).map(String::from));
         let description = errors.check("description", names::text(&self.description, 500));
         match (label, description) {
             (Some(label), Some(description)) => errors.finish(VersionSpec { label, description }),
@@ -336,7 +359,10 @@ mod tests {
 
     #[test]
     fn labels() {
+        let version_label = |raw: &str| VersionLabel::parse(raw).map(String::from);
         assert_eq!(version_label(" 1.0.0 "), Ok("1.0.0".into()));
+        assert_eq!(VersionLabel::parse("2026-11_rc.1").map(|l| l.to_string()), Ok("2026-11_rc.1".into()));
+        assert_eq!(VersionLabel::parse("-1").map_err(|e| e.contains("start")), Err(true));
         assert!(version_label("").is_err());
         assert!(version_label(".1").is_err());
         assert!(version_label("1 0").is_err());

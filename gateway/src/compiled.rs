@@ -2,11 +2,10 @@
 //! every header name and value parsed once here instead of on each request.
 
 use bytes::Bytes;
-use domain::api::{
-    ApiSpec, AuthType, ConstantLocation, Constraints, ParamLocation, ParamType, RequestMode, SystemParam,
-};
+use domain::api::ValidApi;
+use domain::api::{AuthType, ConstantLocation, Constraints, ParamLocation, ParamType, RequestMode, SystemParam};
 use domain::path::Segment;
-use domain::{BackendAddress, PathTemplate};
+use domain::BackendAddress;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 use rustc_hash::FxHashMap;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
@@ -186,10 +185,11 @@ fn value(raw: &str) -> Result<HeaderValue, String> {
 }
 
 impl CompiledApi {
-    /// Compiles a validated definition for `target`.
-    pub fn compile(id: i32, spec: &ApiSpec, target: Target) -> Result<CompiledApi, String> {
-        let template = PathTemplate::parse(&spec.request.path)?;
-        let method = match domain::HttpMethod::parse(&spec.request.method)? {
+    /// Compiles a validated definition for `target`: the method and path templates come parsed
+    /// from validation; what is left to do is turning names and values into `http` types.
+    pub fn compile(id: i32, spec: &ValidApi, target: Target) -> Result<CompiledApi, String> {
+        let template = spec.path();
+        let method = match spec.method() {
             domain::HttpMethod::Any => None,
             m => Some(Method::from_bytes(m.as_str().as_bytes()).map_err(|e| e.to_string())?),
         };
@@ -234,11 +234,8 @@ impl CompiledApi {
             }
             Target::Http(address) => {
                 let http = &spec.backend.http;
-                let backend_path = match &http.path {
-                    Some(path) => PathTemplate::parse(path)?,
-                    None => template.clone(),
-                };
-                let path = backend_path
+                let path = spec
+                    .backend_path()
                     .segments()
                     .iter()
                     .map(|s| match s {
@@ -246,8 +243,8 @@ impl CompiledApi {
                         Segment::Param(p) => PathPart::Param(p.clone()),
                     })
                     .collect();
-                let method = match &http.method {
-                    Some(m) => Some(Method::from_bytes(m.as_bytes()).map_err(|e| e.to_string())?),
+                let method = match spec.backend_method() {
+                    Some(m) => Some(Method::from_bytes(m.as_str().as_bytes()).map_err(|e| e.to_string())?),
                     None => None,
                 };
                 let mut constant_headers = Vec::new();
@@ -262,13 +259,7 @@ impl CompiledApi {
                 for s in &http.system {
                     system.push((s.param, header(&s.name)?));
                 }
-                let authority = match address.port {
-                    Some(port) if address.host.contains(':') => format!("[{}]:{port}", address.host),
-                    Some(port) => format!("{}:{port}", address.host),
-                    None if address.host.contains(':') => format!("[{}]", address.host),
-                    None => address.host.clone(),
-                };
-                let origin = Origin::intern(address.tls, &authority)?;
+                let origin = Origin::intern(address.is_tls(), &address.authority())?;
                 Backend::Http(Box::new(HttpBackend {
                     address,
                     origin,

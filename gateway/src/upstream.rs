@@ -188,8 +188,8 @@ impl Upstream {
 
     async fn connect(&self, backend: &HttpBackend) -> Result<SendRequest<Body>, UpstreamError> {
         let address = &backend.address;
-        let port = address.port.unwrap_or(if address.tls { 443 } else { 80 });
-        let host = address.host.as_str();
+        let port = address.effective_port();
+        let host = address.host();
         let connecting = async {
             if self.inner.guard.is_on() {
                 // Resolve once, check every address, connect only to those checked.
@@ -214,7 +214,7 @@ impl Upstream {
             })?
             .map_err(|e| UpstreamError::new(UpstreamFailure::Connect, format!("connect: {e}")))?;
         let _ = tcp.set_nodelay(true);
-        let stream: Stream = if address.tls {
+        let stream: Stream = if address.is_tls() {
             let name = rustls::pki_types::ServerName::try_from(host.to_owned())
                 .map_err(|e| UpstreamError::new(UpstreamFailure::Tls, format!("TLS server name `{host}`: {e}")))?;
             let tls = self

@@ -1,7 +1,7 @@
 //! The API List tab: search, paging, and per API Edit, Advanced Configuration and Delete.
 
 use crate::api::{delete_api, list_apis};
-use crate::components::on_done;
+use crate::components::{on_done, Changes};
 use crate::pages::advanced_config::AdvancedConfiguration;
 use crate::pages::group::group_param;
 use crate::pages::release::ReleaseDialog;
@@ -32,20 +32,17 @@ pub fn ApiListTab() -> impl IntoView {
         dialog.set(Dialogs::None);
         failure.set(outcome.err().map(|error| error.message()));
     });
-    // Notified when a dialog (Release, Advanced Configuration) saved something.
-    let changed = Trigger::new();
+    // The Release and Advanced Configuration dialogs.
+    let changes = Changes::new();
     let closed = Callback::new(move |saved: bool| {
         dialog.set(Dialogs::None);
         if saved {
-            changed.notify();
+            changes.made();
         }
     });
     let apis = Resource::new(
-        move || {
-            changed.track();
-            (group.get(), q.get(), page.get(), remove.version().get())
-        },
-        |(group, q, page, _)| list_apis(group, q, page, PER_PAGE),
+        move || (group.get(), q.get(), page.get(), remove.version().get(), changes.seen()),
+        |(group, q, page, _, _)| list_apis(group, q, page, PER_PAGE),
     );
 
     view! {

@@ -2,6 +2,7 @@
 //! Off-line; the history below.
 
 use crate::api::list_deployments;
+use crate::components::Changes;
 use crate::pages::domains::CustomDomains;
 use crate::pages::group::group_param;
 use crate::pages::release::{OfflineDialog, SwitchDialog};
@@ -24,20 +25,14 @@ fn when(at: &str) -> String {
 #[component]
 pub fn DeploymentsTab() -> impl IntoView {
     let group = group_param();
-    // Notified when a dialog switched or took something off-line.
-    let changed = Trigger::new();
-    let data = Resource::new(
-        move || {
-            changed.track();
-            group.get()
-        },
-        list_deployments,
-    );
+    // Switch Version and Off-line dialogs.
+    let changes = Changes::new();
+    let data = Resource::new(move || (group.get(), changes.seen()), |(group, _)| list_deployments(group));
     let dialog = RwSignal::new(Dialogs::None);
     let closed = Callback::new(move |done: bool| {
         dialog.set(Dialogs::None);
         if done {
-            changed.notify();
+            changes.made();
         }
     });
     view! {

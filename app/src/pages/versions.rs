@@ -3,6 +3,7 @@
 //! Release button per row.
 
 use crate::api::list_versions;
+use crate::components::Changes;
 use crate::pages::group::group_param;
 use crate::pages::release::ReleaseDialog;
 use domain::release::VersionView;
@@ -12,20 +13,14 @@ use leptos::prelude::*;
 #[component]
 pub fn VersionsTab() -> impl IntoView {
     let group = group_param();
-    // Notified when the Release dialog released something.
-    let changed = Trigger::new();
-    let versions = Resource::new(
-        move || {
-            changed.track();
-            group.get()
-        },
-        list_versions,
-    );
+    // The Release dialog.
+    let changes = Changes::new();
+    let versions = Resource::new(move || (group.get(), changes.seen()), |(group, _)| list_versions(group));
     let releasing = RwSignal::new(None::<String>);
     let closed = Callback::new(move |done: bool| {
         releasing.set(None);
         if done {
-            changed.notify();
+            changes.made();
         }
     });
     view! {

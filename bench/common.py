@@ -1,0 +1,168 @@
+"""What every benchmark shares: the binary and round settings from the command line, the
+ports, starting and stopping nginx (backend or peer proxy) and Gantry, the admin REST API,
+seeding APIs through it, CPU time from /proc, wrk's output, and writing results.
+
+Nothing here writes to Gantry's database: APIs are seeded through the admin REST API (one
+OpenAPI import per chunk, each API's exact definition in `x-gantry-api`), the way a user
+would, so a benchmark cannot depend on the schema.
+
+Usage from a script in bench/:
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import common
+    gantry, rest = common.start_gantry(work)
+    common.seed_apis(rest, "large", specs)
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+GANTRY = sys.argv[1] if len(sys.argv) > 1 else "target/perf/gantry"
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+BACKEND, NGINX, CONSOLE, GATEWAY = 19001, 19002, 19003, 19004
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def ensure_tools():
+    missing = [tool for tool in ("nginx", "wrk", "taskset") if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}")]
+    if missing:
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "nginx", "wrk", "util-linux"], check=True)
+
+
+def nginx_binary():
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def start_nginx(work, name, server_block, core):
+    conf = os.path.join(work, f"{name}.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+worker_processes 1;
+daemon off;
+pid {work}/{name}.pid;
+error_log {work}/{name}.error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    {server_block}
+}}
+""")
+    return subprocess.Popen(["taskset", "-c", str(core), nginx_binary(), "-c", conf, "-p", work],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_backend(work):
+    """nginx serving a 1 KiB body with keep-alive on BACKEND, pinned to core 1."""
+    return start_nginx(work, "backend", f"""
+    server {{ listen 127.0.0.1:{BACKEND}; keepalive_timeout 300s;
+        location / {{ default_type text/plain; return 200 '{"x" * 1024}'; }} }}""", 1)
+
+
+def start_gantry(work):
+    """Gantry pinned to core 0 with its data in `work`/data; returns (process, rest) once the
+    console answers, `rest(method, path, body)` calling the admin API with a fresh token."""
+    env = dict(os.environ, GANTRY_DATA_DIR=os.path.join(work, "data"), GANTRY_CONSOLE_ADDR=f"127.0.0.1:{CONSOLE}",
+               GANTRY_GATEWAY_ADDR=f"127.0.0.1:{GATEWAY}", GANTRY_ADMIN_PASSWORD="bench-password", GANTRY_LOG="warn")
+    process = subprocess.Popen(["taskset", "-c", "0", GANTRY, "serve"], env=env)
+    wait_for(f"http://127.0.0.1:{CONSOLE}/login")
+    token = subprocess.run([GANTRY, "token", "create", "--name", "bench"], env=env, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    return process, lambda method, path, body=None, text=None: rest(method, path, token, body, text)
+
+
+def stop(procs):
+    """Terminates the processes, killing those that do not stop within 10 s."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def wait_for(url, headers=None):
+    for _ in range(3000):
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=1)
+            return
+        except Exception:
+            time.sleep(0.05)
+    raise SystemExit(f"{url} did not come up")
+
+
+def rest(method, path, token, body=None, text=None, console=None):
+    """Calls the admin REST API with a JSON `body` (or a plain `text` body); the JSON answer."""
+    data = text.encode() if text is not None else json.dumps(body).encode() if body is not None else None
+    kind = "text/plain" if text is not None else "application/json"
+    request = urllib.request.Request(f"http://127.0.0.1:{console or CONSOLE}/api/admin/v1{path}", method=method,
+                                     data=data, headers={"Authorization": f"Bearer {token}", "Content-Type": kind})
+    with urllib.request.urlopen(request) as response:
+        text = response.read()
+        return json.loads(text) if text else None
+
+
+def write_result(name, text):
+    """Prints a results table and writes it to bench/results/`name`.md."""
+    print(text)
+    os.makedirs("bench/results", exist_ok=True)
+    with open(f"bench/results/{name}.md", "w") as f:
+        f.write(text)
+
+
+def cpu_ticks(pids, split=False):
+    """CPU time of `pids` in clock ticks: user + system, or (user, system) with `split`."""
+    user = system = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            user += int(fields[11])
+            system += int(fields[12])
+        except FileNotFoundError:
+            pass
+    return (user, system) if split else user + system
+
+
+def process_tree(root):
+    pids = [root]
+    for line in subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout.splitlines():
+        pid, ppid = map(int, line.split())
+        if ppid == root:
+            pids.append(pid)
+    return pids
+
+
+def seed_apis(rest, group, specs, chunk=2000):
+    """Adds `specs` (API definitions as the REST API takes them) to `group`'s draft through
+    the admin REST API: one OpenAPI import per `chunk` APIs, each operation carrying its exact
+    definition in `x-gantry-api`. Every import is one transaction; any skipped operation fails
+    the benchmark."""
+    for first in range(0, len(specs), chunk):
+        paths = {}
+        for spec in specs[first:first + chunk]:
+            method = spec["request"]["method"].lower()
+            paths.setdefault(spec["request"]["path"], {})[method] = {"summary": spec["name"], "x-gantry-api": spec}
+        document = json.dumps({"openapi": "3.1.0", "info": {"title": group, "version": "bench"}, "paths": paths})
+        report = rest("POST", f"/groups/{group}/import", text=document)
+        if report.get("skip") or not report.get("applied", True):
+            raise SystemExit(f"seeding {group}: {report.get('skip')}")
+
+
+def wrk_output(output):
+    """Requests/s, total requests and failed ones (non-2xx plus socket errors) from wrk."""
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    total = int(re.search(r"(\d+) requests in", output).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    failed = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sockets.groups())) if sockets else 0)
+    return rate, total, failed
