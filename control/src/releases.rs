@@ -605,7 +605,12 @@ mod tests {
         let (control, _dir) = control().await;
         let group = GroupSpec { name: "empty".into(), subdomain: "empty".into(), description: String::new() };
         control.create_group(&group, &admin()).await.expect("group");
-        assert!(control.create_version("empty", &version("1"), &admin()).await.is_err());
+        let refused = control.create_version("empty", &version("1"), &admin()).await.expect_err("empty draft");
+        assert!(
+            matches!(&refused, ControlError::Validation(e) if e[0].field == "label" && e[0].message == "the draft has no APIs to freeze"),
+            "{refused:?}"
+        );
+        assert!(control.list_versions("empty").await.expect("versions").is_empty());
     }
 
     #[tokio::test]

@@ -220,3 +220,80 @@ mod tests {
         assert_eq!(r.insert(same_shape.segments(), 9), Err(0));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The rule the trie implements, written the slow, obvious way: of the templates with as
+    /// many segments as the path whose literals equal the path's segments (a parameter takes
+    /// any non-empty segment), the one with a literal at the first place where they differ.
+    fn naive(templates: &[Vec<Segment>], path: &[&str]) -> Option<usize> {
+        templates
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                t.len() == path.len()
+                    && t.iter().zip(path).all(|(segment, given)| match segment {
+                        Segment::Literal(literal) => literal == given,
+                        Segment::Param(_) => !given.is_empty(),
+                    })
+            })
+            .min_by_key(|(_, t)| t.iter().map(|s| matches!(s, Segment::Param(_))).collect::<Vec<bool>>())
+            .map(|(i, _)| i)
+    }
+
+    fn segment() -> impl Strategy<Value = Segment> {
+        prop_oneof![
+            prop::sample::select(vec!["a", "b", "c"]).prop_map(|l| Segment::Literal(l.to_owned())),
+            Just(Segment::Param(String::new())),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// The trie agrees with the naive matcher on every path, for any set of templates
+        /// over a small alphabet (so that literals, parameters and backtracking collide).
+        #[test]
+        fn the_trie_matches_like_the_naive_rule(
+            templates in prop::collection::vec(prop::collection::vec(segment(), 0..4), 0..12),
+            paths in prop::collection::vec(prop::collection::vec(prop::sample::select(vec!["a", "b", "c", "x", ""]), 0..5), 1..20),
+        ) {
+            // Parameters get names by position; a template whose shape is taken is skipped,
+            // as the router refuses it.
+            let mut router = Router::new();
+            let mut kept: Vec<Vec<Segment>> = Vec::new();
+            for template in templates {
+                let named: Vec<Segment> = template
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, s)| match s {
+                        Segment::Param(_) => Segment::Param(format!("p{i}")),
+                        literal => literal,
+                    })
+                    .collect();
+                if router.insert(&named, kept.len()).is_ok() {
+                    kept.push(named);
+                }
+            }
+            for path in paths {
+                let text = format!("/{}", path.join("/"));
+                let mut params = Vec::new();
+                let found = router.at(&text, &mut params);
+                // "/" is the template without segments; "/a" has one, "/a/" two (the last empty).
+                let segments: Vec<&str> = if text == "/" { Vec::new() } else { path.clone() };
+                prop_assert_eq!(found, naive(&kept, &segments), "path {}", text);
+                if let Some(i) = found {
+                    let expected: Vec<&str> = kept[i]
+                        .iter()
+                        .zip(&segments)
+                        .filter(|(s, _)| matches!(s, Segment::Param(_)))
+                        .map(|(_, given)| *given)
+                        .collect();
+                    prop_assert_eq!(params, expected, "parameters of {}", text);
+                }
+            }
+        }
+    }
+}

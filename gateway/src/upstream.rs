@@ -45,6 +45,8 @@ struct Inner {
     guard: crate::guard::AddressGuard,
     /// Keyed by configured origins only, so a fast non-keyed hash is safe here.
     idle: Mutex<FxHashMap<Arc<str>, Vec<Idle>>>,
+    /// Idle connections this old are closed rather than reused ([`IDLE_TIMEOUT`]).
+    idle_timeout: Duration,
 }
 
 struct Idle {
@@ -124,8 +126,23 @@ impl Upstream {
                 guard,
                 tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
                 idle: Mutex::new(FxHashMap::default()),
+                idle_timeout: IDLE_TIMEOUT,
             }),
         }
+    }
+
+    /// The same pool with another idle timeout (tests: zero makes every idle connection
+    /// expired, without waiting).
+    #[cfg(test)]
+    fn with_idle_timeout(tls: rustls::ClientConfig, idle_timeout: Duration) -> Upstream {
+        let pool = Upstream::new(tls);
+        let inner = Inner {
+            tls: pool.inner.tls.clone(),
+            guard: pool.inner.guard.clone(),
+            idle: Mutex::new(FxHashMap::default()),
+            idle_timeout,
+        };
+        Upstream { inner: Arc::new(inner) }
     }
 
     /// Sends `request` (absolute URI; sent in origin form) to `backend` on a pooled
@@ -135,8 +152,19 @@ impl Upstream {
         if let Some(path) = parts.uri.path_and_query().cloned() {
             parts.uri = Uri::from(path);
         }
-        let mut request = Request::from_parts(parts, body);
-        let mut reused = self.checkout(&backend.origin.key).await;
+        let request = Request::from_parts(parts, body);
+        let reused = self.checkout(&backend.origin.key).await;
+        self.send_on(reused, backend, request).await
+    }
+
+    /// Sends on `reused` (a pooled connection) or a new one; a request the reused connection
+    /// refused before sending it goes once more on a new connection.
+    async fn send_on(
+        &self,
+        mut reused: Option<SendRequest<Body>>,
+        backend: &HttpBackend,
+        mut request: Request<Body>,
+    ) -> Result<Response<Body>, UpstreamError> {
         loop {
             let fresh = reused.is_none();
             let mut sender = match reused.take() {
@@ -161,7 +189,7 @@ impl Upstream {
                 let mut map = self.inner.idle.lock().ok()?;
                 map.get_mut(origin)?.pop()?
             };
-            if idle.since.elapsed() > IDLE_TIMEOUT || idle.sender.is_closed() {
+            if idle.since.elapsed() >= self.inner.idle_timeout || idle.sender.is_closed() {
                 continue;
             }
             let mut sender = idle.sender;
@@ -334,4 +362,129 @@ pub fn tls_config(extra_ca: Option<&std::path::Path>) -> std::io::Result<rustls:
         .with_safe_default_protocol_versions()
         .map_err(|e| invalid(e.to_string()))
         .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compiled::{Backend, CompiledApi, Target};
+    use http_body_util::BodyExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A backend that answers every request on a connection with `ok` (keep-alive) and
+    /// counts the connections it accepted.
+    async fn counting_backend() -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = format!("http://{}", listener.local_addr().expect("addr"));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut pending = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    loop {
+                        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            pending.drain(..end + 4);
+                            let answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                            if stream.write_all(answer.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                });
+            }
+        });
+        (address, accepted)
+    }
+
+    fn backend(address: &str) -> Box<HttpBackend> {
+        let spec: domain::api::ApiSpec = serde_json::from_value(serde_json::json!({
+            "name": "p", "request": {"method": "GET", "path": "/p"}, "backend": {"http": {"path": "/"}}
+        }))
+        .expect("spec");
+        let target = Target::Http(domain::BackendAddress::parse(address).expect("address"));
+        match CompiledApi::compile(1, &spec.validate().expect("valid"), target).expect("compile").backend {
+            Backend::Http(backend) => backend,
+            _ => panic!("an HTTP backend"),
+        }
+    }
+
+    fn get(backend: &HttpBackend) -> Request<Body> {
+        let mut request = Request::new(body::full(""));
+        *request.uri_mut() = format!("http://{}/", backend.origin.uri_authority).parse().expect("uri");
+        request.headers_mut().insert(http::header::HOST, backend.origin.host_header.clone());
+        request
+    }
+
+    fn tls() -> rustls::ClientConfig {
+        tls_config(None).expect("tls")
+    }
+
+    async fn read_all(response: Response<Body>) -> Bytes {
+        response.into_body().collect().await.expect("body").to_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_body_read_to_its_end_returns_the_connection_and_the_next_request_reuses_it() {
+        let (address, accepted) = counting_backend().await;
+        let (pool, backend) = (Upstream::new(tls()), backend(&address));
+        for _ in 0..3 {
+            let response = pool.send(&backend, get(&backend)).await.expect("answered");
+            assert_eq!(read_all(response).await, "ok");
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "one connection for three requests");
+    }
+
+    #[tokio::test]
+    async fn a_body_dropped_half_read_closes_its_connection() {
+        let (address, accepted) = counting_backend().await;
+        let (pool, backend) = (Upstream::new(tls()), backend(&address));
+        drop(pool.send(&backend, get(&backend)).await.expect("answered"));
+        let response = pool.send(&backend, get(&backend)).await.expect("answered");
+        assert_eq!(read_all(response).await, "ok");
+        assert_eq!(accepted.load(Ordering::SeqCst), 2, "the unread connection was not reused");
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_past_the_idle_timeout_is_not_reused() {
+        let (address, accepted) = counting_backend().await;
+        let (pool, backend) = (Upstream::with_idle_timeout(tls(), Duration::ZERO), backend(&address));
+        for _ in 0..2 {
+            let response = pool.send(&backend, get(&backend)).await.expect("answered");
+            assert_eq!(read_all(response).await, "ok");
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 2, "every idle connection had expired");
+    }
+
+    #[tokio::test]
+    async fn a_request_a_reused_connection_refused_goes_once_more_on_a_new_one() {
+        let (address, accepted) = counting_backend().await;
+        let (pool, backend) = (Upstream::new(tls()), backend(&address));
+        // A pooled connection whose other end is gone: its task has ended, so the request is
+        // handed back unsent.
+        let (ours, theirs) = tokio::io::duplex(64);
+        let (sender, connection) = http1::Builder::new().handshake(TokioIo::new(ours)).await.expect("handshake");
+        let task = tokio::spawn(connection);
+        drop(theirs);
+        let _ = task.await;
+        let response = pool.send_on(Some(sender), &backend, get(&backend)).await.expect("retried");
+        assert_eq!(read_all(response).await, "ok");
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "sent once, on a new connection");
+    }
+
+    #[tokio::test]
+    async fn a_new_connection_that_fails_is_not_retried() {
+        // A port that was free a moment ago: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let (pool, backend) = (Upstream::new(tls()), backend(&format!("http://127.0.0.1:{port}")));
+        let error = pool.send(&backend, get(&backend)).await.expect_err("refused");
+        assert_eq!(error.kind, UpstreamFailure::Connect, "{error}");
+    }
 }

@@ -8,7 +8,13 @@ use control::Control;
 
 /// Gantry: a self-hosted API gateway with a web console.
 #[derive(Parser, Debug)]
-#[command(name = "gantry", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "gantry",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    after_help = "Logging: GANTRY_LOG sets the log filter (tracing env-filter syntax, default `info`)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -109,21 +109,14 @@ fn code(response: &reqwest::Response) -> String {
 pub(crate) async fn signed_petstore(app: &TestApp) -> (RestClient, Value, Vec<i64>) {
     let backend = spawn_echo_backend().await;
     let rest = app.rest().await;
-    assert_eq!(rest.post("/groups", json!({"name": "petstore", "subdomain": "petstore"})).await.0, 201);
+    rest.create_group("petstore").await;
     let mut ids = Vec::new();
     for (name, method, path) in [("Pets", "GET", "/pets"), ("Form", "POST", "/form"), ("Json", "POST", "/json")] {
-        let (status, api) = rest
-            .post(
-                "/groups/petstore/apis",
-                json!({"name": name, "auth": "app", "request": {"method": method, "path": path}}),
-            )
-            .await;
-        assert_eq!(status, 201, "{api}");
-        ids.push(api["id"].as_i64().expect("id"));
+        let spec = json!({"name": name, "auth": "app", "request": {"method": method, "path": path}});
+        ids.push(i64::from(rest.create_api("petstore", spec).await.id));
     }
-    assert_eq!(rest.post("/groups/petstore/versions", json!({"label": "1"})).await.0, 201);
-    let release = json!({"version": "1", "backend": {"type": "http", "address": backend}});
-    assert_eq!(rest.put("/groups/petstore/deployments/test", release).await.0, 200);
+    rest.freeze("petstore", "1").await;
+    rest.release("petstore", "test", "1", json!({"type": "http", "address": backend})).await;
     let (status, web) = rest.post("/apps", json!({"name": "web"})).await;
     assert_eq!(status, 201, "{web}");
     let grant = json!({"group": "petstore", "apis": ids, "env": "test"});

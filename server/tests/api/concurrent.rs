@@ -64,7 +64,7 @@ async fn parallel_creates_of_one_name_give_one_app_and_clear_refusals() {
 async fn parallel_releases_and_switches_of_one_group_each_land_or_are_refused() {
     let app = spawn_app().await;
     let rest = Arc::new(app.rest().await);
-    assert_eq!(rest.post("/groups", json!({"name": "race", "subdomain": "race"})).await.0, 201);
+    rest.create_group("race").await;
     let ping = json!({"name": "Ping", "request": {"method": "GET", "path": "/ping"},
         "backend": {"unified": false, "type": "mock", "mock": {"body": "pong"}}});
     assert_eq!(rest.post("/groups/race/apis", ping).await.0, 201);

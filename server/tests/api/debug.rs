@@ -98,14 +98,14 @@ async fn forged_and_reused_debug_tokens_get_no_trace() {
 async fn a_huge_answer_is_read_only_up_to_the_limit_and_said_to_be_cut() {
     let app = crate::helpers::spawn_app_with(|s| s.debug_max_body_bytes = 4096).await;
     let rest = app.rest().await;
-    assert_eq!(rest.post("/groups", json!({"name": "big", "subdomain": "big"})).await.0, 201);
+    rest.create_group("big").await;
     // A function that answers 5 MB.
     let api = json!({"name": "Big", "request": {"method": "GET", "path": "/big"},
         "backend": {"unified": false, "type": "function",
             "function": {"code": "export default function handler(req) { return { status: 200, body: 'x'.repeat(5000000) }; }"}}});
     let (status, body) = rest.post("/groups/big/apis", api).await;
     assert_eq!(status, 201, "{body}");
-    assert_eq!(rest.post("/groups/big/versions", json!({"label": "1"})).await.0, 201);
+    rest.freeze("big", "1").await;
     let release = json!({"version": "1", "backend": {"type": "mock"}});
     assert_eq!(rest.put("/groups/big/deployments/test", release).await.0, 200);
     let (status, result) = rest.post("/debug", json!({"group": "big", "env": "test", "api": "Big"})).await;

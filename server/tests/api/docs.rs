@@ -129,7 +129,7 @@ async fn export_import_export_gives_the_same_document() {
     assert_eq!(first["openapi"], "3.1.0");
     assert!(first["paths"]["/pets"]["get"]["security"].as_array().is_some_and(|s| !s.is_empty()));
 
-    assert_eq!(rest.post("/groups", json!({"name": "copy", "subdomain": "copy"})).await.0, 201);
+    rest.create_group("copy").await;
     let (status, preview) = rest.send_raw("/groups/copy/import?dry_run=true", first.to_string()).await;
     assert_eq!(status, 200, "{preview}");
     assert_eq!((preview["add"].as_array().expect("add").len(), preview["applied"].as_bool()), (4, Some(false)));
@@ -153,7 +153,7 @@ async fn export_import_export_gives_the_same_document() {
 async fn a_real_world_document_imports_with_its_unsupported_parts_listed() {
     let app = spawn_app().await;
     let rest = app.rest().await;
-    assert_eq!(rest.post("/groups", json!({"name": "readme", "subdomain": "readme"})).await.0, 201);
+    rest.create_group("readme").await;
     let document = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/readme-openapi.json"))
         .expect("test data");
     let (status, preview) = rest.send_raw("/groups/readme/import?dry_run=true", document.clone()).await;
@@ -178,7 +178,7 @@ async fn a_real_world_document_imports_with_its_unsupported_parts_listed() {
 /// and defaulted the way an attacker (or an unlucky user) would.
 async fn hostile_group(app: &TestApp) -> crate::helpers::RestClient {
     let rest = app.rest().await;
-    assert_eq!(rest.post("/groups", json!({"name": "hostile", "subdomain": "hostile"})).await.0, 201);
+    rest.create_group("hostile").await;
     let mock = json!({"unified": false, "type": "mock", "mock": {"body": "ok"}});
     let apis = [
         // Closes a `/** */` comment and runs code as a class field on `new Client()`.
@@ -196,7 +196,7 @@ async fn hostile_group(app: &TestApp) -> crate::helpers::RestClient {
         let (status, body) = rest.post("/groups/hostile/apis", api).await;
         assert_eq!(status, 201, "{body}");
     }
-    assert_eq!(rest.post("/groups/hostile/versions", json!({"label": "1"})).await.0, 201);
+    rest.freeze("hostile", "1").await;
     let release = json!({"version": "1", "backend": {"type": "mock"}});
     assert_eq!(rest.put("/groups/hostile/deployments/test", release).await.0, 200);
     rest
@@ -321,7 +321,7 @@ async fn an_import_shows_what_it_trusts_and_weakens_and_applies_all_or_nothing()
 async fn a_yaml_alias_bomb_is_refused_at_once_naming_the_limit() {
     let app = spawn_app().await;
     let rest = app.rest().await;
-    assert_eq!(rest.post("/groups", json!({"name": "bomb", "subdomain": "bomb"})).await.0, 201);
+    rest.create_group("bomb").await;
     let mut yaml = String::from(
         "openapi: 3.0.0\nl0: &l0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n",
     );

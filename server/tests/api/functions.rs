@@ -15,7 +15,7 @@ fn function_api(name: &str, path: &str, code: &str) -> Value {
 }
 
 async fn setup(rest: &RestClient) -> i64 {
-    assert_eq!(rest.post("/groups", json!({"name": "fnstore", "subdomain": "fnstore"})).await.0, 201);
+    rest.create_group("fnstore").await;
     let echo = "export default async function handler(req) {\n  return {status: 200, headers: {'x-fn': 'yes'}, body: {method: req.method, params: req.params, json: req.json}};\n}";
     let (status, api) = rest.post("/groups/fnstore/apis", function_api("Echo", "/echo/{id}", echo)).await;
     assert_eq!(status, 201, "{api}");
@@ -35,7 +35,7 @@ async fn functions_answer_fail_cleanly_and_switch_with_their_version() {
     assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("backend.function.code")), "{body}");
     assert!(body["errors"][0]["message"].as_str().expect("message").starts_with("line 1, column"), "{body}");
 
-    assert_eq!(rest.post("/groups/fnstore/versions", json!({"label": "1"})).await.0, 201);
+    rest.freeze("fnstore", "1").await;
     let release = json!({"version": "1", "backend": {"type": "mock"}});
     assert_eq!(rest.put("/groups/fnstore/deployments/test", release).await.0, 200);
 
@@ -70,7 +70,7 @@ async fn functions_answer_fail_cleanly_and_switch_with_their_version() {
     let mut changed = function_api("Echo", "/echo/{id}", "export default () => ({body: 'version two'})");
     changed["id"] = json!(echo_id);
     assert_eq!(rest.put(&format!("/groups/fnstore/apis/{echo_id}"), changed).await.0, 200);
-    assert_eq!(rest.post("/groups/fnstore/versions", json!({"label": "2"})).await.0, 201);
+    rest.freeze("fnstore", "2").await;
     let switch = json!({"version": "2", "backend": {"type": "mock"}});
     assert_eq!(rest.put("/groups/fnstore/deployments/test", switch).await.0, 200);
     let switched = app.call_gateway(Method::GET, HOST, "TEST", "/echo/1").await;

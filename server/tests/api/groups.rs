@@ -58,7 +58,7 @@ async fn bad_groups_are_422_with_field_errors() {
 async fn apis_round_trip_in_the_design_shape() {
     let app = spawn_app().await;
     let rest = app.rest().await;
-    rest.post("/groups", json!({"name": "petstore", "subdomain": "petstore"})).await;
+    rest.create_group("petstore").await;
     let (status, created) = rest.post("/groups/petstore/apis", pet_api()).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_i64().expect("id");
@@ -85,7 +85,7 @@ async fn apis_round_trip_in_the_design_shape() {
 async fn invalid_apis_are_422_naming_the_field_and_nothing_is_saved() {
     let app = spawn_app().await;
     let rest = app.rest().await;
-    rest.post("/groups", json!({"name": "petstore", "subdomain": "petstore"})).await;
+    rest.create_group("petstore").await;
     let mut bad = pet_api();
     bad["request"]["path"] = json!("pets/{id");
     let (status, body) = rest.post("/groups/petstore/apis", bad).await;
@@ -94,7 +94,7 @@ async fn invalid_apis_are_422_naming_the_field_and_nothing_is_saved() {
     let (_, list) = rest.get("/groups/petstore/apis").await;
     assert_eq!(list["total"], 0);
 
-    rest.post("/groups/petstore/apis", pet_api()).await;
+    rest.create_api("petstore", pet_api()).await;
     let mut conflicting = pet_api();
     conflicting["name"] = json!("Fetch pet");
     conflicting["request"]["path"] = json!("/pets/{id}");
@@ -110,7 +110,7 @@ async fn invalid_apis_are_422_naming_the_field_and_nothing_is_saved() {
 async fn a_thousand_apis_page_and_search() {
     let app = spawn_app().await;
     let rest = app.rest().await;
-    rest.post("/groups", json!({"name": "big", "subdomain": "big"})).await;
+    rest.create_group("big").await;
     for i in 0..1000 {
         let api = json!({"name": format!("api-{i:04}"), "request": {"method": "GET", "path": format!("/r/{i}")}});
         let (status, body) = rest.post("/groups/big/apis", api).await;

@@ -208,6 +208,53 @@ impl RestClient {
     }
 }
 
+/// Typed steps of the release loop: each asserts the status it expects, with the answer in
+/// the failure message, and returns the answer as the console's own type, so a test cannot
+/// carry on past a step that did not happen.
+impl RestClient {
+    /// Sends and expects `status`; the answer decoded as `T`.
+    pub async fn expect<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        status: u16,
+    ) -> T {
+        let (got, answer) = self.send(method.clone(), path, body).await;
+        assert_eq!(got, status, "{method} {path} answered {got}: {answer}");
+        serde_json::from_value(answer.clone()).unwrap_or_else(|e| panic!("{method} {path}: {e}: {answer}"))
+    }
+
+    /// Creates group `name` answering on the subdomain `name`.
+    pub async fn create_group(&self, name: &str) -> domain::views::GroupView {
+        let spec = serde_json::json!({"name": name, "subdomain": name});
+        self.expect(reqwest::Method::POST, "/groups", Some(spec), 201).await
+    }
+
+    /// Adds an API to `group`'s draft.
+    pub async fn create_api(&self, group: &str, spec: serde_json::Value) -> domain::views::ApiView {
+        self.expect(reqwest::Method::POST, &format!("/groups/{group}/apis"), Some(spec), 201).await
+    }
+
+    /// Freezes `group`'s draft as version `label`.
+    pub async fn freeze(&self, group: &str, label: &str) -> domain::release::VersionView {
+        let spec = serde_json::json!({"label": label});
+        self.expect(reqwest::Method::POST, &format!("/groups/{group}/versions"), Some(spec), 201).await
+    }
+
+    /// Makes version `label` of `group` live in `env` (`test`, `pre`, `prod`) with `backend`.
+    pub async fn release(
+        &self,
+        group: &str,
+        env: &str,
+        label: &str,
+        backend: serde_json::Value,
+    ) -> domain::release::DeploymentView {
+        let spec = serde_json::json!({"version": label, "backend": backend});
+        self.expect(reqwest::Method::PUT, &format!("/groups/{group}/deployments/{env}"), Some(spec), 200).await
+    }
+}
+
 /// A real backend on port 0 that answers every request with what it received, as JSON
 /// (`peer`, `method`, `path`, `query`, `headers`, `body`), sleeps 2 s first on paths under `/slow`, and
 /// streams the body back on paths under `/mirror`.

@@ -334,7 +334,7 @@ async fn only_verified_credentials_reach_a_backend_or_a_function() {
             "code": "export default function handler(req) { return {status: 200, body: req.headers}; }"}}});
     let (status, created) = rest.post("/groups/petstore/apis", function).await;
     assert_eq!(status, 201, "{created}");
-    assert_eq!(rest.post("/groups/petstore/versions", json!({"label": "2"})).await.0, 201);
+    rest.freeze("petstore", "2").await;
     let backend = crate::helpers::spawn_echo_backend().await;
     let release = json!({"version": "2", "backend": {"type": "http", "address": backend}});
     let (status, body) = rest.put("/groups/petstore/deployments/test", release).await;
@@ -596,10 +596,10 @@ async fn the_ssrf_guard_refuses_blocked_backends_at_release_debug_and_connect() 
     let app = crate::helpers::spawn_app_with(move |s| s.blocked_backend_ranges = guard.clone()).await;
     let backend = crate::helpers::spawn_echo_backend().await;
     let rest = app.rest().await;
-    assert_eq!(rest.post("/groups", json!({"name": "guarded", "subdomain": "guarded"})).await.0, 201);
+    rest.create_group("guarded").await;
     let ping = json!({"name": "Ping", "request": {"method": "GET", "path": "/ping"}});
     assert_eq!(rest.post("/groups/guarded/apis", ping).await.0, 201);
-    assert_eq!(rest.post("/groups/guarded/versions", json!({"label": "1"})).await.0, 201);
+    rest.freeze("guarded", "1").await;
 
     // A release to a loopback backend is refused, naming the field and the range.
     let release = json!({"version": "1", "backend": {"type": "http", "address": backend}});

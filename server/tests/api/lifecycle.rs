@@ -71,19 +71,37 @@ async fn login_status(console: &str, password: &str) -> Option<String> {
     location(&response)
 }
 
+/// The settings table of the README: `(variable, flag)` per row (`None`: no flag).
+fn readme_settings() -> Vec<(String, Option<String>)> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README");
+    readme
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let variable = cells.get(1)?.strip_prefix("`GANTRY_")?.strip_suffix('`')?;
+            let flag = cells.get(2).and_then(|f| f.strip_prefix('`')?.strip_suffix('`')).map(str::to_owned);
+            Some((format!("GANTRY_{variable}"), flag))
+        })
+        .collect()
+}
+
 #[test]
-fn help_documents_every_setting() {
+fn help_documents_every_setting_of_the_readme_and_no_other() {
     let output = Command::new(GANTRY).arg("--help").output().expect("run --help");
     let help = String::from_utf8_lossy(&output.stdout);
-    for variable in [
-        "GANTRY_CONSOLE_ADDR",
-        "GANTRY_GATEWAY_ADDR",
-        "GANTRY_DATA_DIR",
-        "GANTRY_DATABASE_URL",
-        "GANTRY_BASE_DOMAIN",
-        "GANTRY_ADMIN_PASSWORD",
-    ] {
-        assert!(help.contains(variable), "--help does not mention {variable}:\n{help}");
+    let settings = readme_settings();
+    assert!(settings.len() >= 19, "the README's settings table was not found: {settings:?}");
+    for (variable, flag) in &settings {
+        assert!(help.contains(variable.as_str()), "--help does not mention {variable}:\n{help}");
+        if let Some(flag) = flag {
+            assert!(help.contains(flag.as_str()), "--help does not list {flag} ({variable}):\n{help}");
+        }
+    }
+    // And every variable --help names is in the README's table.
+    for word in help.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.starts_with("GANTRY_") {
+            assert!(settings.iter().any(|(v, _)| v == word), "{word} is in --help but not in the README's table");
+        }
     }
     for command in ["serve", "migrate", "admin", "token"] {
         assert!(help.contains(command), "--help does not list `{command}`:\n{help}");

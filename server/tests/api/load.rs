@@ -21,7 +21,7 @@ async fn idle_and_slow_callers_do_not_slow_down_a_normal_one() {
     })
     .await;
     let rest = app.rest().await;
-    assert_eq!(rest.post("/groups", json!({"name": "load", "subdomain": "load"})).await.0, 201);
+    rest.create_group("load").await;
     let ping = json!({"name": "Ping", "request": {"method": "GET", "path": "/ping"},
         "backend": {"unified": false, "type": "mock", "mock": {"body": "pong"}}});
     assert_eq!(rest.post("/groups/load/apis", ping).await.0, 201);
@@ -29,7 +29,7 @@ async fn idle_and_slow_callers_do_not_slow_down_a_normal_one() {
         "params": [{"name": "note", "in": "form"}]},
         "backend": {"unified": false, "type": "mock", "mock": {"body": "ok"}}});
     assert_eq!(rest.post("/groups/load/apis", form).await.0, 201);
-    assert_eq!(rest.post("/groups/load/versions", json!({"label": "1"})).await.0, 201);
+    rest.freeze("load", "1").await;
     let release = json!({"version": "1", "backend": {"type": "mock"}});
     assert_eq!(rest.put("/groups/load/deployments/test", release).await.0, 200);
     let address = app.gateway.trim_start_matches("http://").to_owned();

@@ -20,10 +20,10 @@ async fn url_changes_reach_the_next_request_and_bad_input_names_the_field() {
     assert_eq!(rest.delete("/backend-services/pets/environments/pre").await.0, 404);
     assert_eq!(rest.put("/backend-services/pets/environments/test", json!({"url": first})).await.0, 200);
 
-    assert_eq!(rest.post("/groups", json!({"name": "petstore", "subdomain": "petstore"})).await.0, 201);
+    rest.create_group("petstore").await;
     let api = json!({"name": "Pets", "request": {"method": "GET", "path": "/pets"}});
     assert_eq!(rest.post("/groups/petstore/apis", api).await.0, 201);
-    assert_eq!(rest.post("/groups/petstore/versions", json!({"label": "1"})).await.0, 201);
+    rest.freeze("petstore", "1").await;
     let release = json!({"version": "1", "backend": {"type": "service", "service": "pets"}});
     assert_eq!(rest.put("/groups/petstore/deployments/test", release.clone()).await.0, 200);
     let host_seen = || async {
