@@ -142,7 +142,7 @@ def process_tree(root):
     return pids
 
 
-def seed_apis(rest, group, specs, chunk=2000):
+def seed_apis(rest, group, specs, chunk=1000):
     """Adds `specs` (API definitions as the REST API takes them) to `group`'s draft through
     the admin REST API: one OpenAPI import per `chunk` APIs, each operation carrying its exact
     definition in `x-gantry-api`. Every import is one transaction; any skipped operation fails
