@@ -25,6 +25,8 @@
 //!   its own backend) and why a release is refused: pure functions, no database.
 //! - `revision`: `config_revision`, and `Control::commit_live`, the one way a change to what
 //!   is served ends (bump, commit, recompile).
+//! - [`policies`]: traffic policies (throttling, IP access control, CORS) and their
+//!   bindings; every change recompiles the gateway's policy table.
 //! - [`releases`]: versions (freeze, list, diff) and release, switch and off-line, each one
 //!   transaction.
 //! - [`services`]: backend services (a URL per environment); URL changes reach the gateway
@@ -44,6 +46,7 @@ pub mod entity;
 pub mod error;
 pub mod groups;
 pub mod openapi;
+pub mod policies;
 pub mod releases;
 pub mod resolve;
 mod revision;

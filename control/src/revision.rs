@@ -18,6 +18,8 @@ pub(crate) enum Refresh {
     ServiceUsers(String),
     /// The app table (credentials and authorizations).
     Apps,
+    /// The traffic policy table.
+    Policies,
 }
 
 /// Bumps `config_revision` inside the caller's transaction.
@@ -53,6 +55,7 @@ impl Control {
                 Ok(())
             }
             Refresh::Apps => self.refresh_apps().await,
+            Refresh::Policies => self.refresh_policies().await,
         }
     }
 }

@@ -97,6 +97,7 @@ impl Control {
         let revision = self.config_revision().await?;
         let mut snapshot = gateway::Snapshot::empty(revision);
         snapshot.set_apps(self.compile_apps().await?);
+        snapshot.set_policies(self.compile_policies().await?);
         for group in api_group::Entity::find().all(self.db()).await? {
             self.bind_group(&mut snapshot, &group).await?;
         }

@@ -12,6 +12,8 @@
 //! - [`import`]: the report of an OpenAPI import (added, overwritten, skipped, unsupported).
 //! - [`method`]: HTTP methods, including `ANY`.
 //! - [`path`]: [`PathTemplate`] (`/pets/{petId}`) and route conflicts.
+//! - [`policy`]: traffic policies (throttling, IP access control, CORS), their bindings,
+//!   address ranges and origin patterns.
 //! - [`backend`]: [`BackendAddress`] and the bounds of timeouts and mock statuses.
 //! - [`api`]: the API definition as JSON ([`api::ApiSpec`]) and its validation.
 //! - [`group`]: the API group as JSON and its validation.
@@ -31,6 +33,7 @@ pub mod import;
 pub mod method;
 pub mod names;
 pub mod path;
+pub mod policy;
 pub mod release;
 pub mod service;
 pub mod views;

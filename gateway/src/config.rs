@@ -27,6 +27,9 @@ pub struct GatewayConfig {
     pub function_queue: usize,
     /// Address ranges backends may not be or resolve to (off when empty).
     pub blocked_backends: crate::guard::AddressGuard,
+    /// Proxies in front of the gateway whose `X-Forwarded-For` is believed (traffic
+    /// policies judge the right-most address that is not one of them).
+    pub trusted_proxies: Vec<domain::policy::IpRange>,
 }
 
 impl Default for GatewayConfig {
@@ -42,6 +45,7 @@ impl Default for GatewayConfig {
             max_connections: 10_000,
             function_queue: 1024,
             blocked_backends: crate::guard::AddressGuard::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -24,6 +24,8 @@ pub enum Phase {
     Mock,
     /// AppCode or X-Ca signature, and the app's authorization.
     Authenticate,
+    /// Traffic policies: IP access control and throttling.
+    Policies,
     /// Declared parameters.
     Validate,
     /// The backend request is built.
@@ -34,11 +36,12 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in the order they run.
-    pub const ALL: [Phase; 7] = [
+    pub const ALL: [Phase; 8] = [
         Phase::Resolve,
         Phase::Route,
         Phase::Mock,
         Phase::Authenticate,
+        Phase::Policies,
         Phase::Validate,
         Phase::UpstreamRequest,
         Phase::Proxy,
@@ -51,6 +54,7 @@ impl Phase {
             Phase::Route => "route",
             Phase::Mock => "mock",
             Phase::Authenticate => "authenticate",
+            Phase::Policies => "policies",
             Phase::Validate => "validate",
             Phase::UpstreamRequest => "upstream request",
             Phase::Proxy => "proxy",
@@ -91,6 +95,8 @@ pub struct DebugNotes {
     pub values: Vec<(String, String, String)>,
     /// The backend request.
     pub upstream: Option<UpstreamTrace>,
+    /// What each traffic policy decided.
+    pub policies: Vec<String>,
 }
 
 /// Header names the phases use, parsed once (a `&str` name is parsed on every lookup).
@@ -198,6 +204,14 @@ pub struct RequestContext {
     pub string_to_sign: Option<String>,
     /// The phase running (or that refused the request).
     pub phase: Phase,
+    /// The address traffic policies judge: the peer, or the caller behind a trusted proxy.
+    pub caller: IpAddr,
+    /// The traffic policies in force for the routed API, if any are bound.
+    pub policies: Option<Arc<crate::policy::ApiPolicies>>,
+    /// The tightest throttling quota after this request, for the `RateLimit-*` headers.
+    pub quota: Option<crate::policy::Quota>,
+    /// The request's `Origin`, for CORS.
+    pub origin: Option<HeaderValue>,
     /// Notes for the Debug API's trace; `Some` only for requests with a valid debug token.
     pub debug: Option<Box<DebugNotes>>,
 }
@@ -224,6 +238,10 @@ impl RequestContext {
             app: None,
             string_to_sign: None,
             phase: Phase::Resolve,
+            caller: peer.ip,
+            policies: None,
+            quota: None,
+            origin: headers.get(header::ORIGIN).cloned(),
             debug: None,
         }
     }

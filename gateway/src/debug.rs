@@ -91,6 +91,8 @@ pub fn trace(ctx: &RequestContext, notes: &DebugNotes, error: Option<&GatewayErr
                     (Some(method), Some(app)) => ("ok", format!("{}: app `{}` authorized", method.as_str(), app.name)),
                     (Some(method), None) => ("ok", method.as_str().to_owned()),
                 },
+                Phase::Policies if notes.policies.is_empty() => ("ok", "no traffic policy is bound".into()),
+                Phase::Policies => ("ok", notes.policies.join("; ")),
                 Phase::Validate => ("ok", format!("{} declared parameter value(s)", notes.values.len())),
                 Phase::UpstreamRequest => {
                     ("ok", notes.upstream.as_ref().map(|u| format!("{} {}", u.method, u.url)).unwrap_or_default())
@@ -225,6 +227,7 @@ mod tests {
                 ("route", "ok"),
                 ("mock", "skipped"),
                 ("authenticate", "failed"),
+                ("policies", "not reached"),
                 ("validate", "not reached"),
                 ("upstream request", "not reached"),
                 ("proxy", "not reached")

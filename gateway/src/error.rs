@@ -39,6 +39,11 @@ pub enum GatewayError {
     Auth(AuthFailure, String),
     /// A Function backend threw, hit a limit or returned a bad value (502).
     Function(String),
+    /// A throttling policy's limit is reached; a request passes again after this many
+    /// seconds (429, `Retry-After`).
+    Throttled(String, u64),
+    /// An IP access policy refuses the caller's address (403).
+    IpDenied(String),
 }
 
 impl From<BudgetSpent> for GatewayError {
@@ -119,6 +124,8 @@ impl GatewayError {
             GatewayError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             GatewayError::Auth(failure, _) => failure.status(),
             GatewayError::Function(_) => StatusCode::BAD_GATEWAY,
+            GatewayError::Throttled(..) => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::IpDenied(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -140,6 +147,8 @@ impl GatewayError {
             GatewayError::HeadersTooLarge(_) => "RequestHeaderFieldsTooLarge",
             GatewayError::Auth(failure, _) => failure.code(),
             GatewayError::Function(_) => "FunctionError",
+            GatewayError::Throttled(..) => "Throttled",
+            GatewayError::IpDenied(_) => "IpDenied",
         }
     }
 
@@ -160,7 +169,9 @@ impl GatewayError {
             | GatewayError::PayloadTooLarge(m)
             | GatewayError::HeadersTooLarge(m)
             | GatewayError::Auth(_, m)
-            | GatewayError::Function(m) => m,
+            | GatewayError::Function(m)
+            | GatewayError::Throttled(m, _)
+            | GatewayError::IpDenied(m) => m,
         }
     }
 
@@ -178,6 +189,9 @@ impl GatewayError {
         headers.insert("x-ca-error-code", HeaderValue::from_static(self.code()));
         if let Ok(message) = HeaderValue::from_str(&header_safe(self.message())) {
             headers.insert("x-ca-error-message", message);
+        }
+        if let GatewayError::Throttled(_, retry_after_s) = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
         }
         response
     }

@@ -9,59 +9,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-/// One range: an address and a prefix length (`10.0.0.0/8`, `::1/128`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpRange {
-    base: IpAddr,
-    prefix: u8,
-}
-
-impl IpRange {
-    /// Parses `a.b.c.d/n`, `x:y::z/n` or a single address (a range of one).
-    pub fn parse(raw: &str) -> Result<IpRange, String> {
-        let raw = raw.trim();
-        let (address, prefix) = match raw.split_once('/') {
-            Some((address, prefix)) => (address, Some(prefix)),
-            None => (raw, None),
-        };
-        let base: IpAddr = address.parse().map_err(|_| format!("`{raw}` is not an IP address or CIDR range"))?;
-        let max = if base.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("`{raw}`: the prefix length must be 0 to {max}"))?,
-        };
-        Ok(IpRange { base, prefix })
-    }
-
-    /// Whether `ip` is in the range (an IPv4-mapped IPv6 address counts as its IPv4 address).
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-            v4 => v4,
-        };
-        match (self.base, ip) {
-            (IpAddr::V4(base), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
-                u32::from(base) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(base), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
-                u128::from(base) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-impl std::fmt::Display for IpRange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.base, self.prefix)
-    }
-}
+pub use domain::policy::IpRange;
 
 /// The ranges backends may not reach; empty means the guard is off.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

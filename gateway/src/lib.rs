@@ -21,6 +21,8 @@
 //! - [`nonce`]: the `X-Ca-Nonce` values seen recently (replay protection), bounded.
 //! - [`signature`]: the X-Ca StringToSign and HMAC, and a [`signature::Signer`] for clients.
 //! - [`path`]: the one canonical spelling of a request path, decided before routing.
+//! - [`policy`]: traffic policies as served: which applies to each API and environment, and
+//!   the throttling counters (a sliding log).
 //! - [`phases`]: one module per step of DESIGN.md's request lifecycle, each a plain function
 //!   tested alone.
 //! - [`router`]: the path router, a trie of segments.
@@ -42,6 +44,7 @@ pub mod metrics;
 pub mod nonce;
 pub mod path;
 pub mod phases;
+pub mod policy;
 pub mod router;
 pub mod server;
 pub mod signature;

@@ -54,7 +54,20 @@ pub async fn serve(
     let body_budget = body::BodyBudget::new(config.body_buffer_bytes);
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let functions = FunctionPool::new(workers, config.function_queue);
-    let shared = Arc::new(Shared { snapshots, client, metrics, nonces, limits, debug, functions, body_budget });
+    let throttles = Arc::new(crate::policy::Throttles::default());
+    let trusted_proxies = Arc::new(config.trusted_proxies.clone());
+    let shared = Arc::new(Shared {
+        snapshots,
+        client,
+        metrics,
+        nonces,
+        limits,
+        debug,
+        functions,
+        body_budget,
+        throttles,
+        trusted_proxies,
+    });
     let listening = crate::listener::Listening {
         max_connections: config.max_connections,
         max_header_bytes: config.max_header_bytes,
@@ -91,6 +104,10 @@ pub struct Shared {
     pub functions: FunctionPool,
     /// Request body bytes buffered at once, across connections.
     pub body_budget: body::BodyBudget,
+    /// Throttling counters (they outlive snapshots).
+    pub throttles: Arc<crate::policy::Throttles>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<domain::policy::IpRange>>,
 }
 
 /// Runs the phases for one request.
@@ -103,6 +120,10 @@ pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: &Peer
         if token.to_str().is_ok_and(|token| shared.debug.consume(token)) {
             ctx.debug = Some(Box::default());
         }
+    }
+    if !shared.trusted_proxies.is_empty() {
+        let forwarded = request.headers().get(names::X_FORWARDED_FOR).and_then(|v| v.to_str().ok());
+        ctx.caller = crate::policy::caller_address(ctx.client, forwarded, &shared.trusted_proxies);
     }
     let mut traced_error = None;
     let mut response = match run(&mut ctx, &snapshot, shared, request).await {
@@ -121,6 +142,14 @@ pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: &Peer
         }
     };
     response.headers_mut().insert(names::X_CA_REQUEST_ID, ctx.request_id.header());
+    if let Some(bound) = ctx.policies.as_deref() {
+        if let Some(quota) = &ctx.quota {
+            phases::policies::rate_limit_headers(quota, response.headers_mut());
+        }
+        if let Some(cors) = bound.cors() {
+            phases::policies::cors_headers(cors, ctx.origin.as_ref(), response.headers_mut());
+        }
+    }
     if let Some(notes) = ctx.debug.take() {
         debug::attach(&mut response, &debug::trace(&ctx, &notes, traced_error.as_ref()));
     }
@@ -155,7 +184,11 @@ async fn run(
     let deployment = phases::resolve(ctx, snapshot, request.headers())?;
 
     ctx.phase = Phase::Route;
+    if let Some(answer) = cors_preflight(ctx, snapshot, &deployment, request.headers()) {
+        return Ok(answer);
+    }
     let (api, path_params) = phases::route(ctx, &deployment)?;
+    phases::policies::bound(ctx, snapshot.policies());
     if let Some(notes) = ctx.debug.as_mut() {
         notes.path_params = path_params.clone();
     }
@@ -163,6 +196,9 @@ async fn run(
     ctx.phase = Phase::Mock;
     let backend = match phases::mock(&api)? {
         Dispatch::Answered(response) => {
+            // A Mock API answers without authentication, but within its traffic policies.
+            ctx.phase = Phase::Policies;
+            phases::policies(ctx, &shared.throttles)?;
             if let Some(notes) = ctx.debug.as_mut() {
                 notes.mock = true;
             }
@@ -179,6 +215,9 @@ async fn run(
     let (request, body, _budget) = read_body(ctx, &api, &backend, snapshot, shared, &query, now_ms, request).await?;
     let credentials = phases::Credentials { headers: request.headers(), query: &query, body: body.bytes(), now_ms };
     phases::authenticate(ctx, &api, snapshot.apps(), &shared.nonces, credentials, phases::Check::Full)?;
+
+    ctx.phase = Phase::Policies;
+    phases::policies(ctx, &shared.throttles)?;
 
     ctx.phase = Phase::Validate;
     let values = phases::validate(&api, &path_params, &query, request.headers(), body.fields())?;
@@ -213,6 +252,41 @@ async fn run(
 
     ctx.phase = Phase::Proxy;
     phases::proxy(ctx, &shared.client, backend, upstream).await
+}
+
+/// A CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) for an
+/// API with a CORS policy is answered here, whatever the API's own method; any other request
+/// goes on to routing.
+fn cors_preflight(
+    ctx: &mut RequestContext,
+    snapshot: &crate::Snapshot,
+    deployment: &crate::snapshot::LiveDeployment,
+    headers: &http::HeaderMap,
+) -> Option<Response<Body>> {
+    if snapshot.policies().is_empty() {
+        return None;
+    }
+    use crate::snapshot::RouteMatch;
+    let asked = phases::policies::preflight_method(&ctx.method, headers)?;
+    // The API the preflight is about: the one for the asked method, or (for a method the
+    // path does not have, answered without CORS headers) one the path has.
+    let api = match deployment.route(&asked, &ctx.path) {
+        RouteMatch::Found(api, _) => api.clone(),
+        RouteMatch::MethodNotAllowed(allowed) => {
+            let other = http::Method::from_bytes(allowed.first()?.as_bytes()).ok()?;
+            match deployment.route(&other, &ctx.path) {
+                RouteMatch::Found(api, _) => api.clone(),
+                _ => return None,
+            }
+        }
+        RouteMatch::NotFound => return None,
+    };
+    ctx.api = Some(api.clone());
+    phases::policies::bound(ctx, snapshot.policies());
+    let answer = phases::policies::preflight(ctx.policies.as_deref()?.cors()?, api.method.as_ref(), &asked, headers);
+    // The answer is complete: no actual-request CORS headers are added to it.
+    ctx.policies = None;
+    Some(answer)
 }
 
 /// Refuses a request whose header lines together exceed the limit.

@@ -126,12 +126,13 @@ pub struct Snapshot {
     /// Keyed by configured host names only, so a fast non-keyed hash is safe here.
     hosts: FxHashMap<String, HostBinding>,
     apps: Arc<AppTable>,
+    policies: Arc<crate::policy::PolicyTable>,
 }
 
 impl Snapshot {
     /// A snapshot that serves nothing (every request is a 404).
     pub fn empty(revision: i64) -> Snapshot {
-        Snapshot { revision, hosts: FxHashMap::default(), apps: Arc::default() }
+        Snapshot { revision, hosts: FxHashMap::default(), apps: Arc::default(), policies: Arc::default() }
     }
 
     /// Adds (or replaces) the binding for `host` (lower-case, without port).
@@ -153,7 +154,7 @@ impl Snapshot {
     pub fn without_group(&self, group_id: i32, revision: i64) -> Snapshot {
         let hosts =
             self.hosts.iter().filter(|(_, b)| b.group.id != group_id).map(|(h, b)| (h.clone(), b.clone())).collect();
-        Snapshot { revision, hosts, apps: self.apps.clone() }
+        Snapshot { revision, hosts, apps: self.apps.clone(), policies: self.policies.clone() }
     }
 
     /// The apps that may call `auth = app` APIs.
@@ -163,12 +164,27 @@ impl Snapshot {
 
     /// A copy with `apps` instead of the current apps, every group shared.
     pub fn with_apps(&self, apps: AppTable, revision: i64) -> Snapshot {
-        Snapshot { revision, hosts: self.hosts.clone(), apps: Arc::new(apps) }
+        Snapshot { revision, hosts: self.hosts.clone(), apps: Arc::new(apps), policies: self.policies.clone() }
     }
 
     /// Replaces the apps in place (while building a snapshot).
     pub fn set_apps(&mut self, apps: AppTable) {
         self.apps = Arc::new(apps);
+    }
+
+    /// The traffic policies bound to APIs and groups.
+    pub fn policies(&self) -> &crate::policy::PolicyTable {
+        &self.policies
+    }
+
+    /// A copy with `policies` instead of the current ones, everything else shared.
+    pub fn with_policies(&self, policies: crate::policy::PolicyTable, revision: i64) -> Snapshot {
+        Snapshot { revision, hosts: self.hosts.clone(), apps: self.apps.clone(), policies: Arc::new(policies) }
+    }
+
+    /// Replaces the policies in place (while building a snapshot).
+    pub fn set_policies(&mut self, policies: crate::policy::PolicyTable) {
+        self.policies = Arc::new(policies);
     }
 }
 

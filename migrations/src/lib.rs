@@ -6,6 +6,7 @@
 //!   services and their per-environment URLs, apps, authorizations, audit events and the
 //!   config revision counter).
 //! - `m20261127_000001_token_expiry`: `api_tokens.expires_at`.
+//! - `m20261127_000002_policies`: traffic policies and their bindings.
 //!
 //! Migrations run at start-up and through `gantry migrate`. Each one has `up` and `down`;
 //! they are written with sea-query so the same code creates the schema on SQLite and Postgres.
@@ -14,6 +15,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_initial;
 mod m20261127_000001_token_expiry;
+mod m20261127_000002_policies;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -21,6 +23,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_initial::Migration), Box::new(m20261127_000001_token_expiry::Migration)]
+        vec![
+            Box::new(m20261122_000001_initial::Migration),
+            Box::new(m20261127_000001_token_expiry::Migration),
+            Box::new(m20261127_000002_policies::Migration),
+        ]
     }
 }

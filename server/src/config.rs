@@ -112,6 +112,13 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_BLOCKED_BACKEND_RANGES", default_value = "", value_parser = parse_ranges)]
     pub blocked_backend_ranges: gateway::guard::AddressGuard,
 
+    /// Proxies in front of the gateway, as comma-separated IP ranges (CIDR): for a request
+    /// from one of them, traffic policies (IP access control, throttling per address) judge
+    /// the right-most `X-Forwarded-For` address that is not a trusted proxy. Empty (the
+    /// default): the socket peer, always.
+    #[arg(long, env = "GANTRY_TRUSTED_PROXIES", default_value = "", value_parser = parse_proxies)]
+    pub trusted_proxies: TrustedProxies,
+
     /// Mark the session cookie `Secure` (set when the console is served over HTTPS).
     #[arg(long, env = "GANTRY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
@@ -119,4 +126,17 @@ pub struct ServeSettings {
 
 fn parse_ranges(raw: &str) -> Result<gateway::guard::AddressGuard, String> {
     gateway::guard::AddressGuard::parse(raw)
+}
+
+/// The ranges of `GANTRY_TRUSTED_PROXIES`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<domain::policy::IpRange>);
+
+fn parse_proxies(raw: &str) -> Result<TrustedProxies, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(domain::policy::IpRange::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map(TrustedProxies)
 }

@@ -92,6 +92,7 @@ impl Application {
             max_connections: connection_cap(settings.max_connections),
             function_queue: usize::try_from(settings.function_queue).unwrap_or(usize::MAX),
             blocked_backends: settings.blocked_backend_ranges.clone(),
+            trusted_proxies: settings.trusted_proxies.0.clone(),
             ..Default::default()
         };
         Ok(Application { console, gateway, gateway_config, state, router })

@@ -9,19 +9,23 @@
 //!    say); any other backend is named for the phases after ([`Handler`]).
 //! 4. [`authenticate`](auth::authenticate): `auth = app` APIs: AppCode or X-Ca signature
 //!    (timestamp, nonce, HMAC), then the app's authorization for the API in this environment.
-//! 5. [`validate`](validate::validate): declared path, query, header and body parameters.
-//! 6. [`upstream_request`](upstream_request::upstream_request): the backend request: URL,
+//! 5. [`policies`](policies::policies): traffic policies bound to the API in this
+//!    environment: IP access control, then throttling; CORS preflights are answered before
+//!    routing's method check, and CORS headers added to the answer.
+//! 6. [`validate`](validate::validate): declared path, query, header and body parameters.
+//! 7. [`upstream_request`](upstream_request::upstream_request): the backend request: URL,
 //!    mapped parameters, constants, system parameters, `X-Forwarded-*`, hop-by-hop headers
 //!    and credentials removed.
-//! 7. [`proxy`](proxy::proxy): pooled keep-alive call (HTTP or HTTPS through rustls) with the
+//! 8. [`proxy`](proxy::proxy): pooled keep-alive call (HTTP or HTTPS through rustls) with the
 //!    API's timeout, 504 / 502; or [`function`](proxy::function) for a Function backend.
-//! 8. [`log`](log::log): always runs.
+//! 9. [`log`](log::log): always runs.
 //!
 //! Between 4 and 5 the server decides whether the body streams or is read
 //! ([`crate::server`]'s `read_body`).
 
 pub mod auth;
 pub mod log;
+pub mod policies;
 pub mod proxy;
 pub mod resolve;
 pub mod upstream_request;
@@ -29,6 +33,7 @@ pub mod validate;
 
 pub use auth::{authenticate, authenticate_reads_body, Check, Credentials};
 pub use log::log;
+pub use policies::policies;
 pub use proxy::{function, proxy};
 pub use resolve::{mock, resolve, route, Dispatch, Handler, PathParams};
 pub use upstream_request::{strip_hop_by_hop, upstream_request, SEGMENT};

@@ -10,6 +10,7 @@ pub mod error;
 mod groups;
 mod health;
 mod json;
+mod policies;
 mod releases;
 mod services;
 mod tokens;
@@ -64,6 +65,15 @@ use utoipa::{Modify, OpenApi};
         apps::authorize,
         apps::revoke,
         apps::api_authorizations,
+        policies::list_policies,
+        policies::create_policy,
+        policies::get_policy,
+        policies::update_policy,
+        policies::delete_policy,
+        policies::list_bindings,
+        policies::bind,
+        policies::unbind,
+        policies::group_bindings,
         debug::debug,
         services::list_services,
         services::create_service,
@@ -125,6 +135,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/groups/{group}/deployments/{env}/draft", axum::routing::post(releases::release_draft))
         .route("/groups/{group}/live", get(releases::live_apis))
         .route("/groups/{group}/apis/{id}/authorizations", get(apps::api_authorizations))
+        .route("/policies", get(policies::list_policies).post(policies::create_policy))
+        .route(
+            "/policies/{name}",
+            get(policies::get_policy).put(policies::update_policy).delete(policies::delete_policy),
+        )
+        .route("/policies/{name}/bindings", get(policies::list_bindings).post(policies::bind))
+        .route("/policies/{name}/bindings/{id}", axum::routing::delete(policies::unbind))
+        .route("/groups/{group}/policies", get(policies::group_bindings))
         .route("/apps", get(apps::list_apps).post(apps::create_app))
         .route("/apps/{app}", get(apps::get_app).patch(apps::update_app).delete(apps::delete_app))
         .route("/apps/{app}/reset-secret", axum::routing::post(apps::reset_secret))

@@ -45,6 +45,7 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
         idle_timeout_s: 60,
         debug_max_body_bytes: 1024 * 1024,
         blocked_backend_ranges: gateway::guard::AddressGuard::default(),
+        trusted_proxies: gantry::config::TrustedProxies::default(),
         body_timeout_s: 30,
         body_buffer_bytes: 256 * 1024 * 1024,
         max_connections: 0,

@@ -12,6 +12,7 @@ mod helpers;
 mod hostile;
 mod lifecycle;
 mod load;
+mod policies;
 mod releases;
 mod rest;
 mod services;
