@@ -12,6 +12,7 @@ use domain::app::{AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential
 use domain::debug::{DebugRequest, DebugResult};
 use domain::group::{DomainSpec, GroupSpec};
 use domain::import::ImportReport;
+use domain::policy::{BindingSpec, BindingView, PolicySpec, PolicyView};
 use domain::release::{
     DeployBackend, DeploymentEventView, DeploymentView, Diff, LiveVersion, VersionSpec, VersionView,
 };
@@ -310,6 +311,55 @@ pub async fn docs_html(group: String, environment: Environment) -> Result<String
 pub async fn import_openapi(group: String, document: String, dry_run: bool) -> Result<ImportReport, ConsoleError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
     Ok(control.import_openapi(&group, &document, dry_run, &user).await?)
+}
+
+/// Every traffic policy with its bindings.
+#[server]
+pub async fn list_policies() -> Result<Vec<PolicyView>, ConsoleError> {
+    Ok(ssr::control()?.list_policies().await?)
+}
+
+/// One traffic policy with its bindings.
+#[server]
+pub async fn get_policy(name: String) -> Result<PolicyView, ConsoleError> {
+    Ok(ssr::control()?.get_policy(&name).await?)
+}
+
+/// Creates a policy (`original` empty) or replaces the configuration of policy `original`.
+#[server]
+pub async fn save_policy(original: Option<String>, spec: PolicySpec) -> Result<PolicyView, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(match original {
+        Some(name) => control.update_policy(&name, &spec, &user).await?,
+        None => control.create_policy(&spec, &user).await?,
+    })
+}
+
+/// Deletes a policy and its bindings.
+#[server]
+pub async fn delete_policy(name: String) -> Result<(), ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.delete_policy(&name, &user).await?)
+}
+
+/// Binds a policy to an API or a whole group in one environment.
+#[server]
+pub async fn bind_policy(name: String, spec: BindingSpec) -> Result<BindingView, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.bind_policy(&name, &spec, &user).await?)
+}
+
+/// Removes one binding of a policy.
+#[server]
+pub async fn unbind_policy(name: String, id: i32) -> Result<(), ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.unbind_policy(&name, id, &user).await?)
+}
+
+/// The policies bound in a group (to it or its APIs).
+#[server]
+pub async fn group_policies(group: String) -> Result<Vec<BindingView>, ConsoleError> {
+    Ok(ssr::control()?.group_bindings(&group).await?)
 }
 
 /// Server-only helpers for the functions above.

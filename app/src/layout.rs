@@ -13,6 +13,7 @@ use crate::pages::{
     debug::DebugPage,
     groups::GroupsPage,
     login::LoginPage,
+    policies::{PoliciesPage, PolicyPage},
     tokens::TokensPage,
 };
 use leptos::prelude::*;
@@ -66,6 +67,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/backend-services") view=BackendServicesPage />
                         <Route path=path!("/backend-services/:name") view=BackendServicePage />
                         <Route path=path!("/apps") view=AppsPage />
+                        <Route path=path!("/policies") view=PoliciesPage />
+                        <Route path=path!("/policies/:name") view=PolicyPage />
                         <Route path=path!("/apps/:app") view=AppPage />
                         <Route path=path!("/debug") view=DebugPage />
                         <Route path=path!("/tokens") view=TokensPage />
@@ -89,6 +92,7 @@ fn ConsoleFrame() -> impl IntoView {
                 <A href="/groups">"API Groups"</A>
                 <A href="/backend-services">"Backend Services"</A>
                 <A href="/apps">"Apps"</A>
+                <A href="/policies">"Policies"</A>
                 <A href="/debug">"Debug API"</A>
             </nav>
             <div class="session">

@@ -76,6 +76,7 @@ pub fn DeploymentsTab() -> impl IntoView {
                 }
             })}
         </Transition>
+        <PoliciesInForce group />
         <CustomDomains group />
         {move || match dialog.get() {
             Dialogs::None => ().into_any(),
@@ -120,5 +121,43 @@ fn environment_card(env: Environment, live: Option<DeploymentView>, dialog: RwSi
             <p class="muted stage">{format!("X-Ca-Stage: {}", env.stage())}</p>
             {body}
         </section>
+    }
+}
+
+/// The traffic policies bound in the group, per environment (bound and unbound on the
+/// Policies pages; they apply without a release).
+#[component]
+fn PoliciesInForce(group: Memo<String>) -> impl IntoView {
+    let bindings = Resource::new(move || group.get(), crate::api::group_policies);
+    view! {
+        <h3>"Policies in force"</h3>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match bindings.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="muted">"No traffic policy is bound in this group (see " <a href="/policies">"Policies"</a> ")."</p>
+                    }.into_any(),
+                    Ok(mut list) => {
+                        list.sort_by(|a, b| (a.env, &a.policy).cmp(&(b.env, &b.policy)));
+                        view! {
+                            <table class="grid" aria-label="Policies in force">
+                                <thead><tr><th>"Environment"</th><th>"Policy"</th><th>"Type"</th><th>"Applies to"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|b| view! {
+                                        <tr>
+                                            <td>{b.env.label()}</td>
+                                            <td><a href=format!("/policies/{}", b.policy)>{b.policy.clone()}</a></td>
+                                            <td>{b.kind.label()}</td>
+                                            <td>{b.api_name.clone().unwrap_or_else(|| "All APIs of the group".into())}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }
+                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }

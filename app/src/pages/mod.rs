@@ -12,6 +12,7 @@ pub mod domains;
 pub mod group;
 pub mod groups;
 pub mod login;
+pub mod policies;
 pub mod release;
 pub mod tokens;
 pub mod versions;
