@@ -33,6 +33,8 @@ step "auth cost: signed vs unsigned"
 timed auth python3 bench/auth.py "$GANTRY" "$ROUNDS" "$PER"
 step "Function backends vs Mock"
 timed functions python3 bench/functions.py "$GANTRY" "$ROUNDS" "$PER"
+step "traffic policies: cost and throttling accuracy"
+timed policies python3 bench/policies.py "$GANTRY" "$ROUNDS" "$PER"
 python3 bench/chart.py
 python3 bench/summary.py
 print_timings

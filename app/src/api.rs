@@ -326,7 +326,9 @@ pub async fn get_policy(name: String) -> Result<PolicyView, ConsoleError> {
 }
 
 /// Creates a policy (`original` empty) or replaces the configuration of policy `original`.
-#[server]
+/// Sent as JSON: the configuration is free-form JSON, whose numbers a URL-encoded form would
+/// turn into strings.
+#[server(input = leptos::server_fn::codec::Json)]
 pub async fn save_policy(original: Option<String>, spec: PolicySpec) -> Result<PolicyView, ConsoleError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
     Ok(match original {
