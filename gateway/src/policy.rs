@@ -262,26 +262,17 @@ fn seconds(ms: u64, exhausted: bool) -> u64 {
 }
 
 /// The limits of `throttling` that apply to a caller (the app's, its special limit, or the
-/// address's for a caller without an app; then the API's), with their scopes.
-pub fn limits_for(throttling: &Throttling, app: Option<(i32, &str)>, caller: IpAddr) -> Vec<(Scope, u64)> {
-    let mut limits = Vec::with_capacity(2);
-    match app {
+/// address's for a caller without an app; then the API's), with their scopes, most specific
+/// first. No allocation: it runs on every request of a throttled API.
+pub fn limits_for(throttling: &Throttling, app: Option<(i32, &str)>, caller: IpAddr) -> [Option<(Scope, u64)>; 2] {
+    let own = match app {
         Some((id, name)) => {
             let special = throttling.special_apps.iter().find(|(n, _)| n == name).map(|(_, l)| *l);
-            if let Some(limit) = special.or(throttling.app_limit) {
-                limits.push((Scope::App(id), limit));
-            }
+            special.or(throttling.app_limit).map(|limit| (Scope::App(id), limit))
         }
-        None => {
-            if let Some(limit) = throttling.ip_limit {
-                limits.push((Scope::Ip(caller), limit));
-            }
-        }
-    }
-    if let Some(limit) = throttling.api_limit {
-        limits.push((Scope::Api, limit));
-    }
-    limits
+        None => throttling.ip_limit.map(|limit| (Scope::Ip(caller), limit)),
+    };
+    [own, throttling.api_limit.map(|limit| (Scope::Api, limit))]
 }
 
 /// Whether `ip_access` lets `caller` through (an app-scoped allow list only applies to that
@@ -379,9 +370,11 @@ mod tests {
             special_apps: vec![("web".into(), 50)],
         };
         let ip: IpAddr = "192.0.2.1".parse().expect("ip");
-        assert_eq!(limits_for(&rule, Some((1, "web")), ip), [(Scope::App(1), 50), (Scope::Api, 100)]);
-        assert_eq!(limits_for(&rule, Some((2, "cli")), ip), [(Scope::App(2), 10), (Scope::Api, 100)]);
-        assert_eq!(limits_for(&rule, None, ip), [(Scope::Ip(ip), 3), (Scope::Api, 100)]);
+        assert_eq!(limits_for(&rule, Some((1, "web")), ip), [Some((Scope::App(1), 50)), Some((Scope::Api, 100))]);
+        assert_eq!(limits_for(&rule, Some((2, "cli")), ip), [Some((Scope::App(2), 10)), Some((Scope::Api, 100))]);
+        assert_eq!(limits_for(&rule, None, ip), [Some((Scope::Ip(ip), 3)), Some((Scope::Api, 100))]);
+        let only_api = Throttling { app_limit: None, ip_limit: None, special_apps: vec![], ..rule };
+        assert_eq!(limits_for(&only_api, Some((2, "cli")), ip), [None, Some((Scope::Api, 100))]);
     }
 
     #[test]

@@ -20,10 +20,11 @@ pub fn policies(ctx: &mut RequestContext, throttles: &Throttles) -> Result<(), G
     if let Some(policy) = &bound.ip_access {
         if let PolicyRule::IpAccess(rule) = &policy.rule {
             let allowed = ip_allowed(rule, ctx.caller, app.map(|(_, name)| name));
-            note(
-                ctx,
-                format!("IP access `{}`: {} {}", policy.name, ctx.caller, if allowed { "allowed" } else { "refused" }),
-            );
+            // Trace notes are formatted only for a traced request.
+            if ctx.debug.is_some() {
+                let verdict = if allowed { "allowed" } else { "refused" };
+                note(ctx, format!("IP access `{}`: {} {verdict}", policy.name, ctx.caller));
+            }
             if !allowed {
                 return Err(GatewayError::IpDenied(format!("the address {} may not call this API", ctx.caller)));
             }
@@ -32,12 +33,14 @@ pub fn policies(ctx: &mut RequestContext, throttles: &Throttles) -> Result<(), G
     if let Some(policy) = &bound.throttling {
         if let PolicyRule::Throttling(rule) = &policy.rule {
             let now = throttles.now_ms();
-            for (scope, limit) in limits_for(rule, app, ctx.caller) {
+            for (scope, limit) in limits_for(rule, app, ctx.caller).into_iter().flatten() {
                 let quota = throttles.take(policy.id, api.id, env, scope, limit, rule.unit.millis(), now);
                 if ctx.quota.is_none_or(|q| quota.remaining < q.remaining) {
                     ctx.quota = Some(quota);
                 }
-                note(ctx, format!("throttling `{}` ({scope:?}): {} of {limit} left", policy.name, quota.remaining));
+                if ctx.debug.is_some() {
+                    note(ctx, format!("throttling `{}` ({scope:?}): {} of {limit} left", policy.name, quota.remaining));
+                }
                 if !quota.allowed {
                     return Err(GatewayError::Throttled(
                         format!("the limit of {limit} requests per {} is reached", unit_name(rule.unit)),
