@@ -210,7 +210,7 @@ pub struct RequestContext {
     pub policies: Option<Arc<crate::policy::ApiPolicies>>,
     /// The tightest throttling quota after this request, for the `RateLimit-*` headers.
     pub quota: Option<crate::policy::Quota>,
-    /// The request's `Origin`, for CORS.
+    /// The request's `Origin`, read only for an API with a CORS policy.
     pub origin: Option<HeaderValue>,
     /// Notes for the Debug API's trace; `Some` only for requests with a valid debug token.
     pub debug: Option<Box<DebugNotes>>,
@@ -241,7 +241,7 @@ impl RequestContext {
             caller: peer.ip,
             policies: None,
             quota: None,
-            origin: headers.get(header::ORIGIN).cloned(),
+            origin: None,
             debug: None,
         }
     }

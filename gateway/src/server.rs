@@ -189,6 +189,9 @@ async fn run(
     }
     let (api, path_params) = phases::route(ctx, &deployment)?;
     phases::policies::bound(ctx, snapshot.policies());
+    if ctx.policies.as_deref().is_some_and(|bound| bound.cors.is_some()) {
+        ctx.origin = request.headers().get(http::header::ORIGIN).cloned();
+    }
     if let Some(notes) = ctx.debug.as_mut() {
         notes.path_params = path_params.clone();
     }
