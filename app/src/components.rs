@@ -49,8 +49,16 @@ fn error_id(id: &str) -> String {
 }
 
 /// The message for `field`, if the form has one.
+///
+/// An input for a list (`config.cidrs`, one item per line) also shows its items' errors
+/// (`config.cidrs[1]`), the same rule [`OtherErrors`] uses to leave them out.
 pub fn message_for(errors: Errors, field: &str) -> Option<String> {
-    errors.with(|all| all.iter().find(|e| e.field == field).map(|e| e.message.clone()))
+    let item = format!("{field}[");
+    errors.with(|all| {
+        let mine: Vec<&str> =
+            all.iter().filter(|e| e.field == field || e.field.starts_with(&item)).map(|e| e.message.as_str()).collect();
+        (!mine.is_empty()).then(|| mine.join("; "))
+    })
 }
 
 /// The error under a field; referenced by the field's `aria-describedby`.

@@ -74,3 +74,54 @@ test('create a throttling policy, bind it to an API in Test, see 429, unbind it,
   await expect(page.getByText('Bound nowhere')).toBeVisible();
   expect(await status(request)).toBe(200);
 });
+
+test('edit a policy, create an IP access policy past a bad range, delete a policy (it asks first)', async ({ page }) => {
+  await logIn(page);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policies' }).click();
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create Policy' }).click();
+  let create = page.getByRole('dialog', { name: 'Create Policy' });
+  await create.getByLabel('Name').fill('editable');
+  await create.getByLabel('API limit').fill('10');
+  await create.getByRole('button', { name: 'Create' }).click();
+  await expect(page.getByRole('heading', { name: 'editable' })).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByTestId('policy-rule')).toHaveText('10 API per second');
+
+  // Edit: the form opens with the saved values; the new limit shows at once.
+  await page.getByRole('button', { name: 'Edit' }).click();
+  const edit = page.getByRole('dialog', { name: 'Edit Policy' });
+  await expect(edit.getByLabel('API limit')).toHaveValue('10');
+  await edit.getByLabel('Unit').selectOption('hour');
+  await edit.getByLabel('API limit').fill('500');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(edit).toHaveCount(0);
+  await expect(page.getByTestId('policy-rule')).toHaveText('500 API per hour');
+
+  // An IP access policy: a range that does not parse is named, nothing is saved.
+  await page.goto('/policies');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create Policy' }).click();
+  create = page.getByRole('dialog', { name: 'Create Policy' });
+  await create.getByLabel('Name').fill('office');
+  await create.getByLabel('Type').selectOption('ip_access');
+  await create.getByLabel('Addresses').fill('10.0.0.0/33');
+  await create.getByRole('button', { name: 'Create' }).click();
+  await expect(create).toContainText('the prefix length must be 0 to 32');
+  await create.getByLabel('Addresses').fill('10.0.0.0/8\n::1/128');
+  await create.getByRole('button', { name: 'Create' }).click();
+  await expect(page.getByRole('heading', { name: 'office' })).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByTestId('policy-rule')).toHaveText('allow 10.0.0.0/8, ::1/128');
+
+  // Delete asks first; Cancel keeps it, Delete removes it from the list.
+  await page.getByRole('button', { name: 'Delete' }).click();
+  const ask = page.getByRole('dialog', { name: 'Delete Policy' });
+  await ask.getByRole('button', { name: 'Cancel' }).click();
+  await expect(ask).toHaveCount(0);
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog', { name: 'Delete Policy' }).getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByRole('heading', { name: 'Policies', exact: true })).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Policies' })).not.toContainText('office');
+  await expect(page.getByRole('table', { name: 'Policies' })).toContainText('editable');
+});
