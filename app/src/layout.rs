@@ -3,6 +3,7 @@
 use crate::api::whoami;
 use crate::pages::api_editor::ApiEditorPage;
 use crate::pages::api_list::ApiListTab;
+use crate::pages::api_policies::ApiPoliciesPage;
 use crate::pages::deployments::DeploymentsTab;
 use crate::pages::docs::DocsTab;
 use crate::pages::group::GroupFrame;
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("deployments") view=DeploymentsTab />
                             <Route path=path!("docs") view=DocsTab />
                             <Route path=path!("apis/:id") view=ApiEditorPage />
+                            <Route path=path!("apis/:id/policies") view=ApiPoliciesPage />
                         </ParentRoute>
                         <Route path=path!("/backend-services") view=BackendServicesPage />
                         <Route path=path!("/backend-services/:name") view=BackendServicePage />

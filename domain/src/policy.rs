@@ -566,10 +566,58 @@ pub struct BindingView {
     pub env: Environment,
 }
 
+/// A binding that reaches one API, as the API's Policies tab lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiBinding {
+    /// The binding (on the API itself, or on its whole group).
+    pub binding: BindingView,
+    /// Whether it is the one the gateway follows: an API's own binding wins over its
+    /// group's of the same type in the same environment.
+    pub in_force: bool,
+}
+
+/// The bindings of a group that reach API `api`: its own and the group-wide ones, ordered by
+/// environment (Test, Pre-release, Production) and type, the API's own first.
+pub fn reaching_api(group_bindings: &[BindingView], api: i32) -> Vec<ApiBinding> {
+    let own = |b: &BindingView| b.api == Some(api);
+    let mut found: Vec<ApiBinding> = group_bindings
+        .iter()
+        .filter(|b| own(b) || b.api.is_none())
+        .map(|b| ApiBinding {
+            binding: b.clone(),
+            in_force: own(b) || !group_bindings.iter().any(|o| own(o) && o.kind == b.kind && o.env == b.env),
+        })
+        .collect();
+    found.sort_by_key(|a| (a.binding.env, a.binding.kind, a.binding.api.is_none(), a.binding.id));
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn binding(id: i32, kind: PolicyType, api: Option<i32>, env: Environment) -> BindingView {
+        let policy = format!("p{id}");
+        BindingView { id, policy, kind, group: "g".into(), api, api_name: None, env }
+    }
+
+    #[test]
+    fn an_api_sees_its_own_bindings_and_its_groups_and_its_own_win() {
+        use Environment::{Prod, Test};
+        use PolicyType::{Cors, Throttling};
+        let all = vec![
+            binding(1, Throttling, None, Test),    // the group's, overridden in Test by 2
+            binding(2, Throttling, Some(7), Test), // the API's own
+            binding(3, Cors, None, Test),          // the group's, in force
+            binding(4, Throttling, Some(8), Test), // another API's: not listed
+            binding(5, Throttling, None, Prod),    // the group's in Production, in force
+        ];
+        let seen: Vec<(i32, bool)> = reaching_api(&all, 7).iter().map(|a| (a.binding.id, a.in_force)).collect();
+        assert_eq!(seen, vec![(2, true), (1, false), (3, true), (5, true)]);
+        let other: Vec<(i32, bool)> = reaching_api(&all, 9).iter().map(|a| (a.binding.id, a.in_force)).collect();
+        assert_eq!(other, vec![(1, true), (3, true), (5, true)]);
+    }
 
     fn spec(kind: &str, config: serde_json::Value) -> PolicySpec {
         serde_json::from_value(json!({"name": "p", "type": kind, "config": config})).expect("spec")

@@ -1,11 +1,13 @@
 //! The API editor (`/groups/:group/apis/new` and `/groups/:group/apis/:id`): basic
 //! information, the request with its parameters, the backend request (path, method, timeout,
 //! mapping, constants, system parameters), the mock response and the response docs. Errors
-//! appear beside their fields and what the user typed stays.
+//! appear beside their fields and what the user typed stays. An existing API's page has the
+//! tabs **Definition** (this editor) and **Policies** ([`super::api_policies`]).
 
 use crate::api::{get_api, save_api};
 use crate::components::{bind, on_done, opts, Bound, Errors, OtherErrors, SelectField, TextField};
 use crate::pages::advanced_config::optional_number;
+use crate::pages::api_policies::ApiTabs;
 use crate::pages::group::group_param;
 use domain::api::{
     ApiSpec, AuthType, ConstantLocation, ConstantSpec, MappingSpec, ParamLocation, ParamSpec, ParamType, RequestMode,
@@ -57,7 +59,9 @@ pub fn ApiEditorPage() -> impl IntoView {
                             ..Default::default()
                         });
                         let apps = id.get_untracked().map(|id| view! { <AuthorizedApps group=group.get_untracked() id /> });
+                        let tabs = id.get_untracked().map(|id| view! { <ApiTabs group=group.get_untracked() id /> });
                         view! {
+                            {tabs}
                             <ApiForm group=group.get_untracked() id=id.get_untracked() initial creating />
                             {apps}
                         }

@@ -3,6 +3,7 @@
 pub mod advanced_config;
 pub mod api_editor;
 pub mod api_list;
+pub mod api_policies;
 pub mod apps;
 pub mod backend_services;
 pub mod debug;

@@ -8,7 +8,7 @@ use crate::context::RequestContext;
 use crate::policy::{ip_allowed, limits_for, Throttles};
 use crate::GatewayError;
 use domain::policy::{Cors, OriginPattern, PolicyRule};
-use http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 
 /// Checks IP access and throttling; notes the tightest quota in `ctx.quota` and what each
 /// policy decided in the trace.
@@ -153,11 +153,16 @@ pub fn cors_headers(cors: &Cors, origin: Option<&HeaderValue>, out: &mut HeaderM
     }
 }
 
-/// The `RateLimit-*` headers of the IETF draft for a throttled API's response.
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+
+/// The `RateLimit-*` headers of the IETF draft for a throttled API's response (the names
+/// are constants: no parsing per response).
 pub fn rate_limit_headers(quota: &crate::policy::Quota, out: &mut HeaderMap) {
-    out.insert("ratelimit-limit", HeaderValue::from(quota.limit));
-    out.insert("ratelimit-remaining", HeaderValue::from(quota.remaining));
-    out.insert("ratelimit-reset", HeaderValue::from(quota.reset_s));
+    out.insert(RATELIMIT_LIMIT, HeaderValue::from(quota.limit));
+    out.insert(RATELIMIT_REMAINING, HeaderValue::from(quota.remaining));
+    out.insert(RATELIMIT_RESET, HeaderValue::from(quota.reset_s));
 }
 
 /// Looks up the policies for the routed API (none when nothing is bound anywhere).
