@@ -18,7 +18,7 @@ import proxy  # noqa: E402  (its wrk: 5 s rounds)
 
 def start(binary, work, console, gateway):
     env = dict(os.environ, GANTRY_DATA_DIR=os.path.join(work, "data"), GANTRY_CONSOLE_ADDR=f"127.0.0.1:{console}",
-               GANTRY_GATEWAY_ADDR=f"127.0.0.1:{gateway}", GANTRY_ADMIN_PASSWORD="bench-password", GANTRY_LOG="warn")
+               GANTRY_GATEWAY_ADDR=f"127.0.0.1:{gateway}", GANTRY_GATEWAY_TLS_ADDR="127.0.0.1:0", GANTRY_ADMIN_PASSWORD="bench-password", GANTRY_LOG="warn")
     p = subprocess.Popen(["taskset", "-c", "0", binary, "serve"], env=env)
     common.wait_for(f"http://127.0.0.1:{console}/login")
     token = subprocess.run([binary, "token", "create", "--name", "ab"], env=env, check=True, capture_output=True, text=True).stdout.strip()

@@ -26,7 +26,7 @@ import urllib.request
 GANTRY = sys.argv[1] if len(sys.argv) > 1 else "target/perf/gantry"
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
-BACKEND, NGINX, CONSOLE, GATEWAY = 19001, 19002, 19003, 19004
+BACKEND, NGINX, CONSOLE, GATEWAY, GATEWAY_TLS = 19001, 19002, 19003, 19004, 19005
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -71,7 +71,8 @@ def start_gantry(work):
     """Gantry pinned to core 0 with its data in `work`/data; returns (process, rest) once the
     console answers, `rest(method, path, body)` calling the admin API with a fresh token."""
     env = dict(os.environ, GANTRY_DATA_DIR=os.path.join(work, "data"), GANTRY_CONSOLE_ADDR=f"127.0.0.1:{CONSOLE}",
-               GANTRY_GATEWAY_ADDR=f"127.0.0.1:{GATEWAY}", GANTRY_ADMIN_PASSWORD="bench-password", GANTRY_LOG="warn")
+               GANTRY_GATEWAY_ADDR=f"127.0.0.1:{GATEWAY}",
+               GANTRY_GATEWAY_TLS_ADDR=f"127.0.0.1:{GATEWAY_TLS}", GANTRY_ADMIN_PASSWORD="bench-password", GANTRY_LOG="warn")
     process = subprocess.Popen(["taskset", "-c", "0", GANTRY, "serve"], env=env)
     wait_for(f"http://127.0.0.1:{CONSOLE}/login")
     token = subprocess.run([GANTRY, "token", "create", "--name", "bench"], env=env, check=True,

@@ -18,6 +18,7 @@ for (const file of readdirSync(join(__dirname, 'tests'))) {
 
 export const CONSOLE_PORT = Number(process.env.E2E_CONSOLE_PORT ?? 3100);
 export const GATEWAY_PORT = Number(process.env.E2E_GATEWAY_PORT ?? 8180);
+export const GATEWAY_TLS_PORT = Number(process.env.E2E_GATEWAY_TLS_PORT ?? 8543);
 export const ADMIN_PASSWORD = 'e2e-admin-password';
 
 export default defineConfig({
@@ -56,6 +57,7 @@ export default defineConfig({
     env: {
       GANTRY_CONSOLE_ADDR: `127.0.0.1:${CONSOLE_PORT}`,
       GANTRY_GATEWAY_ADDR: `127.0.0.1:${GATEWAY_PORT}`,
+      GANTRY_GATEWAY_TLS_ADDR: `127.0.0.1:${GATEWAY_TLS_PORT}`,
       GANTRY_ADMIN_PASSWORD: ADMIN_PASSWORD,
     },
   },

@@ -1,27 +1,31 @@
 //! Custom domains: extra host names a group answers on, optionally pinned to one
 //! environment. Adding or removing one takes effect in the gateway at once.
 
-use crate::entity::custom_domain;
+use crate::entity::{custom_domain, domain_certificate};
 use crate::{audit, Control, ControlError, CurrentUser};
 use domain::group::DomainSpec;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 fn view(model: custom_domain::Model) -> Result<DomainSpec, ControlError> {
     let environment = model.pinned()?;
-    Ok(DomainSpec { host: model.host, environment })
+    Ok(DomainSpec { host: model.host, environment, certificate: None })
 }
 
 impl Control {
-    /// The group's custom domains, by host.
+    /// The group's custom domains, by host, each with its certificate if it has one.
     pub async fn list_domains(&self, group: &str) -> Result<Vec<DomainSpec>, ControlError> {
         let group = self.find_group(group).await?;
-        custom_domain::Entity::find()
+        let rows = custom_domain::Entity::find()
             .filter(custom_domain::Column::GroupId.eq(group.id))
             .order_by_asc(custom_domain::Column::Host)
             .all(self.db())
-            .await?
-            .into_iter()
-            .map(view)
+            .await?;
+        let mut certificates = self.certificate_views(&rows.iter().map(|r| r.id).collect::<Vec<_>>()).await?;
+        rows.into_iter()
+            .map(|row| {
+                let certificate = certificates.remove(&row.id);
+                view(row).map(|spec| DomainSpec { certificate, ..spec })
+            })
             .collect()
     }
 
@@ -71,9 +75,20 @@ impl Control {
             .await?
             .ok_or_else(|| ControlError::NotFound(format!("custom domain `{host}`")))?;
         let before = view(found.clone())?;
+        // Its certificate goes with it, in the same transaction.
+        let had_certificate = domain_certificate::Entity::delete_many()
+            .filter(domain_certificate::Column::DomainId.eq(found.id))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            > 0;
         custom_domain::Entity::delete_by_id(found.id).exec(&txn).await?;
         audit::record(&txn, actor, "domain.remove", "domain", &host, Some(&before), None::<&DomainSpec>).await?;
         txn.commit().await?;
-        self.refresh_group(group.id).await
+        self.refresh_group(group.id).await?;
+        if had_certificate {
+            self.refresh_certificates().await?;
+        }
+        Ok(())
     }
 }

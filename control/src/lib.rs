@@ -14,6 +14,8 @@
 //! - [`apis`]: a group's working draft of APIs: create, edit, delete, search and page;
 //!   names unique and routes free of conflicts.
 //! - [`domains`]: custom domains of a group, optionally pinned to an environment.
+//! - [`certificates`]: custom domains' certificates for the HTTPS listener: validated on
+//!   upload, private keys sealed at rest ([`secrets`]), compiled for SNI.
 //! - [`apps`]: apps (AppKey, AppSecret, AppCode) and their authorizations per API and
 //!   environment; every change recompiles the gateway's app table.
 //! - [`debug`]: the Debug API: builds, signs and sends a request for a live API through the
@@ -39,6 +41,7 @@
 pub mod apis;
 pub mod apps;
 mod audit;
+pub mod certificates;
 pub mod db;
 pub mod debug;
 pub mod domains;
@@ -51,6 +54,7 @@ pub mod releases;
 pub mod resolve;
 mod revision;
 pub mod sdk;
+pub mod secrets;
 pub mod services;
 pub mod snapshot;
 pub mod throttle;
@@ -81,6 +85,8 @@ pub struct Control {
     /// Address ranges backends may not be (the SSRF guard; off when empty).
     backend_guard: gateway::guard::AddressGuard,
     compiled: snapshot::CompiledCache,
+    /// Seals and opens certificates' private keys.
+    secrets: Arc<secrets::SecretKey>,
     parsed_versions: Arc<std::sync::Mutex<std::collections::HashMap<i32, Arc<Vec<domain::release::VersionApi>>>>>,
 }
 
@@ -108,6 +114,10 @@ impl Control {
             debug_body_limit: DEFAULT_DEBUG_BODY_LIMIT,
             backend_guard: gateway::guard::AddressGuard::default(),
             compiled: snapshot::CompiledCache::default(),
+            // A key for this process only, until `with_secret_key` sets the instance's.
+            secrets: Arc::new(
+                secrets::SecretKey::from_hex(&secrets::SecretKey::generate_hex()).expect("64 hex digits"),
+            ),
             parsed_versions: Arc::default(),
         }
     }
@@ -116,6 +126,17 @@ impl Control {
     pub fn with_base_domain(mut self, base_domain: &str) -> Control {
         self.base_domain = base_domain.trim().trim_start_matches('.').to_ascii_lowercase();
         self
+    }
+
+    /// The key that seals certificates' private keys at rest (the same on every node).
+    pub fn with_secret_key(mut self, key: secrets::SecretKey) -> Control {
+        self.secrets = Arc::new(key);
+        self
+    }
+
+    /// The base domain groups answer under.
+    pub fn base_domain(&self) -> String {
+        self.base_domain.clone()
     }
 
     /// Where the gateway listens (the Debug API sends its requests there).

@@ -20,6 +20,8 @@ pub(crate) enum Refresh {
     Apps,
     /// The traffic policy table.
     Policies,
+    /// The custom domains' certificates.
+    Certificates,
 }
 
 /// Bumps `config_revision` inside the caller's transaction.
@@ -56,6 +58,7 @@ impl Control {
             }
             Refresh::Apps => self.refresh_apps().await,
             Refresh::Policies => self.refresh_policies().await,
+            Refresh::Certificates => self.refresh_certificates().await,
         }
     }
 }

@@ -98,6 +98,7 @@ impl Control {
         let mut snapshot = gateway::Snapshot::empty(revision);
         snapshot.set_apps(self.compile_apps().await?);
         snapshot.set_policies(self.compile_policies().await?);
+        snapshot.set_certificates(self.compile_certificates().await?);
         for group in api_group::Entity::find().all(self.db()).await? {
             self.bind_group(&mut snapshot, &group).await?;
         }

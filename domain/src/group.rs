@@ -55,13 +55,52 @@ pub struct DomainSpec {
     /// When set, the host always serves this environment (no `X-Ca-Stage` needed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<crate::Environment>,
+    /// Its certificate for the HTTPS listener, when it has one (shown, never submitted).
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
+    pub certificate: Option<CertificateView>,
+}
+
+/// A certificate for a custom domain, as uploaded: the PEM chain (leaf first) and its PEM
+/// private key (PKCS#8, PKCS#1 or SEC1).
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CertificateUpload {
+    /// The chain.
+    pub cert_pem: String,
+    /// The private key; sealed at rest, never shown again.
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for CertificateUpload {
+    /// Never prints the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateUpload").field("cert_pem", &self.cert_pem.len()).finish_non_exhaustive()
+    }
+}
+
+/// A custom domain's certificate as the console and REST show it (never the key).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CertificateView {
+    /// The leaf's subject (RFC 4514).
+    pub subject: String,
+    /// The leaf's issuer.
+    pub issuer: String,
+    /// The DNS names and addresses the leaf covers.
+    pub sans: Vec<String>,
+    /// Start of validity (RFC 3339).
+    pub not_before: String,
+    /// End of validity (RFC 3339).
+    pub not_after: String,
+    /// Whole days until `not_after` (negative once past).
+    pub days_left: i64,
+    /// Fewer than 30 days left: the console warns.
+    pub expiring: bool,
 }
 
 impl DomainSpec {
     /// Checks the host name.
     pub fn validate(&self) -> Result<DomainSpec, Vec<FieldError>> {
         names::host_name(&self.host)
-            .map(|host| DomainSpec { host, environment: self.environment })
+            .map(|host| DomainSpec { host, environment: self.environment, certificate: None })
             .map_err(|m| vec![FieldError::new("host", m)])
     }
 }

@@ -168,6 +168,8 @@ pub struct CompiledApi {
     pub auth: AuthType,
     /// Pass-through or mapping.
     pub mode: RequestMode,
+    /// Over HTTP, HTTPS or both.
+    pub protocol: domain::api::ApiProtocol,
     /// Declared parameters.
     pub params: Vec<Param>,
     /// The backend.
@@ -286,6 +288,7 @@ impl CompiledApi {
             segments: template.segments().to_vec(),
             auth: spec.auth,
             mode: spec.request.mode,
+            protocol: spec.request.protocol,
             params,
             backend,
             metrics: crate::metrics::ApiSlot::default(),

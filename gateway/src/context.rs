@@ -114,19 +114,30 @@ pub mod names {
     pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 }
 
-/// The caller's address, and the same as a header value (made once per connection).
+/// The caller's address, the same as a header value, and whether the connection is TLS
+/// (made once per connection).
 #[derive(Debug, Clone)]
 pub struct Peer {
     /// The address.
     pub ip: IpAddr,
     /// The address as text, for `X-Forwarded-For` and the client-IP system parameter.
     pub header: HeaderValue,
+    /// Whether the caller came through the HTTPS listener.
+    pub tls: bool,
+}
+
+impl Peer {
+    /// A caller at `ip`, over TLS or not.
+    pub fn new(ip: IpAddr, tls: bool) -> Peer {
+        let header = HeaderValue::from_str(&ip.to_string()).expect("an IP address is a valid header value");
+        Peer { ip, header, tls }
+    }
 }
 
 impl From<IpAddr> for Peer {
+    /// A plain-HTTP caller.
     fn from(ip: IpAddr) -> Peer {
-        let header = HeaderValue::from_str(&ip.to_string()).expect("an IP address is a valid header value");
-        Peer { ip, header }
+        Peer::new(ip, false)
     }
 }
 
@@ -178,6 +189,8 @@ pub struct RequestContext {
     pub path: String,
     /// The host the caller addressed, lower-case, without port.
     pub host: String,
+    /// Whether the caller came over TLS (the HTTPS listener).
+    pub tls: bool,
     /// The caller's address.
     pub client: IpAddr,
     /// The same as a header value.
@@ -225,6 +238,7 @@ impl RequestContext {
             method,
             path: path.to_owned(),
             host: host_of(headers),
+            tls: peer.tls,
             client: peer.ip,
             client_header: peer.header.clone(),
             group: None,

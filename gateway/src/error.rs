@@ -44,6 +44,10 @@ pub enum GatewayError {
     Throttled(String, u64),
     /// An IP access policy refuses the caller's address (403).
     IpDenied(String),
+    /// An HTTPS-only API called over plain HTTP (403 `HttpsRequired`).
+    HttpsRequired(String),
+    /// An HTTP-only API called over TLS (403 `HttpRequired`).
+    HttpRequired(String),
 }
 
 impl From<BudgetSpent> for GatewayError {
@@ -125,7 +129,9 @@ impl GatewayError {
             GatewayError::Auth(failure, _) => failure.status(),
             GatewayError::Function(_) => StatusCode::BAD_GATEWAY,
             GatewayError::Throttled(..) => StatusCode::TOO_MANY_REQUESTS,
-            GatewayError::IpDenied(_) => StatusCode::FORBIDDEN,
+            GatewayError::IpDenied(_) | GatewayError::HttpsRequired(_) | GatewayError::HttpRequired(_) => {
+                StatusCode::FORBIDDEN
+            }
         }
     }
 
@@ -149,6 +155,8 @@ impl GatewayError {
             GatewayError::Function(_) => "FunctionError",
             GatewayError::Throttled(..) => "Throttled",
             GatewayError::IpDenied(_) => "IpDenied",
+            GatewayError::HttpsRequired(_) => "HttpsRequired",
+            GatewayError::HttpRequired(_) => "HttpRequired",
         }
     }
 
@@ -171,7 +179,9 @@ impl GatewayError {
             | GatewayError::Auth(_, m)
             | GatewayError::Function(m)
             | GatewayError::Throttled(m, _)
-            | GatewayError::IpDenied(m) => m,
+            | GatewayError::IpDenied(m)
+            | GatewayError::HttpsRequired(m)
+            | GatewayError::HttpRequired(m) => m,
         }
     }
 

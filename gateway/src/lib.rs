@@ -15,8 +15,8 @@
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
 //! - [`fields`]: form and JSON body fields, read only for APIs that declare or map them.
 //! - [`guard`]: the optional SSRF guard: address ranges backends may not resolve to.
-//! - [`listener`]: the accept loop both listeners share: connection cap, head and idle
-//!   clocks, graceful shutdown.
+//! - [`listener`]: the accept loop every listener shares: connection cap, TLS handshake and
+//!   ALPN, head and idle clocks, graceful shutdown.
 //! - [`metrics`]: request counters and latency histograms in Prometheus' text format.
 //! - [`nonce`]: the `X-Ca-Nonce` values seen recently (replay protection), bounded.
 //! - [`signature`]: the X-Ca StringToSign and HMAC, and a [`signature::Signer`] for clients.
@@ -26,7 +26,9 @@
 //! - [`phases`]: one module per step of DESIGN.md's request lifecycle, each a plain function
 //!   tested alone.
 //! - [`router`]: the path router, a trie of segments.
-//! - [`server`]: the gateway's service: the phases run in order for each request.
+//! - [`server`]: the gateway's service: the phases run in order for each request, on the
+//!   plain listener and the HTTPS one.
+//! - [`tls`]: HTTPS for callers: custom domains' certificates, SNI, ALPN (`h2`, `http/1.1`).
 //! - [`upstream`]: pooled keep-alive connections to backends (plain TCP or rustls).
 
 pub mod apps;
@@ -49,6 +51,7 @@ pub mod router;
 pub mod server;
 pub mod signature;
 pub mod snapshot;
+pub mod tls;
 pub mod upstream;
 
 pub use config::GatewayConfig;

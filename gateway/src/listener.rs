@@ -1,5 +1,10 @@
-//! Caller connections, for both listeners (gateway and console): the accept loop with its
-//! connection cap and accept-error back-off, and the two clocks of an HTTP/1 connection.
+//! Caller connections, for every listener (the gateway's plain and HTTPS ones, the
+//! console): the accept loop with its connection cap and accept-error back-off, the TLS
+//! handshake and ALPN choice of an HTTPS listener, and the two clocks of an HTTP/1
+//! connection.
+//!
+//! - **TLS**: the handshake must finish within [`Timeouts::head`]; ALPN `h2` gets HTTP/2,
+//!   anything else HTTP/1.1.
 //!
 //! - **Head**: once the first byte of a request head has arrived (or as soon as a new
 //!   connection opens), the whole head must arrive within [`Timeouts::head`].
@@ -9,13 +14,17 @@
 //! hyper has one timer for both (its header-read timeout starts when the connection waits
 //! for a head), so [`HeadTimer`] gives that timer two deadlines: the idle one while no byte
 //! of the next head has been read, the head one from the first byte on. It learns of bytes
-//! through [`Counted`], which wraps the socket.
+//! through [`Counted`], which wraps the socket (under TLS, the count restarts after the
+//! handshake, so the first head is on the head clock).
+//! - **HTTP/2**: the same head limit applies to each header block; an idle connection is
+//!   pinged every [`Timeouts::idle`] and closed when the ping goes unanswered for 20 s
+//!   (hyper's HTTP/2 server has no idle timer of its own).
 
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::rt::{Sleep, Timer};
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper::server::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -51,12 +60,14 @@ pub struct Listening {
 /// How long shutdown waits for requests in flight before it gives up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Serves HTTP/1 on `listener` until `shutdown` resolves, then stops accepting and lets the
-/// requests in flight finish (for at most 30 s). `service` makes the service for one
-/// connection from the caller's address.
+/// Serves HTTP/1 on `listener` (or, with `tls`, HTTPS with HTTP/1.1 and HTTP/2 by ALPN)
+/// until `shutdown` resolves, then stops accepting and lets the requests in flight finish
+/// (for at most 30 s). `service` makes the service for one connection from the caller's
+/// address.
 pub async fn serve<M, S, B>(
     listener: TcpListener,
     listening: Listening,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     service: M,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()>
@@ -90,16 +101,40 @@ where
                 };
                 let _ = stream.set_nodelay(true);
                 let (stream, timer) = watch(stream, listening.timeouts);
-                let connection = graceful.watch(
-                    http1::Builder::new()
-                        .timer(timer)
-                        .header_read_timeout(listening.timeouts.head)
-                        .keep_alive(true)
-                        .max_buf_size(listening.max_header_bytes)
-                        .serve_connection(TokioIo::new(stream), service(peer)),
-                );
+                let service = service(peer);
+                let Some(acceptor) = tls.clone() else {
+                    let connection = graceful.watch(http1_builder(timer, &listening).serve_connection(TokioIo::new(stream), service));
+                    tokio::spawn(async move {
+                        if let Err(error) = connection.await {
+                            tracing::debug!(%error, "connection ended with an error");
+                        }
+                        drop(slot);
+                    });
+                    continue;
+                };
+                let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    if let Err(error) = connection.await {
+                    let read = stream.read.clone();
+                    let handshake = tokio::time::timeout(listening.timeouts.head, acceptor.accept(stream)).await;
+                    let stream = match handshake {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(error)) => {
+                            tracing::debug!(%error, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    // The head clock starts afresh after the handshake.
+                    read.store(0, Ordering::Relaxed);
+                    let outcome = if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                        watcher.watch(http2_builder(&listening).serve_connection(TokioIo::new(stream), service)).await
+                    } else {
+                        watcher.watch(http1_builder(timer, &listening).serve_connection(TokioIo::new(stream), service)).await
+                    };
+                    if let Err(error) = outcome {
                         tracing::debug!(%error, "connection ended with an error");
                     }
                     drop(slot);
@@ -113,6 +148,27 @@ where
         tracing::warn!("shutdown: connections still open after {DRAIN_TIMEOUT:?}");
     }
     Ok(())
+}
+
+fn http1_builder(timer: HeadTimer, listening: &Listening) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(timer)
+        .header_read_timeout(listening.timeouts.head)
+        .keep_alive(true)
+        .max_buf_size(listening.max_header_bytes);
+    builder
+}
+
+fn http2_builder(listening: &Listening) -> http2::Builder<TokioExecutor> {
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_header_list_size(listening.max_header_bytes.try_into().unwrap_or(u32::MAX))
+        .max_concurrent_streams(256)
+        .keep_alive_interval(listening.timeouts.idle)
+        .keep_alive_timeout(Duration::from_secs(20));
+    builder
 }
 
 /// Wraps a caller's socket so that its [`HeadTimer`] sees bytes arrive.

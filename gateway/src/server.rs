@@ -38,9 +38,12 @@ pub fn upstream_client(config: &GatewayConfig) -> std::io::Result<Upstream> {
     Ok(Upstream::guarded(upstream::tls_config(config.upstream_ca_file.as_deref())?, config.blocked_backends.clone()))
 }
 
-/// Serves the gateway on `listener` until `shutdown` resolves, then drains connections.
+/// Serves the gateway on `listener` (plain HTTP/1.1) and, with `tls`, on its HTTPS listener
+/// (SNI picks each custom domain's certificate, else the default one given; ALPN `h2` or
+/// `http/1.1`) until `shutdown` resolves, then drains connections.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<(TcpListener, Arc<rustls::sign::CertifiedKey>)>,
     snapshots: SnapshotHandle,
     metrics: Metrics,
     config: GatewayConfig,
@@ -57,7 +60,7 @@ pub async fn serve(
     let throttles = Arc::new(crate::policy::Throttles::default());
     let trusted_proxies = Arc::new(config.trusted_proxies.clone());
     let shared = Arc::new(Shared {
-        snapshots,
+        snapshots: snapshots.clone(),
         client,
         metrics,
         nonces,
@@ -73,16 +76,33 @@ pub async fn serve(
         max_header_bytes: config.max_header_bytes,
         timeouts: crate::listener::Timeouts { head: config.header_timeout, idle: config.idle_timeout },
     };
-    let service = move |peer: std::net::SocketAddr| {
+    let service = |tls: bool| {
         let shared = shared.clone();
-        let peer = Peer::from(peer.ip());
-        service_fn(move |request| {
+        move |peer: std::net::SocketAddr| {
             let shared = shared.clone();
-            let peer = peer.clone();
-            async move { Ok::<_, Infallible>(handle(request, &shared, &peer).await) }
-        })
+            let peer = Peer::new(peer.ip(), tls);
+            service_fn(move |request| {
+                let shared = shared.clone();
+                let peer = peer.clone();
+                async move { Ok::<_, Infallible>(handle(request, &shared, &peer).await) }
+            })
+        }
     };
-    crate::listener::serve(listener, listening, service, shutdown).await
+    let stop = tokio_util::sync::CancellationToken::new();
+    let plain = crate::listener::serve(listener, listening, None, service(false), stop.clone().cancelled_owned());
+    let secure = async {
+        let Some((listener, default)) = tls else { return Ok(()) };
+        let resolver = Arc::new(crate::tls::SniResolver::new(snapshots, default));
+        let config = crate::tls::server_config(resolver).map_err(std::io::Error::other)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        crate::listener::serve(listener, listening, Some(acceptor), service(true), stop.clone().cancelled_owned()).await
+    };
+    let stopping = async {
+        shutdown.await;
+        stop.cancel();
+    };
+    let (plain, secure, ()) = tokio::join!(plain, secure, stopping);
+    plain.and(secure)
 }
 
 /// What every request of the listener shares.
@@ -113,6 +133,12 @@ pub struct Shared {
 /// Runs the phases for one request.
 pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: &Peer) -> Response<Body> {
     let metrics = &shared.metrics;
+    // HTTP/2 names the host in `:authority`; the phases (and backends) read `Host`.
+    if request.version() == http::Version::HTTP_2 && !request.headers().contains_key(http::header::HOST) {
+        if let Some(authority) = request.uri().authority().and_then(|a| http::HeaderValue::from_str(a.as_str()).ok()) {
+            request.headers_mut().insert(http::header::HOST, authority);
+        }
+    }
     let snapshot = shared.snapshots.current();
     let mut ctx = RequestContext::new(request.method().clone(), request.uri().path(), request.headers(), peer);
     // A debug token never reaches a backend; a valid one turns the trace on.

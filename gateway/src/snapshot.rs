@@ -127,12 +127,13 @@ pub struct Snapshot {
     hosts: FxHashMap<String, HostBinding>,
     apps: Arc<AppTable>,
     policies: Arc<crate::policy::PolicyTable>,
+    certificates: Arc<crate::tls::CertificateTable>,
 }
 
 impl Snapshot {
     /// A snapshot that serves nothing (every request is a 404).
     pub fn empty(revision: i64) -> Snapshot {
-        Snapshot { revision, hosts: FxHashMap::default(), apps: Arc::default(), policies: Arc::default() }
+        Snapshot { revision, ..Snapshot::default() }
     }
 
     /// Adds (or replaces) the binding for `host` (lower-case, without port).
@@ -154,7 +155,7 @@ impl Snapshot {
     pub fn without_group(&self, group_id: i32, revision: i64) -> Snapshot {
         let hosts =
             self.hosts.iter().filter(|(_, b)| b.group.id != group_id).map(|(h, b)| (h.clone(), b.clone())).collect();
-        Snapshot { revision, hosts, apps: self.apps.clone(), policies: self.policies.clone() }
+        Snapshot { revision, hosts, ..self.clone_without_hosts() }
     }
 
     /// The apps that may call `auth = app` APIs.
@@ -164,7 +165,7 @@ impl Snapshot {
 
     /// A copy with `apps` instead of the current apps, every group shared.
     pub fn with_apps(&self, apps: AppTable, revision: i64) -> Snapshot {
-        Snapshot { revision, hosts: self.hosts.clone(), apps: Arc::new(apps), policies: self.policies.clone() }
+        Snapshot { revision, apps: Arc::new(apps), ..self.clone() }
     }
 
     /// Replaces the apps in place (while building a snapshot).
@@ -179,12 +180,38 @@ impl Snapshot {
 
     /// A copy with `policies` instead of the current ones, everything else shared.
     pub fn with_policies(&self, policies: crate::policy::PolicyTable, revision: i64) -> Snapshot {
-        Snapshot { revision, hosts: self.hosts.clone(), apps: self.apps.clone(), policies: Arc::new(policies) }
+        Snapshot { revision, policies: Arc::new(policies), ..self.clone() }
     }
 
     /// Replaces the policies in place (while building a snapshot).
     pub fn set_policies(&mut self, policies: crate::policy::PolicyTable) {
         self.policies = Arc::new(policies);
+    }
+
+    /// The custom domains' certificates (the HTTPS listener's SNI choices).
+    pub fn certificates(&self) -> &crate::tls::CertificateTable {
+        &self.certificates
+    }
+
+    /// A copy with `certificates` instead of the current ones, everything else shared.
+    pub fn with_certificates(&self, certificates: crate::tls::CertificateTable, revision: i64) -> Snapshot {
+        Snapshot { revision, certificates: Arc::new(certificates), ..self.clone() }
+    }
+
+    /// Replaces the certificates in place (while building a snapshot).
+    pub fn set_certificates(&mut self, certificates: crate::tls::CertificateTable) {
+        self.certificates = Arc::new(certificates);
+    }
+
+    /// Everything but the hosts, shared.
+    fn clone_without_hosts(&self) -> Snapshot {
+        Snapshot {
+            revision: self.revision,
+            hosts: FxHashMap::default(),
+            apps: self.apps.clone(),
+            policies: self.policies.clone(),
+            certificates: self.certificates.clone(),
+        }
     }
 }
 

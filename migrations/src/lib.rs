@@ -7,6 +7,7 @@
 //!   config revision counter).
 //! - `m20261127_000001_token_expiry`: `api_tokens.expires_at`.
 //! - `m20261127_000002_policies`: traffic policies and their bindings.
+//! - `m20261127_000003_certificates`: custom domains' certificates (keys sealed).
 //!
 //! Migrations run at start-up and through `gantry migrate`. Each one has `up` and `down`;
 //! they are written with sea-query so the same code creates the schema on SQLite and Postgres.
@@ -16,6 +17,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_initial;
 mod m20261127_000001_token_expiry;
 mod m20261127_000002_policies;
+mod m20261127_000003_certificates;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -27,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261127_000001_token_expiry::Migration),
             Box::new(m20261127_000002_policies::Migration),
+            Box::new(m20261127_000003_certificates::Migration),
         ]
     }
 }

@@ -41,6 +41,26 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
     pub gateway_addr: SocketAddr,
 
+    /// Address of the gateway's HTTPS listener (TLS 1.2/1.3; HTTP/2 or HTTP/1.1 by ALPN;
+    /// the certificate by SNI: a custom domain's own, else the default certificate).
+    #[arg(long, env = "GANTRY_GATEWAY_TLS_ADDR", default_value = "127.0.0.1:8443")]
+    pub gateway_tls_addr: SocketAddr,
+
+    /// PEM certificate chain of the HTTPS listener's default certificate (for
+    /// `*.{base domain}`); with `--gateway-tls-key-file`. Unset: a self-signed one is
+    /// generated in `{data dir}/tls/` (browsers warn; the console says so).
+    #[arg(long, env = "GANTRY_GATEWAY_TLS_CERT_FILE")]
+    pub gateway_tls_cert_file: Option<PathBuf>,
+
+    /// PEM private key of the default certificate.
+    #[arg(long, env = "GANTRY_GATEWAY_TLS_KEY_FILE")]
+    pub gateway_tls_key_file: Option<PathBuf>,
+
+    /// 64 hex digits: the key that seals custom domains' private keys in the database (the
+    /// same on every node of a cluster). Unset: `{data dir}/secret.key`, made at first start.
+    #[arg(long, env = "GANTRY_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
     #[command(flatten)]
     pub database: DatabaseSettings,
 

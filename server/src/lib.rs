@@ -12,6 +12,8 @@
 //! - `session_store`: tower-sessions records in Gantry's own database.
 //! - `state`: [`AppState`], what every handler may reach.
 //! - [`telemetry`]: structured logging.
+//! - [`tls_setup`]: the secret key that seals private keys, and the HTTPS listener's
+//!   default certificate.
 
 // Leptos views are deeply nested types; the console's pages need more than the default.
 #![recursion_limit = "512"]
@@ -24,6 +26,7 @@ mod session_store;
 pub mod startup;
 mod state;
 pub mod telemetry;
+pub mod tls_setup;
 
 pub use startup::Application;
 pub use state::AppState;

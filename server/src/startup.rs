@@ -30,6 +30,8 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 pub struct Application {
     console: TcpListener,
     gateway: TcpListener,
+    gateway_tls: TcpListener,
+    default_certificate: std::sync::Arc<gateway::tls::CertifiedKey>,
     gateway_config: gateway::GatewayConfig,
     state: AppState,
     router: Router,
@@ -43,10 +45,22 @@ impl Application {
     /// the live configuration and binds both listeners.
     pub async fn build(settings: ServeSettings) -> anyhow::Result<Application> {
         let url = settings.database.url()?;
+        let secret_key = crate::tls_setup::secret_key(settings.secret_key.as_deref(), &settings.database.data_dir)?;
         let control = Control::open(&url)
             .await
             .with_context(|| format!("opening the database at {url}"))?
-            .with_base_domain(&settings.base_domain);
+            .with_base_domain(&settings.base_domain)
+            .with_secret_key(secret_key);
+        let default = crate::tls_setup::default_certificate(
+            settings.gateway_tls_cert_file.as_deref(),
+            settings.gateway_tls_key_file.as_deref(),
+            &settings.database.data_dir,
+            &control.base_domain(),
+        )?;
+        let default_certificate = std::sync::Arc::new(
+            gateway::tls::certified_key(&default.cert_pem, &default.key_pem)
+                .map_err(|e| anyhow::anyhow!("the default TLS certificate: {e:?}"))?,
+        );
         match control.ensure_admin(settings.admin_password.as_deref()).await? {
             AdminBootstrap::Existing => {}
             AdminBootstrap::Created => {
@@ -68,6 +82,9 @@ impl Application {
         let gateway = TcpListener::bind(settings.gateway_addr)
             .await
             .with_context(|| format!("binding the gateway to {}", settings.gateway_addr))?;
+        let gateway_tls = TcpListener::bind(settings.gateway_tls_addr)
+            .await
+            .with_context(|| format!("binding the gateway's HTTPS listener to {}", settings.gateway_tls_addr))?;
 
         let control = control
             .with_gateway_addr(gateway.local_addr()?)
@@ -95,7 +112,7 @@ impl Application {
             trusted_proxies: settings.trusted_proxies.0.clone(),
             ..Default::default()
         };
-        Ok(Application { console, gateway, gateway_config, state, router })
+        Ok(Application { console, gateway, gateway_tls, default_certificate, gateway_config, state, router })
     }
 
     /// Where the console listens (useful with port 0).
@@ -106,6 +123,11 @@ impl Application {
     /// Where the gateway listens.
     pub fn gateway_addr(&self) -> SocketAddr {
         self.gateway.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Where the gateway's HTTPS listener listens.
+    pub fn gateway_tls_addr(&self) -> SocketAddr {
+        self.gateway_tls.local_addr().expect("a bound listener has an address")
     }
 
     /// The control services (tests use it to set up data directly).
@@ -127,7 +149,12 @@ impl Application {
         });
         tokio::spawn(delete_expired_sessions(DbSessionStore::new(self.state.control.db().clone()), stop.clone()));
 
-        tracing::info!(console = %self.console_addr(), gateway = %self.gateway_addr(), "Gantry is listening");
+        tracing::info!(
+            console = %self.console_addr(),
+            gateway = %self.gateway_addr(),
+            gateway_tls = %self.gateway_tls_addr(),
+            "Gantry is listening"
+        );
         // The console has its own listener and cap, so it stays reachable while the gateway
         // is at its cap; the same head and idle clocks as the gateway's.
         let listening = gateway::listener::Listening {
@@ -146,9 +173,10 @@ impl Application {
                 tower::ServiceExt::oneshot(router.clone(), request.map(axum::body::Body::new))
             })
         };
-        let console = gateway::listener::serve(self.console, listening, service, stop.clone().cancelled_owned());
+        let console = gateway::listener::serve(self.console, listening, None, service, stop.clone().cancelled_owned());
         let gateway = gateway::serve(
             self.gateway,
+            Some((self.gateway_tls, self.default_certificate)),
             self.state.snapshots.clone(),
             self.state.metrics.clone(),
             self.gateway_config,

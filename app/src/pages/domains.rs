@@ -14,7 +14,7 @@ pub fn CustomDomains(group: Memo<String>) -> impl IntoView {
     let errors: Errors = RwSignal::new(Vec::new());
     let failure = RwSignal::new(None::<String>);
     let add = Action::new(move |(group, host, env): &(String, String, String)| {
-        let spec = DomainSpec { host: host.clone(), environment: env.parse::<Environment>().ok() };
+        let spec = DomainSpec { host: host.clone(), environment: env.parse::<Environment>().ok(), certificate: None };
         add_domain(group.clone(), spec)
     });
     on_done(add, move |outcome| match outcome {

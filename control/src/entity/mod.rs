@@ -18,6 +18,7 @@ pub mod config_revision;
 pub mod custom_domain;
 pub mod deployment;
 pub mod deployment_event;
+pub mod domain_certificate;
 pub mod policy;
 pub mod policy_binding;
 pub mod session;

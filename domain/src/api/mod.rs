@@ -47,6 +47,39 @@ pub enum RequestMode {
     Mapping,
 }
 
+/// Which listener callers may use (Alibaba's *Protocol*): plain HTTP, HTTPS, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiProtocol {
+    /// Plain HTTP only.
+    Http,
+    /// HTTPS only: a plain-HTTP call is a 403 `HttpsRequired`.
+    Https,
+    /// Either (the default).
+    #[default]
+    Both,
+}
+
+impl ApiProtocol {
+    /// The console's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ApiProtocol::Http => "HTTP",
+            ApiProtocol::Https => "HTTPS",
+            ApiProtocol::Both => "HTTP and HTTPS",
+        }
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiProtocol::Http => "http",
+            ApiProtocol::Https => "https",
+            ApiProtocol::Both => "both",
+        }
+    }
+}
+
 /// The frontend request: what callers send.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -57,13 +90,21 @@ pub struct RequestSpec {
     pub path: String,
     /// Pass-through or mapping.
     pub mode: RequestMode,
+    /// HTTP, HTTPS or both.
+    pub protocol: ApiProtocol,
     /// Declared parameters.
     pub params: Vec<ParamSpec>,
 }
 
 impl Default for RequestSpec {
     fn default() -> RequestSpec {
-        RequestSpec { method: "GET".into(), path: String::new(), mode: RequestMode::Passthrough, params: Vec::new() }
+        RequestSpec {
+            method: "GET".into(),
+            path: String::new(),
+            mode: RequestMode::Passthrough,
+            protocol: ApiProtocol::Both,
+            params: Vec::new(),
+        }
     }
 }
 

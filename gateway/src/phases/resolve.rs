@@ -6,6 +6,7 @@ use crate::context::{names, RequestContext};
 use crate::function::FunctionCode;
 use crate::snapshot::{LiveDeployment, RouteMatch, Snapshot};
 use crate::{Environment, GatewayError};
+use domain::api::ApiProtocol;
 use http::{HeaderMap, Response};
 use std::sync::Arc;
 
@@ -54,6 +55,7 @@ pub fn route(
             if let Backend::Offline(reason) = &api.backend {
                 return Err(offline(api, reason));
             }
+            protocol_allowed(api, ctx.tls)?;
             Ok((api.clone(), params))
         }
         RouteMatch::MethodNotAllowed(allowed) => Err(GatewayError::MethodNotAllowed(format!(
@@ -66,6 +68,21 @@ pub fn route(
             "no API of version {} matches {} {}",
             deployment.version, ctx.method, ctx.path
         ))),
+    }
+}
+
+/// The API's protocol: an HTTPS-only API refuses plain HTTP (403 `HttpsRequired`, not a
+/// redirect: a redirect would have already sent the request, credentials included, in the
+/// clear), an HTTP-only one refuses TLS.
+fn protocol_allowed(api: &CompiledApi, tls: bool) -> Result<(), GatewayError> {
+    match (api.protocol, tls) {
+        (ApiProtocol::Https, false) => {
+            Err(GatewayError::HttpsRequired(format!("API `{}` is called over HTTPS only", api.name)))
+        }
+        (ApiProtocol::Http, true) => {
+            Err(GatewayError::HttpRequired(format!("API `{}` is called over plain HTTP only", api.name)))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -231,7 +231,9 @@ pub fn upstream_request(
     if let Some(value) = forwarded_for {
         headers.insert(names::X_FORWARDED_FOR, value);
     }
-    headers.insert(names::X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    // What the caller used; a caller's own `X-Forwarded-Proto` is replaced, never passed on.
+    let proto = if ctx.tls { "https" } else { "http" };
+    headers.insert(names::X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     if let Some(host) = original_host {
         headers.insert(names::X_FORWARDED_HOST, host);
     }

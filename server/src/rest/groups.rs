@@ -111,3 +111,47 @@ pub async fn remove_domain(
     state.control.remove_domain(&group, &host, &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Set (or replace) a custom domain's certificate for the HTTPS listener:
+/// `{cert_pem, key_pem}` (PEM chain, leaf first; PEM private key). The key must be the
+/// leaf's, the leaf valid now and covering the host. The key is sealed at rest and never
+/// shown again; the next handshake for the host uses the certificate.
+#[utoipa::path(put, path = "/groups/{group}/domains/{host}/certificate", tag = "groups", params(("group" = String, Path), ("host" = String, Path)), request_body(content = Object, description = "`{cert_pem, key_pem}`"), responses(
+    (status = 200, description = "`{subject, issuer, sans, not_before, not_after, days_left, expiring}`"),
+    (status = 404, body = ErrorBody),
+    (status = 422, body = ValidationErrorBody),
+))]
+pub async fn put_certificate(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path((group, host)): Path<(String, String)>,
+    ApiJson(upload): ApiJson<domain::group::CertificateUpload>,
+) -> Result<Json<domain::group::CertificateView>, ApiError> {
+    Ok(Json(state.control.set_certificate(&group, &host, &upload, &user).await?))
+}
+
+/// A custom domain's certificate (never its key).
+#[utoipa::path(get, path = "/groups/{group}/domains/{host}/certificate", tag = "groups", params(("group" = String, Path), ("host" = String, Path)), responses(
+    (status = 200, description = "`{subject, issuer, sans, not_before, not_after, days_left, expiring}`"),
+    (status = 404, body = ErrorBody),
+))]
+pub async fn get_certificate(
+    State(state): State<AppState>,
+    Path((group, host)): Path<(String, String)>,
+) -> Result<Json<domain::group::CertificateView>, ApiError> {
+    Ok(Json(state.control.get_certificate(&group, &host).await?))
+}
+
+/// Remove a custom domain's certificate (its handshakes get the default certificate).
+#[utoipa::path(delete, path = "/groups/{group}/domains/{host}/certificate", tag = "groups", params(("group" = String, Path), ("host" = String, Path)), responses(
+    (status = 204, description = "Removed"),
+    (status = 404, body = ErrorBody),
+))]
+pub async fn delete_certificate(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path((group, host)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.control.remove_certificate(&group, &host, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -36,6 +36,9 @@ use utoipa::{Modify, OpenApi};
         groups::update_group,
         groups::delete_group,
         groups::list_domains,
+        groups::put_certificate,
+        groups::get_certificate,
+        groups::delete_certificate,
         groups::add_domain,
         groups::remove_domain,
         apis::list_apis,
@@ -121,6 +124,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/groups/{group}", get(groups::get_group).put(groups::update_group).delete(groups::delete_group))
         .route("/groups/{group}/domains", get(groups::list_domains).post(groups::add_domain))
         .route("/groups/{group}/domains/{host}", axum::routing::delete(groups::remove_domain))
+        .route(
+            "/groups/{group}/domains/{host}/certificate",
+            get(groups::get_certificate).put(groups::put_certificate).delete(groups::delete_certificate),
+        )
         .route("/groups/{group}/apis", get(apis::list_apis).post(apis::create_api))
         .route("/groups/{group}/apis/{id}", get(apis::get_api).put(apis::update_api).delete(apis::delete_api))
         .route("/groups/{group}/versions", get(releases::list_versions).post(releases::create_version))

@@ -20,6 +20,10 @@ pub struct TestApp {
     pub console: String,
     /// `http://127.0.0.1:{port}` of the gateway.
     pub gateway: String,
+    /// The gateway's HTTPS listener.
+    pub gateway_tls: std::net::SocketAddr,
+    /// The data dir (certificates, secret key, database).
+    pub data_dir: PathBuf,
     /// Keeps cookies like a browser; does not follow redirects, so tests can see them.
     pub client: Client,
     /// The control services of the running server.
@@ -35,6 +39,10 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
     ServeSettings {
         console_addr: "127.0.0.1:0".parse().expect("addr"),
         gateway_addr: "127.0.0.1:0".parse().expect("addr"),
+        gateway_tls_addr: "127.0.0.1:0".parse().expect("addr"),
+        gateway_tls_cert_file: None,
+        gateway_tls_key_file: None,
+        secret_key: None,
         database: DatabaseSettings { data_dir: data_dir.to_owned(), database_url: None },
         base_domain: "localhost".to_owned(),
         admin_password: Some(admin_password.to_owned()),
@@ -84,15 +92,28 @@ async fn start(data_dir: &Path, admin_password: &str, temporary: Option<TempDir>
 }
 
 async fn start_with(settings: ServeSettings, temporary: Option<TempDir>) -> TestApp {
+    let settings_dir = settings.database.data_dir.clone();
     let app = Application::build(settings).await.expect("build app");
     let console = format!("http://{}", app.console_addr());
     let gateway = format!("http://{}", app.gateway_addr());
+    let gateway_tls = app.gateway_tls_addr();
+    let data_dir = settings_dir.clone();
     let control = app.control().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    TestApp { console, gateway, client: browser(), control, _data_dir: temporary, stop: Some(stop), task: Some(task) }
+    TestApp {
+        console,
+        gateway,
+        gateway_tls,
+        data_dir,
+        client: browser(),
+        control,
+        _data_dir: temporary,
+        stop: Some(stop),
+        task: Some(task),
+    }
 }
 
 impl TestApp {
@@ -126,6 +147,14 @@ impl TestApp {
     /// GET a console page with this app's cookies.
     pub async fn get(&self, path: &str) -> Response {
         self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    /// Stops the server and keeps its data dir (the caller removes it).
+    pub async fn stop_keeping_data(mut self) {
+        if let Some(dir) = self._data_dir.take() {
+            let _ = dir.keep();
+        }
+        self.stop().await;
     }
 
     /// Stops the server gracefully and waits for it.

@@ -24,7 +24,8 @@ fn gantry(data_dir: &Path) -> Command {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("GANTRY_DATA_DIR", data_dir)
         .env("GANTRY_CONSOLE_ADDR", "127.0.0.1:0")
-        .env("GANTRY_GATEWAY_ADDR", "127.0.0.1:0");
+        .env("GANTRY_GATEWAY_ADDR", "127.0.0.1:0")
+        .env("GANTRY_GATEWAY_TLS_ADDR", "127.0.0.1:0");
     command
 }
 

@@ -10,6 +10,7 @@ mod gateway;
 mod groups;
 mod helpers;
 mod hostile;
+mod https;
 mod lifecycle;
 mod load;
 mod policies;
