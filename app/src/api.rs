@@ -10,7 +10,7 @@ pub use crate::error::ConsoleError;
 use domain::api::ApiSpec;
 use domain::app::{AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
 use domain::debug::{DebugRequest, DebugResult};
-use domain::group::{DomainSpec, GroupSpec};
+use domain::group::{CertificateUpload, CertificateView, DefaultCertificateView, DomainSpec, GroupSpec};
 use domain::import::ImportReport;
 use domain::policy::{BindingSpec, BindingView, PolicySpec, PolicyView};
 use domain::release::{
@@ -174,6 +174,31 @@ pub async fn list_domains(group: String) -> Result<Vec<DomainSpec>, ConsoleError
 pub async fn add_domain(group: String, spec: DomainSpec) -> Result<DomainSpec, ConsoleError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
     Ok(control.add_domain(&group, &spec, &user).await?)
+}
+
+/// Sets (or replaces) a custom domain's certificate (JSON: PEM text must arrive as sent).
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn set_certificate(
+    group: String,
+    host: String,
+    upload: CertificateUpload,
+) -> Result<CertificateView, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.set_certificate(&group, &host, &upload, &user).await?)
+}
+
+/// Removes a custom domain's certificate.
+#[server]
+pub async fn remove_certificate(group: String, host: String) -> Result<(), ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.remove_certificate(&group, &host, &user).await?)
+}
+
+/// The HTTPS listener's default certificate.
+#[server]
+pub async fn default_certificate() -> Result<Option<DefaultCertificateView>, ConsoleError> {
+    ssr::current_user()?;
+    Ok(ssr::control()?.default_certificate())
 }
 
 /// Unbinds a custom domain.

@@ -64,6 +64,12 @@ fn facts(der: &[u8]) -> Result<Facts, String> {
     })
 }
 
+/// What the console shows of the leaf of a PEM chain, or none if it does not read.
+pub fn describe(cert_pem: &str) -> Option<CertificateView> {
+    let chain = gateway::tls::certificates(cert_pem).ok()?;
+    facts(&chain[0]).ok().map(|leaf| view(&leaf, Utc::now()))
+}
+
 /// Whole days until a DER certificate's end (negative once past), or none if unreadable.
 pub fn days_left(der: &[u8]) -> Option<i64> {
     facts(der).ok().map(|leaf| (leaf.not_after - Utc::now()).num_days())

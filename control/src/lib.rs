@@ -80,6 +80,8 @@ pub struct Control {
     base_domain: String,
     debug_tokens: Arc<gateway::debug::DebugTokens>,
     gateway_addr: Option<std::net::SocketAddr>,
+    /// Where the gateway's HTTPS listener listens (docs and SDKs of HTTPS-only APIs).
+    gateway_tls_addr: Option<std::net::SocketAddr>,
     /// The most response body bytes a Debug API call reads.
     debug_body_limit: usize,
     /// Address ranges backends may not be (the SSRF guard; off when empty).
@@ -87,6 +89,8 @@ pub struct Control {
     compiled: snapshot::CompiledCache,
     /// Seals and opens certificates' private keys.
     secrets: Arc<secrets::SecretKey>,
+    /// The HTTPS listener's default certificate, as the console shows it.
+    default_certificate: Option<Arc<domain::group::DefaultCertificateView>>,
     parsed_versions: Arc<std::sync::Mutex<std::collections::HashMap<i32, Arc<Vec<domain::release::VersionApi>>>>>,
 }
 
@@ -111,6 +115,7 @@ impl Control {
             base_domain: "localhost".to_owned(),
             debug_tokens: Arc::default(),
             gateway_addr: None,
+            gateway_tls_addr: None,
             debug_body_limit: DEFAULT_DEBUG_BODY_LIMIT,
             backend_guard: gateway::guard::AddressGuard::default(),
             compiled: snapshot::CompiledCache::default(),
@@ -119,6 +124,7 @@ impl Control {
                 secrets::SecretKey::from_hex(&secrets::SecretKey::generate_hex()).expect("64 hex digits"),
             ),
             parsed_versions: Arc::default(),
+            default_certificate: None,
         }
     }
 
@@ -132,6 +138,17 @@ impl Control {
     pub fn with_secret_key(mut self, key: secrets::SecretKey) -> Control {
         self.secrets = Arc::new(key);
         self
+    }
+
+    /// Records the HTTPS listener's default certificate, for the console.
+    pub fn with_default_certificate(mut self, shown: domain::group::DefaultCertificateView) -> Control {
+        self.default_certificate = Some(Arc::new(shown));
+        self
+    }
+
+    /// The HTTPS listener's default certificate, if the server set one.
+    pub fn default_certificate(&self) -> Option<domain::group::DefaultCertificateView> {
+        self.default_certificate.as_deref().cloned()
     }
 
     /// The base domain groups answer under.
@@ -167,6 +184,12 @@ impl Control {
         }
         let port = address.effective_port();
         self.backend_guard.resolve(address.host(), port).await.map(|_| ())
+    }
+
+    /// Where the gateway's HTTPS listener listens.
+    pub fn with_gateway_tls_addr(mut self, address: std::net::SocketAddr) -> Control {
+        self.gateway_tls_addr = Some(address);
+        self
     }
 
     /// The one-time tokens the Debug API issues and the gateway consumes.

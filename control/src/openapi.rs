@@ -185,6 +185,13 @@ impl Control {
         format!("http://{subdomain}.{}{}", self.base_domain, port.map(|p| format!(":{p}")).unwrap_or_default())
     }
 
+    /// The group's address on the HTTPS listener (port 443 left out).
+    pub(crate) fn group_https_url(&self, subdomain: &str) -> String {
+        let port = self.gateway_tls_addr.map(|a| a.port()).unwrap_or(8443);
+        let port = if port == 443 { String::new() } else { format!(":{port}") };
+        format!("https://{subdomain}.{}{port}", self.base_domain)
+    }
+
     /// The OpenAPI 3.1 document of a group's draft, version or live version.
     pub async fn export_openapi(&self, group: &str, source: &Source) -> Result<Value, ControlError> {
         let found = self.find_group(group).await?;

@@ -27,7 +27,13 @@ struct Target<'a> {
     env: Environment,
     version: &'a str,
     base_url: &'a str,
+    /// The same group on the HTTPS listener (HTTPS-only APIs are called there).
+    https_base_url: &'a str,
     apis: &'a [ApiSpec],
+}
+
+fn https_only(spec: &ApiSpec) -> bool {
+    spec.request.protocol == domain::api::ApiProtocol::Https
 }
 
 /// The gateway's error codes, for the docs.
@@ -49,7 +55,8 @@ const ERROR_CODES: [(&str, u16, &str); 14] = [
 ];
 
 fn url_of(target: &Target<'_>, spec: &ApiSpec) -> String {
-    format!("{}{}", target.base_url, spec.request.path)
+    let base = if https_only(spec) { target.https_base_url } else { target.base_url };
+    format!("{base}{}", spec.request.path)
 }
 
 fn method_of(spec: &ApiSpec) -> String {
@@ -297,6 +304,7 @@ import urllib.request
 import uuid
 
 BASE_URL = {base}
+HTTPS_BASE_URL = {https_base}
 STAGE = {stage}
 
 
@@ -316,8 +324,11 @@ class Response:
 
 
 class Client:
-    def __init__(self, base_url=BASE_URL, app_key=None, app_secret=None, app_code=None, stage=STAGE, host=None, timeout=30):
+    def __init__(self, base_url=BASE_URL, app_key=None, app_secret=None, app_code=None, stage=STAGE, host=None, timeout=30,
+                 https_base_url=HTTPS_BASE_URL, ssl_context=None):
         self.base_url = base_url.rstrip("/")
+        # HTTPS-only APIs are called here; ssl_context e.g. trusts a private CA.
+        self.https_base_url, self.ssl_context = https_base_url.rstrip("/"), ssl_context
         self.app_key, self.app_secret, self.app_code = app_key, app_secret, app_code
         self.stage, self.host, self.timeout = stage, host, timeout
 
@@ -338,7 +349,7 @@ class Client:
         digest = hmac.new(self.app_secret.encode(), text.encode(), hashlib.sha256).digest()
         headers["x-ca-signature"] = base64.b64encode(digest).decode()
 
-    def _send(self, method, path, query, headers, form=None, json_body=None):
+    def _send(self, method, path, query, headers, form=None, json_body=None, https=False):
         query = [(k, str(v)) for k, v in query if v is not None]
         headers = {{k.lower(): str(v) for k, v in headers.items() if v is not None}}
         headers.setdefault("accept", "application/json")
@@ -359,10 +370,11 @@ class Client:
             self._sign(method, path, params, headers, body)
         if self.host:
             headers["host"] = self.host
-        url = self.base_url + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        base = self.https_base_url if https else self.base_url
+        url = base + path + ("?" + urllib.parse.urlencode(query) if query else "")
         request = urllib.request.Request(url, data=body or None, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self.ssl_context if https else None) as response:
                 return Response(response.status, {{k.lower(): v for k, v in response.headers.items()}}, response.read().decode("utf-8", "replace"))
         except urllib.error.HTTPError as error:
             return Response(error.code, {{k.lower(): v for k, v in error.headers.items()}}, error.read().decode("utf-8", "replace"))
@@ -372,6 +384,7 @@ class Client:
         version = comment(target.version),
         example = target.apis.first().map(|a| snake(&a.name)).unwrap_or_else(|| "call".into()),
         base = lit(target.base_url),
+        https_base = lit(target.https_base_url),
         stage = lit(target.env.stage()),
     );
     let names = unique(&target.apis.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), snake);
@@ -425,7 +438,7 @@ class Client:
             .collect::<Vec<_>>()
             .join(", ");
         out.push_str(&format!(
-            "\n    def {method_name}({}):\n        {}\n        extra = dict(headers or {{}})\n        extra.update({{k: v for k, v in [{}]}})\n        return self._send({}, {path_expr}, [{}], extra, form=[{}], json_body={{{json_fields}}})\n",
+            "\n    def {method_name}({}):\n        {}\n        extra = dict(headers or {{}})\n        extra.update({{k: v for k, v in [{}]}})\n        return self._send({}, {path_expr}, [{}], extra, form=[{}], json_body={{{json_fields}}}{})\n",
             signature.join(", "),
             lit(&format!(
                 "{} {} ({}){}",
@@ -438,6 +451,7 @@ class Client:
             lit(&method_of(spec)),
             pick(ParamLocation::Query),
             pick(ParamLocation::Form),
+            if https_only(spec) { ", https=True" } else { "" },
         ));
     }
     out
@@ -472,10 +486,13 @@ fn typescript(target: &Target<'_>) -> String {
 // (WebCrypto has no MD5); form fields and the query are signed.
 
 export const BASE_URL = {base};
+/** HTTPS-only APIs are called here. */
+export const HTTPS_BASE_URL = {https_base};
 export const STAGE = {stage};
 
 export interface ClientOptions {{
   baseUrl?: string;
+  httpsBaseUrl?: string;
   appKey?: string;
   appSecret?: string;
   appCode?: string;
@@ -519,7 +536,7 @@ export class Client {{
     headers['x-ca-signature'] = base64(await crypto.subtle.sign('HMAC', key, encoder.encode(text)));
   }}
 
-  private async send(method: string, path: string, query: Pairs, extra: Record<string, string>, form: Pairs, json: Record<string, unknown>): Promise<ApiResponse> {{
+  private async send(method: string, path: string, query: Pairs, extra: Record<string, string>, form: Pairs, json: Record<string, unknown>, https = false): Promise<ApiResponse> {{
     const headers: Record<string, string> = {{ accept: 'application/json' }};
     for (const [k, v] of Object.entries(extra)) headers[k.toLowerCase()] = v;
     headers['x-ca-stage'] = this.options.stage ?? STAGE;
@@ -536,7 +553,8 @@ export class Client {{
     if (this.options.appCode) headers['authorization'] = `APPCODE ${{this.options.appCode}}`;
     else if (this.options.appKey && this.options.appSecret) await this.sign(method, path, params, headers);
     const search = query.length > 0 ? '?' + new URLSearchParams(query).toString() : '';
-    const url = (this.options.baseUrl ?? BASE_URL).replace(/\/$/, '') + path + search;
+    const base = https ? (this.options.httpsBaseUrl ?? HTTPS_BASE_URL) : (this.options.baseUrl ?? BASE_URL);
+    const url = base.replace(/\/$/, '') + path + search;
     const call = this.options.fetch ?? ((u: string, init: {{ method: string; headers: Record<string, string>; body?: string }}) => fetch(u, init));
     const response = await call(url, {{ method, headers, body }});
     const out: Record<string, string> = {{}};
@@ -549,6 +567,7 @@ export class Client {{
         version = comment(target.version),
         example = target.apis.first().map(|a| camel(&a.name)).unwrap_or_else(|| "call".into()),
         base = lit(target.base_url),
+        https_base = lit(target.https_base_url),
         stage = lit(target.env.stage()),
     );
     let names = unique(&target.apis.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), camel);
@@ -606,7 +625,7 @@ export class Client {{
             .map(|p| format!("    if ({}) json[{name}] = params[{name}];\n", has(p), name = lit(&p.name)))
             .collect::<String>();
         out.push_str(&format!(
-            "\n  /** {} {} ({}){} */\n  async {method_name}(params: {{ {} }}{}, headers: Record<string, string> = {{}}): Promise<ApiResponse> {{\n    const extra: Record<string, string> = {{ ...headers }};\n{headers}    const json: Record<string, unknown> = {{}};\n{json}    return this.send({}, {path_expr}, [\n{}    ], extra, [\n{}    ], json);\n  }}\n",
+            "\n  /** {} {} ({}){} */\n  async {method_name}(params: {{ {} }}{}, headers: Record<string, string> = {{}}): Promise<ApiResponse> {{\n    const extra: Record<string, string> = {{ ...headers }};\n{headers}    const json: Record<string, unknown> = {{}};\n{json}    return this.send({}, {path_expr}, [\n{}    ], extra, [\n{}    ], json{});\n  }}\n",
             method_of(spec),
             comment(&spec.request.path),
             comment(&spec.name),
@@ -616,6 +635,7 @@ export class Client {{
             lit(&method_of(spec)),
             list(ParamLocation::Query),
             list(ParamLocation::Form),
+            if https_only(spec) { ", true" } else { "" },
         ));
     }
     out.push_str("}\n");
@@ -658,7 +678,15 @@ impl Control {
         let (version, apis) = self.source_apis(group, &export).await?;
         let specs: Vec<ApiSpec> = apis.into_iter().map(|a| a.spec).collect();
         let base_url = self.group_url(&found.subdomain);
-        let target = Target { group: &found.name, env, version: &version, base_url: &base_url, apis: &specs };
+        let https_base_url = self.group_https_url(&found.subdomain);
+        let target = Target {
+            group: &found.name,
+            env,
+            version: &version,
+            base_url: &base_url,
+            https_base_url: &https_base_url,
+            apis: &specs,
+        };
         let stem = format!("{}-{}", found.name, env.as_str());
         Ok(match artifact {
             Artifact::Markdown => Generated {

@@ -57,6 +57,13 @@ impl Application {
             &settings.database.data_dir,
             &control.base_domain(),
         )?;
+        let control = match control::certificates::describe(&default.cert_pem) {
+            Some(certificate) => control.with_default_certificate(domain::group::DefaultCertificateView {
+                certificate,
+                self_signed: default.self_signed,
+            }),
+            None => control,
+        };
         let default_certificate = std::sync::Arc::new(
             gateway::tls::certified_key(&default.cert_pem, &default.key_pem)
                 .map_err(|e| anyhow::anyhow!("the default TLS certificate: {e:?}"))?,
@@ -88,6 +95,7 @@ impl Application {
 
         let control = control
             .with_gateway_addr(gateway.local_addr()?)
+            .with_gateway_tls_addr(gateway_tls.local_addr()?)
             .with_debug_body_limit(usize::try_from(settings.debug_max_body_bytes).unwrap_or(usize::MAX))
             .with_backend_guard(settings.blocked_backend_ranges.clone());
         let leptos_options = LeptosOptions::builder()
@@ -237,7 +245,7 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
         .nest("/api/admin/v1", rest::router(state.clone()))
         .route(
             "/metrics",
-            get(|axum::extract::State(state): axum::extract::State<AppState>| async move { state.metrics.render() })
+            get(|axum::extract::State(state): axum::extract::State<AppState>| async move { metrics(&state).await })
                 .route_layer(from_fn_with_state(state.clone(), auth::rest_guard)),
         )
         .merge(console)
@@ -245,6 +253,28 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
         .layer(sessions)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `/metrics`: the gateway's counters, and the days left on each certificate of the HTTPS
+/// listener (`gantry_certificate_expiry_days`; alert below 30).
+async fn metrics(state: &AppState) -> String {
+    let mut out = state.metrics.render();
+    out.push_str(
+        "# HELP gantry_certificate_expiry_days Whole days until a certificate of the HTTPS listener expires.\n\
+         # TYPE gantry_certificate_expiry_days gauge\n",
+    );
+    if let Some(default) = state.control.default_certificate() {
+        out.push_str(&format!("gantry_certificate_expiry_days{{host=\"*\"}} {}\n", default.certificate.days_left));
+    }
+    match state.control.certificate_expiries().await {
+        Ok(hosts) => {
+            for (host, days) in hosts {
+                out.push_str(&format!("gantry_certificate_expiry_days{{host=\"{host}\"}} {days}\n"));
+            }
+        }
+        Err(error) => tracing::error!(%error, "reading certificates for /metrics"),
+    }
+    out
 }
 
 /// The gateway's connection cap: `configured`, or derived from the open-file limit after

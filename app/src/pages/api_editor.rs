@@ -10,8 +10,8 @@ use crate::pages::advanced_config::optional_number;
 use crate::pages::api_policies::ApiTabs;
 use crate::pages::group::group_param;
 use domain::api::{
-    ApiSpec, AuthType, ConstantLocation, ConstantSpec, MappingSpec, ParamLocation, ParamSpec, ParamType, RequestMode,
-    SystemParam, SystemParamSpec,
+    ApiProtocol, ApiSpec, AuthType, ConstantLocation, ConstantSpec, MappingSpec, ParamLocation, ParamSpec, ParamType,
+    RequestMode, SystemParam, SystemParamSpec,
 };
 use domain::HttpMethod;
 use leptos::prelude::*;
@@ -98,6 +98,7 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
         "request.method",
         "request.path",
         "request.mode",
+        "request.protocol",
         "request.params",
         "backend.http.path",
         "backend.http.method",
@@ -144,6 +145,14 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
                         errors
                         options=opts(&[("passthrough", "Pass-through"), ("mapping", "Mapping")])
                         bound=bind(spec, |s| if s.request.mode == RequestMode::Mapping { "mapping".into() } else { "passthrough".into() }, |s, v| s.request.mode = if v == "mapping" { RequestMode::Mapping } else { RequestMode::Passthrough })
+                    />
+                    <SelectField
+                        label="Protocol"
+                        id="request-protocol"
+                        field="request.protocol"
+                        errors
+                        options=opts(&[("both", "HTTP and HTTPS"), ("https", "HTTPS"), ("http", "HTTP")])
+                        bound=bind(spec, |s| s.request.protocol.as_str().to_owned(), |s, v| s.request.protocol = match v.as_str() { "https" => ApiProtocol::Https, "http" => ApiProtocol::Http, _ => ApiProtocol::Both })
                     />
                 </div>
                 <h4>"Parameters"</h4>

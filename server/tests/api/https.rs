@@ -432,3 +432,47 @@ async fn the_https_listener_drops_plain_http_and_silent_connections_and_keeps_se
     assert_eq!(get(&mut sender, "shop.localhost", "/hello").await.0, 200);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_and_sdks_call_https_only_apis_on_the_https_listener() {
+    let app = spawn_app().await;
+    let rest = app.rest().await;
+    rest.create_group("shop").await;
+    for (name, path, protocol) in [("Secure", "/secure", "https"), ("Either", "/either", "both")] {
+        rest.create_api(
+            "shop",
+            json!({"name": name, "request": {"method": "GET", "path": path, "protocol": protocol},
+                   "backend": {"mock": {"status": 200, "body": name}}}),
+        )
+        .await;
+    }
+    rest.freeze("shop", "1").await;
+    rest.release("shop", "test", "1", json!({"type": "mock"})).await;
+    let tls_port = app.gateway_tls.port();
+    let (status, docs) = rest.send_text(Method::GET, "/groups/shop/docs/test?format=markdown", None).await;
+    assert_eq!(status, 200, "{docs}");
+    assert!(docs.contains(&format!("https://shop.localhost:{tls_port}/secure")), "{docs}");
+    assert!(!docs.contains(&format!("https://shop.localhost:{tls_port}/either")), "{docs}");
+
+    let (status, python) = rest.send_text(Method::GET, "/groups/shop/sdk/test/python", None).await;
+    assert_eq!(status, 200, "{python}");
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("shop_sdk.py"), &python).expect("write");
+    let script = format!(
+        r#"
+import ssl, sys
+sys.path.insert(0, {dir:?})
+from shop_sdk import Client
+client = Client(base_url={plain:?}, https_base_url="https://127.0.0.1:{tls_port}", host="shop.localhost",
+                ssl_context=ssl._create_unverified_context())
+secure, either = client.secure(), client.either()
+print(secure.status, secure.body, either.status, either.body)
+"#,
+        dir = dir.path().display().to_string(),
+        plain = app.gateway,
+    );
+    let output = std::process::Command::new("python3").arg("-c").arg(script).output().expect("python3");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "200 Secure 200 Either");
+    app.stop().await;
+}
