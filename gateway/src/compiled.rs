@@ -170,6 +170,8 @@ pub struct CompiledApi {
     pub mode: RequestMode,
     /// Over HTTP, HTTPS or both.
     pub protocol: domain::api::ApiProtocol,
+    /// A WebSocket API: its idle timeout.
+    pub websocket: Option<std::time::Duration>,
     /// Declared parameters.
     pub params: Vec<Param>,
     /// The backend.
@@ -289,6 +291,10 @@ impl CompiledApi {
             auth: spec.auth,
             mode: spec.request.mode,
             protocol: spec.request.protocol,
+            websocket: spec.request.websocket.then(|| {
+                let idle = spec.request.websocket_idle_s.unwrap_or(domain::api::DEFAULT_WEBSOCKET_IDLE_S);
+                std::time::Duration::from_secs(u64::from(idle))
+            }),
             params,
             backend,
             metrics: crate::metrics::ApiSlot::default(),

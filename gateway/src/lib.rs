@@ -30,6 +30,8 @@
 //!   plain listener and the HTTPS one.
 //! - [`tls`]: HTTPS for callers: custom domains' certificates, SNI, ALPN (`h2`, `http/1.1`).
 //! - [`upstream`]: pooled keep-alive connections to backends (plain TCP or rustls).
+//! - [`websocket`]: WebSocket APIs: the upgrade through every phase, then a byte pipe with
+//!   an idle timeout.
 
 pub mod apps;
 pub mod body;
@@ -53,6 +55,7 @@ pub mod signature;
 pub mod snapshot;
 pub mod tls;
 pub mod upstream;
+pub mod websocket;
 
 pub use config::GatewayConfig;
 pub use domain::Environment;

@@ -23,8 +23,9 @@
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::rt::{Sleep, Timer};
-use hyper::server::conn::{http1, http2};
+use hyper::server::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -103,9 +104,11 @@ where
                 let (stream, timer) = watch(stream, listening.timeouts);
                 let service = service(peer);
                 let Some(acceptor) = tls.clone() else {
-                    let connection = graceful.watch(http1_builder(timer, &listening).serve_connection(TokioIo::new(stream), service));
+                    let watcher = graceful.watcher();
                     tokio::spawn(async move {
-                        if let Err(error) = connection.await {
+                        let builder = http1_builder(timer, &listening);
+                        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                        if let Err(error) = watcher.watch(connection).await {
                             tracing::debug!(%error, "connection ended with an error");
                         }
                         drop(slot);
@@ -130,9 +133,10 @@ where
                     // The head clock starts afresh after the handshake.
                     read.store(0, Ordering::Relaxed);
                     let outcome = if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-                        watcher.watch(http2_builder(&listening).serve_connection(TokioIo::new(stream), service)).await
+                        watcher.watch(http2_builder(&listening).serve_connection(TokioIo::new(stream), service)).await.map_err(Into::into)
                     } else {
-                        watcher.watch(http1_builder(timer, &listening).serve_connection(TokioIo::new(stream), service)).await
+                        let builder = http1_builder(timer, &listening);
+                        watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service)).await
                     };
                     if let Err(error) = outcome {
                         tracing::debug!(%error, "connection ended with an error");
@@ -150,9 +154,12 @@ where
     Ok(())
 }
 
-fn http1_builder(timer: HeadTimer, listening: &Listening) -> http1::Builder {
-    let mut builder = http1::Builder::new();
+/// HTTP/1.1 with upgrades (WebSocket APIs). hyper-util's `auto` builder, held to HTTP/1,
+/// because its upgradeable connection shuts down gracefully (hyper's own does not offer it).
+fn http1_builder(timer: HeadTimer, listening: &Listening) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder
+        .http1()
         .timer(timer)
         .header_read_timeout(listening.timeouts.head)
         .keep_alive(true)

@@ -200,7 +200,7 @@ async fn run(
     ctx: &mut RequestContext,
     snapshot: &crate::Snapshot,
     shared: &Shared,
-    request: Request<Incoming>,
+    mut request: Request<Incoming>,
 ) -> Result<Response<Body>, GatewayError> {
     check_head(&request, shared.limits)?;
     // One spelling per path before anything compares it (routing, signatures).
@@ -214,6 +214,19 @@ async fn run(
         return Ok(answer);
     }
     let (api, path_params) = phases::route(ctx, &deployment)?;
+    // A WebSocket API takes only upgrade requests; the caller's side of the socket is
+    // claimed now, before the request is taken apart.
+    let upgrade =
+        match api.websocket {
+            Some(idle) if crate::websocket::is_upgrade(request.method(), request.version(), request.headers()) => {
+                Some((hyper::upgrade::on(&mut request), idle))
+            }
+            Some(_) => return Err(GatewayError::InvalidParameter(
+                "this is a WebSocket API: send a GET with `Upgrade: websocket` and `Connection: upgrade` over HTTP/1.1"
+                    .into(),
+            )),
+            None => None,
+        };
     phases::policies::bound(ctx, snapshot.policies());
     if ctx.policies.as_deref().is_some_and(|bound| bound.cors.is_some()) {
         ctx.origin = request.headers().get(http::header::ORIGIN).cloned();
@@ -280,6 +293,11 @@ async fn run(
     }
 
     ctx.phase = Phase::Proxy;
+    if let Some((caller, idle)) = upgrade {
+        let mut upstream = upstream;
+        crate::websocket::upgrade_headers(upstream.headers_mut());
+        return crate::websocket::proxy(ctx, &shared.client, backend, upstream, caller, idle).await;
+    }
     phases::proxy(ctx, &shared.client, backend, upstream).await
 }
 

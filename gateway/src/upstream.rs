@@ -214,7 +214,51 @@ impl Upstream {
         }
     }
 
+    /// Sends a WebSocket upgrade request on a new connection of its own (never pooled: after
+    /// a `101` it carries the WebSocket). The response's body is not read; on `101`,
+    /// `hyper::upgrade::on(response)` gives the backend's side of the socket.
+    pub async fn upgrade(
+        &self,
+        backend: &HttpBackend,
+        request: Request<Body>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        let (mut parts, body) = request.into_parts();
+        if let Some(path) = parts.uri.path_and_query().cloned() {
+            parts.uri = Uri::from(path);
+        }
+        let stream = self.open(backend).await?;
+        let (mut sender, connection) = http1::Builder::new()
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, describe(&e)))?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.with_upgrades().await {
+                tracing::debug!(%error, "backend WebSocket connection ended with an error");
+            }
+        });
+        sender
+            .send_request(Request::from_parts(parts, body))
+            .await
+            .map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, describe(&e)))
+    }
+
     async fn connect(&self, backend: &HttpBackend) -> Result<SendRequest<Body>, UpstreamError> {
+        let stream = self.open(backend).await?;
+        let (sender, connection) = http1::Builder::new()
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, describe(&e)))?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "backend connection ended with an error");
+            }
+        });
+        Ok(sender)
+    }
+
+    /// A new connection to the backend: TCP (through the SSRF guard when on), then TLS for
+    /// an `https://` backend.
+    async fn open(&self, backend: &HttpBackend) -> Result<Stream, UpstreamError> {
         let address = &backend.address;
         let port = address.effective_port();
         let host = address.host();
@@ -255,16 +299,7 @@ impl Upstream {
         } else {
             Either::Left(tcp)
         };
-        let (sender, connection) = http1::Builder::new()
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, describe(&e)))?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "backend connection ended with an error");
-            }
-        });
-        Ok(sender)
+        Ok(stream)
     }
 
     fn respond(&self, response: Response<Incoming>, sender: SendRequest<Body>, origin: &Arc<str>) -> Response<Body> {

@@ -99,6 +99,7 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
         "request.path",
         "request.mode",
         "request.protocol",
+        "request.websocket_idle_s",
         "request.params",
         "backend.http.path",
         "backend.http.method",
@@ -155,6 +156,26 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
                         bound=bind(spec, |s| s.request.protocol.as_str().to_owned(), |s, v| s.request.protocol = match v.as_str() { "https" => ApiProtocol::Https, "http" => ApiProtocol::Http, _ => ApiProtocol::Both })
                     />
                 </div>
+                <div class="checkbox">
+                    <input
+                        type="checkbox"
+                        id="request-websocket"
+                        prop:checked=move || spec.with(|s| s.request.websocket)
+                        on:change=move |ev| spec.update(|s| s.request.websocket = event_target_checked(&ev))
+                    />
+                    <label for="request-websocket">"WebSocket API (callers upgrade a GET; the gateway pipes both ways)"</label>
+                </div>
+                <Show when=move || spec.with(|s| s.request.websocket)>
+                    <TextField
+                        label="WebSocket idle timeout (s)"
+                        id="request-websocket-idle"
+                        field="request.websocket_idle_s"
+                        errors
+                        number=true
+                        placeholder="300"
+                        bound=bind(spec, |s| s.request.websocket_idle_s.map(|n| n.to_string()).unwrap_or_default(), |s, v| s.request.websocket_idle_s = optional_number(&v).map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+                    />
+                </Show>
                 <h4>"Parameters"</h4>
                 <Rows
                     count=Signal::derive(move || spec.with(|s| s.request.params.len()))

@@ -92,9 +92,19 @@ pub struct RequestSpec {
     pub mode: RequestMode,
     /// HTTP, HTTPS or both.
     pub protocol: ApiProtocol,
+    /// A WebSocket API: callers send an `Upgrade: websocket` GET, which is authenticated and
+    /// validated like any call, then piped both ways to the backend.
+    pub websocket: bool,
+    /// Seconds a WebSocket may carry nothing either way before the gateway closes it
+    /// (default 300).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub websocket_idle_s: Option<u32>,
     /// Declared parameters.
     pub params: Vec<ParamSpec>,
 }
+
+/// A WebSocket's idle timeout when the API names none.
+pub const DEFAULT_WEBSOCKET_IDLE_S: u32 = 300;
 
 impl Default for RequestSpec {
     fn default() -> RequestSpec {
@@ -103,6 +113,8 @@ impl Default for RequestSpec {
             path: String::new(),
             mode: RequestMode::Passthrough,
             protocol: ApiProtocol::Both,
+            websocket: false,
+            websocket_idle_s: None,
             params: Vec::new(),
         }
     }
@@ -204,6 +216,21 @@ impl ApiSpec {
             spec.request.path = template.as_str().to_owned();
         }
         params::validate_params(&mut spec.request.params, template.as_ref(), method, &mut errors);
+        if self.request.websocket {
+            if method.is_some_and(|m| m != HttpMethod::Get) {
+                errors.add("request.method", "a WebSocket API is called with GET (the upgrade request)");
+            }
+            if !self.backend.unified && self.backend.kind != BackendType::Http {
+                errors.add("backend.type", "a WebSocket API needs an HTTP backend");
+            }
+        }
+        match self.request.websocket_idle_s {
+            Some(s) if !(1..=86_400).contains(&s) => {
+                errors.add("request.websocket_idle_s", "must be between 1 and 86400 seconds")
+            }
+            Some(_) if !self.request.websocket => spec.request.websocket_idle_s = None,
+            _ => {}
+        }
         let backend =
             backend::validate_backend(&mut spec.backend, &spec.request.params, template.as_ref(), &mut errors);
         if let Some(text) = errors.check("response.content_type", names::text(&self.response.content_type, 100)) {

@@ -95,7 +95,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 
 /// A TLS connection to `address` naming `sni`, offering `alpn`; with `ca`, the server
 /// certificate is verified against it, else anything is accepted.
-async fn connect(address: SocketAddr, sni: &str, alpn: &[&[u8]], ca: Option<&str>) -> TlsStream<TcpStream> {
+pub(crate) async fn connect(address: SocketAddr, sni: &str, alpn: &[&[u8]], ca: Option<&str>) -> TlsStream<TcpStream> {
     let builder =
         rustls::ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions().expect("v");
     let mut config = match ca {

@@ -17,3 +17,4 @@ mod policies;
 mod releases;
 mod rest;
 mod services;
+mod websocket;

@@ -1,0 +1,225 @@
+//! WebSocket APIs: the caller's upgrade request goes through every phase like any call
+//! (route, authenticate, policies, validate, upstream request); then [`proxy`] sends it to
+//! the backend on a connection of its own, answers the caller with the backend's `101`, and
+//! pipes bytes both ways until either side closes or nothing moves for the API's idle
+//! timeout. The bytes each way are logged when the socket ends (`gantry::access`,
+//! `websocket closed`). Upgrades are HTTP/1.1 only (no RFC 8441 over HTTP/2).
+
+use crate::body::{self, Body};
+use crate::compiled::HttpBackend;
+use crate::context::RequestContext;
+use crate::upstream::Upstream;
+use crate::GatewayError;
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Whether a request asks for a WebSocket: an HTTP/1.1 `GET` with `Upgrade: websocket` and
+/// `Connection: upgrade`.
+pub fn is_upgrade(method: &Method, version: Version, headers: &HeaderMap) -> bool {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    method == Method::GET
+        && version == Version::HTTP_11
+        && has_token(header::UPGRADE, "websocket")
+        && has_token(header::CONNECTION, "upgrade")
+}
+
+/// Puts back the two hop-by-hop headers an upgrade needs (the upstream request phase strips
+/// every hop-by-hop header).
+pub fn upgrade_headers(headers: &mut HeaderMap) {
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+}
+
+/// Phase 7 for a WebSocket API: the backend's answer to the upgrade; on `101`, the pipe
+/// between `caller` and the backend runs on its own task.
+pub async fn proxy(
+    ctx: &mut RequestContext,
+    upstream: &Upstream,
+    backend: &HttpBackend,
+    request: Request<Body>,
+    caller: OnUpgrade,
+    idle: Duration,
+) -> Result<Response<Body>, GatewayError> {
+    let started = Instant::now();
+    let mut response = match tokio::time::timeout(backend.timeout, upstream.upgrade(backend, request)).await {
+        Err(_) => {
+            let ms = backend.timeout.as_millis();
+            ctx.upstream_error = Some(format!("{} did not answer the upgrade within {ms} ms", backend.address));
+            return Err(GatewayError::GatewayTimeout(format!("the backend did not answer within {ms} ms")));
+        }
+        Ok(Err(error)) => {
+            ctx.upstream_error = Some(format!("{}: {}", backend.address, error.detail));
+            return Err(GatewayError::BadGateway(error.kind.public_message().into()));
+        }
+        Ok(Ok(response)) => response,
+    };
+    ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);
+    ctx.upstream_status = Some(response.status().as_u16());
+    if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        // The backend refused the upgrade: the caller gets its answer as it is.
+        let (mut parts, incoming) = response.into_parts();
+        crate::phases::upstream_request::strip_hop_by_hop(&mut parts.headers);
+        return Ok(Response::from_parts(parts, body::stream(incoming)));
+    }
+    let backend_side = hyper::upgrade::on(&mut response);
+    let mut answer = Response::new(body::full(bytes::Bytes::new()));
+    *answer.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    *answer.headers_mut() = std::mem::take(response.headers_mut());
+    upgrade_headers(answer.headers_mut());
+    let label = Pipe { request_id: ctx.request_id.as_str().to_owned(), api: ctx.api.as_ref().map(|a| a.name.clone()) };
+    tokio::spawn(async move {
+        let (caller, backend) = match tokio::try_join!(caller, backend_side) {
+            Ok(pair) => pair,
+            Err(error) => {
+                tracing::debug!(%error, "a WebSocket upgrade did not complete");
+                return;
+            }
+        };
+        label.run(TokioIo::new(caller), TokioIo::new(backend), idle).await;
+    });
+    Ok(answer)
+}
+
+struct Pipe {
+    request_id: String,
+    api: Option<String>,
+}
+
+impl Pipe {
+    async fn run<A, B>(self, caller: A, backend: B, idle: Duration)
+    where
+        A: AsyncRead + AsyncWrite + Unpin,
+        B: AsyncRead + AsyncWrite + Unpin,
+    {
+        // tokio's clock: paused in tests.
+        let clock = tokio::time::Instant::now();
+        let last = Arc::new(AtomicU64::new(0));
+        let (from_caller, from_backend) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let mut caller = Watched { inner: caller, bytes: from_caller.clone(), last: last.clone(), clock };
+        let mut backend = Watched { inner: backend, bytes: from_backend.clone(), last: last.clone(), clock };
+        let copy = tokio::io::copy_bidirectional(&mut caller, &mut backend);
+        tokio::pin!(copy);
+        let check = (idle / 4).max(Duration::from_millis(50));
+        let ending = loop {
+            tokio::select! {
+                outcome = &mut copy => break match outcome {
+                    Ok(_) => "closed",
+                    Err(_) => "broken",
+                },
+                () = tokio::time::sleep(check) => {
+                    let quiet = clock.elapsed().saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
+                    if quiet >= idle {
+                        break "idle";
+                    }
+                }
+            }
+        };
+        tracing::info!(
+            target: "gantry::access",
+            request_id = %self.request_id,
+            api = self.api.as_deref().unwrap_or("-"),
+            bytes_in = from_caller.load(Ordering::Relaxed),
+            bytes_out = from_backend.load(Ordering::Relaxed),
+            seconds = clock.elapsed().as_secs_f64(),
+            ending,
+            "websocket closed"
+        );
+    }
+}
+
+/// One side of the pipe: counts the bytes read from it and notes when anything moved.
+struct Watched<T> {
+    inner: T,
+    bytes: Arc<AtomicU64>,
+    last: Arc<AtomicU64>,
+    clock: tokio::time::Instant,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        if read > 0 {
+            this.bytes.fetch_add(read as u64, Ordering::Relaxed);
+            this.last.store(this.clock.elapsed().as_millis() as u64, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn an_upgrade_needs_get_http11_and_both_headers() {
+        let good = headers(&[("upgrade", "WebSocket"), ("connection", "keep-alive, Upgrade")]);
+        assert!(is_upgrade(&Method::GET, Version::HTTP_11, &good));
+        assert!(!is_upgrade(&Method::POST, Version::HTTP_11, &good));
+        assert!(!is_upgrade(&Method::GET, Version::HTTP_2, &good));
+        assert!(!is_upgrade(&Method::GET, Version::HTTP_11, &headers(&[("upgrade", "websocket")])));
+        assert!(!is_upgrade(
+            &Method::GET,
+            Version::HTTP_11,
+            &headers(&[("upgrade", "h2c"), ("connection", "upgrade")])
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_pipe_closes_after_its_idle_time_and_a_busy_one_stays() {
+        let (caller, mut caller_far) = tokio::io::duplex(1024);
+        let (backend, mut backend_far) = tokio::io::duplex(1024);
+        let pipe = Pipe { request_id: "r".into(), api: None };
+        let run = tokio::spawn(pipe.run(caller, backend, Duration::from_secs(10)));
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut buf = [0u8; 5];
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_secs(6)).await;
+            caller_far.write_all(b"hello").await.expect("write");
+            backend_far.read_exact(&mut buf).await.expect("piped");
+            assert_eq!(&buf, b"hello");
+        }
+        assert!(!run.is_finished(), "busy every 6 s: still open after 18 s");
+        tokio::time::sleep(Duration::from_secs(12)).await;
+        tokio::task::yield_now().await;
+        assert!(run.is_finished(), "quiet for 12 s with a 10 s idle timeout: closed");
+    }
+}
