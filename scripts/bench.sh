@@ -35,6 +35,8 @@ step "Function backends vs Mock"
 timed functions python3 bench/functions.py "$GANTRY" "$ROUNDS" "$PER"
 step "traffic policies: cost and throttling accuracy"
 timed policies python3 bench/policies.py "$GANTRY" "$ROUNDS" "$PER"
+step "HTTPS termination: keep-alive and handshakes, Gantry vs nginx"
+timed tls python3 bench/tls.py "$GANTRY" "$ROUNDS" "$PER"
 python3 bench/chart.py
 python3 bench/summary.py
 print_timings

@@ -215,6 +215,13 @@ impl Snapshot {
     }
 }
 
+impl crate::tls::CertificateSource for SnapshotHandle {
+    /// The live snapshot's certificate for `host`, read at each handshake.
+    fn certificate(&self, host: &str) -> Option<Arc<crate::tls::CertifiedKey>> {
+        self.0.load().certificates().get(host).cloned()
+    }
+}
+
 /// The shared, swappable pointer to the current snapshot.
 #[derive(Debug, Clone)]
 pub struct SnapshotHandle(Arc<ArcSwap<Snapshot>>);

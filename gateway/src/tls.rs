@@ -13,8 +13,6 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 pub use rustls::sign::CertifiedKey;
 use std::sync::Arc;
 
-use crate::snapshot::SnapshotHandle;
-
 /// The crypto provider of every caller-facing TLS session (ring, like the backend side).
 pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -101,18 +99,25 @@ pub fn covers(leaf: &CertificateDer<'_>, host: &str) -> bool {
     rustls::client::verify_server_name(&parsed, &name).is_ok()
 }
 
+/// Where the resolver finds a host's own certificate at each handshake: the live snapshot
+/// (`crate::snapshot::SnapshotHandle` implements it).
+pub trait CertificateSource: Send + Sync + std::fmt::Debug {
+    /// The certificate of `host` (lower case), if it has one.
+    fn certificate(&self, host: &str) -> Option<Arc<CertifiedKey>>;
+}
+
 /// Picks the certificate for each handshake: the SNI host's own, else the default.
 #[derive(Debug)]
 pub struct SniResolver {
-    snapshots: SnapshotHandle,
+    source: Box<dyn CertificateSource>,
     default: Arc<CertifiedKey>,
 }
 
 impl SniResolver {
-    /// A resolver over the live snapshots, with `default` for every other name (and for
-    /// clients that send none).
-    pub fn new(snapshots: SnapshotHandle, default: Arc<CertifiedKey>) -> SniResolver {
-        SniResolver { snapshots, default }
+    /// A resolver over `source`, with `default` for every other name (and for clients that
+    /// send none).
+    pub fn new(source: impl CertificateSource + 'static, default: Arc<CertifiedKey>) -> SniResolver {
+        SniResolver { source: Box::new(source), default }
     }
 }
 
@@ -120,9 +125,8 @@ impl ResolvesServerCert for SniResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         if let Some(name) = hello.server_name() {
             // rustls hands over a validated DNS name; custom domains are stored lower-case.
-            let name = name.to_ascii_lowercase();
-            if let Some(key) = self.snapshots.current().certificates().get(&name) {
-                return Some(key.clone());
+            if let Some(key) = self.source.certificate(&name.to_ascii_lowercase()) {
+                return Some(key);
             }
         }
         Some(self.default.clone())

@@ -190,6 +190,12 @@ async fn sni_picks_each_domains_certificate_and_the_default_for_other_names() {
     let (status, shown) = put_certificate(&rest, "b.example.test", &b_pem, &b_key).await;
     assert_eq!(status, 200, "{shown}");
     assert_eq!(shown["expiring"], json!(true), "10 days left is within the 30-day warning");
+    // The metric tells the same, per host, and the default certificate's too.
+    app.login_as_admin().await;
+    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    assert!(metrics.contains("gantry_certificate_expiry_days{host=\"b.example.test\"} 9"), "{metrics}");
+    assert!(metrics.contains("gantry_certificate_expiry_days{host=\"a.example.test\"} 89"), "{metrics}");
+    assert!(metrics.contains("gantry_certificate_expiry_days{host=\"*\"}"), "{metrics}");
     // GET shows the same facts, and never the key.
     let (status, got) = rest.get("/groups/shop/domains/a.example.test/certificate").await;
     assert_eq!(status, 200);
