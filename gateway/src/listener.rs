@@ -23,10 +23,8 @@
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::rt::{Sleep, Timer};
-use hyper::server::conn::http2;
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -81,7 +79,10 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let graceful = GracefulShutdown::new();
+    // Connections are tracked so shutdown can wait for them; `closing` asks each to finish
+    // its request in flight and close.
+    let connections = tokio_util::task::TaskTracker::new();
+    let closing = tokio_util::sync::CancellationToken::new();
     let mut shutdown = std::pin::pin!(shutdown);
     // Past the cap, new connections wait in the kernel's backlog until one closes.
     let slots = Arc::new(tokio::sync::Semaphore::new(listening.max_connections.max(1)));
@@ -103,20 +104,19 @@ where
                 let _ = stream.set_nodelay(true);
                 let (stream, timer) = watch(stream, listening.timeouts);
                 let service = service(peer);
+                let closing = closing.clone();
                 let Some(acceptor) = tls.clone() else {
-                    let watcher = graceful.watcher();
-                    tokio::spawn(async move {
-                        let builder = http1_builder(timer, &listening);
-                        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                        if let Err(error) = watcher.watch(connection).await {
+                    connections.spawn(async move {
+                        let connection = http1_builder(timer, &listening).serve_connection(TokioIo::new(stream), service);
+                        let outcome = until_closed(connection.with_upgrades(), &closing, |c| c.graceful_shutdown()).await;
+                        if let Err(error) = outcome {
                             tracing::debug!(%error, "connection ended with an error");
                         }
                         drop(slot);
                     });
                     continue;
                 };
-                let watcher = graceful.watcher();
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     let read = stream.read.clone();
                     let handshake = tokio::time::timeout(listening.timeouts.head, acceptor.accept(stream)).await;
                     let stream = match handshake {
@@ -133,10 +133,11 @@ where
                     // The head clock starts afresh after the handshake.
                     read.store(0, Ordering::Relaxed);
                     let outcome = if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-                        watcher.watch(http2_builder(&listening).serve_connection(TokioIo::new(stream), service)).await.map_err(Into::into)
+                        let connection = http2_builder(&listening).serve_connection(TokioIo::new(stream), service);
+                        until_closed(connection, &closing, |c| c.graceful_shutdown()).await
                     } else {
-                        let builder = http1_builder(timer, &listening);
-                        watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service)).await
+                        let connection = http1_builder(timer, &listening).serve_connection(TokioIo::new(stream), service);
+                        until_closed(connection.with_upgrades(), &closing, |c| c.graceful_shutdown()).await
                     };
                     if let Err(error) = outcome {
                         tracing::debug!(%error, "connection ended with an error");
@@ -148,18 +149,37 @@ where
         }
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+    closing.cancel();
+    connections.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, connections.wait()).await.is_err() {
         tracing::warn!("shutdown: connections still open after {DRAIN_TIMEOUT:?}");
     }
     Ok(())
 }
 
-/// HTTP/1.1 with upgrades (WebSocket APIs). hyper-util's `auto` builder, held to HTTP/1,
-/// because its upgradeable connection shuts down gracefully (hyper's own does not offer it).
-fn http1_builder(timer: HeadTimer, listening: &Listening) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+/// Runs a connection until it ends; when `closing` fires first, asks it (`drain`) to finish
+/// the request in flight and close, and waits for that.
+async fn until_closed<C, T>(
+    connection: C,
+    closing: &tokio_util::sync::CancellationToken,
+    drain: impl FnOnce(Pin<&mut C>),
+) -> T
+where
+    C: Future<Output = T>,
+{
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        outcome = connection.as_mut() => return outcome,
+        () = closing.cancelled() => {}
+    }
+    drain(connection.as_mut());
+    connection.await
+}
+
+/// HTTP/1.1; its connections are served with upgrades on (WebSocket APIs).
+fn http1_builder(timer: HeadTimer, listening: &Listening) -> http1::Builder {
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(timer)
         .header_read_timeout(listening.timeouts.head)
         .keep_alive(true)
