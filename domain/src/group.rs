@@ -37,6 +37,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_domain_keeps_its_certificate_through_json_and_validation_drops_a_submitted_one() {
+        // The console's list comes back through JSON: the certificate must survive it.
+        let certificate = CertificateView { sans: vec!["api.example.com".into()], days_left: 80, ..Default::default() };
+        let shown = DomainSpec { host: "api.example.com".into(), environment: None, certificate: Some(certificate) };
+        let back: DomainSpec = serde_json::from_str(&serde_json::to_string(&shown).expect("json")).expect("parsed");
+        assert_eq!(back, shown);
+        // Certificates are set on their own endpoint, never by adding a domain.
+        assert_eq!(back.validate().expect("valid").certificate, None);
+    }
+
+    #[test]
     fn groups_validate_every_field() {
         let ok = GroupSpec { name: "petstore".into(), subdomain: "PetStore".into(), description: String::new() };
         assert_eq!(ok.validate().expect("valid").subdomain, "petstore");
@@ -55,8 +66,9 @@ pub struct DomainSpec {
     /// When set, the host always serves this environment (no `X-Ca-Stage` needed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<crate::Environment>,
-    /// Its certificate for the HTTPS listener, when it has one (shown, never submitted).
-    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
+    /// Its certificate for the HTTPS listener, when it has one (shown; a submitted one is
+    /// dropped by `validate`: certificates have their own endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateView>,
 }
 

@@ -57,7 +57,7 @@ test('upload a certificate for a custom domain, see its names and expiry, and ge
   await page.goto('/groups/certgroup/deployments');
   await hydrated(page);
   await expect(page.getByTestId('default-certificate')).toContainText('*.localhost');
-  await expect(page.getByRole('note')).toContainText('self-signed');
+  await expect(page.getByTestId('self-signed-warning')).toContainText('self-signed');
   await page.getByLabel('Host').fill(DOMAIN);
   await page.getByRole('button', { name: 'Add Domain' }).click();
   const row = page.getByRole('table', { name: 'Custom domains' }).getByRole('row', { name: new RegExp(DOMAIN.replace(/\./g, '\\.')) });

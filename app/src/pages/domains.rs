@@ -91,7 +91,7 @@ pub fn CustomDomains(group: Memo<String>) -> impl IntoView {
                             "HTTPS: hosts without their own certificate get the default one (" {names} ", " {when} ")."
                         </p>
                         {d.self_signed.then(|| view! {
-                            <p class="warning" role="note">
+                            <p class="warning" data-testid="self-signed-warning">
                                 "The default certificate is self-signed: browsers will warn. Set GANTRY_GATEWAY_TLS_CERT_FILE and GANTRY_GATEWAY_TLS_KEY_FILE, or upload a certificate for each custom domain."
                             </p>
                         })}
