@@ -29,7 +29,9 @@ function certificate(name: string): { cert: string; key: string } {
 function callOverTls(servername: string, path: string): Promise<{ status: number; names: string }> {
   return new Promise((resolve, reject) => {
     const request = https.request(
-      { host: '127.0.0.1', port: GATEWAY_TLS_PORT, path, servername, rejectUnauthorized: false,
+      // A new agent each time: no TLS session resumption, so each call is a full handshake
+      // and sees the certificate the gateway picks now.
+      { host: '127.0.0.1', port: GATEWAY_TLS_PORT, path, servername, rejectUnauthorized: false, agent: false,
         headers: { Host: servername, 'X-Ca-Stage': 'TEST' } },
       (response) => {
         const names = (response.socket as import('node:tls').TLSSocket).getPeerCertificate().subjectaltname ?? '';
