@@ -16,6 +16,6 @@ print_timings
 
 export GANTRY_SITE_ROOT="${GANTRY_SITE_ROOT:-$ROOT/target/site}"
 step "starting Gantry (Ctrl-C stops it)"
-echo "    console: http://${GANTRY_CONSOLE_ADDR:-127.0.0.1:3000}   gateway: ${GANTRY_GATEWAY_ADDR:-127.0.0.1:8080}"
+echo "    console: http://${GANTRY_CONSOLE_ADDR:-127.0.0.1:3000}   gateway: ${GANTRY_GATEWAY_ADDR:-127.0.0.1:8080}   gateway HTTPS: ${GANTRY_GATEWAY_TLS_ADDR:-127.0.0.1:8443}"
 echo "    first start without GANTRY_ADMIN_PASSWORD: the admin password is printed once below"
 exec "$ROOT/target/release/gantry" serve "$@"
