@@ -238,6 +238,13 @@ pub struct Counted<T> {
     read: Arc<AtomicU64>,
 }
 
+impl<T> Counted<T> {
+    /// Wraps `inner`, adding the bytes read from it to `read`.
+    pub fn new(inner: T, read: Arc<AtomicU64>) -> Counted<T> {
+        Counted { inner, read }
+    }
+}
+
 impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         let this = self.get_mut();

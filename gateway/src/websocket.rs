@@ -8,17 +8,16 @@
 use crate::body::{self, Body};
 use crate::compiled::HttpBackend;
 use crate::context::RequestContext;
+use crate::listener::Counted;
 use crate::upstream::Upstream;
 use crate::GatewayError;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Whether a request asks for a WebSocket: an HTTP/1.1 `GET` with `Upgrade: websocket` and
 /// `Connection: upgrade`.
@@ -54,21 +53,7 @@ pub async fn proxy(
     caller: OnUpgrade,
     idle: Duration,
 ) -> Result<Response<Body>, GatewayError> {
-    let started = Instant::now();
-    let mut response = match tokio::time::timeout(backend.timeout, upstream.upgrade(backend, request)).await {
-        Err(_) => {
-            let ms = backend.timeout.as_millis();
-            ctx.upstream_error = Some(format!("{} did not answer the upgrade within {ms} ms", backend.address));
-            return Err(GatewayError::GatewayTimeout(format!("the backend did not answer within {ms} ms")));
-        }
-        Ok(Err(error)) => {
-            ctx.upstream_error = Some(format!("{}: {}", backend.address, error.detail));
-            return Err(GatewayError::BadGateway(error.kind.public_message().into()));
-        }
-        Ok(Ok(response)) => response,
-    };
-    ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);
-    ctx.upstream_status = Some(response.status().as_u16());
+    let mut response = crate::phases::proxy::call_backend(ctx, backend, upstream.upgrade(backend, request)).await?;
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         // The backend refused the upgrade: the caller gets its answer as it is.
         let (mut parts, incoming) = response.into_parts();
@@ -106,14 +91,15 @@ impl Pipe {
         B: AsyncRead + AsyncWrite + Unpin,
     {
         // tokio's clock: paused in tests.
-        let clock = tokio::time::Instant::now();
-        let last = Arc::new(AtomicU64::new(0));
+        let started = tokio::time::Instant::now();
         let (from_caller, from_backend) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-        let mut caller = Watched { inner: caller, bytes: from_caller.clone(), last: last.clone(), clock };
-        let mut backend = Watched { inner: backend, bytes: from_backend.clone(), last: last.clone(), clock };
+        let mut caller = Counted::new(caller, from_caller.clone());
+        let mut backend = Counted::new(backend, from_backend.clone());
         let copy = tokio::io::copy_bidirectional(&mut caller, &mut backend);
         tokio::pin!(copy);
+        // Idle: the byte counts have not moved for `idle` (seen within a quarter of it).
         let check = (idle / 4).max(Duration::from_millis(50));
+        let (mut seen, mut quiet_since) = (0, started);
         let ending = loop {
             tokio::select! {
                 outcome = &mut copy => break match outcome {
@@ -121,8 +107,10 @@ impl Pipe {
                     Err(_) => "broken",
                 },
                 () = tokio::time::sleep(check) => {
-                    let quiet = clock.elapsed().saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
-                    if quiet >= idle {
+                    let moved = from_caller.load(Ordering::Relaxed) + from_backend.load(Ordering::Relaxed);
+                    if moved != seen {
+                        (seen, quiet_since) = (moved, tokio::time::Instant::now());
+                    } else if quiet_since.elapsed() >= idle {
                         break "idle";
                     }
                 }
@@ -134,46 +122,10 @@ impl Pipe {
             api = self.api.as_deref().unwrap_or("-"),
             bytes_in = from_caller.load(Ordering::Relaxed),
             bytes_out = from_backend.load(Ordering::Relaxed),
-            seconds = clock.elapsed().as_secs_f64(),
+            seconds = started.elapsed().as_secs_f64(),
             ending,
             "websocket closed"
         );
-    }
-}
-
-/// One side of the pipe: counts the bytes read from it and notes when anything moved.
-struct Watched<T> {
-    inner: T,
-    bytes: Arc<AtomicU64>,
-    last: Arc<AtomicU64>,
-    clock: tokio::time::Instant,
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
-        let read = buf.filled().len() - before;
-        if read > 0 {
-            this.bytes.fetch_add(read as u64, Ordering::Relaxed);
-            this.last.store(this.clock.elapsed().as_millis() as u64, Ordering::Relaxed);
-        }
-        polled
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
 

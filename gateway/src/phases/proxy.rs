@@ -20,10 +20,21 @@ pub async fn proxy(
     backend: &HttpBackend,
     request: Request<Body>,
 ) -> Result<Response<Body>, GatewayError> {
+    let mut response = call_backend(ctx, backend, upstream.send(backend, request)).await?;
+    super::upstream_request::strip_hop_by_hop(response.headers_mut());
+    Ok(response)
+}
+
+/// Awaits a call to `backend` within the API's timeout and notes its time and status. The
+/// caller learns what failed (504, 502); the backend's address and the OS or TLS error text
+/// go to the access log and the Debug API trace only.
+pub async fn call_backend<B>(
+    ctx: &mut RequestContext,
+    backend: &HttpBackend,
+    call: impl std::future::Future<Output = Result<Response<B>, crate::upstream::UpstreamError>>,
+) -> Result<Response<B>, GatewayError> {
     let started = Instant::now();
-    // The caller learns what failed; the backend's address and the OS or TLS error text go
-    // to the access log and the Debug API trace only.
-    let response = match tokio::time::timeout(backend.timeout, upstream.send(backend, request)).await {
+    let response = match tokio::time::timeout(backend.timeout, call).await {
         Err(_) => {
             let ms = backend.timeout.as_millis();
             ctx.upstream_error = Some(format!("{} did not answer within {ms} ms", backend.address));
@@ -37,8 +48,6 @@ pub async fn proxy(
     };
     ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);
     ctx.upstream_status = Some(response.status().as_u16());
-    let mut response = response;
-    super::upstream_request::strip_hop_by_hop(response.headers_mut());
     Ok(response)
 }
 
