@@ -266,8 +266,8 @@ impl Control {
         rows.iter().map(|row| Ok((row.domain_id, view(&stored_facts(row)?, now)))).collect()
     }
 
-    /// Days until the custom domain certificate that expires first does, with its host
-    /// (for the `gantry_certificate_expiry_days` metric); none without certificates.
+    /// Whole days left on every custom domain's certificate, by host (for the
+    /// `gantry_certificate_expiry_days` metric).
     pub async fn certificate_expiries(&self) -> Result<Vec<(String, i64)>, ControlError> {
         let now = Utc::now();
         let rows = domain_certificate::Entity::find().all(self.db()).await?;
