@@ -22,6 +22,12 @@ use domain::Environment;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// Every node of the cluster, with its applied revision and whether it is stale.
+#[server]
+pub async fn list_nodes() -> Result<domain::cluster::NodesView, ConsoleError> {
+    Ok(ssr::control()?.nodes().await?)
+}
+
 /// Every admin REST API token (never the tokens themselves).
 #[server]
 pub async fn list_tokens() -> Result<Vec<TokenView>, ConsoleError> {

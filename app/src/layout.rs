@@ -14,6 +14,7 @@ use crate::pages::{
     debug::DebugPage,
     groups::GroupsPage,
     login::LoginPage,
+    nodes::NodesPage,
     policies::{PoliciesPage, PolicyPage},
     tokens::TokensPage,
 };
@@ -74,6 +75,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/apps/:app") view=AppPage />
                         <Route path=path!("/debug") view=DebugPage />
                         <Route path=path!("/tokens") view=TokensPage />
+                        <Route path=path!("/nodes") view=NodesPage />
                     </ParentRoute>
                 </Routes>
             </Router>
@@ -96,6 +98,7 @@ fn ConsoleFrame() -> impl IntoView {
                 <A href="/apps">"Apps"</A>
                 <A href="/policies">"Policies"</A>
                 <A href="/debug">"Debug API"</A>
+                <A href="/nodes">"Gateway Nodes"</A>
             </nav>
             <div class="session">
                 <Suspense fallback=|| ()>

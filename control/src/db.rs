@@ -10,6 +10,10 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlxSqliteCon
 use std::str::FromStr;
 use std::time::Duration;
 
+/// The PostgreSQL advisory lock every writing transaction holds (`Control::begin_write`):
+/// writers queue one after another, as on SQLite. (The bytes of "gantry" as a number.)
+pub const WRITE_LOCK: i64 = 0x67_616e_7472_79;
+
 /// How long a SQLite writer waits for the lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -31,7 +35,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let mut options = ConnectOptions::new(url);
-        options.max_connections(16).sqlx_logging(false);
+        // Short timeouts: a node cut from the database says so within seconds (and keeps
+        // serving its snapshot) rather than waiting half a minute per attempt.
+        options
+            .max_connections(16)
+            .connect_timeout(Duration::from_secs(3))
+            .acquire_timeout(Duration::from_secs(3))
+            .sqlx_logging(false);
         Database::connect(options).await
     } else {
         Err(DbErr::Custom(format!("unsupported database URL `{url}`: use sqlite:… or postgres://…")))

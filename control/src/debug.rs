@@ -219,7 +219,10 @@ impl Control {
         *outgoing.headers_mut() = built.headers;
         outgoing.headers_mut().insert(
             gateway::debug::TOKEN_HEADER,
-            HeaderValue::from_str(&self.debug_tokens.issue()).map_err(|e| ControlError::Internal(e.to_string()))?,
+            HeaderValue::from_str(
+                &self.shared.issue_debug_token().await.map_err(|e| ControlError::Unavailable(e.to_string()))?,
+            )
+            .map_err(|e| ControlError::Internal(e.to_string()))?,
         );
 
         let started = Instant::now();

@@ -2,6 +2,7 @@
 //! environment. Adding or removing one takes effect in the gateway at once.
 
 use crate::entity::{custom_domain, domain_certificate};
+use crate::revision::Refresh;
 use crate::{audit, Control, ControlError, CurrentUser};
 use domain::group::DomainSpec;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -58,8 +59,7 @@ impl Control {
         .insert(&txn)
         .await?;
         audit::record(&txn, actor, "domain.add", "domain", &spec.host, None::<&DomainSpec>, Some(&spec)).await?;
-        txn.commit().await?;
-        self.refresh_group(group.id).await?;
+        self.commit_live(txn, Refresh::Group(group.id)).await?;
         Ok(spec)
     }
 
@@ -84,11 +84,10 @@ impl Control {
             > 0;
         custom_domain::Entity::delete_by_id(found.id).exec(&txn).await?;
         audit::record(&txn, actor, "domain.remove", "domain", &host, Some(&before), None::<&DomainSpec>).await?;
-        txn.commit().await?;
-        self.refresh_group(group.id).await?;
+        let mut changes = vec![Refresh::Group(group.id)];
         if had_certificate {
-            self.refresh_certificates().await?;
+            changes.push(Refresh::Certificates);
         }
-        Ok(())
+        self.commit_changes(txn, changes).await.map(|_| ())
     }
 }

@@ -37,6 +37,9 @@ pub enum ControlError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(sea_orm::DbErr),
+    /// Something Gantry depends on does not answer (the cluster's Redis).
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything else that is our fault.
     #[error("internal error: {0}")]
     Internal(String),
@@ -89,6 +92,7 @@ impl ControlError {
             ControlError::InvalidCredentials | ControlError::Unauthenticated => 401,
             ControlError::TooManyAttempts { .. } => 429,
             ControlError::Forbidden(_) => 403,
+            ControlError::Unavailable(_) => 503,
             ControlError::Database(_) | ControlError::Internal(_) => 500,
         }
     }
@@ -103,6 +107,7 @@ impl ControlError {
             ControlError::Unauthenticated => "Unauthorized",
             ControlError::TooManyAttempts { .. } => "TooManyRequests",
             ControlError::Forbidden(_) => "Forbidden",
+            ControlError::Unavailable(_) => "ServiceUnavailable",
             ControlError::Database(_) | ControlError::Internal(_) => "InternalError",
         }
     }

@@ -2,6 +2,7 @@
 //! live deployment cannot be deleted.
 
 use crate::entity::{api, api_group, deployment};
+use crate::revision::Refresh;
 use crate::{audit, Control, ControlError, CurrentUser, FieldError};
 use domain::group::GroupSpec;
 pub use domain::views::GroupView;
@@ -93,9 +94,8 @@ impl Control {
         .insert(&txn)
         .await?;
         audit::record(&txn, actor, "group.create", "group", &model.name, None::<&GroupSpec>, Some(&spec)).await?;
-        txn.commit().await?;
         // Its host answers at once (with "nothing … is live" until a release).
-        self.refresh_group(model.id).await?;
+        self.commit_live(txn, Refresh::Group(model.id)).await?;
         Ok(group_view(model, 0))
     }
 
@@ -118,9 +118,8 @@ impl Control {
         active.updated_at = Set(chrono::Utc::now());
         let model = active.update(&txn).await?;
         audit::record(&txn, actor, "group.update", "group", &model.name, Some(&before), Some(&spec)).await?;
-        txn.commit().await?;
         // A new subdomain moves the group's live APIs to the new host at once.
-        self.refresh_group(model.id).await?;
+        self.commit_live(txn, Refresh::Group(model.id)).await?;
         let count = self.api_count(model.id).await?;
         Ok(group_view(model, count))
     }
@@ -147,8 +146,7 @@ impl Control {
         let before = group_view(group.clone(), 0).spec();
         api_group::Entity::delete_by_id(group.id).exec(&txn).await?;
         audit::record(&txn, actor, "group.delete", "group", name, Some(&before), None::<&GroupSpec>).await?;
-        txn.commit().await?;
-        self.refresh_group(group.id).await
+        self.commit_live(txn, Refresh::Group(group.id)).await
     }
 }
 

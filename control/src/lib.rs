@@ -14,6 +14,8 @@
 //! - [`apis`]: a group's working draft of APIs: create, edit, delete, search and page;
 //!   names unique and routes free of conflicts.
 //! - [`domains`]: custom domains of a group, optionally pinned to an environment.
+//! - [`cluster`]: the change log gateway nodes follow (with `NOTIFY` on PostgreSQL), the
+//!   node registry, heartbeats and roll-outs.
 //! - [`certificates`]: custom domains' certificates for the HTTPS listener: validated on
 //!   upload, private keys sealed at rest ([`secrets`]), compiled for SNI.
 //! - [`apps`]: apps (AppKey, AppSecret, AppCode) and their authorizations per API and
@@ -42,6 +44,7 @@ pub mod apis;
 pub mod apps;
 mod audit;
 pub mod certificates;
+pub mod cluster;
 pub mod db;
 pub mod debug;
 pub mod domains;
@@ -78,7 +81,14 @@ pub struct Control {
     snapshots: gateway::SnapshotHandle,
     gateway_lock: Arc<tokio::sync::Mutex<()>>,
     base_domain: String,
-    debug_tokens: Arc<gateway::debug::DebugTokens>,
+    /// Nonces, debug tokens and throttling counters: in memory, or on Redis in a cluster.
+    shared: Arc<gateway::shared::SharedState>,
+    /// Revisions this process committed and recompiled itself (its follower skips them).
+    local_changes: Arc<std::sync::Mutex<std::collections::BTreeSet<i64>>>,
+    /// Wakes this node's follower (`cluster::follow`) after a commit or a notification.
+    changed: Arc<tokio::sync::Notify>,
+    /// This process in the cluster, once registered.
+    node: Option<Arc<cluster::NodeIdentity>>,
     gateway_addr: Option<std::net::SocketAddr>,
     /// Where the gateway's HTTPS listener listens (docs and SDKs of HTTPS-only APIs).
     gateway_tls_addr: Option<std::net::SocketAddr>,
@@ -102,6 +112,21 @@ impl Control {
         Ok(Control::from_connection(db))
     }
 
+    /// Connects to `database_url` without migrating (a gateway node): refused when the
+    /// schema is not this version's, so a node never serves from a schema it does not know.
+    pub async fn open_migrated(database_url: &str) -> Result<Control, ControlError> {
+        use migrations::MigratorTrait;
+        let db = db::connect(database_url).await?;
+        let pending = migrations::Migrator::get_pending_migrations(&db).await?;
+        if !pending.is_empty() {
+            return Err(ControlError::Conflict(format!(
+                "the database is {} migration(s) behind this version: start a console node or run `gantry migrate` first",
+                pending.len()
+            )));
+        }
+        Ok(Control::from_connection(db))
+    }
+
     /// Wraps an open, migrated connection.
     pub fn from_connection(db: DatabaseConnection) -> Control {
         Control {
@@ -113,7 +138,10 @@ impl Control {
             snapshots: gateway::SnapshotHandle::new(gateway::Snapshot::empty(0)),
             gateway_lock: Arc::new(tokio::sync::Mutex::new(())),
             base_domain: "localhost".to_owned(),
-            debug_tokens: Arc::default(),
+            shared: Arc::default(),
+            local_changes: Arc::default(),
+            changed: Arc::default(),
+            node: None,
             gateway_addr: None,
             gateway_tls_addr: None,
             debug_body_limit: DEFAULT_DEBUG_BODY_LIMIT,
@@ -192,9 +220,27 @@ impl Control {
         self
     }
 
-    /// The one-time tokens the Debug API issues and the gateway consumes.
-    pub fn debug_tokens(&self) -> Arc<gateway::debug::DebugTokens> {
-        self.debug_tokens.clone()
+    /// Where nonces, debug tokens and throttling counters live (the gateway shares it).
+    pub fn with_shared_state(mut self, shared: Arc<gateway::shared::SharedState>) -> Control {
+        self.shared = shared;
+        self
+    }
+
+    /// Nonces, the one-time tokens the Debug API issues and the gateway consumes, and
+    /// throttling counters.
+    pub fn shared_state(&self) -> Arc<gateway::shared::SharedState> {
+        self.shared.clone()
+    }
+
+    /// This process's identity in the cluster (`GET /nodes`, roll-outs).
+    pub fn with_node(mut self, node: cluster::NodeIdentity) -> Control {
+        self.node = Some(Arc::new(node));
+        self
+    }
+
+    /// This process's identity in the cluster, if set.
+    pub fn node(&self) -> Option<&cluster::NodeIdentity> {
+        self.node.as_deref()
     }
 
     /// The snapshot the gateway serves; every change to what is live swaps it.
@@ -210,15 +256,25 @@ impl Control {
     /// Starts a transaction that writes. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), waiting up to the busy timeout for it: a deferred transaction
     /// that reads and then writes fails with `SQLITE_BUSY` when another writer committed in
-    /// between, and the busy timeout does not retry that. Reads inside it see every write
-    /// committed before it, so a check followed by an insert cannot race another writer.
+    /// between, and the busy timeout does not retry that. On PostgreSQL it takes the same
+    /// one writer lock, a transaction-scoped advisory lock ([`db::WRITE_LOCK`]), held until
+    /// commit or rollback. Either way reads inside it see every write committed before it,
+    /// so a check followed by an insert cannot race another writer, on any node.
     pub(crate) async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
-        use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+        use sea_orm::{ConnectionTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait};
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        self.db.begin_with_options(options).await
+        let txn = self.db.begin_with_options(options).await?;
+        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            txn.execute_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!("SELECT pg_advisory_xact_lock({})", db::WRITE_LOCK),
+            ))
+            .await?;
+        }
+        Ok(txn)
     }
 }
 

@@ -262,6 +262,7 @@ impl Control {
                 released_by: d.released_by,
                 note: d.note,
                 offline,
+                rollout: None,
             });
         }
         views.sort_by_key(|v| v.environment);
@@ -383,7 +384,8 @@ impl Control {
         }
         .insert(&txn)
         .await?;
-        self.commit_live(txn, Refresh::Group(group.id)).await?;
+        let revision = self.commit_changes(txn, vec![Refresh::Group(group.id)]).await?;
+        let rollout = Some(self.rollout(revision).await);
         Ok(DeploymentView {
             environment: env,
             version: target_label,
@@ -392,6 +394,7 @@ impl Control {
             released_by: actor.username.clone(),
             note,
             offline: Vec::new(),
+            rollout,
         })
     }
 

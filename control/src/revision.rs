@@ -1,16 +1,20 @@
 //! `config_revision`: one counter, bumped in the same transaction as every change to what
-//! the gateway serves (releases, switches, off-lines, backend service URLs, apps), and the
-//! gateway snapshot's own revision, so `/health` can tell whether the gateway serves the
-//! latest. [`Control::commit_live`] is the one way such a change ends: bump, commit, then
-//! recompile what it touched and swap it in.
+//! the gateway serves (releases, switches, off-lines, backend service URLs, apps, policies,
+//! groups, domains, certificates), and the gateway snapshot's own revision, so `/health` can
+//! tell whether the gateway serves the latest. [`Control::commit_changes`] (and
+//! `commit_live` for one change) is the one way such a change ends: bump and log it
+//! (`crate::cluster`), commit, then recompile what it touched and swap it in; other nodes
+//! follow the log.
 
 use crate::entity::config_revision;
 use crate::{Control, ControlError};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
-/// What a committed change makes the gateway recompile.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a committed change makes the gateway recompile (logged as JSON in
+/// `config_changes`: `{"group":3}`, `{"service_users":"billing"}`, `"apps"`, …).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Refresh {
     /// One group's deployments and hosts.
     Group(i32),
@@ -45,8 +49,44 @@ impl Control {
     /// and only then recompiles what `refresh` names and swaps it in. A failure before the
     /// commit leaves everything as it was, served as before.
     pub(crate) async fn commit_live(&self, txn: DatabaseTransaction, refresh: Refresh) -> Result<(), ControlError> {
-        bump_revision(&txn).await?;
-        txn.commit().await?;
+        self.commit_changes(txn, vec![refresh]).await.map(|_| ())
+    }
+
+    /// [`Control::commit_live`] for a change that touched several things; returns the
+    /// revision it committed as.
+    pub(crate) async fn commit_changes(
+        &self,
+        txn: DatabaseTransaction,
+        changes: Vec<Refresh>,
+    ) -> Result<i64, ControlError> {
+        let revision = self.log_change(&txn, &changes).await?;
+        // Marked before the commit, so this node's follower never recompiles it a second time.
+        self.mark_local(revision);
+        if let Err(error) = txn.commit().await {
+            self.local_changes.lock().unwrap_or_else(|p| p.into_inner()).remove(&revision);
+            return Err(error.into());
+        }
+        let mut result = Ok(());
+        for refresh in changes {
+            if let Err(error) = self.apply_refresh(refresh).await {
+                result = Err(error);
+            }
+        }
+        self.changed.notify_one();
+        result.map(|()| revision)
+    }
+
+    fn mark_local(&self, revision: i64) {
+        let mut local = self.local_changes.lock().unwrap_or_else(|p| p.into_inner());
+        local.insert(revision);
+        // A process without a follower (tests, tools) never drains it.
+        while local.len() > 10_000 {
+            local.pop_first();
+        }
+    }
+
+    /// Recompiles what `refresh` names and swaps it in.
+    pub(crate) async fn apply_refresh(&self, refresh: Refresh) -> Result<(), ControlError> {
         match refresh {
             Refresh::Group(group) => self.refresh_group(group).await,
             Refresh::ServiceUsers(service) => {

@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //! - [`app`]: apps (AppKey, AppSecret, AppCode) and their authorizations.
+//! - [`cluster`]: roles of a process, nodes and roll-outs as the console shows them.
 //! - [`debug`]: the Debug API's request, result and the gateway's trace.
 //! - [`environment`]: Test, Pre-release, Production and the `X-Ca-Stage` header.
 //! - [`error`]: [`FieldError`], a rule broken by one field, named by its JSON path.
@@ -25,6 +26,7 @@
 pub mod api;
 pub mod app;
 pub mod backend;
+pub mod cluster;
 pub mod debug;
 pub mod environment;
 pub mod error;

@@ -313,6 +313,10 @@ pub struct DeploymentView {
     /// without a URL in this environment).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub offline: Vec<OfflineApi>,
+    /// In the answer to a release or switch: which live gateway nodes serve it already and
+    /// which had not applied it when the wait ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::cluster::Rollout>,
 }
 
 /// An API of a live version that does not serve, and why.

@@ -29,6 +29,11 @@ const TOKEN_TTL: Duration = Duration::from_secs(60);
 /// At most this many tokens wait to be used; older ones are dropped first.
 const MAX_TOKENS: usize = 1024;
 
+/// A fresh token: 64 hex digits, unguessable.
+pub fn new_token() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
 /// Tokens the console issued and the gateway has not seen yet.
 #[derive(Debug, Default)]
 pub struct DebugTokens {
@@ -38,7 +43,7 @@ pub struct DebugTokens {
 impl DebugTokens {
     /// A new one-time token, valid for a minute.
     pub fn issue(&self) -> String {
-        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let token = new_token();
         let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         issued.retain(|_, at| now.duration_since(*at) < TOKEN_TTL);

@@ -48,6 +48,9 @@ pub enum GatewayError {
     HttpsRequired(String),
     /// An HTTP-only API called over TLS (403 `HttpRequired`).
     HttpRequired(String),
+    /// A signed request while the cluster's shared nonce store (Redis) does not answer:
+    /// refused, since a replay could not be told apart (503 `SharedStateUnavailable`).
+    SharedStateUnavailable(String),
 }
 
 impl From<BudgetSpent> for GatewayError {
@@ -124,7 +127,7 @@ impl GatewayError {
             GatewayError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             GatewayError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            GatewayError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::Overloaded(_) | GatewayError::SharedStateUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             GatewayError::Auth(failure, _) => failure.status(),
             GatewayError::Function(_) => StatusCode::BAD_GATEWAY,
@@ -157,6 +160,7 @@ impl GatewayError {
             GatewayError::IpDenied(_) => "IpDenied",
             GatewayError::HttpsRequired(_) => "HttpsRequired",
             GatewayError::HttpRequired(_) => "HttpRequired",
+            GatewayError::SharedStateUnavailable(_) => "SharedStateUnavailable",
         }
     }
 
@@ -181,7 +185,8 @@ impl GatewayError {
             | GatewayError::Throttled(m, _)
             | GatewayError::IpDenied(m)
             | GatewayError::HttpsRequired(m)
-            | GatewayError::HttpRequired(m) => m,
+            | GatewayError::HttpRequired(m)
+            | GatewayError::SharedStateUnavailable(m) => m,
         }
     }
 

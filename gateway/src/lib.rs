@@ -19,6 +19,8 @@
 //!   ALPN, head and idle clocks, graceful shutdown.
 //! - [`metrics`]: request counters and latency histograms in Prometheus' text format.
 //! - [`nonce`]: the `X-Ca-Nonce` values seen recently (replay protection), bounded.
+//! - [`shared`]: nonces, debug tokens and throttling counters: in memory, or on Redis so
+//!   every node of a cluster agrees.
 //! - [`signature`]: the X-Ca StringToSign and HMAC, and a [`signature::Signer`] for clients.
 //! - [`path`]: the one canonical spelling of a request path, decided before routing.
 //! - [`policy`]: traffic policies as served: which applies to each API and environment, and
@@ -51,6 +53,7 @@ pub mod phases;
 pub mod policy;
 pub mod router;
 pub mod server;
+pub mod shared;
 pub mod signature;
 pub mod snapshot;
 pub mod tls;

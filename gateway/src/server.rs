@@ -4,11 +4,11 @@
 use crate::body::{self, Body};
 use crate::compiled::CompiledApi;
 use crate::context::{names, Peer, Phase, RequestContext};
-use crate::debug::{self, DebugTokens};
+use crate::debug;
 use crate::fields::{self, Fields};
 use crate::function::FunctionPool;
-use crate::nonce::NonceStore;
 use crate::phases::{self, Dispatch, Handler};
+use crate::shared::SharedState;
 use crate::snapshot::SnapshotHandle;
 use crate::upstream::{self, Upstream};
 use crate::{GatewayConfig, GatewayError, Metrics};
@@ -47,28 +47,24 @@ pub async fn serve(
     snapshots: SnapshotHandle,
     metrics: Metrics,
     config: GatewayConfig,
-    debug: Arc<DebugTokens>,
+    state: Arc<SharedState>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let client = upstream_client(&config)?;
     let limits =
         Limits { body: config.max_body_bytes, headers: config.max_header_bytes, body_idle: config.body_timeout };
-    let nonces = std::sync::Arc::new(NonceStore::default());
     let body_budget = body::BodyBudget::new(config.body_buffer_bytes);
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let functions = FunctionPool::new(workers, config.function_queue);
-    let throttles = Arc::new(crate::policy::Throttles::default());
     let trusted_proxies = Arc::new(config.trusted_proxies.clone());
     let shared = Arc::new(Shared {
         snapshots: snapshots.clone(),
         client,
         metrics,
-        nonces,
         limits,
-        debug,
+        state,
         functions,
         body_budget,
-        throttles,
         trusted_proxies,
     });
     let listening = crate::listener::Listening {
@@ -114,18 +110,14 @@ pub struct Shared {
     pub client: Upstream,
     /// Counters and histograms.
     pub metrics: Metrics,
-    /// Nonces seen (replay protection).
-    pub nonces: Arc<NonceStore>,
     /// Size limits.
     pub limits: Limits,
-    /// One-time tokens that turn on the Debug API's trace.
-    pub debug: Arc<DebugTokens>,
+    /// Nonces seen, debug tokens and throttling counters (in memory, or on Redis).
+    pub state: Arc<SharedState>,
     /// Worker threads for Function backends.
     pub functions: FunctionPool,
     /// Request body bytes buffered at once, across connections.
     pub body_budget: body::BodyBudget,
-    /// Throttling counters (they outlive snapshots).
-    pub throttles: Arc<crate::policy::Throttles>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<domain::policy::IpRange>>,
 }
@@ -143,7 +135,11 @@ pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: &Peer
     let mut ctx = RequestContext::new(request.method().clone(), request.uri().path(), request.headers(), peer);
     // A debug token never reaches a backend; a valid one turns the trace on.
     if let Some(token) = request.headers_mut().remove(debug::TOKEN_HEADER) {
-        if token.to_str().is_ok_and(|token| shared.debug.consume(token)) {
+        let valid = match token.to_str() {
+            Ok(token) => shared.state.consume_debug_token(token).await,
+            Err(_) => false,
+        };
+        if valid {
             ctx.debug = Some(Box::default());
         }
     }
@@ -240,7 +236,7 @@ async fn run(
         Dispatch::Answered(response) => {
             // A Mock API answers without authentication, but within its traffic policies.
             ctx.phase = Phase::Policies;
-            phases::policies(ctx, &shared.throttles)?;
+            phases::policies(ctx, &shared.state).await?;
             if let Some(notes) = ctx.debug.as_mut() {
                 notes.mock = true;
             }
@@ -256,10 +252,16 @@ async fn run(
     // Held until the request is answered: the buffered bytes live that long.
     let (request, body, _budget) = read_body(ctx, &api, &backend, snapshot, shared, &query, now_ms, request).await?;
     let credentials = phases::Credentials { headers: request.headers(), query: &query, body: body.bytes(), now_ms };
-    phases::authenticate(ctx, &api, snapshot.apps(), &shared.nonces, credentials, phases::Check::Full)?;
+    if let Some(replay) = phases::authenticate(ctx, &api, snapshot.apps(), credentials, phases::Check::Full)? {
+        match shared.state.first_use(replay.app, &replay.nonce, replay.expires_ms, now_ms).await {
+            Ok(true) => {}
+            Ok(false) => return Err(replay.refused()),
+            Err(unavailable) => return Err(GatewayError::SharedStateUnavailable(unavailable.to_string())),
+        }
+    }
 
     ctx.phase = Phase::Policies;
-    phases::policies(ctx, &shared.throttles)?;
+    phases::policies(ctx, &shared.state).await?;
 
     ctx.phase = Phase::Validate;
     let values = phases::validate(&api, &path_params, &query, request.headers(), body.fields())?;
@@ -429,7 +431,7 @@ async fn read_body(
         return Ok((request, RequestBody::Streamed, None));
     }
     let early = phases::Credentials { headers: request.headers(), query, body: None, now_ms };
-    phases::authenticate(ctx, api, snapshot.apps(), &shared.nonces, early, phases::Check::BeforeBody)?;
+    phases::authenticate(ctx, api, snapshot.apps(), early, phases::Check::BeforeBody)?;
     // What the body can be at most: its length when known (a request without a body, such
     // as most GETs, has length 0 and takes nothing), else the body limit.
     let most = hyper::body::Body::size_hint(request.body()).exact().or(declared_length).unwrap_or(max_body);

@@ -97,9 +97,12 @@ fn run(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8], nonces: &No
     };
     let query = phases::parse_query(uri.query());
     let credentials = |body| Credentials { headers, query: &query, body, now_ms: NOW_MS };
-    let passed = phases::authenticate(&mut ctx, &api, snapshot.apps(), nonces, credentials(None), Check::BeforeBody)
-        .is_ok()
-        && phases::authenticate(&mut ctx, &api, snapshot.apps(), nonces, credentials(Some(body)), Check::Full).is_ok()
+    let passed = phases::authenticate(&mut ctx, &api, snapshot.apps(), credentials(None), Check::BeforeBody).is_ok()
+        && match phases::authenticate(&mut ctx, &api, snapshot.apps(), credentials(Some(body)), Check::Full) {
+            Ok(Some(replay)) => nonces.first_use(replay.app, &replay.nonce, replay.expires_ms, NOW_MS),
+            Ok(None) => true,
+            Err(_) => false,
+        }
         && phases::validate(&api, &params, &query, headers, None).is_ok();
     Some(Outcome { api: Some((api.id, params)), passed })
 }

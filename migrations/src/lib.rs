@@ -8,6 +8,7 @@
 //! - `m20261127_000001_token_expiry`: `api_tokens.expires_at`.
 //! - `m20261127_000002_policies`: traffic policies and their bindings.
 //! - `m20261127_000003_certificates`: custom domains' certificates (keys sealed).
+//! - `m20261127_000004_cluster`: the change log (`config_changes`) and the node registry.
 //!
 //! Migrations run at start-up and through `gantry migrate`. Each one has `up` and `down`;
 //! they are written with sea-query so the same code creates the schema on SQLite and Postgres.
@@ -18,6 +19,7 @@ mod m20261122_000001_initial;
 mod m20261127_000001_token_expiry;
 mod m20261127_000002_policies;
 mod m20261127_000003_certificates;
+mod m20261127_000004_cluster;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -30,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_token_expiry::Migration),
             Box::new(m20261127_000002_policies::Migration),
             Box::new(m20261127_000003_certificates::Migration),
+            Box::new(m20261127_000004_cluster::Migration),
         ]
     }
 }

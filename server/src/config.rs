@@ -33,6 +33,29 @@ impl DatabaseSettings {
 /// Settings of `gantry serve`.
 #[derive(Args, Debug, Clone)]
 pub struct ServeSettings {
+    /// What this process serves: `all` (console, admin REST and gateway: one node),
+    /// `console` (console and admin REST only; it migrates the database) or `gateway` (the
+    /// gateway, plus health and metrics on the admin address; never migrates or writes
+    /// configuration). Nodes of a cluster share one PostgreSQL (`GANTRY_DATABASE_URL`).
+    #[arg(long, env = "GANTRY_ROLE", default_value = "all", value_parser = parse_role)]
+    pub role: domain::cluster::Role,
+
+    /// Where a `gateway` node answers `GET /health` and `GET /metrics` (for probes and
+    /// Prometheus; no login: keep it on a private address).
+    #[arg(long, env = "GANTRY_ADMIN_ADDR", default_value = "127.0.0.1:9090")]
+    pub admin_addr: SocketAddr,
+
+    /// Redis for state every node must share (`redis://host:port[/db]`): nonces (a replay
+    /// sent to another node is refused), Debug API tokens and throttling counters. Unset:
+    /// each node keeps its own, in memory.
+    #[arg(long, env = "GANTRY_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// How often, in milliseconds, a node checks the database for changes made elsewhere
+    /// (besides PostgreSQL's notifications, which usually come first).
+    #[arg(long, env = "GANTRY_POLL_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=60000))]
+    pub poll_interval_ms: u64,
+
     /// Address of the web console and the admin REST API.
     #[arg(long, env = "GANTRY_CONSOLE_ADDR", default_value = "127.0.0.1:3000")]
     pub console_addr: SocketAddr,
@@ -142,6 +165,10 @@ pub struct ServeSettings {
     /// Mark the session cookie `Secure` (set when the console is served over HTTPS).
     #[arg(long, env = "GANTRY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+}
+
+fn parse_role(raw: &str) -> Result<domain::cluster::Role, String> {
+    raw.parse()
 }
 
 fn parse_ranges(raw: &str) -> Result<gateway::guard::AddressGuard, String> {

@@ -1,5 +1,6 @@
 //! Building and running Gantry: the console (axum + Leptos) and the gateway (hyper) in one
-//! process, sharing one shutdown signal.
+//! process, sharing one shutdown signal; or, in a cluster, one of them per process
+//! (`--role console|gateway`), each following the change log (`control::cluster::follow`).
 
 use crate::config::ServeSettings;
 use crate::session_store::DbSessionStore;
@@ -13,6 +14,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use control::users::AdminBootstrap;
 use control::Control;
+use domain::cluster::Role;
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -28,9 +30,17 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 /// A Gantry instance with its listeners bound, ready to run.
 pub struct Application {
-    console: TcpListener,
-    gateway: TcpListener,
-    gateway_tls: TcpListener,
+    /// The console and admin REST (roles `all` and `console`).
+    console: Option<TcpListener>,
+    /// The gateway's plain and HTTPS listeners (roles `all` and `gateway`).
+    gateway: Option<(TcpListener, TcpListener)>,
+    /// A gateway node's health and metrics.
+    admin: Option<TcpListener>,
+    node: control::cluster::NodeIdentity,
+    sync: std::sync::Arc<control::cluster::SyncStatus>,
+    /// The PostgreSQL URL to `LISTEN` on for changes.
+    listen_url: Option<String>,
+    poll_interval: Duration,
     default_certificate: std::sync::Arc<gateway::tls::CertifiedKey>,
     gateway_config: gateway::GatewayConfig,
     state: AppState,
@@ -44,13 +54,31 @@ impl Application {
     /// Opens (and migrates) the store, creates the first admin if the store is empty, compiles
     /// the live configuration and binds both listeners.
     pub async fn build(settings: ServeSettings) -> anyhow::Result<Application> {
+        let role = settings.role;
         let url = settings.database.url()?;
         let secret_key = crate::tls_setup::secret_key(settings.secret_key.as_deref(), &settings.database.data_dir)?;
-        let control = Control::open(&url)
-            .await
+        // A gateway node never migrates: the console node (or `gantry migrate`) does.
+        let control =
+            if role == Role::Gateway { Control::open_migrated(&url).await } else { Control::open(&url).await };
+        let shared = match &settings.redis_url {
+            Some(redis) => std::sync::Arc::new(
+                gateway::shared::SharedState::connect(redis).await.map_err(|e| anyhow::anyhow!("{e}"))?,
+            ),
+            None => {
+                if role != Role::All {
+                    tracing::warn!(
+                        "GANTRY_REDIS_URL is not set: nonces, Debug API tokens and throttling counters are this \
+                         node's own (a replay sent to another node is not recognised)"
+                    );
+                }
+                std::sync::Arc::default()
+            }
+        };
+        let control = control
             .with_context(|| format!("opening the database at {url}"))?
             .with_base_domain(&settings.base_domain)
-            .with_secret_key(secret_key);
+            .with_secret_key(secret_key)
+            .with_shared_state(shared);
         let default = crate::tls_setup::default_certificate(
             settings.gateway_tls_cert_file.as_deref(),
             settings.gateway_tls_key_file.as_deref(),
@@ -68,7 +96,12 @@ impl Application {
             gateway::tls::certified_key(&default.cert_pem, &default.key_pem)
                 .map_err(|e| anyhow::anyhow!("the default TLS certificate: {e:?}"))?,
         );
-        match control.ensure_admin(settings.admin_password.as_deref()).await? {
+        let bootstrap = if role.serves_console() {
+            control.ensure_admin(settings.admin_password.as_deref()).await?
+        } else {
+            AdminBootstrap::Existing
+        };
+        match bootstrap {
             AdminBootstrap::Existing => {}
             AdminBootstrap::Created => {
                 tracing::info!("created user `admin` with the password from GANTRY_ADMIN_PASSWORD")
@@ -83,19 +116,51 @@ impl Application {
         control.refresh_gateway().await.context("compiling the live deployments")?;
         let snapshots = control.snapshots().clone();
 
-        let console = TcpListener::bind(settings.console_addr)
-            .await
-            .with_context(|| format!("binding the console to {}", settings.console_addr))?;
-        let gateway = TcpListener::bind(settings.gateway_addr)
-            .await
-            .with_context(|| format!("binding the gateway to {}", settings.gateway_addr))?;
-        let gateway_tls = TcpListener::bind(settings.gateway_tls_addr)
-            .await
-            .with_context(|| format!("binding the gateway's HTTPS listener to {}", settings.gateway_tls_addr))?;
+        let console = match role.serves_console() {
+            true => Some(
+                TcpListener::bind(settings.console_addr)
+                    .await
+                    .with_context(|| format!("binding the console to {}", settings.console_addr))?,
+            ),
+            false => None,
+        };
+        let gateway = match role.serves_gateway() {
+            true => Some((
+                TcpListener::bind(settings.gateway_addr)
+                    .await
+                    .with_context(|| format!("binding the gateway to {}", settings.gateway_addr))?,
+                TcpListener::bind(settings.gateway_tls_addr).await.with_context(|| {
+                    format!("binding the gateway's HTTPS listener to {}", settings.gateway_tls_addr)
+                })?,
+            )),
+            false => None,
+        };
+        let admin = match role {
+            Role::Gateway => Some(
+                TcpListener::bind(settings.admin_addr)
+                    .await
+                    .with_context(|| format!("binding the admin address to {}", settings.admin_addr))?,
+            ),
+            _ => None,
+        };
+        // A console node's Debug API, docs and SDKs name the gateway the settings give (a
+        // gateway node's address, or the load balancer in front of them).
+        let (gateway_addr, gateway_tls_addr) = match &gateway {
+            Some((plain, tls)) => (plain.local_addr()?, tls.local_addr()?),
+            None => (settings.gateway_addr, settings.gateway_tls_addr),
+        };
+        let node_addr = match (&gateway, &console) {
+            (Some(_), _) => gateway_addr,
+            (None, Some(console)) => console.local_addr()?,
+            (None, None) => gateway_addr,
+        };
+        let node = control::cluster::NodeIdentity::new(role, node_addr.to_string());
+        let listen_url = (url.starts_with("postgres://") || url.starts_with("postgresql://")).then(|| url.clone());
 
         let control = control
-            .with_gateway_addr(gateway.local_addr()?)
-            .with_gateway_tls_addr(gateway_tls.local_addr()?)
+            .with_node(node.clone())
+            .with_gateway_addr(gateway_addr)
+            .with_gateway_tls_addr(gateway_tls_addr)
             .with_debug_body_limit(usize::try_from(settings.debug_max_body_bytes).unwrap_or(usize::MAX))
             .with_backend_guard(settings.blocked_backend_ranges.clone());
         let leptos_options = LeptosOptions::builder()
@@ -103,7 +168,7 @@ impl Application {
             .site_root(settings.site_root.to_string_lossy().as_ref())
             .site_pkg_dir("pkg")
             .env(Env::PROD)
-            .site_addr(console.local_addr()?)
+            .site_addr(console.as_ref().map(|c| c.local_addr()).transpose()?.unwrap_or(settings.console_addr))
             .build();
         let state = AppState { leptos_options, control, snapshots, metrics: gateway::Metrics::default() };
         let router = router(state.clone(), settings.secure_cookies);
@@ -120,22 +185,34 @@ impl Application {
             trusted_proxies: settings.trusted_proxies.0.clone(),
             ..Default::default()
         };
-        Ok(Application { console, gateway, gateway_tls, default_certificate, gateway_config, state, router })
+        Ok(Application {
+            console,
+            gateway,
+            admin,
+            node,
+            sync: std::sync::Arc::default(),
+            listen_url,
+            poll_interval: Duration::from_millis(settings.poll_interval_ms),
+            default_certificate,
+            gateway_config,
+            state,
+            router,
+        })
     }
 
-    /// Where the console listens (useful with port 0).
+    /// Where the console listens (useful with port 0); `None` on a gateway node.
     pub fn console_addr(&self) -> SocketAddr {
-        self.console.local_addr().expect("a bound listener has an address")
+        self.console.as_ref().and_then(|c| c.local_addr().ok()).expect("this role serves the console")
     }
 
     /// Where the gateway listens.
     pub fn gateway_addr(&self) -> SocketAddr {
-        self.gateway.local_addr().expect("a bound listener has an address")
+        self.gateway.as_ref().and_then(|(g, _)| g.local_addr().ok()).expect("this role serves the gateway")
     }
 
     /// Where the gateway's HTTPS listener listens.
     pub fn gateway_tls_addr(&self) -> SocketAddr {
-        self.gateway_tls.local_addr().expect("a bound listener has an address")
+        self.gateway.as_ref().and_then(|(_, t)| t.local_addr().ok()).expect("this role serves the gateway")
     }
 
     /// The control services (tests use it to set up data directly).
@@ -143,8 +220,9 @@ impl Application {
         &self.state.control
     }
 
-    /// Serves console and gateway until `shutdown` resolves; then both stop accepting and
-    /// finish the requests in flight.
+    /// Serves what the role serves until `shutdown` resolves; then every listener stops
+    /// accepting and finishes the requests in flight. The follower keeps this node's
+    /// snapshot up to date with changes committed on any node.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
         tokio::spawn({
@@ -155,12 +233,36 @@ impl Application {
                 stop.cancel();
             }
         });
-        tokio::spawn(delete_expired_sessions(DbSessionStore::new(self.state.control.db().clone()), stop.clone()));
+        let control = self.state.control.clone();
+        if self.console.is_some() {
+            tokio::spawn(delete_expired_sessions(DbSessionStore::new(control.db().clone()), stop.clone()));
+        }
+        let follower = tokio::spawn(control::cluster::follow(
+            control.clone(),
+            self.node.clone(),
+            self.sync.clone(),
+            self.listen_url.clone(),
+            self.poll_interval,
+            stop.clone().cancelled_owned(),
+        ));
 
+        let address = |listener: &Option<TcpListener>| {
+            listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.to_string()).unwrap_or_else(|| "-".into())
+        };
+        let (gateway_addr, gateway_tls_addr) = match &self.gateway {
+            Some((plain, tls)) => (
+                plain.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+                tls.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            ),
+            None => ("-".to_owned(), "-".to_owned()),
+        };
         tracing::info!(
-            console = %self.console_addr(),
-            gateway = %self.gateway_addr(),
-            gateway_tls = %self.gateway_tls_addr(),
+            role = self.node.role.as_str(),
+            node = %self.node.id,
+            console = %address(&self.console),
+            gateway = %gateway_addr,
+            gateway_tls = %gateway_tls_addr,
+            admin = %address(&self.admin),
             "Gantry is listening"
         );
         // The console has its own listener and cap, so it stays reachable while the gateway
@@ -173,30 +275,113 @@ impl Application {
                 idle: self.gateway_config.idle_timeout,
             },
         };
-        let router = self.router;
-        let service = move |peer: SocketAddr| {
-            let router = router.clone();
-            hyper::service::service_fn(move |mut request: axum::http::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-                tower::ServiceExt::oneshot(router.clone(), request.map(axum::body::Body::new))
-            })
+        let serve_router = |listener: TcpListener, router: Router| {
+            let service = move |peer: SocketAddr| {
+                let router = router.clone();
+                hyper::service::service_fn(move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                    tower::ServiceExt::oneshot(router.clone(), request.map(axum::body::Body::new))
+                })
+            };
+            gateway::listener::serve(listener, listening, None, service, stop.clone().cancelled_owned())
         };
-        let console = gateway::listener::serve(self.console, listening, None, service, stop.clone().cancelled_owned());
-        let gateway = gateway::serve(
-            self.gateway,
-            Some((self.gateway_tls, self.default_certificate)),
-            self.state.snapshots.clone(),
-            self.state.metrics.clone(),
-            self.gateway_config,
-            self.state.control.debug_tokens(),
-            stop.clone().cancelled_owned(),
+        let console = self.console.map(|listener| serve_router(listener, self.router.clone()));
+        let admin = self.admin.map(|listener| {
+            serve_router(listener, admin_router(self.state.clone(), self.sync.clone(), self.node.clone()))
+        });
+        let gateway = self.gateway.map(|(plain, tls)| {
+            gateway::serve(
+                plain,
+                Some((tls, self.default_certificate)),
+                self.state.snapshots.clone(),
+                self.state.metrics.clone(),
+                self.gateway_config,
+                control.shared_state(),
+                stop.clone().cancelled_owned(),
+            )
+        });
+        let (console, admin, gateway) = tokio::join!(
+            async {
+                match console {
+                    Some(console) => console.await,
+                    None => Ok(()),
+                }
+            },
+            async {
+                match admin {
+                    Some(admin) => admin.await,
+                    None => Ok(()),
+                }
+            },
+            async {
+                match gateway {
+                    Some(gateway) => gateway.await,
+                    None => Ok(()),
+                }
+            },
         );
-        let (console, gateway) = tokio::join!(async { console.await }, gateway);
         console.context("console server")?;
+        admin.context("admin server")?;
         gateway.context("gateway server")?;
+        let _ = follower.await;
+        // Stopped on purpose: marked stale at once rather than after the heartbeats stop.
+        if let Err(error) = control.leave(&self.node).await {
+            tracing::warn!(%error, "could not mark this node stopped");
+        }
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// A gateway node's admin address: `GET /health` (200 with `"status": "ok"`, or
+/// `"degraded"` while the database is unreachable and the node serves its last snapshot)
+/// and `GET /metrics`. No login: keep the address private.
+fn admin_router(
+    state: AppState,
+    sync: std::sync::Arc<control::cluster::SyncStatus>,
+    node: control::cluster::NodeIdentity,
+) -> Router {
+    let health = {
+        let (state, sync) = (state.clone(), sync.clone());
+        move || async move {
+            let down = sync.database_down();
+            axum::Json(serde_json::json!({
+                "status": if down { "degraded" } else { "ok" },
+                "role": node.role.as_str(),
+                "node": node.id,
+                "version": node.version,
+                "applied_revision": sync.applied(),
+                "gateway_revision": state.snapshots.current().revision,
+                "database": if down { "unreachable" } else { "ok" },
+                "shared_state": if state.control.shared_state().on_redis() { "redis" } else { "memory" },
+            }))
+        }
+    };
+    let metrics = move || async move {
+        let mut out = state.metrics.render();
+        out.push_str(&node_metrics(&state, &sync));
+        out
+    };
+    Router::new().route("/health", get(health)).route("/metrics", get(metrics))
+}
+
+/// The node's own gauges: the revision it serves, whether the database answers, and Redis
+/// failures.
+fn node_metrics(state: &AppState, sync: &control::cluster::SyncStatus) -> String {
+    format!(
+        "# HELP gantry_config_revision_applied The config_revision this node serves.\n\
+         # TYPE gantry_config_revision_applied gauge\n\
+         gantry_config_revision_applied {}\n\
+         # HELP gantry_database_up 1 when the last attempt to reach the database succeeded.\n\
+         # TYPE gantry_database_up gauge\n\
+         gantry_database_up {}\n\
+         # HELP gantry_shared_state_errors_total Redis commands that failed or timed out.\n\
+         # TYPE gantry_shared_state_errors_total counter\n\
+         gantry_shared_state_errors_total {}\n",
+        state.snapshots.current().revision.max(sync.applied()),
+        u8::from(!sync.database_down()),
+        state.control.shared_state().errors(),
+    )
 }
 
 /// Console connections open at once; more wait in the listen backlog. The console serves a

@@ -13,6 +13,7 @@ pub mod domains;
 pub mod group;
 pub mod groups;
 pub mod login;
+pub mod nodes;
 pub mod policies;
 pub mod release;
 pub mod tokens;

@@ -7,7 +7,6 @@ use crate::apps::{AppCredential, AppTable, Grant};
 use crate::compiled::CompiledApi;
 use crate::context::{AuthMethod, RequestContext};
 use crate::error::AuthFailure;
-use crate::nonce::NonceStore;
 use crate::signature::{self, SignatureMethod};
 use crate::{Environment, GatewayError};
 use domain::api::AuthType;
@@ -53,19 +52,37 @@ pub enum Check {
     Full,
 }
 
+/// A verified signed request's nonce, to record (once per cluster) before the request goes
+/// on: [`crate::shared::SharedState::first_use`], then [`Replay::refused`] when it was seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    /// The app's database id (nonces are per app).
+    pub app: i32,
+    pub nonce: String,
+    /// When the request's timestamp leaves the window (epoch ms): the nonce is kept until then.
+    pub expires_ms: i64,
+}
+
+impl Replay {
+    /// The refusal of a nonce already used.
+    pub fn refused(&self) -> GatewayError {
+        GatewayError::Auth(AuthFailure::InvalidNonce, format!("X-Ca-Nonce `{}` was already used", self.nonce))
+    }
+}
+
 /// Phase 4: for `auth = app` APIs, the caller proves it is an app, by AppCode or X-Ca
 /// signature, and the app must be enabled and authorized for the API in this environment.
+/// A signed request that passes [`Check::Full`] returns its nonce, which the caller records.
 pub fn authenticate(
     ctx: &mut RequestContext,
     api: &CompiledApi,
     apps: &AppTable,
-    nonces: &NonceStore,
     request: Credentials<'_>,
     check: Check,
-) -> Result<(), GatewayError> {
+) -> Result<Option<Replay>, GatewayError> {
     if api.auth != AuthType::App {
         ctx.auth = Some(AuthMethod::None);
-        return Ok(());
+        return Ok(None);
     }
     let headers = request.headers;
     // A signed request's nonce, recorded only once the app is known to be enabled and
@@ -109,15 +126,11 @@ pub fn authenticate(
         }
         Grant::Until(_) => {}
     }
-    if let Some(SignedNonce { nonce, timestamp }) = replay {
-        if !nonces.first_use(app.id, nonce, timestamp + signature::MAX_SKEW_MS, request.now_ms) {
-            return Err(GatewayError::Auth(
-                AuthFailure::InvalidNonce,
-                format!("X-Ca-Nonce `{nonce}` was already used"),
-            ));
-        }
-    }
-    Ok(())
+    Ok(replay.map(|SignedNonce { nonce, timestamp }| Replay {
+        app: app.id,
+        nonce: nonce.to_owned(),
+        expires_ms: timestamp.saturating_add(signature::MAX_SKEW_MS),
+    }))
 }
 
 /// The nonce of a request whose signature was verified, and its timestamp.
@@ -226,6 +239,7 @@ pub fn strip_credentials(headers: &mut HeaderMap, signed: bool) {
 mod tests {
     use super::*;
     use crate::compiled::Target;
+    use crate::nonce::NonceStore;
     use crate::signature::{Signer, Unsigned};
     use http::{HeaderValue, Method};
     use std::net::{IpAddr, Ipv4Addr};
@@ -274,8 +288,12 @@ mod tests {
         let mut ctx = RequestContext::new(Method::GET, "/pets", headers, &peer);
         ctx.environment = Some(Environment::Test);
         let credentials = Credentials { headers, query: &[], body: None, now_ms };
-        let outcome = authenticate(&mut ctx, api, apps, nonces, credentials, Check::BeforeBody)
-            .and_then(|_| authenticate(&mut ctx, api, apps, nonces, credentials, Check::Full));
+        let outcome = authenticate(&mut ctx, api, apps, credentials, Check::BeforeBody)
+            .and_then(|_| authenticate(&mut ctx, api, apps, credentials, Check::Full))
+            .and_then(|replay| match replay {
+                Some(r) if !nonces.first_use(r.app, &r.nonce, r.expires_ms, now_ms) => Err(r.refused()),
+                _ => Ok(()),
+            });
         match outcome {
             Ok(()) => Ok(ctx.auth.expect("noted")),
             Err(GatewayError::Auth(failure, _)) => Err(failure),

@@ -31,7 +31,7 @@ pub mod resolve;
 pub mod upstream_request;
 pub mod validate;
 
-pub use auth::{authenticate, authenticate_reads_body, Check, Credentials};
+pub use auth::{authenticate, authenticate_reads_body, Check, Credentials, Replay};
 pub use log::log;
 pub use policies::policies;
 pub use proxy::{function, proxy};

@@ -5,14 +5,15 @@
 
 use crate::body::{self, Body};
 use crate::context::RequestContext;
-use crate::policy::{ip_allowed, limits_for, Throttles};
+use crate::policy::{ip_allowed, limits_for};
+use crate::shared::SharedState;
 use crate::GatewayError;
 use domain::policy::{Cors, OriginPattern, PolicyRule};
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 
 /// Checks IP access and throttling; notes the tightest quota in `ctx.quota` and what each
 /// policy decided in the trace.
-pub fn policies(ctx: &mut RequestContext, throttles: &Throttles) -> Result<(), GatewayError> {
+pub async fn policies(ctx: &mut RequestContext, shared: &SharedState) -> Result<(), GatewayError> {
     let Some(bound) = ctx.policies.clone() else { return Ok(()) };
     let (Some(api), Some(env)) = (ctx.api.clone(), ctx.environment) else { return Ok(()) };
     let caller_app = ctx.app.clone();
@@ -32,9 +33,8 @@ pub fn policies(ctx: &mut RequestContext, throttles: &Throttles) -> Result<(), G
     }
     if let Some(policy) = &bound.throttling {
         if let PolicyRule::Throttling(rule) = &policy.rule {
-            let now = throttles.now_ms();
             for (scope, limit) in limits_for(rule, app, ctx.caller).into_iter().flatten() {
-                let quota = throttles.take(policy.id, api.id, env, scope, limit, rule.unit.millis(), now);
+                let quota = shared.take(policy.id, api.id, env, scope, limit, rule.unit.millis()).await;
                 if ctx.quota.is_none_or(|q| quota.remaining < q.remaining) {
                     ctx.quota = Some(quota);
                 }

@@ -10,6 +10,7 @@ pub mod error;
 mod groups;
 mod health;
 mod json;
+mod nodes;
 mod policies;
 mod releases;
 mod services;
@@ -29,6 +30,7 @@ use utoipa::{Modify, OpenApi};
     servers((url = "/api/admin/v1")),
     paths(
         health::get_health,
+        nodes::list_nodes,
         get_openapi,
         groups::list_groups,
         groups::create_group,
@@ -119,6 +121,7 @@ async fn get_openapi() -> Json<utoipa::openapi::OpenApi> {
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/health", get(health::get_health))
+        .route("/nodes", get(nodes::list_nodes))
         .route("/openapi.json", get(get_openapi))
         .route("/groups", get(groups::list_groups).post(groups::create_group))
         .route("/groups/{group}", get(groups::get_group).put(groups::update_group).delete(groups::delete_group))

@@ -87,7 +87,7 @@ async fn forged_and_reused_debug_tokens_get_no_trace() {
     let forged = call("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".into()).await.expect("send");
     assert_eq!(forged.status(), 200);
     assert!(forged.headers().get("x-gantry-trace").is_none(), "a forged token gets no trace");
-    let token = app.control.debug_tokens().issue();
+    let token = app.control.shared_state().issue_debug_token().await.expect("a token");
     let first = call(token.clone()).await.expect("send");
     assert!(first.headers().get("x-gantry-trace").is_some(), "a valid token gets the trace");
     let again = call(token).await.expect("send");

@@ -1,6 +1,11 @@
 //! `spawn_app()`: a real Gantry (console, REST API and gateway) on ephemeral ports with its
-//! own temporary SQLite store, and typed helpers to talk to it. Every integration test starts
-//! here.
+//! own temporary store, and typed helpers to talk to it. Every integration test starts here.
+//!
+//! The store is SQLite in the data dir, or, when `GANTRY_TEST_POSTGRES_URL` names a
+//! PostgreSQL server (a superuser URL; `scripts/test.sh` starts one and runs this whole suite
+//! a second time with it), a fresh PostgreSQL database per data dir. With
+//! `GANTRY_TEST_REDIS_URL` as well, nonces, debug tokens and throttling counters live on that
+//! Redis, in a database of its own per data dir.
 
 use gantry::config::{DatabaseSettings, ServeSettings};
 use gantry::Application;
@@ -37,6 +42,10 @@ pub struct TestApp {
 /// Settings for a server on port 0 with the given data dir.
 pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
     ServeSettings {
+        role: domain::cluster::Role::All,
+        admin_addr: "127.0.0.1:0".parse().expect("addr"),
+        redis_url: None,
+        poll_interval_ms: 1000,
         console_addr: "127.0.0.1:0".parse().expect("addr"),
         gateway_addr: "127.0.0.1:0".parse().expect("addr"),
         gateway_tls_addr: "127.0.0.1:0".parse().expect("addr"),
@@ -91,7 +100,63 @@ async fn start(data_dir: &Path, admin_password: &str, temporary: Option<TempDir>
     start_with(settings(data_dir, admin_password), temporary).await
 }
 
-async fn start_with(settings: ServeSettings, temporary: Option<TempDir>) -> TestApp {
+/// The PostgreSQL server of the PostgreSQL run, if this is it.
+pub fn test_postgres() -> Option<String> {
+    std::env::var("GANTRY_TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty())
+}
+
+/// On the PostgreSQL run, the URL of the database of `data_dir`: created on first use and
+/// named in `{data_dir}/postgres-database`, so a restart on the same data dir finds it again.
+pub async fn postgres_database(data_dir: &Path) -> Option<String> {
+    use sea_orm::ConnectionTrait;
+    let server = test_postgres()?;
+    let marker = data_dir.join("postgres-database");
+    let name = match std::fs::read_to_string(&marker) {
+        Ok(name) => name.trim().to_owned(),
+        Err(_) => {
+            let name = format!("gantry_{}", uuid::Uuid::new_v4().simple());
+            let db = control::db::connect(&server).await.expect("connect to the test PostgreSQL");
+            db.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create a test database");
+            let _ = db.close().await;
+            std::fs::create_dir_all(data_dir).expect("data dir");
+            std::fs::write(&marker, &name).expect("name the test database");
+            name
+        }
+    };
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database");
+    Some(format!("{base}/{name}"))
+}
+
+/// On the PostgreSQL run with Redis, the URL of the Redis database of `data_dir`: a number
+/// handed out by Redis itself (`INCR`), so tests running at once never share counters, and
+/// named in `{data_dir}/redis-database` for a restart.
+pub async fn redis_database(data_dir: &Path) -> Option<String> {
+    let server = std::env::var("GANTRY_TEST_REDIS_URL").ok().filter(|url| !url.is_empty())?;
+    let marker = data_dir.join("redis-database");
+    let number = match std::fs::read_to_string(&marker) {
+        Ok(number) => number.trim().to_owned(),
+        Err(_) => {
+            let client = redis::Client::open(server.as_str()).expect("Redis URL");
+            let mut connection = client.get_multiplexed_async_connection().await.expect("connect to the test Redis");
+            let next: u64 =
+                redis::cmd("INCR").arg("gantry-test:next-database").query_async(&mut connection).await.expect("INCR");
+            // Database 0 holds the counter; scripts/services.sh starts Redis with 16384 databases.
+            let number = (1 + next % 16383).to_string();
+            std::fs::create_dir_all(data_dir).expect("data dir");
+            std::fs::write(&marker, &number).expect("name the Redis database");
+            number
+        }
+    };
+    Some(format!("{}/{number}", server.trim_end_matches('/')))
+}
+
+async fn start_with(mut settings: ServeSettings, temporary: Option<TempDir>) -> TestApp {
+    if settings.database.database_url.is_none() {
+        settings.database.database_url = postgres_database(&settings.database.data_dir).await;
+    }
+    if settings.redis_url.is_none() && settings.database.database_url.is_some() {
+        settings.redis_url = redis_database(&settings.database.data_dir).await;
+    }
     let settings_dir = settings.database.data_dir.clone();
     let app = Application::build(settings).await.expect("build app");
     let console = format!("http://{}", app.console_addr());
@@ -181,6 +246,11 @@ pub struct RestClient {
 }
 
 impl RestClient {
+    /// A client of the console at `console` (`http://host:port`) with bearer `token`.
+    pub fn new(console: &str, token: &str) -> RestClient {
+        RestClient { base: format!("{console}/api/admin/v1"), token: token.to_owned(), client: Client::new() }
+    }
+
     /// Sends `method` to `/api/admin/v1{path}` with an optional JSON body.
     pub async fn send(
         &self,

@@ -2,6 +2,7 @@
 
 mod apps;
 mod auth;
+mod cluster;
 mod concurrent;
 mod debug;
 mod docs;
