@@ -56,6 +56,11 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_POLL_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=60000))]
     pub poll_interval_ms: u64,
 
+    /// Follow PostgreSQL's notifications of committed changes (`LISTEN`). Off: polling
+    /// alone, e.g. behind a PgBouncer in transaction mode, which does not pass `LISTEN`.
+    #[arg(long, env = "GANTRY_LISTEN_NOTIFICATIONS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub listen_notifications: bool,
+
     /// Address of the web console and the admin REST API.
     #[arg(long, env = "GANTRY_CONSOLE_ADDR", default_value = "127.0.0.1:3000")]
     pub console_addr: SocketAddr,

@@ -155,7 +155,8 @@ impl Application {
             (None, None) => gateway_addr,
         };
         let node = control::cluster::NodeIdentity::new(role, node_addr.to_string());
-        let listen_url = (url.starts_with("postgres://") || url.starts_with("postgresql://")).then(|| url.clone());
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let listen_url = (postgres && settings.listen_notifications).then(|| url.clone());
 
         let control = control
             .with_node(node.clone())
