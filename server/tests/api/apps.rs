@@ -100,6 +100,11 @@ impl Call {
     }
 }
 
+/// A signed GET of `path` to petstore's Test stage as `web`, with a fresh nonce.
+pub(crate) async fn signed_get(app: &TestApp, web: &Value, path: &'static str) -> reqwest::Response {
+    Call::get(path, web).send(app).await
+}
+
 fn code(response: &reqwest::Response) -> String {
     response.headers().get("x-ca-error-code").map(|v| v.to_str().expect("ascii").to_owned()).unwrap_or_default()
 }

@@ -142,16 +142,16 @@ async fn served_within(node: &Node, path: &str, status: u16, limit: Duration) ->
     }
 }
 
-/// A TCP forwarder to PostgreSQL that the test can cut (every connection dropped, new ones
-/// refused) and restore: a gateway node "cut from PostgreSQL".
-struct Cuttable {
-    address: String,
+/// A TCP forwarder (to PostgreSQL or Redis) that a test can cut (every connection dropped,
+/// new ones refused) and restore: a node "cut from PostgreSQL", or Redis gone.
+pub(crate) struct Cuttable {
+    pub(crate) address: String,
     open: Arc<AtomicBool>,
     pipes: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Cuttable {
-    async fn to(target: String) -> Cuttable {
+    pub(crate) async fn to(target: String) -> Cuttable {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("addr").to_string();
         let open = Arc::new(AtomicBool::new(true));
@@ -174,14 +174,14 @@ impl Cuttable {
         Cuttable { address, open, pipes }
     }
 
-    fn cut(&self) {
+    pub(crate) fn cut(&self) {
         self.open.store(false, Ordering::SeqCst);
         for pipe in self.pipes.lock().expect("lock").drain(..) {
             pipe.abort();
         }
     }
 
-    fn restore(&self) {
+    pub(crate) fn restore(&self) {
         self.open.store(true, Ordering::SeqCst);
     }
 }

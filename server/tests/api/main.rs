@@ -15,6 +15,7 @@ mod https;
 mod lifecycle;
 mod load;
 mod policies;
+mod redis_down;
 mod releases;
 mod rest;
 mod services;
