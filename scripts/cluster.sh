@@ -25,7 +25,9 @@ cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   stop_services
+  if [ -n "${DATA:-}" ]; then rm -rf "$DATA"; fi
 }
+DATA=
 trap cleanup EXIT INT TERM
 
 step "starting PostgreSQL and Redis"
