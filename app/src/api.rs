@@ -22,6 +22,12 @@ use domain::Environment;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// The most recent requests this node's gateway served that match `query`, newest first.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn access_log(query: domain::access::AccessQuery) -> Result<Vec<domain::access::AccessLine>, ConsoleError> {
+    Ok(ssr::control()?.access_log(&query)?)
+}
+
 /// Every node of the cluster, with its applied revision and whether it is stale.
 #[server]
 pub async fn list_nodes() -> Result<domain::cluster::NodesView, ConsoleError> {

@@ -9,6 +9,7 @@ use crate::pages::docs::DocsTab;
 use crate::pages::group::GroupFrame;
 use crate::pages::versions::VersionsTab;
 use crate::pages::{
+    access_log::AccessLogPage,
     apps::{AppPage, AppsPage},
     backend_services::{BackendServicePage, BackendServicesPage},
     debug::DebugPage,
@@ -76,6 +77,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/debug") view=DebugPage />
                         <Route path=path!("/tokens") view=TokensPage />
                         <Route path=path!("/nodes") view=NodesPage />
+                        <Route path=path!("/access-log") view=AccessLogPage />
                     </ParentRoute>
                 </Routes>
             </Router>
@@ -98,6 +100,7 @@ fn ConsoleFrame() -> impl IntoView {
                 <A href="/apps">"Apps"</A>
                 <A href="/policies">"Policies"</A>
                 <A href="/debug">"Debug API"</A>
+                <A href="/access-log">"Access Log"</A>
                 <A href="/nodes">"Gateway Nodes"</A>
             </nav>
             <div class="session">

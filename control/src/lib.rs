@@ -89,6 +89,8 @@ pub struct Control {
     changed: Arc<tokio::sync::Notify>,
     /// This process in the cluster, once registered.
     node: Option<Arc<cluster::NodeIdentity>>,
+    /// The gateway's most recent requests (the ring its log phase fills).
+    access_log: Arc<gateway::access_log::AccessLog>,
     gateway_addr: Option<std::net::SocketAddr>,
     /// Where the gateway's HTTPS listener listens (docs and SDKs of HTTPS-only APIs).
     gateway_tls_addr: Option<std::net::SocketAddr>,
@@ -142,6 +144,7 @@ impl Control {
             local_changes: Arc::default(),
             changed: Arc::default(),
             node: None,
+            access_log: Arc::default(),
             gateway_addr: None,
             gateway_tls_addr: None,
             debug_body_limit: DEFAULT_DEBUG_BODY_LIMIT,
@@ -230,6 +233,22 @@ impl Control {
     /// throttling counters.
     pub fn shared_state(&self) -> Arc<gateway::shared::SharedState> {
         self.shared.clone()
+    }
+
+    /// Searches the ring the gateway's log phase fills (`gateway::Metrics::access_log`).
+    pub fn with_access_log(mut self, log: Arc<gateway::access_log::AccessLog>) -> Control {
+        self.access_log = log;
+        self
+    }
+
+    /// The most recent requests this node's gateway served that match `query`, newest
+    /// first (`GET /access-log`, the Access Log page); a wrong filter names its field.
+    pub fn access_log(
+        &self,
+        query: &domain::access::AccessQuery,
+    ) -> Result<Vec<domain::access::AccessLine>, ControlError> {
+        let filter = query.parse().map_err(ControlError::Validation)?;
+        Ok(self.access_log.search(&filter))
     }
 
     /// This process's identity in the cluster (`GET /nodes`, roll-outs).

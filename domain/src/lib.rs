@@ -4,6 +4,7 @@
 //! No I/O lives here.
 //!
 //! # Layout
+//! - [`access`]: the access log's lines and filter, as `GET /access-log` shows them.
 //! - [`app`]: apps (AppKey, AppSecret, AppCode) and their authorizations.
 //! - [`cluster`]: roles of a process, nodes and roll-outs as the console shows them.
 //! - [`debug`]: the Debug API's request, result and the gateway's trace.
@@ -23,6 +24,7 @@
 //! - [`service`]: backend services (a URL per environment) and their users.
 //! - [`views`]: stored things as the console and REST show them (with ids and times).
 
+pub mod access;
 pub mod api;
 pub mod app;
 pub mod backend;

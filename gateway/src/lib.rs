@@ -4,6 +4,8 @@
 //! # Layout
 //! - [`snapshot`]: the immutable, compiled configuration and the [`SnapshotHandle`] that
 //!   swaps it atomically; requests in flight keep the snapshot they started with.
+//! - [`access_log`]: the most recent requests (a bounded ring per node) for the console's
+//!   access-log viewer.
 //! - [`apps`]: the apps' credentials and authorizations, looked up by AppKey or AppCode.
 //! - [`body`]: the boxed body type shared by fixed answers and streamed backend bodies.
 //! - [`compiled`]: an API compiled for serving (route shape, parameters, backend).
@@ -35,6 +37,7 @@
 //! - [`websocket`]: WebSocket APIs: the upgrade through every phase, then a byte pipe with
 //!   an idle timeout.
 
+pub mod access_log;
 pub mod apps;
 pub mod body;
 pub mod compiled;

@@ -108,6 +108,15 @@ pub struct Metrics {
     apis: Arc<RwLock<HashMap<ApiKey, Arc<ApiSeries>>>>,
     latency: Arc<RwLock<HashMap<LatencyKey, Arc<Histogram>>>>,
     upstream_errors: Arc<RwLock<HashMap<(String, String), Arc<AtomicU64>>>>,
+    /// The most recent requests, for the access-log viewer.
+    access: Arc<crate::access_log::AccessLog>,
+}
+
+impl Metrics {
+    /// The most recent requests this node served (the control plane searches the same ring).
+    pub fn access_log(&self) -> &Arc<crate::access_log::AccessLog> {
+        &self.access
+    }
 }
 
 impl std::fmt::Debug for Metrics {

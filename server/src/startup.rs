@@ -9,7 +9,7 @@ use crate::{auth, rest};
 use anyhow::Context;
 use app::{shell, App};
 use axum::middleware::from_fn_with_state;
-use axum::response::Redirect;
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
 use control::users::AdminBootstrap;
@@ -158,7 +158,9 @@ impl Application {
         let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
         let listen_url = (postgres && settings.listen_notifications).then(|| url.clone());
 
+        let metrics = gateway::Metrics::default();
         let control = control
+            .with_access_log(metrics.access_log().clone())
             .with_node(node.clone())
             .with_gateway_addr(gateway_addr)
             .with_gateway_tls_addr(gateway_tls_addr)
@@ -171,7 +173,7 @@ impl Application {
             .env(Env::PROD)
             .site_addr(console.as_ref().map(|c| c.local_addr()).transpose()?.unwrap_or(settings.console_addr))
             .build();
-        let state = AppState { leptos_options, control, snapshots, metrics: gateway::Metrics::default() };
+        let state = AppState { leptos_options, control, snapshots, metrics };
         let router = router(state.clone(), settings.secure_cookies);
         let gateway_config = gateway::GatewayConfig {
             upstream_ca_file: settings.upstream_ca_file.clone(),
@@ -335,13 +337,15 @@ impl Application {
 }
 
 /// A gateway node's admin address: `GET /health` (200 with `"status": "ok"`, or
-/// `"degraded"` while the database is unreachable and the node serves its last snapshot)
-/// and `GET /metrics`. No login: keep the address private.
+/// `"degraded"` while the database is unreachable and the node serves its last snapshot),
+/// `GET /metrics` and `GET /access-log` (this node's recent requests, filtered as the admin
+/// REST API's). No login: keep the address private.
 fn admin_router(
     state: AppState,
     sync: std::sync::Arc<control::cluster::SyncStatus>,
     node: control::cluster::NodeIdentity,
 ) -> Router {
+    let access_state = state.clone();
     let health = {
         let (state, sync) = (state.clone(), sync.clone());
         move || async move {
@@ -363,7 +367,17 @@ fn admin_router(
         out.push_str(&node_metrics(&state, &sync));
         out
     };
-    Router::new().route("/health", get(health)).route("/metrics", get(metrics))
+    let access = |axum::extract::State(state): axum::extract::State<AppState>,
+                  axum::extract::Query(query): axum::extract::Query<domain::access::AccessQuery>| async move {
+        match state.control.access_log(&query) {
+            Ok(items) => axum::Json(serde_json::json!({"items": items})).into_response(),
+            Err(error) => crate::rest::error::ApiError::from(error).into_response(),
+        }
+    };
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/access-log", get(access).with_state(access_state))
 }
 
 /// The node's own gauges: the revision it serves, whether the database answers, and Redis

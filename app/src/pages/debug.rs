@@ -15,9 +15,11 @@ use leptos_meta::Title;
 /// `/debug`
 #[component]
 pub fn DebugPage() -> impl IntoView {
-    let group = RwSignal::new(String::new());
-    let env = RwSignal::new(String::new());
-    let api_id = RwSignal::new(None::<i32>);
+    // `?group=…&env=…&api={id}` (the Access Log's links) chooses them up front.
+    let asked = leptos_router::hooks::use_query_map().get_untracked();
+    let group = RwSignal::new(asked.get("group").unwrap_or_default());
+    let env = RwSignal::new(asked.get("env").unwrap_or_default());
+    let api_id = RwSignal::new(asked.get("api").and_then(|id| id.parse::<i32>().ok()));
     let app = RwSignal::new(String::new());
     let values = RwSignal::new(std::collections::BTreeMap::<String, String>::new());
     let extra_headers = RwSignal::new(String::new());
@@ -127,7 +129,10 @@ pub fn DebugPage() -> impl IntoView {
                                     .await
                                     .unwrap_or_default()
                                     .into_iter()
-                                    .map(|g| view! { <option value=g.name.clone()>{g.name.clone()}</option> })
+                                    .map(|g| {
+                                        let name = g.name.clone();
+                                        view! { <option value=g.name.clone() selected=move || group.get() == name>{g.name.clone()}</option> }
+                                    })
                                     .collect_view()
                             })}
                         </Transition>
@@ -151,7 +156,11 @@ pub fn DebugPage() -> impl IntoView {
                                 .unwrap_or_default()
                                 .into_iter()
                                 .map(|domain::release::LiveVersion { environment: e, version, .. }| {
-                                    view! { <option value=e.as_str()>{format!("{} (version {version})", e.label())}</option> }
+                                    view! {
+                                        <option value=e.as_str() selected=move || env.get() == e.as_str()>
+                                            {format!("{} (version {version})", e.label())}
+                                        </option>
+                                    }
                                 })
                                 .collect_view()
                         }}
@@ -186,7 +195,8 @@ pub fn DebugPage() -> impl IntoView {
                                 .into_iter()
                                 .map(|a| {
                                     let text = format!("{} · {} {}", a.spec.name, a.spec.request.method, a.spec.request.path);
-                                    view! { <option value=a.id.to_string()>{text}</option> }
+                                    let id = a.id;
+                                    view! { <option value=a.id.to_string() selected=move || api_id.get() == Some(id)>{text}</option> }
                                 })
                                 .collect_view()
                         }}

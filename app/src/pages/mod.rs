@@ -1,5 +1,6 @@
 //! One module per console page.
 
+pub mod access_log;
 pub mod advanced_config;
 pub mod api_editor;
 pub mod api_list;

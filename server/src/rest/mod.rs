@@ -2,6 +2,7 @@
 //! generated from these handlers (`/api/admin/v1/openapi.json`). Handlers are thin: they
 //! call the same `control` services as the console.
 
+mod access_log;
 mod apis;
 mod apps;
 mod debug;
@@ -31,6 +32,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         health::get_health,
         nodes::list_nodes,
+        access_log::access_log,
         get_openapi,
         groups::list_groups,
         groups::create_group,
@@ -122,6 +124,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/health", get(health::get_health))
         .route("/nodes", get(nodes::list_nodes))
+        .route("/access-log", get(access_log::access_log))
         .route("/openapi.json", get(get_openapi))
         .route("/groups", get(groups::list_groups).post(groups::create_group))
         .route("/groups/{group}", get(groups::get_group).put(groups::update_group).delete(groups::delete_group))

@@ -1,5 +1,6 @@
 //! Integration tests: the real server on port 0 with a fresh data dir per test.
 
+mod access_log;
 mod apps;
 mod auth;
 mod cluster;

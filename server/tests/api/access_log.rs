@@ -1,0 +1,47 @@
+//! `GET /access-log`: a request's line is there as soon as it was answered, findable by the
+//! request id the caller received; filters are parsed and a wrong one is named.
+
+use crate::helpers::spawn_app;
+use serde_json::json;
+
+#[tokio::test]
+async fn an_error_response_is_found_by_its_request_id_and_filters_narrow_the_lines() {
+    let app = spawn_app().await;
+    let rest = app.rest().await;
+    rest.create_group("shop").await;
+    rest.create_api("shop", json!({"name": "Hello", "request": {"method": "GET", "path": "/hello"}})).await;
+    rest.freeze("shop", "1").await;
+    rest.release("shop", "test", "1", json!({"type": "mock"})).await;
+
+    let ok = app.call_gateway(reqwest::Method::GET, "shop.localhost", "TEST", "/hello").await;
+    assert_eq!(ok.status(), 200);
+    let missing = app.call_gateway(reqwest::Method::GET, "shop.localhost", "TEST", "/nowhere").await;
+    assert_eq!(missing.status(), 404);
+    let id = missing.headers()["x-ca-request-id"].to_str().expect("ascii").to_owned();
+
+    let (status, found) = rest.get(&format!("/access-log?request_id={id}")).await;
+    assert_eq!(status, 200, "{found}");
+    let items = found["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{found}");
+    let line = &items[0];
+    assert_eq!((line["status"].as_u64(), line["path"].as_str()), (Some(404), Some("/nowhere")));
+    assert_eq!(
+        (line["group"].as_str(), line["env"].as_str(), line["method"].as_str()),
+        (Some("shop"), Some("test"), Some("GET"))
+    );
+    assert_eq!(line["client_ip"], "127.0.0.1");
+
+    let (_, served) = rest.get("/access-log?group=shop&status=2xx&api=Hello").await;
+    let served = served["items"].as_array().expect("items");
+    assert_eq!(served.len(), 1, "{served:?}");
+    assert_eq!((served[0]["api"].as_str(), served[0]["status"].as_u64()), (Some("Hello"), Some(200)));
+    assert!(served[0]["api_id"].as_i64().is_some());
+    let (_, all) = rest.get("/access-log?limit=1").await;
+    assert_eq!(all["items"][0]["request_id"], id.as_str(), "newest first");
+
+    let (status, refused) = rest.get("/access-log?status=9xx&limit=5000").await;
+    assert_eq!(status, 422, "{refused}");
+    let fields: Vec<&str> =
+        refused["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(fields, ["status", "limit"]);
+}
