@@ -2,7 +2,6 @@
 //! `GET /access-log`: a bounded ring (the oldest line leaves first), filled after each
 //! response and searched newest first. Per node and in memory: a restart empties it.
 
-use crate::context::RequestContext;
 use domain::access::{AccessFilter, AccessLine};
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -10,20 +9,27 @@ use std::sync::Mutex;
 /// Lines kept per node unless configured.
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
-/// One request, as kept (times as numbers; text only when shown).
+/// One answered request, as the log phase hands it over (`crate::phases::log::served`).
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub request_id: String,
+    pub group: Option<String>,
+    /// The API's id and name.
+    pub api: Option<(i32, String)>,
+    pub env: Option<domain::Environment>,
+    pub method: http::Method,
+    pub path: String,
+    pub status: u16,
+    pub latency_us: u64,
+    pub app: Option<String>,
+    pub client_ip: std::net::IpAddr,
+}
+
+/// A kept line: the request and when it was answered (text only when shown).
 #[derive(Debug, Clone)]
 struct Entry {
     time_ms: i64,
-    request_id: String,
-    group: Option<String>,
-    api: Option<(i32, String)>,
-    env: Option<domain::Environment>,
-    method: http::Method,
-    path: String,
-    status: u16,
-    latency_us: u64,
-    app: Option<String>,
-    client_ip: std::net::IpAddr,
+    served: Served,
 }
 
 /// The ring of recent requests.
@@ -45,21 +51,9 @@ impl AccessLog {
         AccessLog { capacity: capacity.max(1), lines: Mutex::new(VecDeque::new()) }
     }
 
-    /// Keeps the line of a request answered with `status`.
-    pub fn record(&self, ctx: &RequestContext, status: u16) {
-        let entry = Entry {
-            time_ms: now_ms(),
-            request_id: ctx.request_id.as_str().to_owned(),
-            group: ctx.group.as_ref().map(|g| g.name.clone()),
-            api: ctx.api.as_ref().map(|a| (a.id, a.name.clone())),
-            env: ctx.environment,
-            method: ctx.method.clone(),
-            path: ctx.path.clone(),
-            status,
-            latency_us: ctx.started.elapsed().as_micros() as u64,
-            app: ctx.app.as_ref().map(|a| a.name.clone()),
-            client_ip: ctx.caller,
-        };
+    /// Keeps the line of an answered request.
+    pub fn record(&self, served: Served) {
+        let entry = Entry { time_ms: now_ms(), served };
         let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
         if lines.len() >= self.capacity {
             lines.pop_front();
@@ -88,6 +82,7 @@ impl AccessLog {
 }
 
 fn matches(entry: &Entry, filter: &AccessFilter) -> bool {
+    let entry = &entry.served;
     filter.request_id.as_deref().is_none_or(|id| entry.request_id == id)
         && filter.group.as_deref().is_none_or(|g| entry.group.as_deref() == Some(g))
         && filter.api.as_deref().is_none_or(|a| {
@@ -99,8 +94,8 @@ fn matches(entry: &Entry, filter: &AccessFilter) -> bool {
         && filter.client_ip.is_none_or(|ip| entry.client_ip == ip)
 }
 
-fn show(entry: Entry) -> AccessLine {
-    let time = chrono::DateTime::from_timestamp_millis(entry.time_ms)
+fn show(Entry { time_ms, served: entry }: Entry) -> AccessLine {
+    let time = chrono::DateTime::from_timestamp_millis(time_ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default();
     AccessLine {
@@ -126,46 +121,54 @@ fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::Peer;
     use domain::access::AccessQuery;
     use std::net::{IpAddr, Ipv4Addr};
 
-    fn request(path: &str) -> RequestContext {
-        let peer = Peer::from(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7)));
-        RequestContext::new(http::Method::GET, path, &http::HeaderMap::new(), &peer)
+    fn served(n: usize, status: u16) -> Served {
+        Served {
+            request_id: format!("id-{n}"),
+            group: Some("shop".into()),
+            api: Some((7, "Items".into())),
+            env: Some(domain::Environment::Test),
+            method: http::Method::GET,
+            path: format!("/r{n}"),
+            status,
+            latency_us: 1500,
+            app: None,
+            client_ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7)),
+        }
     }
 
     fn filter(pairs: &[(&str, &str)]) -> AccessFilter {
         let get = |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
-        AccessQuery {
+        let query = AccessQuery {
             request_id: get("request_id"),
+            api: get("api"),
             status: get("status"),
             client_ip: get("client_ip"),
             limit: get("limit"),
             ..Default::default()
-        }
-        .parse()
-        .expect("a valid filter")
+        };
+        query.parse().expect("a valid filter")
     }
 
     #[test]
     fn the_newest_matching_lines_come_first_and_the_oldest_leave_first() {
         let log = AccessLog::with_capacity(3);
-        let requests: Vec<RequestContext> = (0..4).map(|i| request(&format!("/r{i}"))).collect();
-        for (i, ctx) in requests.iter().enumerate() {
-            log.record(ctx, if i % 2 == 0 { 200 } else { 503 });
+        for n in 0..4 {
+            log.record(served(n, if n % 2 == 0 { 200 } else { 503 }));
         }
         assert_eq!(log.len(), 3, "bounded");
         let all: Vec<String> = log.search(&filter(&[])).into_iter().map(|l| l.path).collect();
         assert_eq!(all, ["/r3", "/r2", "/r1"], "newest first; /r0 left");
         let errors: Vec<String> = log.search(&filter(&[("status", "5xx")])).into_iter().map(|l| l.path).collect();
         assert_eq!(errors, ["/r3", "/r1"]);
-        let id = requests[2].request_id.as_str().to_owned();
-        let found = log.search(&filter(&[("request_id", &id)]));
+        let found = log.search(&filter(&[("request_id", "id-2")]));
         assert_eq!((found.len(), found[0].path.as_str(), found[0].status), (1, "/r2", 200));
-        assert_eq!(found[0].client_ip, "10.0.0.7");
+        assert_eq!((found[0].client_ip.as_str(), found[0].latency_ms, found[0].api_id), ("10.0.0.7", 1.5, Some(7)));
         assert!(found[0].time.ends_with('Z'), "{}", found[0].time);
+        assert_eq!(log.search(&filter(&[("api", "7")])).len(), 3, "an API by id");
+        assert_eq!(log.search(&filter(&[("api", "Items"), ("limit", "2")])).len(), 2, "by name, limited");
         assert!(log.search(&filter(&[("client_ip", "10.0.0.8")])).is_empty());
-        assert_eq!(log.search(&filter(&[("limit", "1")])).len(), 1);
     }
 }

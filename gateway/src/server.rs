@@ -177,7 +177,7 @@ pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: &Peer
     }
     let bytes = hyper::body::Body::size_hint(response.body()).exact();
     phases::log(&ctx, response.status(), bytes);
-    metrics.access_log().record(&ctx, response.status().as_u16());
+    metrics.access_log().record(phases::log::served(&ctx, response.status()));
     let labels = crate::metrics::Labels {
         group: ctx.group.as_ref().map(|g| (g.id, g.name.as_str())).unwrap_or((-1, "-")),
         environment: ctx.environment.map(|e| (e.index() as u8, e.as_str())).unwrap_or((u8::MAX, "-")),

@@ -26,3 +26,19 @@ pub fn log(ctx: &RequestContext, status: http::StatusCode, bytes: Option<u64>) {
         "request"
     );
 }
+
+/// What the access log keeps of an answered request (`crate::access_log`).
+pub fn served(ctx: &RequestContext, status: http::StatusCode) -> crate::access_log::Served {
+    crate::access_log::Served {
+        request_id: ctx.request_id.as_str().to_owned(),
+        group: ctx.group.as_ref().map(|g| g.name.clone()),
+        api: ctx.api.as_ref().map(|a| (a.id, a.name.clone())),
+        env: ctx.environment,
+        method: ctx.method.clone(),
+        path: ctx.path.clone(),
+        status: status.as_u16(),
+        latency_us: ctx.started.elapsed().as_micros() as u64,
+        app: ctx.app.as_ref().map(|a| a.name.clone()),
+        client_ip: ctx.caller,
+    }
+}
