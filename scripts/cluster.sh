@@ -12,12 +12,8 @@ source "$(dirname "$0")/common.sh"
 source "$(dirname "$0")/services.sh"
 
 setup() { setup_rust; setup_wasm_opt; setup_postgres; setup_redis; }
-build() {
-  step "building the console's browser bundle and the server (release), side by side"
-  build_site_beside cargo build --release -p server --bin gantry
-}
 timed setup setup
-timed build build
+timed build build_gantry
 print_timings
 
 PIDS=()

@@ -72,6 +72,12 @@ build_site_beside() {
   return "$status"
 }
 
+# What scripts/run.sh and scripts/cluster.sh serve: the browser bundle and the release server.
+build_gantry() {
+  step "building the console's browser bundle and the server (release), side by side"
+  build_site_beside cargo build --release -p server --bin gantry
+}
+
 # The console's browser files in target/site, built the way users run them: the `app` library
 # for wasm32 with `hydrate` in the `wasm-release` profile, wasm-bindgen, wasm-opt, the style
 # sheet and public/. This is what `cargo leptos build --release` does for the front end,

@@ -5,13 +5,9 @@
 source "$(dirname "$0")/common.sh"
 
 setup() { setup_rust; setup_wasm_opt; }
-build() {
-  step "building the console's browser bundle and the server (release), side by side"
-  build_site_beside cargo build --release -p server --bin gantry
-}
 
 timed setup setup
-timed build build
+timed build build_gantry
 print_timings
 
 export GANTRY_SITE_ROOT="${GANTRY_SITE_ROOT:-$ROOT/target/site}"
