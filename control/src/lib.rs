@@ -257,11 +257,6 @@ impl Control {
         self
     }
 
-    /// This process's identity in the cluster, if set.
-    pub fn node(&self) -> Option<&cluster::NodeIdentity> {
-        self.node.as_deref()
-    }
-
     /// The snapshot the gateway serves; every change to what is live swaps it.
     pub fn snapshots(&self) -> &gateway::SnapshotHandle {
         &self.snapshots

@@ -252,7 +252,8 @@ impl Throttles {
     }
 }
 
-fn seconds(ms: u64, exhausted: bool) -> u64 {
+/// Whole seconds in `ms`, rounded up; at least 1 when the quota is `exhausted`.
+pub(crate) fn seconds(ms: u64, exhausted: bool) -> u64 {
     let s = ms.div_ceil(1000);
     if exhausted {
         s.max(1)

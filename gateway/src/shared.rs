@@ -221,15 +221,12 @@ impl SharedState {
         match self.run::<(u64, u64, u64)>(invocation.invoke_async(&mut connection)).await {
             Ok((allowed, counted, reset_ms)) => {
                 let remaining = limit.saturating_sub(counted);
-                let reset_s = {
-                    let s = reset_ms.div_ceil(1000);
-                    if remaining == 0 {
-                        s.max(1)
-                    } else {
-                        s
-                    }
-                };
-                Quota { limit, remaining, reset_s, allowed: allowed == 1 }
+                Quota {
+                    limit,
+                    remaining,
+                    reset_s: crate::policy::seconds(reset_ms, remaining == 0),
+                    allowed: allowed == 1,
+                }
             }
             Err(_) => Quota { limit, remaining: limit, reset_s: 0, allowed: true },
         }
