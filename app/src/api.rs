@@ -28,6 +28,81 @@ pub async fn access_log(query: domain::access::AccessQuery) -> Result<Vec<domain
     Ok(ssr::control()?.access_log(&query)?)
 }
 
+/// An API's charts over a range: the points, and the requests and latency charts as SVG.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiCharts {
+    pub api: String,
+    pub stats: domain::stats::StatsView,
+    pub requests_svg: String,
+    pub latency_svg: String,
+}
+
+/// `/groups/:group/apis/:id/monitoring`: one API's requests, 4xx/5xx and latency
+/// percentiles, with the releases and switches of the range as markers.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn api_monitor(group: String, api: i32, query: domain::stats::StatsQuery) -> Result<ApiCharts, ConsoleError> {
+    let control = ssr::control()?;
+    let name = control.get_api(&group, api).await?.spec.name;
+    let query = domain::stats::StatsQuery { api: Some(api.to_string()), ..query };
+    let stats = control.stats(&group, &query).await?;
+    Ok(ApiCharts {
+        api: name,
+        requests_svg: crate::charts::requests_chart(&stats, (880, 260)),
+        latency_svg: crate::charts::latency_chart(&stats, (880, 260)),
+        stats,
+    })
+}
+
+/// A group's charts over a range: its requests and error rate, and every API's totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupCharts {
+    pub overview: domain::stats::GroupOverview,
+    pub requests_svg: String,
+    pub errors_svg: String,
+}
+
+/// `/groups/:group/monitoring`: the group's traffic and its APIs by traffic and by p99.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn group_monitor(group: String, query: domain::stats::StatsQuery) -> Result<GroupCharts, ConsoleError> {
+    let overview = ssr::control()?.group_overview(&group, &query).await?;
+    Ok(GroupCharts {
+        requests_svg: crate::charts::requests_chart(&overview.stats, (880, 240)),
+        errors_svg: crate::charts::error_rate_chart(&overview.stats, (880, 200)),
+        overview,
+    })
+}
+
+/// One environment's requests over the last 24 hours, as a sparkline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sparkline {
+    pub env: Environment,
+    pub requests: u64,
+    pub svg: String,
+}
+
+/// Deployment Management's sparklines: each environment's last 24 hours.
+#[server]
+pub async fn deployment_sparklines(group: String) -> Result<Vec<Sparkline>, ConsoleError> {
+    let control = ssr::control()?;
+    let mut lines = Vec::new();
+    for env in Environment::ALL {
+        let query = domain::stats::StatsQuery {
+            env: Some(env.as_str().into()),
+            api: None,
+            range: Some("24h".into()),
+        };
+        let stats = control.stats(&group, &query).await?;
+        lines.push(Sparkline { env, requests: stats.total_requests(), svg: crate::charts::sparkline(&stats, (220, 36)) });
+    }
+    Ok(lines)
+}
+
+/// Each backend origin's calls and failures over the last 15 minutes.
+#[server]
+pub async fn backend_health() -> Result<Vec<domain::stats::BackendHealth>, ConsoleError> {
+    Ok(ssr::control()?.backend_health(15).await?)
+}
+
 /// Every node of the cluster, with its applied revision and whether it is stale.
 #[server]
 pub async fn list_nodes() -> Result<domain::cluster::NodesView, ConsoleError> {

@@ -7,6 +7,7 @@ use crate::pages::api_policies::ApiPoliciesPage;
 use crate::pages::deployments::DeploymentsTab;
 use crate::pages::docs::DocsTab;
 use crate::pages::group::GroupFrame;
+use crate::pages::monitoring::{ApiMonitoringPage, GroupMonitoringTab};
 use crate::pages::versions::VersionsTab;
 use crate::pages::{
     access_log::AccessLogPage,
@@ -22,7 +23,7 @@ use crate::pages::{
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 /// The whole HTML document the server renders.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -65,8 +66,10 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("versions") view=VersionsTab />
                             <Route path=path!("deployments") view=DeploymentsTab />
                             <Route path=path!("docs") view=DocsTab />
+                            <Route path=path!("monitoring") view=GroupMonitoringTab ssr=SsrMode::Async />
                             <Route path=path!("apis/:id") view=ApiEditorPage />
                             <Route path=path!("apis/:id/policies") view=ApiPoliciesPage />
+                            <Route path=path!("apis/:id/monitoring") view=ApiMonitoringPage ssr=SsrMode::Async />
                         </ParentRoute>
                         <Route path=path!("/backend-services") view=BackendServicesPage />
                         <Route path=path!("/backend-services/:name") view=BackendServicePage />

@@ -10,6 +10,7 @@
 //! - [`components`]: labelled fields with their errors, selects, dialogs, and
 //!   [`components::on_done`], the one way a page reacts to a finished call.
 //! - [`pages`]: one module per page.
+//! - `charts` (server only): SVG line charts and sparklines drawn with `plotters`.
 //!
 //! Built with `ssr` into the `gantry` binary, and with `hydrate` into the browser bundle by
 //! cargo-leptos.
@@ -17,6 +18,8 @@
 #![recursion_limit = "512"]
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod charts;
 pub mod components;
 pub mod error;
 mod layout;

@@ -35,6 +35,8 @@
 //!   transaction.
 //! - [`services`]: backend services (a URL per environment); URL changes reach the gateway
 //!   without a release.
+//! - [`stats`]: traffic over time: nodes' minute rows written in batches, charts and group
+//!   overviews read from them, backend health, roll-up into hours and pruning.
 //! - [`snapshot`]: compiles what is live into the gateway's snapshot and swaps it in.
 //!
 //! [`Control`] ties them together: one cheap-to-clone handle over the connection pool that
@@ -60,6 +62,7 @@ pub mod sdk;
 pub mod secrets;
 pub mod services;
 pub mod snapshot;
+pub mod stats;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
@@ -104,6 +107,8 @@ pub struct Control {
     /// The HTTPS listener's default certificate, as the console shows it.
     default_certificate: Option<Arc<domain::group::DefaultCertificateView>>,
     parsed_versions: Arc<std::sync::Mutex<std::collections::HashMap<i32, Arc<Vec<domain::release::VersionApi>>>>>,
+    /// How long traffic rows are kept (charts read hours where minutes are gone).
+    retention: stats::Retention,
 }
 
 impl Control {
@@ -156,7 +161,19 @@ impl Control {
             ),
             parsed_versions: Arc::default(),
             default_certificate: None,
+            retention: stats::Retention::default(),
         }
+    }
+
+    /// How long traffic rows are kept.
+    pub fn with_retention(mut self, retention: stats::Retention) -> Control {
+        self.retention = retention;
+        self
+    }
+
+    /// How long traffic rows are kept.
+    pub fn retention(&self) -> stats::Retention {
+        self.retention
     }
 
     /// Sets the base domain groups answer under (`{subdomain}.{base_domain}`).

@@ -22,6 +22,8 @@
 //! - [`release`]: version labels, release backends, diffs, and the views of versions and
 //!   deployments.
 //! - [`service`]: backend services (a URL per environment) and their users.
+//! - [`stats`]: traffic over time (per minute, latency sketches), chart ranges and the
+//!   views of charts, group overviews and backend health.
 //! - [`views`]: stored things as the console and REST show them (with ids and times).
 
 pub mod access;
@@ -40,6 +42,7 @@ pub mod path;
 pub mod policy;
 pub mod release;
 pub mod service;
+pub mod stats;
 pub mod views;
 
 pub use backend::BackendAddress;

@@ -205,6 +205,8 @@ pub struct RequestContext {
     pub api: Option<Arc<CompiledApi>>,
     /// Why the backend call failed, with the backend's address (log and trace only).
     pub upstream_error: Option<String>,
+    /// The backend origin called (`scheme://authority`), for its health.
+    pub backend: Option<Arc<str>>,
     /// The backend's status, when one answered.
     pub upstream_status: Option<u16>,
     /// How long the backend took to answer (response head).
@@ -246,6 +248,7 @@ impl RequestContext {
             version: None,
             api: None,
             upstream_error: None,
+            backend: None,
             upstream_status: None,
             upstream_micros: None,
             auth: None,

@@ -23,6 +23,8 @@
 //! - [`nonce`]: the `X-Ca-Nonce` values seen recently (replay protection), bounded.
 //! - [`shared`]: nonces, debug tokens and throttling counters: in memory, or on Redis so
 //!   every node of a cluster agrees.
+//! - [`stats`]: traffic per minute (per group, API, environment, version; per backend
+//!   origin) until the server writes it to the store for the console's charts.
 //! - [`signature`]: the X-Ca StringToSign and HMAC, and a [`signature::Signer`] for clients.
 //! - [`path`]: the one canonical spelling of a request path, decided before routing.
 //! - [`policy`]: traffic policies as served: which applies to each API and environment, and
@@ -58,6 +60,7 @@ pub mod router;
 pub mod server;
 pub mod shared;
 pub mod signature;
+pub mod stats;
 pub mod snapshot;
 pub mod tls;
 pub mod upstream;

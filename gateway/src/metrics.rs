@@ -1,5 +1,7 @@
-//! Request metrics in Prometheus' text format: requests by group, environment, API and
-//! status; a latency histogram per group and environment; upstream errors.
+//! Request metrics in Prometheus' text format: requests by group, environment, version, API
+//! and status; a latency histogram per group, environment and version; upstream errors.
+//! The version label is the live version's (`-` before one is resolved), so Prometheus
+//! users can compare versions across a release.
 //!
 //! The hot path takes a read lock to find its series and bumps atomics; the write lock is
 //! taken only the first time a series is seen. A routed request finds its API's series
@@ -28,9 +30,15 @@ struct Histogram {
 
 /// Series are keyed by ids (no allocation per request; configured ids and backend statuses,
 /// so a fast non-keyed hash is safe); their labels live in the value.
-type RequestKey = (i32, u8, i32, u16);
-type LatencyKey = (i32, u8);
-type ApiKey = (i32, u8, i32);
+/// The version is keyed by its hash (no allocation per request), its text kept in the labels.
+type RequestKey = (i32, u8, u64, i32, u16);
+type LatencyKey = (i32, u8, u64);
+type ApiKey = (i32, u8, String, i32);
+
+fn version_hash(version: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(version)
+}
 
 /// A counter and the labels it is rendered with.
 #[derive(Default)]
@@ -46,6 +54,8 @@ pub struct Labels<'a> {
     pub group: (i32, &'a str),
     /// Environment index and name.
     pub environment: (u8, &'a str),
+    /// The live version's label (`-` when unresolved).
+    pub version: &'a str,
     /// API id and name.
     pub api: (i32, &'a str),
 }
@@ -110,12 +120,19 @@ pub struct Metrics {
     upstream_errors: Arc<RwLock<HashMap<(String, String), Arc<AtomicU64>>>>,
     /// The most recent requests, for the access-log viewer.
     access: Arc<crate::access_log::AccessLog>,
+    /// Traffic per minute, for the console's charts.
+    stats: Arc<crate::stats::StatsCollector>,
 }
 
 impl Metrics {
     /// The most recent requests this node served (the control plane searches the same ring).
     pub fn access_log(&self) -> &Arc<crate::access_log::AccessLog> {
         &self.access
+    }
+
+    /// This node's traffic per minute (the server's flusher writes it to the store).
+    pub fn stats(&self) -> &Arc<crate::stats::StatsCollector> {
+        &self.stats
     }
 }
 
@@ -145,20 +162,21 @@ fn escape(value: &str) -> String {
 impl Metrics {
     /// Counts one finished request; `slot` is the routed API's (none before routing).
     pub fn record(&self, labels: Labels<'_>, slot: Option<&ApiSlot>, status: u16, elapsed: Duration) {
-        let Labels { group, environment, api } = labels;
+        let Labels { group, environment, api, version } = labels;
         match slot {
             Some(slot) => slot
                 .0
                 .get_or_init(|| {
-                    let key = (group.0, environment.0, api.0);
+                    let key = (group.0, environment.0, version.to_owned(), api.0);
                     let mut apis = self.apis.write().unwrap_or_else(|p| p.into_inner());
                     apis.entry(key)
                         .or_insert_with(|| {
                             Arc::new(ApiSeries {
                                 labels: format!(
-                                    "group=\"{}\",environment=\"{}\",api=\"{}\"",
+                                    "group=\"{}\",environment=\"{}\",version=\"{}\",api=\"{}\"",
                                     escape(group.1),
                                     escape(environment.1),
+                                    escape(version),
                                     escape(api.1)
                                 ),
                                 ..ApiSeries::default()
@@ -173,13 +191,14 @@ impl Metrics {
     }
 
     fn record_unrouted(&self, labels: Labels<'_>, status: u16) {
-        let Labels { group, environment, api } = labels;
-        let key = (group.0, environment.0, api.0, status);
+        let Labels { group, environment, api, version } = labels;
+        let key = (group.0, environment.0, version_hash(version), api.0, status);
         let new_counter = || Counter {
             labels: format!(
-                "group=\"{}\",environment=\"{}\",api=\"{}\",status=\"{status}\"",
+                "group=\"{}\",environment=\"{}\",version=\"{}\",api=\"{}\",status=\"{status}\"",
                 escape(group.1),
                 escape(environment.1),
+                escape(version),
                 escape(api.1)
             ),
             value: AtomicU64::new(0),
@@ -190,13 +209,18 @@ impl Metrics {
     }
 
     fn record_latency(&self, labels: Labels<'_>, elapsed: Duration) {
-        let Labels { group, environment, .. } = labels;
+        let Labels { group, environment, version, .. } = labels;
         let new_histogram = || Histogram {
-            labels: format!("group=\"{}\",environment=\"{}\"", escape(group.1), escape(environment.1)),
+            labels: format!(
+                "group=\"{}\",environment=\"{}\",version=\"{}\"",
+                escape(group.1),
+                escape(environment.1),
+                escape(version)
+            ),
             ..Histogram::default()
         };
         let seconds = elapsed.as_secs_f64();
-        series(&self.latency, &(group.0, environment.0), new_histogram, |histogram| {
+        series(&self.latency, &(group.0, environment.0, version_hash(version)), new_histogram, |histogram| {
             if let Some(bucket) = BUCKETS.iter().position(|bound| seconds <= *bound) {
                 histogram.buckets[bucket].fetch_add(1, Ordering::Relaxed);
             }
@@ -277,7 +301,7 @@ mod tests {
     #[test]
     fn renders_counters_histograms_and_errors() {
         let metrics = Metrics::default();
-        let labels = Labels { group: (1, "petstore"), environment: (0, "test"), api: (7, "Get pet") };
+        let labels = Labels { group: (1, "petstore"), environment: (0, "test"), api: (7, "Get pet"), version: "v1" };
         let slot = ApiSlot::default();
         metrics.record(labels, Some(&slot), 200, Duration::from_millis(3));
         // A recompiled API (a new slot) goes on counting in the same series.
@@ -288,48 +312,48 @@ mod tests {
             metrics.record(labels, Some(&slot), status, Duration::from_millis(1));
         }
         metrics.record(labels, Some(&slot), 203, Duration::from_millis(1));
-        let unrouted = Labels { group: (1, "petstore"), environment: (0, "test"), api: (-1, "-") };
+        let unrouted = Labels { group: (1, "petstore"), environment: (0, "test"), api: (-1, "-"), version: "v1" };
         metrics.record(unrouted, None, 404, Duration::from_millis(1));
         metrics.record_upstream_error("petstore", "timeout");
         let text = metrics.render();
         assert!(
-            text.contains(r#"gantry_requests_total{group="petstore",environment="test",api="Get pet",status="200"} 2"#),
+            text.contains(r#"gantry_requests_total{group="petstore",environment="test",version="v1",api="Get pet",status="200"} 2"#),
             "{text}"
         );
         assert!(
             text.contains(
-                r#"gantry_request_duration_seconds_bucket{group="petstore",environment="test",le="0.005"} 7"#
+                r#"gantry_request_duration_seconds_bucket{group="petstore",environment="test",version="v1",le="0.005"} 7"#
             ),
             "{text}"
         );
         // Cumulative: the 1 ms requests are in every bucket from 1 ms up, the 3 ms one from 5 ms, the
         // 30 ms one from 50 ms.
         assert!(
-            text.contains(r#"gantry_request_duration_seconds_bucket{group="petstore",environment="test",le="0.05"} 8"#),
+            text.contains(r#"gantry_request_duration_seconds_bucket{group="petstore",environment="test",version="v1",le="0.05"} 8"#),
             "{text}"
         );
         assert!(
             text.contains(
-                r#"gantry_request_duration_seconds_bucket{group="petstore",environment="test",le="0.0005"} 0"#
+                r#"gantry_request_duration_seconds_bucket{group="petstore",environment="test",version="v1",le="0.0005"} 0"#
             ),
             "{text}"
         );
         assert!(
-            text.contains(r#"gantry_request_duration_seconds_count{group="petstore",environment="test"} 8"#),
+            text.contains(r#"gantry_request_duration_seconds_count{group="petstore",environment="test",version="v1"} 8"#),
             "{text}"
         );
         assert!(text.contains(r#"gantry_upstream_errors_total{group="petstore",kind="timeout"} 1"#), "{text}");
         assert!(
-            text.contains(r#"gantry_requests_total{group="petstore",environment="test",api="Get pet",status="404"} 1"#),
+            text.contains(r#"gantry_requests_total{group="petstore",environment="test",version="v1",api="Get pet",status="404"} 1"#),
             "{text}"
         );
         assert!(
-            text.contains(r#"gantry_requests_total{group="petstore",environment="test",api="-",status="404"} 1"#),
+            text.contains(r#"gantry_requests_total{group="petstore",environment="test",version="v1",api="-",status="404"} 1"#),
             "{text}"
         );
         for (status, count) in [(200, 2), (404, 1), (201, 1), (202, 1), (203, 2)] {
             let line = format!(
-                r#"gantry_requests_total{{group="petstore",environment="test",api="Get pet",status="{status}"}} {count}"#
+                r#"gantry_requests_total{{group="petstore",environment="test",version="v1",api="Get pet",status="{status}"}} {count}"#
             );
             assert!(text.contains(&line), "{line} in {text}");
         }

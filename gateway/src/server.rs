@@ -148,6 +148,7 @@ pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: &Peer
         ctx.caller = crate::policy::caller_address(ctx.client, forwarded, &shared.trusted_proxies);
     }
     let mut traced_error = None;
+    let mut failure = None;
     let mut response = match run(&mut ctx, &snapshot, shared, request).await {
         Ok(response) => response,
         Err(error) => {
@@ -156,8 +157,14 @@ pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: &Peer
             }
             let group = ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-");
             match error {
-                GatewayError::BadGateway(_) => metrics.record_upstream_error(group, "bad_gateway"),
-                GatewayError::GatewayTimeout(_) => metrics.record_upstream_error(group, "timeout"),
+                GatewayError::BadGateway(_) => {
+                    metrics.record_upstream_error(group, "bad_gateway");
+                    failure = Some(domain::stats::UpstreamFailure::Error);
+                }
+                GatewayError::GatewayTimeout(_) => {
+                    metrics.record_upstream_error(group, "timeout");
+                    failure = Some(domain::stats::UpstreamFailure::Timeout);
+                }
                 _ => {}
             }
             error.into_response(&ctx.request_id)
@@ -178,10 +185,14 @@ pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: &Peer
     let bytes = hyper::body::Body::size_hint(response.body()).exact();
     phases::log(&ctx, response.status(), bytes);
     metrics.access_log().record(phases::log::served(&ctx, response.status()));
+    if let Some(sample) = phases::log::sample(&ctx, response.status(), bytes, failure) {
+        metrics.stats().record(sample);
+    }
     let labels = crate::metrics::Labels {
         group: ctx.group.as_ref().map(|g| (g.id, g.name.as_str())).unwrap_or((-1, "-")),
         environment: ctx.environment.map(|e| (e.index() as u8, e.as_str())).unwrap_or((u8::MAX, "-")),
         api: ctx.api.as_ref().map(|a| (a.id, a.name.as_str())).unwrap_or((-1, "-")),
+        version: ctx.version.as_deref().unwrap_or("-"),
     };
     metrics.record(labels, ctx.api.as_ref().map(|api| &api.metrics), response.status().as_u16(), ctx.started.elapsed());
     response

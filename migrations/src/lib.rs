@@ -9,6 +9,7 @@
 //! - `m20261127_000002_policies`: traffic policies and their bindings.
 //! - `m20261127_000003_certificates`: custom domains' certificates (keys sealed).
 //! - `m20261127_000004_cluster`: the change log (`config_changes`) and the node registry.
+//! - `m20261127_000005_stats`: traffic per minute and hour (charts) and per backend origin.
 //!
 //! Migrations run at start-up and through `gantry migrate`. Each one has `up` and `down`;
 //! they are written with sea-query so the same code creates the schema on SQLite and Postgres.
@@ -20,6 +21,7 @@ mod m20261127_000001_token_expiry;
 mod m20261127_000002_policies;
 mod m20261127_000003_certificates;
 mod m20261127_000004_cluster;
+mod m20261127_000005_stats;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -33,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_policies::Migration),
             Box::new(m20261127_000003_certificates::Migration),
             Box::new(m20261127_000004_cluster::Migration),
+            Box::new(m20261127_000005_stats::Migration),
         ]
     }
 }

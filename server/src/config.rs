@@ -170,6 +170,22 @@ pub struct ServeSettings {
     /// Mark the session cookie `Secure` (set when the console is served over HTTPS).
     #[arg(long, env = "GANTRY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// Keep traffic per minute for the console's charts (`false`: no charts, no stats rows).
+    #[arg(long, env = "GANTRY_STATS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub stats: bool,
+
+    /// How often, in milliseconds, a gateway writes its traffic of the current minute.
+    #[arg(long, env = "GANTRY_STATS_FLUSH_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..=60000))]
+    pub stats_flush_ms: u64,
+
+    /// Days the 1-minute traffic rows are kept.
+    #[arg(long, env = "GANTRY_STATS_MINUTE_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub stats_minute_days: u32,
+
+    /// Days the 1-hour traffic rows (rolled up from minutes) are kept.
+    #[arg(long, env = "GANTRY_STATS_HOUR_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub stats_hour_days: u32,
 }
 
 fn parse_role(raw: &str) -> Result<domain::cluster::Role, String> {

@@ -43,6 +43,9 @@ pub struct Application {
     poll_interval: Duration,
     default_certificate: std::sync::Arc<gateway::tls::CertifiedKey>,
     gateway_config: gateway::GatewayConfig,
+    /// How often the gateway writes its traffic per minute, and how long rows are kept.
+    stats_flush: Option<Duration>,
+    retention: control::stats::Retention,
     state: AppState,
     router: Router,
 }
@@ -159,13 +162,18 @@ impl Application {
         let listen_url = (postgres && settings.listen_notifications).then(|| url.clone());
 
         let metrics = gateway::Metrics::default();
+        metrics.stats().set_enabled(settings.stats);
         let control = control
             .with_access_log(metrics.access_log().clone())
             .with_node(node.clone())
             .with_gateway_addr(gateway_addr)
             .with_gateway_tls_addr(gateway_tls_addr)
             .with_debug_body_limit(usize::try_from(settings.debug_max_body_bytes).unwrap_or(usize::MAX))
-            .with_backend_guard(settings.blocked_backend_ranges.clone());
+            .with_backend_guard(settings.blocked_backend_ranges.clone())
+            .with_retention(control::stats::Retention {
+                minute_days: settings.stats_minute_days,
+                hour_days: settings.stats_hour_days,
+            });
         let leptos_options = LeptosOptions::builder()
             .output_name("gantry")
             .site_root(settings.site_root.to_string_lossy().as_ref())
@@ -198,6 +206,8 @@ impl Application {
             poll_interval: Duration::from_millis(settings.poll_interval_ms),
             default_certificate,
             gateway_config,
+            stats_flush: settings.stats.then(|| Duration::from_millis(settings.stats_flush_ms)),
+            retention: state.control.retention(),
             state,
             router,
         })
@@ -239,7 +249,20 @@ impl Application {
         let control = self.state.control.clone();
         if self.console.is_some() {
             tokio::spawn(delete_expired_sessions(DbSessionStore::new(control.db().clone()), stop.clone()));
+            tokio::spawn(stats_upkeep(control.clone(), self.retention, stop.clone()));
         }
+        // Stopped after the gateway has answered its last request, then writes once more.
+        let flush_stop = CancellationToken::new();
+        let flusher = match (&self.gateway, self.stats_flush) {
+            (Some(_), Some(every)) => Some(tokio::spawn(flush_stats(
+                control.clone(),
+                self.state.metrics.stats().clone(),
+                self.node.id.clone(),
+                every,
+                flush_stop.clone(),
+            ))),
+            _ => None,
+        };
         let follower = tokio::spawn(control::cluster::follow(
             control.clone(),
             self.node.clone(),
@@ -323,6 +346,10 @@ impl Application {
                 }
             },
         );
+        flush_stop.cancel();
+        if let Some(flusher) = flusher {
+            let _ = flusher.await;
+        }
         console.context("console server")?;
         admin.context("admin server")?;
         gateway.context("gateway server")?;
@@ -402,6 +429,52 @@ fn node_metrics(state: &AppState, sync: &control::cluster::SyncStatus) -> String
 /// Console connections open at once; more wait in the listen backlog. The console serves a
 /// team, not the internet: this bounds what a flood can hold, far above what a team uses.
 const CONSOLE_MAX_CONNECTIONS: usize = 1024;
+
+/// Writes this node's traffic of the current minute every `every` (and once more at stop);
+/// a batch that could not be written is kept for the next try.
+async fn flush_stats(
+    control: Control,
+    stats: std::sync::Arc<gateway::stats::StatsCollector>,
+    node: String,
+    every: Duration,
+    stop: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let last = tokio::select! {
+            _ = ticks.tick() => false,
+            () = stop.cancelled() => true,
+        };
+        let batch = stats.take(chrono::Utc::now().timestamp());
+        if let Err(error) = control.write_stats(&node, &batch).await {
+            tracing::warn!(%error, "writing traffic stats failed; retrying at the next flush");
+            stats.requeue(&batch);
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+/// Rolls minutes up into hours and deletes rows past their retention: everything at start,
+/// then the recent hours every minute.
+async fn stats_upkeep(control: Control, retention: control::stats::Retention, stop: CancellationToken) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(60));
+    let mut all = true;
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                if let Err(error) = control.maintain_stats(chrono::Utc::now().timestamp(), retention, all).await {
+                    tracing::warn!(%error, "rolling up or pruning traffic stats failed");
+                } else {
+                    all = false;
+                }
+            }
+            () = stop.cancelled() => return,
+        }
+    }
+}
 
 async fn delete_expired_sessions(store: DbSessionStore, stop: CancellationToken) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));

@@ -19,6 +19,7 @@ pub fn ApiTabs(group: String, id: i32) -> impl IntoView {
         <nav class="tabs" aria-label="API">
             <A href=base.clone() exact=true>"Definition"</A>
             <A href=format!("{base}/policies") exact=true>"Policies"</A>
+            <A href=format!("{base}/monitoring") exact=true>"Monitoring"</A>
         </nav>
     }
 }

@@ -86,6 +86,7 @@ pub fn BackendServicesPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <BackendHealthTable services />
         <Show when=move || creating.get()>
             <Dialog title="Create Backend Service">
                 <form on:submit=move |ev| {
@@ -110,6 +111,61 @@ pub fn BackendServicesPage() -> impl IntoView {
                 </form>
             </Dialog>
         </Show>
+    }
+}
+
+/// Each backend origin's calls and failures over the last 15 minutes, with the services
+/// whose URLs point at it.
+#[component]
+fn BackendHealthTable(services: Resource<Result<Vec<ServiceView>, crate::api::ConsoleError>>) -> impl IntoView {
+    let health = Resource::new(|| (), |_| crate::api::backend_health());
+    view! {
+        <h2>"Backend health (last 15 minutes)"</h2>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let services = services.await.unwrap_or_default();
+                match health.await {
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No backend calls in the last 15 minutes."</p> }.into_any(),
+                    Ok(rows) => view! {
+                        <table class="grid" aria-label="Backend health">
+                            <thead>
+                                <tr>
+                                    <th>"Backend"</th>
+                                    <th>"Services"</th>
+                                    <th>"Calls"</th>
+                                    <th>"Errors"</th>
+                                    <th>"Timeouts"</th>
+                                    <th>"Failed"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {rows.into_iter().map(|h| {
+                                    let users: Vec<String> = services
+                                        .iter()
+                                        .filter(|s| s.environments.iter().any(|e| {
+                                            e.url.as_deref().and_then(domain::stats::origin_of).as_deref() == Some(h.origin.as_str())
+                                        }))
+                                        .map(|s| s.name.clone())
+                                        .collect();
+                                    let share = h.failure_share();
+                                    view! {
+                                        <tr class={if share >= 0.05 { "unhealthy" } else { "" }}>
+                                            <td><code>{h.origin.clone()}</code></td>
+                                            <td>{if users.is_empty() { "-".to_owned() } else { users.join(", ") }}</td>
+                                            <td>{h.requests}</td>
+                                            <td>{h.upstream_errors}</td>
+                                            <td>{h.timeouts}</td>
+                                            <td>{format!("{:.1} %", share * 100.0)}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(error) => view! { <p class="error">{error.message()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

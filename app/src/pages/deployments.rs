@@ -76,6 +76,7 @@ pub fn DeploymentsTab() -> impl IntoView {
                 }
             })}
         </Transition>
+        <TrafficSparklines group />
         <PoliciesInForce group />
         <CustomDomains group />
         {move || match dialog.get() {
@@ -121,6 +122,35 @@ fn environment_card(env: Environment, live: Option<DeploymentView>, dialog: RwSi
             <p class="muted stage">{format!("X-Ca-Stage: {}", env.stage())}</p>
             {body}
         </section>
+    }
+}
+
+/// Each environment's requests over the last 24 hours, as a sparkline (the Monitoring tab
+/// has the charts).
+#[component]
+fn TrafficSparklines(group: Memo<String>) -> impl IntoView {
+    let lines = Resource::new(move || group.get(), crate::api::deployment_sparklines);
+    view! {
+        <h3>"Traffic (last 24 hours)"</h3>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match lines.await {
+                    Ok(lines) => view! {
+                        <ul class="plain sparklines" aria-label="Traffic per environment">
+                            {lines.into_iter().map(|line| view! {
+                                <li class="sparkline" data-env=line.env.as_str()>
+                                    <span class="sparkline-env">{line.env.label()}</span>
+                                    <span class="sparkline-svg" inner_html=line.svg></span>
+                                    <span class="muted">{format!("{} requests", line.requests)}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        <p><a href=format!("/groups/{}/monitoring", group.get_untracked())>"Open Monitoring"</a></p>
+                    }.into_any(),
+                    Err(error) => view! { <p class="error">{error.message()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

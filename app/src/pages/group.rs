@@ -1,5 +1,5 @@
 //! A group's page: its name and domain, and the tabs API List, Version Modification List,
-//! Deployment Management and SDK & Docs.
+//! Deployment Management, SDK & Docs and Monitoring.
 
 use crate::api::get_group;
 use leptos::prelude::*;
@@ -38,6 +38,7 @@ pub fn GroupFrame() -> impl IntoView {
             <A href=tab("/versions") exact=true>"Version Modification List"</A>
             <A href=tab("/deployments") exact=true>"Deployment Management"</A>
             <A href=tab("/docs") exact=true>"SDK & Docs"</A>
+            <A href=tab("/monitoring") exact=true>"Monitoring"</A>
         </nav>
         <Outlet />
     }

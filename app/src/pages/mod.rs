@@ -14,6 +14,7 @@ pub mod domains;
 pub mod group;
 pub mod groups;
 pub mod login;
+pub mod monitoring;
 pub mod nodes;
 pub mod policies;
 pub mod release;

@@ -12,6 +12,7 @@ pub mod api_token;
 pub mod app;
 pub mod audit_event;
 pub mod authorization;
+pub mod backend_minute;
 pub mod backend_service;
 pub mod backend_service_url;
 pub mod config_change;
@@ -24,6 +25,8 @@ pub mod node;
 pub mod policy;
 pub mod policy_binding;
 pub mod session;
+pub mod stats_hour;
+pub mod stats_minute;
 pub mod user;
 pub mod version;
 

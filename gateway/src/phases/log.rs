@@ -42,3 +42,24 @@ pub fn served(ctx: &RequestContext, status: http::StatusCode) -> crate::access_l
         client_ip: ctx.caller,
     }
 }
+
+/// What the stats keep of an answered request (`crate::stats`); `None` for a request that
+/// resolved no group and environment (a caller's made-up host is not a series).
+pub fn sample(
+    ctx: &RequestContext,
+    status: http::StatusCode,
+    bytes: Option<u64>,
+    failure: Option<domain::stats::UpstreamFailure>,
+) -> Option<crate::stats::Sample<'_>> {
+    Some(crate::stats::Sample {
+        group_id: ctx.group.as_ref()?.id,
+        api_id: ctx.api.as_ref().map_or(-1, |a| a.id),
+        env: ctx.environment?,
+        version: ctx.version.as_deref().unwrap_or("-"),
+        status: status.as_u16(),
+        latency_us: ctx.started.elapsed().as_micros() as u64,
+        bytes: bytes.unwrap_or(0),
+        backend: ctx.backend.as_ref(),
+        failure,
+    })
+}

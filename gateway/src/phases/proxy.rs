@@ -34,6 +34,7 @@ pub async fn call_backend<B>(
     call: impl std::future::Future<Output = Result<Response<B>, crate::upstream::UpstreamError>>,
 ) -> Result<Response<B>, GatewayError> {
     let started = Instant::now();
+    ctx.backend = Some(backend.origin.key.clone());
     let response = match tokio::time::timeout(backend.timeout, call).await {
         Err(_) => {
             let ms = backend.timeout.as_millis();

@@ -15,6 +15,7 @@ mod nodes;
 mod policies;
 mod releases;
 mod services;
+mod stats;
 mod tokens;
 
 use crate::{auth, AppState};
@@ -33,6 +34,9 @@ use utoipa::{Modify, OpenApi};
         health::get_health,
         nodes::list_nodes,
         access_log::access_log,
+        stats::group_stats,
+        stats::api_traffic,
+        stats::backend_health,
         get_openapi,
         groups::list_groups,
         groups::create_group,
@@ -125,6 +129,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/health", get(health::get_health))
         .route("/nodes", get(nodes::list_nodes))
         .route("/access-log", get(access_log::access_log))
+        .route("/backend-health", get(stats::backend_health))
+        .route("/groups/{group}/stats", get(stats::group_stats))
+        .route("/groups/{group}/stats/apis", get(stats::api_traffic))
         .route("/openapi.json", get(get_openapi))
         .route("/groups", get(groups::list_groups).post(groups::create_group))
         .route("/groups/{group}", get(groups::get_group).put(groups::update_group).delete(groups::delete_group))

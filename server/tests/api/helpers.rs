@@ -69,6 +69,10 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
         max_connections: 0,
         function_queue: 1024,
         secure_cookies: false,
+        stats: true,
+        stats_flush_ms: 200,
+        stats_minute_days: 7,
+        stats_hour_days: 90,
     }
 }
 

@@ -20,4 +20,5 @@ mod redis_down;
 mod releases;
 mod rest;
 mod services;
+mod stats;
 mod websocket;

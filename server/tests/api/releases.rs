@@ -337,10 +337,15 @@ async fn metrics_count_requests_and_need_a_token() {
         .await
         .expect("text");
     assert!(
-        text.contains(r#"gantry_requests_total{group="petstore",environment="test",api="Hello",status="200"} 3"#),
+        text.contains(
+            r#"gantry_requests_total{group="petstore",environment="test",version="1",api="Hello",status="200"} 3"#
+        ),
         "{text}"
     );
-    assert!(text.contains(r#"gantry_request_duration_seconds_count{group="petstore",environment="test"} 3"#), "{text}");
+    assert!(
+        text.contains(r#"gantry_request_duration_seconds_count{group="petstore",environment="test",version="1"} 3"#),
+        "the version label lets Prometheus compare versions: {text}"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,231 @@
+//! Traffic per minute, kept in memory until the node writes it to the store: per group,
+//! API, environment and version the [`Counts`] of the minute so far, and per backend origin
+//! its calls and failures. The log phase hands each answered request over as a [`Sample`];
+//! the server's flusher takes what changed every few seconds ([`StatsCollector::take`]) and
+//! writes it (`control::stats`). A minute's entry holds the whole minute so far, so each write
+//! replaces the row it wrote before; a minute leaves memory once it is over and written.
+//!
+//! Series exist only for configured things (a request that resolves no group is not
+//! counted here), so a caller cannot grow this map beyond the configuration's size.
+
+use domain::stats::{BackendCounts, Counts, SeriesKey, StatsBatch, UpstreamFailure};
+use domain::Environment;
+use rustc_hash::FxHashMap as HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// One answered request, as the stats see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    pub group_id: i32,
+    /// `-1`: no API matched.
+    pub api_id: i32,
+    pub env: Environment,
+    pub version: &'a str,
+    pub status: u16,
+    pub latency_us: u64,
+    pub bytes: u64,
+    /// The backend origin called, if one was.
+    pub backend: Option<&'a Arc<str>>,
+    pub failure: Option<UpstreamFailure>,
+}
+
+/// (minute, group, API, environment) → the versions served under it. Usually one.
+type Key = (i64, i32, i32, Environment);
+
+#[derive(Default)]
+struct Entry<T> {
+    value: T,
+    dirty: bool,
+}
+
+#[derive(Default)]
+struct State {
+    series: HashMap<Key, Vec<(Box<str>, Entry<Counts>)>>,
+    backends: HashMap<(i64, Arc<str>), Entry<BackendCounts>>,
+}
+
+/// The minute series of one node.
+pub struct StatsCollector {
+    enabled: AtomicBool,
+    state: Mutex<State>,
+}
+
+impl Default for StatsCollector {
+    fn default() -> StatsCollector {
+        StatsCollector { enabled: AtomicBool::new(true), state: Mutex::default() }
+    }
+}
+
+impl std::fmt::Debug for StatsCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatsCollector")
+    }
+}
+
+/// The minute `unix_seconds` falls in (its start).
+pub fn minute_of(unix_seconds: i64) -> i64 {
+    unix_seconds - unix_seconds.rem_euclid(60)
+}
+
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
+}
+
+impl StatsCollector {
+    /// Turns collection on or off (`GANTRY_STATS`); off, [`StatsCollector::record`] returns at once.
+    pub fn set_enabled(&self, enabled: bool) {
+        self.enabled.store(enabled, Ordering::Relaxed);
+    }
+
+    /// Whether samples are kept.
+    pub fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Counts one request in the current minute.
+    pub fn record(&self, sample: Sample<'_>) {
+        if self.enabled() {
+            self.record_at(now_seconds(), sample);
+        }
+    }
+
+    /// Counts one request at `unix_seconds` (tests give the clock).
+    pub fn record_at(&self, unix_seconds: i64, sample: Sample<'_>) {
+        let minute = minute_of(unix_seconds);
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let versions = state.series.entry((minute, sample.group_id, sample.api_id, sample.env)).or_default();
+        let index = match versions.iter().position(|(version, _)| &**version == sample.version) {
+            Some(index) => index,
+            None => {
+                versions.push((sample.version.into(), Entry::default()));
+                versions.len() - 1
+            }
+        };
+        let entry = &mut versions[index].1;
+        entry.value.add(sample.status, sample.latency_us, sample.bytes, sample.failure);
+        entry.dirty = true;
+        if let Some(origin) = sample.backend {
+            let entry = state.backends.entry((minute, origin.clone())).or_default();
+            entry.value.requests += 1;
+            match sample.failure {
+                Some(UpstreamFailure::Error) => entry.value.upstream_errors += 1,
+                Some(UpstreamFailure::Timeout) => entry.value.timeouts += 1,
+                None => {}
+            }
+            entry.dirty = true;
+        }
+    }
+
+    /// What changed since the last call (each entry whole), as of `unix_seconds`; minutes
+    /// over before the previous one leave memory once taken.
+    pub fn take(&self, unix_seconds: i64) -> StatsBatch {
+        let keep_from = minute_of(unix_seconds) - 60;
+        let mut batch = StatsBatch::default();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        for (&(start, group_id, api_id, env), versions) in state.series.iter_mut() {
+            for (version, entry) in versions.iter_mut().filter(|(_, e)| e.dirty) {
+                entry.dirty = false;
+                let key = SeriesKey { start, group_id, api_id, env, version: version.to_string() };
+                batch.series.push((key, entry.value.clone()));
+            }
+        }
+        for ((start, origin), entry) in state.backends.iter_mut().filter(|(_, e)| e.dirty) {
+            entry.dirty = false;
+            batch.backends.push(((*start, origin.to_string()), entry.value));
+        }
+        state.series.retain(|key, _| key.0 >= keep_from);
+        state.backends.retain(|key, _| key.0 >= keep_from);
+        batch
+    }
+
+    /// Puts back a batch that could not be written: its entries are written at the next
+    /// [`StatsCollector::take`] (those still in memory; a minute already gone is dropped).
+    pub fn requeue(&self, batch: &StatsBatch) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, _) in &batch.series {
+            if let Some(versions) = state.series.get_mut(&(key.start, key.group_id, key.api_id, key.env)) {
+                for (_, entry) in versions.iter_mut().filter(|(v, _)| **v == *key.version) {
+                    entry.dirty = true;
+                }
+            }
+        }
+        for ((start, origin), _) in &batch.backends {
+            if let Some(entry) = state.backends.iter_mut().find(|((s, o), _)| s == start && **o == **origin) {
+                entry.1.dirty = true;
+            }
+        }
+    }
+
+    /// How many series are in memory.
+    pub fn len(&self) -> usize {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).series.values().map(Vec::len).sum()
+    }
+
+    /// Whether no series is in memory.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(api_id: i32, version: &str, status: u16) -> Sample<'_> {
+        Sample {
+            group_id: 1,
+            api_id,
+            env: Environment::Test,
+            version,
+            status,
+            latency_us: 1_000,
+            bytes: 2,
+            backend: None,
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn minutes_are_counted_whole_and_leave_once_over_and_taken() {
+        let stats = StatsCollector::default();
+        let t = 1_700_000_000 - 1_700_000_000 % 60;
+        stats.record_at(t + 1, sample(7, "v1", 200));
+        stats.record_at(t + 2, sample(7, "v1", 500));
+        stats.record_at(t + 3, sample(7, "v2", 200));
+        let batch = stats.take(t + 5);
+        assert_eq!(batch.series.len(), 2);
+        let v1 = batch.series.iter().find(|(k, _)| k.version == "v1").expect("v1");
+        assert_eq!((v1.0.start, v1.1.requests, v1.1.status_5xx), (t, 2, 1));
+        // Nothing changed: nothing to write.
+        assert!(stats.take(t + 6).is_empty());
+        // A later request: the whole minute again (a write replaces the row).
+        stats.record_at(t + 7, sample(7, "v1", 200));
+        let batch = stats.take(t + 8);
+        assert_eq!(batch.series.len(), 1);
+        assert_eq!(batch.series[0].1.requests, 3);
+        // Requeued after a failed write: taken again.
+        stats.requeue(&batch);
+        assert_eq!(stats.take(t + 9).series.len(), 1);
+        // Two minutes on, the old minute is gone.
+        stats.record_at(t + 125, sample(7, "v1", 200));
+        let batch = stats.take(t + 125);
+        assert_eq!(batch.series.len(), 1);
+        assert_eq!(stats.len(), 1);
+    }
+
+    #[test]
+    fn backends_count_calls_and_failures_and_off_counts_nothing() {
+        let stats = StatsCollector::default();
+        let origin: Arc<str> = "http://127.0.0.1:9".into();
+        let t = 1_700_000_040;
+        for failure in [None, Some(UpstreamFailure::Error), Some(UpstreamFailure::Timeout)] {
+            stats.record_at(t, Sample { backend: Some(&origin), failure, ..sample(7, "v1", 200) });
+        }
+        let batch = stats.take(t);
+        assert_eq!(batch.backends, vec![((minute_of(t), origin.to_string()), BackendCounts { requests: 3, upstream_errors: 1, timeouts: 1 })]);
+        stats.set_enabled(false);
+        stats.record(sample(7, "v1", 200));
+        assert!(stats.take(t).is_empty());
+    }
+}
