@@ -59,6 +59,8 @@ export default defineConfig({
       GANTRY_GATEWAY_ADDR: `127.0.0.1:${GATEWAY_PORT}`,
       GANTRY_GATEWAY_TLS_ADDR: `127.0.0.1:${GATEWAY_TLS_PORT}`,
       GANTRY_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      // Charts see traffic half a second after it was answered.
+      GANTRY_STATS_FLUSH_MS: '500',
     },
   },
 });

@@ -37,6 +37,8 @@ step "traffic policies: cost and throttling accuracy"
 timed policies python3 bench/policies.py "$GANTRY" "$ROUNDS" "$PER"
 step "HTTPS termination: keep-alive and handshakes, Gantry vs nginx"
 timed tls python3 bench/tls.py "$GANTRY" "$ROUNDS" "$PER"
+step "traffic stats: collection on vs off, a week of minutes rendered"
+timed stats python3 bench/stats.py "$GANTRY" "$ROUNDS" "$PER"
 step "cluster: release → served on every gateway node; nonces on Redis vs memory"
 timed cluster python3 bench/cluster.py "$GANTRY" "$ROUNDS" "$PER"
 python3 bench/chart.py

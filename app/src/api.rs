@@ -86,13 +86,13 @@ pub async fn deployment_sparklines(group: String) -> Result<Vec<Sparkline>, Cons
     let control = ssr::control()?;
     let mut lines = Vec::new();
     for env in Environment::ALL {
-        let query = domain::stats::StatsQuery {
-            env: Some(env.as_str().into()),
-            api: None,
-            range: Some("24h".into()),
-        };
+        let query = domain::stats::StatsQuery { env: Some(env.as_str().into()), api: None, range: Some("24h".into()) };
         let stats = control.stats(&group, &query).await?;
-        lines.push(Sparkline { env, requests: stats.total_requests(), svg: crate::charts::sparkline(&stats, (220, 36)) });
+        lines.push(Sparkline {
+            env,
+            requests: stats.total_requests(),
+            svg: crate::charts::sparkline(&stats, (220, 36)),
+        });
     }
     Ok(lines)
 }

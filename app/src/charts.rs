@@ -110,7 +110,9 @@ fn draw_lines(
                 chart.draw_series(LineSeries::new(run, color.stroke_width(2)))?
             };
             if first {
-                series.label(line.name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2)));
+                series
+                    .label(line.name)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2)));
                 first = false;
             }
         }
@@ -226,7 +228,14 @@ mod tests {
             action: "release".into(),
             version: Some("v7".into()),
         }];
-        StatsView { range: StatsRange::Hour, env: Some(Environment::Test), api: Some(1), bucket_seconds: 60, buckets, events }
+        StatsView {
+            range: StatsRange::Hour,
+            env: Some(Environment::Test),
+            api: Some(1),
+            bucket_seconds: 60,
+            buckets,
+            events,
+        }
     }
 
     #[test]

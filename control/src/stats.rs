@@ -367,7 +367,8 @@ impl Control {
         }
         let now = now_seconds();
         let from = now - now.rem_euclid(60) - i64::from(minutes.saturating_sub(1)) * 60;
-        let rows = backend_minute::Entity::find().filter(backend_minute::Column::Start.gte(from)).all(self.db()).await?;
+        let rows =
+            backend_minute::Entity::find().filter(backend_minute::Column::Start.gte(from)).all(self.db()).await?;
         let mut health: BTreeMap<String, BackendHealth> = BTreeMap::new();
         for row in rows {
             let origin = origin_of(&row.origin).unwrap_or(row.origin);

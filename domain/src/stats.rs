@@ -288,7 +288,8 @@ impl StatsQuery {
     /// The filter, or every field that is wrong, named.
     pub fn parse(&self) -> Result<StatsFilter, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let given = |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let given =
+            |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
         let env = match given(&self.env).as_deref() {
             None | Some("all") => None,
             Some(raw) => match raw.parse::<Environment>() {
@@ -501,10 +502,7 @@ mod tests {
         for q in [0.0, 0.25, 0.5, 0.9, 0.95, 0.99, 1.0] {
             let truth = true_quantile(&values, q);
             let estimate = sketch.quantile_ms(q).expect("values");
-            assert!(
-                (estimate - truth).abs() <= RELATIVE_ACCURACY * truth + 1e-9,
-                "q={q}: {estimate} vs {truth}"
-            );
+            assert!((estimate - truth).abs() <= RELATIVE_ACCURACY * truth + 1e-9, "q={q}: {estimate} vs {truth}");
         }
         assert_eq!(sketch.count(), 20_000);
         assert_eq!(LatencySketch::default().quantile_ms(0.5), None);

@@ -1,6 +1,11 @@
 //! The most recent requests this node served, for the console's access-log viewer and
 //! `GET /access-log`: a bounded ring (the oldest line leaves first), filled after each
 //! response and searched newest first. Per node and in memory: a restart empties it.
+//!
+//! Optionally ([`AccessLog::write_to_file`], `GANTRY_ACCESS_LOG_FILE`) every line also goes
+//! to a JSON-lines file, rotated by size (`file.1` … `file.3` kept): a writer thread takes
+//! the lines from a bounded queue, so a slow disk never holds a request; when the queue is
+//! full the line is dropped and counted ([`AccessLog::dropped`]).
 
 use domain::access::{AccessFilter, AccessLine};
 use std::collections::VecDeque;
@@ -37,7 +42,15 @@ struct Entry {
 pub struct AccessLog {
     capacity: usize,
     lines: Mutex<VecDeque<Entry>>,
+    /// The JSON-lines file's queue, when one is configured.
+    file: std::sync::OnceLock<std::sync::mpsc::SyncSender<Entry>>,
+    dropped: std::sync::atomic::AtomicU64,
 }
+
+/// Lines waiting for the file writer at most.
+const FILE_QUEUE: usize = 65_536;
+/// Rotated files kept beside the current one.
+const ROTATED: usize = 3;
 
 impl Default for AccessLog {
     fn default() -> AccessLog {
@@ -48,12 +61,43 @@ impl Default for AccessLog {
 impl AccessLog {
     /// A ring of at most `capacity` lines.
     pub fn with_capacity(capacity: usize) -> AccessLog {
-        AccessLog { capacity: capacity.max(1), lines: Mutex::new(VecDeque::new()) }
+        AccessLog {
+            capacity: capacity.max(1),
+            lines: Mutex::new(VecDeque::new()),
+            file: std::sync::OnceLock::new(),
+            dropped: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Also writes every line to `path` as JSON lines, rotating when it passes `max_bytes`
+    /// (`path.1` is the newest rotated file; three are kept). Refused when the file cannot
+    /// be opened for appending, or when a file is already set.
+    pub fn write_to_file(&self, path: &std::path::Path, max_bytes: u64) -> std::io::Result<()> {
+        let file = open_append(path)?;
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Entry>(FILE_QUEUE);
+        self.file
+            .set(sender)
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::AlreadyExists, "an access-log file is already set"))?;
+        let path = path.to_owned();
+        std::thread::Builder::new().name("gantry-access-log".into()).spawn(move || {
+            write_lines(&path, file, max_bytes.max(1024), &receiver);
+        })?;
+        Ok(())
+    }
+
+    /// Lines the file writer could not keep up with (dropped from the file, kept in the ring).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Keeps the line of an answered request.
     pub fn record(&self, served: Served) {
         let entry = Entry { time_ms: now_ms(), served };
+        if let Some(file) = self.file.get() {
+            if file.try_send(entry.clone()).is_err() {
+                self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
         let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
         if lines.len() >= self.capacity {
             lines.pop_front();
@@ -114,6 +158,67 @@ fn show(Entry { time_ms, served: entry }: Entry) -> AccessLine {
     }
 }
 
+fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// The writer thread: a line per entry, flushed at least every 200 ms, rotated by size.
+fn write_lines(
+    path: &std::path::Path,
+    file: std::fs::File,
+    max_bytes: u64,
+    receiver: &std::sync::mpsc::Receiver<Entry>,
+) {
+    use std::io::Write;
+    let mut written = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut out = std::io::BufWriter::new(file);
+    let mut flushed = std::time::Instant::now();
+    let rotated = |n: usize| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".{n}"));
+        std::path::PathBuf::from(name)
+    };
+    loop {
+        let entry = match receiver.recv_timeout(std::time::Duration::from_millis(200)) {
+            Ok(entry) => entry,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let _ = out.flush();
+                continue;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = out.flush();
+                return;
+            }
+        };
+        let Ok(mut line) = serde_json::to_vec(&show(entry)) else { continue };
+        line.push(b'\n');
+        if written > 0 && written + line.len() as u64 > max_bytes {
+            let _ = out.flush();
+            for n in (1..ROTATED).rev() {
+                let _ = std::fs::rename(rotated(n), rotated(n + 1));
+            }
+            let _ = std::fs::rename(path, rotated(1));
+            match open_append(path) {
+                Ok(file) => {
+                    out = std::io::BufWriter::new(file);
+                    written = 0;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, path = %path.display(), "reopening the access-log file failed");
+                    return;
+                }
+            }
+        }
+        if out.write_all(&line).is_ok() {
+            written += line.len() as u64;
+        }
+        if flushed.elapsed() >= std::time::Duration::from_millis(200) {
+            let _ = out.flush();
+            flushed = std::time::Instant::now();
+        }
+    }
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
@@ -170,5 +275,32 @@ mod tests {
         assert_eq!(log.search(&filter(&[("api", "7")])).len(), 3, "an API by id");
         assert_eq!(log.search(&filter(&[("api", "Items"), ("limit", "2")])).len(), 2, "by name, limited");
         assert!(log.search(&filter(&[("client_ip", "10.0.0.8")])).is_empty());
+    }
+
+    #[test]
+    fn lines_go_to_a_json_lines_file_that_rotates_by_size() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("access.jsonl");
+        let log = AccessLog::with_capacity(10);
+        log.write_to_file(&path, 1024).expect("file");
+        assert!(log.write_to_file(&path, 1024).is_err(), "one file per ring");
+        for n in 0..20 {
+            log.record(served(n, 200));
+        }
+        let rotated = dir.path().join("access.jsonl.1");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
+        while !read(&path).contains("\"/r19\"") {
+            assert!(std::time::Instant::now() < deadline, "the writer did not catch up");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(rotated.exists(), "rotated past 1 KiB");
+        assert!(!dir.path().join("access.jsonl.4").exists(), "three rotated files at most");
+        assert!(read(&rotated).lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+        assert!(std::fs::metadata(&path).expect("current").len() <= 1024);
+        let last: serde_json::Value = serde_json::from_str(read(&path).lines().last().expect("a line")).expect("JSON");
+        assert_eq!((last["path"].as_str(), last["status"].as_u64()), (Some("/r19"), Some(200)));
+        assert_eq!(log.dropped(), 0);
+        assert!(AccessLog::default().write_to_file(&dir.path().join("missing/dir/x.jsonl"), 1024).is_err());
     }
 }

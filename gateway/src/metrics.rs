@@ -339,7 +339,9 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(r#"gantry_request_duration_seconds_count{group="petstore",environment="test",version="v1"} 8"#),
+            text.contains(
+                r#"gantry_request_duration_seconds_count{group="petstore",environment="test",version="v1"} 8"#
+            ),
             "{text}"
         );
         assert!(text.contains(r#"gantry_upstream_errors_total{group="petstore",kind="timeout"} 1"#), "{text}");
@@ -348,7 +350,9 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(r#"gantry_requests_total{group="petstore",environment="test",version="v1",api="-",status="404"} 1"#),
+            text.contains(
+                r#"gantry_requests_total{group="petstore",environment="test",version="v1",api="-",status="404"} 1"#
+            ),
             "{text}"
         );
         for (status, count) in [(200, 2), (404, 1), (201, 1), (202, 1), (203, 2)] {

@@ -223,7 +223,10 @@ mod tests {
             stats.record_at(t, Sample { backend: Some(&origin), failure, ..sample(7, "v1", 200) });
         }
         let batch = stats.take(t);
-        assert_eq!(batch.backends, vec![((minute_of(t), origin.to_string()), BackendCounts { requests: 3, upstream_errors: 1, timeouts: 1 })]);
+        assert_eq!(
+            batch.backends,
+            vec![((minute_of(t), origin.to_string()), BackendCounts { requests: 3, upstream_errors: 1, timeouts: 1 })]
+        );
         stats.set_enabled(false);
         stats.record(sample(7, "v1", 200));
         assert!(stats.take(t).is_empty());

@@ -47,13 +47,12 @@ fn series_table(table: Stats) -> TableCreateStatement {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for (table, index) in [(Stats::StatsMinutes, "idx_stats_minutes_group"), (Stats::StatsHours, "idx_stats_hours_group")]
+        for (table, index) in
+            [(Stats::StatsMinutes, "idx_stats_minutes_group"), (Stats::StatsHours, "idx_stats_hours_group")]
         {
             m.create_table(series_table(table)).await?;
-            m.create_index(
-                Index::create().name(index).table(table).col(Stats::GroupId).col(Stats::Start).to_owned(),
-            )
-            .await?;
+            m.create_index(Index::create().name(index).table(table).col(Stats::GroupId).col(Stats::Start).to_owned())
+                .await?;
         }
         m.create_index(
             Index::create().name("idx_stats_minutes_start").table(Stats::StatsMinutes).col(Stats::Start).to_owned(),

@@ -171,6 +171,15 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
 
+    /// Also write every access-log line to this file as JSON lines (rotated by size, three
+    /// old files kept as `FILE.1` … `FILE.3`).
+    #[arg(long, env = "GANTRY_ACCESS_LOG_FILE")]
+    pub access_log_file: Option<PathBuf>,
+
+    /// Size in bytes at which the access-log file is rotated.
+    #[arg(long, env = "GANTRY_ACCESS_LOG_FILE_BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(4096..))]
+    pub access_log_file_bytes: u64,
+
     /// Keep traffic per minute for the console's charts (`false`: no charts, no stats rows).
     #[arg(long, env = "GANTRY_STATS", default_value_t = true, action = clap::ArgAction::Set)]
     pub stats: bool,

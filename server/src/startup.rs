@@ -163,6 +163,12 @@ impl Application {
 
         let metrics = gateway::Metrics::default();
         metrics.stats().set_enabled(settings.stats);
+        if let Some(path) = &settings.access_log_file {
+            metrics
+                .access_log()
+                .write_to_file(path, settings.access_log_file_bytes)
+                .with_context(|| format!("opening the access-log file {}", path.display()))?;
+        }
         let control = control
             .with_access_log(metrics.access_log().clone())
             .with_node(node.clone())

@@ -69,6 +69,8 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
         max_connections: 0,
         function_queue: 1024,
         secure_cookies: false,
+        access_log_file: None,
+        access_log_file_bytes: 64 * 1024 * 1024,
         stats: true,
         stats_flush_ms: 200,
         stats_minute_days: 7,

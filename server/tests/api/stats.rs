@@ -105,7 +105,8 @@ async fn counters_match_what_was_sent_per_minute_and_percentiles_are_within_the_
     let mut group = Value::Null;
     for _ in 0..50 {
         group = stats("env=test".into()).await;
-        let total: u64 = group["buckets"].as_array().expect("buckets").iter().map(|b| b["requests"].as_u64().unwrap_or(0)).sum();
+        let total: u64 =
+            group["buckets"].as_array().expect("buckets").iter().map(|b| b["requests"].as_u64().unwrap_or(0)).sum();
         if total >= 69 {
             break;
         }
@@ -131,10 +132,12 @@ async fn counters_match_what_was_sent_per_minute_and_percentiles_are_within_the_
 
     // One API: its own counts and percentiles.
     let one = stats(format!("env=test&api={}", work.id)).await;
-    let bucket = one["buckets"].as_array().expect("buckets").iter().find(|b| b["start_unix"] == minute).expect("bucket").clone();
+    let bucket =
+        one["buckets"].as_array().expect("buckets").iter().find(|b| b["start_unix"] == minute).expect("bucket").clone();
     assert_eq!((bucket["requests"].as_u64(), bucket["status_5xx"].as_u64()), (Some(60), Some(0)), "{bucket}");
     let failing = stats(format!("env=test&api={}", fail.id)).await;
-    let failed: u64 = failing["buckets"].as_array().expect("buckets").iter().map(|b| b["status_5xx"].as_u64().unwrap_or(0)).sum();
+    let failed: u64 =
+        failing["buckets"].as_array().expect("buckets").iter().map(|b| b["status_5xx"].as_u64().unwrap_or(0)).sum();
     assert_eq!(failed, 7);
 
     let (_, lines) = rest.get("/access-log?api=Work&env=test&limit=1000").await;
