@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 
 /// The most recent requests this node's gateway served that match `query`, newest first.
 #[server(input = leptos::server_fn::codec::Json)]
-pub async fn access_log(query: domain::access::AccessQuery) -> Result<Vec<domain::access::AccessLine>, ConsoleError> {
-    Ok(ssr::control()?.access_log(&query)?)
+pub async fn access_log(query: domain::access::AccessQuery) -> Result<domain::access::AccessLogView, ConsoleError> {
+    Ok(ssr::control()?.access_log(&query).await?)
 }
 
 /// An API's charts over a range: the points, and the requests and latency charts as SVG.

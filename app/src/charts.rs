@@ -31,6 +31,18 @@ fn time_label(unix: i64, span: i64) -> String {
     }
 }
 
+/// Round times for the axis: every 10 minutes within an hour or two, every 4 hours within a
+/// day or two, else every day (UTC).
+fn ticks(from: i64, to: i64) -> Vec<i64> {
+    let step = match to - from {
+        s if s <= 2 * 3_600 => 600,
+        s if s <= 2 * 86_400 => 4 * 3_600,
+        _ => 86_400,
+    };
+    let first = from - from.rem_euclid(step) + step;
+    (0..).map(|i| first + i * step).take_while(|t| *t < to).collect()
+}
+
 /// A line chart of `lines` from `from` to `to`, with a labelled vertical line per marker.
 pub fn line_chart(
     y_label: &str,
@@ -65,7 +77,7 @@ fn draw_lines(
         .margin(8)
         .x_label_area_size(24)
         .y_label_area_size(52)
-        .build_cartesian_2d(from..to, 0f64..y_max)?;
+        .build_cartesian_2d((from..to).with_key_points(ticks(from, to)), 0f64..y_max)?;
     chart
         .configure_mesh()
         .x_labels(7)
@@ -78,14 +90,21 @@ fn draw_lines(
         .axis_style(GREY.mix(0.6))
         .label_style(("sans-serif", 11).into_font().color(&GREY))
         .draw()?;
+    // Labels of markers close together are staggered down so they do not overlap.
+    let mut previous: Option<(i64, usize)> = None;
     for (at, label) in markers {
         if *at < from || *at > to {
             continue;
         }
+        let row = match previous {
+            Some((last, row)) if (*at - last) * 8 < span => (row + 1) % 4,
+            _ => 0,
+        };
+        previous = Some((*at, row));
         chart.draw_series(std::iter::once(PathElement::new(vec![(*at, 0.0), (*at, y_max)], PURPLE.stroke_width(1))))?;
         chart.draw_series(std::iter::once(Text::new(
             label.clone(),
-            (*at, y_max * 0.98),
+            (*at, y_max * (0.98 - 0.07 * row as f64)),
             ("sans-serif", 11).into_font().color(&PURPLE),
         )))?;
     }
@@ -252,5 +271,7 @@ mod tests {
         empty.buckets.iter_mut().for_each(|b| *b = StatsBucket::new(String::new(), b.start_unix, &Counts::default()));
         assert!(requests_chart(&empty, (640, 240)).starts_with("<svg"));
         assert!(sparkline(&view(), (160, 32)).contains("polyline"));
+        assert_eq!(ticks(1_800_000_000, 1_800_003_600).len(), 6, "every 10 minutes");
+        assert!(ticks(0, 7 * 86_400).iter().all(|t| t % 86_400 == 0));
     }
 }

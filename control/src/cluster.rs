@@ -46,6 +46,8 @@ pub struct NodeIdentity {
     pub role: Role,
     /// Where it serves (its gateway's address, or its console's for a console node).
     pub address: String,
+    /// A gateway node's admin address, where the console reads its access log.
+    pub admin_address: Option<String>,
     pub version: String,
     pub started_at: chrono::DateTime<chrono::Utc>,
 }
@@ -57,6 +59,7 @@ impl NodeIdentity {
             id: format!("{}-{}", role.as_str(), &uuid_like()[..12]),
             role,
             address,
+            admin_address: None,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             started_at: chrono::Utc::now(),
         }
@@ -181,10 +184,15 @@ impl Control {
             started_at: Set(me.started_at),
             applied_revision: Set(applied),
             last_heartbeat: Set(now),
+            admin_address: Set(me.admin_address.clone()),
         })
         .on_conflict(
             OnConflict::column(node::Column::Id)
-                .update_columns([node::Column::AppliedRevision, node::Column::LastHeartbeat])
+                .update_columns([
+                    node::Column::AppliedRevision,
+                    node::Column::LastHeartbeat,
+                    node::Column::AdminAddress,
+                ])
                 .to_owned(),
         )
         .exec(self.db())
@@ -244,6 +252,22 @@ impl Control {
             })
             .collect();
         Ok(NodesView { current_revision, stale_after_s: STALE_AFTER.as_secs(), items })
+    }
+
+    /// The admin addresses of the other live gateway nodes (their id and address).
+    pub(crate) async fn gateway_admins(&self) -> Result<Vec<(String, std::net::SocketAddr)>, ControlError> {
+        let me = self.node.as_ref().map(|n| n.id.clone());
+        let fresh = chrono::Utc::now() - chrono::TimeDelta::from_std(STALE_AFTER).unwrap_or_default();
+        let rows = node::Entity::find()
+            .filter(node::Column::Role.eq(Role::Gateway.as_str()))
+            .filter(node::Column::LastHeartbeat.gt(fresh))
+            .all(self.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|row| Some(&row.id) != me.as_ref())
+            .filter_map(|row| Some((row.id, row.admin_address?.parse().ok()?)))
+            .collect())
     }
 
     /// Waits up to [`ROLLOUT_WAIT`] until every live (not stale) gateway node has applied

@@ -11,6 +11,8 @@
 //! - [`throttle`]: refuses repeated failed logins per user and per client address (429).
 //! - [`tokens`]: admin API bearer tokens, stored hashed.
 //! - [`groups`]: API groups: create, edit, delete (refused while live), list.
+//! - [`access`]: the access log: this node's ring and, on a console, every live gateway
+//!   node's (asked over their admin addresses), merged newest first.
 //! - [`apis`]: a group's working draft of APIs: create, edit, delete, search and page;
 //!   names unique and routes free of conflicts.
 //! - [`domains`]: custom domains of a group, optionally pinned to an environment.
@@ -42,6 +44,7 @@
 //! [`Control`] ties them together: one cheap-to-clone handle over the connection pool that
 //! the server puts in its state once.
 
+pub mod access;
 pub mod apis;
 pub mod apps;
 mod audit;
@@ -256,16 +259,6 @@ impl Control {
     pub fn with_access_log(mut self, log: Arc<gateway::access_log::AccessLog>) -> Control {
         self.access_log = log;
         self
-    }
-
-    /// The most recent requests this node's gateway served that match `query`, newest
-    /// first (`GET /access-log`, the Access Log page); a wrong filter names its field.
-    pub fn access_log(
-        &self,
-        query: &domain::access::AccessQuery,
-    ) -> Result<Vec<domain::access::AccessLine>, ControlError> {
-        let filter = query.parse().map_err(ControlError::Validation)?;
-        Ok(self.access_log.search(&filter))
     }
 
     /// This process's identity in the cluster (`GET /nodes`, roll-outs).

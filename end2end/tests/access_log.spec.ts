@@ -43,6 +43,17 @@ test('find an error response by its request id and open it in the Debug API', as
   await expect(rows.first()).toContainText('400');
   await expect(rows.first()).toContainText('Find');
 
+  // A time window: from the future finds nothing; without it the line is back.
+  await hydrated(page);
+  await page.getByLabel('From (UTC)').fill('2999-01-01T00:00');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/from=2999/);
+  await expect(page.getByText('No requests match.')).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel('From (UTC)').fill('2000-01-01T00:00');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(rows).toHaveCount(1);
+
   await rows.first().getByRole('link', { name: 'Open in Debug API' }).click();
   await expect(page.getByRole('heading', { name: 'Debug API' })).toBeVisible();
   await hydrated(page);

@@ -43,7 +43,9 @@ test('traffic shows on the charts with the release marker, sparklines and backen
     await page.reload();
     await expect(requests).toHaveAttribute('data-points', /^[1-9]/, { timeout: 1000 });
   }).toPass({ timeout: 15_000 });
-  await expect(requests.locator('svg polyline').first()).toBeVisible();
+  // The blue line is the Requests series (the grey ones are the axes).
+  const series = 'svg polyline[stroke="#1F6FEB"]';
+  await expect(requests.locator(series).first()).toBeVisible();
   await expect(page.getByRole('figure', { name: 'Error rate' })).toBeVisible();
   const top = page.getByRole('table', { name: 'Top APIs by traffic' });
   await expect(top.getByRole('row', { name: /Login page/ })).toContainText('12');
@@ -56,9 +58,9 @@ test('traffic shows on the charts with the release marker, sparklines and backen
   await expect(page.getByRole('heading', { name: 'Monitoring: Login page' })).toBeVisible();
   const apiRequests = page.getByRole('figure', { name: 'Requests' });
   await expect(apiRequests).toHaveAttribute('data-points', /^[1-9]/);
-  await expect(apiRequests.locator('svg polyline').first()).toBeVisible();
+  await expect(apiRequests.locator(series).first()).toBeVisible();
   await expect(apiRequests.locator('svg text', { hasText: '1 release' }).first()).toBeAttached();
-  await expect(page.getByRole('figure', { name: 'Latency' }).locator('svg polyline, svg circle').first()).toBeAttached();
+  await expect(page.getByRole('figure', { name: 'Latency' }).locator('svg polyline[stroke="#CF222E"], svg circle[fill="#CF222E"]').first()).toBeAttached();
   await page.screenshot({ path: test.info().outputPath('api-charts.png'), fullPage: true });
 
   // The pickers: Test only, the last 24 hours.
@@ -69,7 +71,7 @@ test('traffic shows on the charts with the release marker, sparklines and backen
   await expect(page).toHaveURL(/range=24h/);
   await expect(page).toHaveURL(/env=test/);
   await expect(page.getByRole('figure', { name: 'Requests' })).toContainText('per 15 minutes');
-  await expect(page.getByRole('figure', { name: 'Requests' }).locator('svg polyline').first()).toBeVisible();
+  await expect(page.getByRole('figure', { name: 'Requests' }).locator(series).first()).toBeVisible();
 
   // With JavaScript off, the server's HTML already holds the charts.
   const plain = await browser.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState() });

@@ -126,8 +126,11 @@ impl AccessLog {
 }
 
 fn matches(entry: &Entry, filter: &AccessFilter) -> bool {
+    let at = entry.time_ms;
     let entry = &entry.served;
-    filter.request_id.as_deref().is_none_or(|id| entry.request_id == id)
+    filter.from_ms.is_none_or(|from| at >= from)
+        && filter.to_ms.is_none_or(|to| at <= to)
+        && filter.request_id.as_deref().is_none_or(|id| entry.request_id == id)
         && filter.group.as_deref().is_none_or(|g| entry.group.as_deref() == Some(g))
         && filter.api.as_deref().is_none_or(|a| {
             entry.api.as_ref().is_some_and(|(id, name)| name == a || a.parse::<i32>().is_ok_and(|n| n == *id))
@@ -155,6 +158,7 @@ fn show(Entry { time_ms, served: entry }: Entry) -> AccessLine {
         latency_ms: entry.latency_us as f64 / 1000.0,
         app: entry.app,
         client_ip: entry.client_ip.to_string(),
+        node: None,
     }
 }
 
@@ -251,6 +255,8 @@ mod tests {
             api: get("api"),
             status: get("status"),
             client_ip: get("client_ip"),
+            from: get("from"),
+            to: get("to"),
             limit: get("limit"),
             ..Default::default()
         };
@@ -275,6 +281,9 @@ mod tests {
         assert_eq!(log.search(&filter(&[("api", "7")])).len(), 3, "an API by id");
         assert_eq!(log.search(&filter(&[("api", "Items"), ("limit", "2")])).len(), 2, "by name, limited");
         assert!(log.search(&filter(&[("client_ip", "10.0.0.8")])).is_empty());
+        assert!(log.search(&filter(&[("from", "2999-01-01T00:00")])).is_empty(), "nothing from the future");
+        assert_eq!(log.search(&filter(&[("from", "2000-01-01T00:00"), ("to", "2999-01-01T00:00")])).len(), 3);
+        assert!(log.search(&filter(&[("to", "2000-01-01T00:00")])).is_empty());
     }
 
     #[test]

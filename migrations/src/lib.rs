@@ -10,6 +10,7 @@
 //! - `m20261127_000003_certificates`: custom domains' certificates (keys sealed).
 //! - `m20261127_000004_cluster`: the change log (`config_changes`) and the node registry.
 //! - `m20261127_000005_stats`: traffic per minute and hour (charts) and per backend origin.
+//! - `m20261127_000006_node_admin`: a gateway node's admin address (its access log).
 //!
 //! Migrations run at start-up and through `gantry migrate`. Each one has `up` and `down`;
 //! they are written with sea-query so the same code creates the schema on SQLite and Postgres.
@@ -22,6 +23,7 @@ mod m20261127_000002_policies;
 mod m20261127_000003_certificates;
 mod m20261127_000004_cluster;
 mod m20261127_000005_stats;
+mod m20261127_000006_node_admin;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -36,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_certificates::Migration),
             Box::new(m20261127_000004_cluster::Migration),
             Box::new(m20261127_000005_stats::Migration),
+            Box::new(m20261127_000006_node_admin::Migration),
         ]
     }
 }

@@ -157,7 +157,8 @@ impl Application {
             (None, Some(console)) => console.local_addr()?,
             (None, None) => gateway_addr,
         };
-        let node = control::cluster::NodeIdentity::new(role, node_addr.to_string());
+        let mut node = control::cluster::NodeIdentity::new(role, node_addr.to_string());
+        node.admin_address = admin.as_ref().and_then(|a| a.local_addr().ok()).map(|a| a.to_string());
         let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
         let listen_url = (postgres && settings.listen_notifications).then(|| url.clone());
 
@@ -402,8 +403,8 @@ fn admin_router(
     };
     let access = |axum::extract::State(state): axum::extract::State<AppState>,
                   axum::extract::Query(query): axum::extract::Query<domain::access::AccessQuery>| async move {
-        match state.control.access_log(&query) {
-            Ok(items) => axum::Json(serde_json::json!({"items": items})).into_response(),
+        match state.control.local_access_log(&query) {
+            Ok(items) => axum::Json(domain::access::AccessLogView { items, unreachable: Vec::new() }).into_response(),
             Err(error) => crate::rest::error::ApiError::from(error).into_response(),
         }
     };

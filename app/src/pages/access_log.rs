@@ -1,5 +1,5 @@
 //! The Access Log page: the most recent requests this node's gateway served, newest first,
-//! filtered by request id, group, API, environment, status, app and client IP (a plain GET
+//! filtered by request id, group, API, environment, status, app, client IP and time (a plain GET
 //! form: it works before hydration and the filter is in the address). Each line of a live
 //! API links to the Debug API with its group, environment and API chosen.
 
@@ -24,6 +24,8 @@ pub fn AccessLogPage() -> impl IntoView {
             status: q.get("status"),
             app: q.get("app"),
             client_ip: q.get("client_ip"),
+            from: q.get("from"),
+            to: q.get("to"),
             limit: q.get("limit"),
         }
     });
@@ -44,7 +46,7 @@ pub fn AccessLogPage() -> impl IntoView {
             <h1>"Access Log"</h1>
         </div>
         <p class="hint">
-            "The most recent requests this node's gateway answered (up to 100,000, newest first). A caller's "
+            "The most recent requests the gateway answered (up to 100,000 per gateway node, every live node searched, newest first). A caller's "
             <code>"X-Ca-Request-Id"</code> " finds its request."
         </p>
         <form method="get" action="/access-log" class="filters" aria-label="Filter">
@@ -71,14 +73,34 @@ pub fn AccessLogPage() -> impl IntoView {
                 {text_field("status", "Status", |q| &q.status)}
                 {text_field("app", "App", |q| &q.app)}
                 {text_field("client_ip", "Client IP", |q| &q.client_ip)}
+                <div class="field">
+                    <label for="access-from">"From (UTC)"</label>
+                    <input id="access-from" name="from" type="datetime-local" value=move || value(|q| &q.from) />
+                </div>
+                <div class="field">
+                    <label for="access-to">"To (UTC)"</label>
+                    <input id="access-to" name="to" type="datetime-local" value=move || value(|q| &q.to) />
+                </div>
             </div>
             <button type="submit" class="primary">"Search"</button>
         </form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match lines.await {
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No requests match."</p> }.into_any(),
-                    Ok(rows) => view! { <AccessTable rows /> }.into_any(),
+                    Ok(found) => {
+                        let missing = (!found.unreachable.is_empty()).then(|| view! {
+                            <p class="warning" role="note">
+                                {format!("These gateway nodes did not answer; their requests are missing: {}", found.unreachable.join(", "))}
+                            </p>
+                        });
+                        let rows = found.items;
+                        let table = if rows.is_empty() {
+                            view! { <p class="empty">"No requests match."</p> }.into_any()
+                        } else {
+                            view! { <AccessTable rows /> }.into_any()
+                        };
+                        view! { {missing} {table} }.into_any()
+                    }
                     Err(error) => view! { <p class="error" role="alert">{error.message()}</p> }.into_any(),
                 }
             })}
@@ -103,6 +125,7 @@ fn AccessTable(rows: Vec<AccessLine>) -> impl IntoView {
                     <th>"Latency (ms)"</th>
                     <th>"App"</th>
                     <th>"Client IP"</th>
+                    <th>"Node"</th>
                     <th></th>
                 </tr>
             </thead>
@@ -132,6 +155,7 @@ fn AccessTable(rows: Vec<AccessLine>) -> impl IntoView {
                                 <td>{format!("{:.2}", line.latency_ms)}</td>
                                 <td>{line.app.clone().unwrap_or_else(|| "-".into())}</td>
                                 <td>{line.client_ip.clone()}</td>
+                                <td class="muted">{line.node.clone().unwrap_or_else(|| "-".into())}</td>
                                 <td class="actions">
                                     {debug.map(|href| view! { <a href=href>"Open in Debug API"</a> })}
                                 </td>

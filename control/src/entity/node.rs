@@ -14,6 +14,8 @@ pub struct Model {
     pub started_at: DateTimeUtc,
     pub applied_revision: i64,
     pub last_heartbeat: DateTimeUtc,
+    /// A gateway node's admin address (`GET /access-log`), when it has one.
+    pub admin_address: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -413,3 +413,72 @@ async fn replays_and_debug_tokens_are_judged_across_nodes_through_redis() {
     let again_on_a = traced(&a, token).await.expect("send");
     assert!(again_on_a.headers().get("x-gantry-trace").is_none(), "and only once, across nodes");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_sums_every_gateway_nodes_traffic_and_searches_their_access_logs() {
+    let (database, redis) = stores().await;
+    let fast = [("GANTRY_STATS_FLUSH_MS", "200".to_owned())];
+    let console = Node::start("console", &database, &redis, &fast);
+    let a = Node::start("gateway", &database, &redis, &fast);
+    let b = Node::start("gateway", &database, &redis, &fast);
+    let rest = RestClient::new(&format!("http://{}", console.console), &token(&database));
+    let backend = fleet(&rest).await;
+    rest.release("fleet", "test", "1", backend).await;
+    for node in [&a, &b] {
+        served_within(node, "/v1", 200, WITHIN).await;
+    }
+    for _ in 0..4 {
+        assert_eq!(a.get("/v1").await.0, 200);
+    }
+    for _ in 0..2 {
+        assert_eq!(b.get("/v1").await.0, 200);
+    }
+    // A refused call on node b: the console finds it by the id the caller received.
+    let refused = reqwest::Client::new()
+        .get(format!("http://{}/nowhere", b.gateway))
+        .header("host", HOST)
+        .header("x-ca-stage", "TEST")
+        .send()
+        .await
+        .expect("gateway request");
+    assert_eq!(refused.status(), 404);
+    let id = refused.headers()["x-ca-request-id"].to_str().expect("ascii").to_owned();
+    let b_id = b.health().await["node"].as_str().expect("node id").to_owned();
+    let a_id = a.health().await["node"].as_str().expect("node id").to_owned();
+
+    let (status, found) = rest.get(&format!("/access-log?request_id={id}")).await;
+    assert_eq!(status, 200, "{found}");
+    let items = found["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{found}");
+    assert_eq!((items[0]["status"].as_u64(), items[0]["node"].as_str()), (Some(404), Some(b_id.as_str())));
+    assert_eq!(found["unreachable"], json!([]));
+    let (_, all) = rest.get("/access-log?group=fleet&limit=1000").await;
+    let from = |node: &str| all["items"].as_array().expect("items").iter().filter(|l| l["node"] == node).count();
+    // The warm-up calls of `served_within` are there too: at least what this test sent.
+    assert!(from(&a_id) >= 4 && from(&b_id) >= 3, "lines of both nodes: {all}");
+    assert_eq!(from(&a_id) + from(&b_id), all["items"].as_array().expect("items").len(), "every line names its node");
+
+    // Each node writes its own rows; the console sums them.
+    let sent = |view: &Value| -> u64 {
+        view["buckets"].as_array().expect("buckets").iter().map(|b| b["requests"].as_u64().unwrap_or(0)).sum()
+    };
+    let expected = (from(&a_id) + from(&b_id)) as u64;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, view) = rest.get("/groups/fleet/stats?env=test").await;
+        assert_eq!(status, 200, "{view}");
+        if sent(&view) == expected {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the console sums both nodes: {} of {expected}", sent(&view));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // A gateway node that stops answering is named; the other's lines are still shown.
+    let mut b = b;
+    b.kill();
+    let (status, partial) = rest.get("/access-log?group=fleet&limit=1000").await;
+    assert_eq!(status, 200, "{partial}");
+    assert_eq!(partial["unreachable"], json!([b_id]), "{partial}");
+    assert!(partial["items"].as_array().expect("items").iter().any(|l| l["node"] == a_id.as_str()));
+}
