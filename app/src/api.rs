@@ -103,6 +103,12 @@ pub async fn backend_health() -> Result<Vec<domain::stats::BackendHealth>, Conso
     Ok(ssr::control()?.backend_health(15).await?)
 }
 
+/// One page of the audit log, newest first.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn audit_log(query: domain::audit::AuditQuery) -> Result<domain::audit::AuditPage, ConsoleError> {
+    Ok(ssr::control()?.audit(&query).await?)
+}
+
 /// Every node of the cluster, with its applied revision and whether it is stale.
 #[server]
 pub async fn list_nodes() -> Result<domain::cluster::NodesView, ConsoleError> {

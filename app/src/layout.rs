@@ -12,6 +12,7 @@ use crate::pages::versions::VersionsTab;
 use crate::pages::{
     access_log::AccessLogPage,
     apps::{AppPage, AppsPage},
+    audit::AuditPage,
     backend_services::{BackendServicePage, BackendServicesPage},
     debug::DebugPage,
     groups::GroupsPage,
@@ -81,6 +82,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/tokens") view=TokensPage />
                         <Route path=path!("/nodes") view=NodesPage />
                         <Route path=path!("/access-log") view=AccessLogPage />
+                        <Route path=path!("/audit") view=AuditPage />
                     </ParentRoute>
                 </Routes>
             </Router>
@@ -104,6 +106,7 @@ fn ConsoleFrame() -> impl IntoView {
                 <A href="/policies">"Policies"</A>
                 <A href="/debug">"Debug API"</A>
                 <A href="/access-log">"Access Log"</A>
+                <A href="/audit">"Audit Log"</A>
                 <A href="/nodes">"Gateway Nodes"</A>
             </nav>
             <div class="session">

@@ -220,8 +220,17 @@ impl Control {
             None => row.insert(&txn).await?,
         };
         let after = view(&leaf, now);
-        audit::record(&txn, actor, "domain.certificate.set", "domain", &found.host, before_view.as_ref(), Some(&after))
-            .await?;
+        audit::record_in(
+            &txn,
+            actor,
+            Some(group),
+            "domain.certificate.set",
+            "domain",
+            &found.host,
+            before_view.as_ref(),
+            Some(&after),
+        )
+        .await?;
         self.commit_live(txn, Refresh::Certificates).await?;
         Ok(after)
     }
@@ -248,8 +257,17 @@ impl Control {
             .ok_or_else(|| ControlError::NotFound(format!("a certificate for `{}`", found.host)))?;
         let before = view(&stored_facts(&row)?, Utc::now());
         domain_certificate::Entity::delete_by_id(row.id).exec(&txn).await?;
-        audit::record(&txn, actor, "domain.certificate.remove", "domain", &found.host, Some(&before), None::<&()>)
-            .await?;
+        audit::record_in(
+            &txn,
+            actor,
+            Some(group),
+            "domain.certificate.remove",
+            "domain",
+            &found.host,
+            Some(&before),
+            None::<&()>,
+        )
+        .await?;
         self.commit_live(txn, Refresh::Certificates).await
     }
 

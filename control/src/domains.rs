@@ -58,7 +58,17 @@ impl Control {
         }
         .insert(&txn)
         .await?;
-        audit::record(&txn, actor, "domain.add", "domain", &spec.host, None::<&DomainSpec>, Some(&spec)).await?;
+        audit::record_in(
+            &txn,
+            actor,
+            Some(&group.name),
+            "domain.add",
+            "domain",
+            &spec.host,
+            None::<&DomainSpec>,
+            Some(&spec),
+        )
+        .await?;
         self.commit_live(txn, Refresh::Group(group.id)).await?;
         Ok(spec)
     }
@@ -83,7 +93,17 @@ impl Control {
             .rows_affected
             > 0;
         custom_domain::Entity::delete_by_id(found.id).exec(&txn).await?;
-        audit::record(&txn, actor, "domain.remove", "domain", &host, Some(&before), None::<&DomainSpec>).await?;
+        audit::record_in(
+            &txn,
+            actor,
+            Some(&group.name),
+            "domain.remove",
+            "domain",
+            &host,
+            Some(&before),
+            None::<&DomainSpec>,
+        )
+        .await?;
         let mut changes = vec![Refresh::Group(group.id)];
         if had_certificate {
             changes.push(Refresh::Certificates);

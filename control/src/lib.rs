@@ -24,7 +24,8 @@
 //!   environment; every change recompiles the gateway's app table.
 //! - [`debug`]: the Debug API: builds, signs and sends a request for a live API through the
 //!   real gateway listener with a one-time trace token, and returns what came back.
-//! - `audit`: the audit trail every change writes in its own transaction.
+//! - `audit`: the audit trail every change writes in its own transaction (who, from which
+//!   address, in which group, before and after), and the Audit Log that reads it (append-only).
 //! - [`openapi`]: OpenAPI 3.1 export (draft, version or live) and 3.0/3.1 import with a dry run.
 //! - [`sdk`]: docs (Markdown, HTML) and SDKs (Python, TypeScript) of what is live.
 //! - [`resolve`]: where each API of a deployment goes (backend services, release backend,
@@ -319,6 +320,6 @@ pub(crate) mod testing {
 
     /// The acting user of service calls in tests.
     pub fn admin() -> CurrentUser {
-        CurrentUser { id: 1, username: "admin".into() }
+        CurrentUser { id: 1, username: "admin".into(), address: None }
     }
 }

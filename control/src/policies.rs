@@ -219,7 +219,8 @@ impl Control {
         }
         .insert(&txn)
         .await?;
-        audit::record(&txn, actor, "policy.bind", "policy", &model.name, None::<&()>, Some(spec)).await?;
+        audit::record_in(&txn, actor, Some(&group.name), "policy.bind", "policy", &model.name, None::<&()>, Some(spec))
+            .await?;
         self.commit_live(txn, Refresh::Policies).await?;
         self.binding_views(Some(model.id))
             .await?

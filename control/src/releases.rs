@@ -286,8 +286,11 @@ impl Control {
                 Ok(DeploymentEventView {
                     action: e.action,
                     environment,
-                    from_version: e.from_version_id.and_then(|id| labels.get(&id).cloned()),
-                    to_version: e.to_version_id.and_then(|id| labels.get(&id).cloned()),
+                    // The label kept with the event; the version's own for older rows.
+                    from_version: e
+                        .from_version_label
+                        .or_else(|| e.from_version_id.and_then(|id| labels.get(&id).cloned())),
+                    to_version: e.to_version_label.or_else(|| e.to_version_id.and_then(|id| labels.get(&id).cloned())),
                     backend,
                     note: e.note,
                     actor: e.actor,
@@ -344,6 +347,11 @@ impl Control {
             .one(&txn)
             .await?;
         let from = current.as_ref().map(|d| d.version_id);
+        let from_label = match from {
+            Some(id) => version::Entity::find_by_id(id).one(&txn).await?.map(|v| v.label),
+            None => None,
+        };
+        let before = current.as_ref().map(|d| serde_json::json!({"version": from_label, "backend": d.backend}));
         let backend_json = to_json(&backend)?;
         match current {
             Some(model) => {
@@ -376,13 +384,26 @@ impl Control {
             action: Set(if from.is_some() { "switch" } else { "release" }.to_owned()),
             from_version_id: Set(from),
             to_version_id: Set(Some(target_id)),
-            backend: Set(Some(backend_json)),
+            backend: Set(Some(backend_json.clone())),
             note: Set(note.clone()),
             actor: Set(actor.username.clone()),
             at: Set(now),
+            from_version_label: Set(from_label),
+            to_version_label: Set(Some(target_label.clone())),
             ..Default::default()
         }
         .insert(&txn)
+        .await?;
+        let after = serde_json::json!({"version": target_label, "backend": backend_json, "note": note});
+        crate::audit::record(
+            &txn,
+            actor,
+            if from.is_some() { "deployment.switch" } else { "deployment.release" },
+            "deployment",
+            &format!("{}/{}", group.name, env.as_str()),
+            before.as_ref(),
+            Some(&after),
+        )
         .await?;
         let revision = self.commit_changes(txn, vec![Refresh::Group(group.id)]).await?;
         let rollout = Some(self.rollout(revision).await);
@@ -490,6 +511,8 @@ impl Control {
             .await?
             .ok_or_else(|| ControlError::NotFound(format!("a deployment of `{}` in {}", group.name, env.label())))?;
         deployment::Entity::delete_by_id(current.id).exec(&txn).await?;
+        let from_label = version::Entity::find_by_id(current.version_id).one(&txn).await?.map(|v| v.label);
+        let before = serde_json::json!({"version": from_label, "backend": current.backend});
         deployment_event::ActiveModel {
             group_id: Set(group.id),
             environment: Set(env.as_str().to_owned()),
@@ -500,9 +523,21 @@ impl Control {
             note: Set(String::new()),
             actor: Set(actor.username.clone()),
             at: Set(chrono::Utc::now()),
+            from_version_label: Set(from_label),
+            to_version_label: Set(None),
             ..Default::default()
         }
         .insert(&txn)
+        .await?;
+        crate::audit::record(
+            &txn,
+            actor,
+            "deployment.offline",
+            "deployment",
+            &format!("{}/{}", group.name, env.as_str()),
+            Some(&before),
+            None::<&()>,
+        )
         .await?;
         self.commit_live(txn, Refresh::Group(group.id)).await
     }

@@ -354,7 +354,7 @@ impl Control {
                     time_unix: e.at.timestamp(),
                     env: e.environment()?,
                     action: e.action,
-                    version: e.to_version_id.and_then(|id| labels.get(&id).cloned()),
+                    version: e.to_version_label.or_else(|| e.to_version_id.and_then(|id| labels.get(&id).cloned())),
                 })
             })
             .collect()

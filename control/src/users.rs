@@ -26,11 +26,13 @@ pub struct CurrentUser {
     pub id: i32,
     /// Login name.
     pub username: String,
+    /// The client address of the request acting (the audit log records it).
+    pub address: Option<String>,
 }
 
 impl From<user::Model> for CurrentUser {
     fn from(model: user::Model) -> CurrentUser {
-        CurrentUser { id: model.id, username: model.username }
+        CurrentUser { id: model.id, username: model.username, address: None }
     }
 }
 

@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //! - [`access`]: the access log's lines and filter, as `GET /access-log` shows them.
+//! - [`audit`]: the audit log's rows (with their field-level diff), filter and CSV form.
 //! - [`app`]: apps (AppKey, AppSecret, AppCode) and their authorizations.
 //! - [`cluster`]: roles of a process, nodes and roll-outs as the console shows them.
 //! - [`debug`]: the Debug API's request, result and the gateway's trace.
@@ -29,6 +30,7 @@
 pub mod access;
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod backend;
 pub mod cluster;
 pub mod debug;

@@ -250,9 +250,19 @@ fn flatten(prefix: String, value: &serde_json::Value, out: &mut BTreeMap<String,
 
 /// The fields that differ between two definitions, by JSON path.
 pub fn field_changes(old: &ApiSpec, new: &ApiSpec) -> Vec<FieldChange> {
+    json_changes(&serde_json::to_value(old).unwrap_or_default(), &serde_json::to_value(new).unwrap_or_default())
+}
+
+/// The fields that differ between two JSON values, by JSON path (`null` on one side: every
+/// field of the other is added or removed). The version diff and the audit log use it.
+pub fn json_changes(old: &serde_json::Value, new: &serde_json::Value) -> Vec<FieldChange> {
     let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
-    flatten(String::new(), &serde_json::to_value(old).unwrap_or_default(), &mut a);
-    flatten(String::new(), &serde_json::to_value(new).unwrap_or_default(), &mut b);
+    if !old.is_null() {
+        flatten(String::new(), old, &mut a);
+    }
+    if !new.is_null() {
+        flatten(String::new(), new, &mut b);
+    }
     let mut changes = Vec::new();
     for (field, value) in &b {
         if a.get(field) != Some(value) {

@@ -11,6 +11,8 @@
 //! - `m20261127_000004_cluster`: the change log (`config_changes`) and the node registry.
 //! - `m20261127_000005_stats`: traffic per minute and hour (charts) and per backend origin.
 //! - `m20261127_000006_node_admin`: a gateway node's admin address (its access log).
+//! - `m20261127_000007_audit`: the audit log's address and group; the deployment history's
+//!   version labels.
 //!
 //! Migrations run at start-up and through `gantry migrate`. Each one has `up` and `down`;
 //! they are written with sea-query so the same code creates the schema on SQLite and Postgres.
@@ -24,6 +26,7 @@ mod m20261127_000003_certificates;
 mod m20261127_000004_cluster;
 mod m20261127_000005_stats;
 mod m20261127_000006_node_admin;
+mod m20261127_000007_audit;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -39,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_cluster::Migration),
             Box::new(m20261127_000005_stats::Migration),
             Box::new(m20261127_000006_node_admin::Migration),
+            Box::new(m20261127_000007_audit::Migration),
         ]
     }
 }

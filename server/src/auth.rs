@@ -57,6 +57,7 @@ pub async fn console_guard(
     match user {
         Some(_) if path == "/login" => Redirect::to("/groups").into_response(),
         Some(user) => {
+            let user = with_address(user, &request);
             request.extensions_mut().insert(user);
             next.run(request).await
         }
@@ -65,6 +66,12 @@ pub async fn console_guard(
         None if path.starts_with("/api/") => ApiError::from(ControlError::Unauthenticated).into_response(),
         None => Redirect::to("/login").into_response(),
     }
+}
+
+/// The user with the address its request came from (the audit log records it).
+fn with_address(user: CurrentUser, request: &Request) -> CurrentUser {
+    let address = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|peer| peer.0.ip().to_string());
+    CurrentUser { address, ..user }
 }
 
 fn bearer_token(request: &Request) -> Option<&str> {
@@ -81,6 +88,7 @@ pub async fn rest_guard(State(state): State<AppState>, session: Session, mut req
     };
     match user {
         Ok(Some(user)) => {
+            let user = with_address(user, &request);
             request.extensions_mut().insert(user);
             next.run(request).await
         }

@@ -6,6 +6,7 @@ pub mod api_editor;
 pub mod api_list;
 pub mod api_policies;
 pub mod apps;
+pub mod audit;
 pub mod backend_services;
 pub mod debug;
 pub mod deployments;

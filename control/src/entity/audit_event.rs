@@ -14,6 +14,10 @@ pub struct Model {
     pub before: Option<Json>,
     pub after: Option<Json>,
     pub at: DateTimeUtc,
+    /// The client address the change came from.
+    pub address: Option<String>,
+    /// The group it happened in.
+    pub group_name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

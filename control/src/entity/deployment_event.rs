@@ -16,6 +16,9 @@ pub struct Model {
     pub note: String,
     pub actor: String,
     pub at: DateTimeUtc,
+    /// The labels, kept when the versions are deleted.
+    pub from_version_label: Option<String>,
+    pub to_version_label: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

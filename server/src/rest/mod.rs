@@ -5,6 +5,7 @@
 mod access_log;
 mod apis;
 mod apps;
+mod audit;
 mod debug;
 mod docs;
 pub mod error;
@@ -34,6 +35,8 @@ use utoipa::{Modify, OpenApi};
         health::get_health,
         nodes::list_nodes,
         access_log::access_log,
+        audit::audit,
+        audit::export,
         stats::group_stats,
         stats::api_traffic,
         stats::backend_health,
@@ -129,6 +132,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/health", get(health::get_health))
         .route("/nodes", get(nodes::list_nodes))
         .route("/access-log", get(access_log::access_log))
+        .route("/audit", get(audit::audit))
+        .route("/audit/export", get(audit::export))
         .route("/backend-health", get(stats::backend_health))
         .route("/groups/{group}/stats", get(stats::group_stats))
         .route("/groups/{group}/stats/apis", get(stats::api_traffic))

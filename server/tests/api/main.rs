@@ -2,6 +2,7 @@
 
 mod access_log;
 mod apps;
+mod audit;
 mod auth;
 mod cluster;
 mod concurrent;
