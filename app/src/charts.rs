@@ -6,6 +6,7 @@
 
 use domain::stats::{StatsBucket, StatsEvent, StatsView};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One line of a chart.
 pub struct Line {
@@ -102,10 +103,12 @@ fn draw_lines(
         };
         previous = Some((*at, row));
         chart.draw_series(std::iter::once(PathElement::new(vec![(*at, 0.0), (*at, y_max)], PURPLE.stroke_width(1))))?;
+        // Near the right edge the label goes left of its line, so it is not cut off.
+        let side = if (*at - from) * 5 > span * 4 { HPos::Right } else { HPos::Left };
         chart.draw_series(std::iter::once(Text::new(
             label.clone(),
             (*at, y_max * (0.98 - 0.07 * row as f64)),
-            ("sans-serif", 11).into_font().color(&PURPLE),
+            ("sans-serif", 11).into_font().color(&PURPLE).pos(Pos::new(side, VPos::Top)),
         )))?;
     }
     for line in lines {

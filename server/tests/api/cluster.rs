@@ -223,6 +223,23 @@ async fn nodes(rest: &RestClient) -> Value {
     nodes
 }
 
+/// Waits (up to 5 s) until every node in `nodes` has applied the current revision.
+async fn in_sync(rest: &RestClient, nodes: &[&Node]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let current = self::nodes(rest).await["current_revision"].as_i64().expect("revision");
+        let mut applied = Vec::new();
+        for node in nodes {
+            applied.push(node.health().await["applied_revision"].as_i64().unwrap_or(-1));
+        }
+        if applied.iter().all(|a| *a >= current) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "nodes at {applied:?}, current {current}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn node_of<'a>(nodes: &'a Value, address: &str) -> &'a Value {
     nodes["items"].as_array().expect("items").iter().find(|n| n["address"] == address).expect("the node is listed")
 }
@@ -355,6 +372,8 @@ async fn replays_and_debug_tokens_are_judged_across_nodes_through_redis() {
     for node in [&a, &b] {
         served_within(node, "/signed", 401, WITHIN).await;
     }
+    // Both nodes have the grant (an unsigned call is refused before it is looked at).
+    in_sync(&rest, &[&a, &b]).await;
 
     // One signed request, sent to A and then replayed to B.
     let signer = gateway::signature::Signer {
