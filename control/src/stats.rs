@@ -210,7 +210,7 @@ impl Control {
         self.db().begin_with_options(options).await
     }
 
-    /// The rows of `group` from `from` (inclusive) on: minutes where they are kept, hours
+    /// The rows of `group` from `from` (inclusive) on: minutes from `minutes_from`, hours
     /// before that.
     async fn series_rows(
         &self,
@@ -249,22 +249,28 @@ impl Control {
     /// over nodes and versions, and the deployment events of the range.
     pub async fn stats(&self, group: &str, query: &StatsQuery) -> Result<StatsView, ControlError> {
         let filter = query.parse().map_err(ControlError::Validation)?;
-        self.stats_at(group, filter, now_seconds(), self.retention()).await.map(|(view, _)| view)
+        self.stats_at(group, filter, now_seconds(), self.retention(), false).await.map(|(view, _)| view)
     }
 
-    /// [`Control::group_overview`] and [`Control::stats`] at a given time.
+    /// [`Control::group_overview`] and [`Control::stats`] at a given time; every API's
+    /// totals too when `with_apis`.
     async fn stats_at(
         &self,
         group: &str,
         filter: StatsFilter,
         now: i64,
         retention: Retention,
+        with_apis: bool,
     ) -> Result<(StatsView, Vec<ApiTraffic>), ControlError> {
         let group = self.find_group(group).await?;
         let step = filter.range.bucket_seconds();
         let end = now - now.rem_euclid(step) + step;
         let from = end - filter.range.seconds();
-        let minutes_from = now - i64::from(retention.minute_days) * 86_400;
+        // Minutes where they are kept. Hourly points read the hour rows (60 times fewer) for
+        // every hour before the previous one: the upkeep rolls an hour up again every minute
+        // for three hours, so those are complete.
+        let kept = now - i64::from(retention.minute_days) * 86_400;
+        let minutes_from = if step >= 3_600 { kept.max(now - now.rem_euclid(3_600) - 3_600) } else { kept };
         let rows = self.series_rows(group.id, &filter, from, minutes_from).await?;
         let slots = usize::try_from(filter.range.seconds() / step).unwrap_or_default();
         let mut buckets = vec![Counts::default(); slots];
@@ -274,7 +280,9 @@ impl Control {
             if let Some(bucket) = usize::try_from((row.start - from) / step).ok().and_then(|i| buckets.get_mut(i)) {
                 bucket.merge(&counts);
             }
-            per_api.entry(row.api_id).or_default().merge(&counts);
+            if with_apis {
+                per_api.entry(row.api_id).or_default().merge(&counts);
+            }
         }
         let buckets = buckets
             .iter()
@@ -287,6 +295,9 @@ impl Control {
         let events = self.deployment_markers(group.id, filter.env, from).await?;
         let view =
             StatsView { range: filter.range, env: filter.env, api: filter.api, bucket_seconds: step, buckets, events };
+        if !with_apis {
+            return Ok((view, Vec::new()));
+        }
         let names: HashMap<i32, String> = api::Entity::find()
             .filter(api::Column::GroupId.eq(group.id))
             .all(self.db())
@@ -316,7 +327,7 @@ impl Control {
     /// A group's page of charts: the group's points and every API's totals over the range.
     pub async fn group_overview(&self, group: &str, query: &StatsQuery) -> Result<GroupOverview, ControlError> {
         let filter = StatsFilter { api: None, ..query.parse().map_err(ControlError::Validation)? };
-        let (stats, apis) = self.stats_at(group, filter, now_seconds(), self.retention()).await?;
+        let (stats, apis) = self.stats_at(group, filter, now_seconds(), self.retention(), true).await?;
         Ok(GroupOverview { stats, apis })
     }
 
@@ -478,7 +489,7 @@ impl Control {
         now: i64,
         retention: Retention,
     ) -> Result<StatsView, ControlError> {
-        self.stats_at(group, filter, now, retention).await.map(|(view, _)| view)
+        self.stats_at(group, filter, now, retention, false).await.map(|(view, _)| view)
     }
 }
 

@@ -25,6 +25,9 @@ fn gamma() -> f64 {
     (1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)
 }
 
+/// ln γ, written out: the hot path divides by it once per request.
+const LN_GAMMA: f64 = 0.020000666706669435;
+
 /// Bin indices stay within this range (1 µs to far beyond any timeout).
 const MAX_INDEX: i32 = 2_000;
 /// The most bins an encoded sketch may have.
@@ -47,7 +50,7 @@ impl LatencySketch {
             self.zeros += 1;
             return;
         }
-        let index = ((micros as f64).ln() / gamma().ln()).ceil() as i32;
+        let index = ((micros as f64).ln() / LN_GAMMA).ceil() as i32;
         *self.bins.entry(index.clamp(0, MAX_INDEX)).or_default() += 1;
     }
 
@@ -506,6 +509,11 @@ mod tests {
         }
         assert_eq!(sketch.count(), 20_000);
         assert_eq!(LatencySketch::default().quantile_ms(0.5), None);
+    }
+
+    #[test]
+    fn the_written_out_logarithm_is_gammas() {
+        assert!((LN_GAMMA - gamma().ln()).abs() < 1e-15);
     }
 
     #[test]

@@ -42,7 +42,10 @@ struct Entry<T> {
 #[derive(Default)]
 struct State {
     series: HashMap<Key, Vec<(Box<str>, Entry<Counts>)>>,
-    backends: HashMap<(i64, Arc<str>), Entry<BackendCounts>>,
+    /// Keyed by the minute and the origin's address: origins are interned (one `Arc` per
+    /// origin, `gateway::compiled::Origin`), and the value holds a clone, so the address
+    /// stays that origin's while it is here (no string hashed per request).
+    backends: HashMap<(i64, usize), (Arc<str>, Entry<BackendCounts>)>,
 }
 
 /// The minute series of one node.
@@ -106,7 +109,8 @@ impl StatsCollector {
         entry.value.add(sample.status, sample.latency_us, sample.bytes, sample.failure);
         entry.dirty = true;
         if let Some(origin) = sample.backend {
-            let entry = state.backends.entry((minute, origin.clone())).or_default();
+            let key = (minute, Arc::as_ptr(origin) as *const u8 as usize);
+            let (_, entry) = state.backends.entry(key).or_insert_with(|| (origin.clone(), Entry::default()));
             entry.value.requests += 1;
             match sample.failure {
                 Some(UpstreamFailure::Error) => entry.value.upstream_errors += 1,
@@ -130,7 +134,7 @@ impl StatsCollector {
                 batch.series.push((key, entry.value.clone()));
             }
         }
-        for ((start, origin), entry) in state.backends.iter_mut().filter(|(_, e)| e.dirty) {
+        for ((start, _), (origin, entry)) in state.backends.iter_mut().filter(|(_, (_, e))| e.dirty) {
             entry.dirty = false;
             batch.backends.push(((*start, origin.to_string()), entry.value));
         }
@@ -151,8 +155,10 @@ impl StatsCollector {
             }
         }
         for ((start, origin), _) in &batch.backends {
-            if let Some(entry) = state.backends.iter_mut().find(|((s, o), _)| s == start && **o == **origin) {
-                entry.1.dirty = true;
+            if let Some((_, (_, entry))) =
+                state.backends.iter_mut().find(|((s, _), (o, _))| s == start && **o == **origin)
+            {
+                entry.dirty = true;
             }
         }
     }
