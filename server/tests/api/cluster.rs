@@ -35,7 +35,18 @@ async fn stores() -> (String, String) {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    // Below Linux's ephemeral range (32768–60999), where the other tests' port-0 listeners
+    // and outgoing connections take theirs: a port found free here is not taken by them
+    // before the node binds it.
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(std::process::id().into());
+        let port = 20_000 + (hasher.finish() % 10_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A `gantry serve` process and the addresses it logged.
