@@ -145,9 +145,24 @@ fn hour_model(row: stats_hour::Model) -> stats_minute::Model {
     }
 }
 
-/// The columns a write replaces.
-fn series_conflict<C: sea_orm::sea_query::IntoIden + Copy>(keys: [C; 6], values: [C; 9]) -> OnConflict {
-    OnConflict::columns(keys).update_columns(values).to_owned()
+/// A series row's key columns, and the columns a write replaces (the same names in
+/// `stats_minutes` and `stats_hours`).
+macro_rules! series_conflict {
+    ($c:ident) => {
+        OnConflict::columns([$c::Node, $c::Start, $c::GroupId, $c::ApiId, $c::Environment, $c::Version])
+            .update_columns([
+                $c::Requests,
+                $c::Status2xx,
+                $c::Status3xx,
+                $c::Status4xx,
+                $c::Status5xx,
+                $c::UpstreamErrors,
+                $c::Timeouts,
+                $c::BytesOut,
+                $c::Latency,
+            ])
+            .to_owned()
+    };
 }
 
 impl Control {
@@ -160,20 +175,7 @@ impl Control {
         let txn = self.begin_rows().await?;
         for chunk in batch.series.chunks(CHUNK) {
             stats_minute::Entity::insert_many(chunk.iter().map(|(key, counts)| minute_row(node, key, counts)))
-                .on_conflict(series_conflict(
-                    [C::Node, C::Start, C::GroupId, C::ApiId, C::Environment, C::Version],
-                    [
-                        C::Requests,
-                        C::Status2xx,
-                        C::Status3xx,
-                        C::Status4xx,
-                        C::Status5xx,
-                        C::UpstreamErrors,
-                        C::Timeouts,
-                        C::BytesOut,
-                        C::Latency,
-                    ],
-                ))
+                .on_conflict(series_conflict!(C))
                 .exec_without_returning(&txn)
                 .await?;
         }
@@ -460,20 +462,7 @@ impl Control {
         let txn = self.begin_rows().await?;
         for chunk in rows.chunks(CHUNK) {
             stats_hour::Entity::insert_many(chunk.to_vec())
-                .on_conflict(series_conflict(
-                    [C::Node, C::Start, C::GroupId, C::ApiId, C::Environment, C::Version],
-                    [
-                        C::Requests,
-                        C::Status2xx,
-                        C::Status3xx,
-                        C::Status4xx,
-                        C::Status5xx,
-                        C::UpstreamErrors,
-                        C::Timeouts,
-                        C::BytesOut,
-                        C::Latency,
-                    ],
-                ))
+                .on_conflict(series_conflict!(C))
                 .exec_without_returning(&txn)
                 .await?;
         }

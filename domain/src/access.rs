@@ -121,14 +121,7 @@ impl AccessQuery {
     /// The filter, or every field that is wrong, named.
     pub fn parse(&self) -> Result<AccessFilter, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let text = |field: &str, value: &Option<String>, errors: &mut Vec<FieldError>| -> Option<String> {
-            let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
-            if value.chars().count() > 200 {
-                errors.push(FieldError::new(field, "at most 200 characters"));
-                return None;
-            }
-            Some(value.to_owned())
-        };
+        let text = query_text;
         let request_id = text("request_id", &self.request_id, &mut errors);
         let group = text("group", &self.group, &mut errors);
         let api = text("api", &self.api, &mut errors);
@@ -163,22 +156,7 @@ impl AccessQuery {
                 }
             },
         };
-        let time = |field: &str, value: &Option<String>, errors: &mut Vec<FieldError>| {
-            let raw = text(field, value, errors)?;
-            let parsed = parse_time_ms(&raw);
-            if parsed.is_none() {
-                errors
-                    .push(FieldError::new(field, "a time such as 2026-11-27T21:50:00Z (UTC when no offset is given)"));
-            }
-            parsed
-        };
-        let from_ms = time("from", &self.from, &mut errors);
-        let to_ms = time("to", &self.to, &mut errors);
-        if let (Some(from), Some(to)) = (from_ms, to_ms) {
-            if to < from {
-                errors.push(FieldError::new("to", "must not be before from"));
-            }
-        }
+        let (from_ms, to_ms) = query_window(&self.from, &self.to, &mut errors);
         let limit = match text("limit", &self.limit, &mut errors) {
             None => DEFAULT_LIMIT,
             Some(raw) => match raw.parse::<usize>() {
@@ -195,6 +173,40 @@ impl AccessQuery {
             Err(errors)
         }
     }
+}
+
+/// A text field of a query string: trimmed, empty as absent, at most 200 characters.
+pub(crate) fn query_text(field: &str, value: &Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
+    if value.chars().count() > 200 {
+        errors.push(FieldError::new(field, "at most 200 characters"));
+        return None;
+    }
+    Some(value.to_owned())
+}
+
+/// The `from` and `to` fields of a query string as Unix milliseconds ([`parse_time_ms`]),
+/// each wrong one named, and `to` before `from` refused.
+pub(crate) fn query_window(
+    from: &Option<String>,
+    to: &Option<String>,
+    errors: &mut Vec<FieldError>,
+) -> (Option<i64>, Option<i64>) {
+    let mut time = |field: &str, value: &Option<String>| {
+        let raw = query_text(field, value, errors)?;
+        let parsed = parse_time_ms(&raw);
+        if parsed.is_none() {
+            errors.push(FieldError::new(field, "a time such as 2026-11-27T21:50:00Z (UTC when no offset is given)"));
+        }
+        parsed
+    };
+    let (from_ms, to_ms) = (time("from", from), time("to", to));
+    if let (Some(from), Some(to)) = (from_ms, to_ms) {
+        if to < from {
+            errors.push(FieldError::new("to", "must not be before from"));
+        }
+    }
+    (from_ms, to_ms)
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).

@@ -2,7 +2,7 @@
 //! which address, in which group, with the field-level diff of the change; and the filter,
 //! parsed from the query string.
 
-use crate::access::parse_time_ms;
+use crate::access::{query_text, query_window};
 use crate::error::FieldError;
 use crate::release::FieldChange;
 use serde::{Deserialize, Serialize};
@@ -72,14 +72,7 @@ impl AuditQuery {
     /// The filter, or every field that is wrong, named.
     pub fn parse(&self) -> Result<AuditFilter, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let text = |field: &str, value: &Option<String>, errors: &mut Vec<FieldError>| -> Option<String> {
-            let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
-            if value.chars().count() > 200 {
-                errors.push(FieldError::new(field, "at most 200 characters"));
-                return None;
-            }
-            Some(value.to_owned())
-        };
+        let text = query_text;
         let user = text("user", &self.user, &mut errors);
         let group = text("group", &self.group, &mut errors);
         let action = text("action", &self.action, &mut errors);
@@ -88,22 +81,7 @@ impl AuditQuery {
                 errors.push(FieldError::new("action", "a kind such as `api` or an action such as `api.update`"));
             }
         }
-        let time = |field: &str, value: &Option<String>, errors: &mut Vec<FieldError>| {
-            let raw = text(field, value, errors)?;
-            let parsed = parse_time_ms(&raw);
-            if parsed.is_none() {
-                errors
-                    .push(FieldError::new(field, "a time such as 2026-11-27T21:50:00Z (UTC when no offset is given)"));
-            }
-            parsed
-        };
-        let from_ms = time("from", &self.from, &mut errors);
-        let to_ms = time("to", &self.to, &mut errors);
-        if let (Some(from), Some(to)) = (from_ms, to_ms) {
-            if to < from {
-                errors.push(FieldError::new("to", "must not be before from"));
-            }
-        }
+        let (from_ms, to_ms) = query_window(&self.from, &self.to, &mut errors);
         let mut number =
             |field: &str, value: &Option<String>, default: u64, max: u64| match text(field, value, &mut errors) {
                 None => default,
