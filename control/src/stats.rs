@@ -84,65 +84,28 @@ fn counts_of(row: &stats_minute::Model) -> Counts {
     }
 }
 
-fn minute_row(node: &str, key: &domain::stats::SeriesKey, counts: &Counts) -> stats_minute::ActiveModel {
-    stats_minute::ActiveModel {
-        node: Set(node.to_owned()),
-        start: Set(key.start),
-        group_id: Set(key.group_id),
-        api_id: Set(key.api_id),
-        environment: Set(key.env.as_str().to_owned()),
-        version: Set(key.version.clone()),
-        requests: Set(count(counts.requests)),
-        status_2xx: Set(count(counts.status_2xx)),
-        status_3xx: Set(count(counts.status_3xx)),
-        status_4xx: Set(count(counts.status_4xx)),
-        status_5xx: Set(count(counts.status_5xx)),
-        upstream_errors: Set(count(counts.upstream_errors)),
-        timeouts: Set(count(counts.timeouts)),
-        bytes_out: Set(count(counts.bytes_out)),
-        latency: Set(counts.latency.encode()),
-    }
-}
-
-/// An hour row is a minute row of another table.
-fn hour_row(row: stats_minute::ActiveModel) -> stats_hour::ActiveModel {
-    stats_hour::ActiveModel {
-        node: row.node,
-        start: row.start,
-        group_id: row.group_id,
-        api_id: row.api_id,
-        environment: row.environment,
-        version: row.version,
-        requests: row.requests,
-        status_2xx: row.status_2xx,
-        status_3xx: row.status_3xx,
-        status_4xx: row.status_4xx,
-        status_5xx: row.status_5xx,
-        upstream_errors: row.upstream_errors,
-        timeouts: row.timeouts,
-        bytes_out: row.bytes_out,
-        latency: row.latency,
-    }
-}
-
-fn hour_model(row: stats_hour::Model) -> stats_minute::Model {
-    stats_minute::Model {
-        node: row.node,
-        start: row.start,
-        group_id: row.group_id,
-        api_id: row.api_id,
-        environment: row.environment,
-        version: row.version,
-        requests: row.requests,
-        status_2xx: row.status_2xx,
-        status_3xx: row.status_3xx,
-        status_4xx: row.status_4xx,
-        status_5xx: row.status_5xx,
-        upstream_errors: row.upstream_errors,
-        timeouts: row.timeouts,
-        bytes_out: row.bytes_out,
-        latency: row.latency,
-    }
+/// A row of `stats_minutes` or `stats_hours` (the same columns) for a series' counts.
+macro_rules! series_row {
+    ($table:ident, $node:expr, $key:expr, $counts:expr) => {{
+        let (node, key, counts): (&str, &domain::stats::SeriesKey, &Counts) = ($node, $key, $counts);
+        $table::ActiveModel {
+            node: Set(node.to_owned()),
+            start: Set(key.start),
+            group_id: Set(key.group_id),
+            api_id: Set(key.api_id),
+            environment: Set(key.env.as_str().to_owned()),
+            version: Set(key.version.clone()),
+            requests: Set(count(counts.requests)),
+            status_2xx: Set(count(counts.status_2xx)),
+            status_3xx: Set(count(counts.status_3xx)),
+            status_4xx: Set(count(counts.status_4xx)),
+            status_5xx: Set(count(counts.status_5xx)),
+            upstream_errors: Set(count(counts.upstream_errors)),
+            timeouts: Set(count(counts.timeouts)),
+            bytes_out: Set(count(counts.bytes_out)),
+            latency: Set(counts.latency.encode()),
+        }
+    }};
 }
 
 /// A series row's key columns, and the columns a write replaces (the same names in
@@ -174,10 +137,12 @@ impl Control {
         }
         let txn = self.begin_rows().await?;
         for chunk in batch.series.chunks(CHUNK) {
-            stats_minute::Entity::insert_many(chunk.iter().map(|(key, counts)| minute_row(node, key, counts)))
-                .on_conflict(series_conflict!(C))
-                .exec_without_returning(&txn)
-                .await?;
+            stats_minute::Entity::insert_many(
+                chunk.iter().map(|(key, counts)| series_row!(stats_minute, node, key, counts)),
+            )
+            .on_conflict(series_conflict!(C))
+            .exec_without_returning(&txn)
+            .await?;
         }
         for chunk in batch.backends.chunks(CHUNK) {
             use backend_minute::Column as B;
@@ -242,7 +207,8 @@ impl Control {
             if let Some(api) = filter.api {
                 hours = hours.filter(stats_hour::Column::ApiId.eq(api));
             }
-            rows.extend(hours.all(self.db()).await?.into_iter().map(hour_model));
+            // Same columns: an hour row reads as a minute row.
+            rows.extend(hours.into_model::<stats_minute::Model>().all(self.db()).await?);
         }
         Ok(rows)
     }
@@ -456,7 +422,7 @@ impl Control {
             .filter_map(|((node, group_id, api_id, env, version), counts)| {
                 let env = env.parse::<Environment>().ok()?;
                 let key = domain::stats::SeriesKey { start: hour, group_id, api_id, env, version };
-                Some(hour_row(minute_row(&node, &key, &counts)))
+                Some(series_row!(stats_hour, &node, &key, &counts))
             })
             .collect();
         let txn = self.begin_rows().await?;
