@@ -118,7 +118,8 @@ pub async fn list_nodes() -> Result<domain::cluster::NodesView, ConsoleError> {
 /// Every admin REST API token (never the tokens themselves).
 #[server]
 pub async fn list_tokens() -> Result<Vec<TokenView>, ConsoleError> {
-    Ok(ssr::control()?.list_tokens().await?)
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.tokens_of(&user).await?)
 }
 
 /// Creates a token acting as the logged-in user; the answer holds it, once.
@@ -131,13 +132,86 @@ pub async fn create_token(spec: TokenSpec) -> Result<NewToken, ConsoleError> {
 /// Revokes a token; it stops working at once.
 #[server]
 pub async fn revoke_token(id: i32) -> Result<(), ConsoleError> {
-    Ok(ssr::control()?.revoke_token(id).await?)
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.revoke_token_as(id, &user).await?)
 }
 
-/// The logged-in user's name.
+/// The logged-in user's name and role.
 #[server]
-pub async fn whoami() -> Result<String, ConsoleError> {
-    Ok(ssr::current_user()?.username)
+pub async fn whoami() -> Result<domain::roles::Me, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(domain::roles::Me {
+        username: user.username,
+        grant: user.grant,
+        production_approval: control.production_approval(),
+    })
+}
+
+/// Asks for a Production change (an admin other than the requester approves it). JSON: the
+/// backend is an enum.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn request_release(
+    group: String,
+    spec: domain::approval::RequestSpec,
+) -> Result<domain::approval::ReleaseRequestView, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.request_change(&group, Environment::Prod, &spec, &user).await?)
+}
+
+/// A group's release requests, newest first, pending ones with the diff against live.
+#[server]
+pub async fn list_release_requests(group: String) -> Result<Vec<domain::approval::ReleaseRequestView>, ConsoleError> {
+    let query = control::approvals::RequestQuery { status: None, group: Some(group) };
+    Ok(ssr::control()?.list_requests(&query).await?)
+}
+
+/// What an admin or the requester does with a pending request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RequestDecision {
+    Approve,
+    Reject,
+    Withdraw,
+}
+
+/// Approves (making the change), rejects or withdraws a pending request.
+#[server]
+pub async fn decide_request(
+    id: i32,
+    decision: RequestDecision,
+    note: String,
+) -> Result<domain::approval::ReleaseRequestView, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    let why = domain::approval::Decision { note };
+    Ok(match decision {
+        RequestDecision::Approve => control.approve_request(id, &why, &user).await?,
+        RequestDecision::Reject => control.reject_request(id, &why, &user).await?,
+        RequestDecision::Withdraw => control.withdraw_request(id, &user).await?,
+    })
+}
+
+/// Every user (admins only).
+#[server]
+pub async fn list_users() -> Result<Vec<domain::roles::UserView>, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.list_users(&user).await?)
+}
+
+/// Creates a user (admins only). JSON: a scope is a list or `null`.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn create_user(spec: domain::roles::NewUserSpec) -> Result<domain::roles::UserView, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.add_user(&spec, &user).await?)
+}
+
+/// Changes a user's role, groups, disabled flag or password (admins only). JSON: `groups`
+/// sent as `null` differs from `groups` left out.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn update_user(
+    username: String,
+    patch: domain::roles::UserPatch,
+) -> Result<domain::roles::UserView, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.update_user(&username, &patch, &user).await?)
 }
 
 /// Every API group.
@@ -310,7 +384,8 @@ pub async fn list_apps() -> Result<Vec<AppView>, ConsoleError> {
 /// One app; its AppSecret only when `reveal` (the **Reveal** button).
 #[server]
 pub async fn get_app(name: String, reveal: bool) -> Result<AppView, ConsoleError> {
-    Ok(ssr::control()?.get_app(&name, reveal).await?)
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(if reveal { control.reveal_app(&name, &user).await? } else { control.get_app(&name, false).await? })
 }
 
 /// Creates an app with fresh credentials.
@@ -364,7 +439,8 @@ pub async fn api_authorizations(group: String, id: i32) -> Result<Vec<Authorizat
 /// Sends a Debug API call through the real gateway.
 #[server]
 pub async fn debug_call(request: DebugRequest) -> Result<DebugResult, ConsoleError> {
-    Ok(ssr::control()?.debug(&request).await?)
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.debug(&request, &user).await?)
 }
 
 /// What is live in a group: per environment, the version label and its APIs.

@@ -82,6 +82,7 @@ pub fn TextField(
     #[prop(optional)] multiline: bool,
     #[prop(optional)] code: bool,
     #[prop(optional)] number: bool,
+    #[prop(optional)] password: bool,
 ) -> impl IntoView {
     let Bound { value, set } = bound;
     let (value_lines, set_tab) = (value.clone(), set.clone());
@@ -140,7 +141,13 @@ pub fn TextField(
         view! {
             <input
                 id=id.clone()
-                type=if number { "number" } else { "text" }
+                type=if number {
+                    "number"
+                } else if password {
+                    "password"
+                } else {
+                    "text"
+                }
                 placeholder=placeholder
                 aria-invalid=invalid
                 aria-describedby=describedby
@@ -365,5 +372,30 @@ pub fn DetailHead(
         </p>
         <h1>{move || name.get()}</h1>
         {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+    }
+}
+
+/// The logged-in user, loaded once by the console frame and read by [`IfAllowed`].
+#[derive(Clone, Copy)]
+pub struct Me(pub Resource<Result<domain::roles::Me, ConsoleError>>);
+
+/// Shows `children` only when the logged-in user passes `when`: the console hides what a
+/// role cannot do (the services refuse it anyway, with a 403).
+#[component]
+pub fn IfAllowed(when: Callback<domain::roles::Me, bool>, children: ChildrenFn) -> impl IntoView {
+    let me = use_context::<Me>();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    let allowed = match me {
+                        Some(me) => me.0.await.map(|me| when.run(me)).unwrap_or(false),
+                        None => false,
+                    };
+                    allowed.then(|| children())
+                })
+            }}
+        </Suspense>
     }
 }

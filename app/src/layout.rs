@@ -1,6 +1,7 @@
 //! The HTML document, the routes, and the console frame around every page but login.
 
 use crate::api::whoami;
+use crate::components::IfAllowed;
 use crate::pages::api_editor::ApiEditorPage;
 use crate::pages::api_list::ApiListTab;
 use crate::pages::api_policies::ApiPoliciesPage;
@@ -20,6 +21,7 @@ use crate::pages::{
     nodes::NodesPage,
     policies::{PoliciesPage, PolicyPage},
     tokens::TokensPage,
+    users::UsersPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -83,6 +85,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/nodes") view=NodesPage />
                         <Route path=path!("/access-log") view=AccessLogPage />
                         <Route path=path!("/audit") view=AuditPage />
+                        <Route path=path!("/users") view=UsersPage />
                     </ParentRoute>
                 </Routes>
             </Router>
@@ -94,6 +97,8 @@ pub fn App() -> impl IntoView {
 #[component]
 fn ConsoleFrame() -> impl IntoView {
     let user = Resource::new(|| (), |_| whoami());
+    provide_context(crate::components::Me(user));
+    let admin = Callback::new(|me: domain::roles::Me| me.grant.allows(domain::roles::Action::ManageUsers));
     view! {
         <header class="topbar">
             <a class="brand" href="/groups">
@@ -108,11 +113,17 @@ fn ConsoleFrame() -> impl IntoView {
                 <A href="/access-log">"Access Log"</A>
                 <A href="/audit">"Audit Log"</A>
                 <A href="/nodes">"Gateway Nodes"</A>
+                <IfAllowed when=admin>
+                    <A href="/users">"Users"</A>
+                </IfAllowed>
             </nav>
             <div class="session">
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
-                        user.await.ok().map(|name| view! { <span class="username">{name}</span> })
+                        user.await.ok().map(|me| view! {
+                            <span class="username">{me.username}</span>
+                            <span class="role muted">{me.grant.role.label()}</span>
+                        })
                     })}
                 </Suspense>
                 <A href="/tokens">"API Tokens"</A>

@@ -3,6 +3,7 @@
 //! draft changes nothing that is live: only releasing a version does.
 
 use crate::entity::api;
+use crate::users::Action;
 use crate::{audit, Control, ControlError, CurrentUser, FieldError};
 use domain::api::{ApiSpec, ValidApi};
 pub use domain::views::{ApiPage, ApiQuery, ApiView};
@@ -111,6 +112,7 @@ impl Control {
 
     /// Adds an API to a group's draft.
     pub async fn create_api(&self, group: &str, spec: &ApiSpec, actor: &CurrentUser) -> Result<ApiView, ControlError> {
+        actor.require(Action::EditGroup(group))?;
         let group = self.find_group(group).await?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
         check_function(&spec)?;
@@ -128,6 +130,7 @@ impl Control {
         spec: &ApiSpec,
         actor: &CurrentUser,
     ) -> Result<ApiView, ControlError> {
+        actor.require(Action::EditGroup(group))?;
         let group = self.find_group(group).await?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
         check_function(&spec)?;
@@ -139,6 +142,7 @@ impl Control {
 
     /// Removes an API from the draft (versions that contain it keep it).
     pub async fn delete_api(&self, group: &str, id: i32, actor: &CurrentUser) -> Result<(), ControlError> {
+        actor.require(Action::EditGroup(group))?;
         let group = self.find_group(group).await?;
         let current = self.find_api(group.id, id).await?;
         let before = api_view(current)?.spec;

@@ -6,6 +6,7 @@
 
 use crate::entity::{api, api_group, app, authorization};
 use crate::revision::Refresh;
+use crate::users::Action;
 use crate::{audit, Control, ControlError, CurrentUser};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::app::{AppPatch, AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
@@ -84,8 +85,16 @@ impl Control {
         Ok(view(&model, self.authorization_count(model.id).await?, with_secret))
     }
 
+    /// One app with its AppSecret and AppCode (the **Reveal** button, `?reveal=true`):
+    /// developers and admins only.
+    pub async fn reveal_app(&self, name: &str, actor: &CurrentUser) -> Result<AppView, ControlError> {
+        actor.require(Action::RevealSecret)?;
+        self.get_app(name, true).await
+    }
+
     /// Creates an app with a new AppKey, AppSecret and AppCode; the answer includes the secret.
     pub async fn create_app(&self, spec: &AppSpec, actor: &CurrentUser) -> Result<AppView, ControlError> {
+        actor.require(Action::EditShared)?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
         let txn = self.begin_write().await?;
         if app::Entity::find().filter(app::Column::Name.eq(&spec.name)).one(&txn).await?.is_some() {
@@ -112,6 +121,7 @@ impl Control {
 
     /// Renames, describes, enables or disables an app.
     pub async fn update_app(&self, name: &str, patch: &AppPatch, actor: &CurrentUser) -> Result<AppView, ControlError> {
+        actor.require(Action::EditShared)?;
         let txn = self.begin_write().await?;
         let before = self.find_app(&txn, name).await?;
         let spec = AppSpec {
@@ -149,6 +159,7 @@ impl Control {
         credential: Credential,
         actor: &CurrentUser,
     ) -> Result<AppView, ControlError> {
+        actor.require(Action::EditShared)?;
         let txn = self.begin_write().await?;
         let before = self.find_app(&txn, name).await?;
         let mut active: app::ActiveModel = before.clone().into();
@@ -171,6 +182,7 @@ impl Control {
 
     /// Deletes an app and its authorizations.
     pub async fn delete_app(&self, name: &str, actor: &CurrentUser) -> Result<(), ControlError> {
+        actor.require(Action::EditShared)?;
         let txn = self.begin_write().await?;
         let model = self.find_app(&txn, name).await?;
         authorization::Entity::delete_many().filter(authorization::Column::AppId.eq(model.id)).exec(&txn).await?;
@@ -188,6 +200,7 @@ impl Control {
         spec: &AuthorizeSpec,
         actor: &CurrentUser,
     ) -> Result<Vec<AuthorizationView>, ControlError> {
+        actor.require(Action::EditShared)?;
         let env = spec.validate().map_err(ControlError::Validation)?;
         let expires_at = parse_expiry(spec.expires_at.as_deref(), Utc::now())?;
         let group = self
@@ -236,6 +249,7 @@ impl Control {
 
     /// Revokes one of an app's authorizations (by id).
     pub async fn revoke(&self, app_name: &str, id: i32, actor: &CurrentUser) -> Result<(), ControlError> {
+        actor.require(Action::EditShared)?;
         let txn = self.begin_write().await?;
         let target = self.find_app(&txn, app_name).await?;
         let found = authorization::Entity::find_by_id(id)

@@ -6,6 +6,7 @@
 
 use crate::entity::{custom_domain, domain_certificate};
 use crate::revision::Refresh;
+use crate::users::Action;
 use crate::{audit, Control, ControlError, CurrentUser};
 use chrono::{DateTime, Utc};
 use domain::error::Errors;
@@ -180,6 +181,7 @@ impl Control {
         upload: &CertificateUpload,
         actor: &CurrentUser,
     ) -> Result<CertificateView, ControlError> {
+        actor.require(Action::EditGroup(group))?;
         let found = self.find_domain(group, host).await?;
         let now = Utc::now();
         let leaf = inspect(upload, &found.host, now)?;
@@ -248,6 +250,7 @@ impl Control {
 
     /// Removes a custom domain's certificate; its handshakes get the default certificate.
     pub async fn remove_certificate(&self, group: &str, host: &str, actor: &CurrentUser) -> Result<(), ControlError> {
+        actor.require(Action::EditGroup(group))?;
         let found = self.find_domain(group, host).await?;
         let txn = self.begin_write().await?;
         let row = domain_certificate::Entity::find()

@@ -8,6 +8,8 @@
 
 use crate::entity::{deployment, version};
 use crate::resolve::target_of;
+use crate::users::Action;
+use crate::CurrentUser;
 use crate::{Control, ControlError, FieldError};
 use bytes::Bytes;
 use domain::api::{ApiSpec, AuthType, ParamLocation};
@@ -152,10 +154,12 @@ impl Control {
 
     /// Sends a debug call through the gateway and returns the request, the response, the
     /// timings and the gateway's trace.
-    pub async fn debug(&self, request: &DebugRequest) -> Result<DebugResult, ControlError> {
+    /// A viewer may call Test only (judged once the environment is parsed).
+    pub async fn debug(&self, request: &DebugRequest, actor: &CurrentUser) -> Result<DebugResult, ControlError> {
         let address =
             self.gateway_addr.ok_or_else(|| ControlError::Internal("the gateway's address is not known".into()))?;
         let (subdomain, env, api, backend) = self.live_api(request).await?;
+        actor.require(Action::Debug(env))?;
         let mut built = build(&api.spec, request)?;
         let host = format!("{subdomain}.{}", self.base_domain);
         built.headers.insert(

@@ -3,6 +3,7 @@
 
 use crate::entity::{custom_domain, domain_certificate};
 use crate::revision::Refresh;
+use crate::users::Action;
 use crate::{audit, Control, ControlError, CurrentUser};
 use domain::group::DomainSpec;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -37,6 +38,7 @@ impl Control {
         spec: &DomainSpec,
         actor: &CurrentUser,
     ) -> Result<DomainSpec, ControlError> {
+        actor.require(Action::EditGroup(group))?;
         let group = self.find_group(group).await?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
         if spec.host.ends_with(&format!(".{}", self.base_domain)) || spec.host == self.base_domain {
@@ -75,6 +77,7 @@ impl Control {
 
     /// Unbinds a host name from the group.
     pub async fn remove_domain(&self, group: &str, host: &str, actor: &CurrentUser) -> Result<(), ControlError> {
+        actor.require(Action::EditGroup(group))?;
         let group = self.find_group(group).await?;
         let host = host.trim().to_ascii_lowercase();
         let txn = self.begin_write().await?;

@@ -3,6 +3,7 @@
 
 use crate::entity::{api, api_group, deployment};
 use crate::revision::Refresh;
+use crate::users::Action;
 use crate::{audit, Control, ControlError, CurrentUser, FieldError};
 use domain::group::GroupSpec;
 pub use domain::views::GroupView;
@@ -79,6 +80,7 @@ impl Control {
 
     /// Creates a group.
     pub async fn create_group(&self, spec: &GroupSpec, actor: &CurrentUser) -> Result<GroupView, ControlError> {
+        actor.require(Action::CreateGroup)?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
         self.check_group_unique(&spec, None).await?;
         let now = chrono::Utc::now();
@@ -106,6 +108,7 @@ impl Control {
         spec: &GroupSpec,
         actor: &CurrentUser,
     ) -> Result<GroupView, ControlError> {
+        actor.require(Action::EditGroup(name))?;
         let current = self.find_group(name).await?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
         self.check_group_unique(&spec, Some(current.id)).await?;
@@ -126,6 +129,7 @@ impl Control {
 
     /// Deletes a group and its draft, versions and history; refused while anything is live.
     pub async fn delete_group(&self, name: &str, actor: &CurrentUser) -> Result<(), ControlError> {
+        actor.require(Action::EditGroup(name))?;
         let group = self.find_group(name).await?;
         let txn = self.begin_write().await?;
         let live: Vec<String> = deployment::Entity::find()

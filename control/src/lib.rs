@@ -7,7 +7,10 @@
 //!   the migrations.
 //! - [`entity`]: SeaORM entities, one module per table.
 //! - [`error`]: [`ControlError`], the one error type every service returns.
-//! - [`users`]: users, password hashing (argon2id), the first admin, and login.
+//! - [`users`]: users, password hashing (argon2id), the first admin, login, and the acting
+//!   user's role ([`CurrentUser::require`], the check every changing service makes first).
+//! - `user_admin`: the Users page's services: list, add and change users (role, scope,
+//!   disabled, password), keeping at least one enabled admin.
 //! - [`throttle`]: refuses repeated failed logins per user and per client address (429).
 //! - [`tokens`]: admin API bearer tokens, stored hashed.
 //! - [`groups`]: API groups: create, edit, delete (refused while live), list.
@@ -34,6 +37,8 @@
 //!   is served ends (bump, commit, recompile).
 //! - [`policies`]: traffic policies (throttling, IP access control, CORS) and their
 //!   bindings; every change recompiles the gateway's policy table.
+//! - [`approvals`]: Production change requests: ask, approve (the change made in the same
+//!   transaction), reject, withdraw; and the setting that makes them the only way.
 //! - [`releases`]: versions (freeze, list, diff) and release, switch and off-line, each one
 //!   transaction.
 //! - [`services`]: backend services (a URL per environment); URL changes reach the gateway
@@ -47,6 +52,7 @@
 
 pub mod access;
 pub mod apis;
+pub mod approvals;
 pub mod apps;
 mod audit;
 pub mod certificates;
@@ -69,6 +75,7 @@ pub mod snapshot;
 pub mod stats;
 pub mod throttle;
 pub mod tokens;
+mod user_admin;
 pub mod users;
 
 pub use domain::Environment;
@@ -113,6 +120,8 @@ pub struct Control {
     parsed_versions: Arc<std::sync::Mutex<std::collections::HashMap<i32, Arc<Vec<domain::release::VersionApi>>>>>,
     /// How long traffic rows are kept (charts read hours where minutes are gone).
     retention: stats::Retention,
+    /// Production changes only through an approved request (`GANTRY_PRODUCTION_APPROVAL`).
+    production_approval: bool,
 }
 
 impl Control {
@@ -166,6 +175,7 @@ impl Control {
             parsed_versions: Arc::default(),
             default_certificate: None,
             retention: stats::Retention::default(),
+            production_approval: false,
         }
     }
 
@@ -212,6 +222,18 @@ impl Control {
     pub fn with_gateway_addr(mut self, address: std::net::SocketAddr) -> Control {
         self.gateway_addr = Some(address);
         self
+    }
+
+    /// Makes every Production release, switch and off-line go through a request that an
+    /// admin other than the requester approves.
+    pub fn with_production_approval(mut self, required: bool) -> Control {
+        self.production_approval = required;
+        self
+    }
+
+    /// Whether Production changes need an approved request.
+    pub fn production_approval(&self) -> bool {
+        self.production_approval
     }
 
     /// The most response body bytes a Debug API call reads (the rest is cut, and the
@@ -320,6 +342,6 @@ pub(crate) mod testing {
 
     /// The acting user of service calls in tests.
     pub fn admin() -> CurrentUser {
-        CurrentUser { id: 1, username: "admin".into(), address: None }
+        CurrentUser { id: 1, username: "admin".into(), address: None, grant: crate::users::Grant::admin() }
     }
 }

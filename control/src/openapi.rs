@@ -9,6 +9,7 @@
 //! silently. A dry run reports what would be added, overwritten and skipped.
 
 use crate::releases::draft_apis;
+use crate::users::Action;
 use crate::{Control, ControlError, CurrentUser};
 use domain::api::{ApiSpec, AuthType, Constraints, ParamLocation, ParamSpec, ParamType, ValidApi};
 pub use domain::import::{ImportItem, ImportReport, Skipped};
@@ -235,6 +236,7 @@ impl Control {
         dry_run: bool,
         actor: &CurrentUser,
     ) -> Result<ImportReport, ControlError> {
+        actor.require(Action::EditGroup(group))?;
         let found = self.find_group(group).await?;
         let document = parse_document(text)?;
         let version = document.get("openapi").and_then(Value::as_str).unwrap_or("");

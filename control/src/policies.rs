@@ -6,6 +6,7 @@
 
 use crate::entity::{api, api_group, policy, policy_binding};
 use crate::revision::Refresh;
+use crate::users::Action;
 use crate::{audit, Control, ControlError, CurrentUser};
 use chrono::Utc;
 use domain::policy::{BindingSpec, BindingView, PolicySpec, PolicyType, PolicyView};
@@ -97,6 +98,7 @@ impl Control {
 
     /// Creates a policy (bound nowhere yet).
     pub async fn create_policy(&self, spec: &PolicySpec, actor: &CurrentUser) -> Result<PolicyView, ControlError> {
+        actor.require(Action::EditShared)?;
         let valid = spec.validate().map_err(ControlError::Validation)?;
         let spec = valid.spec;
         let txn = self.begin_write().await?;
@@ -129,6 +131,7 @@ impl Control {
         spec: &PolicySpec,
         actor: &CurrentUser,
     ) -> Result<PolicyView, ControlError> {
+        actor.require(Action::EditShared)?;
         let valid = spec.validate().map_err(ControlError::Validation)?;
         let spec = valid.spec;
         let txn = self.begin_write().await?;
@@ -156,6 +159,7 @@ impl Control {
 
     /// Deletes a policy and its bindings (the console asks first when it is bound).
     pub async fn delete_policy(&self, name: &str, actor: &CurrentUser) -> Result<(), ControlError> {
+        actor.require(Action::EditShared)?;
         let txn = self.begin_write().await?;
         let model = self.find_policy(&txn, name).await?;
         policy_binding::Entity::delete_many().filter(policy_binding::Column::PolicyId.eq(model.id)).exec(&txn).await?;
@@ -173,6 +177,7 @@ impl Control {
         spec: &BindingSpec,
         actor: &CurrentUser,
     ) -> Result<BindingView, ControlError> {
+        actor.require(Action::EditShared)?;
         let env: Environment = spec
             .env
             .trim()
@@ -244,6 +249,7 @@ impl Control {
 
     /// Removes one binding; the next request no longer follows the policy there.
     pub async fn unbind_policy(&self, name: &str, id: i32, actor: &CurrentUser) -> Result<(), ControlError> {
+        actor.require(Action::EditShared)?;
         let txn = self.begin_write().await?;
         let model = self.find_policy(&txn, name).await?;
         let found = policy_binding::Entity::find_by_id(id)

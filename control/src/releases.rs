@@ -6,9 +6,10 @@
 //! group recompiled and swapped into the gateway, so a failure at any step leaves the
 //! previous deployment intact and served.
 
-use crate::entity::{api, deployment, deployment_event, version};
+use crate::entity::{api, api_group, deployment, deployment_event, version};
 use crate::resolve::{release_problems, target_of};
 use crate::revision::Refresh;
+use crate::users::Action;
 use crate::{Control, ControlError, CurrentUser, FieldError};
 use domain::release::{
     DeployBackend, DeploymentEventView, DeploymentView, Diff, ReleaseSpec, VersionApi, VersionSpec, VersionView,
@@ -30,6 +31,15 @@ pub(crate) async fn draft_apis(db: &impl ConnectionTrait, group_id: i32) -> Resu
     let draft =
         api::Entity::find().filter(api::Column::GroupId.eq(group_id)).order_by_asc(api::Column::Id).all(db).await?;
     draft.into_iter().map(|m| Ok(VersionApi { id: m.id, spec: m.spec()? })).collect()
+}
+
+/// A release checked by [`Control::prepare_release`], ready to write.
+pub(crate) struct PreparedRelease {
+    pub(crate) group: api_group::Model,
+    pub(crate) target_id: i32,
+    pub(crate) target_label: String,
+    pub(crate) backend: DeployBackend,
+    pub(crate) note: String,
 }
 
 impl Control {
@@ -120,6 +130,7 @@ impl Control {
         spec: &VersionSpec,
         actor: &CurrentUser,
     ) -> Result<VersionView, ControlError> {
+        actor.require(Action::EditGroup(group))?;
         let group = self.find_group(group).await?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
         let txn = self.begin_write().await?;
@@ -309,6 +320,24 @@ impl Control {
         spec: &ReleaseSpec,
         actor: &CurrentUser,
     ) -> Result<DeploymentView, ControlError> {
+        actor.require(Action::Deploy(group, env))?;
+        self.approval_gate(env)?;
+        let prepared = self.prepare_release(group, env, spec).await?;
+        let txn = self.begin_write().await?;
+        let mut view = self.write_release(&txn, env, &prepared, actor).await?;
+        let revision = self.commit_changes(txn, vec![Refresh::Group(prepared.group.id)]).await?;
+        view.rollout = Some(self.rollout(revision).await);
+        Ok(view)
+    }
+
+    /// Checks a release without writing: the group, the backend, the note, the version and
+    /// whether every API can be served (the SSRF guard included).
+    pub(crate) async fn prepare_release(
+        &self,
+        group: &str,
+        env: Environment,
+        spec: &ReleaseSpec,
+    ) -> Result<PreparedRelease, ControlError> {
         let group = self.find_group(group).await?;
         let backend = spec.backend.validate().map_err(ControlError::Validation)?;
         let note = domain::names::text(&spec.note, 500).map_err(|m| ControlError::field("note", m))?;
@@ -339,16 +368,34 @@ impl Control {
             return Err(ControlError::Validation(problems));
         }
 
+        Ok(PreparedRelease { group, target_id, target_label, backend, note })
+    }
+
+    /// Writes a prepared release in `txn`: the deployment, its history event and the audit
+    /// row. The caller commits (and may write more in the same transaction).
+    pub(crate) async fn write_release(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        env: Environment,
+        prepared: &PreparedRelease,
+        actor: &CurrentUser,
+    ) -> Result<DeploymentView, ControlError> {
         let now = chrono::Utc::now();
-        let txn = self.begin_write().await?;
+        let (group, target_id, target_label, backend, note) = (
+            &prepared.group,
+            prepared.target_id,
+            prepared.target_label.clone(),
+            prepared.backend.clone(),
+            prepared.note.clone(),
+        );
         let current = deployment::Entity::find()
             .filter(deployment::Column::GroupId.eq(group.id))
             .filter(deployment::Column::Environment.eq(env.as_str()))
-            .one(&txn)
+            .one(txn)
             .await?;
         let from = current.as_ref().map(|d| d.version_id);
         let from_label = match from {
-            Some(id) => version::Entity::find_by_id(id).one(&txn).await?.map(|v| v.label),
+            Some(id) => version::Entity::find_by_id(id).one(txn).await?.map(|v| v.label),
             None => None,
         };
         let before = current.as_ref().map(|d| serde_json::json!({"version": from_label, "backend": d.backend}));
@@ -361,7 +408,7 @@ impl Control {
                 active.released_at = Set(now);
                 active.released_by = Set(actor.username.clone());
                 active.note = Set(note.clone());
-                active.update(&txn).await?;
+                active.update(txn).await?;
             }
             None => {
                 deployment::ActiveModel {
@@ -374,7 +421,7 @@ impl Control {
                     note: Set(note.clone()),
                     ..Default::default()
                 }
-                .insert(&txn)
+                .insert(txn)
                 .await?;
             }
         }
@@ -392,11 +439,11 @@ impl Control {
             to_version_label: Set(Some(target_label.clone())),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         let after = serde_json::json!({"version": target_label, "backend": backend_json, "note": note});
         crate::audit::record(
-            &txn,
+            txn,
             actor,
             if from.is_some() { "deployment.switch" } else { "deployment.release" },
             "deployment",
@@ -405,8 +452,6 @@ impl Control {
             Some(&after),
         )
         .await?;
-        let revision = self.commit_changes(txn, vec![Refresh::Group(group.id)]).await?;
-        let rollout = Some(self.rollout(revision).await);
         Ok(DeploymentView {
             environment: env,
             version: target_label,
@@ -415,7 +460,7 @@ impl Control {
             released_by: actor.username.clone(),
             note,
             offline: Vec::new(),
-            rollout,
+            rollout: None,
         })
     }
 
@@ -444,6 +489,8 @@ impl Control {
         note: &str,
         actor: &CurrentUser,
     ) -> Result<DeploymentView, ControlError> {
+        actor.require(Action::Deploy(group, env))?;
+        self.approval_gate(env)?;
         let found = self.find_group(group).await?;
         let mut errors = Vec::new();
         if let Err(found) = version.validate() {
@@ -502,16 +549,31 @@ impl Control {
 
     /// Takes the group off-line in `env`, in one transaction, then swaps the snapshot.
     pub async fn take_offline(&self, group: &str, env: Environment, actor: &CurrentUser) -> Result<(), ControlError> {
+        actor.require(Action::Deploy(group, env))?;
+        self.approval_gate(env)?;
         let group = self.find_group(group).await?;
         let txn = self.begin_write().await?;
+        self.write_offline(&txn, &group, env, actor).await?;
+        self.commit_live(txn, Refresh::Group(group.id)).await
+    }
+
+    /// Writes an off-line in `txn`: the deployment removed, its history event and the audit
+    /// row. The caller commits.
+    pub(crate) async fn write_offline(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        group: &api_group::Model,
+        env: Environment,
+        actor: &CurrentUser,
+    ) -> Result<(), ControlError> {
         let current = deployment::Entity::find()
             .filter(deployment::Column::GroupId.eq(group.id))
             .filter(deployment::Column::Environment.eq(env.as_str()))
-            .one(&txn)
+            .one(txn)
             .await?
             .ok_or_else(|| ControlError::NotFound(format!("a deployment of `{}` in {}", group.name, env.label())))?;
-        deployment::Entity::delete_by_id(current.id).exec(&txn).await?;
-        let from_label = version::Entity::find_by_id(current.version_id).one(&txn).await?.map(|v| v.label);
+        deployment::Entity::delete_by_id(current.id).exec(txn).await?;
+        let from_label = version::Entity::find_by_id(current.version_id).one(txn).await?.map(|v| v.label);
         let before = serde_json::json!({"version": from_label, "backend": current.backend});
         deployment_event::ActiveModel {
             group_id: Set(group.id),
@@ -527,10 +589,10 @@ impl Control {
             to_version_label: Set(None),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         crate::audit::record(
-            &txn,
+            txn,
             actor,
             "deployment.offline",
             "deployment",
@@ -539,11 +601,12 @@ impl Control {
             None::<&()>,
         )
         .await?;
-        self.commit_live(txn, Refresh::Group(group.id)).await
+        Ok(())
     }
 
     /// Deletes a version; refused while it is live.
     pub async fn delete_version(&self, group: &str, label: &str, actor: &CurrentUser) -> Result<(), ControlError> {
+        actor.require(Action::EditGroup(group))?;
         let group = self.find_group(group).await?;
         let model = self.find_version(group.id, label).await?;
         let txn = self.begin_write().await?;

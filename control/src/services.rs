@@ -10,6 +10,7 @@
 use crate::entity::{api, api_group, audit_event, backend_service, backend_service_url, deployment, version};
 use crate::resolve::{service_of, ServiceDirectory};
 use crate::revision::Refresh;
+use crate::users::Action;
 use crate::{audit, Control, ControlError, CurrentUser};
 use chrono::Utc;
 use domain::api::ApiSpec;
@@ -145,6 +146,7 @@ impl Control {
 
     /// Creates a backend service (no URLs yet).
     pub async fn create_service(&self, spec: &ServiceSpec, actor: &CurrentUser) -> Result<ServiceView, ControlError> {
+        actor.require(Action::EditShared)?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
         let txn = self.begin_write().await?;
         if backend_service::Entity::find()
@@ -188,6 +190,7 @@ impl Control {
         patch: &ServicePatch,
         actor: &CurrentUser,
     ) -> Result<ServiceView, ControlError> {
+        actor.require(Action::EditShared)?;
         let before = self.find_service(self.db(), name).await?;
         let kind = kind_of(&before)?;
         if let Some(asked) = patch.kind.as_deref() {
@@ -235,6 +238,7 @@ impl Control {
 
     /// Deletes a service nothing uses.
     pub async fn delete_service(&self, name: &str, actor: &CurrentUser) -> Result<(), ControlError> {
+        actor.require(Action::EditShared)?;
         let model = self.find_service(self.db(), name).await?;
         let (live, _) = self.live_users(&model.name).await?;
         let draft = self.draft_users(&model.name).await?;
@@ -272,6 +276,7 @@ impl Control {
         spec: &ServiceUrlSpec,
         actor: &CurrentUser,
     ) -> Result<ServiceView, ControlError> {
+        actor.require(Action::EditShared)?;
         let model = self.find_service(self.db(), name).await?;
         let url = spec.validate(kind_of(&model)?).map_err(ControlError::Validation)?;
         let txn = self.begin_write().await?;
@@ -324,6 +329,7 @@ impl Control {
         env: Environment,
         actor: &CurrentUser,
     ) -> Result<ServiceView, ControlError> {
+        actor.require(Action::EditShared)?;
         let model = self.find_service(self.db(), name).await?;
         let txn = self.begin_write().await?;
         let row = backend_service_url::Entity::find()

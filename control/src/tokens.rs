@@ -4,6 +4,7 @@
 //! minute, not on every request.
 
 use crate::entity::{api_token, user};
+use crate::users::Action;
 use crate::{Control, ControlError, CurrentUser};
 pub use domain::views::{NewToken, TokenSpec, TokenView};
 use rand::Rng;
@@ -92,7 +93,29 @@ impl Control {
         Ok(rows.iter().map(|(token, owner)| view(token, owner.as_ref().map_or("?", |o| o.username.as_str()))).collect())
     }
 
-    /// Revokes a token: it stops working at once.
+    /// The tokens `actor` may see: everybody's for an admin, its own for anyone else.
+    pub async fn tokens_of(&self, actor: &CurrentUser) -> Result<Vec<TokenView>, ControlError> {
+        let all = self.list_tokens().await?;
+        if actor.grant.allows(Action::ManageUsers) {
+            return Ok(all);
+        }
+        Ok(all.into_iter().filter(|token| token.user == actor.username).collect())
+    }
+
+    /// Revokes a token as `actor`: an admin any, anyone else only its own (another user's
+    /// token is "not found", so ids of others' tokens are not confirmed).
+    pub async fn revoke_token_as(&self, id: i32, actor: &CurrentUser) -> Result<(), ControlError> {
+        if !actor.grant.allows(Action::ManageUsers) {
+            let owned = api_token::Entity::find_by_id(id).one(self.db()).await?.is_some_and(|t| t.user_id == actor.id);
+            if !owned {
+                return Err(ControlError::NotFound(format!("token {id}")));
+            }
+        }
+        self.revoke_token(id).await
+    }
+
+    /// Revokes a token: it stops working at once (the command line's `gantry token revoke`;
+    /// the console and REST call [`Control::revoke_token_as`]).
     pub async fn revoke_token(&self, id: i32) -> Result<(), ControlError> {
         let done = api_token::Entity::delete_by_id(id).exec(self.db()).await?;
         if done.rows_affected == 0 {
@@ -112,7 +135,7 @@ impl Control {
             .one(self.db())
             .await?
             .ok_or(ControlError::Unauthenticated)?;
-        let owner = owner.ok_or(ControlError::Unauthenticated)?;
+        let owner = owner.filter(|owner| !owner.disabled).ok_or(ControlError::Unauthenticated)?;
         let now = chrono::Utc::now();
         if found.expires_at.is_some_and(|at| at <= now) {
             return Err(ControlError::Unauthenticated);
@@ -123,7 +146,7 @@ impl Control {
             active.last_used_at = Set(Some(now));
             active.update(self.db()).await?;
         }
-        Ok(owner.into())
+        owner.try_into()
     }
 }
 

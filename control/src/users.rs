@@ -9,6 +9,7 @@ use crate::entity::user;
 use crate::{Control, ControlError};
 use argon2::password_hash::SaltString;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+pub use domain::roles::{Action, Grant, NewUserSpec, Role, UserPatch, UserView};
 use rand::distr::{Alphanumeric, SampleString};
 use rand::Rng;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
@@ -28,11 +29,24 @@ pub struct CurrentUser {
     pub username: String,
     /// The client address of the request acting (the audit log records it).
     pub address: Option<String>,
+    /// The user's role and the groups it holds in.
+    pub grant: Grant,
 }
 
-impl From<user::Model> for CurrentUser {
-    fn from(model: user::Model) -> CurrentUser {
-        CurrentUser { id: model.id, username: model.username, address: None }
+impl CurrentUser {
+    /// `Ok` when this user may do `action`; otherwise 403 with the reason. Every service
+    /// that changes something calls this first, so the console and REST refuse alike.
+    pub fn require(&self, action: Action<'_>) -> Result<(), ControlError> {
+        self.grant.check(action).map_err(ControlError::Forbidden)
+    }
+}
+
+impl TryFrom<user::Model> for CurrentUser {
+    type Error = ControlError;
+
+    fn try_from(model: user::Model) -> Result<CurrentUser, ControlError> {
+        let grant = model.grant()?;
+        Ok(CurrentUser { id: model.id, username: model.username, address: None, grant })
     }
 }
 
@@ -111,13 +125,21 @@ fn credential_stamp(model: &user::Model) -> String {
     hex::encode(&Sha256::digest(model.password_hash.as_bytes())[..8])
 }
 
+/// The scope column of a grant: a JSON list for a scoped developer, `NULL` otherwise.
+pub(crate) fn stored_groups(grant: &Grant) -> Option<String> {
+    match (grant.role, &grant.groups) {
+        (Role::Developer, Some(groups)) => serde_json::to_string(groups).ok(),
+        _ => None,
+    }
+}
+
 /// A fresh 16-byte random salt.
 fn new_salt() -> Result<SaltString, ControlError> {
     SaltString::encode_b64(&rand::rng().random::<[u8; 16]>())
         .map_err(|e| ControlError::Internal(format!("salt encoding failed: {e}")))
 }
 
-async fn hash_password(password: NewPassword) -> Result<String, ControlError> {
+pub(crate) async fn hash_password(password: NewPassword) -> Result<String, ControlError> {
     tokio::task::spawn_blocking(move || {
         let salt = new_salt()?;
         Argon2::default()
@@ -167,12 +189,19 @@ impl Control {
             }
         };
         let username = Username::parse(ADMIN_USERNAME)?;
-        self.create_user(&username, password).await?;
+        self.create_user(&username, password, &Grant::admin()).await?;
         Ok(outcome)
     }
 
-    /// Creates a user; a taken username is a conflict.
-    pub async fn create_user(&self, username: &Username, password: NewPassword) -> Result<CurrentUser, ControlError> {
+    /// Creates a user with `grant`; a taken username is a conflict. The command line's
+    /// `gantry admin create` and the first start call this directly; the Users page and
+    /// `POST /users` go through [`Control::add_user`].
+    pub async fn create_user(
+        &self,
+        username: &Username,
+        password: NewPassword,
+        grant: &Grant,
+    ) -> Result<CurrentUser, ControlError> {
         if self.find_user(username.as_str()).await?.is_some() {
             return Err(ControlError::Conflict(format!("user `{}` already exists", username.as_str())));
         }
@@ -182,11 +211,14 @@ impl Control {
             password_hash: Set(hash_password(password).await?),
             created_at: Set(now),
             updated_at: Set(now),
+            role: Set(grant.role.as_str().to_owned()),
+            groups: Set(stored_groups(grant)),
+            disabled: Set(false),
             ..Default::default()
         }
         .insert(self.db())
         .await?;
-        Ok(model.into())
+        model.try_into()
     }
 
     /// Sets a new password for an existing user.
@@ -217,7 +249,11 @@ impl Control {
         match found {
             Some(user) if valid => {
                 self.throttle.record_success(username, client);
-                Ok(user.into())
+                if user.disabled {
+                    tracing::info!(username, %client, "login of a disabled user refused");
+                    return Err(ControlError::Forbidden(format!("user `{username}` is disabled")));
+                }
+                user.try_into()
             }
             _ => {
                 tracing::info!(username, %client, "failed login");
@@ -232,16 +268,19 @@ impl Control {
         Ok(user::Entity::find_by_id(id).one(self.db()).await?.map(|model| credential_stamp(&model)))
     }
 
-    /// The user of a session: `None` when the user is gone or its password changed since
-    /// the session began (its `stamp` no longer matches).
+    /// The user of a session: `None` when the user is gone or disabled, or its password
+    /// changed since the session began (its `stamp` no longer matches).
     pub async fn session_user(&self, id: i32, stamp: Option<&str>) -> Result<Option<CurrentUser>, ControlError> {
         let Some(model) = user::Entity::find_by_id(id).one(self.db()).await? else { return Ok(None) };
-        Ok((stamp == Some(credential_stamp(&model).as_str())).then(|| model.into()))
+        if model.disabled || stamp != Some(credential_stamp(&model).as_str()) {
+            return Ok(None);
+        }
+        model.try_into().map(Some)
     }
 
     /// The user with this id, if it still exists.
     pub async fn user(&self, id: i32) -> Result<Option<CurrentUser>, ControlError> {
-        Ok(user::Entity::find_by_id(id).one(self.db()).await?.map(Into::into))
+        user::Entity::find_by_id(id).one(self.db()).await?.map(TryInto::try_into).transpose()
     }
 
     pub(crate) async fn find_user(&self, username: &str) -> Result<Option<user::Model>, ControlError> {

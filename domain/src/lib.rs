@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`access`]: the access log's lines and filter, as `GET /access-log` shows them.
 //! - [`audit`]: the audit log's rows (with their field-level diff), filter and CSV form.
+//! - [`approval`]: Production changes awaiting an admin's approval, and their decisions.
 //! - [`app`]: apps (AppKey, AppSecret, AppCode) and their authorizations.
 //! - [`cluster`]: roles of a process, nodes and roll-outs as the console shows them.
 //! - [`debug`]: the Debug API's request, result and the gateway's trace.
@@ -22,6 +23,8 @@
 //! - [`group`]: the API group as JSON and its validation.
 //! - [`release`]: version labels, release backends, diffs, and the views of versions and
 //!   deployments.
+//! - [`roles`]: admin, developer and viewer, scopes of groups, and the one rule of who may do
+//!   what ([`roles::Grant::allows`]), shared by the services, the REST guard and the console.
 //! - [`service`]: backend services (a URL per environment) and their users.
 //! - [`stats`]: traffic over time (per minute, latency sketches), chart ranges and the
 //!   views of charts, group overviews and backend health.
@@ -30,6 +33,7 @@
 pub mod access;
 pub mod api;
 pub mod app;
+pub mod approval;
 pub mod audit;
 pub mod backend;
 pub mod cluster;
@@ -43,6 +47,7 @@ pub mod names;
 pub mod path;
 pub mod policy;
 pub mod release;
+pub mod roles;
 pub mod service;
 pub mod stats;
 pub mod views;

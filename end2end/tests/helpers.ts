@@ -7,9 +7,9 @@ export async function hydrated(page: Page) {
 }
 
 /** Logs in through the login form, as a person would. */
-export async function logIn(page: Page, password = ADMIN_PASSWORD) {
+export async function logIn(page: Page, password = ADMIN_PASSWORD, username = 'admin') {
   await page.goto('/login');
-  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
 }

@@ -13,6 +13,8 @@
 //! - `m20261127_000006_node_admin`: a gateway node's admin address (its access log).
 //! - `m20261127_000007_audit`: the audit log's address and group; the deployment history's
 //!   version labels.
+//! - `m20261201_000001_roles`: users' roles, group scopes and the disabled flag.
+//! - `m20261201_000002_release_requests`: Production changes awaiting an admin's approval.
 //!
 //! Migrations run at start-up and through `gantry migrate`. Each one has `up` and `down`;
 //! they are written with sea-query so the same code creates the schema on SQLite and Postgres.
@@ -27,6 +29,8 @@ mod m20261127_000004_cluster;
 mod m20261127_000005_stats;
 mod m20261127_000006_node_admin;
 mod m20261127_000007_audit;
+mod m20261201_000001_roles;
+mod m20261201_000002_release_requests;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -43,6 +47,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_stats::Migration),
             Box::new(m20261127_000006_node_admin::Migration),
             Box::new(m20261127_000007_audit::Migration),
+            Box::new(m20261201_000001_roles::Migration),
+            Box::new(m20261201_000002_release_requests::Migration),
         ]
     }
 }

@@ -40,7 +40,13 @@ enum Command {
 #[derive(Subcommand, Debug)]
 enum AdminCommand {
     /// Create a user. Without --password a random one is generated and printed once.
-    Create(UserArgs),
+    Create {
+        #[command(flatten)]
+        user: UserArgs,
+        /// The new user's role: admin, developer or viewer.
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
     /// Set a new password for a user. Without --password a random one is generated and
     /// printed once.
     ResetPassword(UserArgs),
@@ -139,11 +145,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database is up to date");
             Ok(())
         }
-        Command::Admin(AdminCommand::Create(args)) => {
+        Command::Admin(AdminCommand::Create { user: args, role }) => {
             let control = Control::open(&args.database.url()?).await?;
             let username = Username::parse(&args.username)?;
+            let role = control::users::Role::parse(&role).map_err(|m| anyhow::anyhow!("--role {m}"))?;
             let (password, generated) = password_or_generated(args.password)?;
-            control.create_user(&username, password.clone()).await?;
+            control.create_user(&username, password.clone(), &control::users::Grant { role, groups: None }).await?;
             println!("created user {}", username.as_str());
             if generated {
                 println!("password: {}", password.reveal());

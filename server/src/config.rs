@@ -167,6 +167,11 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_TRUSTED_PROXIES", default_value = "", value_parser = parse_proxies)]
     pub trusted_proxies: TrustedProxies,
 
+    /// Production releases, switches and off-lines only through a request that an admin other
+    /// than the requester approves (admins included). Off: admins change Production directly.
+    #[arg(long, env = "GANTRY_PRODUCTION_APPROVAL", default_value_t = false, action = clap::ArgAction::Set)]
+    pub production_approval: bool,
+
     /// Mark the session cookie `Secure` (set when the console is served over HTTPS).
     #[arg(long, env = "GANTRY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

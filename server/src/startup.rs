@@ -176,6 +176,7 @@ impl Application {
             .with_gateway_addr(gateway_addr)
             .with_gateway_tls_addr(gateway_tls_addr)
             .with_debug_body_limit(usize::try_from(settings.debug_max_body_bytes).unwrap_or(usize::MAX))
+            .with_production_approval(settings.production_approval)
             .with_backend_guard(settings.blocked_backend_ranges.clone())
             .with_retention(control::stats::Retention {
                 minute_days: settings.stats_minute_days,

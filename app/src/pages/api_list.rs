@@ -1,10 +1,12 @@
 //! The API List tab: search, paging, and per API Edit, Advanced Configuration and Delete.
 
 use crate::api::{delete_api, list_apis};
-use crate::components::{on_done, Changes};
+use crate::components::{on_done, Changes, IfAllowed};
 use crate::pages::advanced_config::AdvancedConfiguration;
 use crate::pages::group::group_param;
+use crate::pages::release::may_release;
 use crate::pages::release::ReleaseDialog;
+use domain::roles::{Action as Access, Me};
 use domain::views::ApiView;
 use leptos::prelude::*;
 
@@ -61,12 +63,16 @@ pub fn ApiListTab() -> impl IntoView {
                 />
             </div>
             <div class="toolbar-buttons">
-                <a class="button" href=move || format!("/groups/{}/apis/new", group.get())>
-                    "Create API"
-                </a>
-                <button class="primary" on:click=move |_| dialog.set(Dialogs::Release)>
-                    "Release"
-                </button>
+                <IfAllowed when=Callback::new(move |me: Me| me.grant.allows(Access::EditGroup(&group.get_untracked())))>
+                    <a class="button" href=move || format!("/groups/{}/apis/new", group.get())>
+                        "Create API"
+                    </a>
+                </IfAllowed>
+                <IfAllowed when=may_release(group)>
+                    <button class="primary" on:click=move |_| dialog.set(Dialogs::Release)>
+                        "Release"
+                    </button>
+                </IfAllowed>
             </div>
         </div>
         {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}

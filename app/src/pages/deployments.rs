@@ -1,12 +1,15 @@
 //! Deployment Management: per environment the live version and backend, Switch Version and
-//! Off-line; the history below.
+//! Off-line (or Request Release where Production needs an admin's approval), the release
+//! requests, the history below.
 
 use crate::api::list_deployments;
-use crate::components::Changes;
+use crate::components::{Changes, IfAllowed};
+use crate::pages::approvals::{ReleaseRequests, RequestDialog};
 use crate::pages::domains::CustomDomains;
 use crate::pages::group::group_param;
 use crate::pages::release::{OfflineDialog, SwitchDialog};
 use domain::release::DeploymentView;
+use domain::roles::Me;
 use domain::Environment;
 use leptos::prelude::*;
 
@@ -15,6 +18,8 @@ enum Dialogs {
     None,
     Switch(DeploymentView),
     Offline(DeploymentView),
+    /// Request Release (Production, for users who may not change it directly).
+    Request,
 }
 
 fn when(at: &str) -> String {
@@ -44,7 +49,7 @@ pub fn DeploymentsTab() -> impl IntoView {
                         <div class="environments">
                             {Environment::ALL.into_iter().map(|env| {
                                 let current = live.iter().find(|d| d.environment == env).cloned();
-                                environment_card(env, current, dialog)
+                                environment_card(&group.get_untracked(), env, current, dialog)
                             }).collect_view()}
                         </div>
                         <h3>"History"</h3>
@@ -76,6 +81,7 @@ pub fn DeploymentsTab() -> impl IntoView {
                 }
             })}
         </Transition>
+        <ReleaseRequests group changes />
         <TrafficSparklines group />
         <PoliciesInForce group />
         <CustomDomains group />
@@ -83,11 +89,23 @@ pub fn DeploymentsTab() -> impl IntoView {
             Dialogs::None => ().into_any(),
             Dialogs::Switch(live) => view! { <SwitchDialog group=group.get_untracked() live closed /> }.into_any(),
             Dialogs::Offline(live) => view! { <OfflineDialog group=group.get_untracked() live closed /> }.into_any(),
+            Dialogs::Request => view! { <RequestDialog group=group.get_untracked() closed /> }.into_any(),
         }}
     }
 }
 
-fn environment_card(env: Environment, live: Option<DeploymentView>, dialog: RwSignal<Dialogs>) -> impl IntoView {
+fn environment_card(
+    group: &str,
+    env: Environment,
+    live: Option<DeploymentView>,
+    dialog: RwSignal<Dialogs>,
+) -> impl IntoView {
+    let group = group.to_owned();
+    let may_request = {
+        let group = group.clone();
+        Callback::new(move |me: Me| me.may_request(&group, env))
+    };
+    let may_deploy = Callback::new(move |me: Me| me.may_deploy(&group, env));
     let heading = format!("env-{}", env.as_str());
     let body = match live {
         None => view! { <p class="muted">"Not released."</p> }.into_any(),
@@ -108,10 +126,18 @@ fn environment_card(env: Environment, live: Option<DeploymentView>, dialog: RwSi
                         </ul>
                     </div>
                 })}
-                <div class="card-buttons">
-                    <button on:click=move |_| dialog.set(Dialogs::Switch(for_switch.clone()))>"Switch Version"</button>
-                    <button class="danger" on:click=move |_| dialog.set(Dialogs::Offline(for_offline.clone()))>"Off-line"</button>
-                </div>
+                <IfAllowed when=may_deploy>
+                    <div class="card-buttons">
+                        <button on:click={
+                            let live = for_switch.clone();
+                            move |_| dialog.set(Dialogs::Switch(live.clone()))
+                        }>"Switch Version"</button>
+                        <button class="danger" on:click={
+                            let live = for_offline.clone();
+                            move |_| dialog.set(Dialogs::Offline(live.clone()))
+                        }>"Off-line"</button>
+                    </div>
+                </IfAllowed>
             }.into_any()
         }
     };
@@ -121,6 +147,11 @@ fn environment_card(env: Environment, live: Option<DeploymentView>, dialog: RwSi
             <h3 id=heading>{env.label()}</h3>
             <p class="muted stage">{format!("X-Ca-Stage: {}", env.stage())}</p>
             {body}
+            <IfAllowed when=may_request>
+                <div class="card-buttons">
+                    <button on:click=move |_| dialog.set(Dialogs::Request)>"Request Release"</button>
+                </div>
+            </IfAllowed>
         </section>
     }
 }

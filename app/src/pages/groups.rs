@@ -1,7 +1,7 @@
 //! The API Groups page: the list, and dialogs to create, edit and delete a group.
 
 use crate::api::{delete_group, list_groups, save_group};
-use crate::components::{bind, on_done, Dialog, Errors, FormButtons, OtherErrors, TextField};
+use crate::components::{bind, on_done, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, TextField};
 use domain::group::GroupSpec;
 use domain::views::GroupView;
 use leptos::prelude::*;
@@ -47,9 +47,11 @@ pub fn GroupsPage() -> impl IntoView {
         <Title text="API Groups · Gantry" />
         <div class="page-head">
             <h1>"API Groups"</h1>
-            <button class="primary" on:click=move |_| open_form(None)>
-                "Create Group"
-            </button>
+            <IfAllowed when=Callback::new(|me: domain::roles::Me| me.grant.allows(domain::roles::Action::CreateGroup))>
+                <button class="primary" on:click=move |_| open_form(None)>
+                    "Create Group"
+                </button>
+            </IfAllowed>
         </div>
         {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

@@ -8,6 +8,15 @@ use domain::release::{DeployBackend, DeploymentView, VersionSpec};
 use domain::Environment;
 use leptos::prelude::*;
 
+/// Whether the user may release the group to at least one environment (the **Release**
+/// buttons show only then).
+pub fn may_release(group: Memo<String>) -> Callback<domain::roles::Me, bool> {
+    Callback::new(move |me: domain::roles::Me| {
+        let group = group.get_untracked();
+        Environment::ALL.into_iter().any(|env| me.may_deploy(&group, env))
+    })
+}
+
 /// The environments as the selects list them.
 pub const ENVIRONMENTS: [(&str, &str); 3] = [("test", "Test"), ("pre", "Pre-release"), ("prod", "Production")];
 

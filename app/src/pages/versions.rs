@@ -3,8 +3,9 @@
 //! Release button per row.
 
 use crate::api::list_versions;
-use crate::components::Changes;
+use crate::components::{Changes, IfAllowed};
 use crate::pages::group::group_param;
+use crate::pages::release::may_release;
 use crate::pages::release::ReleaseDialog;
 use domain::release::VersionView;
 use leptos::prelude::*;
@@ -92,7 +93,12 @@ fn version_row(v: VersionView, releasing: RwSignal<Option<String>>) -> impl Into
                 </Show>
             </td>
             <td class="actions">
-                <button on:click=move |_| releasing.set(Some(label.clone()))>"Release"</button>
+                <IfAllowed when=may_release(group_param())>
+                    <button on:click={
+                        let label = label.clone();
+                        move |_| releasing.set(Some(label.clone()))
+                    }>"Release"</button>
+                </IfAllowed>
             </td>
         </tr>
     }

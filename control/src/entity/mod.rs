@@ -24,6 +24,7 @@ pub mod domain_certificate;
 pub mod node;
 pub mod policy;
 pub mod policy_binding;
+pub mod release_request;
 pub mod session;
 pub mod stats_hour;
 pub mod stats_minute;

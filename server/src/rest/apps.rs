@@ -51,10 +51,15 @@ pub struct Reveal {
 ))]
 pub async fn get_app(
     State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
     Path(app): Path<String>,
     Query(reveal): Query<Reveal>,
 ) -> Result<Json<AppView>, ApiError> {
-    Ok(Json(state.control.get_app(&app, reveal.reveal).await?))
+    Ok(Json(if reveal.reveal {
+        state.control.reveal_app(&app, &user).await
+    } else {
+        state.control.get_app(&app, false).await
+    }?))
 }
 
 /// Change an app's name or description, or enable / disable it: `{name?, description?, enabled?}`.

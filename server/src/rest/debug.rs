@@ -4,7 +4,8 @@ use crate::rest::error::{ApiError, ValidationErrorBody};
 use crate::rest::json::ApiJson;
 use crate::AppState;
 use axum::extract::State;
-use axum::Json;
+use axum::{Extension, Json};
+use control::CurrentUser;
 use domain::debug::{DebugRequest, DebugResult};
 
 /// Call a live API through the real gateway and get the request sent, the response, the
@@ -15,7 +16,8 @@ use domain::debug::{DebugRequest, DebugResult};
 ))]
 pub async fn debug(
     State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
     ApiJson(request): ApiJson<DebugRequest>,
 ) -> Result<Json<DebugResult>, ApiError> {
-    Ok(Json(state.control.debug(&request).await?))
+    Ok(Json(state.control.debug(&request, &user).await?))
 }

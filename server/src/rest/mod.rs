@@ -1,9 +1,11 @@
 //! The admin REST API at `/api/admin/v1`: JSON in and out, described by an OpenAPI document
 //! generated from these handlers (`/api/admin/v1/openapi.json`). Handlers are thin: they
-//! call the same `control` services as the console.
+//! call the same `control` services as the console. The role every endpoint requires is
+//! one table, [`roles::RULES`], enforced before a handler runs and stated in the document.
 
 mod access_log;
 mod apis;
+mod approvals;
 mod apps;
 mod audit;
 mod debug;
@@ -15,14 +17,17 @@ mod json;
 mod nodes;
 mod policies;
 mod releases;
+pub mod roles;
 mod services;
 mod stats;
 mod tokens;
+mod users;
 
 use crate::{auth, AppState};
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use axum::{Json, Router};
+use roles::RequiredRoles;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -68,6 +73,11 @@ use utoipa::{Modify, OpenApi};
         releases::release_draft,
         releases::live_apis,
         releases::take_offline,
+        approvals::request_change,
+        approvals::list_requests,
+        approvals::approve,
+        approvals::reject,
+        approvals::withdraw,
         apps::list_apps,
         apps::create_app,
         apps::get_app,
@@ -104,9 +114,12 @@ use utoipa::{Modify, OpenApi};
         tokens::list_tokens,
         tokens::create_token,
         tokens::revoke_token,
+        users::list_users,
+        users::create_user,
+        users::update_user,
     ),
     components(schemas(health::Health, error::ErrorBody, error::ValidationErrorBody, error::FieldErrorBody)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &RequiredRoles),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;
@@ -158,6 +171,11 @@ pub fn router(state: AppState) -> Router<AppState> {
             axum::routing::put(releases::release_version).delete(releases::take_offline),
         )
         .route("/groups/{group}/deployments/{env}/draft", axum::routing::post(releases::release_draft))
+        .route("/groups/{group}/deployments/{env}/requests", axum::routing::post(approvals::request_change))
+        .route("/release-requests", get(approvals::list_requests))
+        .route("/release-requests/{id}", axum::routing::delete(approvals::withdraw))
+        .route("/release-requests/{id}/approve", axum::routing::post(approvals::approve))
+        .route("/release-requests/{id}/reject", axum::routing::post(approvals::reject))
         .route("/groups/{group}/live", get(releases::live_apis))
         .route("/groups/{group}/apis/{id}/authorizations", get(apps::api_authorizations))
         .route("/policies", get(policies::list_policies).post(policies::create_policy))
@@ -191,6 +209,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/tokens", get(tokens::list_tokens).post(tokens::create_token))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke_token))
+        .route("/users", get(users::list_users).post(users::create_user))
+        .route("/users/{username}", axum::routing::patch(users::update_user))
+        // Inside the routes (it needs the matched path), after the guard that finds the user.
+        .route_layer(axum::middleware::from_fn(roles::role_guard))
         .fallback(error::not_found)
         .layer(from_fn_with_state(state, auth::rest_guard))
         .layer(axum::middleware::from_fn(error::json_rejections))

@@ -10,10 +10,14 @@ use axum::{Extension, Json};
 use control::tokens::{NewToken, TokenSpec, TokenView};
 use control::CurrentUser;
 
-/// Every token: name, user, created, last used, expiry.
+/// The tokens the caller may see (an admin: everybody's; anyone else: its own): name, user,
+/// created, last used, expiry.
 #[utoipa::path(get, path = "/tokens", tag = "tokens", responses((status = 200, description = "`[token]`, without the tokens themselves")))]
-pub async fn list_tokens(State(state): State<AppState>) -> Result<Json<Vec<TokenView>>, ApiError> {
-    Ok(Json(state.control.list_tokens().await?))
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+) -> Result<Json<Vec<TokenView>>, ApiError> {
+    Ok(Json(state.control.tokens_of(&user).await?))
 }
 
 /// Create a token acting as the caller: `{name, expires_in_days?}`; the answer's `token` is
@@ -30,12 +34,16 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(state.control.issue_token(&spec, &user.username).await?)))
 }
 
-/// Revoke a token: it stops working at once.
+/// Revoke a token (an admin: any; anyone else: its own): it stops working at once.
 #[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", params(("id" = i32, Path)), responses(
     (status = 204, description = "Revoked"),
     (status = 404, body = ErrorBody),
 ))]
-pub async fn revoke_token(State(state): State<AppState>, Path(id): Path<i32>) -> Result<StatusCode, ApiError> {
-    state.control.revoke_token(id).await?;
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<i32>,
+) -> Result<StatusCode, ApiError> {
+    state.control.revoke_token_as(id, &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -47,6 +47,7 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
         redis_url: None,
         poll_interval_ms: 1000,
         listen_notifications: true,
+        production_approval: false,
         console_addr: "127.0.0.1:0".parse().expect("addr"),
         gateway_addr: "127.0.0.1:0".parse().expect("addr"),
         gateway_tls_addr: "127.0.0.1:0".parse().expect("addr"),

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0 with a fresh data dir per test.
 
 mod access_log;
+mod approvals;
 mod apps;
 mod audit;
 mod auth;
@@ -20,6 +21,7 @@ mod policies;
 mod redis_down;
 mod releases;
 mod rest;
+mod roles;
 mod services;
 mod stats;
 mod websocket;
