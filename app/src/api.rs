@@ -126,7 +126,7 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, ConsoleError> {
 #[server]
 pub async fn create_token(spec: TokenSpec) -> Result<NewToken, ConsoleError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
-    Ok(control.issue_token(&spec, &user.username).await?)
+    Ok(control.issue_token_as(&spec, &user).await?)
 }
 
 /// Revokes a token; it stops working at once.

@@ -53,8 +53,29 @@ impl Control {
         Ok(self.issue_token(&spec, username).await?.token)
     }
 
-    /// Creates a token for `username` as `spec` says; the answer holds the token, once.
+    /// Creates a token for `username` as `spec` says; the answer holds the token, once (the
+    /// command line's `gantry token create`; the console and REST call
+    /// [`Control::issue_token_as`]).
     pub async fn issue_token(&self, spec: &TokenSpec, username: &str) -> Result<NewToken, ControlError> {
+        self.insert_token(self.db(), spec, username).await
+    }
+
+    /// Creates a token acting as `actor`, audited (`token.create`, never the token).
+    pub async fn issue_token_as(&self, spec: &TokenSpec, actor: &CurrentUser) -> Result<NewToken, ControlError> {
+        let txn = self.begin_write().await?;
+        let created = self.insert_token(&txn, spec, &actor.username).await?;
+        let id = created.view.id.to_string();
+        crate::audit::record(&txn, actor, "token.create", "token", &id, None::<&()>, Some(&created.view)).await?;
+        txn.commit().await?;
+        Ok(created)
+    }
+
+    async fn insert_token(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        spec: &TokenSpec,
+        username: &str,
+    ) -> Result<NewToken, ControlError> {
         let name = parse_name(&spec.name)?;
         let expires_at = match spec.expires_in_days {
             None => None,
@@ -66,8 +87,11 @@ impl Control {
                 ))
             }
         };
-        let owner =
-            self.find_user(username).await?.ok_or_else(|| ControlError::NotFound(format!("user `{username}`")))?;
+        let owner = user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(db)
+            .await?
+            .ok_or_else(|| ControlError::NotFound(format!("user `{username}`")))?;
         let token = format!("{TOKEN_PREFIX}{}", hex::encode(rand::rng().random::<[u8; 32]>()));
         let model = api_token::ActiveModel {
             name: Set(name),
@@ -78,7 +102,7 @@ impl Control {
             expires_at: Set(expires_at),
             ..Default::default()
         }
-        .insert(self.db())
+        .insert(db)
         .await?;
         Ok(NewToken { view: view(&model, &owner.username), token })
     }
@@ -104,14 +128,18 @@ impl Control {
 
     /// Revokes a token as `actor`: an admin any, anyone else only its own (another user's
     /// token is "not found", so ids of others' tokens are not confirmed).
+    /// Audited (`token.revoke`).
     pub async fn revoke_token_as(&self, id: i32, actor: &CurrentUser) -> Result<(), ControlError> {
-        if !actor.grant.allows(Action::ManageUsers) {
-            let owned = api_token::Entity::find_by_id(id).one(self.db()).await?.is_some_and(|t| t.user_id == actor.id);
-            if !owned {
-                return Err(ControlError::NotFound(format!("token {id}")));
-            }
-        }
-        self.revoke_token(id).await
+        let txn = self.begin_write().await?;
+        let found = api_token::Entity::find_by_id(id).one(&txn).await?;
+        let found = found
+            .filter(|t| t.user_id == actor.id || actor.grant.allows(Action::ManageUsers))
+            .ok_or_else(|| ControlError::NotFound(format!("token {id}")))?;
+        let before = serde_json::json!({"name": found.name, "user_id": found.user_id});
+        api_token::Entity::delete_by_id(id).exec(&txn).await?;
+        crate::audit::record(&txn, actor, "token.revoke", "token", &id.to_string(), Some(&before), None::<&()>).await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Revokes a token: it stops working at once (the command line's `gantry token revoke`;
@@ -214,5 +242,38 @@ mod tests {
             control.authenticate_token(&token).await.expect("use");
         }
         assert_eq!(control.list_tokens().await.expect("list")[0].last_used_at, Some(first), "not rewritten");
+    }
+
+    #[tokio::test]
+    async fn console_tokens_are_audited_and_only_their_owner_or_an_admin_sees_and_revokes_them() {
+        let (control, _dir) = control().await;
+        let admin = crate::testing::admin();
+        let spec = crate::users::NewUserSpec {
+            username: "dev".into(),
+            password: "long enough password".into(),
+            role: "developer".into(),
+            groups: None,
+        };
+        control.add_user(&spec, &admin).await.expect("dev");
+        let client = std::net::IpAddr::from([127, 0, 0, 1]);
+        let dev = control.login("dev", "long enough password", client).await.expect("login");
+        let named = |name: &str| TokenSpec { name: name.into(), expires_in_days: None };
+        let mine = control.issue_token_as(&named("mine"), &dev).await.expect("mine");
+        let theirs = control.issue_token_as(&named("admins"), &admin).await.expect("admin's");
+        let seen: Vec<_> = control.tokens_of(&dev).await.expect("list").into_iter().map(|t| t.name).collect();
+        assert_eq!(seen, ["mine"]);
+        assert_eq!(control.tokens_of(&admin).await.expect("list").len(), 2);
+        let refused = control.revoke_token_as(theirs.view.id, &dev).await.expect_err("not its own");
+        assert!(matches!(refused, ControlError::NotFound(_)), "{refused}");
+        control.authenticate_token(&theirs.token).await.expect("still valid");
+        control.revoke_token_as(mine.view.id, &dev).await.expect("own");
+        assert!(matches!(control.authenticate_token(&mine.token).await, Err(ControlError::Unauthenticated)));
+        let audit =
+            control.audit(&domain::audit::AuditQuery { action: Some("token".into()), ..Default::default() }).await;
+        let audit = audit.expect("audit");
+        let actions: Vec<_> = audit.items.iter().map(|i| i.action.as_str()).collect();
+        assert_eq!(actions, ["token.revoke", "token.create", "token.create"]);
+        let text = serde_json::to_string(&audit).expect("json");
+        assert!(!text.contains(&mine.token) && !text.contains(&theirs.token), "no token in the audit log");
     }
 }

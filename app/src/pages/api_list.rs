@@ -172,12 +172,16 @@ fn api_row(api: ApiView, group: Memo<String>, dialog: RwSignal<Dialogs>) -> impl
                 <a class="button" href=edit>
                     "Edit"
                 </a>
-                <button on:click=move |_| dialog.set(Dialogs::Advanced(for_advanced.clone()))>
-                    "Advanced Configuration"
-                </button>
-                <button class="danger" on:click=move |_| dialog.set(Dialogs::Delete(for_delete.clone()))>
-                    "Delete"
-                </button>
+                <IfAllowed when=Callback::new(move |me: Me| me.grant.allows(Access::EditGroup(&group.get_untracked())))>
+                    <button on:click={
+                        let api = for_advanced.clone();
+                        move |_| dialog.set(Dialogs::Advanced(api.clone()))
+                    }>"Advanced Configuration"</button>
+                    <button class="danger" on:click={
+                        let api = for_delete.clone();
+                        move |_| dialog.set(Dialogs::Delete(api.clone()))
+                    }>"Delete"</button>
+                </IfAllowed>
             </td>
         </tr>
     }

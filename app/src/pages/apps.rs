@@ -7,7 +7,8 @@ use crate::api::{
     set_app_enabled, ConsoleError,
 };
 use crate::components::{
-    bind, on_done, opts, DetailHead, Dialog, Errors, FieldMessage, FormButtons, OtherErrors, SelectField, TextField,
+    bind, on_done, opts, DetailHead, Dialog, Errors, FieldMessage, FormButtons, IfAllowed, OtherErrors, SelectField,
+    TextField,
 };
 use domain::app::{AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
 use leptos::prelude::*;
@@ -31,16 +32,18 @@ pub fn AppsPage() -> impl IntoView {
         <Title text="Apps · Gantry" />
         <div class="page-head">
             <h1>"Apps"</h1>
-            <button
-                class="primary"
-                on:click=move |_| {
-                    errors.set(Vec::new());
-                    form.set(AppSpec::default());
-                    creating.set(true);
-                }
-            >
-                "Create App"
-            </button>
+            <IfAllowed when=Callback::new(|me: domain::roles::Me| me.grant.allows(domain::roles::Action::EditShared))>
+                <button
+                    class="primary"
+                    on:click=move |_| {
+                        errors.set(Vec::new());
+                        form.set(AppSpec::default());
+                        creating.set(true);
+                    }
+                >
+                    "Create App"
+                </button>
+            </IfAllowed>
         </div>
         <p class="hint">
             "An app calls APIs whose authentication is App: with its AppCode, or by signing requests with its AppKey and AppSecret. It may call an API only where it is authorized."
@@ -195,9 +198,11 @@ pub fn AppPage() -> impl IntoView {
                                 view! {
                                     <span class="muted" data-testid="app-secret">"••••••••"</span>
                                     " "
-                                    <button on:click=move |_| {
-                                        reveal.dispatch(name.get_untracked());
-                                    }>"Reveal"</button>
+                                    <IfAllowed when=Callback::new(|me: domain::roles::Me| me.grant.allows(domain::roles::Action::RevealSecret))>
+                                        <button on:click=move |_| {
+                                            reveal.dispatch(name.get_untracked());
+                                        }>"Reveal"</button>
+                                    </IfAllowed>
                                 }
                                     .into_any()
                             }
@@ -241,9 +246,11 @@ pub fn AppPage() -> impl IntoView {
         </Transition>
         <div class="page-head">
             <h2>"Authorizations"</h2>
-            <button class="primary" on:click=move |_| asking.set(Asking::Authorize)>
-                "Authorize"
-            </button>
+            <IfAllowed when=Callback::new(|me: domain::roles::Me| me.grant.allows(domain::roles::Action::EditShared))>
+                <button class="primary" on:click=move |_| asking.set(Asking::Authorize)>
+                    "Authorize"
+                </button>
+            </IfAllowed>
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -5,7 +5,7 @@
 
 use crate::api::{create_service, delete_service_url, get_service, list_services, service_history, set_service_url};
 use crate::components::{
-    bind, on_done, opts, DetailHead, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField,
+    bind, on_done, opts, DetailHead, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, SelectField, TextField,
 };
 use domain::service::{ServiceKind, ServiceSpec, ServiceUrlSpec, ServiceUser, ServiceView};
 use domain::Environment;
@@ -35,16 +35,18 @@ pub fn BackendServicesPage() -> impl IntoView {
         <Title text="Backend Services · Gantry" />
         <div class="page-head">
             <h1>"Backend Services"</h1>
-            <button
-                class="primary"
-                on:click=move |_| {
-                    errors.set(Vec::new());
-                    form.set((ServiceSpec::default(), "http".into()));
-                    creating.set(true);
-                }
-            >
-                "Create Backend Service"
-            </button>
+            <IfAllowed when=Callback::new(|me: domain::roles::Me| me.grant.allows(domain::roles::Action::EditShared))>
+                <button
+                    class="primary"
+                    on:click=move |_| {
+                        errors.set(Vec::new());
+                        form.set((ServiceSpec::default(), "http".into()));
+                        creating.set(true);
+                    }
+                >
+                    "Create Backend Service"
+                </button>
+            </IfAllowed>
         </div>
         <p class="hint">
             "A backend service holds one URL per environment. APIs (Advanced Configuration) and releases refer to it by name; changing a URL changes every live API that uses it there, with no re-release."

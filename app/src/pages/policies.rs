@@ -7,7 +7,7 @@ use crate::api::{
     bind_policy, delete_policy, get_policy, list_apis, list_groups, list_policies, save_policy, unbind_policy,
 };
 use crate::components::{
-    bind, on_done, opts, DetailHead, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField,
+    bind, on_done, opts, DetailHead, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, SelectField, TextField,
 };
 use domain::policy::{BindingSpec, PolicySpec, PolicyType, PolicyView};
 use leptos::prelude::*;
@@ -245,9 +245,11 @@ pub fn PoliciesPage() -> impl IntoView {
         <Title text="Policies · Gantry" />
         <div class="page-head">
             <h1>"Policies"</h1>
-            <button class="primary" on:click=move |_| { errors.set(Vec::new()); form.set(PolicyForm::default()); creating.set(true); }>
-                "Create Policy"
-            </button>
+            <IfAllowed when=Callback::new(|me: domain::roles::Me| me.grant.allows(domain::roles::Action::EditShared))>
+                <button class="primary" on:click=move |_| { errors.set(Vec::new()); form.set(PolicyForm::default()); creating.set(true); }>
+                    "Create Policy"
+                </button>
+            </IfAllowed>
         </div>
         <p class="hint">"Throttling, IP access control and CORS for APIs, bound per API or group and environment. A binding takes effect at once, without a release."</p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

@@ -31,7 +31,7 @@ pub async fn create_token(
     Extension(user): Extension<CurrentUser>,
     ApiJson(spec): ApiJson<TokenSpec>,
 ) -> Result<(StatusCode, Json<NewToken>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.control.issue_token(&spec, &user.username).await?)))
+    Ok((StatusCode::CREATED, Json(state.control.issue_token_as(&spec, &user).await?)))
 }
 
 /// Revoke a token (an admin: any; anyone else: its own): it stops working at once.
