@@ -184,6 +184,8 @@ pub async fn login(
         Err(ControlError::InvalidCredentials | ControlError::Validation(_)) => {
             Redirect::to(&failed_login_location(&form.username)).into_response()
         }
+        // Said only after the right password: it tells nothing to someone guessing.
+        Err(ControlError::Forbidden(_)) => Redirect::to(&login_location("disabled", &form.username)).into_response(),
         Err(ControlError::TooManyAttempts { retry_after_s }) => too_many_attempts(&form.username, retry_after_s),
         Err(error) => ApiError::from(error).into_response(),
     }
@@ -210,10 +212,15 @@ fn too_many_attempts(username: &str, retry_after_s: u64) -> Response {
 /// Back to the login page after a failed attempt, with the username kept in the form (cut to
 /// the longest a username may be, so the address stays short).
 fn failed_login_location(username: &str) -> String {
+    login_location("1", username)
+}
+
+/// The login page with `error` (`1`: wrong credentials; `disabled`: the user is disabled).
+fn login_location(error: &str, username: &str) -> String {
     let kept: String = username.chars().take(MAX_KEPT_USERNAME).collect();
     let base = "/login?";
     form_urlencoded::Serializer::for_suffix(String::from(base), base.len())
-        .append_pair("error", "1")
+        .append_pair("error", error)
         .append_pair("username", &kept)
         .finish()
 }

@@ -1,5 +1,6 @@
 //! The login page. The form posts to `/auth/login` (a plain axum handler), so it works before
-//! the page hydrates; a failed attempt comes back with `?error=1&username=…`.
+//! the page hydrates; a failed attempt comes back with `?error=1&username=…` (`error=disabled`
+//! for a disabled user who gave the right password).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,6 +11,7 @@ use leptos_router::hooks::use_query_map;
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let failed = move || query.read().get("error").is_some();
+    let disabled = move || query.read().get("error").as_deref() == Some("disabled");
     // A failed attempt comes back with the username it tried, so only the password is retyped.
     let username = move || query.read().get("username").unwrap_or_default();
     view! {
@@ -20,7 +22,13 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="muted">"Log in to the console"</p>
                 <Show when=failed>
                     <p class="error" role="alert">
-                        "Invalid username or password."
+                        {move || {
+                            if disabled() {
+                                "This user is disabled: ask an admin to enable it."
+                            } else {
+                                "Invalid username or password."
+                            }
+                        }}
                     </p>
                 </Show>
                 <label for="username">"Username"</label>

@@ -83,6 +83,9 @@ async fn a_developer_requests_another_admin_approves_and_production_serves_it() 
     assert!(next["diff"]["changed"][0]["fields"].to_string().contains("backend.mock.body"), "{next}");
     let (_, pending) = admin.get("/release-requests?status=pending&group=petstore").await;
     assert_eq!(pending["total"], json!(1));
+    let (status, answer) = admin.get("/release-requests?status=%3Cscript%3E").await;
+    assert_eq!((status, answer["errors"][0]["field"].clone()), (422, json!("status")), "{answer}");
+    assert_eq!(admin.get("/release-requests?group=nosuch").await.0, 404);
 }
 
 #[tokio::test]

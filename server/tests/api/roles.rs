@@ -131,10 +131,16 @@ async fn users_are_listed_created_and_changed_over_rest_by_admins_only() {
     let (status, answer) = ann.get("/users").await;
     assert_eq!(status, 403, "{answer}");
     assert!(answer["message"].as_str().expect("message").contains("admin"), "{answer}");
-    // Disabled: the token stops working at once.
+    // Disabled: the token stops working at once; logging in says why, after the password.
     let (status, _) = admin.send(Method::PATCH, "/users/ann", Some(json!({"disabled": true}))).await;
     assert_eq!(status, 200);
     assert_eq!(ann.get("/groups").await.0, 401);
+    let refused = app.post_login("ann", "wrong password!").await;
+    assert_eq!(crate::helpers::location(&refused).as_deref(), Some("/login?error=1&username=ann"));
+    let refused = app.post_login("ann", "long enough password").await;
+    assert_eq!(crate::helpers::location(&refused).as_deref(), Some("/login?error=disabled&username=ann"));
+    let page = app.get("/login?error=disabled&username=ann").await.text().await.expect("page");
+    assert!(page.contains("This user is disabled"), "{page}");
     // The audit log holds both changes, never the password.
     let (_, audit) = admin.get("/audit?action=user").await;
     let text = audit.to_string();
