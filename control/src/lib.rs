@@ -19,6 +19,8 @@
 //! - [`apis`]: a group's working draft of APIs: create, edit, delete, search and page;
 //!   names unique and routes free of conflicts.
 //! - [`domains`]: custom domains of a group, optionally pinned to an environment.
+//! - [`config`]: declarative configuration: export everything as one document keyed by
+//!   name, and diff a document against what is held (apply is not built yet).
 //! - [`cluster`]: the change log gateway nodes follow (with `NOTIFY` on PostgreSQL), the
 //!   node registry, heartbeats and roll-outs.
 //! - [`certificates`]: custom domains' certificates for the HTTPS listener: validated on
@@ -57,6 +59,7 @@ pub mod apps;
 mod audit;
 pub mod certificates;
 pub mod cluster;
+pub mod config;
 pub mod db;
 pub mod debug;
 pub mod domains;

@@ -32,6 +32,9 @@ enum Command {
     /// Manage console users.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Export the configuration as YAML, or compare a file with it.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Manage admin REST API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -62,6 +65,32 @@ struct UserArgs {
     password: Option<String>,
     #[command(flatten)]
     database: DatabaseSettings,
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Print groups, APIs (draft), version labels, deployments, backend services, custom
+    /// domains, policies and apps as sorted YAML (no secrets unless --with-secrets).
+    Export {
+        /// Only this group.
+        #[arg(long)]
+        group: Option<String>,
+        /// Include apps' AppKey, AppSecret and AppCode.
+        #[arg(long)]
+        with_secrets: bool,
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
+    /// Print what FILE would change (one line per field) and exit with 1 when it differs
+    /// from the configuration, 0 when it is the same.
+    Diff {
+        /// A file written by `gantry config export` (and edited).
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
+    /// Print the JSON Schema of the file format.
+    Schema,
 }
 
 #[derive(Subcommand, Debug)]
@@ -172,6 +201,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let spec = control::tokens::TokenSpec { name, expires_in_days: expires_days };
             let created = control.issue_token(&spec, &user).await?;
             println!("{}", created.token);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Export { group, with_secrets, database }) => {
+            let control = Control::open(&database.url()?).await?;
+            let options = control::config::ExportOptions { group, with_secrets };
+            print!("{}", crate::config_file::to_yaml(&control.export_config(&options).await?)?);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Diff { file, database }) => {
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let document =
+                crate::config_file::from_yaml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let control = Control::open(&database.url()?).await?;
+            let diff = control.diff_config(&document).await?;
+            for change in &diff.changes {
+                println!("{}", crate::config_file::describe(change));
+            }
+            if diff.different {
+                println!("{} change(s)", diff.changes.len());
+                std::process::exit(1);
+            }
+            println!("no changes");
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Schema) => {
+            println!("{}", serde_json::to_string_pretty(&control::config::schema()).unwrap_or_default());
             Ok(())
         }
         Command::Token(TokenCommand::List { database }) => {

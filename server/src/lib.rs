@@ -4,7 +4,9 @@
 //!
 //! # Layout
 //! - [`config`]: settings from flags and `GANTRY_*` environment variables.
-//! - [`cli`]: `serve`, `migrate`, `admin create|reset-password`, `token create`.
+//! - [`cli`]: `serve`, `migrate`, `admin create|reset-password`, `token create`,
+//!   `config export|diff|schema`.
+//! - [`config_file`]: the declarative configuration's YAML file and its change lines.
 //! - [`startup`]: [`Application::build`] binds both listeners (port 0 works) and
 //!   [`Application::run_until`] serves until shutdown, then drains.
 //! - `auth`: login/logout handlers and the session and token guards.
@@ -21,6 +23,7 @@
 mod auth;
 pub mod cli;
 pub mod config;
+pub mod config_file;
 mod rest;
 mod session_store;
 pub mod startup;

@@ -8,6 +8,7 @@ mod apis;
 mod approvals;
 mod apps;
 mod audit;
+mod config;
 mod debug;
 mod docs;
 pub mod error;
@@ -111,6 +112,8 @@ use utoipa::{Modify, OpenApi};
         docs::docs,
         docs::sdk,
         docs::import,
+        config::export,
+        config::diff,
         tokens::list_tokens,
         tokens::create_token,
         tokens::revoke_token,
@@ -207,6 +210,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/backend-services/{name}/environments/{env}",
             axum::routing::put(services::set_url).delete(services::delete_url),
         )
+        .route("/config/export", get(config::export))
+        .route("/config/diff", axum::routing::post(config::diff))
         .route("/tokens", get(tokens::list_tokens).post(tokens::create_token))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke_token))
         .route("/users", get(users::list_users).post(users::create_user))

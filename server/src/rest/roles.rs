@@ -129,6 +129,8 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/backend-services/{name}/history", Anyone),
     ("PUT", "/backend-services/{name}/environments/{env}", EditShared),
     ("DELETE", "/backend-services/{name}/environments/{env}", EditShared),
+    ("GET", "/config/export", Anyone),
+    ("POST", "/config/diff", Anyone),
     ("GET", "/tokens", Anyone),
     ("POST", "/tokens", Anyone),
     ("DELETE", "/tokens/{id}", Anyone),
@@ -143,6 +145,7 @@ fn narrowing(method: &str, path: &str) -> Option<&'static str> {
         ("GET", "/apps/{app}") => Some("`?reveal=true` (the AppSecret and AppCode): developer"),
         ("POST", "/debug") => Some("a viewer may call Test only"),
         ("DELETE", "/release-requests/{id}") => Some("the requester or an admin"),
+        ("GET", "/config/export") => Some("`?with_secrets=true`: developer"),
         ("POST", "/release-requests/{id}/approve") => Some("not the requester"),
         ("GET" | "DELETE", p) if p.starts_with("/tokens") => {
             Some("an admin sees and revokes everybody's tokens, anyone else its own")

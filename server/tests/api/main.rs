@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod cluster;
 mod concurrent;
+mod config;
 mod debug;
 mod docs;
 mod functions;
