@@ -55,11 +55,11 @@ async fn export_then_diff_exits_0_and_an_edited_file_names_its_changes_and_exits
     let (status, diff) = admin.send_raw("/config/diff", "gantry: [".into()).await;
     assert_eq!((status, diff["errors"][0]["field"].clone()), (422, json!("file")), "{diff}");
     // Secrets only for developers and up.
-    let (status, _) = admin
-        .post("/users", json!({"username": "val", "password": "long enough password", "role": "viewer"}))
-        .await;
+    let (status, _) =
+        admin.post("/users", json!({"username": "val", "password": "long enough password", "role": "viewer"})).await;
     assert_eq!(status, 201);
-    let viewer = crate::helpers::RestClient::new(&app.console, &app.control.create_token("v", "val").await.expect("token"));
+    let viewer =
+        crate::helpers::RestClient::new(&app.console, &app.control.create_token("v", "val").await.expect("token"));
     assert_eq!(viewer.send_text(reqwest::Method::GET, "/config/export", None).await.0, 200);
     assert_eq!(viewer.send_text(reqwest::Method::GET, "/config/export?with_secrets=true", None).await.0, 403);
 }
