@@ -178,7 +178,7 @@ impl Control {
                 for api in found.items {
                     config.apis.insert(api.spec.name.clone(), api.spec);
                 }
-                if seen == 0 || (page * 100) as u64 >= found.total {
+                if seen == 0 || page * 100 >= found.total {
                     break;
                 }
                 page += 1;

@@ -6,7 +6,8 @@
 
 use crate::entity::user;
 use crate::users::{
-    hash_password, stored_groups, Action, Grant, NewPassword, NewUserSpec, Role, UserPatch, UserView, Username,
+    hash_password, insert_user, stored_groups, Action, Grant, NewPassword, NewUserSpec, Role, UserPatch, UserView,
+    Username,
 };
 use crate::{audit, Control, ControlError, CurrentUser};
 use sea_orm::{
@@ -91,19 +92,7 @@ impl Control {
         if user::Entity::find().filter(user::Column::Username.eq(username.as_str())).one(&txn).await?.is_some() {
             return Err(ControlError::field("username", format!("user `{}` already exists", username.as_str())));
         }
-        let now = chrono::Utc::now();
-        let model = user::ActiveModel {
-            username: Set(username.as_str().to_owned()),
-            password_hash: Set(hash),
-            created_at: Set(now),
-            updated_at: Set(now),
-            role: Set(grant.role.as_str().to_owned()),
-            groups: Set(stored_groups(&grant)),
-            disabled: Set(false),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        let model = insert_user(&txn, &username, hash, &grant).await?;
         let created = view(&model)?;
         let after = audited(&created, false);
         audit::record(&txn, actor, "user.create", "user", &created.username, None::<&()>, Some(&after)).await?;

@@ -133,6 +133,30 @@ pub(crate) fn stored_groups(grant: &Grant) -> Option<String> {
     }
 }
 
+/// Inserts a user row with an already hashed password (the one insert of `create_user` and
+/// the Users page's `add_user`).
+pub(crate) async fn insert_user(
+    db: &impl sea_orm::ConnectionTrait,
+    username: &Username,
+    password_hash: String,
+    grant: &Grant,
+) -> Result<user::Model, ControlError> {
+    let now = chrono::Utc::now();
+    let model = user::ActiveModel {
+        username: Set(username.as_str().to_owned()),
+        password_hash: Set(password_hash),
+        created_at: Set(now),
+        updated_at: Set(now),
+        role: Set(grant.role.as_str().to_owned()),
+        groups: Set(stored_groups(grant)),
+        disabled: Set(false),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(model)
+}
+
 /// A fresh 16-byte random salt.
 fn new_salt() -> Result<SaltString, ControlError> {
     SaltString::encode_b64(&rand::rng().random::<[u8; 16]>())
@@ -205,20 +229,8 @@ impl Control {
         if self.find_user(username.as_str()).await?.is_some() {
             return Err(ControlError::Conflict(format!("user `{}` already exists", username.as_str())));
         }
-        let now = chrono::Utc::now();
-        let model = user::ActiveModel {
-            username: Set(username.as_str().to_owned()),
-            password_hash: Set(hash_password(password).await?),
-            created_at: Set(now),
-            updated_at: Set(now),
-            role: Set(grant.role.as_str().to_owned()),
-            groups: Set(stored_groups(grant)),
-            disabled: Set(false),
-            ..Default::default()
-        }
-        .insert(self.db())
-        .await?;
-        model.try_into()
+        let hash = hash_password(password).await?;
+        insert_user(self.db(), username, hash, grant).await?.try_into()
     }
 
     /// Sets a new password for an existing user.

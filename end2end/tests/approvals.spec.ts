@@ -55,13 +55,40 @@ test('a developer requests a Production release and another admin approves it', 
   await expect(page.getByRole('region', { name: 'Production' }).locator('.live-version')).toHaveText('2.0.0');
   expect(await served()).toEqual([200, 'approved body']);
 
+  // A second request: the developer withdraws one, the admin rejects the other; Production
+  // keeps 2.0.0.
+  expect((await page.request.post(`${admin}/groups/${group}/versions`, { data: { label: '2.1.0' } })).status()).toBe(201);
+  for (const note of ['withdrawn one', 'rejected one']) {
+    await developer.goto(`/groups/${group}/deployments`);
+    await hydrated(developer);
+    await developer.getByRole('region', { name: 'Production' }).getByRole('button', { name: 'Request Release' }).click();
+    const again = developer.getByRole('dialog', { name: 'Request Release' });
+    await again.getByLabel('Version').selectOption('2.1.0');
+    await again.getByLabel('Note').fill(note);
+    await again.getByRole('button', { name: 'Request' }).click();
+    await expect(again).toHaveCount(0);
+  }
+  const withdrawn = developer.getByRole('table', { name: 'Release requests' }).locator('tr', { hasText: 'withdrawn one' });
+  await expect(withdrawn).toContainText('2.0.0: ');
+  await withdrawn.getByRole('button', { name: 'Withdraw' }).click();
+  await expect(withdrawn).toContainText('Withdrawn by requester');
+  await page.goto(`/groups/${group}/deployments`);
+  await hydrated(page);
+  const rejected = page.getByRole('table', { name: 'Release requests' }).locator('tr', { hasText: 'rejected one' });
+  await rejected.getByRole('button', { name: 'Reject Release 2.1.0 (Mock)' }).click();
+  await expect(rejected).toContainText('Rejected by admin');
+  await expect(page.getByRole('region', { name: 'Production' }).locator('.live-version')).toHaveText('2.0.0');
+  expect(await served()).toEqual([200, 'approved body']);
+
   // The Audit Log has the request, the approval and the release, with the diff.
   await page.getByRole('link', { name: 'Audit Log' }).click();
   await hydrated(page);
   await page.getByLabel('Group').fill(group);
   await page.getByRole('button', { name: 'Search' }).click();
   const changes = page.getByRole('table', { name: 'Changes' });
-  await expect(changes.locator('tr', { hasText: 'release_request.create' })).toContainText('requester');
+  await expect(changes.locator('tr', { hasText: 'release_request.create' })).toHaveCount(3);
+  await expect(changes.locator('tr', { hasText: 'release_request.create' }).first()).toContainText('requester');
   await expect(changes.locator('tr', { hasText: 'release_request.approve' })).toContainText('admin');
+  await expect(changes.locator('tr', { hasText: 'release_request.reject' })).toContainText('admin');
   await expect(changes.locator('tr', { hasText: 'deployment.release' })).toContainText('2.0.0');
 });
