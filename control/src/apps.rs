@@ -180,6 +180,54 @@ impl Control {
         Ok(view(&after, self.authorization_count(after.id).await?, true))
     }
 
+    /// Sets an app's AppKey, AppSecret and AppCode to given values (a configuration file
+    /// exported with its secrets, moving apps between instances). Each is 8 to 64 letters,
+    /// digits, `-` or `_`; an AppKey another app holds is refused. The audit event names the
+    /// app, never the values.
+    pub async fn set_credentials(
+        &self,
+        name: &str,
+        credentials: &crate::config::Credentials,
+        actor: &CurrentUser,
+    ) -> Result<AppView, ControlError> {
+        actor.require(Action::EditShared)?;
+        actor.require(Action::RevealSecret)?;
+        let mut errors = Vec::new();
+        for (field, value) in [
+            ("app_key", &credentials.app_key),
+            ("app_secret", &credentials.app_secret),
+            ("app_code", &credentials.app_code),
+        ] {
+            let fits = (8..=64).contains(&value.len())
+                && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !fits {
+                errors.push(crate::FieldError::new(field, "must be 8 to 64 letters, digits, `-` or `_`"));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ControlError::Validation(errors));
+        }
+        let txn = self.begin_write().await?;
+        let before = self.find_app(&txn, name).await?;
+        let taken = app::Entity::find()
+            .filter(app::Column::AppKey.eq(&credentials.app_key))
+            .filter(app::Column::Id.ne(before.id))
+            .one(&txn)
+            .await?;
+        if taken.is_some() {
+            return Err(ControlError::field("app_key", "another app has this AppKey"));
+        }
+        let mut active: app::ActiveModel = before.into();
+        active.app_key = Set(credentials.app_key.clone());
+        active.app_secret = Set(credentials.app_secret.clone());
+        active.app_code = Set(credentials.app_code.clone());
+        active.updated_at = Set(Utc::now());
+        let after = active.update(&txn).await?;
+        audit::record(&txn, actor, "app.set_credentials", "app", &after.name, None::<&()>, None::<&()>).await?;
+        self.commit_live(txn, Refresh::Apps).await?;
+        Ok(view(&after, self.authorization_count(after.id).await?, true))
+    }
+
     /// Deletes an app and its authorizations.
     pub async fn delete_app(&self, name: &str, actor: &CurrentUser) -> Result<(), ControlError> {
         actor.require(Action::EditShared)?;

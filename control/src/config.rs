@@ -1,13 +1,20 @@
-//! Declarative configuration, first part: **export** what Gantry holds as one document with
-//! every collection keyed by name (so it is sorted and stable, and a diff names things, not
-//! positions), and **diff** a document against what Gantry holds now. Applying a document is
-//! not built yet (issue 24).
+//! Declarative configuration: **export** what Gantry holds as one document with every
+//! collection keyed by name (so it is sorted and stable, and a diff names things, not
+//! positions), **diff** a document against what Gantry holds now, and **apply** one in a
+//! single transaction ([`apply`]).
 //!
 //! The document: groups (subdomain, description, custom domains, the draft's APIs, version
 //! labels, what is live per environment), backend services (URL per environment), policies
 //! (configuration and bindings) and apps (metadata and authorizations; AppKey, AppSecret and
 //! AppCode only when asked for). Serialised as YAML by the edges; its JSON Schema is
 //! [`schema`].
+//!
+//! A document written with `--group G` says `scope: G`: diff and apply then leave every other
+//! group alone (backend services, policies and apps are always whole).
+
+mod apply;
+
+pub use apply::{ApplyScope, ConfigApplied};
 
 use crate::{Control, ControlError};
 use domain::api::ApiSpec;
@@ -24,6 +31,10 @@ pub const FORMAT: u32 = 1;
 pub struct ConfigDocument {
     /// The format's version ([`FORMAT`]).
     pub gantry: u32,
+    /// The one group this document describes (`export --group`); absent: every group, and
+    /// applying it deletes the groups it does not have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     #[serde(default)]
     pub groups: BTreeMap<String, GroupConfig>,
     #[serde(default)]
@@ -157,7 +168,7 @@ pub struct ConfigDiff {
 impl Control {
     /// Everything Gantry holds, as a document (`gantry config export`).
     pub async fn export_config(&self, options: &ExportOptions) -> Result<ConfigDocument, ControlError> {
-        let mut document = ConfigDocument { gantry: FORMAT, ..Default::default() };
+        let mut document = ConfigDocument { gantry: FORMAT, scope: options.group.clone(), ..Default::default() };
         for group in self.list_groups().await? {
             if options.group.as_ref().is_some_and(|only| *only != group.name) {
                 continue;
@@ -170,18 +181,8 @@ impl Control {
             for domain in self.list_domains(&group.name).await? {
                 config.domains.insert(domain.host, domain.environment.map(|e| e.as_str().to_owned()));
             }
-            let mut page = 1;
-            loop {
-                let query = domain::views::ApiQuery { q: String::new(), page, per_page: 100 };
-                let found = self.list_apis(&group.name, &query).await?;
-                let seen = found.items.len();
-                for api in found.items {
-                    config.apis.insert(api.spec.name.clone(), api.spec);
-                }
-                if seen == 0 || page * 100 >= found.total {
-                    break;
-                }
-                page += 1;
+            for api in self.draft_apis(&group.name).await? {
+                config.apis.insert(api.spec.name.clone(), api.spec);
             }
             let mut versions = self.list_versions(&group.name).await?;
             versions.reverse();
@@ -254,7 +255,7 @@ impl Control {
             return Err(ControlError::field("gantry", format!("must be {FORMAT}, the format this Gantry reads")));
         }
         let with_secrets = document.apps.values().any(|a| a.credentials.is_some());
-        let current = self.export_config(&ExportOptions { group: None, with_secrets }).await?;
+        let current = self.export_config(&ExportOptions { group: document.scope.clone(), with_secrets }).await?;
         let as_json = |d: &ConfigDocument| serde_json::to_value(d).map_err(|e| ControlError::Internal(e.to_string()));
         let changes = domain::release::json_changes(&as_json(&current)?, &as_json(document)?);
         Ok(ConfigDiff { different: !changes.is_empty(), changes })
@@ -316,6 +317,7 @@ pub fn schema() -> serde_json::Value {
     let mut document = strict(
         json!({
             "gantry": {"const": FORMAT},
+            "scope": {"type": "string", "description": "the one group the file describes (export --group); other groups are left alone"},
             "groups": named(group),
             "backend_services": named(service),
             "policies": named(policy),
@@ -419,5 +421,170 @@ mod tests {
         document.gantry = 2;
         let refused = control.diff_config(&document).await.expect_err("format");
         assert!(refused.to_string().contains("gantry"), "{refused}");
+    }
+
+    /// How many APIs the gateway serves on petstore's Test.
+    fn served(control: &Control) -> Option<usize> {
+        let snapshot = control.snapshots().current();
+        let host = snapshot.host("pets.localhost")?;
+        host.group.deployment(domain::Environment::Test).map(|d| d.api_count())
+    }
+
+    fn json_of(document: &ConfigDocument) -> String {
+        serde_json::to_string_pretty(document).expect("json")
+    }
+
+    async fn audit_count(control: &Control) -> u64 {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        crate::entity::audit_event::Entity::find().count(control.pool()).await.expect("count")
+    }
+
+    #[tokio::test]
+    async fn export_then_apply_on_an_empty_instance_exports_the_same_document() {
+        let (source, _a) = populated().await;
+        // An expiring authorization and a disabled app travel too.
+        let grant = json!({"group": "petstore", "apis": [source.draft_ids("petstore").await.expect("ids")["Hello"]],
+            "env": "pre", "expires_at": "2031-05-01T00:00:00Z"});
+        source.authorize("web", &from(grant), &testing::admin()).await.expect("authorize");
+        source.create_app(&from(json!({"name": "old"})), &testing::admin()).await.expect("app");
+        let off = domain::app::AppPatch { enabled: Some(false), ..Default::default() };
+        source.update_app("old", &off, &testing::admin()).await.expect("disable");
+        for with_secrets in [false, true] {
+            let options = ExportOptions { group: None, with_secrets };
+            let exported = source.export_config(&options).await.expect("export");
+            let (target, _b) = testing::control().await;
+            let applied = target.apply_config(&exported, &testing::admin()).await.expect("apply");
+            assert!(applied.applied && !applied.changes.is_empty());
+            let again = target.export_config(&options).await.expect("export again");
+            assert_eq!(json_of(&again), json_of(&exported), "with_secrets: {with_secrets}");
+            // What is live is served at once: the group's Test deployment is in the snapshot.
+            assert_eq!(served(&target), Some(1), "the gateway serves the applied release");
+            // A second apply finds nothing to do and writes nothing.
+            let before = audit_count(&target).await;
+            let second = target.apply_config(&exported, &testing::admin()).await.expect("apply again");
+            assert!(!second.applied && second.changes.is_empty());
+            assert_eq!(audit_count(&target).await, before);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_refused_partway_changes_nothing() {
+        let (control, _dir) = populated().await;
+        let original = control.export_config(&ExportOptions::default()).await.expect("export");
+        let revision = control.config_revision().await.expect("revision");
+        let audits = audit_count(&control).await;
+        let mut document = original.clone();
+        let group = document.groups.get_mut("petstore").expect("group");
+        // Early steps that would succeed: a description, a new API, a new service.
+        group.description = "changed".into();
+        let mut extra = group.apis["Hello"].clone();
+        extra.name = "Extra".into();
+        extra.request.path = "/extra".into();
+        group.apis.insert("Extra".into(), extra);
+        group.versions.push("2.0.0".into());
+        document.backend_services.insert(
+            "billing".into(),
+            ServiceConfig { kind: "http".into(), description: String::new(), urls: BTreeMap::new() },
+        );
+        // A late step that fails: Pre-release serves a version that does not exist.
+        let missing = DeploymentConfig { version: "9.9.9".into(), backend: DeployBackend::Mock, note: String::new() };
+        document.groups.get_mut("petstore").expect("group").deployments.insert("pre".into(), missing);
+        let refused = control.apply_config(&document, &testing::admin()).await.expect_err("refused");
+        assert!(refused.to_string().contains("groups.petstore.deployments.pre"), "{refused}");
+        assert_eq!(
+            json_of(&control.export_config(&ExportOptions::default()).await.expect("export")),
+            json_of(&original)
+        );
+        assert_eq!(control.config_revision().await.expect("revision"), revision);
+        assert_eq!(audit_count(&control).await, audits, "no audit event of a rolled-back file");
+        // A developer of another group is refused at the first step it may not take.
+        let scoped = crate::CurrentUser {
+            grant: crate::users::Grant { role: crate::users::Role::Developer, groups: Some(vec!["other".into()]) },
+            ..testing::admin()
+        };
+        let mut changed = original.clone();
+        changed.groups.get_mut("petstore").expect("group").description = "changed".into();
+        let forbidden = control.apply_config(&changed, &scoped).await.expect_err("forbidden");
+        assert!(matches!(forbidden, ControlError::Forbidden(ref m) if m.starts_with("groups.petstore")), "{forbidden}");
+        assert_eq!(
+            json_of(&control.export_config(&ExportOptions::default()).await.expect("export")),
+            json_of(&original)
+        );
+        // ...while an unchanged file is no change at all for it; a viewer applies nothing.
+        assert!(!control.apply_config(&original, &scoped).await.expect("no-op").applied);
+        let viewer = crate::CurrentUser {
+            grant: crate::users::Grant { role: crate::users::Role::Viewer, groups: None },
+            ..testing::admin()
+        };
+        let refused = control.apply_config(&original, &viewer).await.expect_err("viewer");
+        assert!(matches!(refused, ControlError::Forbidden(_)), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn apply_removes_what_the_file_drops_and_a_scoped_file_leaves_other_groups_alone() {
+        let (control, _dir) = populated().await;
+        let admin = testing::admin();
+        control.create_group(&from(json!({"name": "other", "subdomain": "other"})), &admin).await.expect("group");
+        let scoped = control
+            .export_config(&ExportOptions { group: Some("petstore".into()), with_secrets: false })
+            .await
+            .expect("export");
+        assert_eq!(scoped.scope.as_deref(), Some("petstore"));
+        let mut document = scoped.clone();
+        let group = document.groups.get_mut("petstore").expect("group");
+        group.deployments.clear();
+        group.versions = vec!["1.1.0".into()];
+        group.apis.clear();
+        document.apps.clear();
+        document.policies.clear();
+        document.backend_services.clear();
+        control.apply_config(&document, &admin).await.expect("apply");
+        let after = control.export_config(&ExportOptions::default()).await.expect("export");
+        assert!(after.groups.contains_key("other"), "a scoped file leaves other groups alone");
+        let petstore = &after.groups["petstore"];
+        assert!(petstore.deployments.is_empty() && petstore.apis.is_empty());
+        assert_eq!(petstore.versions, ["1.1.0"]);
+        assert!(after.apps.is_empty() && after.policies.is_empty() && after.backend_services.is_empty());
+        assert_eq!(served(&control), None, "taken off-line");
+        // A whole-instance file without `petstore` deletes it.
+        let mut whole = control.export_config(&ExportOptions::default()).await.expect("export");
+        whole.groups.remove("petstore");
+        control.apply_config(&whole, &admin).await.expect("apply");
+        let groups: Vec<_> = control.list_groups().await.expect("groups").into_iter().map(|g| g.name).collect();
+        assert_eq!(groups, ["other"]);
+        // A scoped file holding another group is refused before anything runs.
+        let mut wrong = scoped;
+        wrong.groups.insert("third".into(), GroupConfig { subdomain: "third".into(), ..Default::default() });
+        let refused = control.apply_config(&wrong, &admin).await.expect_err("refused");
+        assert!(refused.to_string().contains("groups"), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn a_file_that_cannot_be_reproduced_exactly_is_refused_with_the_fields() {
+        let (control, _dir) = populated().await;
+        let original = control.export_config(&ExportOptions::default()).await.expect("export");
+        let mut document = original.clone();
+        // Versions are frozen in order: an existing pair cannot be reordered.
+        document.groups.get_mut("petstore").expect("group").versions.reverse();
+        let refused = control.apply_config(&document, &testing::admin()).await.expect_err("refused");
+        assert!(matches!(refused, ControlError::Conflict(_)), "{refused}");
+        assert!(refused.to_string().contains("groups.petstore.versions"), "{refused}");
+        // An API whose name is not its key, and an environment that does not exist.
+        let mut document = original.clone();
+        let group = document.groups.get_mut("petstore").expect("group");
+        let hello = group.apis.remove("Hello").expect("api");
+        group.apis.insert("Renamed".into(), hello);
+        group.deployments.insert(
+            "production".into(),
+            DeploymentConfig { version: "1.0.0".into(), backend: DeployBackend::Mock, note: String::new() },
+        );
+        let refused = control.apply_config(&document, &testing::admin()).await.expect_err("refused");
+        let text = refused.to_string();
+        assert!(text.contains("groups.petstore.apis.Renamed.name"), "{text}");
+        assert!(text.contains("groups.petstore.deployments.production"), "{text}");
+        assert_eq!(
+            json_of(&control.export_config(&ExportOptions::default()).await.expect("export")),
+            json_of(&original)
+        );
     }
 }

@@ -3,10 +3,17 @@
 //! SQLite runs in WAL mode (readers never block the writer), with foreign keys enforced,
 //! `synchronous = FULL` (a committed release survives a power cut, not only a `kill -9`) and
 //! a busy timeout so concurrent writers wait instead of failing.
+//!
+//! The services read and write through [`Db`]: the pool, or, while a configuration file is
+//! applied (`crate::config`), one transaction every service's own transaction nests in as a
+//! savepoint.
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlxSqliteConnector};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
+    SqlxSqliteConnector, Statement,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -16,6 +23,54 @@ pub const WRITE_LOCK: i64 = 0x67_616e_7472_79;
 
 /// How long a SQLite writer waits for the lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the services run their statements on.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// The connection pool: each write is its own transaction.
+    Pool(DatabaseConnection),
+    /// One open transaction (applying a configuration file): reads see its writes, and a
+    /// service's transaction is a savepoint inside it.
+    Apply(std::sync::Arc<crate::config::ApplyScope>),
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Db {
+    fn get_database_backend(&self) -> DbBackend {
+        match self {
+            Db::Pool(pool) => pool.get_database_backend(),
+            Db::Apply(scope) => scope.txn.get_database_backend(),
+        }
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self {
+            Db::Pool(pool) => pool.execute_raw(stmt).await,
+            Db::Apply(scope) => scope.txn.execute_raw(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match self {
+            Db::Pool(pool) => pool.execute_unprepared(sql).await,
+            Db::Apply(scope) => scope.txn.execute_unprepared(sql).await,
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self {
+            Db::Pool(pool) => pool.query_one_raw(stmt).await,
+            Db::Apply(scope) => scope.txn.query_one_raw(stmt).await,
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self {
+            Db::Pool(pool) => pool.query_all_raw(stmt).await,
+            Db::Apply(scope) => scope.txn.query_all_raw(stmt).await,
+        }
+    }
+}
 
 /// Connects to a `sqlite:` or `postgres://` URL.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
@@ -61,7 +116,6 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::{ConnectionTrait, Statement};
 
     async fn pragma(db: &DatabaseConnection, name: &str) -> String {
         let row = db

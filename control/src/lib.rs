@@ -91,7 +91,8 @@ use std::sync::Arc;
 /// The control-plane service handle: every console action and REST call goes through it.
 #[derive(Clone, Debug)]
 pub struct Control {
-    db: DatabaseConnection,
+    pool: DatabaseConnection,
+    db: db::Db,
     throttle: Arc<throttle::LoginThrottle>,
     /// Password checks running at once: one per core.
     password_checks: Arc<tokio::sync::Semaphore>,
@@ -153,7 +154,8 @@ impl Control {
     /// Wraps an open, migrated connection.
     pub fn from_connection(db: DatabaseConnection) -> Control {
         Control {
-            db,
+            pool: db.clone(),
+            db: db::Db::Pool(db),
             throttle: Arc::new(throttle::LoginThrottle::default()),
             password_checks: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
@@ -299,7 +301,13 @@ impl Control {
     }
 
     /// The connection pool (for the session store, which lives beside the services).
-    pub fn db(&self) -> &DatabaseConnection {
+    pub fn pool(&self) -> &DatabaseConnection {
+        &self.pool
+    }
+
+    /// What the services read and write through: the pool, or the transaction a
+    /// configuration file is being applied in.
+    pub(crate) fn db(&self) -> &db::Db {
         &self.db
     }
 
@@ -316,7 +324,11 @@ impl Control {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        let txn = self.db.begin_with_options(options).await?;
+        let txn = match &self.db {
+            db::Db::Pool(pool) => pool.begin_with_options(options).await?,
+            // A savepoint inside the file's transaction, which holds the write lock already.
+            db::Db::Apply(scope) => return scope.txn.begin().await,
+        };
         if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
             txn.execute_raw(sea_orm::Statement::from_string(
                 sea_orm::DbBackend::Postgres,

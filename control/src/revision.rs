@@ -59,6 +59,13 @@ impl Control {
         txn: DatabaseTransaction,
         changes: Vec<Refresh>,
     ) -> Result<i64, ControlError> {
+        if let crate::db::Db::Apply(scope) = self.db() {
+            // A step of a configuration file: release the savepoint; the file's transaction
+            // logs, commits and recompiles everything at its end (revision 0: nothing to wait for).
+            txn.commit().await?;
+            scope.defer(changes);
+            return Ok(0);
+        }
         let revision = self.log_change(&txn, &changes).await?;
         // Marked before the commit, so this node's follower never recompiles it a second time.
         self.mark_local(revision);

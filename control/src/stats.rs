@@ -174,7 +174,8 @@ impl Control {
             sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        self.db().begin_with_options(options).await
+        // Traffic rows are never written while a configuration file is applied.
+        self.pool().begin_with_options(options).await
     }
 
     /// The rows of `group` from `from` (inclusive) on: minutes from `minutes_from`, hours

@@ -295,6 +295,19 @@ impl Control {
         user::Entity::find_by_id(id).one(self.db()).await?.map(TryInto::try_into).transpose()
     }
 
+    /// The user a command-line tool acts as (`gantry config apply --user U`): refused when
+    /// unknown or disabled.
+    pub async fn acting_user(&self, username: &str, address: &str) -> Result<CurrentUser, ControlError> {
+        let model =
+            self.find_user(username).await?.ok_or_else(|| ControlError::NotFound(format!("user `{username}`")))?;
+        if model.disabled {
+            return Err(ControlError::Forbidden(format!("user `{username}` is disabled")));
+        }
+        let mut user: CurrentUser = model.try_into()?;
+        user.address = Some(address.to_owned());
+        Ok(user)
+    }
+
     pub(crate) async fn find_user(&self, username: &str) -> Result<Option<user::Model>, ControlError> {
         Ok(user::Entity::find().filter(user::Column::Username.eq(username)).one(self.db()).await?)
     }

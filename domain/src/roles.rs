@@ -98,6 +98,8 @@ pub enum Action<'a> {
     RequestDeploy(&'a str),
     /// Approve or reject someone else's request.
     Approve,
+    /// Apply a configuration file (each change in it is checked again as its own action).
+    ApplyConfig,
 }
 
 impl Grant {
@@ -120,7 +122,7 @@ impl Grant {
             (Role::Developer, Action::EditGroup(group)) => self.covers(group),
             (Role::Developer, Action::Deploy(group, env)) => env != Environment::Prod && self.covers(group),
             (Role::Developer, Action::CreateGroup | Action::EditShared) => self.groups.is_none(),
-            (Role::Developer, Action::RevealSecret | Action::Debug(_)) => true,
+            (Role::Developer, Action::RevealSecret | Action::Debug(_) | Action::ApplyConfig) => true,
             (Role::Developer, Action::RequestDeploy(group)) => self.covers(group),
             (Role::Developer, Action::ManageUsers | Action::Approve) => false,
         }
@@ -150,6 +152,7 @@ impl Grant {
             Action::ManageUsers => "only an admin may manage users and others' tokens".to_owned(),
             Action::RequestDeploy(group) => format!("a {role} may not request changes of group `{group}`"),
             Action::Approve => "only an admin may approve or reject requests".to_owned(),
+            Action::ApplyConfig => format!("a {role} may not apply configuration files"),
         })
     }
 
@@ -294,22 +297,29 @@ mod tests {
             Action::RequestDeploy("petstore"),
             Action::RequestDeploy("other"),
             Action::Approve,
+            Action::ApplyConfig,
         ];
-        let table: [(&Grant, [bool; 16]); 4] = [
-            (&admin, [true; 16]),
-            (&dev, [true, true, true, true, true, true, false, true, true, true, true, true, false, true, true, false]),
+        let table: [(&Grant, [bool; 17]); 4] = [
+            (&admin, [true; 17]),
+            (
+                &dev,
+                [
+                    true, true, true, true, true, true, false, true, true, true, true, true, false, true, true, false,
+                    true,
+                ],
+            ),
             (
                 &scoped,
                 [
                     true, true, false, false, true, true, false, false, false, true, true, true, false, true, false,
-                    false,
+                    false, true,
                 ],
             ),
             (
                 &viewer,
                 [
                     true, false, false, false, false, false, false, false, false, false, true, false, false, false,
-                    false, false,
+                    false, false, false,
                 ],
             ),
         ];

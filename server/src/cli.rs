@@ -89,6 +89,18 @@ enum ConfigCommand {
         #[command(flatten)]
         database: DatabaseSettings,
     },
+    /// Make the configuration what FILE says, in one transaction, acting as --user (its role
+    /// decides what may change; every change is audited as it). Prints what changed; a
+    /// refusal changes nothing and exits with 1.
+    Apply {
+        /// A file written by `gantry config export` (and edited).
+        file: std::path::PathBuf,
+        /// The user the changes are made (and audited) as.
+        #[arg(long, default_value = "admin")]
+        user: String,
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
     /// Print the JSON Schema of the file format.
     Schema,
 }
@@ -223,6 +235,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 std::process::exit(1);
             }
             println!("no changes");
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Apply { file, user, database }) => {
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let document =
+                crate::config_file::from_yaml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let control = Control::open(&database.url()?).await?;
+            let actor = control.acting_user(&user, "cli").await?;
+            let applied = control.apply_config(&document, &actor).await?;
+            for change in &applied.changes {
+                println!("{}", crate::config_file::describe(change));
+            }
+            if applied.applied {
+                println!("applied {} change(s) as {user}: revision {}", applied.changes.len(), applied.revision);
+            } else {
+                println!("no changes");
+            }
             Ok(())
         }
         Command::Config(ConfigCommand::Schema) => {

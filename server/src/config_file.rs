@@ -47,6 +47,31 @@ mod tests {
         assert!(from_yaml("gantry: [").is_err());
     }
 
+    /// "Billion laughs": nine levels of nine aliases would expand to 9^9 strings inside a
+    /// policy's free-form `config`; the parser stops at its repetition limit instead. Deep
+    /// nesting stops at the recursion limit. Both are ordinary errors, not a stall or a crash.
+    #[test]
+    fn alias_bombs_and_deep_nesting_are_refused() {
+        let mut text = String::from(
+            "gantry: 1\npolicies:\n  p:\n    type: cors\n    config:\n      l0: &l0 [x, x, x, x, x, x, x, x, x]\n",
+        );
+        for level in 1..=9 {
+            let refs = vec![format!("*l{}", level - 1); 9].join(", ");
+            text.push_str(&format!("      l{level}: &l{level} [{refs}]\n"));
+        }
+        let refused = from_yaml(&text).expect_err("alias bomb");
+        assert!(refused.contains("repetition limit"), "{refused}");
+        let deep = format!(
+            "gantry: 1\npolicies:\n  p:\n    type: cors\n    config: {}{}\n",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        let refused = from_yaml(&deep).expect_err("deep");
+        assert!(refused.contains("recursion limit"), "{refused}");
+        let big = "#".repeat(MAX_FILE_BYTES + 1);
+        assert!(from_yaml(&big).expect_err("big").contains("larger than"));
+    }
+
     #[test]
     fn changes_read_as_one_line_each() {
         let change = |old: Option<&str>, new: Option<&str>| FieldChange {

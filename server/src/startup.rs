@@ -256,7 +256,7 @@ impl Application {
         });
         let control = self.state.control.clone();
         if self.console.is_some() {
-            tokio::spawn(delete_expired_sessions(DbSessionStore::new(control.db().clone()), stop.clone()));
+            tokio::spawn(delete_expired_sessions(DbSessionStore::new(control.pool().clone()), stop.clone()));
             tokio::spawn(stats_upkeep(control.clone(), self.retention, stop.clone()));
         }
         // Stopped after the gateway has answered its last request, then writes once more.
@@ -500,7 +500,7 @@ async fn delete_expired_sessions(store: DbSessionStore, stop: CancellationToken)
 
 /// The console and REST routes with sessions.
 fn router(state: AppState, secure_cookies: bool) -> Router {
-    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.control.db().clone()))
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.control.pool().clone()))
         .with_name("gantry_session")
         .with_http_only(true)
         .with_same_site(SameSite::Strict)

@@ -1,4 +1,5 @@
-//! `/config`: the declarative configuration over REST: export as YAML, diff a YAML file.
+//! `/config`: the declarative configuration over REST: export as YAML, diff and apply a YAML
+//! file.
 
 use crate::config_file;
 use crate::rest::error::{ApiError, ValidationErrorBody};
@@ -7,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use control::config::{ConfigDiff, ExportOptions};
+use control::config::{ConfigApplied, ConfigDiff, ExportOptions};
 use control::users::Action;
 use control::{ControlError, CurrentUser};
 use serde::Deserialize;
@@ -47,4 +48,22 @@ pub async fn export(
 pub async fn diff(State(state): State<AppState>, body: String) -> Result<Json<ConfigDiff>, ApiError> {
     let document = config_file::from_yaml(&body).map_err(|message| ControlError::field("file", message))?;
     Ok(Json(state.control.diff_config(&document).await?))
+}
+
+/// Makes the configuration what a YAML file (the request body) says, in one transaction, as
+/// the caller (each change checked against the caller's role, each audited):
+/// `{applied, changes: [{field, old, new}], revision}`. A refusal changes nothing.
+#[utoipa::path(post, path = "/config/apply", tag = "config", request_body(content = String, description = "A file written by `gantry config export`", content_type = "application/yaml"), responses(
+    (status = 200, description = "`{applied, changes, revision}`"),
+    (status = 403, description = "A change the caller's role does not allow (the message names where in the file)"),
+    (status = 409, description = "A change Gantry refuses (live version deleted, the file not reproducible exactly, …)"),
+    (status = 422, body = ValidationErrorBody),
+))]
+pub async fn apply(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    body: String,
+) -> Result<Json<ConfigApplied>, ApiError> {
+    let document = config_file::from_yaml(&body).map_err(|message| ControlError::field("file", message))?;
+    Ok(Json(state.control.apply_config(&document, &user).await?))
 }

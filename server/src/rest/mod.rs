@@ -114,6 +114,7 @@ use utoipa::{Modify, OpenApi};
         docs::import,
         config::export,
         config::diff,
+        config::apply,
         tokens::list_tokens,
         tokens::create_token,
         tokens::revoke_token,
@@ -212,6 +213,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/config/export", get(config::export))
         .route("/config/diff", axum::routing::post(config::diff))
+        .route("/config/apply", axum::routing::post(config::apply))
         .route("/tokens", get(tokens::list_tokens).post(tokens::create_token))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke_token))
         .route("/users", get(users::list_users).post(users::create_user))

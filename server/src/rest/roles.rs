@@ -34,6 +34,9 @@ pub enum Rule {
     EditShared,
     /// A developer whose scope holds the path's `{group}`, or an admin: asking for a change.
     RequestDeploy,
+    /// A developer of any scope, or an admin (a configuration file: the service checks
+    /// each change in it against the user's role).
+    Developer,
     /// Admins only.
     Admin,
 }
@@ -46,6 +49,7 @@ impl Rule {
             Rule::EditGroup | Rule::RequestDeploy => "developer (of this group)",
             Rule::CreateGroup | Rule::EditShared => "developer (of every group)",
             Rule::Deploy => "developer (of this group) for test and pre; admin for prod",
+            Rule::Developer => "developer",
             Rule::Admin => "admin",
         }
     }
@@ -131,6 +135,7 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("DELETE", "/backend-services/{name}/environments/{env}", EditShared),
     ("GET", "/config/export", Anyone),
     ("POST", "/config/diff", Anyone),
+    ("POST", "/config/apply", Developer),
     ("GET", "/tokens", Anyone),
     ("POST", "/tokens", Anyone),
     ("DELETE", "/tokens/{id}", Anyone),
@@ -146,6 +151,9 @@ fn narrowing(method: &str, path: &str) -> Option<&'static str> {
         ("POST", "/debug") => Some("a viewer may call Test only"),
         ("DELETE", "/release-requests/{id}") => Some("the requester or an admin"),
         ("GET", "/config/export") => Some("`?with_secrets=true`: developer"),
+        ("POST", "/config/apply") => {
+            Some("each change in the file is allowed by the user's role, or nothing is applied")
+        }
         ("POST", "/release-requests/{id}/approve") => Some("not the requester"),
         ("GET" | "DELETE", p) if p.starts_with("/tokens") => {
             Some("an admin sees and revokes everybody's tokens, anyone else its own")
@@ -180,6 +188,7 @@ fn action<'a>(rule: Rule, template: &str, path: &'a str) -> Option<Action<'a>> {
         }
         RequestDeploy => param(template, path, "group").map(Action::RequestDeploy),
         EditShared => Some(Action::EditShared),
+        Developer => Some(Action::ApplyConfig),
         Admin => Some(Action::ManageUsers),
     }
 }

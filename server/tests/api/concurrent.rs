@@ -24,7 +24,7 @@ async fn audit_events(app: &TestApp, action: &str) -> u64 {
     use control::entity::audit_event;
     audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq(action))
-        .count(app.control.db())
+        .count(app.control.pool())
         .await
         .expect("count audit events")
 }

@@ -30,6 +30,7 @@ fn allowed(rule: &str, caller: &Caller, env: &str) -> bool {
     match rule {
         "viewer" => true,
         "admin" => role == "admin",
+        "developer" => role == "admin" || role == "developer",
         "developer (of every group)" => role == "admin" || (role == "developer" && caller.groups.is_none()),
         "developer (of this group)" => role == "admin" || (role == "developer" && ghost),
         "developer (of this group) for test and pre; admin for prod" => {
