@@ -323,6 +323,31 @@ pub async fn release(
     })
 }
 
+/// Starts a canary beside an environment's version, or changes it.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn set_canary(
+    group: String,
+    environment: Environment,
+    spec: domain::canary::CanarySpec,
+) -> Result<domain::canary::CanaryView, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.set_canary(&group, environment, &spec, &user).await?)
+}
+
+/// Promotes an environment's canary: it becomes the environment's version.
+#[server]
+pub async fn promote_canary(group: String, environment: Environment) -> Result<DeploymentView, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.promote_canary(&group, environment, &user).await?)
+}
+
+/// Rolls an environment's canary back.
+#[server]
+pub async fn rollback_canary(group: String, environment: Environment) -> Result<(), ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.rollback_canary(&group, environment, &user).await?)
+}
+
 /// Takes a group off-line in an environment.
 #[server]
 pub async fn take_offline(group: String, environment: Environment) -> Result<(), ConsoleError> {

@@ -379,6 +379,17 @@ pub fn DetailHead(
 #[derive(Clone, Copy)]
 pub struct Me(pub Resource<Result<domain::roles::Me, ConsoleError>>);
 
+/// [`IfAllowed`]'s test for changing what every group shares (apps, backend services,
+/// policies, bindings, authorizations).
+pub fn edits_shared() -> Callback<domain::roles::Me, bool> {
+    Callback::new(|me: domain::roles::Me| me.grant.allows(domain::roles::Action::EditShared))
+}
+
+/// [`IfAllowed`]'s test for changing the group `group` names (its settings, domains, draft).
+pub fn edits_group(group: impl Fn() -> String + Send + Sync + 'static) -> Callback<domain::roles::Me, bool> {
+    Callback::new(move |me: domain::roles::Me| me.grant.allows(domain::roles::Action::EditGroup(&group())))
+}
+
 /// Shows `children` only when the logged-in user passes `when`: the console hides what a
 /// role cannot do (the services refuse it anyway, with a 403).
 #[component]

@@ -136,7 +136,26 @@ impl Control {
             .ok_or_else(|| {
                 ControlError::field("env", format!("group `{}` has nothing released in {}", group.name, env.label()))
             })?;
-        let frozen = version::Entity::find_by_id(live.version_id)
+        let side = request.side.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let canary = match side {
+            None | Some("stable") => None,
+            Some("canary") => Some(
+                crate::entity::canary::Entity::find()
+                    .filter(crate::entity::canary::Column::GroupId.eq(group.id))
+                    .filter(crate::entity::canary::Column::Environment.eq(env.as_str()))
+                    .one(self.db())
+                    .await?
+                    .ok_or_else(|| ControlError::field("side", format!("no canary runs in {}", env.label())))?,
+            ),
+            Some(other) => {
+                return Err(ControlError::field("side", format!("`{other}` is not a side: use canary or stable")))
+            }
+        };
+        let (version_id, backend) = match &canary {
+            Some(canary) => (canary.version_id, canary.backend()?),
+            None => (live.version_id, live.backend()?),
+        };
+        let frozen = version::Entity::find_by_id(version_id)
             .one(self.db())
             .await?
             .ok_or_else(|| ControlError::Internal("a deployment points at a missing version".into()))?;
@@ -148,7 +167,6 @@ impl Control {
                 format!("version {} live in {} has no API `{wanted}`", frozen.label, env.label()),
             )
         })?;
-        let backend = live.backend()?;
         Ok((group.subdomain, env, api, backend))
     }
 
@@ -221,6 +239,15 @@ impl Control {
             built.method.parse().map_err(|e: http::method::InvalidMethod| ControlError::Internal(e.to_string()))?;
         *outgoing.uri_mut() = uri.parse().map_err(|e: http::uri::InvalidUri| ControlError::Internal(e.to_string()))?;
         *outgoing.headers_mut() = built.headers;
+        match request.side.as_deref().map(str::trim) {
+            Some("canary") => {
+                outgoing.headers_mut().insert(gateway::debug::SIDE_HEADER, HeaderValue::from_static("canary"));
+            }
+            Some("stable") => {
+                outgoing.headers_mut().insert(gateway::debug::SIDE_HEADER, HeaderValue::from_static("stable"));
+            }
+            _ => {}
+        }
         outgoing.headers_mut().insert(
             gateway::debug::TOKEN_HEADER,
             HeaderValue::from_str(

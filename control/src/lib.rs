@@ -43,6 +43,8 @@
 //!   transaction), reject, withdraw; and the setting that makes them the only way.
 //! - [`releases`]: versions (freeze, list, diff) and release, switch and off-line, each one
 //!   transaction.
+//! - `canaries`: canary releases beside an environment's deployment: start or adjust,
+//!   promote, roll back, each one transaction with its history row and audit event.
 //! - [`services`]: backend services (a URL per environment); URL changes reach the gateway
 //!   without a release.
 //! - [`stats`]: traffic over time: nodes' minute rows written in batches, charts and group
@@ -57,6 +59,7 @@ pub mod apis;
 pub mod approvals;
 pub mod apps;
 mod audit;
+mod canaries;
 pub mod certificates;
 pub mod cluster;
 pub mod config;

@@ -274,7 +274,13 @@ impl Control {
                 note: d.note,
                 offline,
                 rollout: None,
+                canary: None,
             });
+        }
+        for canary in self.group_canaries(group.id).await? {
+            if let Some(view) = views.iter_mut().find(|v| v.environment == canary.environment) {
+                view.canary = Some(canary);
+            }
         }
         views.sort_by_key(|v| v.environment);
         Ok(views)
@@ -380,6 +386,18 @@ impl Control {
         prepared: &PreparedRelease,
         actor: &CurrentUser,
     ) -> Result<DeploymentView, ControlError> {
+        self.write_release_as(txn, env, prepared, actor, false).await
+    }
+
+    /// [`Control::write_release`], recorded as a canary's promotion when `promote`.
+    pub(crate) async fn write_release_as(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        env: Environment,
+        prepared: &PreparedRelease,
+        actor: &CurrentUser,
+        promote: bool,
+    ) -> Result<DeploymentView, ControlError> {
         let now = chrono::Utc::now();
         let (group, target_id, target_label, backend, note) = (
             &prepared.group,
@@ -428,7 +446,12 @@ impl Control {
         deployment_event::ActiveModel {
             group_id: Set(group.id),
             environment: Set(env.as_str().to_owned()),
-            action: Set(if from.is_some() { "switch" } else { "release" }.to_owned()),
+            action: Set(match (promote, from.is_some()) {
+                (true, _) => "canary.promote",
+                (false, true) => "switch",
+                (false, false) => "release",
+            }
+            .to_owned()),
             from_version_id: Set(from),
             to_version_id: Set(Some(target_id)),
             backend: Set(Some(backend_json.clone())),
@@ -445,7 +468,11 @@ impl Control {
         crate::audit::record(
             txn,
             actor,
-            if from.is_some() { "deployment.switch" } else { "deployment.release" },
+            match (promote, from.is_some()) {
+                (true, _) => "deployment.canary_promote",
+                (false, true) => "deployment.switch",
+                (false, false) => "deployment.release",
+            },
             "deployment",
             &format!("{}/{}", group.name, env.as_str()),
             before.as_ref(),
@@ -461,6 +488,7 @@ impl Control {
             note,
             offline: Vec::new(),
             rollout: None,
+            canary: None,
         })
     }
 
@@ -573,6 +601,12 @@ impl Control {
             .await?
             .ok_or_else(|| ControlError::NotFound(format!("a deployment of `{}` in {}", group.name, env.label())))?;
         deployment::Entity::delete_by_id(current.id).exec(txn).await?;
+        // Nothing is served here any more, a canary included.
+        crate::entity::canary::Entity::delete_many()
+            .filter(crate::entity::canary::Column::GroupId.eq(group.id))
+            .filter(crate::entity::canary::Column::Environment.eq(env.as_str()))
+            .exec(txn)
+            .await?;
         let from_label = version::Entity::find_by_id(current.version_id).one(txn).await?.map(|v| v.label);
         let before = serde_json::json!({"version": from_label, "backend": current.backend});
         deployment_event::ActiveModel {
@@ -616,6 +650,16 @@ impl Control {
             return Err(ControlError::Conflict(format!(
                 "version `{label}` is live in {}; switch or take it off-line first",
                 env.label()
+            )));
+        }
+        let canaries = crate::entity::canary::Entity::find()
+            .filter(crate::entity::canary::Column::VersionId.eq(model.id))
+            .all(&txn)
+            .await?;
+        if let Some(c) = canaries.first() {
+            return Err(ControlError::Conflict(format!(
+                "version `{label}` is the canary in {}; promote or roll it back first",
+                c.environment()?.label()
             )));
         }
         version::Entity::delete_by_id(model.id).exec(&txn).await?;

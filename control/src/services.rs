@@ -66,14 +66,23 @@ impl Control {
         let mut groups = BTreeSet::new();
         let group_names: HashMap<i32, String> =
             api_group::Entity::find().all(self.db()).await?.into_iter().map(|g| (g.id, g.name)).collect();
+        // Deployments and canaries alike: (group, environment, version, backend).
+        let mut serving = Vec::new();
         for live in deployment::Entity::find().all(self.db()).await? {
             let Ok(env) = live.environment() else { continue };
-            let Some(frozen) = version::Entity::find_by_id(live.version_id).one(self.db()).await? else { continue };
-            let (apis, backend) = (frozen.apis()?, live.backend()?);
+            serving.push((live.group_id, env, live.version_id, live.backend()?));
+        }
+        for canary in crate::entity::canary::Entity::find().all(self.db()).await? {
+            let Ok(env) = canary.environment() else { continue };
+            serving.push((canary.group_id, env, canary.version_id, canary.backend()?));
+        }
+        for (group_id, env, version_id, backend) in serving {
+            let Some(frozen) = version::Entity::find_by_id(version_id).one(self.db()).await? else { continue };
+            let apis = frozen.apis()?;
             for api in apis.iter().filter(|a| service_of(&a.spec, &backend) == Some(name)) {
-                groups.insert(live.group_id);
+                groups.insert(group_id);
                 users[env.index()].push(ServiceUser {
-                    group: group_names.get(&live.group_id).cloned().unwrap_or_default(),
+                    group: group_names.get(&group_id).cloned().unwrap_or_default(),
                     api_id: api.id,
                     api_name: api.spec.name.clone(),
                     route: route(&api.spec),

@@ -5,11 +5,12 @@
 //! serialised by a lock so two concurrent releases cannot publish a snapshot that misses the
 //! other's change.
 
-use crate::entity::{api_group, custom_domain, deployment, version};
+use crate::entity::{api_group, canary, custom_domain, deployment, version};
 use crate::resolve::target_of;
 use crate::{Control, ControlError};
+use domain::canary::CanaryMatch;
 use gateway::compiled::CompiledApi;
-use gateway::snapshot::{CompiledGroup, HostBinding, LiveDeployment};
+use gateway::snapshot::{Canary, CanaryRule, CompiledGroup, HostBinding, LiveDeployment};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::sync::Arc;
 
@@ -37,44 +38,77 @@ impl CompiledCache {
 }
 
 impl Control {
-    /// Compiles what the group has live; a group with nothing live compiles too, so its host
-    /// answers "nothing of group … is live in TEST" rather than "no group answers".
+    /// Compiles what the group has live, and its canaries; a group with nothing live
+    /// compiles too, so its host answers "nothing of group … is live in TEST" rather than
+    /// "no group answers".
     async fn compile_group(&self, group: &api_group::Model) -> Result<Arc<CompiledGroup>, ControlError> {
         let live = deployment::Entity::find().filter(deployment::Column::GroupId.eq(group.id)).all(self.db()).await?;
         let mut deployments: [Option<Arc<LiveDeployment>>; 3] = [None, None, None];
+        let mut canaries: [Option<Arc<Canary>>; 3] = [None, None, None];
         let services = self.service_directory(self.db()).await?;
         for d in live {
             let env = d.environment()?;
-            let key = format!("{}|{}|{}|{services:?}", d.version_id, env.as_str(), d.backend);
-            if let Some(compiled) = self.compiled.get(&key) {
-                deployments[env.index()] = Some(compiled);
-                continue;
-            }
-            let version = version::Entity::find_by_id(d.version_id)
-                .one(self.db())
-                .await?
-                .ok_or_else(|| ControlError::Internal(format!("deployment {} points at a missing version", d.id)))?;
-            let apis = version.apis()?;
-            let backend = d.backend()?;
-            // A frozen API was valid when saved; validating again gives the parsed form the
-            // gateway compiles (and refuses, rather than serves, a row damaged since).
-            let compiled = apis
-                .iter()
-                .map(|api| {
-                    let valid = api.spec.validate().map_err(|errors| {
-                        format!("API {}: {}", api.id, errors.first().map(|e| e.message.as_str()).unwrap_or_default())
-                    })?;
-                    CompiledApi::compile(api.id, &valid, target_of(&api.spec, &backend, &services, env))
-                })
-                .collect::<Result<Vec<_>, String>>()
-                .map_err(|e| ControlError::Internal(format!("compiling version {}: {e}", version.label)))?;
-            let router = LiveDeployment::new(version.label.clone(), compiled)
-                .map_err(|e| ControlError::Internal(format!("routing version {}: {e}", version.label)))?;
-            let router = Arc::new(router);
-            self.compiled.put(key, router.clone());
-            deployments[env.index()] = Some(router);
+            deployments[env.index()] = Some(self.compile_live(d.version_id, env, &d.backend, &services).await?);
         }
-        Ok(Arc::new(CompiledGroup { id: group.id, name: group.name.clone(), deployments }))
+        for c in canary::Entity::find().filter(canary::Column::GroupId.eq(group.id)).all(self.db()).await? {
+            let env = c.environment()?;
+            let served = self.compile_live(c.version_id, env, &c.backend, &services).await?;
+            let rule = match c.rule()? {
+                None => CanaryRule::Everyone,
+                Some(CanaryMatch::App(name)) => CanaryRule::App(name),
+                Some(CanaryMatch::Header { name, value }) => {
+                    match (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(&value)) {
+                        (Ok(name), Ok(value)) => CanaryRule::Header(name, value),
+                        _ => return Err(crate::entity::unreadable("canary", c.id, "header rule")),
+                    }
+                }
+                Some(CanaryMatch::Ip(range)) => CanaryRule::Ip(
+                    domain::policy::IpRange::parse(&range).map_err(|e| crate::entity::unreadable("canary", c.id, e))?,
+                ),
+            };
+            let parts =
+                ((c.weight * f64::from(domain::canary::PARTS) / 100.0).round() as u32).clamp(1, domain::canary::PARTS);
+            canaries[env.index()] = Some(Arc::new(Canary::new(served, parts, rule, c.sticky)));
+        }
+        Ok(Arc::new(CompiledGroup { id: group.id, name: group.name.clone(), deployments, canaries }))
+    }
+
+    /// Compiles a version for an environment with a release backend (cached by all three and
+    /// the backend services).
+    async fn compile_live(
+        &self,
+        version_id: i32,
+        env: domain::Environment,
+        backend_json: &serde_json::Value,
+        services: &crate::resolve::ServiceDirectory,
+    ) -> Result<Arc<LiveDeployment>, ControlError> {
+        let key = format!("{}|{}|{}|{services:?}", version_id, env.as_str(), backend_json);
+        if let Some(compiled) = self.compiled.get(&key) {
+            return Ok(compiled);
+        }
+        let version = version::Entity::find_by_id(version_id)
+            .one(self.db())
+            .await?
+            .ok_or_else(|| ControlError::Internal(format!("version {version_id} is live but missing")))?;
+        let apis = version.apis()?;
+        let backend: domain::release::DeployBackend = crate::entity::json(backend_json, "release backend", version_id)?;
+        // A frozen API was valid when saved; validating again gives the parsed form the
+        // gateway compiles (and refuses, rather than serves, a row damaged since).
+        let compiled = apis
+            .iter()
+            .map(|api| {
+                let valid = api.spec.validate().map_err(|errors| {
+                    format!("API {}: {}", api.id, errors.first().map(|e| e.message.as_str()).unwrap_or_default())
+                })?;
+                CompiledApi::compile(api.id, &valid, target_of(&api.spec, &backend, services, env))
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|e| ControlError::Internal(format!("compiling version {}: {e}", version.label)))?;
+        let router = LiveDeployment::new(version.label.clone(), compiled)
+            .map_err(|e| ControlError::Internal(format!("routing version {}: {e}", version.label)))?;
+        let router = Arc::new(router);
+        self.compiled.put(key, router.clone());
+        Ok(router)
     }
 
     /// Binds the group's subdomain and custom domains in `snapshot`.

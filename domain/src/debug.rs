@@ -24,6 +24,10 @@ pub struct DebugRequest {
     /// A raw body, sent instead of one built from form or body parameters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// With a canary running: `canary` or `stable`, the side to call (absent: as the canary's
+    /// share and rule decide).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub side: Option<String>,
 }
 
 /// The request exactly as it went to the gateway.

@@ -19,6 +19,7 @@
 //! - [`policy`]: traffic policies (throttling, IP access control, CORS), their bindings,
 //!   address ranges and origin patterns.
 //! - [`backend`]: [`BackendAddress`] and the bounds of timeouts and mock statuses.
+//! - [`canary`]: canary releases: the spec (weight, match rule, sticky) and the view.
 //! - [`api`]: the API definition as JSON ([`api::ApiSpec`]) and its validation.
 //! - [`group`]: the API group as JSON and its validation.
 //! - [`release`]: version labels, release backends, diffs, and the views of versions and
@@ -36,6 +37,7 @@ pub mod app;
 pub mod approval;
 pub mod audit;
 pub mod backend;
+pub mod canary;
 pub mod cluster;
 pub mod debug;
 pub mod environment;

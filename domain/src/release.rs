@@ -327,6 +327,9 @@ pub struct DeploymentView {
     /// which had not applied it when the wait ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<crate::cluster::Rollout>,
+    /// The canary running beside it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<crate::canary::CanaryView>,
 }
 
 /// An API of a live version that does not serve, and why.

@@ -1,5 +1,6 @@
 // Users and roles: an admin creates a viewer and a developer on the Users page; the viewer
-// sees no Release, Create API or Users, and is refused the Users page; the developer may
+// sees no Release, Create API or Users, no Edit, Delete, Save, Add Domain, Set URL, Bind,
+// Unbind, Reset Secret or Revoke anywhere, and is refused the Users page; the developer may
 // switch Test but not Production; a disabled user is logged out.
 import { expect, Page, test } from './fixtures';
 import { hydrated, logIn } from './helpers';
@@ -28,6 +29,25 @@ test('an admin creates users with roles, and each role sees only what it may do'
     data: { version: '1.0.4', backend: { type: 'mock' } },
   });
   expect(production.status()).toBe(200);
+  // Shared things with their own buttons: a domain, an app authorized for Hello, a service
+  // with a URL, a policy bound to the group.
+  const apis = await (await page.request.get(`${admin}/groups/${group}/apis`)).json();
+  const helloId = apis.items[0].id;
+  const writes: [string, object][] = [
+    [`${admin}/groups/${group}/domains`, { host: 'roles.example.com' }],
+    [`${admin}/apps`, { name: 'rolesapp' }],
+    [`${admin}/apps/rolesapp/authorizations`, { group, apis: [helloId], env: 'test' }],
+    [`${admin}/backend-services`, { name: 'rolessvc', type: 'mock' }],
+    [`${admin}/policies`, { name: 'rolespolicy', type: 'throttling', config: { unit: 'minute', api_limit: 100 } }],
+    [`${admin}/policies/rolespolicy/bindings`, { group, env: 'test' }],
+    [`${admin}/policies`, { name: 'rolesapi', type: 'throttling', config: { unit: 'minute', api_limit: 50 } }],
+    [`${admin}/policies/rolesapi/bindings`, { group, api: helloId, env: 'pre' }],
+  ];
+  for (const [url, data] of writes) {
+    const answer = await page.request.post(url, { data });
+    expect(answer.status(), `${url}: ${await answer.text()}`).toBeLessThan(300);
+  }
+  expect((await page.request.put(`${admin}/backend-services/rolessvc/environments/test`, { data: { url: '' } })).status()).toBe(200);
 
   await page.goto('/groups');
   await hydrated(page);
@@ -70,6 +90,49 @@ test('an admin creates users with roles, and each role sees only what it may do'
   await viewer.getByRole('link', { name: 'Deployment Management' }).click();
   await expect(viewer.getByRole('region', { name: 'Test' })).toContainText('1.0.4');
   await expect(viewer.getByRole('button', { name: 'Switch Version' })).toHaveCount(0);
+  await expect(viewer.getByRole('table', { name: 'Custom domains' })).toContainText('roles.example.com');
+  await expect(viewer.getByRole('button', { name: 'Add Domain' })).toHaveCount(0);
+  await expect(viewer.getByRole('button', { name: 'Remove' })).toHaveCount(0);
+  await expect(viewer.getByRole('button', { name: 'Upload Certificate' })).toHaveCount(0);
+  // The groups list: no Edit or Delete per row.
+  await viewer.goto('/groups');
+  await hydrated(viewer);
+  await expect(viewer.getByRole('link', { name: group })).toBeVisible();
+  await expect(viewer.getByRole('button', { name: 'Edit' })).toHaveCount(0);
+  await expect(viewer.getByRole('button', { name: 'Delete' })).toHaveCount(0);
+  // An API's definition reads, without Save; its policies without Bind Policy or Unbind.
+  await viewer.goto(`/groups/${group}/apis/${helloId}`);
+  await hydrated(viewer);
+  await expect(viewer.getByLabel('Path', { exact: true })).toHaveValue('/hello');
+  await expect(viewer.getByRole('button', { name: 'Save' })).toHaveCount(0);
+  await viewer.goto(`/groups/${group}/apis/${helloId}/policies`);
+  await hydrated(viewer);
+  await expect(viewer.getByRole('link', { name: 'rolespolicy' })).toBeVisible();
+  await expect(viewer.getByRole('link', { name: 'rolesapi' })).toBeVisible();
+  await expect(viewer.getByRole('button', { name: 'Bind Policy' })).toHaveCount(0);
+  await expect(viewer.getByRole('button', { name: 'Unbind' })).toHaveCount(0);
+  // An app: no Reset Secret, Reset AppCode, Disable or Revoke.
+  await viewer.goto('/apps/rolesapp');
+  await hydrated(viewer);
+  await expect(viewer.getByRole('heading', { name: 'rolesapp' })).toBeVisible();
+  await expect(viewer.getByRole('table', { name: 'Authorizations' })).toContainText('Hello');
+  for (const name of ['Reset Secret', 'Reset AppCode', 'Disable', 'Revoke', 'Authorize']) {
+    await expect(viewer.getByRole('button', { name })).toHaveCount(0);
+  }
+  // A backend service: no Change URL or Delete URL.
+  await viewer.goto('/backend-services/rolessvc');
+  await hydrated(viewer);
+  await viewer.getByRole('tab', { name: 'Test' }).click();
+  await expect(viewer.getByTestId('service-url')).toContainText('Configured (Mock).');
+  await expect(viewer.getByRole('button', { name: 'Change URL' })).toHaveCount(0);
+  await expect(viewer.getByRole('button', { name: 'Delete URL' })).toHaveCount(0);
+  // A policy: no Edit, Delete, Bind or Unbind.
+  await viewer.goto('/policies/rolespolicy');
+  await hydrated(viewer);
+  await expect(viewer.getByRole('table', { name: 'Bindings' })).toContainText(group);
+  for (const name of ['Edit', 'Delete', 'Bind', 'Unbind']) {
+    await expect(viewer.getByRole('button', { name, exact: true })).toHaveCount(0);
+  }
   await viewer.goto('/users');
   await expect(viewer.getByRole('alert')).toContainText('only an admin may manage users');
 

@@ -30,6 +30,8 @@ pub struct GatewayConfig {
     /// Proxies in front of the gateway whose `X-Forwarded-For` is believed (traffic
     /// policies judge the right-most address that is not one of them).
     pub trusted_proxies: Vec<domain::policy::IpRange>,
+    /// Whether responses carry `X-Ca-Version` (the version that served them).
+    pub version_header: bool,
 }
 
 impl Default for GatewayConfig {
@@ -46,6 +48,7 @@ impl Default for GatewayConfig {
             function_queue: 1024,
             blocked_backends: crate::guard::AddressGuard::default(),
             trusted_proxies: Vec::new(),
+            version_header: true,
         }
     }
 }

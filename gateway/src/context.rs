@@ -97,6 +97,8 @@ pub struct DebugNotes {
     pub upstream: Option<UpstreamTrace>,
     /// What each traffic policy decided.
     pub policies: Vec<String>,
+    /// The side of a canary the Debug API asked for (`Some(true)`: the canary).
+    pub canary_side: Option<bool>,
 }
 
 /// Header names the phases use, parsed once (a `&str` name is parsed on every lookup).
@@ -112,6 +114,8 @@ pub mod names {
     pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
     /// `X-Forwarded-Host`.
     pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+    /// `X-Ca-Version`: the version that served a response.
+    pub const X_CA_VERSION: HeaderName = HeaderName::from_static("x-ca-version");
 }
 
 /// The caller's address, the same as a header value, and whether the connection is TLS
@@ -199,8 +203,12 @@ pub struct RequestContext {
     pub group: Option<Arc<CompiledGroup>>,
     /// The environment, once resolved.
     pub environment: Option<Environment>,
-    /// The live version, once resolved.
+    /// The version serving the request, once resolved (the canary's when it took it).
     pub version: Option<String>,
+    /// The same as an `X-Ca-Version` value.
+    pub version_header: Option<HeaderValue>,
+    /// Whether the environment's canary took the request.
+    pub canary: bool,
     /// The API, once routed.
     pub api: Option<Arc<CompiledApi>>,
     /// Why the backend call failed, with the backend's address (log and trace only).
@@ -246,6 +254,8 @@ impl RequestContext {
             group: None,
             environment: None,
             version: None,
+            version_header: None,
+            canary: false,
             api: None,
             upstream_error: None,
             backend: None,

@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 
 /// The request header that carries a debug token.
 pub const TOKEN_HEADER: http::HeaderName = http::HeaderName::from_static("x-gantry-debug");
+
+/// With a valid debug token: `canary` or `stable`, the side of a canary to serve from.
+pub const SIDE_HEADER: http::HeaderName = http::HeaderName::from_static("x-gantry-debug-side");
 /// The response header that carries the trace.
 pub const TRACE_HEADER: http::HeaderName = http::HeaderName::from_static("x-gantry-trace");
 /// How long an issued token stays valid.

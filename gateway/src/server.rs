@@ -66,6 +66,7 @@ pub async fn serve(
         functions,
         body_budget,
         trusted_proxies,
+        version_header: config.version_header,
     });
     let listening = crate::listener::Listening {
         max_connections: config.max_connections,
@@ -120,6 +121,8 @@ pub struct Shared {
     pub body_budget: body::BodyBudget,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<domain::policy::IpRange>>,
+    /// Whether responses name the version that served them (`X-Ca-Version`).
+    pub version_header: bool,
 }
 
 /// Runs the phases for one request.
@@ -141,6 +144,16 @@ pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: &Peer
         };
         if valid {
             ctx.debug = Some(Box::default());
+        }
+    }
+    // Only a traced request may choose a canary's side; the header never reaches a backend.
+    if let Some(side) = request.headers_mut().remove(debug::SIDE_HEADER) {
+        if let Some(notes) = ctx.debug.as_mut() {
+            notes.canary_side = match side.as_bytes() {
+                b"canary" => Some(true),
+                b"stable" => Some(false),
+                _ => None,
+            };
         }
     }
     if !shared.trusted_proxies.is_empty() {
@@ -171,6 +184,11 @@ pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: &Peer
         }
     };
     response.headers_mut().insert(names::X_CA_REQUEST_ID, ctx.request_id.header());
+    if shared.version_header {
+        if let Some(version) = ctx.version_header.clone() {
+            response.headers_mut().insert(names::X_CA_VERSION, version);
+        }
+    }
     if let Some(bound) = ctx.policies.as_deref() {
         if let Some(quota) = &ctx.quota {
             phases::policies::rate_limit_headers(quota, response.headers_mut());

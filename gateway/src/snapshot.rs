@@ -20,6 +20,8 @@ use std::sync::Arc;
 pub struct LiveDeployment {
     /// The label of the version that is live.
     pub version: String,
+    /// The same as an `X-Ca-Version` value (`None` if the label cannot be one).
+    pub version_header: Option<http::HeaderValue>,
     router: Router,
     /// APIs per router entry: one path shape may carry several methods.
     routes: Vec<Vec<Arc<CompiledApi>>>,
@@ -52,12 +54,19 @@ impl LiveDeployment {
             };
             routes[index].push(Arc::new(api));
         }
-        Ok(LiveDeployment { version: version.into(), router, routes })
+        let version = version.into();
+        Ok(LiveDeployment { version_header: http::HeaderValue::from_str(&version).ok(), version, router, routes })
     }
 
     /// A deployment with no APIs.
     pub fn empty(version: impl Into<String>) -> LiveDeployment {
-        LiveDeployment { version: version.into(), router: Router::new(), routes: Vec::new() }
+        let version = version.into();
+        LiveDeployment {
+            version_header: http::HeaderValue::from_str(&version).ok(),
+            version,
+            router: Router::new(),
+            routes: Vec::new(),
+        }
     }
 
     /// How many APIs it serves.
@@ -99,6 +108,8 @@ pub struct CompiledGroup {
     pub name: String,
     /// What is live in each environment, indexed by [`Environment::index`].
     pub deployments: [Option<Arc<LiveDeployment>>; 3],
+    /// The canary beside each environment's deployment, if one runs.
+    pub canaries: [Option<Arc<Canary>>; 3],
 }
 
 impl CompiledGroup {
@@ -106,6 +117,97 @@ impl CompiledGroup {
     pub fn deployment(&self, env: Environment) -> Option<&Arc<LiveDeployment>> {
         self.deployments[env.index()].as_ref()
     }
+
+    /// The canary running in `env`, if any.
+    pub fn canary(&self, env: Environment) -> Option<&Arc<Canary>> {
+        self.canaries[env.index()].as_ref()
+    }
+}
+
+/// Who a canary takes.
+#[derive(Debug, Clone)]
+pub enum CanaryRule {
+    /// Every caller is a candidate.
+    Everyone,
+    /// Calls naming the app of this name: its AppKey in `X-Ca-Key`, or its AppCode in
+    /// `Authorization: APPCODE …` (looked up in the snapshot's app table, so a reset AppCode
+    /// counts at once).
+    App(String),
+    /// Calls carrying this header with exactly this value.
+    Header(http::HeaderName, http::HeaderValue),
+    /// Calls from this address range (the caller traffic policies judge).
+    Ip(domain::policy::IpRange),
+}
+
+/// A second version beside an environment's deployment, taking a share of the candidates
+/// its rule admits: by a low-discrepancy sequence (a Weyl sequence on a counter, so 10 %
+/// is 10 % over any run of requests, not on average), or by a hash of the caller (its
+/// AppKey, else its address) when sticky, which is the same on every node.
+#[derive(Debug)]
+pub struct Canary {
+    /// What the canary serves.
+    pub deployment: Arc<LiveDeployment>,
+    /// Its share of the candidates, in parts of [`domain::canary::PARTS`].
+    pub parts: u32,
+    /// Who is a candidate.
+    pub rule: CanaryRule,
+    /// The same caller always lands on the same side.
+    pub sticky: bool,
+    counter: std::sync::atomic::AtomicU64,
+}
+
+impl Canary {
+    /// A canary serving `deployment`.
+    pub fn new(deployment: Arc<LiveDeployment>, parts: u32, rule: CanaryRule, sticky: bool) -> Canary {
+        Canary { deployment, parts, rule, sticky, counter: std::sync::atomic::AtomicU64::new(0) }
+    }
+
+    /// Whether this request goes to the canary.
+    pub fn takes(&self, headers: &http::HeaderMap, caller: std::net::IpAddr, apps: &AppTable) -> bool {
+        let key = headers.get(crate::signature::X_CA_KEY);
+        let candidate = match &self.rule {
+            CanaryRule::Everyone => true,
+            CanaryRule::App(name) => {
+                let by_key = key.and_then(|k| k.to_str().ok()).and_then(|k| apps.by_key(k));
+                let app = by_key.or_else(|| {
+                    let code = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("APPCODE ")?;
+                    apps.by_code(code.trim())
+                });
+                app.is_some_and(|app| app.name == *name)
+            }
+            CanaryRule::Header(name, value) => headers.get(name) == Some(value),
+            CanaryRule::Ip(range) => range.contains(caller),
+        };
+        if !candidate {
+            return false;
+        }
+        if self.parts >= domain::canary::PARTS {
+            return true;
+        }
+        let point = if self.sticky {
+            match key {
+                Some(key) => mix(fnv(key.as_bytes())),
+                None => mix(fnv(caller.to_string().as_bytes())),
+            }
+        } else {
+            // The fractional parts of n·φ spread evenly over [0, 1) for every n.
+            self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        };
+        let bucket = ((u128::from(point) * u128::from(domain::canary::PARTS)) >> 64) as u32;
+        bucket < self.parts
+    }
+}
+
+/// FNV-1a: a fixed hash, so a sticky caller lands on the same side on every node.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+}
+
+/// SplitMix64's finaliser: spreads similar inputs (neighbouring addresses) apart.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 /// A host the gateway answers on: the group, and the environment when the host is a custom
@@ -330,5 +432,91 @@ mod properties {
                 prop_assert_eq!(params.len(), api.path_params.len());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod canary_tests {
+    use super::*;
+    use crate::apps::AppCredential;
+    use http::{HeaderMap, HeaderValue};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn canary(percent: f64, rule: CanaryRule, sticky: bool) -> Canary {
+        let parts = (percent * f64::from(domain::canary::PARTS) / 100.0) as u32;
+        Canary::new(Arc::new(LiveDeployment::empty("2")), parts, rule, sticky)
+    }
+
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(10, 1, (last / 7) % 255, last))
+    }
+
+    /// 10 % of 10,000 requests lands within ±1.5 % of 10 % (the sequence makes it exact
+    /// within a few requests), and 0.1 % and 50 % alike.
+    #[test]
+    fn a_share_is_kept_over_any_run_of_requests() {
+        for (percent, tolerance) in [(10.0, 150), (0.1, 5), (50.0, 150), (99.0, 150)] {
+            let canary = canary(percent, CanaryRule::Everyone, false);
+            let taken = (0..10_000).filter(|_| canary.takes(&HeaderMap::new(), ip(1), &AppTable::default())).count();
+            let wanted = (percent * 100.0) as i64;
+            assert!((taken as i64 - wanted).abs() <= tolerance, "{percent} %: {taken} of 10,000");
+        }
+    }
+
+    /// Sticky: one caller always lands on one side; many callers split by the share.
+    #[test]
+    fn sticky_callers_stay_on_their_side() {
+        let canary = canary(30.0, CanaryRule::Everyone, true);
+        let apps = AppTable::default();
+        let mut on_canary = 0;
+        for caller in 0..2_000u32 {
+            let mut headers = HeaderMap::new();
+            headers.insert(crate::signature::X_CA_KEY, HeaderValue::from_str(&format!("key{caller}")).expect("key"));
+            let first = canary.takes(&headers, ip(1), &apps);
+            for _ in 0..5 {
+                assert_eq!(canary.takes(&headers, ip(2), &apps), first, "caller {caller} moved");
+            }
+            on_canary += usize::from(first);
+        }
+        assert!((500..700).contains(&on_canary), "{on_canary} of 2,000 callers on a 30 % canary");
+        // Without an AppKey the client address decides, the same way every time.
+        let by_address: Vec<bool> = (0..50).map(|i| canary.takes(&HeaderMap::new(), ip(i), &apps)).collect();
+        let again: Vec<bool> = (0..50).map(|i| canary.takes(&HeaderMap::new(), ip(i), &apps)).collect();
+        assert_eq!(by_address, again);
+    }
+
+    /// Rules: an app by AppKey or AppCode, a header's exact value, an address range.
+    #[test]
+    fn rules_take_only_the_callers_they_match() {
+        let apps = AppTable::new(vec![
+            AppCredential::new(1, "web", "webkey", "websecret", "webcode", true),
+            AppCredential::new(2, "other", "otherkey", "othersecret", "othercode", true),
+        ]);
+        let with = |name: &'static str, value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(name, HeaderValue::from_str(value).expect("value"));
+            headers
+        };
+        let app = canary(100.0, CanaryRule::App("web".into()), false);
+        assert!(app.takes(&with("x-ca-key", "webkey"), ip(1), &apps));
+        assert!(app.takes(&with("authorization", "APPCODE webcode"), ip(1), &apps));
+        assert!(!app.takes(&with("x-ca-key", "otherkey"), ip(1), &apps));
+        assert!(!app.takes(&with("x-ca-key", "nobody"), ip(1), &apps));
+        assert!(!app.takes(&HeaderMap::new(), ip(1), &apps));
+        let header = canary(
+            100.0,
+            CanaryRule::Header(http::HeaderName::from_static("x-canary"), HeaderValue::from_static("1")),
+            false,
+        );
+        assert!(header.takes(&with("x-canary", "1"), ip(1), &apps));
+        assert!(!header.takes(&with("x-canary", "10"), ip(1), &apps));
+        assert!(!header.takes(&HeaderMap::new(), ip(1), &apps));
+        let range = canary(100.0, CanaryRule::Ip(domain::policy::IpRange::parse("10.1.0.0/16").expect("range")), false);
+        assert!(range.takes(&HeaderMap::new(), ip(3), &apps));
+        assert!(!range.takes(&HeaderMap::new(), IpAddr::V4(Ipv4Addr::new(10, 2, 0, 1)), &apps));
+        // A rule with a share: half of the matching callers.
+        let half = canary(50.0, CanaryRule::App("web".into()), false);
+        let taken = (0..1_000).filter(|_| half.takes(&with("x-ca-key", "webkey"), ip(1), &apps)).count();
+        assert!((480..=520).contains(&taken), "{taken}");
     }
 }

@@ -61,6 +61,7 @@ fn snapshot() -> &'static Snapshot {
             id: 1,
             name: "fuzz".into(),
             deployments: [Some(Arc::new(LiveDeployment::new("1", apis).expect("deployment"))), None, None],
+            canaries: [None, None, None],
         });
         let mut app = AppCredential::new(1, "app", "key1", "secret1", "code1", true);
         for id in 1..=4 {

@@ -15,6 +15,7 @@
 //!   version labels.
 //! - `m20261201_000001_roles`: users' roles, group scopes and the disabled flag.
 //! - `m20261201_000002_release_requests`: Production changes awaiting an admin's approval.
+//! - `m20261202_000001_canaries`: canary versions beside an environment's deployment.
 //!
 //! Migrations run at start-up and through `gantry migrate`. Each one has `up` and `down`;
 //! they are written with sea-query so the same code creates the schema on SQLite and Postgres.
@@ -31,6 +32,7 @@ mod m20261127_000006_node_admin;
 mod m20261127_000007_audit;
 mod m20261201_000001_roles;
 mod m20261201_000002_release_requests;
+mod m20261202_000001_canaries;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -49,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_audit::Migration),
             Box::new(m20261201_000001_roles::Migration),
             Box::new(m20261201_000002_release_requests::Migration),
+            Box::new(m20261202_000001_canaries::Migration),
         ]
     }
 }

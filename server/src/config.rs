@@ -167,6 +167,11 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_TRUSTED_PROXIES", default_value = "", value_parser = parse_proxies)]
     pub trusted_proxies: TrustedProxies,
 
+    /// Name the version that served each gateway response in `X-Ca-Version` (with a canary
+    /// running, which side answered). Off: the header is not sent.
+    #[arg(long, env = "GANTRY_VERSION_HEADER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub version_header: bool,
+
     /// Production releases, switches and off-lines only through a request that an admin other
     /// than the requester approves (admins included). Off: admins change Production directly.
     #[arg(long, env = "GANTRY_PRODUCTION_APPROVAL", default_value_t = false, action = clap::ArgAction::Set)]

@@ -202,6 +202,7 @@ impl Application {
             function_queue: usize::try_from(settings.function_queue).unwrap_or(usize::MAX),
             blocked_backends: settings.blocked_backend_ranges.clone(),
             trusted_proxies: settings.trusted_proxies.0.clone(),
+            version_header: settings.version_header,
             ..Default::default()
         };
         Ok(Application {

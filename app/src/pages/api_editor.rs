@@ -5,7 +5,9 @@
 //! tabs **Definition** (this editor) and **Policies** ([`super::api_policies`]).
 
 use crate::api::{get_api, save_api};
-use crate::components::{bind, on_done, opts, Bound, Errors, OtherErrors, SelectField, TextField};
+use crate::components::{
+    bind, edits_group, on_done, opts, Bound, Errors, IfAllowed, OtherErrors, SelectField, TextField,
+};
 use crate::pages::advanced_config::optional_number;
 use crate::pages::api_policies::ApiTabs;
 use crate::pages::group::group_param;
@@ -230,9 +232,11 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
             <OtherErrors errors shown=shown.into_iter().map(String::from).collect() />
             <div class="form-buttons">
                 <a class="button" href=list>"Cancel"</a>
-                <button type="submit" class="primary" disabled=move || save.pending().get()>
-                    "Save"
-                </button>
+                <IfAllowed when=edits_group({ let group = group.clone(); move || group.clone() })>
+                    <button type="submit" class="primary" disabled=move || save.pending().get()>
+                        "Save"
+                    </button>
+                </IfAllowed>
             </div>
         </form>
     }

@@ -4,7 +4,9 @@
 //! first) removes one of the API's own. Group-wide bindings are changed on the policy's page.
 
 use crate::api::{bind_policy, get_api, group_policies, list_policies, unbind_policy};
-use crate::components::{bind, on_done, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField};
+use crate::components::{
+    bind, edits_shared, on_done, opts, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, SelectField,
+};
 use crate::pages::group::group_param;
 use domain::policy::{reaching_api, ApiBinding, BindingSpec};
 use leptos::prelude::*;
@@ -69,7 +71,9 @@ pub fn ApiPoliciesPage() -> impl IntoView {
                     {move || Suspend::new(async move { api.await.map(|a| a.spec.name).unwrap_or_else(|_| "this API".into()) })}
                 </Transition>
             </h2>
-            <button class="primary" on:click=move |_| { errors.set(Vec::new()); asking.set(Asking::Bind); }>"Bind Policy"</button>
+            <IfAllowed when=edits_shared()>
+                <button class="primary" on:click=move |_| { errors.set(Vec::new()); asking.set(Asking::Bind); }>"Bind Policy"</button>
+            </IfAllowed>
         </div>
         <p class="hint">
             "A binding takes effect on the gateway's next request, without a release. "
@@ -146,7 +150,12 @@ fn policy_row(row: ApiBinding, asking: RwSignal<Asking>) -> impl IntoView {
         Some(_) => {
             let (policy, id) = (binding.policy.clone(), binding.id);
             view! {
-                <button on:click=move |_| asking.set(Asking::Unbind(policy.clone(), id, env.to_owned()))>"Unbind"</button>
+                <IfAllowed when=edits_shared()>
+                    {
+                        let policy = policy.clone();
+                        view! { <button on:click=move |_| asking.set(Asking::Unbind(policy.clone(), id, env.to_owned()))>"Unbind"</button> }
+                    }
+                </IfAllowed>
             }
             .into_any()
         }

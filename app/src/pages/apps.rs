@@ -7,8 +7,8 @@ use crate::api::{
     set_app_enabled, ConsoleError,
 };
 use crate::components::{
-    bind, on_done, opts, DetailHead, Dialog, Errors, FieldMessage, FormButtons, IfAllowed, OtherErrors, SelectField,
-    TextField,
+    bind, edits_shared, on_done, opts, DetailHead, Dialog, Errors, FieldMessage, FormButtons, IfAllowed, OtherErrors,
+    SelectField, TextField,
 };
 use domain::app::{AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
 use leptos::prelude::*;
@@ -218,18 +218,20 @@ pub fn AppPage() -> impl IntoView {
                     <dt>"Status"</dt>
                     <dd>{if enabled { "Enabled" } else { "Disabled" }}</dd>
                 </dl>
-                <div class="card-buttons">
-                    <button on:click=move |_| asking.set(Asking::Reset(Credential::Secret))>"Reset Secret"</button>
-                    <button on:click=move |_| asking.set(Asking::Reset(Credential::Code))>"Reset AppCode"</button>
-                    <button
-                        class=if enabled { "danger" } else { "" }
-                        on:click=move |_| {
-                            toggle.dispatch((name.get_untracked(), !enabled));
-                        }
-                    >
-                        {if enabled { "Disable" } else { "Enable" }}
-                    </button>
-                </div>
+                <IfAllowed when=edits_shared()>
+                    <div class="card-buttons">
+                        <button on:click=move |_| asking.set(Asking::Reset(Credential::Secret))>"Reset Secret"</button>
+                        <button on:click=move |_| asking.set(Asking::Reset(Credential::Code))>"Reset AppCode"</button>
+                        <button
+                            class=if enabled { "danger" } else { "" }
+                            on:click=move |_| {
+                                toggle.dispatch((name.get_untracked(), !enabled));
+                            }
+                        >
+                            {if enabled { "Disable" } else { "Enable" }}
+                        </button>
+                    </div>
+                </IfAllowed>
             </section>
         }
     };
@@ -290,14 +292,16 @@ pub fn AppPage() -> impl IntoView {
                                                     <td>{grant.env.label()}</td>
                                                     <td>{expires}</td>
                                                     <td class="actions">
-                                                        <button
-                                                            class="danger"
-                                                            on:click=move |_| {
-                                                                remove.dispatch((name.get_untracked(), id));
-                                                            }
-                                                        >
-                                                            "Revoke"
-                                                        </button>
+                                                        <IfAllowed when=edits_shared()>
+                                                            <button
+                                                                class="danger"
+                                                                on:click=move |_| {
+                                                                    remove.dispatch((name.get_untracked(), id));
+                                                                }
+                                                            >
+                                                                "Revoke"
+                                                            </button>
+                                                        </IfAllowed>
                                                     </td>
                                                 </tr>
                                             }

@@ -5,7 +5,8 @@
 
 use crate::api::{create_service, delete_service_url, get_service, list_services, service_history, set_service_url};
 use crate::components::{
-    bind, on_done, opts, DetailHead, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, SelectField, TextField,
+    bind, edits_shared, on_done, opts, DetailHead, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, SelectField,
+    TextField,
 };
 use domain::service::{ServiceKind, ServiceSpec, ServiceUrlSpec, ServiceUser, ServiceView};
 use domain::Environment;
@@ -273,27 +274,35 @@ pub fn BackendServicePage() -> impl IntoView {
                 Some(u) => u.clone(),
             };
             let kind = s.kind;
+            let current_url = current.url.clone();
             view! {
                 <section role="tabpanel" aria-label=env.label()>
                     <p>
                         <strong>"URL: "</strong>
                         <code data-testid="service-url">{shown}</code>
                     </p>
-                    <div class="card-buttons">
-                        <button
-                            class="primary"
-                            on:click=move |_| {
-                                errors.set(Vec::new());
-                                url.set(ServiceUrlSpec { url: if kind == ServiceKind::Mock { String::new() } else { current.url.clone().unwrap_or_default() } });
-                                asking.set(Asking::SetUrl(env));
+                    <IfAllowed when=edits_shared()>
+                        {
+                            let current_url = current_url.clone();
+                            view! {
+                            <div class="card-buttons">
+                                <button
+                                    class="primary"
+                                    on:click=move |_| {
+                                        errors.set(Vec::new());
+                                        url.set(ServiceUrlSpec { url: if kind == ServiceKind::Mock { String::new() } else { current_url.clone().unwrap_or_default() } });
+                                        asking.set(Asking::SetUrl(env));
+                                    }
+                                >
+                                    {if configured { "Change URL" } else { "Set URL" }}
+                                </button>
+                                {configured.then(|| view! {
+                                    <button class="danger" on:click=move |_| asking.set(Asking::DeleteUrl(env))>"Delete URL"</button>
+                                })}
+                            </div>
                             }
-                        >
-                            {if configured { "Change URL" } else { "Set URL" }}
-                        </button>
-                        {configured.then(|| view! {
-                            <button class="danger" on:click=move |_| asking.set(Asking::DeleteUrl(env))>"Delete URL"</button>
-                        })}
-                    </div>
+                        }
+                    </IfAllowed>
                     <h3>{format!("Live APIs in {}", env.label())}</h3>
                     {users_table(current.apis, "No live API uses this service here.")}
                 </section>

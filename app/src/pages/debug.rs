@@ -21,6 +21,8 @@ pub fn DebugPage() -> impl IntoView {
     let env = RwSignal::new(asked.get("env").unwrap_or_default());
     let api_id = RwSignal::new(asked.get("api").and_then(|id| id.parse::<i32>().ok()));
     let app = RwSignal::new(String::new());
+    // With a canary running: force a side ("" lets the canary's share decide).
+    let side = RwSignal::new(String::new());
     let values = RwSignal::new(std::collections::BTreeMap::<String, String>::new());
     let extra_headers = RwSignal::new(String::new());
     let raw_body = RwSignal::new(String::new());
@@ -103,6 +105,7 @@ pub fn DebugPage() -> impl IntoView {
             params: given,
             headers,
             body: (!body.trim().is_empty()).then_some(body),
+            side: Some(side.get_untracked()).filter(|s| !s.is_empty()),
         });
     };
     let message =
@@ -166,6 +169,15 @@ pub fn DebugPage() -> impl IntoView {
                         }}
                     </select>
                     {move || message("env").map(|m| view! { <span class="field-error" id="debug-env-error">{m}</span> })}
+                </div>
+                <div class="field">
+                    <label for="debug-side">"Canary side"</label>
+                    <select id="debug-side" aria-describedby="debug-side-error" prop:value=move || side.get() on:change=move |ev| side.set(event_target_value(&ev))>
+                        <option value="">"As the canary's share decides"</option>
+                        <option value="stable">"Stable version"</option>
+                        <option value="canary">"Canary version"</option>
+                    </select>
+                    {move || message("side").map(|m| view! { <span class="field-error" id="debug-side-error">{m}</span> })}
                 </div>
                 <div class="field">
                     <label for="debug-api">"API"</label>

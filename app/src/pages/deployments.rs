@@ -1,10 +1,12 @@
 //! Deployment Management: per environment the live version and backend, Switch Version and
-//! Off-line (or Request Release where Production needs an admin's approval), the release
-//! requests, the history below.
+//! Off-line (or Request Release where Production needs an admin's approval), the canary
+//! beside it (Start Canary, Adjust Canary, Promote, Roll Back), the release requests, the
+//! history below.
 
 use crate::api::list_deployments;
 use crate::components::{Changes, IfAllowed};
 use crate::pages::approvals::{ReleaseRequests, RequestDialog};
+use crate::pages::canary::{CanaryDecisionDialog, CanaryDialog};
 use crate::pages::domains::CustomDomains;
 use crate::pages::group::group_param;
 use crate::pages::release::{OfflineDialog, SwitchDialog};
@@ -20,6 +22,10 @@ enum Dialogs {
     Offline(DeploymentView),
     /// Request Release (Production, for users who may not change it directly).
     Request,
+    /// Start Canary, or Adjust Canary when one runs.
+    Canary(DeploymentView),
+    /// Promote (`true`) or Roll Back the canary.
+    Decide(DeploymentView, bool),
 }
 
 fn when(at: &str) -> String {
@@ -90,6 +96,10 @@ pub fn DeploymentsTab() -> impl IntoView {
             Dialogs::Switch(live) => view! { <SwitchDialog group=group.get_untracked() live closed /> }.into_any(),
             Dialogs::Offline(live) => view! { <OfflineDialog group=group.get_untracked() live closed /> }.into_any(),
             Dialogs::Request => view! { <RequestDialog group=group.get_untracked() closed /> }.into_any(),
+            Dialogs::Canary(live) => view! { <CanaryDialog group=group.get_untracked() live closed /> }.into_any(),
+            Dialogs::Decide(live, promote) => {
+                view! { <CanaryDecisionDialog group=group.get_untracked() live promote closed /> }.into_any()
+            }
         }}
     }
 }
@@ -110,7 +120,7 @@ fn environment_card(
     let body = match live {
         None => view! { <p class="muted">"Not released."</p> }.into_any(),
         Some(d) => {
-            let (for_switch, for_offline) = (d.clone(), d.clone());
+            let (for_switch, for_offline, for_canary) = (d.clone(), d.clone(), d.clone());
             view! {
                 <dl>
                     <dt>"Version"</dt><dd class="live-version">{d.version.clone()}</dd>
@@ -132,12 +142,41 @@ fn environment_card(
                             let live = for_switch.clone();
                             move |_| dialog.set(Dialogs::Switch(live.clone()))
                         }>"Switch Version"</button>
+                        {for_canary.canary.is_none().then(|| {
+                            let live = for_canary.clone();
+                            view! { <button on:click=move |_| dialog.set(Dialogs::Canary(live.clone()))>"Start Canary"</button> }
+                        })}
                         <button class="danger" on:click={
                             let live = for_offline.clone();
                             move |_| dialog.set(Dialogs::Offline(live.clone()))
                         }>"Off-line"</button>
                     </div>
                 </IfAllowed>
+                {d.canary.clone().map(|canary| {
+                    let live = d.clone();
+                    view! {
+                        <div class="canary" role="group" aria-label=format!("Canary in {}", env.label())>
+                            <dl>
+                                <dt>"Canary"</dt><dd class="canary-version">{canary.version.clone()}</dd>
+                                <dt>"Takes"</dt><dd>{canary.describe()}</dd>
+                                <dt>"Canary backend"</dt><dd>{canary.backend.describe()}</dd>
+                                <dt>"Since"</dt><dd>{format!("{} by {}", when(&canary.started_at), canary.started_by)}</dd>
+                            </dl>
+                            <IfAllowed when=may_deploy>
+                                {
+                                    let (adjust, promote, rollback) = (live.clone(), live.clone(), live.clone());
+                                    view! {
+                                        <div class="card-buttons">
+                                            <button on:click=move |_| dialog.set(Dialogs::Canary(adjust.clone()))>"Adjust Canary"</button>
+                                            <button class="primary" on:click=move |_| dialog.set(Dialogs::Decide(promote.clone(), true))>"Promote"</button>
+                                            <button class="danger" on:click=move |_| dialog.set(Dialogs::Decide(rollback.clone(), false))>"Roll Back"</button>
+                                        </div>
+                                    }
+                                }
+                            </IfAllowed>
+                        </div>
+                    }
+                })}
             }.into_any()
         }
     };

@@ -5,7 +5,9 @@
 //! certificate every other host gets, with a warning while it is self-signed.
 
 use crate::api::{add_domain, default_certificate, list_domains, remove_certificate, remove_domain, set_certificate};
-use crate::components::{bind, on_done, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
+use crate::components::{
+    bind, edits_group, on_done, opts, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, SelectField, TextField,
+};
 use domain::group::{CertificateUpload, CertificateView, DomainSpec};
 use domain::Environment;
 use leptos::prelude::*;
@@ -130,11 +132,18 @@ pub fn CustomDomains(group: Memo<String>) -> impl IntoView {
                                             <td>{d.environment.map(|e| e.label()).unwrap_or("Any (X-Ca-Stage)")}</td>
                                             <td>{certificate}</td>
                                             <td class="actions">
-                                                <button on:click=move |_| { upload_errors.set(Vec::new()); asking.set(Asking::Upload(for_upload.clone())); }>"Upload Certificate"</button>
-                                                {has_certificate.then(|| view! {
-                                                    <button on:click=move |_| asking.set(Asking::RemoveCertificate(for_removal.clone()))>"Remove Certificate"</button>
-                                                })}
-                                                <button class="danger" on:click=move |_| { remove.dispatch((group.get_untracked(), host.clone())); }>"Remove"</button>
+                                                <IfAllowed when=edits_group(move || group.get_untracked())>
+                                                    {
+                                                        let (for_upload, for_removal, host) = (for_upload.clone(), for_removal.clone(), host.clone());
+                                                        view! {
+                                                            <button on:click=move |_| { upload_errors.set(Vec::new()); asking.set(Asking::Upload(for_upload.clone())); }>"Upload Certificate"</button>
+                                                            {has_certificate.then(|| view! {
+                                                                <button on:click=move |_| asking.set(Asking::RemoveCertificate(for_removal.clone()))>"Remove Certificate"</button>
+                                                            })}
+                                                            <button class="danger" on:click=move |_| { remove.dispatch((group.get_untracked(), host.clone())); }>"Remove"</button>
+                                                        }
+                                                    }
+                                                </IfAllowed>
                                             </td>
                                         </tr>
                                     }
@@ -146,18 +155,20 @@ pub fn CustomDomains(group: Memo<String>) -> impl IntoView {
                 }
             })}
         </Transition>
-        <form class="inline-form" on:submit=move |ev| {
-            ev.prevent_default();
-            let (host, env) = form.get_untracked();
-            add.dispatch((group.get_untracked(), host, env));
-        }>
-            <div class="row">
-                <TextField label="Host" id="domain-host" field="host" errors placeholder="api.example.com" bound=bind(form, |f| f.0.clone(), |f, v| f.0 = v) />
-                <SelectField label="Domain environment" id="domain-environment" field="environment" errors options=environments bound=bind(form, |f| f.1.clone(), |f, v| f.1 = v) />
-            </div>
-            <OtherErrors errors shown=vec!["host".into(), "environment".into()] />
-            <button type="submit" disabled=move || add.pending().get()>"Add Domain"</button>
-        </form>
+        <IfAllowed when=edits_group(move || group.get_untracked())>
+            <form class="inline-form" on:submit=move |ev| {
+                ev.prevent_default();
+                let (host, env) = form.get_untracked();
+                add.dispatch((group.get_untracked(), host, env));
+            }>
+                <div class="row">
+                    <TextField label="Host" id="domain-host" field="host" errors placeholder="api.example.com" bound=bind(form, |f| f.0.clone(), |f, v| f.0 = v) />
+                    <SelectField label="Domain environment" id="domain-environment" field="environment" errors options=environments.clone() bound=bind(form, |f| f.1.clone(), |f, v| f.1 = v) />
+                </div>
+                <OtherErrors errors shown=vec!["host".into(), "environment".into()] />
+                <button type="submit" disabled=move || add.pending().get()>"Add Domain"</button>
+            </form>
+        </IfAllowed>
         {move || match asking.get() {
             Asking::None => ().into_any(),
             Asking::Upload(host) => {

@@ -1,7 +1,7 @@
 //! The API Groups page: the list, and dialogs to create, edit and delete a group.
 
 use crate::api::{delete_group, list_groups, save_group};
-use crate::components::{bind, on_done, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, TextField};
+use crate::components::{bind, edits_group, on_done, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, TextField};
 use domain::group::GroupSpec;
 use domain::views::GroupView;
 use leptos::prelude::*;
@@ -90,15 +90,25 @@ pub fn GroupsPage() -> impl IntoView {
                                                     <td>{group.api_count}</td>
                                                     <td>{group.description.clone()}</td>
                                                     <td class="actions">
-                                                        <button on:click=move |_| open_form(Some(for_edit.clone()))>
-                                                            "Edit"
-                                                        </button>
-                                                        <button
-                                                            class="danger"
-                                                            on:click=move |_| editing.set(Editing::Delete(name.clone()))
-                                                        >
-                                                            "Delete"
-                                                        </button>
+                                                        <IfAllowed when=edits_group({
+                                                            let name = name.clone();
+                                                            move || name.clone()
+                                                        })>
+                                                            {
+                                                                let (for_edit, name) = (for_edit.clone(), name.clone());
+                                                                view! {
+                                                                    <button on:click=move |_| open_form(Some(for_edit.clone()))>
+                                                                        "Edit"
+                                                                    </button>
+                                                                    <button
+                                                                        class="danger"
+                                                                        on:click=move |_| editing.set(Editing::Delete(name.clone()))
+                                                                    >
+                                                                        "Delete"
+                                                                    </button>
+                                                                }
+                                                            }
+                                                        </IfAllowed>
                                                     </td>
                                                 </tr>
                                             }

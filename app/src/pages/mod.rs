@@ -9,6 +9,7 @@ pub mod approvals;
 pub mod apps;
 pub mod audit;
 pub mod backend_services;
+pub mod canary;
 pub mod debug;
 pub mod deployments;
 pub mod docs;

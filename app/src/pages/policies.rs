@@ -7,7 +7,8 @@ use crate::api::{
     bind_policy, delete_policy, get_policy, list_apis, list_groups, list_policies, save_policy, unbind_policy,
 };
 use crate::components::{
-    bind, on_done, opts, DetailHead, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, SelectField, TextField,
+    bind, edits_shared, on_done, opts, DetailHead, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, SelectField,
+    TextField,
 };
 use domain::policy::{BindingSpec, PolicySpec, PolicyType, PolicyView};
 use leptos::prelude::*;
@@ -369,14 +370,23 @@ pub fn PolicyPage() -> impl IntoView {
                                     <dt>"Rule"</dt><dd data-testid="policy-rule">{rule}</dd>
                                     <dt>"Description"</dt><dd>{p.description.clone()}</dd>
                                 </dl>
-                                <div class="card-buttons">
-                                    <button on:click=move |_| { errors.set(Vec::new()); form.set(PolicyForm::from_view(&editable)); asking.set(Asking::Edit); }>"Edit"</button>
-                                    <button class="danger" on:click=move |_| asking.set(Asking::Delete)>"Delete"</button>
-                                </div>
+                                <IfAllowed when=edits_shared()>
+                                    {
+                                        let editable = editable.clone();
+                                        view! {
+                                            <div class="card-buttons">
+                                                <button on:click=move |_| { errors.set(Vec::new()); form.set(PolicyForm::from_view(&editable)); asking.set(Asking::Edit); }>"Edit"</button>
+                                                <button class="danger" on:click=move |_| asking.set(Asking::Delete)>"Delete"</button>
+                                            </div>
+                                        }
+                                    }
+                                </IfAllowed>
                             </section>
                             <div class="page-head">
                                 <h2>"Bindings"</h2>
-                                <button class="primary" on:click=move |_| { errors.set(Vec::new()); asking.set(Asking::Bind); }>"Bind"</button>
+                                <IfAllowed when=edits_shared()>
+                                    <button class="primary" on:click=move |_| { errors.set(Vec::new()); asking.set(Asking::Bind); }>"Bind"</button>
+                                </IfAllowed>
                             </div>
                             {if bindings.is_empty() {
                                 view! { <p class="empty">"Bound nowhere: this policy applies to no API yet."</p> }.into_any()
@@ -394,7 +404,14 @@ pub fn PolicyPage() -> impl IntoView {
                                                         <td>{b.group.clone()}</td>
                                                         <td>{api.clone()}</td>
                                                         <td>{b.env.label()}</td>
-                                                        <td><button on:click=move |_| asking.set(Asking::Unbind(id, label.clone()))>"Unbind"</button></td>
+                                                        <td>
+                                                            <IfAllowed when=edits_shared()>
+                                                                {
+                                                                    let label = label.clone();
+                                                                    view! { <button on:click=move |_| asking.set(Asking::Unbind(id, label.clone()))>"Unbind"</button> }
+                                                                }
+                                                            </IfAllowed>
+                                                        </td>
                                                     </tr>
                                                 }
                                             }).collect_view()}

@@ -15,6 +15,7 @@ pub mod authorization;
 pub mod backend_minute;
 pub mod backend_service;
 pub mod backend_service_url;
+pub mod canary;
 pub mod config_change;
 pub mod config_revision;
 pub mod custom_domain;

@@ -11,7 +11,8 @@ use http::{HeaderMap, Response};
 use std::sync::Arc;
 
 /// Phase 1: finds the group by host and the environment by `X-Ca-Stage` (default
-/// `RELEASE`) or by the custom domain's pin, and the deployment live there.
+/// `RELEASE`) or by the custom domain's pin, and the deployment live there, or its canary
+/// when the canary takes the request (or the Debug API asked for a side).
 pub fn resolve(
     ctx: &mut RequestContext,
     snapshot: &Snapshot,
@@ -34,10 +35,18 @@ pub fn resolve(
     };
     ctx.group = Some(binding.group.clone());
     ctx.environment = Some(environment);
-    let deployment = binding.group.deployment(environment).cloned().ok_or_else(|| {
+    let mut deployment = binding.group.deployment(environment).cloned().ok_or_else(|| {
         GatewayError::NotFound(format!("nothing of group {} is live in {}", binding.group.name, environment.stage()))
     })?;
+    if let Some(canary) = binding.group.canary(environment) {
+        let asked = ctx.debug.as_ref().and_then(|notes| notes.canary_side);
+        if asked.unwrap_or_else(|| canary.takes(headers, ctx.caller, snapshot.apps())) {
+            deployment = canary.deployment.clone();
+            ctx.canary = true;
+        }
+    }
     ctx.version = Some(deployment.version.clone());
+    ctx.version_header = deployment.version_header.clone();
     Ok(deployment)
 }
 
@@ -146,6 +155,7 @@ mod tests {
             id: 1,
             name: "petstore".into(),
             deployments: [Some(Arc::new(LiveDeployment::empty("1.0.0"))), None, None],
+            canaries: [None, None, None],
         });
         let mut snapshot = Snapshot::empty(1);
         snapshot.bind_host("petstore.localhost", HostBinding { group: group.clone(), pinned: None });

@@ -74,6 +74,10 @@ use utoipa::{Modify, OpenApi};
         releases::release_draft,
         releases::live_apis,
         releases::take_offline,
+        releases::get_canary,
+        releases::set_canary,
+        releases::promote_canary,
+        releases::rollback_canary,
         approvals::request_change,
         approvals::list_requests,
         approvals::approve,
@@ -175,6 +179,11 @@ pub fn router(state: AppState) -> Router<AppState> {
             axum::routing::put(releases::release_version).delete(releases::take_offline),
         )
         .route("/groups/{group}/deployments/{env}/draft", axum::routing::post(releases::release_draft))
+        .route(
+            "/groups/{group}/deployments/{env}/canary",
+            get(releases::get_canary).put(releases::set_canary).delete(releases::rollback_canary),
+        )
+        .route("/groups/{group}/deployments/{env}/canary/promote", axum::routing::post(releases::promote_canary))
         .route("/groups/{group}/deployments/{env}/requests", axum::routing::post(approvals::request_change))
         .route("/release-requests", get(approvals::list_requests))
         .route("/release-requests/{id}", axum::routing::delete(approvals::withdraw))

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use control::{ControlError, CurrentUser};
+use domain::canary::{CanarySpec, CanaryView};
 use domain::release::{
     DeploymentEventView, DeploymentView, Diff, DraftReleaseSpec, LiveVersion, ReleaseSpec, VersionSpec, VersionView,
 };
@@ -153,5 +154,62 @@ pub async fn take_offline(
     Path((group, env)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     state.control.take_offline(&group, environment(&env)?, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The canary running in an environment.
+#[utoipa::path(get, path = "/groups/{group}/deployments/{env}/canary", tag = "deployments", params(("group" = String, Path), ("env" = String, Path)), responses(
+    (status = 200, description = "`{environment, version, backend, weight, match, sticky, started_at, started_by, note}`"),
+    (status = 404, body = ErrorBody),
+))]
+pub async fn get_canary(
+    State(state): State<AppState>,
+    Path((group, env)): Path<(String, String)>,
+) -> Result<Json<CanaryView>, ApiError> {
+    Ok(Json(state.control.get_canary(&group, environment(&env)?).await?))
+}
+
+/// Start a canary beside what is live, or change it: `{version, backend, weight?, match?,
+/// sticky?, note?}` (`weight` in percent, 0.1–99; `match`: `{"app": …}`, `{"header":
+/// {"name", "value"}}` or `{"ip": "10.0.0.0/8"}`, with which the weight is optional, 100 by
+/// default).
+#[utoipa::path(put, path = "/groups/{group}/deployments/{env}/canary", tag = "deployments", params(("group" = String, Path), ("env" = String, Path)), request_body(content = Object, description = "`{version, backend, weight?, match?, sticky?, note?}`"), responses(
+    (status = 200, description = "The canary"),
+    (status = 409, body = ErrorBody),
+    (status = 422, body = ValidationErrorBody),
+))]
+pub async fn set_canary(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path((group, env)): Path<(String, String)>,
+    ApiJson(spec): ApiJson<CanarySpec>,
+) -> Result<Json<CanaryView>, ApiError> {
+    Ok(Json(state.control.set_canary(&group, environment(&env)?, &spec, &user).await?))
+}
+
+/// Promote the canary: it becomes the environment's version (one transaction).
+#[utoipa::path(post, path = "/groups/{group}/deployments/{env}/canary/promote", tag = "deployments", params(("group" = String, Path), ("env" = String, Path)), responses(
+    (status = 200, description = "The deployment"),
+    (status = 404, body = ErrorBody),
+))]
+pub async fn promote_canary(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path((group, env)): Path<(String, String)>,
+) -> Result<Json<DeploymentView>, ApiError> {
+    Ok(Json(state.control.promote_canary(&group, environment(&env)?, &user).await?))
+}
+
+/// Roll the canary back: every caller gets the environment's version again.
+#[utoipa::path(delete, path = "/groups/{group}/deployments/{env}/canary", tag = "deployments", params(("group" = String, Path), ("env" = String, Path)), responses(
+    (status = 204, description = "Rolled back"),
+    (status = 404, body = ErrorBody),
+))]
+pub async fn rollback_canary(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path((group, env)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.control.rollback_canary(&group, environment(&env)?, &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }

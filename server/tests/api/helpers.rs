@@ -48,6 +48,7 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
         poll_interval_ms: 1000,
         listen_notifications: true,
         production_approval: false,
+        version_header: true,
         console_addr: "127.0.0.1:0".parse().expect("addr"),
         gateway_addr: "127.0.0.1:0".parse().expect("addr"),
         gateway_tls_addr: "127.0.0.1:0".parse().expect("addr"),

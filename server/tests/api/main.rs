@@ -5,6 +5,7 @@ mod approvals;
 mod apps;
 mod audit;
 mod auth;
+mod canary;
 mod cluster;
 mod concurrent;
 mod config;
