@@ -455,6 +455,17 @@ pub async fn revoke(app: String, id: i32) -> Result<(), ConsoleError> {
     Ok(control.revoke(&app, id, &user).await?)
 }
 
+/// Authorizes apps for one API in one environment (one transaction).
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn authorize_apps(
+    group: String,
+    id: i32,
+    spec: domain::app::ApiAuthorizeSpec,
+) -> Result<Vec<AuthorizationView>, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.authorize_apps(&group, id, &spec, &user).await?)
+}
+
 /// The apps authorized for one API.
 #[server]
 pub async fn api_authorizations(group: String, id: i32) -> Result<Vec<AuthorizationView>, ConsoleError> {

@@ -265,27 +265,8 @@ impl Control {
         if let Some(missing) = spec.apis.iter().find(|id| !found.iter().any(|a| a.id == **id)) {
             return Err(ControlError::field("apis", format!("API {missing} is not in group `{}`", group.name)));
         }
-        let now = Utc::now();
         for api in &found {
-            authorization::Entity::insert(authorization::ActiveModel {
-                app_id: Set(target.id),
-                api_id: Set(api.id),
-                environment: Set(env.as_str().to_owned()),
-                expires_at: Set(expires_at),
-                created_at: Set(now),
-                ..Default::default()
-            })
-            .on_conflict(
-                OnConflict::columns([
-                    authorization::Column::AppId,
-                    authorization::Column::ApiId,
-                    authorization::Column::Environment,
-                ])
-                .update_columns([authorization::Column::ExpiresAt, authorization::Column::CreatedAt])
-                .to_owned(),
-            )
-            .exec(&txn)
-            .await?;
+            grant(&txn, target.id, api.id, env, expires_at).await?;
         }
         let after = serde_json::json!({
             "group": group.name, "apis": spec.apis, "env": env, "expires_at": expires_at.map(|e| e.to_rfc3339()),
@@ -293,6 +274,45 @@ impl Control {
         audit::record(&txn, actor, "app.authorize", "app", &target.name, None::<&()>, Some(&after)).await?;
         self.commit_live(txn, Refresh::Apps).await?;
         self.list_authorizations(&target.name).await
+    }
+
+    /// Authorizes several apps for one API in one environment, in one transaction (the
+    /// API page's **Authorize**): every app must exist, or none is authorized. Granting an
+    /// app again replaces its expiry. Returns the API's authorizations.
+    pub async fn authorize_apps(
+        &self,
+        group: &str,
+        api_id: i32,
+        spec: &domain::app::ApiAuthorizeSpec,
+        actor: &CurrentUser,
+    ) -> Result<Vec<AuthorizationView>, ControlError> {
+        actor.require(Action::EditShared)?;
+        let env = spec.validate().map_err(ControlError::Validation)?;
+        let expires_at = parse_expiry(spec.expires_at.as_deref(), Utc::now())?;
+        let group_model = self.find_group(group).await?;
+        let txn = self.begin_write().await?;
+        let found = api::Entity::find_by_id(api_id)
+            .filter(api::Column::GroupId.eq(group_model.id))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ControlError::NotFound(format!("API {api_id} of group `{}`", group_model.name)))?;
+        let mut targets = Vec::new();
+        for name in &spec.apps {
+            let target = self.find_app(&txn, name.trim()).await.map_err(|e| match e {
+                ControlError::NotFound(_) => ControlError::field("apps", format!("no app is named `{}`", name.trim())),
+                other => other,
+            })?;
+            targets.push(target);
+        }
+        for target in &targets {
+            grant(&txn, target.id, found.id, env, expires_at).await?;
+            let after = serde_json::json!({
+                "group": group_model.name, "apis": [found.id], "env": env, "expires_at": expires_at.map(|e| e.to_rfc3339()),
+            });
+            audit::record(&txn, actor, "app.authorize", "app", &target.name, None::<&()>, Some(&after)).await?;
+        }
+        self.commit_live(txn, Refresh::Apps).await?;
+        self.api_authorizations(&group_model.name, found.id).await
     }
 
     /// Revokes one of an app's authorizations (by id).
@@ -404,6 +424,37 @@ impl Control {
         self.snapshots.swap(snapshot);
         Ok(())
     }
+}
+
+/// Authorizes one app for one API in one environment inside `txn`; granting again replaces
+/// the expiry.
+async fn grant(
+    txn: &sea_orm::DatabaseTransaction,
+    app_id: i32,
+    api_id: i32,
+    env: domain::Environment,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), ControlError> {
+    authorization::Entity::insert(authorization::ActiveModel {
+        app_id: Set(app_id),
+        api_id: Set(api_id),
+        environment: Set(env.as_str().to_owned()),
+        expires_at: Set(expires_at),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([
+            authorization::Column::AppId,
+            authorization::Column::ApiId,
+            authorization::Column::Environment,
+        ])
+        .update_columns([authorization::Column::ExpiresAt, authorization::Column::CreatedAt])
+        .to_owned(),
+    )
+    .exec(txn)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -93,6 +93,41 @@ pub struct AuthorizeSpec {
     pub expires_at: Option<String>,
 }
 
+/// `POST /groups/{group}/apis/{id}/authorizations`: authorize apps for one API in one
+/// environment (until `expires_at`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiAuthorizeSpec {
+    /// The apps, by name (at least one).
+    pub apps: Vec<String>,
+    /// `test`, `pre` or `prod`.
+    pub env: String,
+    /// RFC 3339, or a date and time; absent: never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+impl ApiAuthorizeSpec {
+    /// Checks the environment and that apps are named (at most 100 at once).
+    pub fn validate(&self) -> Result<Environment, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if self.apps.is_empty() {
+            errors.push(FieldError::new("apps", "choose at least one app"));
+        } else if self.apps.len() > 100 {
+            errors.push(FieldError::new("apps", "at most 100 apps at once"));
+        }
+        let env = self.env.trim().parse::<Environment>().map_err(|e| FieldError::new("env", e.to_string()));
+        match env {
+            Ok(env) if errors.is_empty() => Ok(env),
+            Ok(_) => Err(errors),
+            Err(e) => {
+                errors.push(e);
+                Err(errors)
+            }
+        }
+    }
+}
+
 impl AuthorizeSpec {
     /// Checks the fields that need no lookup; the environment parsed.
     pub fn validate(&self) -> Result<Environment, Vec<FieldError>> {

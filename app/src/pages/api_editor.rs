@@ -6,14 +6,16 @@
 
 use crate::api::{get_api, save_api};
 use crate::components::{
-    bind, edits_group, on_done, opts, Bound, Errors, IfAllowed, OtherErrors, SelectField, TextField,
+    bind, edits_group, edits_shared, on_done, opts, Bound, Changes, Errors, IfAllowed, OtherErrors, SelectField,
+    TextField,
 };
 use crate::pages::advanced_config::optional_number;
+use crate::pages::api_authorize::AuthorizeApiDialog;
 use crate::pages::api_policies::ApiTabs;
 use crate::pages::group::group_param;
 use domain::api::{
-    ApiProtocol, ApiSpec, AuthType, ConstantLocation, ConstantSpec, MappingSpec, ParamLocation, ParamSpec, ParamType,
-    RequestMode, SystemParam, SystemParamSpec,
+    ApiProtocol, ApiSpec, AuthType, ConstantLocation, ConstantSpec, HeaderSpec, MappingSpec, ParamLocation, ParamSpec,
+    ParamType, RequestMode, SystemParam, SystemParamSpec,
 };
 use domain::HttpMethod;
 use leptos::prelude::*;
@@ -60,7 +62,8 @@ pub fn ApiEditorPage() -> impl IntoView {
                             request: domain::api::RequestSpec { path: "/".into(), ..Default::default() },
                             ..Default::default()
                         });
-                        let apps = id.get_untracked().map(|id| view! { <AuthorizedApps group=group.get_untracked() id /> });
+                        let name = initial.name.clone();
+                        let apps = id.get_untracked().map(|id| view! { <AuthorizedApps group=group.get_untracked() id name /> });
                         let tabs = id.get_untracked().map(|id| view! { <ApiTabs group=group.get_untracked() id /> });
                         view! {
                             {tabs}
@@ -222,6 +225,13 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
                     <TextField label="Mock status" id="mock-status" field="backend.mock.status" errors number=true bound=bind(spec, |s| s.backend.mock.status.to_string(), |s, v| s.backend.mock.status = v.trim().parse().unwrap_or(0)) />
                 </div>
                 <TextField label="Mock response body" id="mock-body" field="backend.mock.body" errors multiline=true code=true bound=bind(spec, |s| s.backend.mock.body.clone(), |s, v| s.backend.mock.body = v) />
+                <h4>"Mock response headers"</h4>
+                <Rows
+                    count=Signal::derive(move || spec.with(|s| s.backend.mock.headers.len()))
+                    add_label="Add mock header"
+                    add=Callback::new(move |()| spec.update(|s| s.backend.mock.headers.push(HeaderSpec::default())))
+                    row=move |i| view! { <MockHeaderRow spec errors i /> }.into_any()
+                />
             </section>
             <section>
                 <h3>"Response docs"</h3>
@@ -397,6 +407,25 @@ fn ConstantRow(spec: RwSignal<ApiSpec>, errors: Errors, i: usize) -> impl IntoVi
 }
 
 #[component]
+fn MockHeaderRow(spec: RwSignal<ApiSpec>, errors: Errors, i: usize) -> impl IntoView {
+    let n = i + 1;
+    let get = move |s: &ApiSpec| s.backend.mock.headers.get(i).cloned().unwrap_or_default();
+    let set = move |s: &mut ApiSpec, f: &dyn Fn(&mut HeaderSpec)| {
+        if let Some(h) = s.backend.mock.headers.get_mut(i) {
+            f(h)
+        }
+    };
+    view! {
+        <div class="param-row">
+            <Cell label=format!("Mock header {n} name") id=format!("mock-header-{i}-name") placeholder="X-Example" bound=bind(spec, move |s| get(s).name, move |s, v| set(s, &|h| h.name = v.clone())) />
+            <Cell label=format!("Mock header {n} value") id=format!("mock-header-{i}-value") placeholder="value" bound=bind(spec, move |s| get(s).value, move |s, v| set(s, &|h| h.value = v.clone())) />
+            {remove_button(format!("Remove mock header {n}"), move || spec.update(|s| { if i < s.backend.mock.headers.len() { s.backend.mock.headers.remove(i); } }))}
+            <RowErrors errors prefix=format!("backend.mock.headers[{i}].") />
+        </div>
+    }
+}
+
+#[component]
 fn SystemRow(spec: RwSignal<ApiSpec>, errors: Errors, i: usize) -> impl IntoView {
     let n = i + 1;
     let get = move |s: &ApiSpec| s.backend.http.system.get(i).cloned().unwrap_or_default();
@@ -426,24 +455,48 @@ fn SystemRow(spec: RwSignal<ApiSpec>, errors: Errors, i: usize) -> impl IntoView
     }
 }
 
-/// The apps authorized to call this API, per environment (granted on each app's page).
+/// The apps authorized to call this API, per environment: **Authorize** more (the dialog
+/// of the API List's row), **Revoke** one.
 #[component]
-fn AuthorizedApps(group: String, id: i32) -> impl IntoView {
-    let grants = Resource::new(move || (group.clone(), id), |(group, id)| crate::api::api_authorizations(group, id));
+fn AuthorizedApps(group: String, id: i32, name: String) -> impl IntoView {
+    let changes = Changes::new();
+    let grants = Resource::new(
+        {
+            let group = group.clone();
+            move || (group.clone(), id, changes.seen())
+        },
+        |(group, id, _)| crate::api::api_authorizations(group, id),
+    );
+    let asking = RwSignal::new(false);
+    let failure = RwSignal::new(None::<String>);
+    let revoke = Action::new(|(app, grant): &(String, i32)| crate::api::revoke(app.clone(), *grant));
+    on_done(revoke, move |outcome| match outcome {
+        Ok(()) => {
+            failure.set(None);
+            changes.made();
+        }
+        Err(error) => failure.set(Some(error.message())),
+    });
+    let closed = Callback::new(move |done: bool| {
+        asking.set(false);
+        if done {
+            changes.made();
+        }
+    });
     view! {
         <section class="card" aria-label="Authorized Apps">
-            <h2>"Authorized Apps"</h2>
+            <div class="page-head">
+                <h2>"Authorized Apps"</h2>
+                <IfAllowed when=edits_shared()>
+                    <button on:click=move |_| asking.set(true)>"Authorize"</button>
+                </IfAllowed>
+            </div>
+            {move || failure.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match grants.await {
                         Ok(rows) if rows.is_empty() => {
-                            view! {
-                                <p class="empty">
-                                    "No app is authorized. Authorize one from its page under "
-                                    <a href="/apps">"Apps"</a> "."
-                                </p>
-                            }
-                                .into_any()
+                            view! { <p class="empty">"No app is authorized: use Authorize to let apps call it."</p> }.into_any()
                         }
                         Ok(rows) => {
                             view! {
@@ -453,11 +506,22 @@ fn AuthorizedApps(group: String, id: i32) -> impl IntoView {
                                         .map(|grant| {
                                             let href = format!("/apps/{}", grant.app);
                                             let until = grant.expires_at.clone().map(|at| format!(" until {at}")).unwrap_or_default();
+                                            let label = format!("Revoke {} in {}", grant.app, grant.env.label());
+                                            let (app, grant_id) = (grant.app.clone(), grant.id);
                                             view! {
                                                 <li>
                                                     <a href=href>{grant.app.clone()}</a>
                                                     " · " {grant.env.label()} {until}
                                                     {grant.expired.then_some(" (expired)")}
+                                                    " "
+                                                    <IfAllowed when=edits_shared()>
+                                                        {
+                                                            let (app, label) = (app.clone(), label.clone());
+                                                            view! {
+                                                                <button class="link-danger" aria-label=label on:click=move |_| { revoke.dispatch((app.clone(), grant_id)); }>"Revoke"</button>
+                                                            }
+                                                        }
+                                                    </IfAllowed>
                                                 </li>
                                             }
                                         })
@@ -470,6 +534,10 @@ fn AuthorizedApps(group: String, id: i32) -> impl IntoView {
                     }
                 })}
             </Transition>
+            {move || {
+                let (group, name) = (group.clone(), name.clone());
+                asking.get().then(|| view! { <AuthorizeApiDialog group api_id=id api_name=name closed /> })
+            }}
         </section>
     }
 }

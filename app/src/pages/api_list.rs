@@ -1,8 +1,9 @@
 //! The API List tab: search, paging, and per API Edit, Advanced Configuration and Delete.
 
 use crate::api::{delete_api, list_apis};
-use crate::components::{on_done, Changes, IfAllowed};
+use crate::components::{edits_shared, on_done, Changes, IfAllowed};
 use crate::pages::advanced_config::AdvancedConfiguration;
+use crate::pages::api_authorize::AuthorizeApiDialog;
 use crate::pages::group::group_param;
 use crate::pages::release::may_release;
 use crate::pages::release::ReleaseDialog;
@@ -19,6 +20,7 @@ enum Dialogs {
     Release,
     Advanced(ApiView),
     Delete(ApiView),
+    Authorize(ApiView),
 }
 
 /// `/groups/:group`
@@ -124,6 +126,9 @@ pub fn ApiListTab() -> impl IntoView {
             Dialogs::None => ().into_any(),
             Dialogs::Release => view! { <ReleaseDialog group=group.get_untracked() version=None closed /> }.into_any(),
             Dialogs::Advanced(api) => view! { <AdvancedConfiguration group=group.get_untracked() api closed /> }.into_any(),
+            Dialogs::Authorize(api) => {
+                view! { <AuthorizeApiDialog group=group.get_untracked() api_id=api.id api_name=api.spec.name.clone() closed /> }.into_any()
+            }
             Dialogs::Delete(api) => {
                 let id = api.id;
                 view! {
@@ -150,12 +155,14 @@ pub fn ApiListTab() -> impl IntoView {
 
 fn api_row(api: ApiView, group: Memo<String>, dialog: RwSignal<Dialogs>) -> impl IntoView {
     let edit = format!("/groups/{}/apis/{}", group.get_untracked(), api.id);
+    // The Debug page with the group and API chosen (the environment where it is live next).
+    let debug = format!("/debug?group={}&api={}", group.get_untracked(), api.id);
     let auth = match api.spec.auth {
         domain::api::AuthType::None => "None",
         domain::api::AuthType::App => "App",
     };
     let changed = api.updated_at.get(..16).unwrap_or(&api.updated_at).replace('T', " ");
-    let (for_advanced, for_delete) = (api.clone(), api.clone());
+    let (for_advanced, for_delete, for_authorize) = (api.clone(), api.clone(), api.clone());
     view! {
         <tr>
             <td>{api.spec.name.clone()}</td>
@@ -172,6 +179,15 @@ fn api_row(api: ApiView, group: Memo<String>, dialog: RwSignal<Dialogs>) -> impl
                 <a class="button" href=edit>
                     "Edit"
                 </a>
+                <a class="button" href=debug aria-label=format!("Debug API {}", api.spec.name)>
+                    "Debug API"
+                </a>
+                <IfAllowed when=edits_shared()>
+                    <button on:click={
+                        let api = for_authorize.clone();
+                        move |_| dialog.set(Dialogs::Authorize(api.clone()))
+                    }>"Authorize"</button>
+                </IfAllowed>
                 <IfAllowed when=Callback::new(move |me: Me| me.grant.allows(Access::EditGroup(&group.get_untracked())))>
                     <button on:click={
                         let api = for_advanced.clone();

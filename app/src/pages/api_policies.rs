@@ -13,7 +13,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-/// The tabs of an existing API's page: **Definition** (the editor) and **Policies**.
+/// The tabs of an existing API's page: **Definition** (the editor), **Policies**,
+/// **Monitoring**, and a **Debug API** link (the Debug page with this API chosen).
 #[component]
 pub fn ApiTabs(group: String, id: i32) -> impl IntoView {
     let base = format!("/groups/{group}/apis/{id}");
@@ -22,6 +23,7 @@ pub fn ApiTabs(group: String, id: i32) -> impl IntoView {
             <A href=base.clone() exact=true>"Definition"</A>
             <A href=format!("{base}/policies") exact=true>"Policies"</A>
             <A href=format!("{base}/monitoring") exact=true>"Monitoring"</A>
+            <a href=format!("/debug?group={group}&api={id}")>"Debug API"</a>
         </nav>
     }
 }

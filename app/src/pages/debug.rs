@@ -50,6 +50,17 @@ pub fn DebugPage() -> impl IntoView {
             }
         },
     );
+    // Opened from an API (`?group=…&api=…` without `env`): the first environment where it is live.
+    Effect::new(move |_| {
+        let Some(Ok(all)) = live.get() else { return };
+        if env.get_untracked().is_empty() {
+            if let Some(id) = api_id.get_untracked() {
+                if let Some(found) = all.iter().find(|l| l.apis.iter().any(|a| a.id == id)) {
+                    env.set(found.environment.as_str().to_owned());
+                }
+            }
+        }
+    });
     // The chosen environment's APIs, and the chosen API.
     let env_apis = move || -> Vec<VersionApi> {
         let wanted = env.get();

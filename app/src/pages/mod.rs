@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod advanced_config;
+pub mod api_authorize;
 pub mod api_editor;
 pub mod api_list;
 pub mod api_policies;

@@ -152,3 +152,18 @@ pub async fn api_authorizations(
 ) -> Result<Json<Vec<AuthorizationView>>, ApiError> {
     Ok(Json(state.control.api_authorizations(&group, id).await?))
 }
+
+/// Authorize apps for one API in one environment, in one transaction: `{apps: [name],
+/// env, expires_at?}` (every app must exist, or none is authorized).
+#[utoipa::path(post, path = "/groups/{group}/apis/{id}/authorizations", tag = "apps", params(("group" = String, Path), ("id" = i32, Path)), request_body(content = Object, description = "`{apps, env, expires_at?}`"), responses(
+    (status = 200, description = "The API's authorizations: `[authorization]`"),
+    (status = 422, body = ValidationErrorBody),
+))]
+pub async fn authorize_apps(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path((group, id)): Path<(String, i32)>,
+    ApiJson(spec): ApiJson<domain::app::ApiAuthorizeSpec>,
+) -> Result<Json<Vec<AuthorizationView>>, ApiError> {
+    Ok(Json(state.control.authorize_apps(&group, id, &spec, &user).await?))
+}

@@ -94,6 +94,7 @@ use utoipa::{Modify, OpenApi};
         apps::authorize,
         apps::revoke,
         apps::api_authorizations,
+        apps::authorize_apps,
         policies::list_policies,
         policies::create_policy,
         policies::get_policy,
@@ -190,7 +191,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/release-requests/{id}/approve", axum::routing::post(approvals::approve))
         .route("/release-requests/{id}/reject", axum::routing::post(approvals::reject))
         .route("/groups/{group}/live", get(releases::live_apis))
-        .route("/groups/{group}/apis/{id}/authorizations", get(apps::api_authorizations))
+        .route("/groups/{group}/apis/{id}/authorizations", get(apps::api_authorizations).post(apps::authorize_apps))
         .route("/policies", get(policies::list_policies).post(policies::create_policy))
         .route(
             "/policies/{name}",

@@ -85,6 +85,7 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("PUT", "/groups/{group}/apis/{id}", EditGroup),
     ("DELETE", "/groups/{group}/apis/{id}", EditGroup),
     ("GET", "/groups/{group}/apis/{id}/authorizations", Anyone),
+    ("POST", "/groups/{group}/apis/{id}/authorizations", EditShared),
     ("GET", "/groups/{group}/versions", Anyone),
     ("POST", "/groups/{group}/versions", EditGroup),
     ("GET", "/groups/{group}/versions/{label}", Anyone),

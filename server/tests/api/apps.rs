@@ -317,3 +317,77 @@ async fn mock_backends_skip_app_authentication_and_bad_input_names_the_field() {
     assert_eq!(fields, ["apis", "env"]);
     assert_eq!(rest.get("/apps/nobody").await.0, 404);
 }
+
+/// `POST /groups/{g}/apis/{id}/authorizations`: several apps in one transaction; one
+/// unknown app and none is authorized; each authorized app calls with its AppCode at once.
+#[tokio::test]
+async fn apps_are_authorized_from_the_api_all_or_none() {
+    let app = spawn_app().await;
+    let rest = app.rest().await;
+    rest.create_group("petstore").await;
+    // A real backend: a Mock answers before authentication.
+    let echo = spawn_echo_backend().await;
+    let api = rest
+        .create_api(
+            "petstore",
+            json!({"name": "Secure", "auth": "app", "request": {"method": "GET", "path": "/secure"},
+                "backend": {"unified": false, "type": "http", "http": {"address": echo, "path": "/secure"}}}),
+        )
+        .await;
+    rest.freeze("petstore", "1").await;
+    rest.release("petstore", "test", "1", json!({"type": "mock"})).await;
+    let mut codes = Vec::new();
+    for name in ["web", "mobile"] {
+        assert_eq!(rest.post("/apps", json!({"name": name})).await.0, 201);
+        let (_, view) = rest.get(&format!("/apps/{name}?reveal=true")).await;
+        codes.push(view["app_code"].as_str().expect("code").to_owned());
+    }
+    let call = |code: String| {
+        let gateway = app.gateway.clone();
+        async move {
+            reqwest::Client::new()
+                .get(format!("{gateway}/secure"))
+                .header("host", HOST)
+                .header("x-ca-stage", "TEST")
+                .header("authorization", format!("APPCODE {code}"))
+                .send()
+                .await
+                .expect("gateway")
+                .status()
+                .as_u16()
+        }
+    };
+    let path = format!("/groups/petstore/apis/{}/authorizations", api.id);
+    // All or none: a ghost among them refuses the lot, naming the field.
+    let (status, answer) = rest.post(&path, json!({"apps": ["web", "ghost"], "env": "test"})).await;
+    assert_eq!((status, answer["errors"][0]["field"].clone()), (422, json!("apps")), "{answer}");
+    assert_eq!(call(codes[0].clone()).await, 403, "web was not authorized by the refused call");
+    for bad in [
+        json!({"apps": [], "env": "test"}),
+        json!({"apps": ["web"], "env": "staging"}),
+        json!({"apps": ["web"], "env": "test", "expires_at": "soon"}),
+    ] {
+        let (status, answer) = rest.post(&path, bad.clone()).await;
+        assert_eq!(status, 422, "{bad}: {answer}");
+    }
+    let (status, granted) = rest.post(&path, json!({"apps": ["web", "mobile"], "env": "test"})).await;
+    assert_eq!(status, 200, "{granted}");
+    assert_eq!(granted.as_array().expect("list").len(), 2, "{granted}");
+    assert_eq!(call(codes[0].clone()).await, 200);
+    assert_eq!(call(codes[1].clone()).await, 200);
+    // Granting again replaces the expiry, not a second row; another group's API is a 404.
+    let (status, granted) =
+        rest.post(&path, json!({"apps": ["web"], "env": "test", "expires_at": "2031-01-01T00:00:00Z"})).await;
+    assert_eq!((status, granted.as_array().map(Vec::len)), (200, Some(2)), "{granted}");
+    assert_eq!(
+        rest.post("/groups/petstore/apis/987654/authorizations", json!({"apps": ["web"], "env": "test"})).await.0,
+        404
+    );
+    // A viewer is refused before the body is read.
+    assert_eq!(
+        rest.post("/users", json!({"username": "val", "password": "long enough password", "role": "viewer"})).await.0,
+        201
+    );
+    let viewer = RestClient::new(&app.console, &app.control.create_token("v", "val").await.expect("token"));
+    assert_eq!(viewer.post(&path, json!({"apps": ["web"], "env": "test"})).await.0, 403);
+}
