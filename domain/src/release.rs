@@ -329,7 +329,7 @@ pub struct DeploymentView {
     pub rollout: Option<crate::cluster::Rollout>,
     /// The canary running beside it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub canary: Option<crate::canary::CanaryView>,
+    pub canary: Option<CanaryView>,
 }
 
 /// An API of a live version that does not serve, and why.
@@ -360,6 +360,66 @@ pub struct DeploymentEventView {
     pub actor: String,
     /// When (RFC 3339).
     pub at: String,
+}
+
+/// Which callers a canary takes: `{"app": "web"}`, `{"header": {"name": "x-canary", "value":
+/// "1"}}` or `{"ip": "10.0.0.0/8"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum CanaryMatch {
+    /// Calls that name this app (its AppKey in `X-Ca-Key`, or its AppCode).
+    App(String),
+    /// Calls that carry this header with exactly this value.
+    Header {
+        /// The header's name (case-insensitive).
+        name: String,
+        /// Its value (exact).
+        value: String,
+    },
+    /// Calls from this client address range.
+    Ip(String),
+}
+
+/// A canary as Deployment Management shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryView {
+    /// Where.
+    pub environment: Environment,
+    /// The canary's version.
+    pub version: String,
+    /// Where its unified APIs go.
+    pub backend: DeployBackend,
+    /// Its share, in percent.
+    pub weight: f64,
+    /// Who it takes.
+    #[serde(rename = "match")]
+    pub rule: Option<CanaryMatch>,
+    /// Sticky routing.
+    pub sticky: bool,
+    /// Since when (RFC 3339).
+    pub started_at: String,
+    /// Who started or last changed it.
+    pub started_by: String,
+    /// Why.
+    pub note: String,
+}
+
+/// Weights are finite (validated), so equality is total.
+impl Eq for CanaryView {}
+
+impl CanaryView {
+    /// "10 % of callers", "callers of app web", … as the console shows it.
+    pub fn describe(&self) -> String {
+        let share = if self.weight >= 100.0 { String::new() } else { format!("{} % of ", self.weight) };
+        let who = match &self.rule {
+            None => "callers".to_owned(),
+            Some(CanaryMatch::App(app)) => format!("callers of app {app}"),
+            Some(CanaryMatch::Header { name, value }) => format!("callers sending {name}: {value}"),
+            Some(CanaryMatch::Ip(range)) => format!("callers from {range}"),
+        };
+        let sticky = if self.sticky { ", sticky" } else { "" };
+        format!("{share}{who}{sticky}")
+    }
 }
 
 #[cfg(test)]
