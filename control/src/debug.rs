@@ -239,14 +239,12 @@ impl Control {
             built.method.parse().map_err(|e: http::method::InvalidMethod| ControlError::Internal(e.to_string()))?;
         *outgoing.uri_mut() = uri.parse().map_err(|e: http::uri::InvalidUri| ControlError::Internal(e.to_string()))?;
         *outgoing.headers_mut() = built.headers;
-        match request.side.as_deref().map(str::trim) {
-            Some("canary") => {
-                outgoing.headers_mut().insert(gateway::debug::SIDE_HEADER, HeaderValue::from_static("canary"));
-            }
-            Some("stable") => {
-                outgoing.headers_mut().insert(gateway::debug::SIDE_HEADER, HeaderValue::from_static("stable"));
-            }
-            _ => {}
+        // `live_api` refused any other side already.
+        if let Some(side) = request.side.as_deref().map(str::trim).filter(|s| matches!(*s, "canary" | "stable")) {
+            outgoing.headers_mut().insert(
+                gateway::debug::SIDE_HEADER,
+                HeaderValue::from_static(if side == "canary" { "canary" } else { "stable" }),
+            );
         }
         outgoing.headers_mut().insert(
             gateway::debug::TOKEN_HEADER,

@@ -66,8 +66,7 @@ impl Control {
                     domain::policy::IpRange::parse(&range).map_err(|e| crate::entity::unreadable("canary", c.id, e))?,
                 ),
             };
-            let parts =
-                ((c.weight * f64::from(domain::canary::PARTS) / 100.0).round() as u32).clamp(1, domain::canary::PARTS);
+            let parts = domain::canary::parts(c.weight);
             canaries[env.index()] = Some(Arc::new(Canary::new(served, parts, rule, c.sticky)));
         }
         Ok(Arc::new(CompiledGroup { id: group.id, name: group.name.clone(), deployments, canaries }))

@@ -15,6 +15,11 @@ pub const MAX_WEIGHT: f64 = 99.0;
 /// Shares are counted in parts of this.
 pub const PARTS: u32 = 100_000;
 
+/// A share in percent as parts of [`PARTS`] (at least one part).
+pub fn parts(weight: f64) -> u32 {
+    ((weight * f64::from(PARTS) / 100.0).round() as u32).clamp(1, PARTS)
+}
+
 /// `PUT /groups/{group}/deployments/{env}/canary`: start a canary or change it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,12 +101,9 @@ impl CanarySpec {
             }
         };
         match (weight, rule) {
-            (Some(weight), Some(rule)) => errors.finish(ValidCanary {
-                weight,
-                parts: ((weight * f64::from(PARTS) / 100.0).round() as u32).clamp(1, PARTS),
-                rule,
-                sticky: self.sticky,
-            }),
+            (Some(weight), Some(rule)) => {
+                errors.finish(ValidCanary { weight, parts: parts(weight), rule, sticky: self.sticky })
+            }
             _ => Err(errors.into_vec()),
         }
     }

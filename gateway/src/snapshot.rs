@@ -443,8 +443,7 @@ mod canary_tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     fn canary(percent: f64, rule: CanaryRule, sticky: bool) -> Canary {
-        let parts = (percent * f64::from(domain::canary::PARTS) / 100.0) as u32;
-        Canary::new(Arc::new(LiveDeployment::empty("2")), parts, rule, sticky)
+        Canary::new(Arc::new(LiveDeployment::empty("2")), domain::canary::parts(percent), rule, sticky)
     }
 
     fn ip(last: u8) -> IpAddr {
