@@ -59,6 +59,21 @@ test('start a canary at 50 %, see both versions, promote it, see one', async ({ 
   expect(Math.abs(seen['1.0.0'] - 20)).toBeLessThanOrEqual(2);
   expect(Math.abs(seen['1.1.0'] - 20)).toBeLessThanOrEqual(2);
 
+  // The Debug API, opened straight from a link with the group, API and environment chosen
+  // (a page loaded whole, not reached by a click), forces either side.
+  await page.goto(`/debug?group=${GROUP}&api=${created.id}&env=test`);
+  await hydrated(page);
+  await expect(page.getByLabel('API', { exact: true })).toHaveValue(String(created.id));
+  const debugBody = page.getByTestId('debug-response-body');
+  await page.getByLabel('Canary side').selectOption({ label: 'Canary version' });
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(debugBody).toHaveText('canary two');
+  await page.getByLabel('Canary side').selectOption({ label: 'Stable version' });
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(debugBody).toHaveText('stable one');
+  await page.goto(`/groups/${GROUP}/deployments`);
+  await hydrated(page);
+
   // Adjust: only callers sending x-canary: 1.
   await canary.getByRole('button', { name: 'Adjust Canary' }).click();
   dialog = page.getByRole('dialog', { name: 'Adjust Canary' });

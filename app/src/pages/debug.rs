@@ -40,6 +40,13 @@ pub fn DebugPage() -> impl IntoView {
             }
         },
     );
+    // What the live versions offer (environments, APIs, the chosen API's form) is drawn only
+    // once the page is hydrated: the server renders the page before `live` resolves, so a
+    // page loaded whole with `?group=…` would otherwise hydrate into options the server never
+    // drew (a hydration panic). Effects run only in the browser, after hydration.
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    let live_now = move || if mounted.get() { live.get() } else { None };
     let apps = Resource::new(|| (), |_| list_apps());
     let granted = Resource::new(
         move || (group.get(), api_id.get()),
@@ -52,7 +59,7 @@ pub fn DebugPage() -> impl IntoView {
     );
     // Opened from an API (`?group=…&api=…` without `env`): the first environment where it is live.
     Effect::new(move |_| {
-        let Some(Ok(all)) = live.get() else { return };
+        let Some(Ok(all)) = live_now() else { return };
         if env.get_untracked().is_empty() {
             if let Some(id) = api_id.get_untracked() {
                 if let Some(found) = all.iter().find(|l| l.apis.iter().any(|a| a.id == id)) {
@@ -64,7 +71,7 @@ pub fn DebugPage() -> impl IntoView {
     // The chosen environment's APIs, and the chosen API.
     let env_apis = move || -> Vec<VersionApi> {
         let wanted = env.get();
-        live.get()
+        live_now()
             .and_then(Result::ok)
             .and_then(|all| all.into_iter().find(|live| live.environment.as_str() == wanted).map(|live| live.apis))
             .unwrap_or_default()
@@ -165,7 +172,7 @@ pub fn DebugPage() -> impl IntoView {
                     >
                         <option value="">"Choose an environment"</option>
                         {move || {
-                            live.get()
+                            live_now()
                                 .and_then(Result::ok)
                                 .unwrap_or_default()
                                 .into_iter()
