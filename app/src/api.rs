@@ -257,7 +257,8 @@ pub async fn get_api(group: String, id: i32) -> Result<ApiView, ConsoleError> {
 }
 
 /// Creates (`id` empty) or replaces an API of the draft.
-#[server]
+// JSON: an address may be a list of targets, which a form encoding cannot carry.
+#[server(input = leptos::server_fn::codec::Json)]
 pub async fn save_api(group: String, id: Option<i32>, spec: ApiSpec) -> Result<ApiView, ConsoleError> {
     let (control, user) = (ssr::control()?, ssr::current_user()?);
     Ok(match id {
@@ -305,7 +306,8 @@ pub async fn diff_versions(group: String, from: String, to: String) -> Result<Di
 
 /// Releases (or switches to) a version in an environment; with [`ReleaseVersion::New`] the
 /// draft is frozen first.
-#[server]
+// JSON: an address may be a list of targets, which a form encoding cannot carry.
+#[server(input = leptos::server_fn::codec::Json)]
 pub async fn release(
     group: String,
     environment: Environment,
@@ -511,7 +513,8 @@ pub async fn create_service(spec: ServiceSpec) -> Result<ServiceView, ConsoleErr
 }
 
 /// Sets a backend service's URL in an environment.
-#[server]
+// JSON: an address may be a list of targets, which a form encoding cannot carry.
+#[server(input = leptos::server_fn::codec::Json)]
 pub async fn set_service_url(
     name: String,
     environment: Environment,

@@ -84,8 +84,8 @@ pub struct ServiceConfig {
     pub kind: String,
     #[serde(default)]
     pub description: String,
-    /// Environment → URL.
-    #[serde(default)]
+    /// Environment → URL (one address, or a list of weighted targets).
+    #[serde(default, with = "domain::targets::text_or_list::map")]
     pub urls: BTreeMap<String, String>,
 }
 
@@ -268,10 +268,19 @@ pub fn schema() -> serde_json::Value {
     let env = json!({"enum": ["test", "pre", "prod"]});
     let strict = |properties: serde_json::Value, required: &[&str]| json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties});
     let named = |value: serde_json::Value| json!({"type": "object", "additionalProperties": value});
+    // One address, or several weighted targets (as a list, or as text: `url weight=N, …`).
+    let address = json!({"oneOf": [
+        {"type": "string"},
+        {"type": "array", "minItems": 1, "maxItems": domain::targets::MAX_TARGETS, "items": strict(
+            json!({"url": {"type": "string"}, "weight": {"type": "integer", "minimum": 1, "maximum": domain::targets::MAX_WEIGHT},
+                   "max_conns": {"type": "integer", "minimum": 1, "maximum": domain::targets::MAX_CONNS}}),
+            &["url"],
+        )}
+    ]});
     let backend = json!({
         "oneOf": [
             {"type": "object", "required": ["type"], "properties": {"type": {"const": "mock"}}},
-            {"type": "object", "required": ["type", "address"], "properties": {"type": {"const": "http"}, "address": {"type": "string"}}},
+            {"type": "object", "required": ["type", "address"], "properties": {"type": {"const": "http"}, "address": address.clone()}},
             {"type": "object", "required": ["type", "service"], "properties": {"type": {"const": "service"}, "service": {"type": "string"}}}
         ]
     });
@@ -291,7 +300,7 @@ pub fn schema() -> serde_json::Value {
         &["subdomain"],
     );
     let service = strict(
-        json!({"type": {"enum": ["http", "mock"]}, "description": {"type": "string"}, "urls": {"type": "object", "additionalProperties": false, "properties": {"test": {"type": "string"}, "pre": {"type": "string"}, "prod": {"type": "string"}}}}),
+        json!({"type": {"enum": ["http", "mock"]}, "description": {"type": "string"}, "urls": {"type": "object", "additionalProperties": false, "properties": {"test": address.clone(), "pre": address.clone(), "prod": address}}}),
         &["type"],
     );
     let binding = strict(

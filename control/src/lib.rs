@@ -260,12 +260,16 @@ impl Control {
 
     /// Whether a backend address may be used: always, unless the SSRF guard is on and the
     /// address resolves into a blocked range (then why not).
-    pub(crate) async fn backend_allowed(&self, address: &domain::BackendAddress) -> Result<(), String> {
+    /// Every target of a list is checked.
+    pub(crate) async fn backend_allowed(&self, targets: &domain::Targets) -> Result<(), String> {
         if !self.backend_guard.is_on() {
             return Ok(());
         }
-        let port = address.effective_port();
-        self.backend_guard.resolve(address.host(), port).await.map(|_| ())
+        for target in targets.targets() {
+            let address = &target.address;
+            self.backend_guard.resolve(address.host(), address.effective_port()).await?;
+        }
+        Ok(())
     }
 
     /// Where the gateway's HTTPS listener listens.

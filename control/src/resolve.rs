@@ -8,7 +8,7 @@ use crate::FieldError;
 use domain::api::{ApiSpec, BackendType};
 use domain::release::{DeployBackend, VersionApi};
 use domain::service::ServiceKind;
-use domain::{BackendAddress, Environment};
+use domain::{Environment, Targets};
 use gateway::compiled::Target;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,8 +31,8 @@ impl ServiceDirectory {
         match (kind, urls[env.index()].as_deref()) {
             (_, None) => Target::Offline(format!("backend service `{name}` has no URL in {}", env.label())),
             (ServiceKind::Mock, Some(_)) => Target::Mock,
-            (ServiceKind::Http, Some(url)) => match BackendAddress::parse(url) {
-                Ok(address) => Target::Http(address),
+            (ServiceKind::Http, Some(url)) => match Targets::parse(url) {
+                Ok(targets) => Target::Http(targets),
                 Err(e) => Target::Offline(format!("backend service `{name}`: {e}")),
             },
         }
@@ -53,8 +53,8 @@ pub fn service_of<'a>(spec: &'a ApiSpec, backend: &'a DeployBackend) -> Option<&
 /// What one API of a deployment with `backend` compiles to in `env`.
 pub fn target_of(spec: &ApiSpec, backend: &DeployBackend, services: &ServiceDirectory, env: Environment) -> Target {
     let own = &spec.backend;
-    let address = |raw: &str, what: &str| match BackendAddress::parse(raw) {
-        Ok(address) => Target::Http(address),
+    let address = |raw: &str, what: &str| match Targets::parse(raw) {
+        Ok(targets) => Target::Http(targets),
         Err(e) => Target::Unavailable(format!("{what}: {e}")),
     };
     match (own.unified, backend, own.kind) {
@@ -137,7 +137,7 @@ mod tests {
     fn kind(target: &Target) -> String {
         match target {
             Target::Mock => "mock".into(),
-            Target::Http(address) => format!("http {}", address.host()),
+            Target::Http(targets) => format!("http {}", targets.first().host()),
             Target::Unavailable(reason) => format!("unavailable: {reason}"),
             Target::Offline(reason) => format!("offline: {reason}"),
             Target::Function(_) => "function".into(),

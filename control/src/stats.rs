@@ -352,16 +352,20 @@ impl Control {
         let mut health: BTreeMap<String, BackendHealth> = BTreeMap::new();
         for row in rows {
             let origin = origin_of(&row.origin).unwrap_or(row.origin);
-            let entry = health.entry(origin.clone()).or_insert_with(|| BackendHealth {
-                origin,
-                minutes,
-                requests: 0,
-                upstream_errors: 0,
-                timeouts: 0,
-            });
+            let entry = health.entry(origin.clone()).or_insert_with(|| BackendHealth::empty(origin, minutes));
             entry.requests += uncount(row.requests);
             entry.upstream_errors += uncount(row.upstream_errors);
             entry.timeouts += uncount(row.timeouts);
+        }
+        // Every target this node serves, called lately or not, with its state here.
+        for peer in gateway::peer::peers() {
+            let Some(origin) = origin_of(&peer.origin.key) else { continue };
+            let entry = health.entry(origin.clone()).or_insert_with(|| BackendHealth::empty(origin, minutes));
+            // A target listed with two limits is two peers: the worse state shows.
+            let state = peer.state();
+            if entry.state.as_deref().is_none_or(|shown| shown == "healthy") {
+                entry.state = Some(state.to_owned());
+            }
         }
         Ok(health.into_values().collect())
     }

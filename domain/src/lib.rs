@@ -27,6 +27,8 @@
 //! - [`roles`]: admin, developer and viewer, scopes of groups, and the one rule of who may do
 //!   what ([`roles::Grant::allows`]), shared by the services, the REST guard and the console.
 //! - [`service`]: backend services (a URL per environment) and their users.
+//! - [`targets`]: a backend as one address or several weighted targets, in one canonical
+//!   text (a list on the wire).
 //! - [`stats`]: traffic over time (per minute, latency sketches), chart ranges and the
 //!   views of charts, group overviews and backend health.
 //! - [`views`]: stored things as the console and REST show them (with ids and times).
@@ -52,6 +54,7 @@ pub mod release;
 pub mod roles;
 pub mod service;
 pub mod stats;
+pub mod targets;
 pub mod views;
 
 pub use backend::BackendAddress;
@@ -59,3 +62,4 @@ pub use environment::Environment;
 pub use error::FieldError;
 pub use method::HttpMethod;
 pub use path::PathTemplate;
+pub use targets::Targets;

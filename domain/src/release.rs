@@ -3,7 +3,7 @@
 
 use crate::api::ApiSpec;
 use crate::error::Errors;
-use crate::{names, BackendAddress, Environment, FieldError};
+use crate::{names, Environment, FieldError, Targets};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -78,9 +78,10 @@ impl VersionSpec {
 pub enum DeployBackend {
     /// Each API answers with its mock response.
     Mock,
-    /// An HTTP/HTTPS address (`http(s)://host[:port]`).
+    /// An HTTP/HTTPS address (`http(s)://host[:port]`) or several weighted targets.
     Http {
-        /// The address.
+        /// The address, or the targets' canonical text ([`crate::targets`]).
+        #[serde(with = "crate::targets::text_or_list")]
         address: String,
     },
     /// A backend service's URL for the environment.
@@ -94,8 +95,8 @@ impl DeployBackend {
     /// Checks the address of an HTTP backend; field errors are under `backend.`.
     pub fn validate(&self) -> Result<DeployBackend, Vec<FieldError>> {
         match self {
-            DeployBackend::Http { address } => BackendAddress::parse(address)
-                .map(|a| DeployBackend::Http { address: a.to_string() })
+            DeployBackend::Http { address } => Targets::parse(address)
+                .map(|t| DeployBackend::Http { address: t.to_string() })
                 .map_err(|m| vec![FieldError::new("backend.address", m)]),
             DeployBackend::Service { service } => names::param_name(service)
                 .map(|service| DeployBackend::Service { service })

@@ -1,7 +1,7 @@
 //! Backend services: one backend, a URL per environment, shared by many APIs.
 
 use crate::error::Errors;
-use crate::{names, BackendAddress, Environment, FieldError};
+use crate::{names, Environment, FieldError, Targets};
 use serde::{Deserialize, Serialize};
 
 /// What a backend service is; fixed after creation.
@@ -87,7 +87,8 @@ pub struct ServicePatch {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServiceUrlSpec {
-    /// `http(s)://host[:port]`.
+    /// `http(s)://host[:port]`, or several weighted targets ([`crate::targets`]).
+    #[serde(with = "crate::targets::text_or_list")]
     pub url: String,
 }
 
@@ -96,8 +97,8 @@ impl ServiceUrlSpec {
     pub fn validate(&self, kind: ServiceKind) -> Result<String, Vec<FieldError>> {
         match kind {
             ServiceKind::Mock => Ok(String::new()),
-            ServiceKind::Http => BackendAddress::parse(&self.url)
-                .map(|_| self.url.trim().trim_end_matches('/').to_owned())
+            ServiceKind::Http => Targets::parse(&self.url)
+                .map(|targets| targets.to_string())
                 .map_err(|m| vec![FieldError::new("url", m)]),
         }
     }
@@ -124,6 +125,7 @@ pub struct ServiceEnvironment {
     /// Which environment.
     pub env: Environment,
     /// The URL (`Some("")` for a configured Mock service); `None` when not configured.
+    #[serde(with = "crate::targets::text_or_list::option", default)]
     pub url: Option<String>,
     /// APIs live in this environment that use the service.
     pub apis: Vec<ServiceUser>,

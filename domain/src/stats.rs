@@ -444,9 +444,18 @@ pub struct BackendHealth {
     pub requests: u64,
     pub upstream_errors: u64,
     pub timeouts: u64,
+    /// The target's state on the node that answered (`healthy`, `ejected` by failures, `down`
+    /// by the active health check); `None` when that node has not compiled it.
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 impl BackendHealth {
+    /// No calls yet.
+    pub fn empty(origin: String, minutes: u32) -> BackendHealth {
+        BackendHealth { origin, minutes, requests: 0, upstream_errors: 0, timeouts: 0, state: None }
+    }
+
     /// Failed calls (errors and timeouts) per call, 0–1.
     pub fn failure_share(&self) -> f64 {
         if self.requests == 0 {

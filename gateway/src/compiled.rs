@@ -1,14 +1,15 @@
 //! An API compiled for serving: its route, its parameters, and the backend it goes to, with
 //! every header name and value parsed once here instead of on each request.
 
+use crate::balancer::Balancer;
+use crate::peer::Origin;
 use bytes::Bytes;
 use domain::api::ValidApi;
 use domain::api::{AuthType, ConstantLocation, Constraints, ParamLocation, ParamType, RequestMode, SystemParam};
 use domain::path::Segment;
-use domain::BackendAddress;
+use domain::{BackendAddress, Targets};
 use http::{HeaderName, HeaderValue, Method, StatusCode};
-use rustc_hash::FxHashMap;
-use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where an API's requests go, as decided by `control` (the release's backend for unified
@@ -17,8 +18,8 @@ use std::time::Duration;
 pub enum Target {
     /// Answer with the API's mock response.
     Mock,
-    /// Call this address.
-    Http(BackendAddress),
+    /// Call this address, or these weighted targets.
+    Http(Targets),
     /// Refuse with 503 and this reason (e.g. a backend kind this gateway cannot run).
     Unavailable(String),
     /// Off-line in this environment (its backend service has no URL here): 404 with this
@@ -65,49 +66,15 @@ pub struct Mapping {
     pub location: ParamLocation,
 }
 
-/// Where an HTTP backend is, in the forms each request needs. One value per address is
-/// shared by every compiled API that calls it, so 10,000 APIs on one backend read the same
-/// few cache lines per request rather than 10,000 copies.
-#[derive(Debug)]
-pub struct Origin {
-    /// `scheme://authority`: the connection pool's key.
-    pub key: Arc<str>,
-    /// The authority, parsed once for the URL.
-    pub uri_authority: http::uri::Authority,
-    /// The authority as the default `Host` header.
-    pub host_header: HeaderValue,
-}
-
-impl Origin {
-    /// The shared origin for `authority` over http(s).
-    pub fn intern(tls: bool, authority: &str) -> Result<Arc<Origin>, String> {
-        static ORIGINS: LazyLock<Mutex<FxHashMap<String, Weak<Origin>>>> = LazyLock::new(Mutex::default);
-        let key = format!("{}://{authority}", if tls { "https" } else { "http" });
-        let mut origins = ORIGINS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(origin) = origins.get(&key).and_then(Weak::upgrade) {
-            return Ok(origin);
-        }
-        if origins.len() >= 1024 {
-            origins.retain(|_, origin| origin.strong_count() > 0);
-        }
-        let origin = Arc::new(Origin {
-            key: key.as_str().into(),
-            uri_authority: http::uri::Authority::try_from(authority)
-                .map_err(|e| format!("backend `{authority}`: {e}"))?,
-            host_header: value(authority)?,
-        });
-        origins.insert(key, Arc::downgrade(&origin));
-        Ok(origin)
-    }
-}
-
 /// How to call an HTTP backend.
 #[derive(Debug, Clone)]
 pub struct HttpBackend {
-    /// Where.
+    /// The first target's address (the only one, for a single address).
     pub address: BackendAddress,
-    /// `host:port` as a request needs it; shared by every API on this address.
+    /// The first target's `host:port` as a request needs it; shared by every API on it.
     pub origin: Arc<Origin>,
+    /// The targets, their health and pools, and the turn order.
+    pub targets: Arc<Balancer>,
     /// Backend path template.
     pub path: Vec<PathPart>,
     /// Backend method; the request's when `None`.
@@ -236,7 +203,7 @@ impl CompiledApi {
                 let status = StatusCode::from_u16(mock.status).map_err(|e| e.to_string())?;
                 Backend::Mock(MockResponse { status, headers, body })
             }
-            Target::Http(address) => {
+            Target::Http(targets) => {
                 let http = &spec.backend.http;
                 let path = spec
                     .backend_path()
@@ -263,10 +230,12 @@ impl CompiledApi {
                 for s in &http.system {
                     system.push((s.param, header(&s.name)?));
                 }
-                let origin = Origin::intern(address.is_tls(), &address.authority())?;
+                let targets = Balancer::intern(&targets)?;
+                let (address, origin) = targets.first();
                 Backend::Http(Box::new(HttpBackend {
-                    address,
-                    origin,
+                    address: address.clone(),
+                    origin: origin.clone(),
+                    targets,
                     path,
                     method,
                     timeout: Duration::from_millis(http.timeout_ms.unwrap_or(domain::backend::DEFAULT_TIMEOUT_MS)),

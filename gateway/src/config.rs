@@ -32,6 +32,121 @@ pub struct GatewayConfig {
     pub trusted_proxies: Vec<domain::policy::IpRange>,
     /// Whether responses carry `X-Ca-Version` (the version that served them).
     pub version_header: bool,
+    /// How backends with one or several targets are called ([`UpstreamSettings`]).
+    pub upstream: UpstreamSettings,
+}
+
+/// How backends are called: connection limits, balancing, retries and health checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamSettings {
+    /// Time allowed for a TCP connect (the API's timeout bounds the whole call too): a target
+    /// that black-holes connections is given up on after this, and the next one tried.
+    pub connect_timeout: Duration,
+    /// Connections open at once to one target, unless the target sets its own `max_conns`.
+    /// Past it, requests wait for a connection within the API's timeout, then 503
+    /// `UpstreamBusy`.
+    pub max_conns: usize,
+    /// How a target is picked.
+    pub balance: Balance,
+    /// Extra attempts on another target: after a connect failure or a refused reused
+    /// connection (any method), or after a 502/503/504 answer (idempotent methods with no
+    /// body). 0 turns retries off.
+    pub retries: u32,
+    /// What ejects a target, and for how long (passive health).
+    pub health: Health,
+    /// The active health check, when on.
+    pub check: Option<HealthCheck>,
+    /// DNS discovery of targets given by host name, when on.
+    pub dns: Option<DnsSettings>,
+}
+
+/// Where DNS discovery looks names up: the system's configuration, or these name servers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DnsSettings {
+    /// Name servers (`ip:port`, over UDP and TCP); empty for `/etc/resolv.conf`.
+    pub servers: Vec<std::net::SocketAddr>,
+}
+
+impl Default for UpstreamSettings {
+    fn default() -> UpstreamSettings {
+        UpstreamSettings {
+            connect_timeout: Duration::from_secs(5),
+            max_conns: 256,
+            balance: Balance::RoundRobin,
+            retries: 1,
+            health: Health::default(),
+            check: None,
+            dns: None,
+        }
+    }
+}
+
+/// How a target is picked among the available ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Balance {
+    /// Weighted round robin (smooth: weights 3:1 go a a b a, not a a a b).
+    #[default]
+    RoundRobin,
+    /// The target with the fewest requests in flight relative to its weight.
+    LeastInFlight,
+}
+
+impl Balance {
+    /// Parses `round_robin` or `least_in_flight`.
+    pub fn parse(raw: &str) -> Result<Balance, String> {
+        match raw.trim() {
+            "round_robin" => Ok(Balance::RoundRobin),
+            "least_in_flight" => Ok(Balance::LeastInFlight),
+            other => Err(format!("`{other}` is not round_robin or least_in_flight")),
+        }
+    }
+}
+
+/// Passive health: what ejects a target and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Health {
+    /// Connect failures or 5xx answers in a row that eject a target (0: never).
+    pub failures: u32,
+    /// How long an ejected target gets no traffic.
+    pub backoff: Duration,
+}
+
+impl Default for Health {
+    fn default() -> Health {
+        Health { failures: 3, backoff: Duration::from_secs(10) }
+    }
+}
+
+/// The active health check: `GET path` on every target every interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// The path probed (`/healthz`).
+    pub path: String,
+    /// Time between probes of one target.
+    pub interval: Duration,
+    /// Time a probe may take.
+    pub timeout: Duration,
+    /// Good probes in a row that bring a target back.
+    pub healthy: u32,
+    /// Failed probes in a row that take it out.
+    pub unhealthy: u32,
+    /// Statuses that count as good (inclusive range).
+    pub statuses: (u16, u16),
+}
+
+impl HealthCheck {
+    /// A check of `path` with the usual thresholds: every 5 s, 2 s per probe, 2 good to come
+    /// back, 3 failed to go out, 200–399 good.
+    pub fn of(path: &str) -> HealthCheck {
+        HealthCheck {
+            path: path.to_owned(),
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(2),
+            healthy: 2,
+            unhealthy: 3,
+            statuses: (200, 399),
+        }
+    }
 }
 
 impl Default for GatewayConfig {
@@ -49,6 +164,7 @@ impl Default for GatewayConfig {
             blocked_backends: crate::guard::AddressGuard::default(),
             trusted_proxies: Vec::new(),
             version_header: true,
+            upstream: UpstreamSettings::default(),
         }
     }
 }

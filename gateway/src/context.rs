@@ -213,8 +213,11 @@ pub struct RequestContext {
     pub api: Option<Arc<CompiledApi>>,
     /// Why the backend call failed, with the backend's address (log and trace only).
     pub upstream_error: Option<String>,
-    /// The backend origin called (`scheme://authority`), for its health.
+    /// The backend origin called (`scheme://authority`), for its health: the last target
+    /// tried.
     pub backend: Option<Arc<str>>,
+    /// Earlier attempts on other targets, each `target: why it failed` (log and trace only).
+    pub retried: Vec<String>,
     /// The backend's status, when one answered.
     pub upstream_status: Option<u16>,
     /// How long the backend took to answer (response head).
@@ -259,6 +262,7 @@ impl RequestContext {
             api: None,
             upstream_error: None,
             backend: None,
+            retried: Vec::new(),
             upstream_status: None,
             upstream_micros: None,
             auth: None,

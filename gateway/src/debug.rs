@@ -76,7 +76,10 @@ pub fn trace(ctx: &RequestContext, notes: &DebugNotes, error: Option<&GatewayErr
         } else if phase > ctx.phase {
             ("not reached", String::new())
         } else if phase == ctx.phase && error.is_some() {
-            let detail = ctx.upstream_error.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+            let mut detail = ctx.upstream_error.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+            if !ctx.retried.is_empty() {
+                detail.push_str(&format!(", after: {}", ctx.retried.join("; ")));
+            }
             ("failed", error.map(|e| format!("{}: {}{detail}", e.code(), e.message())).unwrap_or_default())
         } else {
             match phase {
@@ -108,9 +111,14 @@ pub fn trace(ctx: &RequestContext, notes: &DebugNotes, error: Option<&GatewayErr
                 Phase::Proxy => (
                     "ok",
                     match (ctx.upstream_status, ctx.upstream_micros) {
-                        (Some(status), Some(micros)) => {
+                        (Some(status), Some(micros)) if ctx.retried.is_empty() => {
                             format!("backend answered {status} in {:.1} ms", micros as f64 / 1000.0)
                         }
+                        (Some(status), Some(micros)) => format!(
+                            "backend answered {status} in {:.1} ms, on another target after: {}",
+                            micros as f64 / 1000.0,
+                            ctx.retried.join("; ")
+                        ),
                         _ => String::new(),
                     },
                 ),

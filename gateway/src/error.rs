@@ -48,6 +48,11 @@ pub enum GatewayError {
     HttpsRequired(String),
     /// An HTTP-only API called over TLS (403 `HttpRequired`).
     HttpRequired(String),
+    /// Every target of the backend is ejected or down (503 `NoHealthyUpstream`).
+    NoHealthyUpstream(String),
+    /// The backend's targets are at their connection limit for longer than the API's
+    /// timeout (503 `UpstreamBusy`).
+    UpstreamBusy(String),
     /// A signed request while the cluster's shared nonce store (Redis) does not answer:
     /// refused, since a replay could not be told apart (503 `SharedStateUnavailable`).
     SharedStateUnavailable(String),
@@ -127,7 +132,10 @@ impl GatewayError {
             GatewayError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             GatewayError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            GatewayError::Overloaded(_) | GatewayError::SharedStateUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::Overloaded(_)
+            | GatewayError::SharedStateUnavailable(_)
+            | GatewayError::NoHealthyUpstream(_)
+            | GatewayError::UpstreamBusy(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             GatewayError::Auth(failure, _) => failure.status(),
             GatewayError::Function(_) => StatusCode::BAD_GATEWAY,
@@ -161,6 +169,8 @@ impl GatewayError {
             GatewayError::HttpsRequired(_) => "HttpsRequired",
             GatewayError::HttpRequired(_) => "HttpRequired",
             GatewayError::SharedStateUnavailable(_) => "SharedStateUnavailable",
+            GatewayError::NoHealthyUpstream(_) => "NoHealthyUpstream",
+            GatewayError::UpstreamBusy(_) => "UpstreamBusy",
         }
     }
 
@@ -186,7 +196,9 @@ impl GatewayError {
             | GatewayError::IpDenied(m)
             | GatewayError::HttpsRequired(m)
             | GatewayError::HttpRequired(m)
-            | GatewayError::SharedStateUnavailable(m) => m,
+            | GatewayError::SharedStateUnavailable(m)
+            | GatewayError::NoHealthyUpstream(m)
+            | GatewayError::UpstreamBusy(m) => m,
         }
     }
 

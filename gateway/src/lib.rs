@@ -7,11 +7,17 @@
 //! - [`access_log`]: the most recent requests (a bounded ring per node) for the console's
 //!   access-log viewer.
 //! - [`apps`]: the apps' credentials and authorizations, looked up by AppKey or AppCode.
+//! - [`balancer`]: backends with several targets: weighted round robin or least in flight
+//!   over their peers.
+//! - [`peer`]: one backend target as shared by every backend listing it: its pool, health
+//!   (passive ejection, the active check) and load, and their `/metrics`.
 //! - [`body`]: the boxed body type shared by fixed answers and streamed backend bodies.
 //! - [`compiled`]: an API compiled for serving (route shape, parameters, backend).
 //! - [`config`]: listener and upstream settings (extra CA file, size limits).
 //! - [`context`]: what the phases share about one request: its context, [`context::Phase`],
 //!   id and peer.
+//! - [`discovery`]: DNS discovery: targets given by host name re-resolved by TTL, each
+//!   address a peer of its own.
 //! - [`debug`]: one-time debug tokens and the per-request trace the Debug API page shows.
 //! - [`function`]: Function backends: user JavaScript in a QuickJS sandbox on worker threads.
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
@@ -35,17 +41,20 @@
 //! - [`server`]: the gateway's service: the phases run in order for each request, on the
 //!   plain listener and the HTTPS one.
 //! - [`tls`]: HTTPS for callers: custom domains' certificates, SNI, ALPN (`h2`, `http/1.1`).
-//! - [`upstream`]: pooled keep-alive connections to backends (plain TCP or rustls).
+//! - [`upstream`]: pooled keep-alive connections per target (plain TCP or rustls), with a
+//!   connection limit per target.
 //! - [`websocket`]: WebSocket APIs: the upgrade through every phase, then a byte pipe with
 //!   an idle timeout.
 
 pub mod access_log;
 pub mod apps;
+pub mod balancer;
 pub mod body;
 pub mod compiled;
 pub mod config;
 pub mod context;
 pub mod debug;
+pub mod discovery;
 pub mod error;
 pub mod fields;
 pub mod function;
@@ -54,6 +63,7 @@ pub mod listener;
 pub mod metrics;
 pub mod nonce;
 pub mod path;
+pub mod peer;
 pub mod phases;
 pub mod policy;
 pub mod router;

@@ -1,5 +1,6 @@
 //! Request metrics in Prometheus' text format: requests by group, environment, version, API
-//! and status; a latency histogram per group, environment and version; upstream errors.
+//! and status; a latency histogram per group, environment and version; upstream errors;
+//! each backend target's state, load and connections ([`crate::peer::render_metrics`]).
 //! The version label is the live version's (`-` before one is resolved), so Prometheus
 //! users can compare versions across a release.
 //!
@@ -290,6 +291,7 @@ impl Metrics {
                 errors[key].load(Ordering::Relaxed)
             );
         }
+        crate::peer::render_metrics(&mut out);
         out
     }
 }

@@ -35,7 +35,8 @@ pub struct Limits {
 
 /// The pooled client for backends.
 pub fn upstream_client(config: &GatewayConfig) -> std::io::Result<Upstream> {
-    Ok(Upstream::guarded(upstream::tls_config(config.upstream_ca_file.as_deref())?, config.blocked_backends.clone()))
+    let tls = upstream::tls_config(config.upstream_ca_file.as_deref())?;
+    Ok(Upstream::with(tls, config.blocked_backends.clone(), config.upstream.clone()))
 }
 
 /// Serves the gateway on `listener` (plain HTTP/1.1) and, with `tls`, on its HTTPS listener
@@ -51,6 +52,18 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let client = upstream_client(&config)?;
+    // Aborted when the gateway stops.
+    let checks = config.upstream.check.clone().map(|check| {
+        let checking = crate::peer::run_checks(client.clone(), check);
+        tokio_util::task::AbortOnDropHandle::new(tokio::spawn(checking))
+    });
+    let discovery = match &config.upstream.dns {
+        Some(dns) => {
+            let resolver = crate::discovery::resolver(dns).map_err(std::io::Error::other)?;
+            Some(tokio_util::task::AbortOnDropHandle::new(tokio::spawn(crate::discovery::run(resolver))))
+        }
+        None => None,
+    };
     let limits =
         Limits { body: config.max_body_bytes, headers: config.max_header_bytes, body_idle: config.body_timeout };
     let body_budget = body::BodyBudget::new(config.body_buffer_bytes);
@@ -99,6 +112,7 @@ pub async fn serve(
         stop.cancel();
     };
     let (plain, secure, ()) = tokio::join!(plain, secure, stopping);
+    drop((checks, discovery));
     plain.and(secure)
 }
 

@@ -1,39 +1,42 @@
-//! The backend connection pool: keep-alive HTTP/1.1 connections per origin, over plain TCP or
-//! rustls, on hyper's connection-level client (`hyper::client::conn::http1`).
+//! The backend connection pools: keep-alive HTTP/1.1 connections per target, over plain TCP
+//! or rustls, on hyper's connection-level client (`hyper::client::conn::http1`).
 //!
-//! A connection goes back to its origin's idle list when the response body has been read to
-//! its end (or at once for a body-less response); a body dropped half-read closes the
-//! connection. Checkout takes the most recently used idle connection (warm in the backend's
-//! caches too), drops closed ones and those idle past [`IDLE_TIMEOUT`], and a request that a
-//! reused connection refused before sending it is retried once on a new connection.
+//! Each target has its own [`Pool`] (held by its [`crate::balancer::Peer`]). A connection
+//! goes back to its pool's idle list when the response body has been read to its end (or at
+//! once for a body-less response); a body dropped half-read closes the connection. Checkout
+//! takes the most recently used idle connection (warm in the backend's caches too), drops
+//! closed ones and those idle past [`IDLE_TIMEOUT`], and a request that a reused connection
+//! refused before sending it is retried once on a new connection. A target has at most
+//! `max_conns` connections open (like nginx's `max_conns`): past it, a request waits for one
+//! to come back or close, until the API's deadline, then fails as `Busy`.
 //!
 //! Why not `hyper_util`'s pooled `Client`: profiled under load (`bench/README.md`), its
 //! checkout, per-request `Uri` handling and the task it spawns to return each connection
 //! cost about an eighth of the gateway's user-space instructions per request.
 
 use crate::body::{self, Body, BoxError};
-use crate::compiled::HttpBackend;
+use crate::config::UpstreamSettings;
 use bytes::Bytes;
+use domain::BackendAddress;
 use http::{Request, Response, Uri};
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
-use rustc_hash::FxHashMap;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::either::Either;
 
 /// An idle connection older than this is closed rather than reused.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-/// Idle connections kept per origin; more are closed when they come back.
+/// Idle connections kept per target; more are closed when they come back.
 pub const MAX_IDLE_PER_ORIGIN: usize = 256;
-/// Time allowed for the TCP connect (the API's timeout bounds the whole call too).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Pooled connections to backends; cheap to clone (one shared pool).
+/// The client for backends: TLS roots, the SSRF guard and the settings; the connections
+/// themselves live in each target's [`Pool`]. Cheap to clone.
 #[derive(Clone)]
 pub struct Upstream {
     inner: Arc<Inner>,
@@ -43,22 +46,83 @@ struct Inner {
     tls: tokio_rustls::TlsConnector,
     /// Address ranges backends may not be (the SSRF guard; off when empty).
     guard: crate::guard::AddressGuard,
-    /// Keyed by configured origins only, so a fast non-keyed hash is safe here.
-    idle: Mutex<FxHashMap<Arc<str>, Vec<Idle>>>,
     /// Idle connections this old are closed rather than reused ([`IDLE_TIMEOUT`]).
     idle_timeout: Duration,
-}
-
-struct Idle {
-    sender: SendRequest<Body>,
-    since: Instant,
+    settings: UpstreamSettings,
 }
 
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let idle: usize = self.inner.idle.lock().map(|m| m.values().map(Vec::len).sum()).unwrap_or(0);
-        f.debug_struct("Upstream").field("idle", &idle).finish()
+        f.debug_struct("Upstream").field("settings", &self.inner.settings).finish()
     }
+}
+
+/// One target's connections: the idle ones (most recent last) and the limit on open ones.
+/// Every open connection holds a permit of the limit's semaphore, so a burst of callers
+/// opens at most the limit's connections; the rest wait for one to come back or close.
+#[derive(Default)]
+pub struct Pool {
+    idle: Mutex<Vec<Idle>>,
+    /// The limit, fixed at the first connection ([`Pool::limit`]).
+    limit: OnceLock<(Arc<Semaphore>, usize)>,
+    /// Woken when a connection comes back idle.
+    returned: Notify,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (open, idle) = self.counts();
+        f.debug_struct("Pool").field("open", &open).field("idle", &idle).finish()
+    }
+}
+
+impl Pool {
+    fn limit(&self, max: usize) -> &Arc<Semaphore> {
+        &self.limit.get_or_init(|| (Arc::new(Semaphore::new(max.max(1))), max.max(1))).0
+    }
+
+    /// Connections open (in use or idle) and idle.
+    pub fn counts(&self) -> (usize, usize) {
+        let idle = self.idle.lock().map(|list| list.len()).unwrap_or(0);
+        let open = self.limit.get().map_or(0, |(semaphore, max)| max - semaphore.available_permits());
+        (open, idle)
+    }
+
+    fn checkin(&self, connection: Connection) {
+        if connection.sender.is_closed() {
+            return;
+        }
+        if let Ok(mut list) = self.idle.lock() {
+            if list.len() < MAX_IDLE_PER_ORIGIN {
+                list.push(Idle { connection, since: Instant::now() });
+            }
+        }
+        self.returned.notify_one();
+    }
+}
+
+/// An open connection and its place under the target's limit.
+struct Connection {
+    sender: SendRequest<Body>,
+    _permit: OwnedSemaphorePermit,
+}
+
+struct Idle {
+    connection: Connection,
+    since: Instant,
+}
+
+/// Where one attempt goes: a target's address, its pool and its own connection limit.
+#[derive(Clone, Copy)]
+pub struct Dest<'a> {
+    /// The target.
+    pub address: &'a BackendAddress,
+    /// The address to connect to, when discovered from the target's host name.
+    pub connect_to: Option<std::net::SocketAddr>,
+    /// Its connections.
+    pub pool: &'a Arc<Pool>,
+    /// Its own limit; the settings' `max_conns` when `None`.
+    pub max_conns: Option<u32>,
 }
 
 /// Why a backend call failed: the kind, which a caller is told, and the detail (the backend's
@@ -72,6 +136,15 @@ pub struct UpstreamError {
     pub detail: String,
 }
 
+/// A failed attempt, and the request when it was not sent (so it may go to another target).
+#[derive(Debug)]
+pub struct Failed {
+    /// What failed.
+    pub error: UpstreamError,
+    /// The request, unsent.
+    pub unsent: Option<Request<Body>>,
+}
+
 /// The kinds of backend failure a caller may learn about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpstreamFailure {
@@ -81,6 +154,10 @@ pub enum UpstreamFailure {
     Tls,
     /// The connection broke, or the backend's answer was not valid HTTP/1.1.
     Protocol,
+    /// No answer within the API's timeout.
+    Timeout,
+    /// The target stayed at its connection limit for the whole of the API's timeout.
+    Busy,
 }
 
 impl UpstreamFailure {
@@ -90,7 +167,15 @@ impl UpstreamFailure {
             UpstreamFailure::Connect => "the backend could not be reached (connection failed)",
             UpstreamFailure::Tls => "the TLS handshake with the backend failed",
             UpstreamFailure::Protocol => "the backend closed the connection or sent an invalid response",
+            UpstreamFailure::Timeout => "the backend did not answer in time",
+            UpstreamFailure::Busy => "the backend is at its connection limit; try again shortly",
         }
+    }
+
+    /// Whether the request never reached the backend's application (a connect or TLS
+    /// failure, or a wait for a connection), so another target may take it.
+    pub fn before_sending(self) -> bool {
+        matches!(self, UpstreamFailure::Connect | UpstreamFailure::Tls | UpstreamFailure::Busy)
     }
 }
 
@@ -114,119 +199,167 @@ fn describe(error: &dyn std::error::Error) -> String {
 }
 
 impl Upstream {
-    /// A pool whose HTTPS connections trust `tls`'s roots.
+    /// A client whose HTTPS connections trust `tls`'s roots, with the default settings.
     pub fn new(tls: rustls::ClientConfig) -> Upstream {
-        Upstream::guarded(tls, crate::guard::AddressGuard::default())
+        Upstream::with(tls, crate::guard::AddressGuard::default(), UpstreamSettings::default())
     }
 
-    /// A client that refuses backends in `guard`'s ranges (see [`crate::guard`]).
-    pub fn guarded(tls: rustls::ClientConfig, guard: crate::guard::AddressGuard) -> Upstream {
+    /// A client that refuses backends in `guard`'s ranges (see [`crate::guard`]), with
+    /// `settings`.
+    pub fn with(tls: rustls::ClientConfig, guard: crate::guard::AddressGuard, settings: UpstreamSettings) -> Upstream {
         Upstream {
             inner: Arc::new(Inner {
                 guard,
                 tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
-                idle: Mutex::new(FxHashMap::default()),
                 idle_timeout: IDLE_TIMEOUT,
+                settings,
             }),
         }
     }
 
-    /// The same pool with another idle timeout (tests: zero makes every idle connection
+    /// The same client with another idle timeout (tests: zero makes every idle connection
     /// expired, without waiting).
     #[cfg(test)]
     fn with_idle_timeout(tls: rustls::ClientConfig, idle_timeout: Duration) -> Upstream {
-        let pool = Upstream::new(tls);
+        let client = Upstream::new(tls);
         let inner = Inner {
-            tls: pool.inner.tls.clone(),
-            guard: pool.inner.guard.clone(),
-            idle: Mutex::new(FxHashMap::default()),
+            tls: client.inner.tls.clone(),
+            guard: client.inner.guard.clone(),
             idle_timeout,
+            settings: client.inner.settings.clone(),
         };
         Upstream { inner: Arc::new(inner) }
     }
 
-    /// Sends `request` (absolute URI; sent in origin form) to `backend` on a pooled
-    /// connection; the response body streams, and its end returns the connection.
-    pub async fn send(&self, backend: &HttpBackend, request: Request<Body>) -> Result<Response<Body>, UpstreamError> {
+    /// The settings it was made with.
+    pub fn settings(&self) -> &UpstreamSettings {
+        &self.inner.settings
+    }
+
+    /// Sends `request` (absolute URI; sent in origin form) to `to` on a pooled connection,
+    /// answering by `deadline`; the response body streams, and its end returns the
+    /// connection. A request refused by a reused connection before it was sent goes once
+    /// more on a new one; a request that was never sent comes back in [`Failed::unsent`].
+    pub async fn send(
+        &self,
+        to: Dest<'_>,
+        request: Request<Body>,
+        deadline: Instant,
+    ) -> Result<Response<Body>, Failed> {
         let (mut parts, body) = request.into_parts();
         if let Some(path) = parts.uri.path_and_query().cloned() {
             parts.uri = Uri::from(path);
         }
         let request = Request::from_parts(parts, body);
-        let reused = self.checkout(&backend.origin.key).await;
-        self.send_on(reused, backend, request).await
+        match self.acquire(to, deadline).await {
+            Ok((connection, reused)) => self.send_on(connection, reused, to, request, deadline).await,
+            Err(error) => Err(Failed { error, unsent: Some(request) }),
+        }
     }
 
-    /// Sends on `reused` (a pooled connection) or a new one; a request the reused connection
-    /// refused before sending it goes once more on a new connection.
+    /// Sends on `connection`; when it was `reused` and refused the request unsent, once more
+    /// on a new connection.
     async fn send_on(
         &self,
-        mut reused: Option<SendRequest<Body>>,
-        backend: &HttpBackend,
+        mut connection: Connection,
+        mut reused: bool,
+        to: Dest<'_>,
         mut request: Request<Body>,
-    ) -> Result<Response<Body>, UpstreamError> {
+        deadline: Instant,
+    ) -> Result<Response<Body>, Failed> {
         loop {
-            let fresh = reused.is_none();
-            let mut sender = match reused.take() {
-                Some(sender) => sender,
-                None => self.connect(backend).await?,
-            };
-            match sender.try_send_request(request).await {
-                Ok(response) => return Ok(self.respond(response, sender, &backend.origin.key)),
-                Err(mut error) => match error.take_message() {
-                    // Not sent: the pooled connection closed under us; once more on a new one.
-                    Some(unsent) if !fresh => request = unsent,
-                    _ => return Err(UpstreamError::new(UpstreamFailure::Protocol, describe(error.error()))),
-                },
+            let sent = tokio::time::timeout_at(deadline.into(), connection.sender.try_send_request(request)).await;
+            match sent {
+                Err(_) => {
+                    let error = UpstreamError::new(UpstreamFailure::Timeout, "no response head by the API's timeout");
+                    return Err(Failed { error, unsent: None });
+                }
+                Ok(Ok(response)) => return Ok(respond(response, connection, to.pool)),
+                Ok(Err(mut error)) => {
+                    let unsent = error.take_message();
+                    let failure = UpstreamError::new(UpstreamFailure::Protocol, describe(error.error()));
+                    match unsent {
+                        // Not sent: the pooled connection closed under us; once more on a new
+                        // one, under the same permit.
+                        Some(unsent) if reused => {
+                            request = unsent;
+                            let sender = match self.connect(to, deadline).await {
+                                Ok(sender) => sender,
+                                Err(error) => return Err(Failed { error, unsent: Some(request) }),
+                            };
+                            connection.sender = sender;
+                            reused = false;
+                        }
+                        unsent => return Err(Failed { error: failure, unsent }),
+                    }
+                }
             }
         }
     }
 
-    /// The most recently used idle connection to `origin` that is still open and ready.
-    async fn checkout(&self, origin: &Arc<str>) -> Option<SendRequest<Body>> {
+    /// An idle connection, or a new one under the target's limit; at the limit, waits for
+    /// one to come back or close, until `deadline` (then `Busy`).
+    async fn acquire(&self, to: Dest<'_>, deadline: Instant) -> Result<(Connection, bool), UpstreamError> {
+        let max = to.max_conns.map_or(self.inner.settings.max_conns, |m| m as usize);
+        let limit = to.pool.limit(max).clone();
         loop {
-            let idle = {
-                let mut map = self.inner.idle.lock().ok()?;
-                map.get_mut(origin)?.pop()?
+            if let Some(connection) = self.checkout(to.pool).await {
+                return Ok((connection, true));
+            }
+            let permit = match limit.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    let waiting = async {
+                        tokio::select! {
+                            permit = limit.clone().acquire_owned() => permit.ok(),
+                            () = to.pool.returned.notified() => None,
+                        }
+                    };
+                    match tokio::time::timeout_at(deadline.into(), waiting).await {
+                        Err(_) => {
+                            let detail = format!("all {max} connections stayed busy until the API's timeout");
+                            return Err(UpstreamError::new(UpstreamFailure::Busy, detail));
+                        }
+                        Ok(Some(permit)) => permit,
+                        Ok(None) => continue,
+                    }
+                }
             };
-            if idle.since.elapsed() >= self.inner.idle_timeout || idle.sender.is_closed() {
+            let sender = self.connect(to, deadline).await?;
+            return Ok((Connection { sender, _permit: permit }, false));
+        }
+    }
+
+    /// The most recently used idle connection that is still open and ready.
+    async fn checkout(&self, pool: &Pool) -> Option<Connection> {
+        loop {
+            let idle = pool.idle.lock().ok()?.pop()?;
+            if idle.since.elapsed() >= self.inner.idle_timeout || idle.connection.sender.is_closed() {
                 continue;
             }
-            let mut sender = idle.sender;
+            let mut connection = idle.connection;
             // Ready at once unless the connection is still finishing the previous response.
-            if sender.ready().await.is_ok() {
-                return Some(sender);
+            if connection.sender.ready().await.is_ok() {
+                return Some(connection);
             }
-        }
-    }
-
-    fn checkin(&self, origin: &Arc<str>, sender: SendRequest<Body>) {
-        if sender.is_closed() {
-            return;
-        }
-        let Ok(mut map) = self.inner.idle.lock() else { return };
-        let list = match map.get_mut(origin) {
-            Some(list) => list,
-            None => map.entry(origin.clone()).or_default(),
-        };
-        if list.len() < MAX_IDLE_PER_ORIGIN {
-            list.push(Idle { sender, since: Instant::now() });
         }
     }
 
     /// Sends a WebSocket upgrade request on a new connection of its own (never pooled: after
-    /// a `101` it carries the WebSocket). The response's body is not read; on `101`,
+    /// a `101` it carries the WebSocket, and it does not count against the target's
+    /// connection limit). The response's body is not read; on `101`,
     /// `hyper::upgrade::on(response)` gives the backend's side of the socket.
     pub async fn upgrade(
         &self,
-        backend: &HttpBackend,
+        to: Dest<'_>,
         request: Request<Body>,
+        deadline: Instant,
     ) -> Result<Response<Incoming>, UpstreamError> {
         let (mut parts, body) = request.into_parts();
         if let Some(path) = parts.uri.path_and_query().cloned() {
             parts.uri = Uri::from(path);
         }
-        let stream = self.open(backend).await?;
+        let stream = self.open(to, deadline).await?;
         let (mut sender, connection) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
@@ -236,14 +369,33 @@ impl Upstream {
                 tracing::debug!(%error, "backend WebSocket connection ended with an error");
             }
         });
-        sender
-            .send_request(Request::from_parts(parts, body))
-            .await
-            .map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, describe(&e)))
+        match tokio::time::timeout_at(deadline.into(), sender.send_request(Request::from_parts(parts, body))).await {
+            Err(_) => Err(UpstreamError::new(UpstreamFailure::Timeout, "no response head by the API's timeout")),
+            Ok(answer) => answer.map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, describe(&e))),
+        }
     }
 
-    async fn connect(&self, backend: &HttpBackend) -> Result<SendRequest<Body>, UpstreamError> {
-        let stream = self.open(backend).await?;
+    /// `GET path` on a connection of its own (the active health check): the status, or why
+    /// there is none, by `deadline`.
+    pub async fn probe(&self, to: Dest<'_>, path: &str, deadline: Instant) -> Result<u16, UpstreamError> {
+        let address = to.address;
+        let mut sender = self.connect(to, deadline).await?;
+        let mut request = Request::new(body::full(""));
+        *request.uri_mut() =
+            Uri::try_from(path).map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, e.to_string()))?;
+        let host = http::HeaderValue::from_str(&address.authority())
+            .map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, e.to_string()))?;
+        request.headers_mut().insert(http::header::HOST, host);
+        request.headers_mut().insert(http::header::USER_AGENT, http::HeaderValue::from_static("gantry-health-check"));
+        match tokio::time::timeout_at(deadline.into(), sender.send_request(request)).await {
+            Err(_) => Err(UpstreamError::new(UpstreamFailure::Timeout, "no answer in time")),
+            Ok(Err(e)) => Err(UpstreamError::new(UpstreamFailure::Protocol, describe(&e))),
+            Ok(Ok(response)) => Ok(response.status().as_u16()),
+        }
+    }
+
+    async fn connect(&self, to: Dest<'_>, deadline: Instant) -> Result<SendRequest<Body>, UpstreamError> {
+        let stream = self.open(to, deadline).await?;
         let (sender, connection) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
@@ -257,13 +409,21 @@ impl Upstream {
     }
 
     /// A new connection to the backend: TCP (through the SSRF guard when on), then TLS for
-    /// an `https://` backend.
-    async fn open(&self, backend: &HttpBackend) -> Result<Stream, UpstreamError> {
-        let address = &backend.address;
+    /// an `https://` backend; the connect gets the settings' connect timeout, and nothing
+    /// past `deadline`.
+    async fn open(&self, to: Dest<'_>, deadline: Instant) -> Result<Stream, UpstreamError> {
+        let address = to.address;
         let port = address.effective_port();
         let host = address.host();
         let connecting = async {
-            if self.inner.guard.is_on() {
+            if let Some(ip) = to.connect_to {
+                // A discovered address: checked itself, since no name is resolved here.
+                if let Some(range) = self.inner.guard.blocks(ip.ip()) {
+                    let reason = format!("{ip} is in the blocked range {range}");
+                    return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, reason));
+                }
+                TcpStream::connect(ip).await
+            } else if self.inner.guard.is_on() {
                 // Resolve once, check every address, connect only to those checked.
                 let addresses = self
                     .inner
@@ -276,24 +436,20 @@ impl Upstream {
                 TcpStream::connect((host, port)).await
             }
         };
-        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+        let allowed = self.inner.settings.connect_timeout;
+        let until = deadline.min(Instant::now() + allowed);
+        let tcp = tokio::time::timeout_at(until.into(), connecting)
             .await
-            .map_err(|_| {
-                UpstreamError::new(
-                    UpstreamFailure::Connect,
-                    format!("connect timed out after {} s", CONNECT_TIMEOUT.as_secs()),
-                )
-            })?
+            .map_err(|_| UpstreamError::new(UpstreamFailure::Connect, "connect timed out"))?
             .map_err(|e| UpstreamError::new(UpstreamFailure::Connect, format!("connect: {e}")))?;
         let _ = tcp.set_nodelay(true);
         let stream: Stream = if address.is_tls() {
             let name = rustls::pki_types::ServerName::try_from(host.to_owned())
                 .map_err(|e| UpstreamError::new(UpstreamFailure::Tls, format!("TLS server name `{host}`: {e}")))?;
-            let tls = self
-                .inner
-                .tls
-                .connect(name, tcp)
+            let handshake = self.inner.tls.connect(name, tcp);
+            let tls = tokio::time::timeout_at(deadline.into(), handshake)
                 .await
+                .map_err(|_| UpstreamError::new(UpstreamFailure::Tls, "TLS handshake timed out"))?
                 .map_err(|e| UpstreamError::new(UpstreamFailure::Tls, format!("TLS: {e}")))?;
             Either::Right(Box::new(tls))
         } else {
@@ -301,25 +457,24 @@ impl Upstream {
         };
         Ok(stream)
     }
-
-    fn respond(&self, response: Response<Incoming>, sender: SendRequest<Body>, origin: &Arc<str>) -> Response<Body> {
-        let (parts, incoming) = response.into_parts();
-        let body = if hyper::body::Body::is_end_stream(&incoming) {
-            self.checkin(origin, sender);
-            body::stream(incoming)
-        } else {
-            let back = Some(CheckIn { pool: self.clone(), origin: origin.clone(), sender });
-            http_body_util::BodyExt::boxed(PooledBody { incoming, back })
-        };
-        Response::from_parts(parts, body)
-    }
 }
 
-/// The connection a response body came on, returned to the pool when the body ends.
+fn respond(response: Response<Incoming>, connection: Connection, pool: &Arc<Pool>) -> Response<Body> {
+    let (parts, incoming) = response.into_parts();
+    let body = if hyper::body::Body::is_end_stream(&incoming) {
+        pool.checkin(connection);
+        body::stream(incoming)
+    } else {
+        let back = Some(CheckIn { pool: pool.clone(), connection });
+        http_body_util::BodyExt::boxed(PooledBody { incoming, back })
+    };
+    Response::from_parts(parts, body)
+}
+
+/// The connection a response body came on, returned to its pool when the body ends.
 struct CheckIn {
-    pool: Upstream,
-    origin: Arc<str>,
-    sender: SendRequest<Body>,
+    pool: Arc<Pool>,
+    connection: Connection,
 }
 
 /// A backend's response body that gives its connection back once read to the end.
@@ -330,8 +485,8 @@ struct PooledBody {
 
 impl PooledBody {
     fn give_back(&mut self) {
-        if let Some(CheckIn { pool, origin, sender }) = self.back.take() {
-            pool.checkin(&origin, sender);
+        if let Some(CheckIn { pool, connection }) = self.back.take() {
+            pool.checkin(connection);
         }
     }
 }
@@ -402,7 +557,6 @@ pub fn tls_config(extra_ca: Option<&std::path::Path>) -> std::io::Result<rustls:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compiled::{Backend, CompiledApi, Target};
     use http_body_util::BodyExt;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -439,23 +593,32 @@ mod tests {
         (address, accepted)
     }
 
-    fn backend(address: &str) -> Box<HttpBackend> {
-        let spec: domain::api::ApiSpec = serde_json::from_value(serde_json::json!({
-            "name": "p", "request": {"method": "GET", "path": "/p"}, "backend": {"http": {"path": "/"}}
-        }))
-        .expect("spec");
-        let target = Target::Http(domain::BackendAddress::parse(address).expect("address"));
-        match CompiledApi::compile(1, &spec.validate().expect("valid"), target).expect("compile").backend {
-            Backend::Http(backend) => backend,
-            _ => panic!("an HTTP backend"),
+    /// A target: its address and a pool of its own.
+    struct Target {
+        address: BackendAddress,
+        pool: Arc<Pool>,
+        max_conns: Option<u32>,
+    }
+
+    impl Target {
+        fn at(address: &str) -> Target {
+            Target { address: BackendAddress::parse(address).expect("address"), pool: Arc::default(), max_conns: None }
+        }
+
+        fn dest(&self) -> Dest<'_> {
+            Dest { address: &self.address, connect_to: None, pool: &self.pool, max_conns: self.max_conns }
         }
     }
 
-    fn get(backend: &HttpBackend) -> Request<Body> {
+    fn get(target: &Target) -> Request<Body> {
         let mut request = Request::new(body::full(""));
-        *request.uri_mut() = format!("http://{}/", backend.origin.uri_authority).parse().expect("uri");
-        request.headers_mut().insert(http::header::HOST, backend.origin.host_header.clone());
+        *request.uri_mut() = format!("{}/", target.address).parse().expect("uri");
+        request.headers_mut().insert(http::header::HOST, target.address.authority().parse().expect("host"));
         request
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(5)
     }
 
     fn tls() -> rustls::ClientConfig {
@@ -469,9 +632,9 @@ mod tests {
     #[tokio::test]
     async fn a_body_read_to_its_end_returns_the_connection_and_the_next_request_reuses_it() {
         let (address, accepted) = counting_backend().await;
-        let (pool, backend) = (Upstream::new(tls()), backend(&address));
+        let (pool, backend) = (Upstream::new(tls()), Target::at(&address));
         for _ in 0..3 {
-            let response = pool.send(&backend, get(&backend)).await.expect("answered");
+            let response = pool.send(backend.dest(), get(&backend), soon()).await.expect("answered");
             assert_eq!(read_all(response).await, "ok");
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 1, "one connection for three requests");
@@ -480,9 +643,9 @@ mod tests {
     #[tokio::test]
     async fn a_body_dropped_half_read_closes_its_connection() {
         let (address, accepted) = counting_backend().await;
-        let (pool, backend) = (Upstream::new(tls()), backend(&address));
-        drop(pool.send(&backend, get(&backend)).await.expect("answered"));
-        let response = pool.send(&backend, get(&backend)).await.expect("answered");
+        let (pool, backend) = (Upstream::new(tls()), Target::at(&address));
+        drop(pool.send(backend.dest(), get(&backend), soon()).await.expect("answered"));
+        let response = pool.send(backend.dest(), get(&backend), soon()).await.expect("answered");
         assert_eq!(read_all(response).await, "ok");
         assert_eq!(accepted.load(Ordering::SeqCst), 2, "the unread connection was not reused");
     }
@@ -490,9 +653,9 @@ mod tests {
     #[tokio::test]
     async fn an_idle_connection_past_the_idle_timeout_is_not_reused() {
         let (address, accepted) = counting_backend().await;
-        let (pool, backend) = (Upstream::with_idle_timeout(tls(), Duration::ZERO), backend(&address));
+        let (pool, backend) = (Upstream::with_idle_timeout(tls(), Duration::ZERO), Target::at(&address));
         for _ in 0..2 {
-            let response = pool.send(&backend, get(&backend)).await.expect("answered");
+            let response = pool.send(backend.dest(), get(&backend), soon()).await.expect("answered");
             assert_eq!(read_all(response).await, "ok");
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 2, "every idle connection had expired");
@@ -501,7 +664,7 @@ mod tests {
     #[tokio::test]
     async fn a_request_a_reused_connection_refused_goes_once_more_on_a_new_one() {
         let (address, accepted) = counting_backend().await;
-        let (pool, backend) = (Upstream::new(tls()), backend(&address));
+        let (pool, backend) = (Upstream::new(tls()), Target::at(&address));
         // A pooled connection whose other end is gone: its task has ended, so the request is
         // handed back unsent.
         let (ours, theirs) = tokio::io::duplex(64);
@@ -509,7 +672,9 @@ mod tests {
         let task = tokio::spawn(connection);
         drop(theirs);
         let _ = task.await;
-        let response = pool.send_on(Some(sender), &backend, get(&backend)).await.expect("retried");
+        let permit = backend.pool.limit(4).clone().try_acquire_owned().expect("permit");
+        let dead = Connection { sender, _permit: permit };
+        let response = pool.send_on(dead, true, backend.dest(), get(&backend), soon()).await.expect("retried");
         assert_eq!(read_all(response).await, "ok");
         assert_eq!(accepted.load(Ordering::SeqCst), 1, "sent once, on a new connection");
     }
@@ -518,8 +683,9 @@ mod tests {
     async fn a_new_connection_that_fails_is_not_retried() {
         // A port that was free a moment ago: nothing listens there.
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-        let (pool, backend) = (Upstream::new(tls()), backend(&format!("http://127.0.0.1:{port}")));
-        let error = pool.send(&backend, get(&backend)).await.expect_err("refused");
-        assert_eq!(error.kind, UpstreamFailure::Connect, "{error}");
+        let (pool, backend) = (Upstream::new(tls()), Target::at(&format!("http://127.0.0.1:{port}")));
+        let error = pool.send(backend.dest(), get(&backend), soon()).await.expect_err("refused");
+        assert_eq!(error.error.kind, UpstreamFailure::Connect, "{}", error.error);
+        assert!(error.unsent.is_some(), "a request never sent comes back");
     }
 }

@@ -53,7 +53,19 @@ pub async fn proxy(
     caller: OnUpgrade,
     idle: Duration,
 ) -> Result<Response<Body>, GatewayError> {
-    let mut response = crate::phases::proxy::call_backend(ctx, backend, upstream.upgrade(backend, request)).await?;
+    // One target, picked as for any request (the upgrade is not retried: its connection is
+    // the WebSocket's).
+    let settings = upstream.settings();
+    let Some(peer) = backend.targets.pick(settings.balance, &[]) else {
+        return Err(GatewayError::NoHealthyUpstream("no target of the backend is healthy; try again shortly".into()));
+    };
+    let mut request = request;
+    if backend.targets.len() > 1 && request.headers().get(header::HOST) == Some(&backend.origin.host_header) {
+        request.headers_mut().insert(header::HOST, peer.origin.host_header.clone());
+    }
+    let deadline = std::time::Instant::now() + backend.timeout;
+    let call = upstream.upgrade(peer.dest(), request, deadline);
+    let mut response = crate::phases::proxy::call_backend(ctx, backend, &peer.origin.key, call).await?;
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         // The backend refused the upgrade: the caller gets its answer as it is.
         let (mut parts, incoming) = response.into_parts();

@@ -29,7 +29,7 @@ const NOW_MS: i64 = 1_800_000_000_000;
 
 fn api(id: i32, spec: serde_json::Value) -> CompiledApi {
     let spec: ApiSpec = serde_json::from_value(spec).expect("spec");
-    let backend = domain::BackendAddress::parse("http://backend.invalid").expect("address");
+    let backend = domain::Targets::parse("http://backend.invalid").expect("address");
     CompiledApi::compile(id, &spec.validate().expect("valid"), Target::Http(backend)).expect("compile")
 }
 

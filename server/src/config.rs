@@ -172,6 +172,71 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_VERSION_HEADER", default_value_t = true, action = clap::ArgAction::Set)]
     pub version_header: bool,
 
+    /// Milliseconds allowed for a TCP connect to a backend target; a target that
+    /// black-holes connections is given up on after this and the next target tried (the
+    /// API's timeout bounds the whole call).
+    #[arg(long, env = "GANTRY_UPSTREAM_CONNECT_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub upstream_connect_timeout_ms: u64,
+
+    /// Connections open at once to one backend target, unless the target sets its own
+    /// (`max_conns=N` in its address list). Past it, requests wait for a connection within
+    /// the API's timeout, then 503 `UpstreamBusy`.
+    #[arg(long, env = "GANTRY_UPSTREAM_MAX_CONNS", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub upstream_max_conns: u64,
+
+    /// How a backend's target is picked: `round_robin` (weighted) or `least_in_flight`
+    /// (fewest requests in flight relative to the weights).
+    #[arg(long, env = "GANTRY_UPSTREAM_BALANCE", default_value = "round_robin", value_parser = gateway::config::Balance::parse)]
+    pub upstream_balance: gateway::config::Balance,
+
+    /// Extra attempts on another target: after a connect failure (any method) or a
+    /// 502/503/504 answer (idempotent methods without a body). 0 turns retries off.
+    #[arg(long, env = "GANTRY_UPSTREAM_RETRIES", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub upstream_retries: u32,
+
+    /// Connect failures or 502/503/504 answers in a row that eject a target of a backend
+    /// with several targets (0: never).
+    #[arg(long, env = "GANTRY_UPSTREAM_EJECT_FAILURES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub upstream_eject_failures: u32,
+
+    /// Milliseconds an ejected target gets no traffic before it is tried again.
+    #[arg(long, env = "GANTRY_UPSTREAM_EJECT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub upstream_eject_ms: u64,
+
+    /// Active health check: the path every backend target gets a `GET` on (e.g.
+    /// `/healthz`; 200–399 is healthy, 3 failures in a row take a target out, 2 good ones
+    /// bring it back). Empty (the default) turns it off.
+    #[arg(long, env = "GANTRY_HEALTH_CHECK_PATH", default_value = "", value_parser = parse_check_path)]
+    pub health_check_path: CheckPath,
+
+    /// Good health checks in a row that bring a target back.
+    #[arg(long, env = "GANTRY_HEALTH_CHECK_HEALTHY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub health_check_healthy: u32,
+
+    /// Failed health checks in a row that take a target out.
+    #[arg(long, env = "GANTRY_HEALTH_CHECK_UNHEALTHY", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub health_check_unhealthy: u32,
+
+    /// The statuses a health check counts as good, `from-to` (inclusive).
+    #[arg(long, env = "GANTRY_HEALTH_CHECK_STATUSES", default_value = "200-399", value_parser = parse_statuses)]
+    pub health_check_statuses: StatusRange,
+
+    /// Milliseconds between two health checks of one target.
+    #[arg(long, env = "GANTRY_HEALTH_CHECK_INTERVAL_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub health_check_interval_ms: u64,
+
+    /// DNS discovery: a backend target given by host name is re-resolved in the background
+    /// as its TTL runs out, and every address it resolves to becomes a target of its own
+    /// (reached by address, still named by the host in `Host` and TLS). Off: a host name is
+    /// resolved by the system at each new connection.
+    #[arg(long, env = "GANTRY_DNS_DISCOVERY", default_value_t = false, action = clap::ArgAction::Set)]
+    pub dns_discovery: bool,
+
+    /// Name servers DNS discovery asks, as comma-separated `ip:port`; empty (the default):
+    /// those of `/etc/resolv.conf`.
+    #[arg(long, env = "GANTRY_DNS_SERVERS", default_value = "", value_parser = parse_dns_servers)]
+    pub dns_servers: DnsServers,
+
     /// Production releases, switches and off-lines only through a request that an admin other
     /// than the requester approves (admins included). Off: admins change Production directly.
     #[arg(long, env = "GANTRY_PRODUCTION_APPROVAL", default_value_t = false, action = clap::ArgAction::Set)]
@@ -215,6 +280,87 @@ fn parse_ranges(raw: &str) -> Result<gateway::guard::AddressGuard, String> {
     gateway::guard::AddressGuard::parse(raw)
 }
 
+/// The statuses of `GANTRY_HEALTH_CHECK_STATUSES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusRange(pub u16, pub u16);
+
+fn parse_statuses(raw: &str) -> Result<StatusRange, String> {
+    let status = |s: &str| match s.trim().parse::<u16>() {
+        Ok(n) if (100..=599).contains(&n) => Ok(n),
+        _ => Err(format!("`{}` is not an HTTP status (100-599)", s.trim())),
+    };
+    let (from, to) = raw.split_once('-').unwrap_or((raw, raw));
+    let (from, to) = (status(from)?, status(to)?);
+    if from > to {
+        return Err(format!("{from}-{to} is empty: the first status is above the second"));
+    }
+    Ok(StatusRange(from, to))
+}
+
+/// The name servers of `GANTRY_DNS_SERVERS`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DnsServers(pub Vec<std::net::SocketAddr>);
+
+fn parse_dns_servers(raw: &str) -> Result<DnsServers, String> {
+    let servers = raw.split(',').map(str::trim).filter(|s| !s.is_empty());
+    let parsed: Result<Vec<_>, String> =
+        servers.map(|s| s.parse().map_err(|_| format!("`{s}` is not an ip:port (e.g. 10.0.0.2:53)"))).collect();
+    let parsed = parsed?;
+    if parsed.len() > 8 {
+        return Err(format!("{} name servers; at most 8", parsed.len()));
+    }
+    Ok(DnsServers(parsed))
+}
+
+/// The path of `GANTRY_HEALTH_CHECK_PATH` (`None`: off).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckPath(pub Option<String>);
+
+fn parse_check_path(raw: &str) -> Result<CheckPath, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(CheckPath(None));
+    }
+    let valid = raw.starts_with('/')
+        && raw.len() <= 1024
+        && raw.parse::<axum::http::uri::PathAndQuery>().is_ok_and(|p| p.as_str() == raw)
+        && !raw.contains('#');
+    if valid {
+        Ok(CheckPath(Some(raw.to_owned())))
+    } else {
+        Err(format!("`{raw}` is not a path: it starts with / and has no spaces or fragment"))
+    }
+}
+
+impl ServeSettings {
+    /// How the gateway calls backends, from these settings.
+    pub fn upstream(&self) -> gateway::config::UpstreamSettings {
+        use std::time::Duration;
+        let check = self.health_check_path.0.as_ref().map(|path| {
+            let interval = Duration::from_millis(self.health_check_interval_ms);
+            let mut check = gateway::config::HealthCheck::of(path);
+            check.interval = interval;
+            check.timeout = check.timeout.min(interval);
+            check.healthy = self.health_check_healthy;
+            check.unhealthy = self.health_check_unhealthy;
+            check.statuses = (self.health_check_statuses.0, self.health_check_statuses.1);
+            check
+        });
+        gateway::config::UpstreamSettings {
+            connect_timeout: Duration::from_millis(self.upstream_connect_timeout_ms),
+            max_conns: usize::try_from(self.upstream_max_conns).unwrap_or(usize::MAX),
+            balance: self.upstream_balance,
+            retries: self.upstream_retries,
+            health: gateway::config::Health {
+                failures: self.upstream_eject_failures,
+                backoff: Duration::from_millis(self.upstream_eject_ms),
+            },
+            check,
+            dns: self.dns_discovery.then(|| gateway::config::DnsSettings { servers: self.dns_servers.0.clone() }),
+        }
+    }
+}
+
 /// The ranges of `GANTRY_TRUSTED_PROXIES`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustedProxies(pub Vec<domain::policy::IpRange>);
@@ -226,4 +372,28 @@ fn parse_proxies(raw: &str) -> Result<TrustedProxies, String> {
         .map(domain::policy::IpRange::parse)
         .collect::<Result<Vec<_>, _>>()
         .map(TrustedProxies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_upstream_settings_are_refused_naming_the_value() {
+        assert_eq!(parse_check_path(""), Ok(CheckPath(None)));
+        assert_eq!(parse_check_path(" /healthz?deep=1 "), Ok(CheckPath(Some("/healthz?deep=1".into()))));
+        for bad in ["healthz", "http://evil.example/", "/a b", "/x#frag", "//evil.example/x\r\nHost: y"] {
+            assert!(parse_check_path(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_statuses("200-399"), Ok(StatusRange(200, 399)));
+        assert_eq!(parse_statuses("204"), Ok(StatusRange(204, 204)));
+        assert!(parse_statuses("399-200").expect_err("empty").contains("empty"));
+        assert!(parse_statuses("200-999").is_err() && parse_statuses("ok").is_err());
+        assert_eq!(parse_dns_servers(""), Ok(DnsServers(Vec::new())));
+        assert_eq!(parse_dns_servers("10.0.0.2:53, [::1]:5353").map(|s| s.0.len()), Ok(2));
+        assert!(parse_dns_servers("10.0.0.2").expect_err("no port").contains("ip:port"));
+        assert!(parse_dns_servers("dns.example:53").is_err(), "a name server is an address");
+        let many = (0..9).map(|i| format!("10.0.0.{i}:53")).collect::<Vec<_>>().join(",");
+        assert!(parse_dns_servers(&many).is_err());
+    }
 }

@@ -203,6 +203,7 @@ impl Application {
             blocked_backends: settings.blocked_backend_ranges.clone(),
             trusted_proxies: settings.trusted_proxies.0.clone(),
             version_header: settings.version_header,
+            upstream: settings.upstream(),
             ..Default::default()
         };
         Ok(Application {

@@ -118,7 +118,8 @@ pub fn BackendServicesPage() -> impl IntoView {
 }
 
 /// Each backend origin's calls and failures over the last 15 minutes, with the services
-/// whose URLs point at it.
+/// whose URLs point at it and its state on this node (ejected by failures, down by the
+/// active health check).
 #[component]
 fn BackendHealthTable(services: Resource<Result<Vec<ServiceView>, crate::api::ConsoleError>>) -> impl IntoView {
     let health = Resource::new(|| (), |_| crate::api::backend_health());
@@ -128,7 +129,7 @@ fn BackendHealthTable(services: Resource<Result<Vec<ServiceView>, crate::api::Co
             {move || Suspend::new(async move {
                 let services = services.await.unwrap_or_default();
                 match health.await {
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No backend calls in the last 15 minutes."</p> }.into_any(),
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No backend calls in the last 15 minutes, and no target served."</p> }.into_any(),
                     Ok(rows) => view! {
                         <table class="grid" aria-label="Backend health">
                             <thead>
@@ -139,6 +140,7 @@ fn BackendHealthTable(services: Resource<Result<Vec<ServiceView>, crate::api::Co
                                     <th>"Errors"</th>
                                     <th>"Timeouts"</th>
                                     <th>"Failed"</th>
+                                    <th>"State"</th>
                                 </tr>
                             </thead>
                             <tbody>
@@ -146,19 +148,32 @@ fn BackendHealthTable(services: Resource<Result<Vec<ServiceView>, crate::api::Co
                                     let users: Vec<String> = services
                                         .iter()
                                         .filter(|s| s.environments.iter().any(|e| {
-                                            e.url.as_deref().and_then(domain::stats::origin_of).as_deref() == Some(h.origin.as_str())
+                                            // One address or several targets: any of them.
+                                            e.url.as_deref().and_then(|url| domain::Targets::parse(url).ok()).is_some_and(|targets| {
+                                                targets.targets().iter().any(|t| {
+                                                    domain::stats::origin_of(&t.address.to_string()).as_deref() == Some(h.origin.as_str())
+                                                })
+                                            })
                                         }))
                                         .map(|s| s.name.clone())
                                         .collect();
                                     let share = h.failure_share();
+                                    let out = matches!(h.state.as_deref(), Some("ejected" | "down"));
+                                    let state = match h.state.as_deref() {
+                                        Some("ejected") => "Ejected (failures)",
+                                        Some("down") => "Down (health check)",
+                                        Some(_) => "Healthy",
+                                        None => "-",
+                                    };
                                     view! {
-                                        <tr class={if share >= 0.05 { "unhealthy" } else { "" }}>
+                                        <tr class={if share >= 0.05 || out { "unhealthy" } else { "" }}>
                                             <td><code>{h.origin.clone()}</code></td>
                                             <td>{if users.is_empty() { "-".to_owned() } else { users.join(", ") }}</td>
                                             <td>{h.requests}</td>
                                             <td>{h.upstream_errors}</td>
                                             <td>{h.timeouts}</td>
                                             <td>{format!("{:.1} %", share * 100.0)}</td>
+                                            <td>{state}</td>
                                         </tr>
                                     }
                                 }).collect_view()}
@@ -329,6 +344,9 @@ pub fn BackendServicePage() -> impl IntoView {
                             {(count > 0).then(|| format!(": {names}."))}</p>
                         {(kind == ServiceKind::Http).then(|| view! {
                             <TextField label="URL" id="service-url" field="url" errors placeholder="http://10.0.0.5:8080" bound=bind(url, |u| u.url.clone(), |u, v| u.url = v) />
+                            <p class="hint">"One address, or several targets sharing the traffic by weight: "
+                                <code>"http://10.0.0.5:8080 weight=3, http://10.0.0.6:8080"</code>
+                                " (also max_conns=N per target)."</p>
                         })}
                         <OtherErrors errors shown=vec!["url".into()] />
                         <FormButtons submit="Save" disabled=Signal::derive(move || save.pending().get()) cancel=Callback::new(move |()| asking.set(Asking::None)) />

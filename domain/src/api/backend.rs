@@ -3,9 +3,10 @@
 //! response or its Function, and the rules each follows, checked in named steps.
 
 use super::params::{ParamLocation, ParamSpec};
-use crate::backend::{self, BackendAddress};
+use crate::backend;
 use crate::error::Errors;
 use crate::names;
+use crate::targets::Targets;
 use crate::{HttpMethod, PathTemplate};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -100,8 +101,9 @@ pub struct SystemParamSpec {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct HttpBackendSpec {
-    /// `http(s)://host[:port]`, when the API picks its own backend.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `http(s)://host[:port]`, or several weighted targets ([`crate::targets`]), when the
+    /// API picks its own backend.
+    #[serde(skip_serializing_if = "Option::is_none", with = "crate::targets::text_or_list::option")]
     pub address: Option<String>,
     /// A backend service's name instead of an address.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -258,7 +260,7 @@ fn check_target(
     errors: &mut Errors,
 ) -> Option<HttpMethod> {
     http.address = match optional(&http.address) {
-        Some(raw) => errors.check("backend.http.address", BackendAddress::parse(raw)).map(|a| a.to_string()),
+        Some(raw) => errors.check("backend.http.address", Targets::parse(raw)).map(|t| t.to_string()),
         None => None,
     };
     http.service = match optional(&http.service) {

@@ -22,6 +22,8 @@ pub fn log(ctx: &RequestContext, status: http::StatusCode, bytes: Option<u64>) {
         upstream_status = ctx.upstream_status.unwrap_or(0),
         upstream_micros = ctx.upstream_micros.unwrap_or(0),
         upstream_error = ctx.upstream_error.as_deref().unwrap_or("-"),
+        attempts = ctx.retried.len() + usize::from(ctx.backend.is_some()),
+        retried = %ctx.retried.join("; "),
         micros = ctx.started.elapsed().as_micros() as u64,
         "request"
     );

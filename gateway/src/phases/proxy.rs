@@ -1,5 +1,12 @@
 //! Phase 7: the backend is called, over the pooled client with the API's timeout, or the
 //! API's function runs on the function pool.
+//!
+//! An HTTP backend's targets take turns ([`crate::balancer`]). An attempt that could not
+//! reach its target (connect or TLS failure, or a connection the target refused before the
+//! request was sent) goes to another target, whatever the method: nothing was sent. An
+//! idempotent request without a body that gets 502, 503 or 504 goes to another target too.
+//! At most [`crate::config::UpstreamSettings::retries`]
+//! extra attempts, all within the API's one timeout.
 
 use super::auth::strip_credentials;
 use super::validate::Values;
@@ -7,43 +14,170 @@ use crate::body::{self, Body};
 use crate::compiled::HttpBackend;
 use crate::context::{AuthMethod, RequestContext};
 use crate::function::{FunctionCode, FunctionPool};
-use crate::upstream::Upstream;
+use crate::peer::Peer;
+use crate::upstream::{Failed, Upstream, UpstreamError, UpstreamFailure};
 use crate::GatewayError;
-use http::{HeaderName, HeaderValue, Request, Response};
+use http::{header, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Phase 7: sends the request over the pooled client; the response body streams back.
+/// Phase 7: sends the request to one of the backend's targets over the pooled client,
+/// trying another target when allowed; the response body streams back.
 pub async fn proxy(
     ctx: &mut RequestContext,
     upstream: &Upstream,
     backend: &HttpBackend,
     request: Request<Body>,
 ) -> Result<Response<Body>, GatewayError> {
-    let mut response = call_backend(ctx, backend, upstream.send(backend, request)).await?;
-    super::upstream_request::strip_hop_by_hop(response.headers_mut());
-    Ok(response)
+    let started = Instant::now();
+    let deadline = started + backend.timeout;
+    let settings = upstream.settings();
+    let several = backend.targets.several();
+    // The gateway's own `Host` (the first target's) becomes each target's own.
+    let own_host =
+        backend.targets.len() > 1 && request.headers().get(header::HOST) == Some(&backend.origin.host_header);
+    let replay = Replay::of(&request);
+    let mut unsent = Some(request);
+    let mut tried: Vec<usize> = Vec::new();
+    let mut last: Option<GatewayError> = None;
+    for attempt in 0..=settings.retries {
+        let Some(peer) = backend.targets.pick(settings.balance, &tried) else { break };
+        let Some(mut request) = unsent.take().or_else(|| replay.as_ref().map(Replay::request)) else { break };
+        if attempt > 0 && Instant::now() >= deadline {
+            break;
+        }
+        tried.push(crate::peer::identity(&peer));
+        if own_host {
+            request.headers_mut().insert(header::HOST, peer.origin.host_header.clone());
+        }
+        if ctx.backend.take().is_some() {
+            ctx.retried.extend(ctx.upstream_error.take());
+        }
+        ctx.backend = Some(peer.origin.key.clone());
+        ctx.upstream_status = None;
+        let in_flight = peer.start();
+        let sent = upstream.send(peer.dest(), request, deadline).await;
+        drop(in_flight);
+        match sent {
+            Ok(mut response) => {
+                let status = response.status();
+                if several {
+                    note_answer(&peer, settings.health, status);
+                }
+                ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);
+                ctx.upstream_status = Some(status.as_u16());
+                let again = matches!(status.as_u16(), 502..=504) && replay.is_some() && attempt < settings.retries;
+                if again && backend.targets.any_left(&tried) {
+                    ctx.upstream_error = Some(format!("{}: answered {}", peer.origin.key, status.as_u16()));
+                    continue;
+                }
+                ctx.upstream_error = None;
+                super::upstream_request::strip_hop_by_hop(response.headers_mut());
+                return Ok(response);
+            }
+            Err(Failed { error, unsent: back }) => {
+                // A backend's only target is never ejected: its failures are not counted.
+                let counted =
+                    matches!(error.kind, UpstreamFailure::Connect | UpstreamFailure::Tls | UpstreamFailure::Protocol);
+                if several && counted {
+                    peer.failed(settings.health);
+                }
+                let refusal = refusal(backend, &error);
+                ctx.upstream_error = Some(format!("{}: {}", peer.origin.key, error.detail));
+                if error.kind == UpstreamFailure::Timeout {
+                    return Err(refusal);
+                }
+                unsent = back;
+                last = Some(refusal);
+            }
+        }
+    }
+    match last {
+        Some(error) => Err(error),
+        None if tried.is_empty() => {
+            ctx.upstream_error = Some(format!("all {} targets are ejected or down", backend.targets.len()));
+            Err(GatewayError::NoHealthyUpstream("no target of the backend is healthy; try again shortly".into()))
+        }
+        // A 5xx that was to go to another target, when none was left or time ran out.
+        None => Err(GatewayError::BadGateway(UpstreamFailure::Protocol.public_message().into())),
+    }
 }
 
-/// Awaits a call to `backend` within the API's timeout and notes its time and status. The
-/// caller learns what failed (504, 502); the backend's address and the OS or TLS error text
-/// go to the access log and the Debug API trace only.
+/// A 5xx answer (502–504: the target's own gateway or the target failing) counts against
+/// the target; any other answer clears its failures.
+fn note_answer(peer: &Peer, health: crate::config::Health, status: StatusCode) {
+    if matches!(status.as_u16(), 502..=504) {
+        peer.failed(health);
+    } else {
+        peer.succeeded();
+    }
+}
+
+/// What the caller is told of a failed attempt.
+fn refusal(backend: &HttpBackend, error: &UpstreamError) -> GatewayError {
+    match error.kind {
+        UpstreamFailure::Timeout => GatewayError::GatewayTimeout(format!(
+            "the backend did not answer within {} ms",
+            backend.timeout.as_millis()
+        )),
+        UpstreamFailure::Busy => GatewayError::UpstreamBusy(error.kind.public_message().into()),
+        kind => GatewayError::BadGateway(kind.public_message().into()),
+    }
+}
+
+/// A request that can be sent again after a 5xx answer: an idempotent method and no body.
+struct Replay {
+    method: Method,
+    uri: http::Uri,
+    version: http::Version,
+    headers: http::HeaderMap,
+}
+
+impl Replay {
+    fn of(request: &Request<Body>) -> Option<Replay> {
+        let idempotent = matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+        );
+        let empty = hyper::body::Body::is_end_stream(request.body());
+        (idempotent && empty).then(|| Replay {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            version: request.version(),
+            headers: request.headers().clone(),
+        })
+    }
+
+    fn request(&self) -> Request<Body> {
+        let mut request = Request::new(body::full(""));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.version_mut() = self.version;
+        *request.headers_mut() = self.headers.clone();
+        request
+    }
+}
+
+/// Awaits a one-target call to `backend` (a WebSocket upgrade) within the API's timeout and
+/// notes its time and status. The caller learns what failed (504, 502); the backend's
+/// address and the OS or TLS error text go to the access log and the Debug API trace only.
 pub async fn call_backend<B>(
     ctx: &mut RequestContext,
     backend: &HttpBackend,
-    call: impl std::future::Future<Output = Result<Response<B>, crate::upstream::UpstreamError>>,
+    origin: &Arc<str>,
+    call: impl std::future::Future<Output = Result<Response<B>, UpstreamError>>,
 ) -> Result<Response<B>, GatewayError> {
     let started = Instant::now();
-    ctx.backend = Some(backend.origin.key.clone());
+    ctx.backend = Some(origin.clone());
     let response = match tokio::time::timeout(backend.timeout, call).await {
         Err(_) => {
             let ms = backend.timeout.as_millis();
-            ctx.upstream_error = Some(format!("{} did not answer within {ms} ms", backend.address));
+            ctx.upstream_error = Some(format!("{origin} did not answer within {ms} ms"));
             return Err(GatewayError::GatewayTimeout(format!("the backend did not answer within {ms} ms")));
         }
         Ok(Err(error)) => {
-            ctx.upstream_error = Some(format!("{}: {}", backend.address, error.detail));
-            return Err(GatewayError::BadGateway(error.kind.public_message().into()));
+            ctx.upstream_error = Some(format!("{origin}: {}", error.detail));
+            return Err(refusal(backend, &error));
         }
         Ok(Ok(response)) => response,
     };
@@ -136,7 +270,7 @@ mod tests {
             "backend": {"http": {"path": "/", "timeout_ms": timeout_ms}}
         }))
         .expect("spec");
-        let target = Target::Http(domain::BackendAddress::parse(address).expect("address"));
+        let target = Target::Http(domain::Targets::parse(address).expect("address"));
         CompiledApi::compile(1, &spec.validate().expect("valid"), target).expect("compile")
     }
 
@@ -206,5 +340,274 @@ mod tests {
         let error = proxy(&mut ctx, &client(), backend, request_to(backend)).await.expect_err("refused");
         assert!(matches!(error, GatewayError::BadGateway(_)), "{error:?}");
         assert!(ctx.upstream_error.is_some());
+    }
+}
+
+/// Several targets: balancing, retries, ejection, limits, against real sockets.
+#[cfg(test)]
+mod targets {
+    use super::*;
+    use crate::compiled::{Backend, CompiledApi, Target};
+    use crate::config::{Health, UpstreamSettings};
+    use http::{HeaderMap, Method};
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A keep-alive backend answering every request with `status` and its own name, after
+    /// `delay`; counts requests and connections.
+    struct Fake {
+        url: String,
+        requests: Arc<AtomicUsize>,
+        connections: Arc<AtomicUsize>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    async fn fake(name: &'static str, status: u16, delay: Duration) -> Fake {
+        fake_at("127.0.0.1:0".parse().expect("addr"), name, status, delay).await
+    }
+
+    /// The same on `address` (a killed one's port again). Aborting `task` kills the listener
+    /// and every connection.
+    async fn fake_at(address: std::net::SocketAddr, name: &'static str, status: u16, delay: Duration) -> Fake {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_reuseaddr(true).expect("reuse");
+        socket.bind(address).expect("bind");
+        let listener = socket.listen(128).expect("listen");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (requests, connections) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (counted, opened) = (requests.clone(), connections.clone());
+        let task = tokio::spawn(async move {
+            let mut open = tokio::task::JoinSet::new();
+            while let Ok((mut stream, _)) = listener.accept().await {
+                opened.fetch_add(1, Ordering::SeqCst);
+                let counted = counted.clone();
+                open.spawn(async move {
+                    let mut pending = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            pending.drain(..end + 4);
+                            counted.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(delay).await;
+                            let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n\r\n{name}", name.len());
+                            if stream.write_all(answer.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                });
+            }
+        });
+        Fake { url, requests, connections, task }
+    }
+
+    /// An address nothing listens on.
+    fn closed_port() -> String {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        format!("http://127.0.0.1:{port}")
+    }
+
+    fn api(targets: &str, timeout_ms: u64) -> CompiledApi {
+        let spec: domain::api::ApiSpec = serde_json::from_value(serde_json::json!({
+            "name": "p", "request": {"method": "ANY", "path": "/p"},
+            "backend": {"http": {"path": "/", "timeout_ms": timeout_ms}}
+        }))
+        .expect("spec");
+        let target = Target::Http(domain::Targets::parse(targets).expect("targets"));
+        CompiledApi::compile(1, &spec.validate().expect("valid"), target).expect("compile")
+    }
+
+    fn client(settings: UpstreamSettings) -> Upstream {
+        let tls = crate::upstream::tls_config(None).expect("tls");
+        Upstream::with(tls, crate::guard::AddressGuard::default(), settings)
+    }
+
+    fn request(backend: &HttpBackend, method: Method, body: &'static str) -> Request<Body> {
+        let mut request = Request::new(body::full(body));
+        *request.method_mut() = method;
+        *request.uri_mut() = format!("http://{}/", backend.origin.uri_authority).parse().expect("uri");
+        request.headers_mut().insert(http::header::HOST, backend.origin.host_header.clone());
+        request
+    }
+
+    async fn call(client: &Upstream, backend: &HttpBackend, method: Method) -> Result<(u16, String), GatewayError> {
+        let mut ctx =
+            RequestContext::new(method.clone(), "/p", &HeaderMap::new(), &IpAddr::V4(Ipv4Addr::LOCALHOST).into());
+        let body = if method == Method::POST { "payload" } else { "" };
+        let response = proxy(&mut ctx, client, backend, request(backend, method, body)).await?;
+        let status = response.status().as_u16();
+        let bytes = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    fn http(api: &CompiledApi) -> &HttpBackend {
+        match &api.backend {
+            Backend::Http(backend) => backend,
+            _ => panic!("an HTTP backend"),
+        }
+    }
+
+    #[tokio::test]
+    async fn weighted_targets_share_the_requests_by_weight_each_with_its_own_host() {
+        let (a, b) = (fake("a", 200, Duration::ZERO).await, fake("b", 200, Duration::ZERO).await);
+        let api = api(&format!("{} weight=3, {}", a.url, b.url), 5_000);
+        let client = client(UpstreamSettings::default());
+        let mut seen = std::collections::HashMap::<String, usize>::new();
+        for _ in 0..2_000 {
+            let (status, body) = call(&client, http(&api), Method::GET).await.expect("answered");
+            assert_eq!(status, 200);
+            *seen.entry(body).or_default() += 1;
+        }
+        assert_eq!((seen["a"], seen["b"]), (1_500, 500));
+        assert_eq!(a.requests.load(Ordering::SeqCst), 1_500);
+        assert_eq!(a.connections.load(Ordering::SeqCst), 1, "kept alive");
+    }
+
+    #[tokio::test]
+    async fn a_dead_target_costs_no_request_and_is_ejected() {
+        let good = fake("good", 200, Duration::ZERO).await;
+        let dead = closed_port();
+        let api = api(&format!("{dead}, {}", good.url), 5_000);
+        let client = client(UpstreamSettings::default());
+        for method in [Method::GET, Method::POST, Method::GET, Method::POST, Method::GET, Method::GET] {
+            let (status, body) = call(&client, http(&api), method).await.expect("retried on the good one");
+            assert_eq!((status, body.as_str()), (200, "good"));
+        }
+        let peer = http(&api).targets.peers()[0].0.clone();
+        assert_eq!(peer.state(), "ejected", "three connect failures in a row");
+        assert_eq!(good.requests.load(Ordering::SeqCst), 6);
+    }
+
+    #[tokio::test]
+    async fn a_503_is_retried_for_an_idempotent_request_only() {
+        let (sick, well) = (fake("sick", 503, Duration::ZERO).await, fake("well", 200, Duration::ZERO).await);
+        let api = api(&format!("{}, {}", sick.url, well.url), 5_000);
+        let settings = UpstreamSettings { health: Health { failures: 0, ..Health::default() }, ..Default::default() };
+        let client = client(settings);
+        let mut posts = Vec::new();
+        for _ in 0..4 {
+            assert_eq!(call(&client, http(&api), Method::GET).await.expect("get").1, "well");
+            posts.push(call(&client, http(&api), Method::POST).await.expect("post").0);
+        }
+        // Turns alternate: the first GET falls on the sick one and, retried, gets the well
+        // one; from then on each POST falls on the sick one, and its 503 is the caller's
+        // answer (a POST is not sent twice), each GET on the well one.
+        assert_eq!(posts, [503; 4]);
+        assert_eq!(sick.requests.load(Ordering::SeqCst), 5, "the first GET and the 4 POSTs, each once");
+        assert_eq!(well.requests.load(Ordering::SeqCst), 4, "the 4 GETs");
+    }
+
+    #[tokio::test]
+    async fn with_retries_off_a_dead_target_fails_its_share() {
+        let good = fake("good", 200, Duration::ZERO).await;
+        let api = api(&format!("{}, {}", closed_port(), good.url), 5_000);
+        let settings = UpstreamSettings { retries: 0, ..Default::default() };
+        let client = client(settings);
+        let first = call(&client, http(&api), Method::GET).await;
+        assert!(matches!(first, Err(GatewayError::BadGateway(_))), "{first:?}");
+        assert_eq!(call(&client, http(&api), Method::GET).await.expect("second").1, "good");
+    }
+
+    #[tokio::test]
+    async fn when_every_target_is_out_the_answer_is_no_healthy_upstream_at_once() {
+        let api = api(&format!("{}, {}", closed_port(), closed_port()), 5_000);
+        let settings =
+            UpstreamSettings { health: Health { failures: 1, backoff: Duration::from_secs(60) }, ..Default::default() };
+        let client = client(settings);
+        let first = call(&client, http(&api), Method::GET).await;
+        assert!(matches!(first, Err(GatewayError::BadGateway(_))), "{first:?}");
+        let started = Instant::now();
+        let then = call(&client, http(&api), Method::GET).await;
+        assert!(matches!(then, Err(GatewayError::NoHealthyUpstream(_))), "{then:?}");
+        assert!(started.elapsed() < Duration::from_secs(1), "refused without waiting");
+    }
+
+    #[tokio::test]
+    async fn a_target_at_its_connection_limit_makes_requests_wait_then_busy() {
+        let slow = fake("slow", 200, Duration::from_millis(300)).await;
+        // Generous timeout: the second request waits for the one connection.
+        let api = api(&format!("{} max_conns=1", slow.url), 5_000);
+        let client = client(UpstreamSettings::default());
+        let (one, two) = tokio::join!(call(&client, http(&api), Method::GET), call(&client, http(&api), Method::GET));
+        assert_eq!((one.expect("one").1, two.expect("two").1), ("slow".to_owned(), "slow".to_owned()));
+        assert_eq!(slow.connections.load(Ordering::SeqCst), 1, "never more than max_conns");
+        // Short timeout: the one waiting gives up as UpstreamBusy.
+        let short = self::api(&format!("{} max_conns=1", slow.url), 150);
+        let (one, two) =
+            tokio::join!(call(&client, http(&short), Method::GET), call(&client, http(&short), Method::GET));
+        let codes: Vec<&str> = [&one, &two].iter().filter_map(|r| r.as_ref().err()).map(|e| e.code()).collect();
+        assert!(codes.contains(&"UpstreamBusy"), "{one:?} {two:?}");
+    }
+
+    #[tokio::test]
+    async fn a_target_that_black_holes_connections_is_skipped_after_the_connect_timeout() {
+        // A listener whose accept queue is full: the kernel drops further SYNs, so a connect
+        // neither succeeds nor fails.
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+        let address = socket.local_addr().expect("addr");
+        let _hole = socket.listen(1).expect("listen");
+        let mut fillers = Vec::new();
+        for _ in 0..8 {
+            if let Ok(Ok(stream)) =
+                tokio::time::timeout(Duration::from_millis(100), tokio::net::TcpStream::connect(address)).await
+            {
+                fillers.push(stream);
+            }
+        }
+        let good = fake("good", 200, Duration::ZERO).await;
+        let api = api(&format!("http://{address}, {}", good.url), 5_000);
+        let settings = UpstreamSettings { connect_timeout: Duration::from_millis(200), ..Default::default() };
+        let client = client(settings);
+        let started = Instant::now();
+        for _ in 0..2 {
+            assert_eq!(call(&client, http(&api), Method::GET).await.expect("answered").1, "good");
+        }
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_target_killed_under_load_costs_no_request_and_returns_when_it_recovers() {
+        let (a, b) = (fake("a", 200, Duration::ZERO).await, fake("b", 200, Duration::ZERO).await);
+        let api = Arc::new(api(&format!("{}, {}", a.url, b.url), 5_000));
+        let backoff = Duration::from_millis(200);
+        let client = client(UpstreamSettings { health: Health { failures: 3, backoff }, ..Default::default() });
+        // `n` concurrent requests; every one must be answered.
+        let load = |n: usize| {
+            let (client, api) = (client.clone(), api.clone());
+            async move {
+                let mut calls = tokio::task::JoinSet::new();
+                for _ in 0..n {
+                    let (client, api) = (client.clone(), api.clone());
+                    calls.spawn(async move { call(&client, http(&api), Method::GET).await });
+                }
+                let mut bodies = Vec::new();
+                while let Some(answer) = calls.join_next().await {
+                    bodies.push(answer.expect("task").expect("every request answered").1);
+                }
+                bodies
+            }
+        };
+        assert!(load(20).await.contains(&"a".to_owned()));
+        a.task.abort();
+        let _ = a.task.await;
+        let during = load(200).await;
+        assert!(during.iter().all(|body| body == "b"));
+        let peer = http(&api).targets.peers()[0].0.clone();
+        assert_eq!(peer.state(), "ejected");
+        // Back on its port: after the back-off it takes its share again.
+        let address = a.url.trim_start_matches("http://").parse().expect("addr");
+        let again = fake_at(address, "a", 200, Duration::ZERO).await;
+        tokio::time::sleep(backoff + Duration::from_millis(50)).await;
+        let after = load(20).await;
+        assert!(after.iter().filter(|body| *body == "a").count() >= 5, "{after:?}");
+        assert_eq!(peer.state(), "healthy");
+        again.task.abort();
     }
 }

@@ -242,7 +242,7 @@ mod tests {
     fn other_backends_are_named_for_the_later_phases() {
         let http = compiled(
             serde_json::json!({"name": "h", "request": {"method": "GET", "path": "/h"}, "backend": {"http": {"path": "/"}}}),
-            Target::Http(domain::BackendAddress::parse("http://backend").expect("address")),
+            Target::Http(domain::Targets::parse("http://backend").expect("address")),
         );
         assert!(matches!(mock(&http), Ok(Dispatch::Forward(Handler::Http(_)))));
         let offline = compiled(

@@ -302,7 +302,7 @@ mod tests {
                 "constants": [{"name": "host", "in": "header", "value": "pets.internal"}, {"name": "source", "in": "query", "value": "gantry"}],
                 "system": [{"param": "client_ip", "name": "x-client-ip"}]
             }}}),
-            Target::Http(domain::BackendAddress::parse("http://10.1.2.3:9000").expect("address")),
+            Target::Http(domain::Targets::parse("http://10.1.2.3:9000").expect("address")),
         );
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::from_static("petstore.localhost:8080"));
@@ -328,7 +328,7 @@ mod tests {
         let api = compiled(
             serde_json::json!({"name": "any", "request": {"method": "GET", "path": "/files/{name}"},
                 "backend": {"http": {"path": "/static/{name}"}}}),
-            Target::Http(domain::BackendAddress::parse("http://backend").expect("address")),
+            Target::Http(domain::Targets::parse("http://backend").expect("address")),
         );
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::from_static("petstore.localhost"));
@@ -394,7 +394,7 @@ mod properties {
         CompiledApi::compile(
             1,
             &spec.validate().expect("valid"),
-            Target::Http(domain::BackendAddress::parse("http://b").expect("a")),
+            Target::Http(domain::Targets::parse("http://b").expect("a")),
         )
         .expect("compile")
     }

@@ -26,4 +26,5 @@ mod rest;
 mod roles;
 mod services;
 mod stats;
+mod targets;
 mod websocket;
