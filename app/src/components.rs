@@ -241,19 +241,81 @@ pub fn SelectField(
     }
 }
 
-/// A modal dialog with a title; `children` is its body.
+/// A modal dialog with a title; `children` is its body. Modal for the keyboard too: the
+/// first field takes the focus, Tab and Shift+Tab stay inside, Escape presses its Cancel
+/// (or Close) button.
 #[component]
 pub fn Dialog(#[prop(into)] title: String, children: Children) -> impl IntoView {
     let heading = format!("dialog-{}", title.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-"));
     let labelledby = heading.clone();
+    let node = NodeRef::<leptos::html::Div>::new();
+    // Opened: the first field (or button) takes the focus, so a keyboard user starts in
+    // the dialog, not behind it.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(dialog) = node.get() {
+            if let Some(first) = dialog_focusables(&dialog).into_iter().next() {
+                let _ = first.focus();
+            }
+        }
+    });
+    // Escape is Cancel; Tab and Shift+Tab stay inside the dialog (it is modal).
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            let Some(dialog) = node.get() else { return };
+            match ev.key().as_str() {
+                "Escape" => {
+                    let buttons = dialog_focusables(&dialog);
+                    let cancel = buttons.iter().find(|b| {
+                        b.tag_name().eq_ignore_ascii_case("button")
+                            && matches!(b.text_content().as_deref().map(str::trim), Some("Cancel" | "Close"))
+                    });
+                    if let Some(cancel) = cancel {
+                        ev.prevent_default();
+                        cancel.click();
+                    }
+                }
+                "Tab" => {
+                    let all = dialog_focusables(&dialog);
+                    let (Some(first), Some(last)) = (all.first(), all.last()) else { return };
+                    let active = leptos::prelude::document().active_element();
+                    let at = |e: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == e.as_ref());
+                    if ev.shift_key() && at(first) {
+                        ev.prevent_default();
+                        let _ = last.focus();
+                    } else if !ev.shift_key() && at(last) {
+                        ev.prevent_default();
+                        let _ = first.focus();
+                    }
+                }
+                _ => {}
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, node);
+    };
     view! {
         <div class="overlay">
-            <div class="dialog card" role="dialog" aria-modal="true" aria-labelledby=labelledby>
+            <div class="dialog card" role="dialog" aria-modal="true" aria-labelledby=labelledby node_ref=node on:keydown=on_keydown>
                 <h2 id=heading>{title}</h2>
                 {children()}
             </div>
         </div>
     }
+}
+
+/// The fields, buttons and links of a dialog a keyboard can reach, in document order.
+#[cfg(feature = "hydrate")]
+fn dialog_focusables(dialog: &web_sys::HtmlDivElement) -> Vec<web_sys::HtmlElement> {
+    use wasm_bindgen::JsCast;
+    let Ok(found) = dialog.query_selector_all("input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), button:not([disabled]), a[href]") else {
+        return Vec::new();
+    };
+    (0..found.length())
+        .filter_map(|i| found.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+        .collect()
 }
 
 /// A form dialog's Cancel and submit buttons; the submit button is off while `disabled`.

@@ -43,6 +43,9 @@ pub struct Upstream {
 }
 
 struct Inner {
+    /// Which client this is: a target's pool is shared, but a connection goes back only to
+    /// the client that opened it (its TLS roots, its guard).
+    id: u64,
     tls: tokio_rustls::TlsConnector,
     /// Address ranges backends may not be (the SSRF guard; off when empty).
     guard: crate::guard::AddressGuard,
@@ -101,9 +104,10 @@ impl Pool {
     }
 }
 
-/// An open connection and its place under the target's limit.
+/// An open connection, the client that opened it, and its place under the target's limit.
 struct Connection {
     sender: SendRequest<Body>,
+    owner: u64,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -207,8 +211,10 @@ impl Upstream {
     /// A client that refuses backends in `guard`'s ranges (see [`crate::guard`]), with
     /// `settings`.
     pub fn with(tls: rustls::ClientConfig, guard: crate::guard::AddressGuard, settings: UpstreamSettings) -> Upstream {
+        static CLIENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Upstream {
             inner: Arc::new(Inner {
+                id: CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 guard,
                 tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
                 idle_timeout: IDLE_TIMEOUT,
@@ -223,6 +229,7 @@ impl Upstream {
     fn with_idle_timeout(tls: rustls::ClientConfig, idle_timeout: Duration) -> Upstream {
         let client = Upstream::new(tls);
         let inner = Inner {
+            id: client.inner.id,
             tls: client.inner.tls.clone(),
             guard: client.inner.guard.clone(),
             idle_timeout,
@@ -326,14 +333,18 @@ impl Upstream {
                 }
             };
             let sender = self.connect(to, deadline).await?;
-            return Ok((Connection { sender, _permit: permit }, false));
+            return Ok((Connection { sender, owner: self.inner.id, _permit: permit }, false));
         }
     }
 
-    /// The most recently used idle connection that is still open and ready.
+    /// The most recently used idle connection of this client that is still open and ready.
     async fn checkout(&self, pool: &Pool) -> Option<Connection> {
         loop {
-            let idle = pool.idle.lock().ok()?.pop()?;
+            let idle = {
+                let mut list = pool.idle.lock().ok()?;
+                let mine = list.iter().rposition(|idle| idle.connection.owner == self.inner.id)?;
+                list.remove(mine)
+            };
             if idle.since.elapsed() >= self.inner.idle_timeout || idle.connection.sender.is_closed() {
                 continue;
             }
@@ -641,6 +652,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_connection_goes_back_only_to_the_client_that_opened_it() {
+        // Two clients (say, with other TLS roots) calling one target: its pool is shared,
+        // its connections are not.
+        let (address, accepted) = counting_backend().await;
+        let backend = Target::at(&address);
+        let (one, two) = (Upstream::new(tls()), Upstream::new(tls()));
+        for client in [&one, &two, &one, &two] {
+            let response = client.send(backend.dest(), get(&backend), soon()).await.expect("answered");
+            assert_eq!(read_all(response).await, "ok");
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 2, "one connection per client, each reused");
+    }
+
+    #[tokio::test]
     async fn a_body_dropped_half_read_closes_its_connection() {
         let (address, accepted) = counting_backend().await;
         let (pool, backend) = (Upstream::new(tls()), Target::at(&address));
@@ -673,7 +698,7 @@ mod tests {
         drop(theirs);
         let _ = task.await;
         let permit = backend.pool.limit(4).clone().try_acquire_owned().expect("permit");
-        let dead = Connection { sender, _permit: permit };
+        let dead = Connection { sender, owner: pool.inner.id, _permit: permit };
         let response = pool.send_on(dead, true, backend.dest(), get(&backend), soon()).await.expect("retried");
         assert_eq!(read_all(response).await, "ok");
         assert_eq!(accepted.load(Ordering::SeqCst), 1, "sent once, on a new connection");
