@@ -512,6 +512,20 @@ pub async fn create_service(spec: ServiceSpec) -> Result<ServiceView, ConsoleErr
     Ok(control.create_service(&spec, &user).await?)
 }
 
+/// Renames or describes a backend service (a rename only while nothing uses it).
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn update_service(name: String, patch: domain::service::ServicePatch) -> Result<ServiceView, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.update_service(&name, &patch, &user).await?)
+}
+
+/// Deletes a backend service nothing uses.
+#[server]
+pub async fn delete_service(name: String) -> Result<(), ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.delete_service(&name, &user).await?)
+}
+
 /// Sets a backend service's URL in an environment.
 // JSON: an address may be a list of targets, which a form encoding cannot carry.
 #[server(input = leptos::server_fn::codec::Json)]

@@ -125,3 +125,48 @@ test('a backend service URL change reaches two groups without a release', async 
     second.close();
   }
 });
+
+test('a backend service is renamed, described and deleted, but not while an API uses it', async ({ page }) => {
+  await logIn(page);
+  await post(page, '/backend-services', { name: 'oldname', type: 'http' });
+  await page.goto('/backend-services/oldname');
+  await hydrated(page);
+
+  // Edit Service: a name that breaks the rules is refused at its field.
+  await page.getByRole('button', { name: 'Edit Service' }).click();
+  let dialog = page.getByRole('dialog', { name: 'Edit Service' });
+  await dialog.getByLabel('Name').fill('bad name!');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(dialog.getByLabel('Name')).toHaveAttribute('aria-invalid', 'true');
+  await dialog.getByLabel('Name').fill('newname');
+  await dialog.getByLabel('Description').fill('orders, renamed');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page).toHaveURL(/\/backend-services\/newname$/);
+  await expect(page.getByRole('heading', { name: 'newname', exact: true })).toBeVisible();
+  await expect(page.getByText('HTTP/HTTPS · orders, renamed')).toBeVisible();
+
+  // In use by a draft API: Delete Service says so and is refused.
+  await post(page, '/groups', { name: 'svcdel', subdomain: 'svcdel' });
+  const api = { name: 'Uses', request: { method: 'GET', path: '/uses' }, backend: { unified: false, type: 'http', http: { service: 'newname' } } };
+  const created = await (await page.request.post('/api/admin/v1/groups/svcdel/apis', { data: api })).json();
+  await page.reload();
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Delete Service' }).click();
+  dialog = page.getByRole('dialog', { name: 'Delete Service' });
+  await expect(dialog).toContainText('1 API(s) use it');
+  await dialog.getByRole('button', { name: 'Delete' }).click();
+  await expect(dialog.getByRole('alert')).toContainText('is in use by 0 live and 1 draft API(s)');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toHaveCount(0);
+
+  // Unused again: deleted, and gone from the list.
+  expect((await page.request.delete(`/api/admin/v1/groups/svcdel/apis/${created.id}`)).status()).toBe(204);
+  await page.reload();
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Delete Service' }).click();
+  dialog = page.getByRole('dialog', { name: 'Delete Service' });
+  await dialog.getByRole('button', { name: 'Delete' }).click();
+  await expect(page).toHaveURL(/\/backend-services$/);
+  await expect(page.getByRole('link', { name: 'newname' })).toHaveCount(0);
+});

@@ -3,12 +3,15 @@
 //! tab shows its URL and the live APIs that use it; **Set URL** / **Change URL** and
 //! **Delete URL** first list the APIs they affect.
 
-use crate::api::{create_service, delete_service_url, get_service, list_services, service_history, set_service_url};
+use crate::api::{
+    create_service, delete_service, delete_service_url, get_service, list_services, service_history, set_service_url,
+    update_service,
+};
 use crate::components::{
     bind, edits_shared, on_done, opts, DetailHead, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, SelectField,
     TextField,
 };
-use domain::service::{ServiceKind, ServiceSpec, ServiceUrlSpec, ServiceUser, ServiceView};
+use domain::service::{ServiceKind, ServicePatch, ServiceSpec, ServiceUrlSpec, ServiceUser, ServiceView};
 use domain::Environment;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -200,6 +203,8 @@ enum Asking {
     None,
     SetUrl(Environment),
     DeleteUrl(Environment),
+    Edit,
+    Delete,
 }
 
 fn users_table(users: Vec<ServiceUser>, empty: &'static str) -> AnyView {
@@ -254,7 +259,24 @@ pub fn BackendServicePage() -> impl IntoView {
         Ok(_) => asking.set(Asking::None),
         Err(error) => failure.set(Some(error.message())),
     });
-    let changes = move || (save.version().get(), remove.version().get());
+    // Edit Service (name, description) and Delete Service: both leave this page's address.
+    let patch = RwSignal::new(ServicePatch::default());
+    let navigate = leptos_router::hooks::use_navigate();
+    let edit = Action::new(move |(name, patch): &(String, ServicePatch)| update_service(name.clone(), patch.clone()));
+    let to_renamed = navigate.clone();
+    on_done(edit, move |outcome| match outcome {
+        Ok(view) => {
+            asking.set(Asking::None);
+            to_renamed(&format!("/backend-services/{}", view.name), Default::default());
+        }
+        Err(error) => errors.set(error.field_errors()),
+    });
+    let drop_service = Action::new(move |name: &String| delete_service(name.clone()));
+    on_done(drop_service, move |outcome| match outcome {
+        Ok(()) => navigate("/backend-services", Default::default()),
+        Err(error) => failure.set(Some(error.message())),
+    });
+    let changes = move || (save.version().get(), remove.version().get(), edit.version().get());
     let service = Resource::new(move || (name.get(), changes()), |(name, _)| get_service(name));
     let history = Resource::new(move || (name.get(), changes()), |(name, _)| service_history(name));
 
@@ -326,7 +348,8 @@ pub fn BackendServicePage() -> impl IntoView {
         }
     };
 
-    let dialog = move |s: ServiceView| match asking.get() {
+    let dialog = move |s: ServiceView| {
+        match asking.get() {
         Asking::None => ().into_any(),
         Asking::SetUrl(env) => {
             let affected = s.environments[env.index()].apis.clone();
@@ -355,6 +378,38 @@ pub fn BackendServicePage() -> impl IntoView {
             }
             .into_any()
         }
+        Asking::Edit => view! {
+            <Dialog title="Edit Service">
+                <form on:submit=move |ev| {
+                    ev.prevent_default();
+                    edit.dispatch((name.get_untracked(), patch.get_untracked()));
+                }>
+                    <TextField label="Name" id="service-name" field="name" errors bound=bind(patch, |p| p.name.clone().unwrap_or_default(), |p, v| p.name = Some(v)) />
+                    <TextField label="Description" id="service-description" field="description" errors bound=bind(patch, |p| p.description.clone().unwrap_or_default(), |p, v| p.description = Some(v)) />
+                    <p class="hint">"A service that APIs or releases use keeps its name: they refer to it by name."</p>
+                    <OtherErrors errors shown=vec!["name".into(), "description".into()] />
+                    <FormButtons submit="Save" disabled=Signal::derive(move || edit.pending().get()) cancel=Callback::new(move |()| asking.set(Asking::None)) />
+                </form>
+            </Dialog>
+        }
+        .into_any(),
+        Asking::Delete => {
+            let users = s.draft.len() + s.environments.iter().map(|e| e.apis.len()).sum::<usize>();
+            view! {
+                <Dialog title="Delete Service">
+                    <p>{format!("Delete backend service {}? Its URLs and history go with it.", s.name)}</p>
+                    {(users > 0).then(|| view! {
+                        <p class="error">{format!("{users} API(s) use it: it cannot be deleted until none does.")}</p>
+                    })}
+                    {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                    <div class="dialog-buttons">
+                        <button type="button" on:click=move |_| { failure.set(None); asking.set(Asking::None); }>"Cancel"</button>
+                        <button class="danger" disabled=move || drop_service.pending().get() on:click=move |_| { drop_service.dispatch(name.get_untracked()); }>"Delete"</button>
+                    </div>
+                </Dialog>
+            }
+            .into_any()
+        }
         Asking::DeleteUrl(env) => {
             let affected = s.environments[env.index()].apis.clone();
             view! {
@@ -372,6 +427,7 @@ pub fn BackendServicePage() -> impl IntoView {
             }
             .into_any()
         }
+    }
     };
 
     view! {
@@ -381,8 +437,22 @@ pub fn BackendServicePage() -> impl IntoView {
                 match service.await {
                     Ok(s) => {
                         let (for_body, for_dialog) = (s.clone(), s.clone());
+                        let (current_name, current_description) = (s.name.clone(), s.description.clone());
                         view! {
                             <p class="muted">{format!("{} · {}", s.kind.label(), s.description)}</p>
+                            <IfAllowed when=edits_shared()>
+                                <div class="card-buttons">
+                                    <button on:click={
+                                        let (current_name, current_description) = (current_name.clone(), current_description.clone());
+                                        move |_| {
+                                            errors.set(Vec::new());
+                                            patch.set(ServicePatch { name: Some(current_name.clone()), description: Some(current_description.clone()), kind: None });
+                                            asking.set(Asking::Edit);
+                                        }
+                                    }>"Edit Service"</button>
+                                    <button class="danger" on:click=move |_| { failure.set(None); asking.set(Asking::Delete); }>"Delete Service"</button>
+                                </div>
+                            </IfAllowed>
                             <div role="tablist" aria-label="Environments">{tabs}</div>
                             {move || body(for_body.clone())}
                             {move || dialog(for_dialog.clone())}
