@@ -37,7 +37,7 @@ fn https_only(spec: &ApiSpec) -> bool {
 }
 
 /// The gateway's error codes, for the docs.
-const ERROR_CODES: [(&str, u16, &str); 14] = [
+const ERROR_CODES: [(&str, u16, &str); 18] = [
     ("NotFound", 404, "no group, deployment or API matches (or the API is off-line here)"),
     ("InvalidStage", 400, "X-Ca-Stage is not TEST, PRE or RELEASE"),
     ("MethodNotAllowed", 405, "the path exists with other methods"),
@@ -50,8 +50,12 @@ const ERROR_CODES: [(&str, u16, &str); 14] = [
     ("InvalidSignature", 401, "the signature does not match; X-Ca-Error-Message shows the server's StringToSign"),
     ("Unauthorized", 403, "the app is not authorized for this API here (or the authorization expired)"),
     ("AppDisabled", 403, "the app is disabled"),
+    ("IpDenied", 403, "an IP access policy refuses the caller's address"),
+    ("Throttled", 429, "a throttling policy's limit is reached; Retry-After says when to try again"),
     ("BadGateway", 502, "the backend could not be reached (FunctionError: the function failed)"),
     ("GatewayTimeout", 504, "the backend did not answer in time"),
+    ("NoHealthyUpstream", 503, "every target of the backend is out (failing or down); try again shortly"),
+    ("UpstreamBusy", 503, "the backend's targets stayed at their connection limit for the API's timeout"),
 ];
 
 fn url_of(target: &Target<'_>, spec: &ApiSpec) -> String {

@@ -99,6 +99,13 @@ const {{ Client }} = require({sdk:?});
     assert!(
         markdown.contains("## Pets") && markdown.contains("X-Ca-Stage: TEST") && markdown.contains("InvalidSignature")
     );
+    // Every refusal a caller can meet is in the table, those of traffic policies and
+    // backends with several targets included.
+    for row in
+        ["| `Throttled` | 429 |", "| `IpDenied` | 403 |", "| `NoHealthyUpstream` | 503 |", "| `UpstreamBusy` | 503 |"]
+    {
+        assert!(markdown.contains(row), "{row}: {markdown}");
+    }
     let (status, html) = text(&app, &rest, "/groups/petstore/docs/test?format=html").await;
     assert_eq!(status, 200);
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<h2>Pets</h2>"));
