@@ -175,12 +175,6 @@ impl UpstreamFailure {
             UpstreamFailure::Busy => "the backend is at its connection limit; try again shortly",
         }
     }
-
-    /// Whether the request never reached the backend's application (a connect or TLS
-    /// failure, or a wait for a connection), so another target may take it.
-    pub fn before_sending(self) -> bool {
-        matches!(self, UpstreamFailure::Connect | UpstreamFailure::Tls | UpstreamFailure::Busy)
-    }
 }
 
 impl UpstreamError {

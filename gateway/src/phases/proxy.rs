@@ -36,17 +36,23 @@ pub async fn proxy(
     // The gateway's own `Host` (the first target's) becomes each target's own.
     let own_host =
         backend.targets.len() > 1 && request.headers().get(header::HOST) == Some(&backend.origin.host_header);
-    let replay = Replay::of(&request);
+    // Kept for a second attempt only when one can go elsewhere: a backend's only address
+    // costs no header copy per request.
+    let retries = settings.retries.min(MAX_RETRIES);
+    let replay = if retries > 0 && several { Replay::of(&request) } else { None };
     let mut unsent = Some(request);
-    let mut tried: Vec<usize> = Vec::new();
+    // The peers tried, on the stack: no allocation per request.
+    let mut tried = [0usize; MAX_RETRIES as usize + 1];
+    let mut attempts = 0;
     let mut last: Option<GatewayError> = None;
-    for attempt in 0..=settings.retries {
-        let Some(peer) = backend.targets.pick(settings.balance, &tried) else { break };
+    for attempt in 0..=retries {
+        let Some(peer) = backend.targets.pick(settings.balance, &tried[..attempts]) else { break };
         let Some(mut request) = unsent.take().or_else(|| replay.as_ref().map(Replay::request)) else { break };
         if attempt > 0 && Instant::now() >= deadline {
             break;
         }
-        tried.push(crate::peer::identity(&peer));
+        tried[attempts] = crate::peer::identity(&peer);
+        attempts += 1;
         if own_host {
             request.headers_mut().insert(header::HOST, peer.origin.host_header.clone());
         }
@@ -66,8 +72,8 @@ pub async fn proxy(
                 }
                 ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);
                 ctx.upstream_status = Some(status.as_u16());
-                let again = matches!(status.as_u16(), 502..=504) && replay.is_some() && attempt < settings.retries;
-                if again && backend.targets.any_left(&tried) {
+                let again = matches!(status.as_u16(), 502..=504) && replay.is_some() && attempt < retries;
+                if again && backend.targets.any_left(&tried[..attempts]) {
                     ctx.upstream_error = Some(format!("{}: answered {}", peer.origin.key, status.as_u16()));
                     continue;
                 }
@@ -94,7 +100,7 @@ pub async fn proxy(
     }
     match last {
         Some(error) => Err(error),
-        None if tried.is_empty() => {
+        None if attempts == 0 => {
             ctx.upstream_error = Some(format!("all {} targets are ejected or down", backend.targets.len()));
             Err(GatewayError::NoHealthyUpstream("no target of the backend is healthy; try again shortly".into()))
         }
@@ -102,6 +108,9 @@ pub async fn proxy(
         None => Err(GatewayError::BadGateway(UpstreamFailure::Protocol.public_message().into())),
     }
 }
+
+/// The most extra attempts, whatever the setting says (the server caps it at 10 too).
+const MAX_RETRIES: u32 = 10;
 
 /// A 5xx answer (502–504: the target's own gateway or the target failing) counts against
 /// the target; any other answer clears its failures.
