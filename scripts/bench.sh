@@ -25,6 +25,8 @@ step "building the benchmarked binary (profile perf: release + thin LTO)"
 timed build cargo build --profile perf -p server --bin gantry
 step "throughput and CPU per request: Gantry vs nginx vs direct"
 timed proxy python3 bench/proxy.py "$GANTRY" "$ROUNDS" "$PER"
+step "user-space instructions per proxied request under callgrind: Gantry vs nginx"
+timed callgrind python3 bench/callgrind.py "$GANTRY" "$ROUNDS" "$PER"
 step "added latency at a fixed rate"
 timed latency python3 bench/latency.py "$GANTRY" "$ROUNDS" "$PER" 20000
 step "route scale, release latency, switches under load"

@@ -21,9 +21,9 @@ pub fn stream(body: hyper::body::Incoming) -> Body {
     body.map_err(|e| Box::new(e) as BoxError).boxed()
 }
 
-/// A streamed body from hyper that fails once it passes `limit` bytes, or when no bytes
+/// A caller's streamed body that fails once it passes `limit` bytes, or when no bytes
 /// arrive for `idle`.
-pub fn limited(body: hyper::body::Incoming, limit: u64, idle: std::time::Duration) -> Body {
+pub fn limited(body: Body, limit: u64, idle: std::time::Duration) -> Body {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     if hyper::body::Body::is_end_stream(&body) {
         // No body (most GETs): no timer to set up.

@@ -34,6 +34,29 @@ pub struct GatewayConfig {
     pub version_header: bool,
     /// How backends with one or several targets are called ([`UpstreamSettings`]).
     pub upstream: UpstreamSettings,
+    /// Which server speaks HTTP/1.1 to callers on the plain listener.
+    pub http1: Http1Server,
+}
+
+/// The server for callers' HTTP/1.1 on the plain listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Http1Server {
+    /// Gantry's own, on `httparse` ([`crate::h1::server`]); upgrades go to hyper.
+    #[default]
+    Gantry,
+    /// hyper's, for every request.
+    Hyper,
+}
+
+impl Http1Server {
+    /// Parses `gantry` or `hyper`.
+    pub fn parse(raw: &str) -> Result<Http1Server, String> {
+        match raw.trim() {
+            "gantry" => Ok(Http1Server::Gantry),
+            "hyper" => Ok(Http1Server::Hyper),
+            other => Err(format!("`{other}` is not gantry or hyper")),
+        }
+    }
 }
 
 /// How backends are called: connection limits, balancing, retries and health checks.
@@ -165,6 +188,7 @@ impl Default for GatewayConfig {
             trusted_proxies: Vec::new(),
             version_header: true,
             upstream: UpstreamSettings::default(),
+            http1: Http1Server::default(),
         }
     }
 }

@@ -22,6 +22,8 @@
 //! - [`function`]: Function backends: user JavaScript in a QuickJS sandbox on worker threads.
 //! - [`error`]: gateway errors and their JSON / `X-Ca-Error-*` rendering.
 //! - [`fields`]: form and JSON body fields, read only for APIs that declare or map them.
+//! - [`h1`]: HTTP/1.1 to backends on the request's own task: the head in one write, the
+//!   response parsed with `httparse`, the body decoded as it is read; no connection task.
 //! - [`guard`]: the optional SSRF guard: address ranges backends may not resolve to.
 //! - [`listener`]: the accept loop every listener shares: connection cap, TLS handshake and
 //!   ALPN, head and idle clocks, graceful shutdown.
@@ -59,6 +61,7 @@ pub mod error;
 pub mod fields;
 pub mod function;
 pub mod guard;
+pub mod h1;
 pub mod listener;
 pub mod metrics;
 pub mod nonce;

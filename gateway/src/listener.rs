@@ -79,6 +79,91 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    accept(listener, listening, shutdown, move |stream, peer, closing| {
+        let (stream, timer) = watch(stream, listening.timeouts);
+        let service = service(peer);
+        let tls = tls.clone();
+        async move {
+            let Some(acceptor) = tls else {
+                let connection = http1_builder(timer, &listening).serve_connection(TokioIo::new(stream), service);
+                let outcome = until_closed(connection.with_upgrades(), &closing, |c| c.graceful_shutdown()).await;
+                if let Err(error) = outcome {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+                return;
+            };
+            let read = stream.read.clone();
+            let handshake = tokio::time::timeout(listening.timeouts.head, acceptor.accept(stream)).await;
+            let stream = match handshake {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("TLS handshake timed out");
+                    return;
+                }
+            };
+            // The head clock starts afresh after the handshake.
+            read.store(0, Ordering::Relaxed);
+            let outcome = if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                let connection = http2_builder(&listening).serve_connection(TokioIo::new(stream), service);
+                until_closed(connection, &closing, |c| c.graceful_shutdown()).await
+            } else {
+                let connection = http1_builder(timer, &listening).serve_connection(TokioIo::new(stream), service);
+                until_closed(connection.with_upgrades(), &closing, |c| c.graceful_shutdown()).await
+            };
+            if let Err(error) = outcome {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        }
+    })
+    .await
+}
+
+/// Serves HTTP/1.1 by hyper, with upgrades, on a connection another server began
+/// (`crate::h1::server` hands over an upgrade request this way, its bytes put back first).
+pub async fn serve_hyper_http1<I, S, B>(
+    io: I,
+    listening: Listening,
+    service: S,
+    closing: tokio_util::sync::CancellationToken,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(listening.timeouts.head)
+        .keep_alive(true)
+        .max_buf_size(listening.max_header_bytes.max(8192));
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    if let Err(error) = until_closed(connection.with_upgrades(), &closing, |c| c.graceful_shutdown()).await {
+        tracing::debug!(%error, "connection ended with an error");
+    }
+}
+
+/// The accept loop every listener shares, until `shutdown` resolves: at most
+/// `max_connections` open (more wait in the kernel's backlog), accept errors backed off,
+/// each connection served by `connection(stream, peer, closing)` on a task of its own;
+/// `closing` fires at shutdown, which then waits for the connections (at most 30 s).
+pub async fn accept<C, F>(
+    listener: TcpListener,
+    listening: Listening,
+    shutdown: impl Future<Output = ()>,
+    connection: C,
+) -> std::io::Result<()>
+where
+    C: Fn(TcpStream, SocketAddr, tokio_util::sync::CancellationToken) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
     // Connections are tracked so shutdown can wait for them; `closing` asks each to finish
     // its request in flight and close.
     let connections = tokio_util::task::TaskTracker::new();
@@ -102,46 +187,9 @@ where
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let (stream, timer) = watch(stream, listening.timeouts);
-                let service = service(peer);
-                let closing = closing.clone();
-                let Some(acceptor) = tls.clone() else {
-                    connections.spawn(async move {
-                        let connection = http1_builder(timer, &listening).serve_connection(TokioIo::new(stream), service);
-                        let outcome = until_closed(connection.with_upgrades(), &closing, |c| c.graceful_shutdown()).await;
-                        if let Err(error) = outcome {
-                            tracing::debug!(%error, "connection ended with an error");
-                        }
-                        drop(slot);
-                    });
-                    continue;
-                };
+                let serving = connection(stream, peer, closing.clone());
                 connections.spawn(async move {
-                    let read = stream.read.clone();
-                    let handshake = tokio::time::timeout(listening.timeouts.head, acceptor.accept(stream)).await;
-                    let stream = match handshake {
-                        Ok(Ok(stream)) => stream,
-                        Ok(Err(error)) => {
-                            tracing::debug!(%error, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!("TLS handshake timed out");
-                            return;
-                        }
-                    };
-                    // The head clock starts afresh after the handshake.
-                    read.store(0, Ordering::Relaxed);
-                    let outcome = if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-                        let connection = http2_builder(&listening).serve_connection(TokioIo::new(stream), service);
-                        until_closed(connection, &closing, |c| c.graceful_shutdown()).await
-                    } else {
-                        let connection = http1_builder(timer, &listening).serve_connection(TokioIo::new(stream), service);
-                        until_closed(connection.with_upgrades(), &closing, |c| c.graceful_shutdown()).await
-                    };
-                    if let Err(error) = outcome {
-                        tracing::debug!(%error, "connection ended with an error");
-                    }
+                    serving.await;
                     drop(slot);
                 });
             }

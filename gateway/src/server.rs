@@ -14,7 +14,6 @@ use crate::upstream::{self, Upstream};
 use crate::{GatewayConfig, GatewayError, Metrics};
 use http::{Request, Response};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use hyper::service::service_fn;
 use std::convert::Infallible;
 use std::future::Future;
@@ -94,12 +93,38 @@ pub async fn serve(
             service_fn(move |request| {
                 let shared = shared.clone();
                 let peer = peer.clone();
-                async move { Ok::<_, Infallible>(handle(request, &shared, &peer).await) }
+                async move { Ok::<_, Infallible>(handle(request.map(body::stream), &shared, &peer).await) }
             })
         }
     };
     let stop = tokio_util::sync::CancellationToken::new();
-    let plain = crate::listener::serve(listener, listening, None, service(false), stop.clone().cancelled_owned());
+    let gantry_http1 = {
+        let shared = shared.clone();
+        let upgrades = service(false);
+        let settings =
+            crate::h1::server::Settings { max_head: listening.max_header_bytes, timeouts: listening.timeouts };
+        move |stream, address: std::net::SocketAddr, closing: tokio_util::sync::CancellationToken| {
+            let shared = shared.clone();
+            let hyper_service = upgrades(address);
+            async move {
+                let peer = Peer::new(address.ip(), false);
+                let handler = |request| handle(request, &shared, &peer);
+                let fallback =
+                    |rewind| crate::listener::serve_hyper_http1(rewind, listening, hyper_service, closing.clone());
+                crate::h1::server::serve(stream, settings, closing.clone(), handler, fallback).await;
+            }
+        }
+    };
+    let plain = async {
+        match config.http1 {
+            crate::config::Http1Server::Hyper => {
+                crate::listener::serve(listener, listening, None, service(false), stop.clone().cancelled_owned()).await
+            }
+            crate::config::Http1Server::Gantry => {
+                crate::listener::accept(listener, listening, stop.clone().cancelled_owned(), gantry_http1).await
+            }
+        }
+    };
     let secure = async {
         let Some((listener, default)) = tls else { return Ok(()) };
         let resolver = Arc::new(crate::tls::SniResolver::new(snapshots, default));
@@ -139,8 +164,9 @@ pub struct Shared {
     pub version_header: bool,
 }
 
-/// Runs the phases for one request.
-pub async fn handle(mut request: Request<Incoming>, shared: &Shared, peer: &Peer) -> Response<Body> {
+/// Runs the phases for one request (its body from hyper, boxed, or from
+/// [`crate::h1::server`]).
+pub async fn handle(mut request: Request<Body>, shared: &Shared, peer: &Peer) -> Response<Body> {
     let metrics = &shared.metrics;
     // HTTP/2 names the host in `:authority`; the phases (and backends) read `Host`.
     if request.version() == http::Version::HTTP_2 && !request.headers().contains_key(http::header::HOST) {
@@ -240,7 +266,7 @@ async fn run(
     ctx: &mut RequestContext,
     snapshot: &crate::Snapshot,
     shared: &Shared,
-    mut request: Request<Incoming>,
+    mut request: Request<Body>,
 ) -> Result<Response<Body>, GatewayError> {
     check_head(&request, shared.limits)?;
     // One spelling per path before anything compares it (routing, signatures).
@@ -383,7 +409,7 @@ fn cors_preflight(
 }
 
 /// Refuses a request whose header lines together exceed the limit.
-fn check_head(request: &Request<Incoming>, limits: Limits) -> Result<(), GatewayError> {
+fn check_head(request: &Request<Body>, limits: Limits) -> Result<(), GatewayError> {
     let header_bytes: usize = request.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
     if header_bytes > limits.headers {
         return Err(GatewayError::HeadersTooLarge(format!(
@@ -455,7 +481,7 @@ async fn read_body(
     shared: &Shared,
     query: &[(String, String)],
     now_ms: i64,
-    request: Request<Incoming>,
+    request: Request<Body>,
 ) -> Result<(Request<Body>, RequestBody, Option<tokio::sync::OwnedSemaphorePermit>), GatewayError> {
     let limits = shared.limits;
     let max_body = limits.body;
@@ -482,8 +508,11 @@ async fn read_body(
     let reservation = shared.body_budget.reserve(most.min(max_body))?;
     let (parts, incoming) = request.into_parts();
     let watched = body::Progress::new(incoming, limits.body_idle);
-    let bytes = http_body_util::Limited::new(watched, usize::try_from(max_body).unwrap_or(usize::MAX))
-        .collect()
+    // Boxed: a `Collect` of a body type holding `dyn Error` kept in the phases' future made
+    // rustc lose that error's `'static` when it checked the future is `Send`.
+    let collecting: std::pin::Pin<Box<dyn Future<Output = _> + Send>> =
+        Box::pin(http_body_util::Limited::new(watched, usize::try_from(max_body).unwrap_or(usize::MAX)).collect());
+    let bytes = collecting
         .await
         .map_err(|error| match error.downcast_ref::<body::BodyTimeout>() {
             Some(timeout) => GatewayError::RequestTimeout(timeout.to_string()),

@@ -1,30 +1,32 @@
 //! The backend connection pools: keep-alive HTTP/1.1 connections per target, over plain TCP
-//! or rustls, on hyper's connection-level client (`hyper::client::conn::http1`).
+//! or rustls, spoken by [`crate::h1`] on the request's own task (WebSocket upgrades use
+//! hyper's connection-level client, `hyper::client::conn::http1`, for its upgrade support).
 //!
 //! Each target has its own [`Pool`] (held by its [`crate::balancer::Peer`]). A connection
 //! goes back to its pool's idle list when the response body has been read to its end (or at
 //! once for a body-less response); a body dropped half-read closes the connection. Checkout
 //! takes the most recently used idle connection (warm in the backend's caches too), drops
 //! closed ones and those idle past [`IDLE_TIMEOUT`], and a request that a reused connection
-//! refused before sending it is retried once on a new connection. A target has at most
+//! closed under before any answer (see [`crate::h1::SendError::unsent`]) is retried once on
+//! a new connection. A target has at most
 //! `max_conns` connections open (like nginx's `max_conns`): past it, a request waits for one
 //! to come back or close, until the API's deadline, then fails as `Busy`.
 //!
 //! Why not `hyper_util`'s pooled `Client`: profiled under load (`bench/README.md`), its
 //! checkout, per-request `Uri` handling and the task it spawns to return each connection
-//! cost about an eighth of the gateway's user-space instructions per request.
+//! cost about an eighth of the gateway's user-space instructions per request. Why not
+//! hyper's connection-level client either: each connection's task, and the channel every
+//! request and response crossed to reach it (issue 27).
 
-use crate::body::{self, Body, BoxError};
+use crate::body::{self, Body};
 use crate::config::UpstreamSettings;
-use bytes::Bytes;
+use crate::h1::{self, Stream};
 use domain::BackendAddress;
 use http::{Request, Response, Uri};
-use hyper::body::{Frame, Incoming, SizeHint};
-use hyper::client::conn::http1::{self, SendRequest};
+use hyper::body::Incoming;
+use hyper::client::conn::http1 as hyper_h1;
 use hyper_util::rt::TokioIo;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
@@ -92,9 +94,6 @@ impl Pool {
     }
 
     fn checkin(&self, connection: Connection) {
-        if connection.sender.is_closed() {
-            return;
-        }
         if let Ok(mut list) = self.idle.lock() {
             if list.len() < MAX_IDLE_PER_ORIGIN {
                 list.push(Idle { connection, since: Instant::now() });
@@ -106,9 +105,30 @@ impl Pool {
 
 /// An open connection, the client that opened it, and its place under the target's limit.
 struct Connection {
-    sender: SendRequest<Body>,
+    conn: h1::Conn,
     owner: u64,
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
+}
+
+/// A connection's way back to its pool, held by the response body that reads it.
+struct CheckIn {
+    pool: Arc<Pool>,
+    owner: u64,
+    permit: OwnedSemaphorePermit,
+}
+
+impl h1::Reuse<Stream> for CheckIn {
+    fn reuse(self, conn: h1::Conn) {
+        let CheckIn { pool, owner, permit } = self;
+        pool.checkin(Connection { conn, owner, permit });
+    }
+}
+
+/// For a connection of its own (the health check): closed after its one response.
+struct Discard;
+
+impl h1::Reuse<Stream> for Discard {
+    fn reuse(self, _: h1::Conn) {}
 }
 
 struct Idle {
@@ -247,52 +267,45 @@ impl Upstream {
         request: Request<Body>,
         deadline: Instant,
     ) -> Result<Response<Body>, Failed> {
-        let (mut parts, body) = request.into_parts();
-        if let Some(path) = parts.uri.path_and_query().cloned() {
-            parts.uri = Uri::from(path);
-        }
-        let request = Request::from_parts(parts, body);
+        // The URI stays absolute: only its path and query are written (`crate::h1`).
         match self.acquire(to, deadline).await {
             Ok((connection, reused)) => self.send_on(connection, reused, to, request, deadline).await,
             Err(error) => Err(Failed { error, unsent: Some(request) }),
         }
     }
 
-    /// Sends on `connection`; when it was `reused` and refused the request unsent, once more
-    /// on a new connection.
+    /// Sends on `connection`; when it was `reused` and closed before any answer to a
+    /// request the backend cannot have seen, once more on a new connection.
     async fn send_on(
         &self,
-        mut connection: Connection,
+        connection: Connection,
         mut reused: bool,
         to: Dest<'_>,
         mut request: Request<Body>,
         deadline: Instant,
     ) -> Result<Response<Body>, Failed> {
+        let Connection { mut conn, owner, permit } = connection;
+        let mut back = CheckIn { pool: to.pool.clone(), owner, permit };
         loop {
-            let sent = tokio::time::timeout_at(deadline.into(), connection.sender.try_send_request(request)).await;
+            let sent = tokio::time::timeout_at(deadline.into(), conn.send(request, reused, back)).await;
             match sent {
                 Err(_) => {
                     let error = UpstreamError::new(UpstreamFailure::Timeout, "no response head by the API's timeout");
                     return Err(Failed { error, unsent: None });
                 }
-                Ok(Ok(response)) => return Ok(respond(response, connection, to.pool)),
-                Ok(Err(mut error)) => {
-                    let unsent = error.take_message();
-                    let failure = UpstreamError::new(UpstreamFailure::Protocol, describe(error.error()));
-                    match unsent {
-                        // Not sent: the pooled connection closed under us; once more on a new
-                        // one, under the same permit.
-                        Some(unsent) if reused => {
-                            request = unsent;
-                            let sender = match self.connect(to, deadline).await {
-                                Ok(sender) => sender,
-                                Err(error) => return Err(Failed { error, unsent: Some(request) }),
-                            };
-                            connection.sender = sender;
-                            reused = false;
-                        }
-                        unsent => return Err(Failed { error: failure, unsent }),
-                    }
+                Ok(Ok(response)) => return Ok(response),
+                // Closed under us, unseen: once more on a new connection, under the same permit.
+                Ok(Err(h1::SendError { unsent: Some((unsent, kept)), .. })) if reused => {
+                    (request, back) = (unsent, kept);
+                    conn = match self.connect(to, deadline).await {
+                        Ok(conn) => conn,
+                        Err(error) => return Err(Failed { error, unsent: Some(request) }),
+                    };
+                    reused = false;
+                }
+                Ok(Err(failure)) => {
+                    let error = UpstreamError::new(UpstreamFailure::Protocol, failure.detail);
+                    return Err(Failed { error, unsent: failure.unsent.map(|(request, _)| request) });
                 }
             }
         }
@@ -304,7 +317,7 @@ impl Upstream {
         let max = to.max_conns.map_or(self.inner.settings.max_conns, |m| m as usize);
         let limit = to.pool.limit(max).clone();
         loop {
-            if let Some(connection) = self.checkout(to.pool).await {
+            if let Some(connection) = self.checkout(to.pool) {
                 return Ok((connection, true));
             }
             let permit = match limit.clone().try_acquire_owned() {
@@ -326,25 +339,21 @@ impl Upstream {
                     }
                 }
             };
-            let sender = self.connect(to, deadline).await?;
-            return Ok((Connection { sender, owner: self.inner.id, _permit: permit }, false));
+            let conn = self.connect(to, deadline).await?;
+            return Ok((Connection { conn, owner: self.inner.id, permit }, false));
         }
     }
 
-    /// The most recently used idle connection of this client that is still open and ready.
-    async fn checkout(&self, pool: &Pool) -> Option<Connection> {
+    /// The most recently used idle connection of this client that is still open.
+    fn checkout(&self, pool: &Pool) -> Option<Connection> {
         loop {
             let idle = {
                 let mut list = pool.idle.lock().ok()?;
                 let mine = list.iter().rposition(|idle| idle.connection.owner == self.inner.id)?;
                 list.remove(mine)
             };
-            if idle.since.elapsed() >= self.inner.idle_timeout || idle.connection.sender.is_closed() {
-                continue;
-            }
             let mut connection = idle.connection;
-            // Ready at once unless the connection is still finishing the previous response.
-            if connection.sender.ready().await.is_ok() {
+            if idle.since.elapsed() < self.inner.idle_timeout && connection.conn.is_open() {
                 return Some(connection);
             }
         }
@@ -365,7 +374,7 @@ impl Upstream {
             parts.uri = Uri::from(path);
         }
         let stream = self.open(to, deadline).await?;
-        let (mut sender, connection) = http1::Builder::new()
+        let (mut sender, connection) = hyper_h1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
             .map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, describe(&e)))?;
@@ -384,7 +393,7 @@ impl Upstream {
     /// there is none, by `deadline`.
     pub async fn probe(&self, to: Dest<'_>, path: &str, deadline: Instant) -> Result<u16, UpstreamError> {
         let address = to.address;
-        let mut sender = self.connect(to, deadline).await?;
+        let conn = self.connect(to, deadline).await?;
         let mut request = Request::new(body::full(""));
         *request.uri_mut() =
             Uri::try_from(path).map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, e.to_string()))?;
@@ -392,25 +401,15 @@ impl Upstream {
             .map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, e.to_string()))?;
         request.headers_mut().insert(http::header::HOST, host);
         request.headers_mut().insert(http::header::USER_AGENT, http::HeaderValue::from_static("gantry-health-check"));
-        match tokio::time::timeout_at(deadline.into(), sender.send_request(request)).await {
+        match tokio::time::timeout_at(deadline.into(), conn.send(request, false, Discard)).await {
             Err(_) => Err(UpstreamError::new(UpstreamFailure::Timeout, "no answer in time")),
-            Ok(Err(e)) => Err(UpstreamError::new(UpstreamFailure::Protocol, describe(&e))),
+            Ok(Err(failure)) => Err(UpstreamError::new(UpstreamFailure::Protocol, failure.detail)),
             Ok(Ok(response)) => Ok(response.status().as_u16()),
         }
     }
 
-    async fn connect(&self, to: Dest<'_>, deadline: Instant) -> Result<SendRequest<Body>, UpstreamError> {
-        let stream = self.open(to, deadline).await?;
-        let (sender, connection) = http1::Builder::new()
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| UpstreamError::new(UpstreamFailure::Protocol, describe(&e)))?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "backend connection ended with an error");
-            }
-        });
-        Ok(sender)
+    async fn connect(&self, to: Dest<'_>, deadline: Instant) -> Result<h1::Conn, UpstreamError> {
+        Ok(h1::Conn::new(self.open(to, deadline).await?))
     }
 
     /// A new connection to the backend: TCP (through the SSRF guard when on), then TLS for
@@ -463,75 +462,6 @@ impl Upstream {
         Ok(stream)
     }
 }
-
-fn respond(response: Response<Incoming>, connection: Connection, pool: &Arc<Pool>) -> Response<Body> {
-    let (parts, incoming) = response.into_parts();
-    let body = if hyper::body::Body::is_end_stream(&incoming) {
-        pool.checkin(connection);
-        body::stream(incoming)
-    } else {
-        let back = Some(CheckIn { pool: pool.clone(), connection });
-        http_body_util::BodyExt::boxed(PooledBody { incoming, back })
-    };
-    Response::from_parts(parts, body)
-}
-
-/// The connection a response body came on, returned to its pool when the body ends.
-struct CheckIn {
-    pool: Arc<Pool>,
-    connection: Connection,
-}
-
-/// A backend's response body that gives its connection back once read to the end.
-struct PooledBody {
-    incoming: Incoming,
-    back: Option<CheckIn>,
-}
-
-impl PooledBody {
-    fn give_back(&mut self) {
-        if let Some(CheckIn { pool, connection }) = self.back.take() {
-            pool.checkin(connection);
-        }
-    }
-}
-
-impl hyper::body::Body for PooledBody {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.incoming).poll_frame(cx) {
-            Poll::Ready(None) => {
-                this.give_back();
-                Poll::Ready(None)
-            }
-            Poll::Ready(Some(Err(error))) => {
-                this.back = None;
-                Poll::Ready(Some(Err(Box::new(error))))
-            }
-            Poll::Ready(Some(Ok(frame))) => {
-                if this.incoming.is_end_stream() {
-                    this.give_back();
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.incoming.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.incoming.size_hint()
-    }
-}
-
-/// A backend connection: plain TCP or TLS.
-type Stream = Either<TcpStream, Box<tokio_rustls::client::TlsStream<TcpStream>>>;
 
 /// The TLS settings for HTTPS backends: the system's roots plus the extra CA file.
 pub fn tls_config(extra_ca: Option<&std::path::Path>) -> std::io::Result<rustls::ClientConfig> {
@@ -630,7 +560,7 @@ mod tests {
         tls_config(None).expect("tls")
     }
 
-    async fn read_all(response: Response<Body>) -> Bytes {
+    async fn read_all(response: Response<Body>) -> bytes::Bytes {
         response.into_body().collect().await.expect("body").to_bytes()
     }
 
@@ -684,15 +614,13 @@ mod tests {
     async fn a_request_a_reused_connection_refused_goes_once_more_on_a_new_one() {
         let (address, accepted) = counting_backend().await;
         let (pool, backend) = (Upstream::new(tls()), Target::at(&address));
-        // A pooled connection whose other end is gone: its task has ended, so the request is
-        // handed back unsent.
-        let (ours, theirs) = tokio::io::duplex(64);
-        let (sender, connection) = http1::Builder::new().handshake(TokioIo::new(ours)).await.expect("handshake");
-        let task = tokio::spawn(connection);
-        drop(theirs);
-        let _ = task.await;
+        // A pooled connection whose other end has closed it (a backend's idle timeout): the
+        // request gets no answer on it, and was never seen.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let stale = TcpStream::connect(listener.local_addr().expect("addr")).await.expect("connect");
+        drop(listener.accept().await.expect("accept"));
         let permit = backend.pool.limit(4).clone().try_acquire_owned().expect("permit");
-        let dead = Connection { sender, owner: pool.inner.id, _permit: permit };
+        let dead = Connection { conn: h1::Conn::new(Either::Left(stale)), owner: pool.inner.id, permit };
         let response = pool.send_on(dead, true, backend.dest(), get(&backend), soon()).await.expect("retried");
         assert_eq!(read_all(response).await, "ok");
         assert_eq!(accepted.load(Ordering::SeqCst), 1, "sent once, on a new connection");

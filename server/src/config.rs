@@ -189,6 +189,11 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_UPSTREAM_BALANCE", default_value = "round_robin", value_parser = gateway::config::Balance::parse)]
     pub upstream_balance: gateway::config::Balance,
 
+    /// Which server speaks HTTP/1.1 to callers on the gateway's plain listener: `gantry`
+    /// (its own, on `httparse`; WebSocket upgrades go to hyper) or `hyper` (every request).
+    #[arg(long, env = "GANTRY_GATEWAY_HTTP1", default_value = "gantry", value_parser = gateway::config::Http1Server::parse)]
+    pub gateway_http1: gateway::config::Http1Server,
+
     /// Extra attempts on another target: after a connect failure (any method) or a
     /// 502/503/504 answer (idempotent methods without a body). 0 turns retries off.
     #[arg(long, env = "GANTRY_UPSTREAM_RETRIES", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10))]

@@ -204,6 +204,7 @@ impl Application {
             trusted_proxies: settings.trusted_proxies.0.clone(),
             version_header: settings.version_header,
             upstream: settings.upstream(),
+            http1: settings.gateway_http1,
             ..Default::default()
         };
         Ok(Application {

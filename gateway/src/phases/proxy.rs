@@ -2,8 +2,9 @@
 //! API's function runs on the function pool.
 //!
 //! An HTTP backend's targets take turns ([`crate::balancer`]). An attempt that could not
-//! reach its target (connect or TLS failure, or a connection the target refused before the
-//! request was sent) goes to another target, whatever the method: nothing was sent. An
+//! reach its target (connect or TLS failure, or a wait for a connection), or that the
+//! target cannot have seen ([`crate::h1::SendError::unsent`]), goes to another target,
+//! whatever the method. An
 //! idempotent request without a body that gets 502, 503 or 504 goes to another target too.
 //! At most [`crate::config::UpstreamSettings::retries`]
 //! extra attempts, all within the API's one timeout.

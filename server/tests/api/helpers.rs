@@ -52,6 +52,11 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
         upstream_connect_timeout_ms: 5_000,
         upstream_max_conns: 256,
         upstream_balance: gateway::config::Balance::RoundRobin,
+        // `GANTRY_TEST_HTTP1=hyper` runs the suite on hyper's server instead.
+        gateway_http1: std::env::var("GANTRY_TEST_HTTP1")
+            .ok()
+            .map(|raw| gateway::config::Http1Server::parse(&raw).expect("GANTRY_TEST_HTTP1"))
+            .unwrap_or_default(),
         upstream_retries: 1,
         upstream_eject_failures: 3,
         upstream_eject_ms: 10_000,
