@@ -9,6 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
+/// Cases per differential test: `default`, or `GANTRY_FUZZ_CASES` (`scripts/fuzz.sh`).
+pub(super) fn cases(default: u32) -> u32 {
+    std::env::var("GANTRY_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(default)
+}
+
 /// Notes that the connection went back (and keeps it, for a second request).
 #[derive(Clone, Default)]
 struct Noted(Arc<std::sync::Mutex<Option<Conn<DuplexStream>>>>, Arc<AtomicBool>);
@@ -551,7 +556,7 @@ mod differential {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(300))]
+        #![proptest_config(ProptestConfig::with_cases(crate::h1::tests::cases(300)))]
         #[test]
         fn both_clients_read_every_generated_answer_alike(answer in answers()) {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");

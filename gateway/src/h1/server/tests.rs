@@ -420,7 +420,7 @@ mod differential {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(200))]
+        #![proptest_config(ProptestConfig::with_cases(crate::h1::tests::cases(200)))]
         #[test]
         fn both_servers_hand_the_handler_the_same_requests(requests in proptest::collection::vec(generated(), 1..4)) {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
