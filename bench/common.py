@@ -162,6 +162,15 @@ def seed_apis(rest, group, specs, chunk=1000):
             raise SystemExit(f"seeding {group}: {report.get('skip')}")
 
 
+def to_ms(text):
+    """A latency as wrk prints it (`812.00us`, `1.91ms`, `1.02s`), in milliseconds."""
+    match = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if not match:
+        raise SystemExit(f"wrk printed a latency this script cannot read: {text!r}")
+    value, unit = match.groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
 def wrk_output(output):
     """Requests/s, total requests and failed ones (non-2xx plus socket errors) from wrk."""
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))

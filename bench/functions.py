@@ -31,22 +31,14 @@ CONSOLE, GATEWAY = common.CONSOLE, common.GATEWAY
 HOST = "fnbench.localhost"
 
 
-def to_ms(text):
-    match = re.match(r"([\d.]+)(us|ms|s|m)$", text)
-    if not match:
-        raise SystemExit(f"wrk printed a latency this script cannot read: {text!r}")
-    value, unit = match.groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
-
-
 def wrk(path):
     command = ["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{SECONDS}s", "--latency", "-H", f"Host: {HOST}",
                f"http://127.0.0.1:{GATEWAY}{path}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     # The latency distribution's own lines ("     50%    0.91ms"), not a "75.50%" elsewhere.
-    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))
-    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))
+    p50 = common.to_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))
+    p99 = common.to_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return rate, p50, p99, int(errors.group(1)) if errors else 0
 

@@ -25,19 +25,21 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (BACKEND, GANTRY, GATEWAY, NGINX, ROUNDS, SECONDS, TICK,  # noqa: E402  (shared helpers)
-                    cpu_ticks, ensure_tools, process_tree, start_backend, start_gantry, start_nginx, stop, wait_for,
+                    cpu_ticks, ensure_tools, process_tree, start_backend, start_gantry, start_nginx, stop, to_ms, wait_for,
                     write_result)
 
 
 def wrk(port, host=None):
-    command = ["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{SECONDS}s", f"http://127.0.0.1:{port}/bench"]
+    command = ["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{SECONDS}s", "--latency", f"http://127.0.0.1:{port}/bench"]
     if host:
         command[5:5] = ["-H", f"Host: {host}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     total = int(re.search(r"(\d+) requests in", output).group(1))
-    return rate, total, int(errors.group(1)) if errors else 0
+    # The latency distribution's own line ("     99%    1.91ms"), at saturation (closed loop).
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))
+    return rate, total, int(errors.group(1)) if errors else 0, p99
 
 
 def main():
@@ -67,12 +69,14 @@ def main():
             "nginx": (NGINX, None, process_tree(nginx_proxy.pid)),
             "gantry": (GATEWAY, "bench.localhost", [gantry.pid]),
         }
-        results = {name: {"rate": [], "cpu_us": [], "user_us": [], "system_us": [], "errors": 0} for name in targets}
+        results = {name: {"rate": [], "cpu_us": [], "user_us": [], "system_us": [], "p99": [], "errors": 0}
+                   for name in targets}
         for _ in range(ROUNDS):
             for name, (port, host, pids) in targets.items():
                 before = cpu_ticks(pids, split=True) if pids else (0, 0)
-                rate, total, errors = wrk(port, host)
+                rate, total, errors, p99 = wrk(port, host)
                 results[name]["rate"].append(rate)
+                results[name]["p99"].append(p99)
                 results[name]["errors"] += errors
                 if pids:
                     user, system = (after - b for after, b in zip(cpu_ticks(pids, split=True), before))
@@ -89,16 +93,20 @@ def report(results):
     median = lambda xs: statistics.median(xs) if xs else float("nan")
     lines = [f"# Gateway throughput and CPU per request ({ROUNDS} alternating rounds of {SECONDS} s, 1 KiB body)", "",
              f"Binary: `{GANTRY}`. Proxy under test on core 0; backend (nginx) and wrk (1 thread, 32 connections) on core 1.", "",
-             "| target | median req/s | spread req/s | proxy CPU µs/request (median) | of which user | of which kernel | non-2xx |",
-             "|---|---|---|---|---|---|---|"]
+             "| target | median req/s | spread req/s | proxy CPU µs/request (median) | of which user | of which kernel | p99 ms at saturation | non-2xx |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         cpu, user, system = (f"{median(r[k]):.1f}" if r[k] else "-" for k in ("cpu_us", "user_us", "system_us"))
-        lines.append(f"| {name} | {median(r['rate']):,.0f} | {min(r['rate']):,.0f}–{max(r['rate']):,.0f} | {cpu} | {user} | {system} | {r['errors']} |")
+        lines.append(f"| {name} | {median(r['rate']):,.0f} | {min(r['rate']):,.0f}–{max(r['rate']):,.0f} | {cpu} | {user} | {system} "
+                     f"| {median(r['p99']):.2f} | {r['errors']} |")
     g, n, d = median(results["gantry"]["rate"]), median(results["nginx"]["rate"]), median(results["direct"]["rate"])
     cpu = median(results['gantry']['cpu_us']) / median(results['nginx']['cpu_us'])
+    p99 = median(results['gantry']['p99']) / median(results['nginx']['p99'])
     lines += ["", f"- Throughput Gantry / nginx: **{g / n:.2f}** (goal >= 1.0: {'met' if g >= n else 'not met'})",
               f"- Gantry / direct: {g / d:.2f}; nginx / direct: {n / d:.2f}",
               f"- CPU per request Gantry / nginx: **{cpu:.2f}** (goal <= 0.8: {'met' if cpu <= 0.8 else 'not met'})",
+              f"- p99 at saturation (32 connections, closed loop) Gantry / nginx: **{p99:.2f}** (goal <= 1.2: "
+              f"{'met' if p99 <= 1.2 else 'not met'})",
               f"- Kernel time alone (the same four socket calls per request in both proxies): nginx "
               f"{median(results['nginx']['system_us']):.1f} µs, Gantry {median(results['gantry']['system_us']):.1f} µs per request; "
               f"0.8 × nginx's total is {0.8 * median(results['nginx']['cpu_us']):.1f} µs"]

@@ -179,7 +179,7 @@ pub async fn handle(mut request: Request<Body>, shared: &Shared, peer: &Peer) ->
     // A debug token never reaches a backend; a valid one turns the trace on.
     if let Some(token) = request.headers_mut().remove(debug::TOKEN_HEADER) {
         let valid = match token.to_str() {
-            Ok(token) => shared.state.consume_debug_token(token).await,
+            Ok(token) => Box::pin(shared.state.consume_debug_token(token)).await,
             Err(_) => false,
         };
         if valid {
@@ -306,7 +306,7 @@ async fn run(
         Dispatch::Answered(response) => {
             // A Mock API answers without authentication, but within its traffic policies.
             ctx.phase = Phase::Policies;
-            phases::policies(ctx, &shared.state).await?;
+            policies(ctx, shared).await?;
             if let Some(notes) = ctx.debug.as_mut() {
                 notes.mock = true;
             }
@@ -323,7 +323,7 @@ async fn run(
     let (request, body, _budget) = read_body(ctx, &api, &backend, snapshot, shared, &query, now_ms, request).await?;
     let credentials = phases::Credentials { headers: request.headers(), query: &query, body: body.bytes(), now_ms };
     if let Some(replay) = phases::authenticate(ctx, &api, snapshot.apps(), credentials, phases::Check::Full)? {
-        match shared.state.first_use(replay.app, &replay.nonce, replay.expires_ms, now_ms).await {
+        match Box::pin(shared.state.first_use(replay.app, &replay.nonce, replay.expires_ms, now_ms)).await {
             Ok(true) => {}
             Ok(false) => return Err(replay.refused()),
             Err(unavailable) => return Err(GatewayError::SharedStateUnavailable(unavailable.to_string())),
@@ -331,7 +331,7 @@ async fn run(
     }
 
     ctx.phase = Phase::Policies;
-    phases::policies(ctx, &shared.state).await?;
+    policies(ctx, shared).await?;
 
     ctx.phase = Phase::Validate;
     let values = phases::validate(&api, &path_params, &query, request.headers(), body.fields())?;
@@ -343,7 +343,8 @@ async fn run(
         Handler::Http(backend) => backend,
         Handler::Function(code) => {
             ctx.phase = Phase::Proxy;
-            return phases::function(ctx, &shared.functions, code, &request, &query, &values, body.into_bytes()).await;
+            let calling = phases::function(ctx, &shared.functions, code, &request, &query, &values, body.into_bytes());
+            return Box::pin(calling).await;
         }
         Handler::Unavailable(reason) => return Err(GatewayError::Unavailable(reason.to_owned())),
     };
@@ -368,9 +369,20 @@ async fn run(
     if let Some((caller, idle)) = upgrade {
         let mut upstream = upstream;
         crate::websocket::upgrade_headers(upstream.headers_mut());
-        return crate::websocket::proxy(ctx, &shared.client, backend, upstream, caller, idle).await;
+        return Box::pin(crate::websocket::proxy(ctx, &shared.client, backend, upstream, caller, idle)).await;
     }
     phases::proxy(ctx, &shared.client, backend, upstream).await
+}
+
+/// The policies phase, run only for an API that has policies. Its future (throttling
+/// counters, maybe on Redis) is boxed: the phases' future, moved a few times per request,
+/// would carry it otherwise. The same goes for the other waits off the usual path (debug
+/// tokens, nonces, functions, WebSocket pipes).
+async fn policies(ctx: &mut RequestContext, shared: &Shared) -> Result<(), GatewayError> {
+    if ctx.policies.is_none() {
+        return Ok(());
+    }
+    Box::pin(phases::policies(ctx, &shared.state)).await
 }
 
 /// A CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) for an

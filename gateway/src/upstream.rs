@@ -287,7 +287,10 @@ impl Upstream {
         let Connection { mut conn, owner, permit } = connection;
         let mut back = CheckIn { pool: to.pool.clone(), owner, permit };
         loop {
-            let sent = tokio::time::timeout_at(deadline.into(), conn.send(request, reused, back)).await;
+            // Boxed: moved once to the heap rather than twice more through the futures of
+            // every phase above (it is the largest part of them).
+            let sending = Box::pin(conn.send(request, reused, back));
+            let sent = tokio::time::timeout_at(deadline.into(), sending).await;
             match sent {
                 Err(_) => {
                     let error = UpstreamError::new(UpstreamFailure::Timeout, "no response head by the API's timeout");
@@ -297,7 +300,7 @@ impl Upstream {
                 // Closed under us, unseen: once more on a new connection, under the same permit.
                 Ok(Err(h1::SendError { unsent: Some((unsent, kept)), .. })) if reused => {
                     (request, back) = (unsent, kept);
-                    conn = match self.connect(to, deadline).await {
+                    conn = match Box::pin(self.connect(to, deadline)).await {
                         Ok(conn) => conn,
                         Err(error) => return Err(Failed { error, unsent: Some(request) }),
                     };
@@ -329,7 +332,7 @@ impl Upstream {
                             () = to.pool.returned.notified() => None,
                         }
                     };
-                    match tokio::time::timeout_at(deadline.into(), waiting).await {
+                    match Box::pin(tokio::time::timeout_at(deadline.into(), waiting)).await {
                         Err(_) => {
                             let detail = format!("all {max} connections stayed busy until the API's timeout");
                             return Err(UpstreamError::new(UpstreamFailure::Busy, detail));
@@ -339,7 +342,10 @@ impl Upstream {
                     }
                 }
             };
-            let conn = self.connect(to, deadline).await?;
+            // Boxed, here and for the other waits off the usual path (a new connection, a
+            // full pool): the connect and TLS futures are kilobytes, and every request's
+            // future would carry (and move) them otherwise.
+            let conn = Box::pin(self.connect(to, deadline)).await?;
             return Ok((Connection { conn, owner: self.inner.id, permit }, false));
         }
     }
