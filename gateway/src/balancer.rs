@@ -156,6 +156,29 @@ impl Balancer {
         }
     }
 
+    /// An attempt on `peer` failed to reach it (connect, TLS, protocol). It counts against
+    /// the peer only when there are others to take its share: a backend's only target is
+    /// never ejected (as in nginx), here and in [`Balancer::pick`].
+    pub fn failed(&self, peer: &Peer, health: crate::config::Health) {
+        if self.several() {
+            peer.failed(health);
+        }
+    }
+
+    /// `peer` answered with `status`: a 502, 503 or 504 (its own gateway, or the target
+    /// failing) counts against it, any other answer clears its failures; again only when
+    /// there are others.
+    pub fn answered(&self, peer: &Peer, health: crate::config::Health, status: http::StatusCode) {
+        if !self.several() {
+            return;
+        }
+        if matches!(status.as_u16(), 502..=504) {
+            peer.failed(health);
+        } else {
+            peer.succeeded();
+        }
+    }
+
     /// Whether a peer is left for another attempt (without taking a turn).
     pub fn any_left(&self, tried: &[usize]) -> bool {
         let usable = |p: &Arc<Peer>| !tried.contains(&identity(p)) && (self.slots.len() == 1 || p.is_available());

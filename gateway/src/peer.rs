@@ -279,42 +279,38 @@ pub fn render_metrics(out: &mut String) {
         }
         label
     };
-    let _ = writeln!(out, "# HELP gantry_upstream_target_healthy 1 when the target takes traffic.");
-    let _ = writeln!(out, "# TYPE gantry_upstream_target_healthy gauge");
-    for peer in &peers {
-        let _ = writeln!(
-            out,
-            "gantry_upstream_target_healthy{{{},state=\"{}\"}} {}",
-            label(peer),
-            peer.state(),
-            u8::from(peer.is_available())
-        );
-    }
-    let _ = writeln!(out, "# HELP gantry_upstream_target_ejections_total Times failures ejected the target.");
-    let _ = writeln!(out, "# TYPE gantry_upstream_target_ejections_total counter");
-    for peer in &peers {
-        let _ = writeln!(
-            out,
-            "gantry_upstream_target_ejections_total{{{}}} {}",
-            label(peer),
-            peer.ejections.load(Ordering::Relaxed)
-        );
-    }
-    let _ = writeln!(out, "# HELP gantry_upstream_target_in_flight Requests sent to the target, not yet answered.");
-    let _ = writeln!(out, "# TYPE gantry_upstream_target_in_flight gauge");
-    for peer in &peers {
-        let _ = writeln!(
-            out,
-            "gantry_upstream_target_in_flight{{{}}} {}",
-            label(peer),
-            peer.in_flight.load(Ordering::Relaxed)
-        );
-    }
-    let _ = writeln!(out, "# HELP gantry_upstream_connections Connections to the target: open, and idle in the pool.");
-    let _ = writeln!(out, "# TYPE gantry_upstream_connections gauge");
-    for peer in &peers {
-        let (open, idle) = peer.pool.counts();
-        let _ = writeln!(out, "gantry_upstream_connections{{{},state=\"open\"}} {open}", label(peer));
-        let _ = writeln!(out, "gantry_upstream_connections{{{},state=\"idle\"}} {idle}", label(peer));
-    }
+    // One family: its HELP and TYPE lines, then each peer's samples (extra labels, value).
+    let family =
+        |out: &mut String, name: &str, kind: &str, help: &str, samples: &dyn Fn(&Peer) -> Vec<(String, u64)>| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for peer in &peers {
+                for (extra, value) in samples(peer) {
+                    let _ = writeln!(out, "{name}{{{}{extra}}} {value}", label(peer));
+                }
+            }
+        };
+    family(out, "gantry_upstream_target_healthy", "gauge", "1 when the target takes traffic.", &|peer| {
+        vec![(format!(",state=\"{}\"", peer.state()), u64::from(peer.is_available()))]
+    });
+    family(out, "gantry_upstream_target_ejections_total", "counter", "Times failures ejected the target.", &|peer| {
+        vec![(String::new(), u64::from(peer.ejections.load(Ordering::Relaxed)))]
+    });
+    family(
+        out,
+        "gantry_upstream_target_in_flight",
+        "gauge",
+        "Requests sent to the target, not yet answered.",
+        &|peer| vec![(String::new(), peer.in_flight.load(Ordering::Relaxed) as u64)],
+    );
+    family(
+        out,
+        "gantry_upstream_connections",
+        "gauge",
+        "Connections to the target: open, and idle in the pool.",
+        &|peer| {
+            let (open, idle) = peer.pool.counts();
+            vec![(",state=\"open\"".into(), open as u64), (",state=\"idle\"".into(), idle as u64)]
+        },
+    );
 }

@@ -15,10 +15,9 @@ use crate::body::{self, Body};
 use crate::compiled::HttpBackend;
 use crate::context::{AuthMethod, RequestContext};
 use crate::function::{FunctionCode, FunctionPool};
-use crate::peer::Peer;
 use crate::upstream::{Failed, Upstream, UpstreamError, UpstreamFailure};
 use crate::GatewayError;
-use http::{header, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderName, HeaderValue, Method, Request, Response};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -68,9 +67,7 @@ pub async fn proxy(
         match sent {
             Ok(mut response) => {
                 let status = response.status();
-                if several {
-                    note_answer(&peer, settings.health, status);
-                }
+                backend.targets.answered(&peer, settings.health, status);
                 ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);
                 ctx.upstream_status = Some(status.as_u16());
                 let again = matches!(status.as_u16(), 502..=504) && replay.is_some() && attempt < retries;
@@ -83,11 +80,10 @@ pub async fn proxy(
                 return Ok(response);
             }
             Err(Failed { error, unsent: back }) => {
-                // A backend's only target is never ejected: its failures are not counted.
                 let counted =
                     matches!(error.kind, UpstreamFailure::Connect | UpstreamFailure::Tls | UpstreamFailure::Protocol);
-                if several && counted {
-                    peer.failed(settings.health);
+                if counted {
+                    backend.targets.failed(&peer, settings.health);
                 }
                 let refusal = refusal(backend, &error);
                 ctx.upstream_error = Some(format!("{}: {}", peer.origin.key, error.detail));
@@ -112,16 +108,6 @@ pub async fn proxy(
 
 /// The most extra attempts, whatever the setting says (the server caps it at 10 too).
 const MAX_RETRIES: u32 = 10;
-
-/// A 5xx answer (502–504: the target's own gateway or the target failing) counts against
-/// the target; any other answer clears its failures.
-fn note_answer(peer: &Peer, health: crate::config::Health, status: StatusCode) {
-    if matches!(status.as_u16(), 502..=504) {
-        peer.failed(health);
-    } else {
-        peer.succeeded();
-    }
-}
 
 /// What the caller is told of a failed attempt.
 fn refusal(backend: &HttpBackend, error: &UpstreamError) -> GatewayError {
