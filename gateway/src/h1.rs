@@ -689,6 +689,67 @@ enum Decoder {
     Done,
 }
 
+/// What a body's next bytes are.
+enum Decoded {
+    /// Data; `true` when it ends the body.
+    Data(Bytes, bool),
+    /// The body has ended, with its trailers if it had any.
+    End(Option<HeaderMap>),
+    /// More bytes must be read first.
+    More,
+}
+
+impl Decoder {
+    /// Takes the body's next frame off `buf`, for both sides' bodies (the caller's request
+    /// body in [`server`], the backend's response body here).
+    fn next(&mut self, buf: &mut BytesMut) -> Result<Decoded, String> {
+        match self {
+            Decoder::Done => Ok(Decoded::End(None)),
+            Decoder::Length(_) | Decoder::Close if buf.is_empty() => Ok(Decoded::More),
+            Decoder::Length(left) => {
+                let take = usize::try_from(*left).unwrap_or(usize::MAX).min(buf.len());
+                let data = buf.split_to(take).freeze();
+                *left -= take as u64;
+                let ended = *left == 0;
+                if ended {
+                    *self = Decoder::Done;
+                }
+                Ok(Decoded::Data(data, ended))
+            }
+            Decoder::Close => Ok(Decoded::Data(buf.split().freeze(), false)),
+            Decoder::Chunked(state) => match decode_chunked(state, buf)? {
+                Step::Data(data) => Ok(Decoded::Data(data, false)),
+                Step::More => Ok(Decoded::More),
+                Step::End(trailers) => {
+                    *self = Decoder::Done;
+                    Ok(Decoded::End(trailers))
+                }
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Decoder::Done)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Decoder::Length(left) => SizeHint::with_exact(*left),
+            Decoder::Done => SizeHint::with_exact(0),
+            Decoder::Chunked(_) | Decoder::Close => SizeHint::default(),
+        }
+    }
+}
+
+/// A decoded step as a body frame: data, trailers, or the end.
+fn frame_of(decoded: Decoded) -> Option<Frame<Bytes>> {
+    match decoded {
+        Decoded::Data(data, _) => Some(Frame::data(data)),
+        Decoded::End(trailers) => trailers.map(Frame::trailers),
+        Decoded::More => None,
+    }
+}
+
 /// A backend's response body, read from its connection as the caller's side asks; at its
 /// end the connection goes back through [`Reuse`], unless it must close. Dropped half-read,
 /// the connection closes.
@@ -741,34 +802,20 @@ where
                     Poll::Pending => {}
                 }
             }
-            match &mut this.decoder {
-                Decoder::Done => return Poll::Ready(None),
-                Decoder::Length(left) => {
-                    if !conn.read.is_empty() {
-                        let take = usize::try_from(*left).unwrap_or(usize::MAX).min(conn.read.len());
-                        let data = conn.read.split_to(take).freeze();
-                        *left -= take as u64;
-                        if *left == 0 {
-                            this.finish();
-                        }
-                        return Poll::Ready(Some(Ok(Frame::data(data))));
-                    }
-                }
-                Decoder::Close => {
-                    if !conn.read.is_empty() {
-                        let data = conn.read.split().freeze();
-                        return Poll::Ready(Some(Ok(Frame::data(data))));
-                    }
-                }
-                Decoder::Chunked(state) => match decode_chunked(state, &mut conn.read) {
-                    Err(detail) => return this.fail(format!("the backend's chunked body: {detail}")),
-                    Ok(Step::Data(data)) => return Poll::Ready(Some(Ok(Frame::data(data)))),
-                    Ok(Step::End(trailers)) => {
+            // Ended, or failed: never read again (a failed body is not "done").
+            if this.decoder.is_end_stream() {
+                return Poll::Ready(None);
+            }
+            match this.decoder.next(&mut conn.read) {
+                Err(detail) => return this.fail(format!("the backend's body: {detail}")),
+                Ok(Decoded::More) => {}
+                Ok(decoded) => {
+                    let ended = matches!(decoded, Decoded::Data(_, true) | Decoded::End(_));
+                    if ended {
                         this.finish();
-                        return Poll::Ready(trailers.map(|trailers| Ok(Frame::trailers(trailers))));
                     }
-                    Ok(Step::More) => {}
-                },
+                    return Poll::Ready(frame_of(decoded).map(Ok));
+                }
             }
             let closing = matches!(this.decoder, Decoder::Close);
             match ready!(conn.poll_fill(cx)) {
@@ -786,15 +833,11 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.decoder, Decoder::Done)
+        self.decoder.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self.decoder {
-            Decoder::Length(left) => SizeHint::with_exact(left),
-            Decoder::Done => SizeHint::with_exact(0),
-            _ => SizeHint::default(),
-        }
+        self.decoder.size_hint()
     }
 }
 

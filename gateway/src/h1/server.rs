@@ -22,7 +22,7 @@
 //! waits at most `timeouts.idle` for its next request. Either ends the connection without an
 //! answer, like nginx. A connection closes after the response in flight once `closing` fires.
 
-use super::{decode_chunked, parse_decimal, Chunk, Step};
+use super::{frame_of, parse_decimal, Chunk, Decoded, Decoder};
 use crate::body::{Body, BoxError};
 use crate::listener::Timeouts;
 use bytes::{Buf, Bytes, BytesMut};
@@ -524,13 +524,6 @@ async fn write_response(
     Ok(keep && !close_delimited)
 }
 
-/// How the rest of a request body is read.
-enum Decoder {
-    Length(u64),
-    Chunked(Chunk),
-    Done,
-}
-
 /// A caller's request body, read from its connection as the handler asks. Dropped (read or
 /// not), it puts the connection's reading side back for the next request.
 struct RequestBody {
@@ -571,28 +564,19 @@ impl hyper::body::Body for RequestBody {
         let this = self.get_mut();
         loop {
             let Some(side) = this.side.as_mut() else { return Poll::Ready(None) };
-            match &mut this.decoder {
-                Decoder::Done => return Poll::Ready(None),
-                Decoder::Length(left) => {
-                    if !side.buf.is_empty() {
-                        let take = usize::try_from(*left).unwrap_or(usize::MAX).min(side.buf.len());
-                        let data = side.buf.split_to(take).freeze();
-                        *left -= take as u64;
-                        if *left == 0 {
-                            this.finish();
-                        }
-                        return Poll::Ready(Some(Ok(Frame::data(data))));
-                    }
-                }
-                Decoder::Chunked(state) => match decode_chunked(state, &mut side.buf) {
-                    Err(detail) => return this.fail(format!("the request's chunked body: {detail}")),
-                    Ok(Step::Data(data)) => return Poll::Ready(Some(Ok(Frame::data(data)))),
-                    Ok(Step::End(trailers)) => {
+            // Ended, or failed: never read again (a failed body is not "done").
+            if this.decoder.is_end_stream() {
+                return Poll::Ready(None);
+            }
+            match this.decoder.next(&mut side.buf) {
+                Err(detail) => return this.fail(format!("the request's body: {detail}")),
+                Ok(Decoded::More) => {}
+                Ok(decoded) => {
+                    if matches!(decoded, Decoded::Data(_, true) | Decoded::End(_)) {
                         this.finish();
-                        return Poll::Ready(trailers.map(|trailers| Ok(Frame::trailers(trailers))));
                     }
-                    Ok(Step::More) => {}
-                },
+                    return Poll::Ready(frame_of(decoded).map(Ok));
+                }
             }
             match ready!(side.poll_fill(cx)) {
                 Ok(0) => return this.fail("the caller closed the connection before the body's end".into()),
@@ -603,15 +587,11 @@ impl hyper::body::Body for RequestBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.decoder, Decoder::Done)
+        self.decoder.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self.decoder {
-            Decoder::Length(left) => SizeHint::with_exact(left),
-            Decoder::Done => SizeHint::with_exact(0),
-            Decoder::Chunked(_) => SizeHint::default(),
-        }
+        self.decoder.size_hint()
     }
 }
 

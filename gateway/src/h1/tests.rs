@@ -248,8 +248,8 @@ async fn a_body_cut_short_is_an_error_not_a_short_answer() {
     }
 }
 
-/// A body of frames whose length is not known ahead (a streamed upload).
-struct Frames(std::collections::VecDeque<Frame<Bytes>>);
+/// A body of frames whose length is not known ahead (a streamed upload or answer).
+pub(super) struct Frames(pub(super) std::collections::VecDeque<Frame<Bytes>>);
 
 impl hyper::body::Body for Frames {
     type Data = Bytes;
