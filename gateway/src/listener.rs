@@ -138,13 +138,7 @@ pub async fn serve_hyper_http1<I, S, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(listening.timeouts.head)
-        .keep_alive(true)
-        .max_buf_size(listening.max_header_bytes.max(8192));
-    let connection = builder.serve_connection(TokioIo::new(io), service);
+    let connection = http1_builder(TokioTimer::new(), &listening).serve_connection(TokioIo::new(io), service);
     if let Err(error) = until_closed(connection.with_upgrades(), &closing, |c| c.graceful_shutdown()).await {
         tracing::debug!(%error, "connection ended with an error");
     }
@@ -224,14 +218,17 @@ where
     connection.await
 }
 
-/// HTTP/1.1; its connections are served with upgrades on (WebSocket APIs).
-fn http1_builder(timer: HeadTimer, listening: &Listening) -> http1::Builder {
+/// HTTP/1.1; its connections are served with upgrades on (WebSocket APIs). `timer`: the
+/// [`HeadTimer`] of a connection hyper serves from its start, a plain one for a connection
+/// handed over mid-way (its head clock already ran).
+fn http1_builder(timer: impl Timer + Send + Sync + 'static, listening: &Listening) -> http1::Builder {
     let mut builder = http1::Builder::new();
     builder
         .timer(timer)
         .header_read_timeout(listening.timeouts.head)
         .keep_alive(true)
-        .max_buf_size(listening.max_header_bytes);
+        // hyper refuses buffers under 8 KiB.
+        .max_buf_size(listening.max_header_bytes.max(8192));
     builder
 }
 

@@ -436,7 +436,6 @@ async fn write_response(
         keep = false;
         Framing::None
     };
-    let close_delimited = !bodiless_status && declared.is_none() && exact.is_none() && version == Version::HTTP_10;
     if !keep {
         out.extend_from_slice(b"connection: close\r\n");
     } else if version == Version::HTTP_10 {
@@ -521,7 +520,7 @@ async fn write_response(
             return Ok(false);
         }
     }
-    Ok(keep && !close_delimited)
+    Ok(keep)
 }
 
 /// A caller's request body, read from its connection as the handler asks. Dropped (read or

@@ -9,6 +9,22 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
+/// `body` as chunks of the given sizes (the rest in one last chunk), without the last
+/// `0` chunk: the differential tests' chunked bodies, both ways.
+pub(super) fn chunks(body: &[u8], sizes: &[usize], out: &mut Vec<u8>) {
+    let mut rest = body;
+    for &size in sizes.iter().chain(std::iter::once(&usize::MAX)) {
+        if rest.is_empty() {
+            break;
+        }
+        let take = size.clamp(1, rest.len());
+        out.extend_from_slice(format!("{take:x}\r\n").as_bytes());
+        out.extend_from_slice(&rest[..take]);
+        out.extend_from_slice(b"\r\n");
+        rest = &rest[take..];
+    }
+}
+
 /// Cases per differential test: `default`, or `GANTRY_FUZZ_CASES` (`scripts/fuzz.sh`).
 pub(super) fn cases(default: u32) -> u32 {
     std::env::var("GANTRY_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(default)
@@ -475,17 +491,7 @@ mod differential {
             match &self.framing {
                 Framing::Length | Framing::Close => out.extend_from_slice(&self.body),
                 Framing::Chunked { sizes, trailers } => {
-                    let mut rest = &self.body[..];
-                    for &size in sizes.iter().chain(std::iter::once(&usize::MAX)) {
-                        if rest.is_empty() {
-                            break;
-                        }
-                        let take = size.clamp(1, rest.len());
-                        out.extend_from_slice(format!("{take:x}\r\n").as_bytes());
-                        out.extend_from_slice(&rest[..take]);
-                        out.extend_from_slice(b"\r\n");
-                        rest = &rest[take..];
-                    }
+                    chunks(&self.body, sizes, &mut out);
                     out.extend_from_slice(b"0\r\n");
                     if *trailers {
                         out.extend_from_slice(b"x-trailer: done\r\n");

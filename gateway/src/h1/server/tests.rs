@@ -178,7 +178,8 @@ fn responses_to(mut bytes: &[u8], heads: &[usize]) -> Vec<(u16, Vec<(String, Str
     out
 }
 
-fn responses(bytes: &[u8], _head_only: bool) -> Vec<(u16, Vec<(String, String)>, Vec<u8>)> {
+/// The responses in `bytes`, none of them to a HEAD request.
+fn responses(bytes: &[u8]) -> Vec<(u16, Vec<(String, String)>, Vec<u8>)> {
     responses_to(bytes, &[])
 }
 
@@ -201,7 +202,7 @@ async fn bodies_of_each_framing_reach_the_handler_whole_with_their_trailers() {
         ),
     ];
     for (name, request, expected) in cases {
-        let answers = responses(&exchange(address, request.as_bytes(), true, QUIET).await, false);
+        let answers = responses(&exchange(address, request.as_bytes(), true, QUIET).await);
         assert_eq!(answers.len(), 1, "{name}");
         assert_eq!(answers[0].0, 200, "{name}");
         assert!(text(&answers[0].2).ends_with(expected), "{name}: {}", text(&answers[0].2));
@@ -241,7 +242,7 @@ async fn expect_100_continue_gets_its_interim_answer_before_the_body_is_sent() {
     stream.shutdown().await.expect("half-close");
     let mut rest = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut rest)).await;
-    let answers = responses(&rest, false);
+    let answers = responses(&rest);
     assert_eq!(answers[0].0, 200);
     assert!(text(&answers[0].2).contains("body: data"));
 }
@@ -292,7 +293,7 @@ async fn smuggling_shapes_and_oversized_heads_are_refused_as_nginx_refuses_them(
     ];
     for (name, request, status) in cases {
         let bytes = exchange(address, request.as_bytes(), false, Duration::from_secs(2)).await;
-        let answers = responses(&bytes, false);
+        let answers = responses(&bytes);
         assert_eq!(answers.len(), 1, "{name}: {}", text(&bytes));
         assert_eq!(answers[0].0, status, "{name}: {}", text(&bytes));
         assert!(answers[0].1.iter().any(|(n, v)| n == "connection" && v == "close"), "{name}: the connection closes");
@@ -312,7 +313,7 @@ async fn a_chunked_body_with_an_invalid_chunk_fails_where_it_is_read_and_the_con
     ] {
         let request = format!("POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n{chunks}GET /next HTTP/1.1\r\nhost: x\r\n\r\n");
         let bytes = exchange(address, request.as_bytes(), false, Duration::from_secs(2)).await;
-        let answers = responses(&bytes, false);
+        let answers = responses(&bytes);
         assert_eq!(answers.len(), 1, "{name}: nothing after the bad body is read as a request: {}", text(&bytes));
         assert_eq!(answers[0].0, 502, "{name}: {}", text(&bytes));
         assert!(text(&answers[0].2).contains("chunk"), "{name}: {}", text(&answers[0].2));
@@ -329,7 +330,7 @@ async fn keep_alive_follows_the_version_and_connection_header_and_half_close_sti
         ("HTTP/1.1 keeps", "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n", 2),
     ] {
         let bytes = exchange(address, request.as_bytes(), true, QUIET).await;
-        assert_eq!(responses(&bytes, false).len(), answered, "{name}: {}", text(&bytes));
+        assert_eq!(responses(&bytes).len(), answered, "{name}: {}", text(&bytes));
     }
 }
 
@@ -344,7 +345,7 @@ async fn the_head_clock_and_the_idle_clock_close_connections() {
     // A request, then silence: closed by the idle clock (1.5 s) after the answer.
     let started = std::time::Instant::now();
     let bytes = exchange(address, b"GET / HTTP/1.1\r\nhost: x\r\n\r\n", false, Duration::from_secs(4)).await;
-    assert_eq!(responses(&bytes, false).len(), 1);
+    assert_eq!(responses(&bytes).len(), 1);
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(1400) && waited < Duration::from_millis(3500), "{waited:?}");
 }
@@ -381,17 +382,7 @@ mod differential {
                 }
                 Some((body, Some(sizes))) => {
                     out.extend_from_slice(b"transfer-encoding: chunked\r\n\r\n");
-                    let mut rest = &body[..];
-                    for &size in sizes.iter().chain(std::iter::once(&usize::MAX)) {
-                        if rest.is_empty() {
-                            break;
-                        }
-                        let take = size.clamp(1, rest.len());
-                        out.extend_from_slice(format!("{take:x}\r\n").as_bytes());
-                        out.extend_from_slice(&rest[..take]);
-                        out.extend_from_slice(b"\r\n");
-                        rest = &rest[take..];
-                    }
+                    crate::h1::tests::chunks(body, sizes, &mut out);
                     out.extend_from_slice(b"0\r\n\r\n");
                 }
             }
@@ -428,7 +419,7 @@ mod differential {
                 let patience = Duration::from_secs(3);
                 (exchange(ours, &bytes, false, patience).await, exchange(hypers, &bytes, false, patience).await)
             });
-            let pick = |bytes: &[u8]| responses(bytes, false).into_iter().map(|(status, _, body)| (status, text(&body))).collect::<Vec<_>>();
+            let pick = |bytes: &[u8]| responses(bytes).into_iter().map(|(status, _, body)| (status, text(&body))).collect::<Vec<_>>();
             prop_assert_eq!(pick(&ours), pick(&hypers), "{}", text(&bytes));
         }
     }
