@@ -3,20 +3,9 @@
 // path, method, timeout, constant parameters (a header and a query) and a system parameter
 // (the client's IP as a header).
 import { expect, test } from './fixtures';
-import http from 'http';
-import { AddressInfo } from 'net';
 import { GATEWAY_PORT } from '../playwright.config';
 import { hydrated, logIn } from './helpers';
-
-/** A backend that answers with what it received: method, URL and headers, as JSON. */
-async function echo(): Promise<[http.Server, string]> {
-  const server = http.createServer((request, response) => {
-    response.setHeader('content-type', 'application/json');
-    response.end(JSON.stringify({ method: request.method, url: request.url, headers: request.headers }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return [server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`];
-}
+import { echoBackend as echo } from './backends';
 
 test('the editor and Advanced Configuration shape the request a real backend receives', async ({ page, request }) => {
   const [server, url] = await echo();

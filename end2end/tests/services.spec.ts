@@ -2,17 +2,9 @@
 // reaches both with no release, deleting it takes both off-line, and a release to an
 // environment without a URL is refused.
 import { APIRequestContext, expect, Page, test } from './fixtures';
-import http from 'http';
-import { AddressInfo } from 'net';
 import { GATEWAY_PORT } from '../playwright.config';
 import { hydrated, logIn } from './helpers';
-
-/** A backend on a free port that answers every request with `text`. */
-async function backend(text: string): Promise<[http.Server, string]> {
-  const server = http.createServer((_, response) => response.end(text));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return [server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`];
-}
+import { textBackend as backend } from './backends';
 
 async function call(request: APIRequestContext, group: string, path: string): Promise<[number, string]> {
   const response = await request.get(`http://127.0.0.1:${GATEWAY_PORT}${path}`, {

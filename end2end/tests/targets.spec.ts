@@ -2,24 +2,9 @@
 // through the real gateway shares out by weight, a dead target is skipped without a failed
 // call, and the Backend health table shows it ejected while the live ones stay healthy.
 import { expect, test } from './fixtures';
-import http from 'http';
-import { AddressInfo } from 'net';
 import { GATEWAY_PORT } from '../playwright.config';
+import { deadUrl, textBackend as backend } from './backends';
 import { hydrated, logIn } from './helpers';
-
-/** A backend on a free port that answers every request with `text`. */
-async function backend(text: string): Promise<[http.Server, string]> {
-  const server = http.createServer((_, response) => response.end(text));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return [server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`];
-}
-
-/** A port nothing listens on. */
-async function deadUrl(): Promise<string> {
-  const [server, url] = await backend('');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return url;
-}
 
 test('several weighted targets share the traffic; a dead one is ejected and shown so', async ({ page, request }) => {
   const [heavy, heavyUrl] = await backend('heavy');

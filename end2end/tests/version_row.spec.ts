@@ -1,16 +1,9 @@
 // Release from a row of the Versions tab: an existing version, to a real HTTP backend given
 // as two targets in the Release dialog's address field, answered by both through the gateway.
 import { expect, test } from './fixtures';
-import http from 'http';
-import { AddressInfo } from 'net';
 import { GATEWAY_PORT } from '../playwright.config';
 import { hydrated, logIn } from './helpers';
-
-async function backend(text: string): Promise<[http.Server, string]> {
-  const server = http.createServer((_, response) => response.end(text));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return [server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`];
-}
+import { textBackend as backend } from './backends';
 
 test('release an existing version from its row to two real HTTP targets', async ({ page, request }) => {
   const [first, firstUrl] = await backend('from the first target');

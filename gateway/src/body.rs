@@ -97,6 +97,52 @@ where
     }
 }
 
+/// The bytes of a body already in memory (one made by [`full`], or an empty one), taken
+/// without waiting. Any other body comes back whole: one that is not ready at once is
+/// returned unread, and a frame read off one that had more is put back in front.
+pub fn in_memory(mut body: Body) -> Result<Bytes, Body> {
+    use hyper::body::Body as _;
+    use std::task::{Context, Poll, Waker};
+    if body.is_end_stream() {
+        return Ok(Bytes::new());
+    }
+    match std::pin::Pin::new(&mut body).poll_frame(&mut Context::from_waker(Waker::noop())) {
+        Poll::Pending => Err(body),
+        Poll::Ready(None) => Ok(Bytes::new()),
+        Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+            Ok(data) if body.is_end_stream() => Ok(data),
+            Ok(data) => Err(Prefixed { first: Some(Ok(hyper::body::Frame::data(data))), rest: body }.boxed()),
+            Err(frame) => Err(Prefixed { first: Some(Ok(frame)), rest: body }.boxed()),
+        },
+        Poll::Ready(Some(Err(error))) => Err(Prefixed { first: Some(Err(error)), rest: body }.boxed()),
+    }
+}
+
+/// A frame already read, then the rest of its body.
+struct Prefixed {
+    first: Option<Result<hyper::body::Frame<Bytes>, BoxError>>,
+    rest: Body,
+}
+
+impl hyper::body::Body for Prefixed {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+        match self.first.take() {
+            Some(first) => std::task::Poll::Ready(Some(first)),
+            None => std::pin::Pin::new(&mut self.rest).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.first.is_none() && self.rest.is_end_stream()
+    }
+}
+
 /// The bytes of request bodies the gateway buffers at once, across all connections (bodies
 /// it must read whole: signed forms, body parameters, functions). A request that would go
 /// over it is refused at once with 503 `Overloaded`, so many large or slow bodies cannot
@@ -145,5 +191,38 @@ mod tests {
         assert!(budget.reserve(6 * 1024).is_ok(), "released");
         drop(second);
         assert!(budget.reserve(100 * 1024).is_ok(), "a body larger than the budget takes all of it, once");
+    }
+
+    /// A body that answers as scripted: `None` is a `Pending` poll.
+    struct Scripted(std::collections::VecDeque<Option<&'static str>>);
+
+    impl hyper::body::Body for Scripted {
+        type Data = Bytes;
+        type Error = BoxError;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+            match self.0.pop_front() {
+                Some(None) => std::task::Poll::Pending,
+                Some(Some(text)) => std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(Bytes::from(text))))),
+                None => std::task::Poll::Ready(None),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn only_a_body_in_memory_gives_its_bytes_and_any_other_comes_back_whole() {
+        assert_eq!(in_memory(full("abc")).ok().as_deref(), Some(&b"abc"[..]));
+        assert_eq!(in_memory(full("")).ok().as_deref(), Some(&b""[..]));
+        // A stream that is not ready comes back unread.
+        let waiting = Scripted([None, Some("late")].into()).boxed();
+        let back = in_memory(waiting).expect_err("not in memory");
+        assert_eq!(back.collect().await.expect("body").to_bytes(), "late");
+        // A stream with a frame ready and more to come keeps that frame in front.
+        let ready = Scripted([Some("one "), Some("two")].into()).boxed();
+        let back = in_memory(ready).expect_err("more may come");
+        assert_eq!(back.collect().await.expect("body").to_bytes(), "one two");
     }
 }

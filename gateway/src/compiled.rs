@@ -81,6 +81,10 @@ pub struct HttpBackend {
     pub method: Option<Method>,
     /// Time allowed for the backend's response head.
     pub timeout: Duration,
+    /// Whether a request of any method may go to another target after a failure or a
+    /// 502/503/504 (the API's `backend.http.retry_non_idempotent`): its body is then read
+    /// before the first attempt, so it can be sent again.
+    pub retry_any_method: bool,
     /// Renames and moves.
     pub mapping: Vec<Mapping>,
     /// Fixed headers.
@@ -239,6 +243,7 @@ impl CompiledApi {
                     path,
                     method,
                     timeout: Duration::from_millis(http.timeout_ms.unwrap_or(domain::backend::DEFAULT_TIMEOUT_MS)),
+                    retry_any_method: http.retry_non_idempotent,
                     mapping: http
                         .mapping
                         .iter()

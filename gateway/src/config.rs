@@ -73,7 +73,8 @@ pub struct UpstreamSettings {
     pub balance: Balance,
     /// Extra attempts on another target: after a connect failure or a refused reused
     /// connection (any method), or after a 502/503/504 answer (idempotent methods with no
-    /// body). 0 turns retries off.
+    /// body, or any request of an API that opts in: [`crate::compiled::HttpBackend`]'s
+    /// `retry_any_method`). 0 turns retries off.
     pub retries: u32,
     /// What ejects a target, and for how long (passive health).
     pub health: Health,

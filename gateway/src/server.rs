@@ -350,6 +350,7 @@ async fn run(
     };
 
     ctx.phase = Phase::UpstreamRequest;
+    let buffered = !matches!(body, RequestBody::Streamed);
     let (request, fields) = body.into_request(request);
     let upstream = phases::upstream_request(ctx, &api, backend, request, query, &values, fields)?;
     if let Some(notes) = ctx.debug.as_mut() {
@@ -371,7 +372,7 @@ async fn run(
         crate::websocket::upgrade_headers(upstream.headers_mut());
         return Box::pin(crate::websocket::proxy(ctx, &shared.client, backend, upstream, caller, idle)).await;
     }
-    phases::proxy(ctx, &shared.client, backend, upstream).await
+    phases::proxy(ctx, &shared.client, backend, upstream, buffered).await
 }
 
 /// The policies phase, run only for an API that has policies. Its future (throttling
@@ -437,7 +438,8 @@ fn check_head(request: &Request<Body>, limits: Limits) -> Result<(), GatewayErro
 pub enum RequestBody {
     /// It streams to the backend as it arrives (cut off past the body limit).
     Streamed,
-    /// It was read whole: a Function backend, or a signed form or `Content-MD5` request.
+    /// It was read whole: a Function backend, a signed form or `Content-MD5` request, or an
+    /// API that may send any request again.
     Buffered(bytes::Bytes),
     /// It was read whole and parsed into fields, because the API declares or maps them.
     Fields(Fields, bytes::Bytes),
@@ -507,7 +509,12 @@ async fn read_body(
     }
     let wants_fields = fields::needed(api);
     let is_function = matches!(backend, Handler::Function(_));
-    if !(wants_fields || is_function || phases::authenticate_reads_body(api, request.headers())) {
+    // An API whose backend may be sent any request again keeps the body to send it again,
+    // when there is one and another target to send it to.
+    let replays = matches!(backend, Handler::Http(http) if http.retry_any_method && http.targets.several())
+        && shared.client.settings().retries > 0
+        && !hyper::body::Body::is_end_stream(request.body());
+    if !(wants_fields || is_function || replays || phases::authenticate_reads_body(api, request.headers())) {
         // A body without a length is cut off (and the backend call fails) past the limit.
         let request = request.map(|incoming| body::limited(incoming, max_body, limits.body_idle));
         return Ok((request, RequestBody::Streamed, None));

@@ -195,7 +195,8 @@ pub struct ServeSettings {
     pub gateway_http1: gateway::config::Http1Server,
 
     /// Extra attempts on another target: after a connect failure (any method) or a
-    /// 502/503/504 answer (idempotent methods without a body). 0 turns retries off.
+    /// 502/503/504 answer (idempotent methods without a body, or any request of an API that
+    /// opts in with `backend.http.retry_non_idempotent`). 0 turns retries off.
     #[arg(long, env = "GANTRY_UPSTREAM_RETRIES", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub upstream_retries: u32,
 

@@ -196,6 +196,19 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
                     <SelectField label="Backend method" id="backend-method" field="backend.http.method" errors options=opts(&methods(true)) bound=bind(spec, |s| s.backend.http.method.clone().unwrap_or_default(), |s, v| s.backend.http.method = Some(v).filter(|v| !v.is_empty())) />
                     <TextField label="Timeout (ms)" id="backend-timeout" field="backend.http.timeout_ms" errors number=true placeholder="10000" bound=bind(spec, |s| s.backend.http.timeout_ms.map(|t| t.to_string()).unwrap_or_default(), |s, v| s.backend.http.timeout_ms = optional_number(&v)) />
                 </div>
+                <div class="checkbox">
+                    <input
+                        type="checkbox"
+                        id="backend-retry"
+                        aria-describedby="backend-retry-help"
+                        prop:checked=move || spec.with(|s| s.backend.http.retry_non_idempotent)
+                        on:change=move |ev| spec.update(|s| s.backend.http.retry_non_idempotent = event_target_checked(&ev))
+                    />
+                    <label for="backend-retry">"Retry non-idempotent methods on another target"</label>
+                </div>
+                <p class="hint" id="backend-retry-help">
+                    "When a target fails or answers 502, 503 or 504, a POST or PATCH goes to another target too. The gateway reads the request body first to send it again. Turn this on only when the backend's handlers are safe to repeat."
+                </p>
                 <h4>"Parameter mapping"</h4>
                 <Rows
                     count=Signal::derive(move || spec.with(|s| s.backend.http.mapping.len()))

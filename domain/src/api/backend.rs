@@ -117,6 +117,13 @@ pub struct HttpBackendSpec {
     /// Backend timeout in ms; 10 s when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// The backend may be sent a request again whatever its method (a POST whose handler
+    /// is idempotent, say): the gateway then reads the request body before the first
+    /// attempt (within the body limit and buffer budget), and a connection failure or a
+    /// 502/503/504 from one target is retried on another with the same body. Off by default:
+    /// otherwise only idempotent methods without a body are sent twice.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retry_non_idempotent: bool,
     /// Renames and moves of frontend parameters.
     pub mapping: Vec<MappingSpec>,
     /// Fixed headers and query parameters.

@@ -4,10 +4,11 @@
 //! An HTTP backend's targets take turns ([`crate::balancer`]). An attempt that could not
 //! reach its target (connect or TLS failure, or a wait for a connection), or that the
 //! target cannot have seen ([`crate::h1::SendError::unsent`]), goes to another target,
-//! whatever the method. An
-//! idempotent request without a body that gets 502, 503 or 504 goes to another target too.
-//! At most [`crate::config::UpstreamSettings::retries`]
-//! extra attempts, all within the API's one timeout.
+//! whatever the method. An idempotent request without a body that gets 502, 503 or 504, or
+//! fails once sent, goes to another target too; so does any request of an API that opts in
+//! (`backend.http.retry_non_idempotent`), its body read beforehand so it can be sent again.
+//! At most [`crate::config::UpstreamSettings::retries`] extra attempts, all within the API's
+//! one timeout.
 
 use super::auth::strip_credentials;
 use super::validate::Values;
@@ -22,12 +23,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Phase 7: sends the request to one of the backend's targets over the pooled client,
-/// trying another target when allowed; the response body streams back.
+/// trying another target when allowed; the response body streams back. `buffered`: the
+/// request's body is in memory (the gateway read it), so an API that opts in can send it
+/// again.
 pub async fn proxy(
     ctx: &mut RequestContext,
     upstream: &Upstream,
     backend: &HttpBackend,
     request: Request<Body>,
+    buffered: bool,
 ) -> Result<Response<Body>, GatewayError> {
     let started = Instant::now();
     let deadline = started + backend.timeout;
@@ -39,7 +43,10 @@ pub async fn proxy(
     // Kept for a second attempt only when one can go elsewhere: a backend's only address
     // costs no header copy per request.
     let retries = settings.retries.min(MAX_RETRIES);
-    let replay = if retries > 0 && several { Replay::of(&request) } else { None };
+    let (request, replay) = match retries > 0 && several {
+        true => Replay::of(request, backend.retry_any_method && buffered),
+        false => (request, None),
+    };
     let mut unsent = Some(request);
     // The peers tried, on the stack: no allocation per request.
     let mut tried = [0usize; MAX_RETRIES as usize + 1];
@@ -121,31 +128,45 @@ fn refusal(backend: &HttpBackend, error: &UpstreamError) -> GatewayError {
     }
 }
 
-/// A request that can be sent again after a 5xx answer: an idempotent method and no body.
+/// A request that can be sent again after a 5xx answer or a failure once sent: an
+/// idempotent method and no body, or (`any_method`: the API opts in and its body is in
+/// memory) any request, with its body.
 struct Replay {
     method: Method,
     uri: http::Uri,
     version: http::Version,
     headers: http::HeaderMap,
+    body: bytes::Bytes,
 }
 
 impl Replay {
-    fn of(request: &Request<Body>) -> Option<Replay> {
+    fn of(request: Request<Body>, any_method: bool) -> (Request<Body>, Option<Replay>) {
         let idempotent = matches!(
             *request.method(),
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
         );
         let empty = hyper::body::Body::is_end_stream(request.body());
-        (idempotent && empty).then(|| Replay {
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-            version: request.version(),
-            headers: request.headers().clone(),
-        })
+        if !(any_method || idempotent && empty) {
+            return (request, None);
+        }
+        let (parts, body) = request.into_parts();
+        let bytes = match body::in_memory(body) {
+            Ok(bytes) => bytes,
+            Err(streamed) => return (Request::from_parts(parts, streamed), None),
+        };
+        let replay = Replay {
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            version: parts.version,
+            headers: parts.headers.clone(),
+            body: bytes.clone(),
+        };
+        let body = if bytes.is_empty() { body::full("") } else { body::full(bytes) };
+        (Request::from_parts(parts, body), Some(replay))
     }
 
     fn request(&self) -> Request<Body> {
-        let mut request = Request::new(body::full(""));
+        let mut request = Request::new(body::full(self.body.clone()));
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = self.uri.clone();
         *request.version_mut() = self.version;
@@ -300,7 +321,7 @@ mod tests {
         let api = http_api(&address, 5_000);
         let Backend::Http(backend) = &api.backend else { panic!("http") };
         let mut ctx = context();
-        let response = proxy(&mut ctx, &client(), backend, request_to(backend)).await.expect("answered");
+        let response = proxy(&mut ctx, &client(), backend, request_to(backend), false).await.expect("answered");
         assert_eq!(response.status(), 201);
         assert!(response.headers().contains_key("x-kept"));
         assert!(!response.headers().contains_key("x-hop") && !response.headers().contains_key("connection"));
@@ -321,7 +342,7 @@ mod tests {
         let api = http_api(&address, 50);
         let Backend::Http(backend) = &api.backend else { panic!("http") };
         let mut ctx = context();
-        let error = proxy(&mut ctx, &client(), backend, request_to(backend)).await.expect_err("timeout");
+        let error = proxy(&mut ctx, &client(), backend, request_to(backend), false).await.expect_err("timeout");
         assert!(matches!(&error, GatewayError::GatewayTimeout(m) if m.contains("50 ms") && !m.contains("127.0.0.1")));
         assert!(ctx.upstream_error.as_deref().is_some_and(|e| e.contains("127.0.0.1")));
     }
@@ -333,7 +354,7 @@ mod tests {
         let api = http_api(&format!("http://127.0.0.1:{port}"), 5_000);
         let Backend::Http(backend) = &api.backend else { panic!("http") };
         let mut ctx = context();
-        let error = proxy(&mut ctx, &client(), backend, request_to(backend)).await.expect_err("refused");
+        let error = proxy(&mut ctx, &client(), backend, request_to(backend), false).await.expect_err("refused");
         assert!(matches!(error, GatewayError::BadGateway(_)), "{error:?}");
         assert!(ctx.upstream_error.is_some());
     }
@@ -410,9 +431,13 @@ mod targets {
     }
 
     fn api(targets: &str, timeout_ms: u64) -> CompiledApi {
+        api_with(targets, serde_json::json!({"path": "/", "timeout_ms": timeout_ms}))
+    }
+
+    /// An API of `targets` whose `backend.http` is `http`.
+    fn api_with(targets: &str, http: serde_json::Value) -> CompiledApi {
         let spec: domain::api::ApiSpec = serde_json::from_value(serde_json::json!({
-            "name": "p", "request": {"method": "ANY", "path": "/p"},
-            "backend": {"http": {"path": "/", "timeout_ms": timeout_ms}}
+            "name": "p", "request": {"method": "ANY", "path": "/p"}, "backend": {"http": http}
         }))
         .expect("spec");
         let target = Target::Http(domain::Targets::parse(targets).expect("targets"));
@@ -433,10 +458,20 @@ mod targets {
     }
 
     async fn call(client: &Upstream, backend: &HttpBackend, method: Method) -> Result<(u16, String), GatewayError> {
+        call_buffered(client, backend, method, false).await
+    }
+
+    /// A call whose body is in memory (`buffered`) or taken as streamed.
+    async fn call_buffered(
+        client: &Upstream,
+        backend: &HttpBackend,
+        method: Method,
+        buffered: bool,
+    ) -> Result<(u16, String), GatewayError> {
         let mut ctx =
             RequestContext::new(method.clone(), "/p", &HeaderMap::new(), &IpAddr::V4(Ipv4Addr::LOCALHOST).into());
         let body = if method == Method::POST { "payload" } else { "" };
-        let response = proxy(&mut ctx, client, backend, request(backend, method, body)).await?;
+        let response = proxy(&mut ctx, client, backend, request(backend, method, body), buffered).await?;
         let status = response.status().as_u16();
         let bytes = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
         Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
@@ -497,6 +532,28 @@ mod targets {
         assert_eq!(posts, [503; 4]);
         assert_eq!(sick.requests.load(Ordering::SeqCst), 5, "the first GET and the 4 POSTs, each once");
         assert_eq!(well.requests.load(Ordering::SeqCst), 4, "the 4 GETs");
+    }
+
+    #[tokio::test]
+    async fn an_api_that_opts_in_has_any_method_retried_when_its_body_is_in_memory() {
+        let (sick, well) = (fake("sick", 503, Duration::ZERO).await, fake("well", 200, Duration::ZERO).await);
+        let targets = format!("{}, {}", sick.url, well.url);
+        let api = api_with(&targets, serde_json::json!({"path": "/", "retry_non_idempotent": true}));
+        assert!(http(&api).retry_any_method);
+        let settings = UpstreamSettings { health: Health { failures: 0, ..Health::default() }, ..Default::default() };
+        let client = client(settings);
+        let mut answers = Vec::new();
+        for _ in 0..4 {
+            answers.push(call_buffered(&client, http(&api), Method::POST, true).await.expect("post").1);
+        }
+        assert_eq!(answers, ["well"; 4], "each POST that met the sick target went on to the well one");
+        assert_eq!(well.requests.load(Ordering::SeqCst), 4);
+        // A body the gateway did not read cannot be sent twice, opted in or not.
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            statuses.push(call_buffered(&client, http(&api), Method::POST, false).await.expect("post").0);
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 503).count(), 2, "{statuses:?}");
     }
 
     #[tokio::test]

@@ -397,3 +397,87 @@ async fn a_dns_name_whose_answer_changes_moves_the_traffic_within_its_ttl() {
     );
     drop(b);
 }
+
+/// A backend that answers every request 503, as one overloaded or restarting would.
+async fn unavailable_backend() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = axum::Router::new().fallback(|| async { axum::http::StatusCode::SERVICE_UNAVAILABLE });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// `n` POSTs of distinct JSON bodies to `path` from 4 clients at once: the statuses, and
+/// whether every 200 echoed its own body.
+async fn post_load(app: &TestApp, path: &'static str, n: usize) -> (Vec<u16>, bool) {
+    let mut running = tokio::task::JoinSet::new();
+    for task in 0..4 {
+        let gateway = app.gateway.clone();
+        running.spawn(async move {
+            let client = reqwest::Client::new();
+            let mut seen = Vec::new();
+            for i in 0..n / 4 {
+                let sent = format!("{{\"order\": {}}}", task * 1_000 + i);
+                let response = client
+                    .post(format!("{gateway}{path}"))
+                    .header("host", HOST)
+                    .header("x-ca-stage", "TEST")
+                    .header("content-type", "application/json")
+                    .body(sent.clone())
+                    .send()
+                    .await
+                    .expect("gateway");
+                let status = response.status().as_u16();
+                let echoed: serde_json::Value = match status {
+                    200 => response.json().await.expect("echo"),
+                    _ => serde_json::Value::Null,
+                };
+                seen.push((status, status != 200 || echoed["body"] == sent));
+            }
+            seen
+        });
+    }
+    let (mut statuses, mut bodies_kept) = (Vec::new(), true);
+    while let Some(done) = running.join_next().await {
+        for (status, kept) in done.expect("task") {
+            statuses.push(status);
+            bodies_kept &= kept;
+        }
+    }
+    (statuses, bodies_kept)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_that_opts_in_has_its_posts_retried_on_another_target_with_their_bodies() {
+    // Passive ejection off: every POST meets the 503 target in its turn.
+    let app = spawn_app_with(|s| s.upstream_eject_failures = 0).await;
+    let (sick, echo) = (unavailable_backend().await, crate::helpers::spawn_echo_backend().await);
+    let rest = app.rest().await;
+    rest.create_group("petstore").await;
+    let opted = json!({"name": "Order", "request": {"method": "POST", "path": "/orders"},
+                       "backend": {"http": {"retry_non_idempotent": true}}});
+    let api = rest.create_api("petstore", opted).await;
+    rest.create_api("petstore", json!({"name": "Pay", "request": {"method": "POST", "path": "/pay"}})).await;
+    // The setting is kept, and written only when on.
+    let (_, shown) = rest.get(&format!("/groups/petstore/apis/{}", api.id)).await;
+    assert_eq!(shown["backend"]["http"]["retry_non_idempotent"], true, "{shown}");
+    assert!(api.spec.backend.http.retry_non_idempotent);
+    // A careless value is refused by name, not taken as off.
+    let careless = json!({"name": "Bad", "request": {"method": "POST", "path": "/bad"},
+                          "backend": {"http": {"retry_non_idempotent": "yes"}}});
+    let (status, refused) = rest.post("/groups/petstore/apis", careless).await;
+    assert!(status == 400 || status == 422, "{status} {refused}");
+    assert!(refused.to_string().contains("retry_non_idempotent"), "{refused}");
+    rest.freeze("petstore", "1.0.0").await;
+    let release = json!({"version": "1.0.0", "backend": {"type": "http", "address": format!("{sick}, {echo}")}});
+    let (status, body) = rest.put("/groups/petstore/deployments/test", release).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (statuses, kept) = post_load(&app, "/orders", 200).await;
+    assert!(statuses.iter().all(|s| *s == 200), "every POST went on to the well target: {statuses:?}");
+    assert!(kept, "each retried POST reached the backend with its own body");
+    // Without the opt-in a POST is never sent twice: those that met the sick target fail.
+    let (statuses, _) = post_load(&app, "/pay", 200).await;
+    let failed = statuses.iter().filter(|s| **s == 503).count();
+    assert!((60..=140).contains(&failed), "about half of 200 met the 503 target: {failed}");
+}
