@@ -35,6 +35,9 @@ pub struct ApiCharts {
     pub stats: domain::stats::StatsView,
     pub requests_svg: String,
     pub latency_svg: String,
+    /// Requests and p99 per version (empty when one version answered).
+    pub versions_svg: String,
+    pub version_latency_svg: String,
 }
 
 /// `/groups/:group/apis/:id/monitoring`: one API's requests, 4xx/5xx and latency
@@ -49,6 +52,8 @@ pub async fn api_monitor(group: String, api: i32, query: domain::stats::StatsQue
         api: name,
         requests_svg: crate::charts::requests_chart(&stats, (880, 260)),
         latency_svg: crate::charts::latency_chart(&stats, (880, 260)),
+        versions_svg: crate::charts::versions_chart(&stats, (880, 240)),
+        version_latency_svg: crate::charts::version_latency_chart(&stats, (880, 240)),
         stats,
     })
 }
@@ -59,6 +64,8 @@ pub struct GroupCharts {
     pub overview: domain::stats::GroupOverview,
     pub requests_svg: String,
     pub errors_svg: String,
+    /// Requests per version (empty when one version answered).
+    pub versions_svg: String,
 }
 
 /// `/groups/:group/monitoring`: the group's traffic and its APIs by traffic and by p99.
@@ -68,6 +75,7 @@ pub async fn group_monitor(group: String, query: domain::stats::StatsQuery) -> R
     Ok(GroupCharts {
         requests_svg: crate::charts::requests_chart(&overview.stats, (880, 240)),
         errors_svg: crate::charts::error_rate_chart(&overview.stats, (880, 200)),
+        versions_svg: crate::charts::versions_chart(&overview.stats, (880, 240)),
         overview,
     })
 }

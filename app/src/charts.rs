@@ -10,7 +10,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One line of a chart.
 pub struct Line {
-    pub name: &'static str,
+    pub name: String,
     pub color: RGBColor,
     /// (time, value); a `None` value breaks the line (no requests, no latency).
     pub points: Vec<(i64, Option<f64>)>,
@@ -22,6 +22,11 @@ const RED_: RGBColor = RGBColor(0xcf, 0x22, 0x2e);
 const GREEN_: RGBColor = RGBColor(0x1a, 0x7f, 0x37);
 const PURPLE: RGBColor = RGBColor(0x82, 0x50, 0xdf);
 const GREY: RGBColor = RGBColor(0x57, 0x60, 0x6a);
+const TEAL: RGBColor = RGBColor(0x0a, 0x7e, 0x8c);
+const PINK: RGBColor = RGBColor(0xbf, 0x39, 0x89);
+
+/// One colour per version line, most requests first (purple is kept for the markers).
+const VERSION_COLORS: [RGBColor; domain::stats::MAX_VERSION_LINES] = [BLUE, GREEN_, AMBER, TEAL, PINK, GREY];
 
 fn time_label(unix: i64, span: i64) -> String {
     let Some(time) = chrono::DateTime::from_timestamp(unix, 0) else { return String::new() };
@@ -133,7 +138,7 @@ fn draw_lines(
             };
             if first {
                 series
-                    .label(line.name)
+                    .label(line.name.as_str())
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2)));
                 first = false;
             }
@@ -180,9 +185,9 @@ fn points(buckets: &[StatsBucket], value: impl Fn(&StatsBucket) -> Option<f64>) 
 /// Requests, 4xx and 5xx per point.
 pub fn requests_chart(view: &StatsView, size: (u32, u32)) -> String {
     let lines = [
-        Line { name: "Requests", color: BLUE, points: points(&view.buckets, |b| Some(b.requests as f64)) },
-        Line { name: "4xx", color: AMBER, points: points(&view.buckets, |b| Some(b.status_4xx as f64)) },
-        Line { name: "5xx", color: RED_, points: points(&view.buckets, |b| Some(b.status_5xx as f64)) },
+        Line { name: "Requests".into(), color: BLUE, points: points(&view.buckets, |b| Some(b.requests as f64)) },
+        Line { name: "4xx".into(), color: AMBER, points: points(&view.buckets, |b| Some(b.status_4xx as f64)) },
+        Line { name: "5xx".into(), color: RED_, points: points(&view.buckets, |b| Some(b.status_5xx as f64)) },
     ];
     line_chart("requests", span(view), &lines, &markers(&view.events, view.env.is_none()), size)
 }
@@ -190,9 +195,9 @@ pub fn requests_chart(view: &StatsView, size: (u32, u32)) -> String {
 /// p50, p95 and p99 latency per point (no line where there were no requests).
 pub fn latency_chart(view: &StatsView, size: (u32, u32)) -> String {
     let lines = [
-        Line { name: "p50", color: GREEN_, points: points(&view.buckets, |b| b.p50_ms) },
-        Line { name: "p95", color: AMBER, points: points(&view.buckets, |b| b.p95_ms) },
-        Line { name: "p99", color: RED_, points: points(&view.buckets, |b| b.p99_ms) },
+        Line { name: "p50".into(), color: GREEN_, points: points(&view.buckets, |b| b.p50_ms) },
+        Line { name: "p95".into(), color: AMBER, points: points(&view.buckets, |b| b.p95_ms) },
+        Line { name: "p99".into(), color: RED_, points: points(&view.buckets, |b| b.p99_ms) },
     ];
     line_chart("ms", span(view), &lines, &markers(&view.events, view.env.is_none()), size)
 }
@@ -200,8 +205,42 @@ pub fn latency_chart(view: &StatsView, size: (u32, u32)) -> String {
 /// The share of 5xx per point, in percent.
 pub fn error_rate_chart(view: &StatsView, size: (u32, u32)) -> String {
     let rate = |b: &StatsBucket| (b.requests > 0).then(|| 100.0 * b.status_5xx as f64 / b.requests as f64);
-    let lines = [Line { name: "5xx %", color: RED_, points: points(&view.buckets, rate) }];
+    let lines = [Line { name: "5xx %".into(), color: RED_, points: points(&view.buckets, rate) }];
     line_chart("% 5xx", span(view), &lines, &markers(&view.events, view.env.is_none()), size)
+}
+
+/// Requests per point, one line per version that answered (a canary beside its live
+/// version); empty when fewer than two versions answered in the range.
+pub fn versions_chart(view: &StatsView, size: (u32, u32)) -> String {
+    version_lines(view, "requests", size, |p| Some(p.requests as f64))
+}
+
+/// p99 latency per point, one line per version (no line where a version had no requests);
+/// empty when fewer than two versions answered.
+pub fn version_latency_chart(view: &StatsView, size: (u32, u32)) -> String {
+    version_lines(view, "ms (p99)", size, |p| p.p99_ms)
+}
+
+fn version_lines(
+    view: &StatsView,
+    y_label: &str,
+    size: (u32, u32),
+    value: impl Fn(&domain::stats::VersionPoint) -> Option<f64>,
+) -> String {
+    if view.versions.len() < 2 {
+        return String::new();
+    }
+    let lines: Vec<Line> = view
+        .versions
+        .iter()
+        .zip(VERSION_COLORS)
+        .map(|(series, color)| Line {
+            name: series.version.clone(),
+            color,
+            points: view.buckets.iter().zip(&series.points).map(|(b, p)| (b.start_unix, value(p))).collect(),
+        })
+        .collect();
+    line_chart(y_label, span(view), &lines, &markers(&view.events, view.env.is_none()), size)
 }
 
 /// A small requests line without axes (Deployment Management).
@@ -236,7 +275,7 @@ mod tests {
         let mut counts = Counts::default();
         counts.add(200, 3_000, 0, None);
         counts.add(503, 9_000, 0, None);
-        let buckets = (0..60)
+        let buckets: Vec<StatsBucket> = (0..60)
             .map(|i| {
                 let start = 1_800_000_000 + i * 60;
                 let c = if i % 10 == 0 { counts.clone() } else { Counts::default() };
@@ -255,8 +294,18 @@ mod tests {
             env: Some(Environment::Test),
             api: Some(1),
             bucket_seconds: 60,
-            buckets,
             events,
+            versions: domain::stats::VersionSeries::all(
+                [("1.0.0", 9), ("1.1.0", 1)]
+                    .into_iter()
+                    .map(|(v, n)| {
+                        let mut c = Counts::default();
+                        (0..n).for_each(|_| c.add(200, 3_000 * n, 0, None));
+                        (v.to_owned(), buckets.iter().map(|_| c.clone()).collect())
+                    })
+                    .collect(),
+            ),
+            buckets,
         }
     }
 
@@ -274,6 +323,16 @@ mod tests {
         empty.buckets.iter_mut().for_each(|b| *b = StatsBucket::new(String::new(), b.start_unix, &Counts::default()));
         assert!(requests_chart(&empty, (640, 240)).starts_with("<svg"));
         assert!(sparkline(&view(), (160, 32)).contains("polyline"));
+        // One line per version, named in the legend; none with a single version.
+        let versions = versions_chart(&view(), (640, 240));
+        assert!(versions.contains("1.0.0") && versions.contains("1.1.0"), "{versions}");
+        // Two lines, in the first two version colours (blue, green), not a third (amber).
+        assert!(versions.contains("#1F6FEB") && versions.contains("#1A7F37"), "{versions}");
+        assert!(!versions.contains("#D98C00"), "{versions}");
+        assert!(version_latency_chart(&view(), (640, 240)).contains("1.1.0"));
+        let mut single = view();
+        single.versions.truncate(1);
+        assert_eq!(versions_chart(&single, (640, 240)), "");
         assert_eq!(ticks(1_800_000_000, 1_800_003_600).len(), 5, "every 10 minutes, inside the range");
         assert!(ticks(0, 7 * 86_400).iter().all(|t| t % 86_400 == 0));
     }

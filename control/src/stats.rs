@@ -11,7 +11,7 @@ use crate::entity::{api, backend_minute, deployment_event, stats_hour, stats_min
 use crate::{Control, ControlError};
 use domain::stats::{
     origin_of, ApiTraffic, BackendHealth, Counts, GroupOverview, LatencySketch, StatsBatch, StatsBucket, StatsEvent,
-    StatsFilter, StatsQuery, StatsView,
+    StatsFilter, StatsQuery, StatsView, VersionSeries,
 };
 use domain::Environment;
 use sea_orm::sea_query::OnConflict;
@@ -215,7 +215,8 @@ impl Control {
     }
 
     /// `GET /groups/{group}/stats`: one API's (or the group's) points over the range, summed
-    /// over nodes and versions, and the deployment events of the range.
+    /// over nodes (and over versions, each also a series of its own), and the deployment
+    /// events of the range.
     pub async fn stats(&self, group: &str, query: &StatsQuery) -> Result<StatsView, ControlError> {
         let filter = query.parse().map_err(ControlError::Validation)?;
         self.stats_at(group, filter, now_seconds(), self.retention(), false).await.map(|(view, _)| view)
@@ -244,10 +245,13 @@ impl Control {
         let slots = usize::try_from(filter.range.seconds() / step).unwrap_or_default();
         let mut buckets = vec![Counts::default(); slots];
         let mut per_api: BTreeMap<i32, Counts> = BTreeMap::new();
+        let mut per_version: BTreeMap<String, Vec<Counts>> = BTreeMap::new();
         for row in &rows {
             let counts = counts_of(row);
-            if let Some(bucket) = usize::try_from((row.start - from) / step).ok().and_then(|i| buckets.get_mut(i)) {
-                bucket.merge(&counts);
+            if let Some(i) = usize::try_from((row.start - from) / step).ok().filter(|i| *i < slots) {
+                buckets[i].merge(&counts);
+                let version = per_version.entry(row.version.clone()).or_insert_with(|| vec![Counts::default(); slots]);
+                version[i].merge(&counts);
             }
             if with_apis {
                 per_api.entry(row.api_id).or_default().merge(&counts);
@@ -262,8 +266,15 @@ impl Control {
             })
             .collect();
         let events = self.deployment_markers(group.id, filter.env, from).await?;
-        let view =
-            StatsView { range: filter.range, env: filter.env, api: filter.api, bucket_seconds: step, buckets, events };
+        let view = StatsView {
+            range: filter.range,
+            env: filter.env,
+            api: filter.api,
+            bucket_seconds: step,
+            buckets,
+            events,
+            versions: VersionSeries::all(per_version),
+        };
         if !with_apis {
             return Ok((view, Vec::new()));
         }
@@ -472,6 +483,38 @@ mod tests {
 
     fn key(start: i64, group_id: i32) -> SeriesKey {
         SeriesKey { start, group_id, api_id: 5, env: Environment::Test, version: "v1".into() }
+    }
+
+    #[tokio::test]
+    async fn each_version_that_answered_is_a_series_of_its_own_summed_over_nodes() {
+        let (control, _dir) = control().await;
+        let spec = GroupSpec { name: "petstore".into(), subdomain: "petstore".into(), description: String::new() };
+        let group = control.create_group(&spec, &admin()).await.expect("group");
+        let now = 1_800_000_000 - 1_800_000_000 % 3_600 + 1_800;
+        let minute = now - now % 60;
+        let at = |start, version: &str| SeriesKey { version: version.into(), ..key(start, group.id) };
+        // A canary: 1.1.0 takes a tenth, on two nodes, and is slower.
+        let a = StatsBatch {
+            series: vec![(at(minute, "1.0.0"), counts(45, 2_000)), (at(minute, "1.1.0"), counts(3, 30_000))],
+            backends: vec![],
+        };
+        let b = StatsBatch {
+            series: vec![(at(minute - 60, "1.0.0"), counts(45, 2_000)), (at(minute, "1.1.0"), counts(7, 30_000))],
+            backends: vec![],
+        };
+        control.write_stats("a", &a).await.expect("write a");
+        control.write_stats("b", &b).await.expect("write b");
+        let filter = StatsFilter { env: Some(Environment::Test), api: Some(5), range: StatsRange::Hour };
+        let view = control.stats_as_of("petstore", filter, now, Retention::default()).await.expect("stats");
+        assert_eq!(view.total_requests(), 100);
+        let lines: Vec<(&str, u64)> = view.versions.iter().map(|v| (v.version.as_str(), v.requests)).collect();
+        assert_eq!(lines, [("1.0.0", 90), ("1.1.0", 10)]);
+        let canary = &view.versions[1];
+        assert_eq!(canary.points.len(), view.buckets.len(), "aligned with the buckets");
+        let last = view.buckets.iter().position(|b| b.start_unix == minute).expect("the minute");
+        assert_eq!((canary.points[last].requests, canary.points[last - 1].requests), (10, 0));
+        assert!(canary.p99_ms.is_some_and(|p| (p - 30.0).abs() <= 0.5), "{:?}", canary.p99_ms);
+        assert!(view.versions[0].p99_ms.is_some_and(|p| p < 2.1));
     }
 
     #[tokio::test]

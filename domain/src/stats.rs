@@ -393,6 +393,84 @@ pub struct StatsView {
     pub bucket_seconds: i64,
     pub buckets: Vec<StatsBucket>,
     pub events: Vec<StatsEvent>,
+    /// The versions that answered in the range, most requests first (at most
+    /// [`MAX_VERSION_LINES`]; the rest summed as [`OTHER_VERSIONS`]): one line each on the
+    /// charts, so a canary and its live version can be told apart.
+    #[serde(default)]
+    pub versions: Vec<VersionSeries>,
+}
+
+/// The most versions drawn as lines of their own.
+pub const MAX_VERSION_LINES: usize = 6;
+
+/// The label of the versions past [`MAX_VERSION_LINES`], summed.
+pub const OTHER_VERSIONS: &str = "other versions";
+
+/// One version's traffic over the range: totals, and one point per bucket of the view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionSeries {
+    /// The version label; `-` for requests no version served (nothing live).
+    pub version: String,
+    pub requests: u64,
+    pub status_5xx: u64,
+    pub p99_ms: Option<f64>,
+    /// Aligned with the view's `buckets`.
+    pub points: Vec<VersionPoint>,
+}
+
+/// One version's traffic in one bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionPoint {
+    pub requests: u64,
+    pub status_5xx: u64,
+    /// `None` without requests.
+    pub p99_ms: Option<f64>,
+}
+
+impl VersionSeries {
+    /// The series of `version` from its counts per bucket.
+    pub fn new(version: String, buckets: &[Counts]) -> VersionSeries {
+        let mut total = Counts::default();
+        buckets.iter().for_each(|c| total.merge(c));
+        VersionSeries {
+            version,
+            requests: total.requests,
+            status_5xx: total.status_5xx,
+            p99_ms: total.latency.quantile_ms(0.99),
+            points: buckets
+                .iter()
+                .map(|c| VersionPoint {
+                    requests: c.requests,
+                    status_5xx: c.status_5xx,
+                    p99_ms: c.latency.quantile_ms(0.99),
+                })
+                .collect(),
+        }
+    }
+
+    /// The series of every version in `per_version` (counts per bucket), most requests
+    /// first; past [`MAX_VERSION_LINES`] the rest are summed as [`OTHER_VERSIONS`].
+    pub fn all(per_version: BTreeMap<String, Vec<Counts>>) -> Vec<VersionSeries> {
+        let mut ranked: Vec<(u64, String, Vec<Counts>)> = per_version
+            .into_iter()
+            .map(|(v, buckets)| (buckets.iter().map(|c| c.requests).sum(), v, buckets))
+            .collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let rest = match ranked.len() > MAX_VERSION_LINES {
+            true => ranked.split_off(MAX_VERSION_LINES - 1),
+            false => Vec::new(),
+        };
+        let mut series: Vec<VersionSeries> =
+            ranked.into_iter().map(|(_, version, buckets)| VersionSeries::new(version, &buckets)).collect();
+        if let Some((_, _, first)) = rest.first() {
+            let mut sum = vec![Counts::default(); first.len()];
+            for (_, _, buckets) in &rest {
+                sum.iter_mut().zip(buckets).for_each(|(s, c)| s.merge(c));
+            }
+            series.push(VersionSeries::new(OTHER_VERSIONS.to_owned(), &sum));
+        }
+        series
+    }
 }
 
 impl StatsView {
@@ -589,5 +667,37 @@ mod tests {
         assert_eq!(origin_of("http://[::1]:81").as_deref(), Some("http://[::1]:81"));
         assert_eq!(origin_of("ftp://x"), None);
         assert_eq!(origin_of("http://user@x"), None);
+    }
+
+    #[test]
+    fn versions_are_ranked_by_requests_and_the_tail_is_summed_as_one_line() {
+        let bucket = |n: u64, failed: u64| {
+            let mut counts = Counts::default();
+            (0..n).for_each(|_| counts.add(200, 1_000, 0, None));
+            (0..failed).for_each(|_| counts.add(503, 9_000, 0, None));
+            counts
+        };
+        let mut per_version = BTreeMap::new();
+        for (i, version) in ["1.0.0", "1.1.0", "a", "b", "c", "d", "e", "f"].iter().enumerate() {
+            let n = 100 - i as u64 * 10;
+            per_version.insert(version.to_string(), vec![bucket(n, 0), Counts::default(), bucket(1, 1)]);
+        }
+        let series = VersionSeries::all(per_version);
+        assert_eq!(series.len(), MAX_VERSION_LINES);
+        let names: Vec<&str> = series.iter().map(|s| s.version.as_str()).collect();
+        assert_eq!(names, ["1.0.0", "1.1.0", "a", "b", "c", OTHER_VERSIONS]);
+        assert_eq!((series[0].requests, series[0].status_5xx), (102, 1));
+        assert_eq!(series[0].points.len(), 3, "one point per bucket");
+        assert_eq!(series[0].points[1], VersionPoint { requests: 0, status_5xx: 0, p99_ms: None });
+        // d, e and f: 50 + 40 + 30 requests, and 2 each in the last bucket.
+        assert_eq!(series[5].requests, 120 + 6);
+        assert_eq!(series[5].points[2].requests, 6);
+        assert!(series[5].points[2].p99_ms.is_some_and(|p| p > 8.0), "the 503s were slow");
+        // Few versions: each its own line.
+        let two = VersionSeries::all(BTreeMap::from([
+            ("x".to_owned(), vec![bucket(1, 0)]),
+            ("y".to_owned(), vec![bucket(3, 0)]),
+        ]));
+        assert_eq!(two.iter().map(|s| s.version.as_str()).collect::<Vec<_>>(), ["y", "x"]);
     }
 }

@@ -1,6 +1,7 @@
 // Canary releases in Deployment Management, checked against the real gateway: start a 50 %
 // canary, see both versions answer (each response names its version in X-Ca-Version),
-// adjust it to a header rule, promote it, see one version; then a canary rolled back.
+// see them apart on the API's Monitoring (a row and a line per version), adjust it to a
+// header rule, promote it, see one version; then a canary rolled back.
 import { APIRequestContext, expect, test } from './fixtures';
 import { GATEWAY_PORT } from '../playwright.config';
 import { hydrated, logIn } from './helpers';
@@ -58,6 +59,24 @@ test('start a canary at 50 %, see both versions, promote it, see one', async ({ 
   // An even spread, not a coin's luck: 18 to 22 of 40 on each side.
   expect(Math.abs(seen['1.0.0'] - 20)).toBeLessThanOrEqual(2);
   expect(Math.abs(seen['1.1.0'] - 20)).toBeLessThanOrEqual(2);
+
+  // The API's Monitoring tells the versions apart: a row each with the requests it served
+  // (1.0.0 also had the first call), and a line each on the version charts.
+  await page.goto(`/groups/${GROUP}/apis/${created.id}/monitoring`);
+  const byVersion = page.getByRole('table', { name: 'Traffic by version' });
+  const served = (version: string) =>
+    byVersion.getByRole('row', { name: new RegExp(`^${version.replace(/\./g, '\\.')} `) }).getByRole('cell').nth(1);
+  await expect(async () => {
+    await page.reload();
+    await expect(served('1.1.0')).toHaveText(String(seen['1.1.0']), { timeout: 1000 });
+    await expect(served('1.0.0')).toHaveText(String(seen['1.0.0'] + 1), { timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
+  const lines = page.getByRole('figure', { name: 'Requests by version' });
+  // The busier version's line is blue, the other's green.
+  await expect(lines.locator('svg polyline[stroke="#1F6FEB"]').first()).toBeAttached();
+  await expect(lines.locator('svg polyline[stroke="#1A7F37"]').first()).toBeAttached();
+  await expect(lines.locator('svg text', { hasText: '1.1.0' }).first()).toBeAttached();
+  await expect(page.getByRole('figure', { name: 'Latency by version' })).toBeVisible();
 
   // The Debug API, opened straight from a link with the group, API and environment chosen
   // (a page loaded whole, not reached by a click), forces either side.

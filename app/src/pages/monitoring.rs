@@ -1,13 +1,14 @@
 //! The Monitoring pages: a group's traffic (requests and error rate, its APIs by traffic
 //! and by p99) and one API's (requests, 4xx/5xx, p50/p95/p99 latency with the range's
-//! releases and switches as markers). Charts are SVG drawn on the server; the range and
-//! environment pickers are a plain GET form, so the pages read the same before hydration
-//! (their routes render with `SsrMode::Async`: the HTML holds the charts).
+//! releases and switches as markers), and on both, each version's traffic (a line per
+//! version when two answered, as in a canary). Charts are SVG drawn on the server; the
+//! range and environment pickers are a plain GET form, so the pages read the same before
+//! hydration (their routes render with `SsrMode::Async`: the HTML holds the charts).
 
 use crate::api::{api_monitor, group_monitor};
 use crate::pages::api_policies::ApiTabs;
 use crate::pages::group::group_param;
-use domain::stats::{ApiTraffic, StatsQuery, StatsRange, StatsView};
+use domain::stats::{ApiTraffic, StatsQuery, StatsRange, StatsView, VersionSeries};
 use domain::Environment;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -78,6 +79,52 @@ fn ms(value: Option<f64>) -> String {
     value.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into())
 }
 
+/// The versions that answered in the range: a line each on the version charts (drawn when
+/// two or more answered, as during a canary), and their totals as a table.
+fn by_version(view: &StatsView, charts: Vec<(&'static str, String, String)>) -> impl IntoView {
+    let versions = view.versions.clone();
+    let total = view.total_requests().max(1) as f64;
+    let points = view.buckets.iter().filter(|b| b.requests > 0).count();
+    (!versions.is_empty()).then(move || {
+        view! {
+            <h3>"By version"</h3>
+            {charts
+                .into_iter()
+                .filter(|(_, _, svg)| !svg.is_empty())
+                .map(|(label, caption, svg)| view! { <Chart label caption svg points /> })
+                .collect_view()}
+            <table class="grid" aria-label="Traffic by version">
+                <thead>
+                    <tr>
+                        <th>"Version"</th>
+                        <th>"Requests"</th>
+                        <th>"Share"</th>
+                        <th>"5xx"</th>
+                        <th>"p99 (ms)"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {versions
+                        .into_iter()
+                        .map(|v: VersionSeries| {
+                            let name = if v.version == "-" { "(no version live)".to_owned() } else { v.version.clone() };
+                            view! {
+                                <tr>
+                                    <td>{name}</td>
+                                    <td>{v.requests}</td>
+                                    <td>{format!("{:.1} %", 100.0 * v.requests as f64 / total)}</td>
+                                    <td>{v.status_5xx}</td>
+                                    <td>{ms(v.p99_ms)}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        }
+    })
+}
+
 /// The deployments of the range, as text beside the markers.
 fn events_list(view: &StatsView) -> impl IntoView {
     let events = view.events.clone();
@@ -121,6 +168,7 @@ pub fn GroupMonitoringTab() -> impl IntoView {
                             <Chart label="Requests" caption=format!("Requests, 4xx and 5xx {step}") svg=m.requests_svg.clone() points />
                             <Chart label="Error rate" caption=format!("Share of 5xx answers {step}") svg=m.errors_svg.clone() points />
                             {events_list(stats)}
+                            {by_version(stats, vec![("Requests by version", format!("Requests per version {step}"), m.versions_svg.clone())])}
                             <h3>"Top APIs by traffic"</h3>
                             {traffic_table("Top APIs by traffic", group.get_untracked(), m.overview.apis.clone())}
                             <h3>"Slowest APIs (p99)"</h3>
@@ -213,6 +261,10 @@ pub fn ApiMonitoringPage() -> impl IntoView {
                             <Chart label="Requests" caption=format!("Requests, 4xx and 5xx {step}") svg=m.requests_svg.clone() points />
                             <Chart label="Latency" caption=format!("Latency p50, p95 and p99 (ms) {step}") svg=m.latency_svg.clone() points />
                             {events_list(stats)}
+                            {by_version(stats, vec![
+                                ("Requests by version", format!("Requests per version {step}"), m.versions_svg.clone()),
+                                ("Latency by version", format!("Latency p99 (ms) per version {step}"), m.version_latency_svg.clone()),
+                            ])}
                         }
                             .into_any()
                     }

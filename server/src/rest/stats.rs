@@ -12,8 +12,11 @@ use serde::{Deserialize, Serialize};
 /// A group's or an API's traffic: `?env=test|pre|prod|all&api={id}&range=1h|24h|7d` →
 /// `{range, env, api, bucket_seconds, buckets: [{start, start_unix, requests, status_2xx,
 /// status_3xx, status_4xx, status_5xx, upstream_errors, timeouts, bytes_out, p50_ms, p95_ms,
-/// p99_ms}], events: [{time, time_unix, env, action, version}]}` (`api` absent: the whole
-/// group; `env` absent: every environment; `range` absent: `1h`). Points are 1 minute (1h),
+/// p99_ms}], events: [{time, time_unix, env, action, version}], versions: [{version,
+/// requests, status_5xx, p99_ms, points: [{requests, status_5xx, p99_ms}]}]}` (`api`
+/// absent: the whole group; `env` absent: every environment; `range` absent: `1h`;
+/// `versions`: each version that answered, most requests first, `points` aligned with
+/// `buckets`, past 6 the rest summed as `other versions`). Points are 1 minute (1h),
 /// 15 minutes (24h) or 1 hour (7d), summed over every gateway node; percentiles are within
 /// 1 % of the true values.
 #[utoipa::path(get, path = "/groups/{group}/stats", tag = "observability", responses(

@@ -124,6 +124,14 @@ async fn counters_match_what_was_sent_per_minute_and_percentiles_are_within_the_
         [&json!(69), &json!(60), &json!(2), &json!(7)],
         "the whole group in Test: {bucket}"
     );
+    // Per version: every request is some version's (or `-`'s), one point per bucket.
+    let versions = group["versions"].as_array().expect("versions");
+    let served: u64 = versions.iter().map(|v| v["requests"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(served, 69, "{versions:?}");
+    assert!(
+        versions.iter().any(|v| v["version"] == "1" && v["points"].as_array().map(Vec::len) == Some(60)),
+        "{versions:?}"
+    );
     let events = group["events"].as_array().expect("events");
     assert!(
         events.iter().any(|e| e["action"] == "release" && e["version"] == "1" && e["env"] == "test"),
