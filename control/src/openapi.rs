@@ -625,8 +625,9 @@ fn plan(document: &Value, report: &mut ImportReport) -> Vec<(String, ApiSpec)> {
                 }
             }
             if let Some(responses) = op.get("responses").and_then(Value::as_object) {
-                let success =
-                    responses.iter().find(|(code, _)| code.starts_with('2')).map(|(_, r)| resolve(document, r));
+                let success = responses.iter().find(|(code, _)| code.starts_with('2'));
+                let status = success.and_then(|(code, _)| code.parse::<u16>().ok()).filter(|s| (200..300).contains(s));
+                let success = success.map(|(_, r)| resolve(document, r));
                 if let Some((media, content)) =
                     success.and_then(|r| r.get("content")).and_then(Value::as_object).and_then(|c| c.iter().next())
                 {
@@ -639,8 +640,21 @@ fn plan(document: &Value, report: &mut ImportReport) -> Vec<(String, ApiSpec)> {
                             .and_then(|e| resolve(document, e).get("value"))
                     });
                     if let Some(example) = example {
-                        spec.response.success_example =
-                            example.as_str().map(str::to_owned).unwrap_or_else(|| example.to_string());
+                        let text = example
+                            .as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| serde_json::to_string_pretty(example).unwrap_or_default());
+                        spec.response.success_example = text.clone();
+                        // The Mock answers with the example, its status and media type: an
+                        // imported group released with Mock is a usable mock server at once.
+                        spec.backend.mock.body = text;
+                        spec.backend.mock.status = status.unwrap_or(200);
+                        if domain::names::header_value(media).is_ok() && media.len() <= 200 {
+                            spec.backend
+                                .mock
+                                .headers
+                                .push(domain::api::HeaderSpec { name: "Content-Type".into(), value: media.clone() });
+                        }
                     }
                 }
             }
@@ -731,5 +745,41 @@ mod tests {
             report.unsupported
         );
         assert_eq!(report.skip[0].operation, "TRACE /pets/{petId}");
+    }
+
+    #[test]
+    fn an_operations_example_becomes_its_mock_answer_and_a_hostile_media_type_is_left_out() {
+        let document = json!({
+            "openapi": "3.1.0",
+            "paths": {
+                "/pets": {"post": {"summary": "Add pet", "responses": {
+                    "201": {"description": "made", "content": {"application/json": {"example": {"id": 7, "name": "Rex"}}}}}}},
+                "/ping": {"get": {"summary": "Ping", "responses": {
+                    "200": {"description": "ok", "content": {"text/plain\r\nx-evil: 1": {"example": "pong"}}}}}},
+                "/bare": {"get": {"summary": "Bare", "responses": {"204": {"description": "none"}}}},
+            },
+        });
+        let planned = plan(&document, &mut ImportReport::default());
+        let by_name = |name: &str| planned.iter().map(|(_, s)| s).find(|s| s.name == name).expect(name).clone();
+        let pet = by_name("Add pet");
+        assert_eq!(pet.backend.mock.status, 201);
+        assert_eq!(
+            serde_json::from_str::<Value>(&pet.backend.mock.body).expect("json"),
+            json!({"id": 7, "name": "Rex"})
+        );
+        assert_eq!(pet.backend.mock.headers.len(), 1);
+        assert_eq!(
+            (pet.backend.mock.headers[0].name.as_str(), pet.backend.mock.headers[0].value.as_str()),
+            ("Content-Type", "application/json")
+        );
+        assert!(pet.clone().validate().is_ok(), "the imported mock is a valid definition");
+        // A media type that could not be a header value is not made one; the API still imports.
+        let ping = by_name("Ping");
+        assert_eq!(ping.backend.mock.body, "pong");
+        assert!(ping.backend.mock.headers.is_empty());
+        assert!(ping.validate().is_ok());
+        // No example: the default mock stays.
+        let bare = by_name("Bare");
+        assert_eq!((bare.backend.mock.body.as_str(), bare.backend.mock.status), ("", 200));
     }
 }

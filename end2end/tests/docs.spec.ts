@@ -1,6 +1,8 @@
-// SDK & Docs: docs and an SDK downloaded from the tab, and an OpenAPI import with its preview.
+// SDK & Docs: docs and an SDK downloaded from the tab, and an OpenAPI import with its preview
+// whose API, released with Mock, answers the document's example.
 import { expect, test } from './fixtures';
 import { readFileSync } from 'fs';
+import { GATEWAY_PORT } from '../playwright.config';
 import { hydrated, logIn } from './helpers';
 
 const spec = `openapi: 3.0.3
@@ -65,4 +67,15 @@ test('download the docs and an SDK, and import a spec with its preview', async (
   await expect(importer.getByRole('region', { name: 'Imported' })).toBeVisible();
   await page.getByRole('link', { name: 'API List' }).click();
   await expect(page.getByRole('row', { name: /Get order/ })).toBeVisible();
+
+  // Released with Mock, the imported API answers its document's example.
+  expect((await page.request.post(`${rest}/groups/docgroup/versions`, { data: { label: '2' } })).status()).toBe(201);
+  const mocked = await page.request.put(`${rest}/groups/docgroup/deployments/test`, { data: { version: '2', backend: { type: 'mock' } } });
+  expect(mocked.status()).toBe(200);
+  const answer = await page.request.get(`http://127.0.0.1:${GATEWAY_PORT}/orders/5`, {
+    headers: { Host: 'docgroup.localhost', 'X-Ca-Stage': 'TEST' },
+  });
+  expect(answer.status()).toBe(200);
+  expect(answer.headers()['content-type']).toBe('application/json');
+  expect(await answer.json()).toEqual({ id: 1 });
 });

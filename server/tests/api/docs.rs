@@ -181,6 +181,38 @@ async fn a_real_world_document_imports_with_its_unsupported_parts_listed() {
     assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("document")));
 }
 
+#[tokio::test]
+async fn an_imported_group_released_with_mock_answers_each_operations_example() {
+    let app = spawn_app().await;
+    let rest = app.rest().await;
+    rest.create_group("zoo").await;
+    let document = json!({"openapi": "3.1.0", "info": {"title": "Zoo", "version": "1"}, "paths": {
+        "/animals": {"post": {"summary": "Add animal", "responses": {"201": {"description": "made",
+            "content": {"application/json": {"example": {"id": 7, "name": "Rex"}}}}}}},
+        "/ping": {"get": {"summary": "Ping", "responses": {"200": {"description": "ok",
+            "content": {"text/plain": {"examples": {"one": {"value": "pong"}}}}}}}},
+    }});
+    let (status, report) = rest.send_raw("/groups/zoo/import", document.to_string()).await;
+    assert_eq!((status, report["applied"].as_bool()), (200, Some(true)), "{report}");
+    rest.freeze("zoo", "1").await;
+    let (status, body) =
+        rest.put("/groups/zoo/deployments/test", json!({"version": "1", "backend": {"type": "mock"}})).await;
+    assert_eq!(status, 200, "{body}");
+    let made = reqwest::Client::new()
+        .post(format!("{}/animals", app.gateway))
+        .header("host", "zoo.localhost")
+        .header("x-ca-stage", "TEST")
+        .send()
+        .await
+        .expect("gateway");
+    assert_eq!(made.status(), 201);
+    assert_eq!(made.headers()["content-type"], "application/json");
+    assert_eq!(made.json::<Value>().await.expect("json"), json!({"id": 7, "name": "Rex"}));
+    let ping = app.call_gateway(reqwest::Method::GET, "zoo.localhost", "TEST", "/ping").await;
+    assert_eq!(ping.headers()["content-type"], "text/plain");
+    assert_eq!(ping.text().await.expect("text"), "pong");
+}
+
 /// Group `hostile`, live in Test on Mock backends, whose APIs are named, pathed, described
 /// and defaulted the way an attacker (or an unlucky user) would.
 async fn hostile_group(app: &TestApp) -> crate::helpers::RestClient {
