@@ -137,6 +137,8 @@ pub struct CompiledApi {
     pub path_params: Vec<String>,
     /// Who may call it.
     pub auth: AuthType,
+    /// An app's API takes an AppCode from the `AppCode` query parameter too.
+    pub appcode_in_query: bool,
     /// Pass-through or mapping.
     pub mode: RequestMode,
     /// Over HTTP, HTTPS or both.
@@ -263,6 +265,8 @@ impl CompiledApi {
             path_params: template.params().map(str::to_owned).collect(),
             segments: template.segments().to_vec(),
             auth: spec.auth,
+            appcode_in_query: spec.auth == AuthType::App
+                && spec.appcode == domain::api::AppCodeLocation::HeaderAndQuery,
             mode: spec.request.mode,
             protocol: spec.request.protocol,
             websocket: spec.request.websocket.then(|| {

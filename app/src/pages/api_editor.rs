@@ -14,8 +14,8 @@ use crate::pages::api_authorize::AuthorizeApiDialog;
 use crate::pages::api_policies::ApiTabs;
 use crate::pages::group::group_param;
 use domain::api::{
-    ApiProtocol, ApiSpec, AuthType, ConstantLocation, ConstantSpec, HeaderSpec, MappingSpec, ParamLocation, ParamSpec,
-    ParamType, RequestMode, SystemParam, SystemParamSpec,
+    ApiProtocol, ApiSpec, AppCodeLocation, AuthType, ConstantLocation, ConstantSpec, HeaderSpec, MappingSpec,
+    ParamLocation, ParamSpec, ParamType, RequestMode, SystemParam, SystemParamSpec,
 };
 use domain::HttpMethod;
 use leptos::prelude::*;
@@ -100,6 +100,7 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
         "name",
         "description",
         "auth",
+        "appcode",
         "request.method",
         "request.path",
         "request.mode",
@@ -136,6 +137,16 @@ fn ApiForm(group: String, id: Option<i32>, initial: ApiSpec, creating: bool) -> 
                         options=opts(&[("none", "None"), ("app", "App (AppCode or signature)")])
                         bound=bind(spec, |s| if s.auth == AuthType::App { "app".into() } else { "none".into() }, |s, v| s.auth = if v == "app" { AuthType::App } else { AuthType::None })
                     />
+                    <Show when=move || spec.with(|s| s.auth == AuthType::App)>
+                        <SelectField
+                            label="AppCode location"
+                            id="api-appcode"
+                            field="appcode"
+                            errors
+                            options=opts(&[("header_and_query", "Header or query (?AppCode=…)"), ("header", "Header only (Authorization: APPCODE …)")])
+                            bound=bind(spec, |s| if s.appcode == AppCodeLocation::Header { "header".into() } else { "header_and_query".into() }, |s, v| s.appcode = if v == "header" { AppCodeLocation::Header } else { AppCodeLocation::HeaderAndQuery })
+                        />
+                    </Show>
                 </div>
                 <TextField label="Description" id="api-description" field="description" errors multiline=true bound=bind(spec, |s| s.description.clone(), |s, v| s.description = v) />
             </section>

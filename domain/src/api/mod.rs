@@ -36,6 +36,26 @@ pub enum AuthType {
     App,
 }
 
+/// Where an app-authenticated API takes an AppCode (Alibaba's "AppCode Authentication
+/// (Header & Query)"): always the `Authorization: APPCODE <code>` header; and, unless the
+/// API turns it off, the `AppCode` query parameter, which never reaches the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppCodeLocation {
+    /// The header or the query parameter (the default).
+    #[default]
+    HeaderAndQuery,
+    /// The header only: an `AppCode` query parameter is an ordinary parameter.
+    Header,
+}
+
+impl AppCodeLocation {
+    /// Whether this is the default (not written out).
+    pub fn is_default(&self) -> bool {
+        *self == AppCodeLocation::default()
+    }
+}
+
 /// How the frontend request becomes the backend request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -152,6 +172,9 @@ pub struct ApiSpec {
     pub description: String,
     /// Who may call it.
     pub auth: AuthType,
+    /// Where an AppCode is taken from (apps' APIs only).
+    #[serde(skip_serializing_if = "AppCodeLocation::is_default")]
+    pub appcode: AppCodeLocation,
     /// The frontend request.
     pub request: RequestSpec,
     /// The backend.

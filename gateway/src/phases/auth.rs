@@ -40,6 +40,18 @@ fn appcode(headers: &HeaderMap) -> Option<&str> {
     (value.len() >= 8 && value[..8].eq_ignore_ascii_case("APPCODE ")).then(|| value[8..].trim())
 }
 
+/// The query parameter an AppCode may come in (Alibaba's name, matched exactly).
+pub const APPCODE_QUERY: &str = "AppCode";
+
+/// The AppCode of the query string, for an API that takes one there: the first
+/// `AppCode` parameter (every one is removed before the backend call).
+fn query_appcode<'q>(api: &CompiledApi, query: &'q [(String, String)]) -> Option<&'q str> {
+    if !api.appcode_in_query {
+        return None;
+    }
+    query.iter().find(|(name, _)| name == APPCODE_QUERY).map(|(_, code)| code.trim())
+}
+
 /// How much of [`authenticate`] to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {
@@ -88,7 +100,7 @@ pub fn authenticate(
     // A signed request's nonce, recorded only once the app is known to be enabled and
     // authorised: a disabled or unauthorised app must not be able to fill the store.
     let mut replay: Option<SignedNonce<'_>> = None;
-    let app = if let Some(code) = appcode(headers) {
+    let app = if let Some(code) = appcode(headers).or_else(|| query_appcode(api, request.query)) {
         ctx.auth = Some(AuthMethod::AppCode);
         apps.by_code(code).ok_or_else(|| GatewayError::Auth(AuthFailure::InvalidAppCode, "Invalid AppCode".into()))?
     } else if let Some(key) = headers.get(signature::X_CA_KEY) {
@@ -102,7 +114,7 @@ pub fn authenticate(
     } else {
         return Err(GatewayError::Auth(
             AuthFailure::MissingCredentials,
-            "this API needs an app: send `Authorization: APPCODE <code>` or sign the request (X-Ca-Key, X-Ca-Signature)"
+            "this API needs an app: send `Authorization: APPCODE <code>` (or `?AppCode=<code>`) or sign the request (X-Ca-Key, X-Ca-Signature)"
                 .into(),
         ));
     };
@@ -362,6 +374,21 @@ mod tests {
         let mut other_key = signed(NOW, "g");
         other_key.insert(signature::X_CA_KEY, HeaderValue::from_static("key2"));
         assert_eq!(check_at(&api, &apps, &nonces, &other_key, NOW), Err(AuthFailure::InvalidAppKey));
+    }
+
+    #[test]
+    fn an_appcode_in_the_query_counts_unless_the_api_takes_the_header_only() {
+        let query = vec![("q".to_owned(), "1".to_owned()), (APPCODE_QUERY.to_owned(), " code1 ".to_owned())];
+        assert_eq!(query_appcode(&api("app"), &query), Some("code1"));
+        let lower = vec![("appcode".to_owned(), "code1".to_owned())];
+        assert_eq!(query_appcode(&api("app"), &lower), None, "the name is matched exactly");
+        let spec: domain::api::ApiSpec = serde_json::from_value(serde_json::json!({
+            "name": "pets", "auth": "app", "appcode": "header", "request": {"method": "GET", "path": "/pets"}
+        }))
+        .expect("spec");
+        let header_only = CompiledApi::compile(7, &spec.validate().expect("valid"), Target::Mock).expect("compile");
+        assert_eq!(query_appcode(&header_only, &query), None);
+        assert!(!api("none").appcode_in_query, "an anonymous API has no AppCode to take");
     }
 
     #[test]

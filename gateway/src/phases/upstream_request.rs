@@ -103,6 +103,10 @@ pub fn upstream_request(
             .collect(),
     };
     out_query.retain(|(k, _)| !mapped_from(ParamLocation::Query, k));
+    // An AppCode is a credential for the gateway, never the backend's, wherever it came in.
+    if api.appcode_in_query {
+        out_query.retain(|(k, _)| k != super::auth::APPCODE_QUERY);
+    }
 
     // Headers, the same way. Room for the gateway's own headers up front: one allocation
     // rather than a rehash for each.

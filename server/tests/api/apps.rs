@@ -254,6 +254,39 @@ async fn only_enabled_apps_authorized_in_time_may_call_and_appcodes_work_too() {
     let response = with_code("wrong".into()).await.expect("send");
     assert_eq!((response.status().as_u16(), code(&response)), (401, "InvalidAppCode".into()));
 
+    // AppCode in the query string (Alibaba's "Header & Query"), the default: it counts, and
+    // the backend never sees it, while the caller's other parameters go on.
+    let in_query = |code: &str| {
+        reqwest::Client::new()
+            .get(format!("{}/pets?AppCode={code}&tag=red", app.gateway))
+            .header("host", HOST)
+            .header("x-ca-stage", "TEST")
+            .send()
+    };
+    let response = in_query(&code_of(&web)).await.expect("send");
+    assert_eq!(response.status(), 200);
+    let echoed: Value = response.json().await.expect("json");
+    assert_eq!(echoed["query"], "tag=red", "the AppCode does not reach the backend: {echoed}");
+    let response = in_query("wrong").await.expect("send");
+    assert_eq!((response.status().as_u16(), code(&response)), (401, "InvalidAppCode".into()));
+    // An API that takes the header only: the query parameter is no credential.
+    let (_, pets) = rest.get(&format!("/groups/petstore/apis/{}", ids[0])).await;
+    let mut header_only = pets.clone();
+    header_only["appcode"] = json!("header");
+    let (status, saved) = rest.put(&format!("/groups/petstore/apis/{}", ids[0]), header_only).await;
+    assert_eq!((status, saved["appcode"].as_str()), (200, Some("header")), "{saved}");
+    rest.freeze("petstore", "2").await;
+    rest.release("petstore", "test", "2", json!({"type": "http", "address": spawn_echo_backend().await})).await;
+    let response = in_query(&code_of(&web)).await.expect("send");
+    assert_eq!((response.status().as_u16(), code(&response)), (401, "MissingCredentials".into()));
+    assert_eq!(with_code(code_of(&web)).await.expect("send").status(), 200, "the header still works");
+    // A careless value is refused by name.
+    let mut careless = pets.clone();
+    careless["appcode"] = json!("query");
+    let (status, refused) = rest.put(&format!("/groups/petstore/apis/{}", ids[0]), careless).await;
+    assert!(status == 400 || status == 422, "{status} {refused}");
+    assert!(refused.to_string().contains("appcode"), "{refused}");
+
     // An app without an authorization for this API.
     let (_, other) = rest.post("/apps", json!({"name": "other"})).await;
     let response = Call::get("/pets", &other).send(&app).await;
