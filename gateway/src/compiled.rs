@@ -95,6 +95,20 @@ pub struct HttpBackend {
     pub system: Vec<(SystemParam, HeaderName)>,
 }
 
+impl HttpBackend {
+    /// Whether a failed attempt may go on to another target: retries are on (`retries`,
+    /// the gateway's setting) and the backend has another target.
+    pub fn resends(&self, retries: u32) -> bool {
+        retries > 0 && self.targets.several()
+    }
+
+    /// Whether a request's body is kept to send again: the API opts in to retrying any
+    /// method and [`HttpBackend::resends`].
+    pub fn keeps_bodies(&self, retries: u32) -> bool {
+        self.retry_any_method && self.resends(retries)
+    }
+}
+
 /// A fixed response.
 #[derive(Debug, Clone)]
 pub struct MockResponse {

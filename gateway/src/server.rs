@@ -511,8 +511,7 @@ async fn read_body(
     let is_function = matches!(backend, Handler::Function(_));
     // An API whose backend may be sent any request again keeps the body to send it again,
     // when there is one and another target to send it to.
-    let replays = matches!(backend, Handler::Http(http) if http.retry_any_method && http.targets.several())
-        && shared.client.settings().retries > 0
+    let replays = matches!(backend, Handler::Http(http) if http.keeps_bodies(shared.client.settings().retries))
         && !hyper::body::Body::is_end_stream(request.body());
     if !(wants_fields || is_function || replays || phases::authenticate_reads_body(api, request.headers())) {
         // A body without a length is cut off (and the backend call fails) past the limit.

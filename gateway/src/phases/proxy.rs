@@ -36,14 +36,13 @@ pub async fn proxy(
     let started = Instant::now();
     let deadline = started + backend.timeout;
     let settings = upstream.settings();
-    let several = backend.targets.several();
     // The gateway's own `Host` (the first target's) becomes each target's own.
     let own_host =
         backend.targets.len() > 1 && request.headers().get(header::HOST) == Some(&backend.origin.host_header);
     // Kept for a second attempt only when one can go elsewhere: a backend's only address
     // costs no header copy per request.
     let retries = settings.retries.min(MAX_RETRIES);
-    let (request, replay) = match retries > 0 && several {
+    let (request, replay) = match backend.resends(retries) {
         true => Replay::of(request, backend.retry_any_method && buffered),
         false => (request, None),
     };
@@ -161,8 +160,7 @@ impl Replay {
             headers: parts.headers.clone(),
             body: bytes.clone(),
         };
-        let body = if bytes.is_empty() { body::full("") } else { body::full(bytes) };
-        (Request::from_parts(parts, body), Some(replay))
+        (Request::from_parts(parts, body::full(bytes)), Some(replay))
     }
 
     fn request(&self) -> Request<Body> {
