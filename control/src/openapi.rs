@@ -11,7 +11,7 @@
 use crate::releases::draft_apis;
 use crate::users::Action;
 use crate::{Control, ControlError, CurrentUser};
-use domain::api::{ApiSpec, AuthType, Constraints, ParamLocation, ParamSpec, ParamType, ValidApi};
+use domain::api::{ApiSpec, AppCodeLocation, AuthType, Constraints, ParamLocation, ParamSpec, ParamType, ValidApi};
 pub use domain::import::{ImportItem, ImportReport, Skipped};
 use domain::release::VersionApi;
 use domain::Environment;
@@ -148,6 +148,9 @@ fn operation(spec: &ApiSpec) -> Value {
     }
     op.insert("responses".into(), json!({"200": success, "default": failure}));
     let security = match spec.auth {
+        AuthType::App if spec.appcode == AppCodeLocation::HeaderAndQuery => {
+            json!([{"AppCode": []}, {"AppCodeQuery": []}, {"XCaSignature": []}])
+        }
         AuthType::App => json!([{"AppCode": []}, {"XCaSignature": []}]),
         AuthType::None => json!([]),
     };
@@ -220,6 +223,8 @@ impl Control {
             "components": {"securitySchemes": {
                 "AppCode": {"type": "apiKey", "in": "header", "name": "Authorization",
                             "description": "`APPCODE <app code>` of an app authorized for the API in the environment"},
+                "AppCodeQuery": {"type": "apiKey", "in": "query", "name": "AppCode",
+                                 "description": "the app code as `?AppCode=` (APIs that accept it there; never passed to the backend)"},
                 "XCaSignature": {"type": "apiKey", "in": "header", "name": "X-Ca-Signature",
                                  "description": "HMAC signature with X-Ca-Key, X-Ca-Timestamp, X-Ca-Nonce, X-Ca-Signature-Method and X-Ca-Signature-Headers (Alibaba Cloud API Gateway compatible)"},
             }},

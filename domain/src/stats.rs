@@ -403,6 +403,10 @@ pub struct StatsView {
 /// The most versions drawn as lines of their own.
 pub const MAX_VERSION_LINES: usize = 6;
 
+/// The version recorded for a request no version answered (no deployment live for the
+/// environment it asked for): the gateway writes it, the Monitoring pages name it.
+pub const NO_VERSION: &str = "-";
+
 /// The label of the versions past [`MAX_VERSION_LINES`], summed.
 pub const OTHER_VERSIONS: &str = "other versions";
 

@@ -89,8 +89,13 @@ pub struct HttpBackend {
     pub mapping: Vec<Mapping>,
     /// Fixed headers.
     pub constant_headers: Vec<(HeaderName, HeaderValue)>,
-    /// Fixed query parameters.
+    /// Fixed query parameters (a caller's own of the same name is dropped).
     pub constant_query: Vec<(String, String)>,
+    /// Fixed values of `{name}` segments of the backend path.
+    pub constant_path: Vec<(String, String)>,
+    /// Fixed body fields: form fields, or string fields of a JSON object (a caller's own of
+    /// the same name is dropped). An API with any has its body read as fields.
+    pub constant_fields: Vec<(String, String)>,
     /// Gateway values as headers.
     pub system: Vec<(SystemParam, HeaderName)>,
 }
@@ -240,10 +245,14 @@ impl CompiledApi {
                 };
                 let mut constant_headers = Vec::new();
                 let mut constant_query = Vec::new();
+                let mut constant_path = Vec::new();
+                let mut constant_fields = Vec::new();
                 for c in &http.constants {
                     match c.location {
                         ConstantLocation::Header => constant_headers.push((header(&c.name)?, value(&c.value)?)),
                         ConstantLocation::Query => constant_query.push((c.name.clone(), c.value.clone())),
+                        ConstantLocation::Path => constant_path.push((c.name.clone(), c.value.clone())),
+                        ConstantLocation::Form => constant_fields.push((c.name.clone(), c.value.clone())),
                     }
                 }
                 let mut system = Vec::new();
@@ -267,6 +276,8 @@ impl CompiledApi {
                         .collect(),
                     constant_headers,
                     constant_query,
+                    constant_path,
+                    constant_fields,
                     system,
                 }))
             }

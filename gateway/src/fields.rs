@@ -20,11 +20,13 @@ pub enum Fields {
     Other(Bytes),
 }
 
-/// Whether the API needs its request body as fields.
+/// Whether the API needs its request body as fields: it declares body parameters, maps
+/// values into or out of the body, or adds constant fields.
 pub fn needed(api: &CompiledApi) -> bool {
     let body = |l: ParamLocation| matches!(l, ParamLocation::Form | ParamLocation::Body);
     api.params.iter().any(|p| body(p.location))
-        || matches!(&api.backend, crate::compiled::Backend::Http(b) if b.mapping.iter().any(|m| body(m.location)))
+        || matches!(&api.backend, crate::compiled::Backend::Http(b)
+            if b.mapping.iter().any(|m| body(m.location)) || !b.constant_fields.is_empty())
 }
 
 /// Parses a body by its content type.
@@ -105,6 +107,29 @@ impl Fields {
         }
     }
 
+    /// Sets a constant field, replacing any the caller sent of that name: a form field in a
+    /// form body, a string field in a JSON object; an empty body becomes a form. Refused for a
+    /// body that is neither (the constant would silently be missing).
+    pub fn set_constant(&mut self, name: &str, value: &str) -> Result<(), GatewayError> {
+        match self {
+            Fields::Form(pairs) => {
+                pairs.retain(|(k, _)| k != name);
+                pairs.push((name.to_owned(), value.to_owned()));
+            }
+            Fields::Json(map) => {
+                map.insert(name.to_owned(), serde_json::Value::String(value.to_owned()));
+            }
+            Fields::Other(bytes) if bytes.is_empty() => *self = Fields::Form(vec![(name.to_owned(), value.to_owned())]),
+            Fields::Other(_) => {
+                return Err(GatewayError::UnsupportedMediaType(
+                    "this API adds fields to the body: send application/x-www-form-urlencoded or application/json"
+                        .into(),
+                ))
+            }
+        }
+        Ok(())
+    }
+
     /// The body and its content type.
     pub fn into_body(self) -> (Body, Option<HeaderValue>, usize) {
         match self {
@@ -156,5 +181,21 @@ mod tests {
         let (_, content_type, len) = fields.into_body();
         assert_eq!(content_type.expect("type"), "application/json");
         assert_eq!(len, r#"{"id":"7"}"#.len());
+    }
+
+    #[test]
+    fn a_constant_field_replaces_the_callers_and_needs_a_form_or_json_body() {
+        let mut form = parse(&headers("application/x-www-form-urlencoded"), Bytes::from("source=evil&a=1&source=x"))
+            .expect("form");
+        form.set_constant("source", "gantry").expect("form");
+        assert_eq!(form, Fields::Form(vec![("a".into(), "1".into()), ("source".into(), "gantry".into())]));
+        let mut json = parse(&headers("application/json"), Bytes::from(r#"{"source": 5}"#)).expect("json");
+        json.set_constant("source", "gantry").expect("json");
+        assert_eq!(json.get(ParamLocation::Body, "source").as_deref(), Some("gantry"));
+        let mut empty = Fields::Other(Bytes::new());
+        empty.set_constant("source", "gantry").expect("empty");
+        assert_eq!(empty.into_body().1.expect("type"), "application/x-www-form-urlencoded");
+        let mut text = Fields::Other(Bytes::from("hello"));
+        assert!(matches!(text.set_constant("source", "gantry"), Err(GatewayError::UnsupportedMediaType(_))));
     }
 }

@@ -418,12 +418,14 @@ fn ConstantRow(spec: RwSignal<ApiSpec>, errors: Errors, i: usize) -> impl IntoVi
             f(c)
         }
     };
-    let location = |c: &ConstantSpec| if c.location == ConstantLocation::Query { "query" } else { "header" };
+    let options: Vec<(&'static str, &'static str)> =
+        vec![("header", "Header"), ("query", "Query"), ("path", "Path"), ("form", "Form body")];
     view! {
         <div class="param-row">
             <Cell label=format!("Constant {n} name") id=format!("constant-{i}-name") placeholder="name" bound=bind(spec, move |s| get(s).name, move |s, v| set(s, &|c| c.name = v.clone())) />
-            <Choice label=format!("Constant {n} location") options=vec![("header", "Header"), ("query", "Query")] bound=bind(spec, move |s| location(&get(s)).into(), move |s, v| set(s, &|c| c.location = if v == "query" { ConstantLocation::Query } else { ConstantLocation::Header })) />
+            <Choice label=format!("Constant {n} location") options bound=bind(spec, move |s| get(s).location.as_str().into(), move |s, v| set(s, &|c| c.location = ConstantLocation::parse(&v).unwrap_or_default())) />
             <Cell label=format!("Constant {n} value") id=format!("constant-{i}-value") placeholder="value" bound=bind(spec, move |s| get(s).value, move |s, v| set(s, &|c| c.value = v.clone())) />
+            <Cell label=format!("Constant {n} description") id=format!("constant-{i}-description") placeholder="why it is there" bound=bind(spec, move |s| get(s).description, move |s, v| set(s, &|c| c.description = v.clone())) />
             {remove_button(format!("Remove constant {n}"), move || spec.update(|s| { if i < s.backend.http.constants.len() { s.backend.http.constants.remove(i); } }))}
             <RowErrors errors prefix=format!("backend.http.constants[{i}].") />
         </div>

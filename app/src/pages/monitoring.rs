@@ -107,7 +107,7 @@ fn by_version(view: &StatsView, charts: Vec<(&'static str, String, String)>) -> 
                     {versions
                         .into_iter()
                         .map(|v: VersionSeries| {
-                            let name = if v.version == "-" { "(no version live)".to_owned() } else { v.version.clone() };
+                            let name = if v.version == domain::stats::NO_VERSION { "(no version live)".to_owned() } else { v.version.clone() };
                             view! {
                                 <tr>
                                     <td>{name}</td>

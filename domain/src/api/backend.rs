@@ -57,15 +57,50 @@ pub enum ConstantLocation {
     Header,
     /// A query parameter.
     Query,
+    /// A `{name}` segment of the backend path.
+    Path,
+    /// A field of the body: a form field, or a string field of a JSON object body.
+    Form,
+}
+
+impl ConstantLocation {
+    /// Every location, in the order the editor offers them.
+    pub const ALL: [ConstantLocation; 4] =
+        [ConstantLocation::Header, ConstantLocation::Query, ConstantLocation::Path, ConstantLocation::Form];
+
+    /// The JSON name (also the word in error messages).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConstantLocation::Header => "header",
+            ConstantLocation::Query => "query",
+            ConstantLocation::Path => "path",
+            ConstantLocation::Form => "form",
+        }
+    }
+
+    /// Parses the JSON name.
+    pub fn parse(raw: &str) -> Option<ConstantLocation> {
+        ConstantLocation::ALL.into_iter().find(|l| l.as_str() == raw)
+    }
+
+    /// The parameter location whose naming rules apply (and whose mappings it may collide with).
+    fn param_location(self) -> ParamLocation {
+        match self {
+            ConstantLocation::Header => ParamLocation::Header,
+            ConstantLocation::Query => ParamLocation::Query,
+            ConstantLocation::Path => ParamLocation::Path,
+            ConstantLocation::Form => ParamLocation::Form,
+        }
+    }
 }
 
 /// A fixed value always sent to the backend.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ConstantSpec {
-    /// Header or query name.
+    /// Header, query, path segment or body field name.
     pub name: String,
-    /// Header or query.
+    /// Where it goes.
     #[serde(rename = "in")]
     pub location: ConstantLocation,
     /// The value.
@@ -242,7 +277,7 @@ pub(super) fn validate_backend(
     let method = check_target(http, unified, kind, errors);
     let targets = check_mapping(http, &declared, errors);
     let path = check_backend_path(http, &declared, template, errors);
-    let constants = check_constants(http, &targets, errors);
+    let constants = check_constants(http, &targets, &declared, path.as_ref().or(template), errors);
     check_system_params(http, &constants, errors);
     check_mock(&mut spec.mock, errors);
     check_function(&spec.function, unified, kind, errors);
@@ -336,8 +371,13 @@ fn check_backend_path(
     template: Option<&PathTemplate>,
     errors: &mut Errors,
 ) -> Option<PathTemplate> {
-    let path_targets: HashSet<&str> =
-        http.mapping.iter().filter(|m| m.location == ParamLocation::Path).map(|m| m.name.as_str()).collect();
+    let path_targets: HashSet<&str> = http
+        .mapping
+        .iter()
+        .filter(|m| m.location == ParamLocation::Path)
+        .map(|m| m.name.as_str())
+        .chain(http.constants.iter().filter(|c| c.location == ConstantLocation::Path).map(|c| c.name.trim()))
+        .collect();
     let backend_path = match optional(&http.path) {
         Some(raw) => errors.check("backend.http.path", PathTemplate::parse(raw)),
         None => None,
@@ -347,7 +387,9 @@ fn check_backend_path(
             if !declared.contains(name) && !path_targets.contains(name) {
                 errors.add(
                     "backend.http.path",
-                    format!("`{{{name}}}` is neither a declared parameter nor the target of a mapping"),
+                    format!(
+                        "`{{{name}}}` is neither a declared parameter, the target of a mapping nor a path constant"
+                    ),
                 );
             }
         }
@@ -366,29 +408,42 @@ fn check_backend_path(
     backend_path
 }
 
-/// Constants: valid, unique, and not fighting a mapping for the same place. Returns them as
+/// Constants: valid, unique, and not fighting a mapping or a caller's value for the same
+/// place; a path constant needs its `{name}` segment in the backend path. Returns them as
 /// `(location, name)`.
 fn check_constants(
     http: &mut HttpBackendSpec,
     targets: &HashSet<(&'static str, String)>,
+    declared: &HashSet<String>,
+    backend_path: Option<&PathTemplate>,
     errors: &mut Errors,
 ) -> HashSet<(&'static str, String)> {
     let mut constants = HashSet::new();
     for (i, constant) in http.constants.iter_mut().enumerate() {
         let at = |field: &str| format!("backend.http.constants[{i}].{field}");
-        let (location, checked) = match constant.location {
-            ConstantLocation::Header => ("header", names::header_name(&constant.name)),
-            ConstantLocation::Query => ("query", names::param_name(&constant.name)),
-        };
-        if let Some(name) = errors.check(at("name"), checked) {
+        let location = constant.location.as_str();
+        if let Some(name) = errors.check(at("name"), constant.location.param_location().check_name(&constant.name)) {
             if !constants.insert((location, name.clone())) {
                 errors.add(at("name"), format!("{location} `{name}` is set twice"));
             } else if targets.contains(&(location, name.clone())) {
                 errors.add(at("name"), format!("{location} `{name}` is also the target of a mapping"));
+            } else if constant.location == ConstantLocation::Path {
+                if declared.contains(&name) {
+                    errors.add(at("name"), format!("path `{{{name}}}` is also a request parameter: map one of them"));
+                } else if !backend_path.is_some_and(|p| p.params().any(|p| p == name)) {
+                    errors.add(at("name"), format!("the backend path has no `{{{name}}}` segment"));
+                }
             }
             constant.name = name;
         }
         errors.check(at("value"), names::header_value(&constant.value));
+        if constant.location == ConstantLocation::Path {
+            let value = constant.value.as_str();
+            if value.is_empty() || value == "." || value == ".." {
+                errors
+                    .add(at("value"), "a path constant needs a value that is a path segment (not empty, `.` or `..`)");
+            }
+        }
     }
     constants
 }
@@ -491,6 +546,53 @@ mod tests {
             fields(&spec),
             ["backend.http.constants[1].name", "backend.http.constants[2].name", "backend.http.constants[3].value"]
         );
+    }
+
+    #[test]
+    fn path_constants_fill_their_own_segment_and_form_constants_are_fields() {
+        let constant = |name: &str, location, value: &str| ConstantSpec {
+            name: name.into(),
+            location,
+            value: value.into(),
+            description: "fixed".into(),
+        };
+        let mut spec = pet_api();
+        spec.backend.http.path = Some("/v1/{tenant}/pets/{id}".into());
+        spec.backend.http.constants.push(constant("tenant", ConstantLocation::Path, "acme"));
+        spec.backend.http.constants.push(constant("source", ConstantLocation::Form, "gantry"));
+        let valid = spec.validate().expect("a path constant fills {tenant}");
+        assert_eq!(valid.backend.http.constants[1].location, ConstantLocation::Path);
+
+        // No `{tenant}` segment without the constant.
+        let mut without = spec.clone();
+        without.backend.http.constants.remove(1);
+        assert_eq!(fields(&without), ["backend.http.path"]);
+
+        // A segment the path lacks, one the caller fills too, dot-segment and empty values, a
+        // form field name that is not a name, and the same field twice.
+        let mut bad = spec.clone();
+        bad.backend.http.constants.push(constant("nowhere", ConstantLocation::Path, "x"));
+        bad.backend.http.constants.push(constant("petId", ConstantLocation::Path, "1"));
+        bad.backend.http.constants.push(constant("tenant", ConstantLocation::Path, "again"));
+        bad.backend.http.constants.push(constant("source", ConstantLocation::Form, "twice"));
+        bad.backend.http.constants.push(constant("a b", ConstantLocation::Form, "x"));
+        assert_eq!(
+            fields(&bad),
+            [
+                "backend.http.constants[3].name",
+                "backend.http.constants[4].name",
+                "backend.http.constants[5].name",
+                "backend.http.constants[6].name",
+                "backend.http.constants[7].name"
+            ]
+        );
+        for value in ["", ".", ".."] {
+            let mut dots = spec.clone();
+            dots.backend.http.constants[1].value = value.into();
+            assert_eq!(fields(&dots), ["backend.http.constants[1].value"], "{value:?}");
+        }
+        assert_eq!(ConstantLocation::parse("form"), Some(ConstantLocation::Form));
+        assert_eq!(ConstantLocation::parse("body"), None);
     }
 
     #[test]

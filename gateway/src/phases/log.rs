@@ -57,7 +57,7 @@ pub fn sample(
         group_id: ctx.group.as_ref()?.id,
         api_id: ctx.api.as_ref().map_or(-1, |a| a.id),
         env: ctx.environment?,
-        version: ctx.version.as_deref().unwrap_or("-"),
+        version: ctx.version.as_deref().unwrap_or(domain::stats::NO_VERSION),
         status: status.as_u16(),
         latency_us: ctx.started.elapsed().as_micros() as u64,
         bytes: bytes.unwrap_or(0),

@@ -172,7 +172,17 @@ pub fn upstream_request(
             }
         }
     }
-    out_query.extend(backend.constant_query.iter().cloned());
+    // Constants win over whatever the caller sent in their place.
+    if !backend.constant_query.is_empty() {
+        out_query.retain(|(k, _)| !backend.constant_query.iter().any(|(name, _)| name == k));
+        out_query.extend(backend.constant_query.iter().cloned());
+    }
+    path_values.extend(backend.constant_path.iter().cloned());
+    if let Some(fields) = fields.as_mut() {
+        for (name, value) in &backend.constant_fields {
+            fields.set_constant(name, value)?;
+        }
+    }
 
     // The path, with parameters filled in.
     let mut path = String::new();
@@ -346,6 +356,56 @@ mod tests {
         assert_eq!(h["host"], "backend");
         assert_eq!(h["x-forwarded-for"], "198.51.100.9, 192.0.2.1");
         assert!(!h.contains_key("x-ca-signature"));
+    }
+
+    #[test]
+    fn a_callers_own_value_never_rides_beside_a_constant() {
+        // Pass-through forwards the caller's query: a `source` of its own would reach the
+        // backend before the constant, and a backend reading the first value would trust it.
+        let api = compiled(
+            serde_json::json!({"name": "any", "request": {"method": "GET", "path": "/files"},
+                "backend": {"http": {"constants": [{"name": "source", "in": "query", "value": "gantry"}]}}}),
+            Target::Http(domain::Targets::parse("http://backend").expect("address")),
+        );
+        let request = upstream_for(&api, "/files", "source=evil&q=1&source=worse", HeaderMap::new());
+        assert_eq!(request.uri().to_string(), "http://backend/files?q=1&source=gantry");
+    }
+
+    #[test]
+    fn path_and_form_constants_fill_their_segment_and_field() {
+        let api = compiled(
+            serde_json::json!({"name": "post", "request": {"method": "POST", "path": "/orders"},
+            "backend": {"http": {"path": "/v1/{tenant}/orders", "constants": [
+                {"name": "tenant", "in": "path", "value": "acme corp"},
+                {"name": "channel", "in": "form", "value": "gateway"}
+            ]}}}),
+            Target::Http(domain::Targets::parse("http://backend").expect("address")),
+        );
+        assert!(crate::fields::needed(&api), "form constants need the body as fields");
+        let Backend::Http(backend) = &api.backend else { panic!("http") };
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        let ctx = RequestContext::new(Method::POST, "/orders", &headers, &CLIENT.into());
+        let values = validate(&api, &[], &[], &headers, None).expect("valid");
+        let fields = crate::fields::parse(&headers, bytes::Bytes::from("item=7&channel=forged")).expect("form");
+        let mut request = Request::new(body::full(""));
+        *request.method_mut() = Method::POST;
+        *request.headers_mut() = headers.clone();
+        let upstream =
+            upstream_request(&ctx, &api, backend, request, Vec::new(), &values, Some(fields)).expect("upstream");
+        assert_eq!(upstream.uri().path(), "/v1/acme%20corp/orders");
+        assert_eq!(upstream.headers()[header::CONTENT_LENGTH], "22");
+        assert_eq!(body::in_memory(upstream.into_body()).expect("in memory"), "item=7&channel=gateway");
+
+        // A body that is neither a form nor JSON cannot carry the field: refused, not sent
+        // without it.
+        let mut text = HeaderMap::new();
+        text.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        let fields = crate::fields::parse(&text, bytes::Bytes::from("hello")).expect("kept");
+        let mut request = Request::new(body::full(""));
+        *request.headers_mut() = text;
+        let refused = upstream_request(&ctx, &api, backend, request, Vec::new(), &values, Some(fields));
+        assert!(matches!(refused, Err(GatewayError::UnsupportedMediaType(_))));
     }
 
     #[test]

@@ -134,7 +134,20 @@ async fn export_import_export_gives_the_same_document() {
     let (status, first) = rest.get("/groups/petstore/openapi?source=draft").await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["openapi"], "3.1.0");
-    assert!(first["paths"]["/pets"]["get"]["security"].as_array().is_some_and(|s| !s.is_empty()));
+    // An AppCode goes in the header or, unless the API says header only, the query string.
+    assert_eq!(
+        first["paths"]["/pets"]["get"]["security"],
+        json!([{"AppCode": []}, {"AppCodeQuery": []}, {"XCaSignature": []}])
+    );
+    assert_eq!(first["components"]["securitySchemes"]["AppCodeQuery"]["in"], "query");
+    assert_eq!(first["components"]["securitySchemes"]["AppCodeQuery"]["name"], "AppCode");
+    let header_only = json!({"name": "Header only", "auth": "app", "appcode": "header", "request": {"method": "GET", "path": "/strict"},
+        "backend": {"unified": false, "type": "mock"}});
+    let (status, strict) = rest.post("/groups/petstore/apis", header_only).await;
+    assert_eq!(status, 201, "{strict}");
+    let (_, with_strict) = rest.get("/groups/petstore/openapi?source=draft").await;
+    assert_eq!(with_strict["paths"]["/strict"]["get"]["security"], json!([{"AppCode": []}, {"XCaSignature": []}]));
+    assert_eq!(rest.delete(&format!("/groups/petstore/apis/{}", strict["id"])).await.0, 204);
 
     rest.create_group("copy").await;
     let (status, preview) = rest.send_raw("/groups/copy/import?dry_run=true", first.to_string()).await;
