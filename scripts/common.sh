@@ -138,6 +138,8 @@ setup_browser_tests() {
   have=$(node -p "try { require('./end2end/node_modules/@playwright/test/package.json').version } catch { '' }")
   # TypeScript compiles the generated TypeScript SDK in a Rust integration test.
   if [ ! -f end2end/node_modules/typescript/package.json ]; then have=""; fi
+  # axe-core checks each console page for accessibility in the browser tests.
+  if [ ! -f end2end/node_modules/@axe-core/playwright/package.json ]; then have=""; fi
   if [ "$want" != "$have" ]; then
     step "installing Playwright $want (npm; it drives Debian's Chromium)"
     (cd end2end && npm ci --no-audit --no-fund --silent)

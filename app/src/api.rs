@@ -253,8 +253,17 @@ pub async fn delete_group(name: String) -> Result<(), ConsoleError> {
 
 /// One page of a group's APIs matching `q`.
 #[server]
-pub async fn list_apis(group: String, q: String, page: u64, per_page: u64) -> Result<ApiPage, ConsoleError> {
-    let query = domain::views::ApiQuery { q, page, per_page };
+pub async fn list_apis(
+    group: String,
+    q: String,
+    page: u64,
+    per_page: u64,
+    sort: Option<String>,
+    desc: bool,
+) -> Result<ApiPage, ConsoleError> {
+    // A column the list does not have (an edited URL) sorts by name.
+    let sort = sort.as_deref().and_then(domain::views::ApiSort::parse).unwrap_or_default();
+    let query = domain::views::ApiQuery { q, page, per_page, sort, desc };
     Ok(ssr::control()?.list_apis(&group, &query).await?)
 }
 
@@ -331,6 +340,19 @@ pub async fn release(
             control.release(&group, environment, &spec, &user).await?
         }
     })
+}
+
+/// Releases one API: what is live in `environment` with this API's draft in its place, as a
+/// new version (`Control::release_api`).
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn release_api(
+    group: String,
+    id: i32,
+    environment: Environment,
+    spec: domain::release::ApiReleaseSpec,
+) -> Result<DeploymentView, ConsoleError> {
+    let (control, user) = (ssr::control()?, ssr::current_user()?);
+    Ok(control.release_api(&group, id, environment, &spec, &user).await?)
 }
 
 /// Starts a canary beside an environment's version, or changes it.

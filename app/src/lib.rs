@@ -9,6 +9,7 @@
 //! - [`error`]: [`error::ConsoleError`], the one error type of every server function.
 //! - [`components`]: labelled fields with their errors, selects, dialogs, and
 //!   [`components::on_done`], the one way a page reacts to a finished call.
+//! - [`list`]: search, sort and paging of list pages, kept in the URL.
 //! - [`pages`]: one module per page.
 //! - `charts` (server only): SVG line charts and sparklines drawn with `plotters`.
 //!
@@ -23,6 +24,7 @@ pub mod charts;
 pub mod components;
 pub mod error;
 mod layout;
+pub mod list;
 pub mod pages;
 
 pub use layout::{shell, App};

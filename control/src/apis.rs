@@ -6,7 +6,7 @@ use crate::entity::api;
 use crate::users::Action;
 use crate::{audit, Control, ControlError, CurrentUser, FieldError};
 use domain::api::{ApiSpec, ValidApi};
-pub use domain::views::{ApiPage, ApiQuery, ApiView};
+pub use domain::views::{ApiPage, ApiQuery, ApiSort, ApiView};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order, PaginatorTrait,
@@ -48,8 +48,17 @@ impl Control {
             );
         }
         let total = select.clone().count(self.db()).await?;
+        let order = if query.desc { Order::Desc } else { Order::Asc };
+        let by_name = Expr::expr(Func::lower(Expr::col(api::Column::Name)));
+        select = match query.sort {
+            ApiSort::Name => select,
+            ApiSort::Method => select.order_by(api::Column::Method, order.clone()),
+            ApiSort::Path => select.order_by(api::Column::Path, order.clone()),
+            ApiSort::Updated => select.order_by(api::Column::UpdatedAt, order.clone()),
+        };
+        let name_order = if query.sort == ApiSort::Name { order } else { Order::Asc };
         let rows = select
-            .order_by(Expr::expr(Func::lower(Expr::col(api::Column::Name))), Order::Asc)
+            .order_by(by_name, name_order)
             .order_by_asc(api::Column::Id)
             .offset((page - 1) * per_page)
             .limit(per_page)
@@ -155,7 +164,7 @@ impl Control {
     }
 }
 
-async fn find_api_in(db: &impl ConnectionTrait, group_id: i32, id: i32) -> Result<api::Model, ControlError> {
+pub(crate) async fn find_api_in(db: &impl ConnectionTrait, group_id: i32, id: i32) -> Result<api::Model, ControlError> {
     api::Entity::find_by_id(id)
         .filter(api::Column::GroupId.eq(group_id))
         .one(db)
@@ -312,11 +321,26 @@ mod tests {
             control.create_api("petstore", &spec, &admin()).await.expect("create");
         }
         control.create_api("petstore", &api("Find_Pets", "GET", "/pets"), &admin()).await.expect("create");
-        let page2 =
-            control.list_apis("petstore", &ApiQuery { q: String::new(), page: 2, per_page: 10 }).await.expect("page");
+        let page2 = control
+            .list_apis("petstore", &ApiQuery { page: 2, per_page: 10, ..Default::default() })
+            .await
+            .expect("page");
         assert_eq!(page2.total, 26);
         assert_eq!(page2.items.len(), 10);
         assert_eq!(page2.items[0].spec.name, "api-10");
+        // Sorted by path, Z to A: `/pets` comes after every `/items/…`, so first.
+        let by_path_desc = ApiQuery { sort: ApiSort::Path, desc: true, per_page: 3, ..Default::default() };
+        let names: Vec<String> = control
+            .list_apis("petstore", &by_path_desc)
+            .await
+            .expect("sorted")
+            .items
+            .into_iter()
+            .map(|a| a.spec.name)
+            .collect();
+        assert_eq!(names, ["Find_Pets", "api-09", "api-08"]);
+        let by_name_desc = ApiQuery { desc: true, per_page: 1, ..Default::default() };
+        assert_eq!(control.list_apis("petstore", &by_name_desc).await.expect("sorted").items[0].spec.name, "Find_Pets");
         let by_path =
             control.list_apis("petstore", &ApiQuery { q: "/ITEMS/n1".into(), ..Default::default() }).await.expect("q");
         assert_eq!(by_path.total, 11, "n1 and n10-n19");

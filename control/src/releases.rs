@@ -12,7 +12,8 @@ use crate::revision::Refresh;
 use crate::users::Action;
 use crate::{Control, ControlError, CurrentUser, FieldError};
 use domain::release::{
-    DeployBackend, DeploymentEventView, DeploymentView, Diff, ReleaseSpec, VersionApi, VersionSpec, VersionView,
+    ApiReleaseSpec, DeployBackend, DeploymentEventView, DeploymentView, Diff, ReleaseSpec, VersionApi, VersionSpec,
+    VersionView,
 };
 use domain::release::{LiveVersion, OfflineApi};
 use domain::Environment;
@@ -130,6 +131,18 @@ impl Control {
         spec: &VersionSpec,
         actor: &CurrentUser,
     ) -> Result<VersionView, ControlError> {
+        self.freeze(group, spec, None, actor).await
+    }
+
+    /// Freezes `apis`, or the draft when `None` (read in the same transaction), into a new
+    /// version of the group.
+    async fn freeze(
+        &self,
+        group: &str,
+        spec: &VersionSpec,
+        apis: Option<Vec<VersionApi>>,
+        actor: &CurrentUser,
+    ) -> Result<VersionView, ControlError> {
         actor.require(Action::EditGroup(group))?;
         let group = self.find_group(group).await?;
         let spec = spec.validate().map_err(ControlError::Validation)?;
@@ -142,18 +155,13 @@ impl Control {
         if taken.is_some() {
             return Err(ControlError::field("label", format!("version `{}` already exists in this group", spec.label)));
         }
-        let draft = api::Entity::find()
-            .filter(api::Column::GroupId.eq(group.id))
-            .order_by_asc(api::Column::Id)
-            .all(&txn)
-            .await?;
-        if draft.is_empty() {
+        let apis = match apis {
+            Some(apis) => apis,
+            None => draft_apis(&txn, group.id).await?,
+        };
+        if apis.is_empty() {
             return Err(ControlError::field("label", "the draft has no APIs to freeze"));
         }
-        let apis = draft
-            .into_iter()
-            .map(|m| Ok(VersionApi { id: m.id, spec: m.spec()? }))
-            .collect::<Result<Vec<_>, ControlError>>()?;
         let snapshot = to_json(&apis)?;
         let hash = hex::encode(Sha256::digest(snapshot.to_string().as_bytes()));
         let base = version::Entity::find()
@@ -537,7 +545,24 @@ impl Control {
         if !errors.is_empty() {
             return Err(ControlError::Validation(errors));
         }
-        let created = self.create_version(group, version, actor).await?;
+        self.freeze_and_release(&found, env, version, None, backend, note, actor).await
+    }
+
+    /// Freezes `apis` (the draft when `None`) into version `version` and releases it; a
+    /// refused release takes the version away again.
+    #[allow(clippy::too_many_arguments)]
+    async fn freeze_and_release(
+        &self,
+        found: &api_group::Model,
+        env: Environment,
+        version: &VersionSpec,
+        apis: Option<Vec<VersionApi>>,
+        backend: &DeployBackend,
+        note: &str,
+        actor: &CurrentUser,
+    ) -> Result<DeploymentView, ControlError> {
+        let group = found.name.as_str();
+        let created = self.freeze(group, version, apis, actor).await?;
         let spec = ReleaseSpec { version: created.label.clone(), backend: backend.clone(), note: note.to_owned() };
         match self.release(group, env, &spec, actor).await {
             Ok(view) => Ok(view),
@@ -550,6 +575,133 @@ impl Control {
                 Err(error)
             }
         }
+    }
+
+    /// Releases one API to `env` (Alibaba's per-API publish) as a group version: what is live
+    /// there with this API's draft in place of its live copy (or added), frozen under the
+    /// given label or `{live}-api{id}` (`-2`, `-3`… when taken), released with the live
+    /// deployment's backend unless another is given. Nothing live there: the version holds
+    /// this API alone and the backend must be given. The other live APIs are not touched, so
+    /// the rest of the draft stays unreleased; the version's diff shows exactly this API.
+    pub async fn release_api(
+        &self,
+        group: &str,
+        api_id: i32,
+        env: Environment,
+        spec: &ApiReleaseSpec,
+        actor: &CurrentUser,
+    ) -> Result<DeploymentView, ControlError> {
+        actor.require(Action::Deploy(group, env))?;
+        self.approval_gate(env)?;
+        let found = self.find_group(group).await?;
+        let draft = crate::apis::find_api_in(self.db(), found.id, api_id).await?;
+        let draft = VersionApi { id: draft.id, spec: draft.spec()? };
+        let live = deployment::Entity::find()
+            .filter(deployment::Column::GroupId.eq(found.id))
+            .filter(deployment::Column::Environment.eq(env.as_str()))
+            .one(self.db())
+            .await?;
+        let (mut apis, live_backend, live_label) = match &live {
+            Some(live) => {
+                let frozen = version::Entity::find_by_id(live.version_id)
+                    .one(self.db())
+                    .await?
+                    .ok_or_else(|| ControlError::Internal("a live deployment without its version".into()))?;
+                (frozen.apis()?, Some(live.backend()?), Some(frozen.label))
+            }
+            None => (Vec::new(), None, None),
+        };
+        let mut errors = Vec::new();
+        let backend = match spec.backend.clone().or(live_backend) {
+            Some(backend) => backend,
+            None => {
+                errors.push(FieldError::new(
+                    "backend",
+                    format!("nothing is live in {}: choose where unified APIs go", env.label()),
+                ));
+                DeployBackend::Mock
+            }
+        };
+        // The API's live copy goes; its draft must fit beside the other live APIs.
+        apis.retain(|a| a.id != api_id);
+        for other in &apis {
+            if other.spec.name == draft.spec.name || other.spec.route_conflicts(&draft.spec) {
+                errors.push(FieldError::new(
+                    "api",
+                    format!(
+                        "`{}` ({} {}) clashes with live API `{}` ({} {}): release the group instead",
+                        draft.spec.name,
+                        draft.spec.request.method,
+                        draft.spec.request.path,
+                        other.spec.name,
+                        other.spec.request.method,
+                        other.spec.request.path
+                    ),
+                ));
+            }
+        }
+        apis.push(draft.clone());
+        apis.sort_by_key(|a| a.id);
+        let label = match spec.label.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+            Some(label) => label.to_owned(),
+            None => self.free_label(found.id, live_label.as_deref(), api_id).await?,
+        };
+        let description = match &live_label {
+            Some(live) => format!("{live} with API `{}` from the draft", draft.spec.name),
+            None => format!("API `{}` from the draft", draft.spec.name),
+        };
+        let version = VersionSpec { label, description: description.chars().take(500).collect() };
+        if let Err(found) = version.validate() {
+            errors.extend(found);
+        }
+        match backend.validate() {
+            Ok(backend) => {
+                let services = self.service_directory(self.db()).await?;
+                errors.extend(release_problems(&apis, &backend, &services, env))
+            }
+            Err(found) => errors.extend(found),
+        }
+        if let Err(message) = domain::names::text(&spec.note, 500) {
+            errors.push(FieldError::new("note", message));
+        }
+        if !errors.is_empty() {
+            return Err(ControlError::Validation(errors));
+        }
+        self.freeze_and_release(&found, env, &version, Some(apis), &backend, &spec.note, actor).await
+    }
+
+    /// `{live}-api{id}`, or with `-2`, `-3`… when taken; `api{id}` (and on) when that would be
+    /// too long for a label.
+    async fn free_label(&self, group_id: i32, live: Option<&str>, api_id: i32) -> Result<String, ControlError> {
+        let taken: std::collections::HashSet<String> =
+            self.group_versions(group_id).await?.into_iter().map(|v| v.label).collect();
+        // Publishing the same API again counts on from the earlier label (`1-api7` then
+        // `1-api7-2`), rather than growing it (`1-api7-api7`).
+        let own = format!("-api{api_id}");
+        let base = live.map(|live| match live.rfind(&own) {
+            Some(at) => {
+                let rest = &live[at + own.len()..];
+                let counted = rest.is_empty()
+                    || rest.strip_prefix('-').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                if counted {
+                    &live[..at]
+                } else {
+                    live
+                }
+            }
+            None => live,
+        });
+        let stem = match base {
+            Some(base) if base.len() + own.len() + "-999".len() <= 32 => format!("{base}{own}"),
+            _ => format!("api{api_id}"),
+        };
+        let mut label = stem.clone();
+        let mut n = 1;
+        while taken.contains(&label) {
+            n += 1;
+            label = format!("{stem}-{n}");
+        }
+        Ok(label)
     }
 
     /// Removes a version no deployment uses, without an audit event: for a version made by

@@ -87,26 +87,47 @@ impl Control {
                     api_name: api.spec.name.clone(),
                     route: route(&api.spec),
                     version: Some(frozen.label.clone()),
+                    through_release: if api.spec.backend.unified { vec![env] } else { Vec::new() },
                 });
             }
         }
         Ok((users, groups))
     }
 
-    /// Draft APIs (any group) whose own configuration names service `name`.
+    /// Draft APIs (any group) that use service `name`: those whose own configuration names
+    /// it, and unified ones whose group is released (or has a canary) with the service as
+    /// its backend in some environment, which the next release of the draft would keep.
     async fn draft_users(&self, name: &str) -> Result<Vec<ServiceUser>, ControlError> {
         let group_names: HashMap<i32, String> =
             api_group::Entity::find().all(self.db()).await?.into_iter().map(|g| (g.id, g.name)).collect();
+        // Per group, the environments whose release or canary names the service.
+        let mut released: HashMap<i32, BTreeSet<Environment>> = HashMap::new();
+        let named = |backend: &DeployBackend| matches!(backend, DeployBackend::Service { service } if service == name);
+        for live in deployment::Entity::find().all(self.db()).await? {
+            if let (Ok(env), true) = (live.environment(), named(&live.backend()?)) {
+                released.entry(live.group_id).or_default().insert(env);
+            }
+        }
+        for canary in crate::entity::canary::Entity::find().all(self.db()).await? {
+            if let (Ok(env), true) = (canary.environment(), named(&canary.backend()?)) {
+                released.entry(canary.group_id).or_default().insert(env);
+            }
+        }
         let mut users = Vec::new();
         for model in api::Entity::find().order_by_asc(api::Column::Id).all(self.db()).await? {
             let spec = model.spec()?;
-            if service_of(&spec, &DeployBackend::Mock) == Some(name) {
+            let through_release: Vec<Environment> = match released.get(&model.group_id) {
+                Some(envs) if spec.backend.unified => envs.iter().copied().collect(),
+                _ => Vec::new(),
+            };
+            if !through_release.is_empty() || service_of(&spec, &DeployBackend::Mock) == Some(name) {
                 users.push(ServiceUser {
                     group: group_names.get(&model.group_id).cloned().unwrap_or_default(),
                     api_id: model.id,
                     api_name: spec.name.clone(),
                     route: route(&spec),
                     version: None,
+                    through_release,
                 });
             }
         }

@@ -127,6 +127,20 @@ pub struct ReleaseSpec {
     pub note: String,
 }
 
+/// A release of one API (`POST /groups/{group}/apis/{id}/release/{env}`): a new version made
+/// of what is live in the environment with this API's draft in place of its live copy.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiReleaseSpec {
+    /// The new version's label; empty or absent for `{live}-api{id}`.
+    pub label: Option<String>,
+    /// Where unified APIs go; absent for the live deployment's backend (required when
+    /// nothing is live there).
+    pub backend: Option<DeployBackend>,
+    /// Why.
+    pub note: String,
+}
+
 /// A release of the draft: frozen into a new version first, then made live, as one step
 /// (the console's "Release" with a new version; `POST /groups/{group}/deployments/{env}/draft`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -117,6 +117,21 @@ pub struct ServiceUser {
     pub route: String,
     /// The live version (for live APIs).
     pub version: Option<String>,
+    /// The environments whose group release (`{type: "service"}`) brings this unified API to
+    /// the service; empty when the API's own configuration names it.
+    #[serde(default)]
+    pub through_release: Vec<Environment>,
+}
+
+impl ServiceUser {
+    /// How the API reaches the service, as the console says it.
+    pub fn link(&self) -> String {
+        if self.through_release.is_empty() {
+            return "Own configuration".into();
+        }
+        let envs: Vec<&str> = self.through_release.iter().map(|e| e.label()).collect();
+        format!("Group release in {}", envs.join(", "))
+    }
 }
 
 /// One environment of a service: its URL and the live APIs that use it.

@@ -53,11 +53,50 @@ pub struct ApiQuery {
     pub page: u64,
     /// Rows per page (1-200).
     pub per_page: u64,
+    /// The column the list is sorted by.
+    pub sort: ApiSort,
+    /// Z to A, newest first.
+    pub desc: bool,
 }
 
 impl Default for ApiQuery {
     fn default() -> ApiQuery {
-        ApiQuery { q: String::new(), page: 1, per_page: 20 }
+        ApiQuery { q: String::new(), page: 1, per_page: 20, sort: ApiSort::Name, desc: false }
+    }
+}
+
+/// A column the API List sorts by (ties broken by name, then id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiSort {
+    /// The API's name, case-insensitive.
+    #[default]
+    Name,
+    /// The request method.
+    Method,
+    /// The request path.
+    Path,
+    /// The last change.
+    Updated,
+}
+
+impl ApiSort {
+    /// Every column.
+    pub const ALL: [ApiSort; 4] = [ApiSort::Name, ApiSort::Method, ApiSort::Path, ApiSort::Updated];
+
+    /// The name in URLs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiSort::Name => "name",
+            ApiSort::Method => "method",
+            ApiSort::Path => "path",
+            ApiSort::Updated => "updated",
+        }
+    }
+
+    /// Parses the name; anything else is `None`.
+    pub fn parse(raw: &str) -> Option<ApiSort> {
+        ApiSort::ALL.into_iter().find(|s| s.as_str() == raw)
     }
 }
 

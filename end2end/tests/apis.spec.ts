@@ -82,7 +82,7 @@ test('a bad path shows an error at the Path field and nothing is saved', async (
   await expect(page.getByLabel('Name', { exact: true })).toHaveValue('Broken');
 
   await page.getByRole('link', { name: 'Cancel' }).click();
-  await expect(page.getByText('No APIs yet.')).toBeVisible();
+  await expect(page.getByText('No APIs yet: Create API defines one')).toBeVisible();
 });
 
 test('Advanced Configuration switches an API to Mock, and offers Function with a code field', async ({ page }) => {
@@ -191,23 +191,55 @@ test('search, delete with confirmation, and deleting the group', async ({ page }
   await expect(page.getByRole('link', { name: 'cleanup' })).toHaveCount(0);
 });
 
-test('the API List pages through many APIs', async ({ page }) => {
+test('the API List searches, sorts and pages with its state in the URL', async ({ page }) => {
   await createGroupAndOpen(page, 'paged');
   for (let i = 0; i < 25; i++) {
-    const api = { name: `api-${String(i).padStart(2, '0')}`, request: { method: 'GET', path: `/items/${i}` } };
+    const api = { name: `api-${String(i).padStart(2, '0')}`, request: { method: i === 7 ? 'POST' : 'GET', path: `/items/${i}` } };
     const response = await page.request.post('/api/admin/v1/groups/paged/apis', { data: api });
     expect(response.status()).toBe(201);
   }
   await page.reload();
   await hydrated(page);
-  await expect(page.getByText('Page 1 of 2 · 25 APIs')).toBeVisible();
+  const pages = page.getByRole('navigation', { name: 'Pages' });
+  await expect(pages.getByText('Page 1 of 2 · 25 APIs')).toBeVisible();
   await expect(page.getByRole('row', { name: /api-19/ })).toBeVisible();
-  await expect(page.getByRole('button', { name: 'Previous' })).toBeDisabled();
-  await page.getByRole('button', { name: 'Next' }).click();
-  await expect(page.getByText('Page 2 of 2 · 25 APIs')).toBeVisible();
+  await expect(pages.getByRole('link', { name: 'Previous' })).toHaveCount(0);
+  await pages.getByRole('link', { name: 'Next' }).click();
+  await expect(pages.getByText('Page 2 of 2 · 25 APIs')).toBeVisible();
+  await expect(page).toHaveURL(/\/groups\/paged\?page=2$/);
   await expect(page.getByRole('row', { name: /api-24/ })).toBeVisible();
   await expect(page.getByRole('row', { name: /api-19/ })).toHaveCount(0);
-  await expect(page.getByRole('button', { name: 'Next' })).toBeDisabled();
+  await expect(pages.getByRole('link', { name: 'Next' })).toHaveCount(0);
+
+  // Sort by name, then Z to A: the header says how, and the URL keeps it.
+  const table = page.getByRole('table', { name: 'APIs' });
+  await table.getByRole('link', { name: 'Name' }).click();
+  await expect(page).toHaveURL(/sort=name$/);
+  await table.getByRole('link', { name: 'Name' }).click();
+  await expect(page).toHaveURL(/sort=name&dir=desc$/);
+  await expect(table.getByRole('columnheader', { name: 'Name' })).toHaveAttribute('aria-sort', 'descending');
+  await expect(table.getByRole('row').nth(1)).toContainText('api-24');
+  // Sorted by method, POST comes after every GET: last, on the second page.
+  await table.getByRole('link', { name: 'Method' }).click();
+  await expect(table.getByRole('row').nth(1)).toContainText('GET');
+  await pages.getByRole('link', { name: 'Next' }).click();
+  await expect(table.getByRole('row').last()).toContainText('api-07');
+
+  // The back button returns to the name order, Z to A, and a reload keeps what the URL says.
+  await page.goBack();
+  await page.goBack();
+  await expect(page).toHaveURL(/sort=name&dir=desc$/);
+  await expect(table.getByRole('row').nth(1)).toContainText('api-24');
+  await page.reload();
+  await hydrated(page);
+  await expect(table.getByRole('row').nth(1)).toContainText('api-24');
+
+  // A search starts at page 1 and is in the URL too.
+  await page.getByLabel('Search').fill('api-1');
+  await expect(page).toHaveURL(/q=api-1/);
+  await expect(pages.getByText('Page 1 of 1 · 10 APIs')).toBeVisible();
+  await page.getByLabel('Search').fill('nothing like it');
+  await expect(page.getByText('No API matches the search')).toBeVisible();
 });
 
 test('a group is edited, and a live group cannot be deleted', async ({ page }) => {

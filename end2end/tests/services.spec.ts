@@ -77,10 +77,12 @@ test('a backend service URL change reaches two groups without a release', async 
     // Change URL: the dialog lists both APIs; the next requests reach the second backend.
     await page.goto('/backend-services/shared');
     await hydrated(page);
-    // Draft lists the API whose own configuration uses the service; Test lists both live ones.
+    // Draft lists the API whose own configuration uses the service, and the unified one that
+    // reaches it through its group's release; Test lists both live ones.
     await page.getByRole('tab', { name: 'Draft' }).click();
     const draft = page.getByRole('tabpanel', { name: 'Draft' });
-    await expect(draft.getByRole('row', { name: /svcone One GET \/one draft/ })).toBeVisible();
+    await expect(draft.getByRole('row', { name: /svcone One GET \/one draft Own configuration/ })).toBeVisible();
+    await expect(draft.getByRole('row', { name: /svctwo Two GET \/two draft Group release in Test/ })).toBeVisible();
     await page.getByRole('tab', { name: 'Test' }).click();
     const apis = page.getByRole('table', { name: 'APIs using this service' });
     await expect(apis.getByRole('row')).toHaveCount(3);

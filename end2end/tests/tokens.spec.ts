@@ -30,7 +30,17 @@ test('a token is created, used, listed and revoked', async ({ page, request }) =
   await expect(row).toContainText('admin');
   await expect(tokens).not.toContainText('gty_');
 
+  // Revoke asks first, saying what it breaks; Cancel keeps the token working.
   await row.getByRole('button', { name: 'Revoke' }).click();
+  let confirm = page.getByRole('dialog', { name: 'Revoke Token' });
+  await expect(confirm).toContainText('gets 401 from its next request');
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await expect(confirm).toHaveCount(0);
+  expect((await groups()).status()).toBe(200);
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  confirm = page.getByRole('dialog', { name: 'Revoke Token' });
+  await confirm.getByRole('button', { name: 'Revoke' }).click();
+  await expect(confirm).toHaveCount(0);
   await expect(tokens.getByRole('row', { name: /deploy bot/ })).toHaveCount(0);
   expect((await groups()).status()).toBe(401);
 });

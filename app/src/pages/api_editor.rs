@@ -65,8 +65,12 @@ pub fn ApiEditorPage() -> impl IntoView {
                         let name = initial.name.clone();
                         let apps = id.get_untracked().map(|id| view! { <AuthorizedApps group=group.get_untracked() id name /> });
                         let tabs = id.get_untracked().map(|id| view! { <ApiTabs group=group.get_untracked() id /> });
+                        let publish = id.get_untracked().map(|id| {
+                            view! { <crate::pages::api_release::PublishButton group=group.get_untracked() api_id=id api_name=initial.name.clone() /> }
+                        });
                         view! {
                             {tabs}
+                            {publish}
                             <ApiForm group=group.get_untracked() id=id.get_untracked() initial creating />
                             {apps}
                         }

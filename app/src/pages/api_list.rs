@@ -2,8 +2,10 @@
 
 use crate::api::{delete_api, list_apis};
 use crate::components::{edits_shared, on_done, Changes, IfAllowed};
+use crate::list::{ListState, Pager, SearchBox, SortHeader};
 use crate::pages::advanced_config::AdvancedConfiguration;
 use crate::pages::api_authorize::AuthorizeApiDialog;
+use crate::pages::api_release::ReleaseApiDialog;
 use crate::pages::group::group_param;
 use crate::pages::release::may_release;
 use crate::pages::release::ReleaseDialog;
@@ -21,14 +23,14 @@ enum Dialogs {
     Advanced(ApiView),
     Delete(ApiView),
     Authorize(ApiView),
+    Publish(ApiView),
 }
 
 /// `/groups/:group`
 #[component]
 pub fn ApiListTab() -> impl IntoView {
     let group = group_param();
-    let q = RwSignal::new(String::new());
-    let page = RwSignal::new(1u64);
+    let list = ListState::from_url();
     let dialog = RwSignal::new(Dialogs::None);
     let failure = RwSignal::new(None::<String>);
     let remove = Action::new(move |id: &i32| delete_api(group.get_untracked(), *id));
@@ -45,25 +47,13 @@ pub fn ApiListTab() -> impl IntoView {
         }
     });
     let apis = Resource::new(
-        move || (group.get(), q.get(), page.get(), remove.version().get(), changes.seen()),
-        |(group, q, page, _, _)| list_apis(group, q, page, PER_PAGE),
+        move || (group.get(), list.get(), remove.version().get(), changes.seen()),
+        |(group, query, _, _)| list_apis(group, query.q, query.page, PER_PAGE, query.sort, query.desc),
     );
 
     view! {
         <div class="toolbar">
-            <div class="search">
-                <label for="api-search">"Search"</label>
-                <input
-                    id="api-search"
-                    type="search"
-                    placeholder="Name or path"
-                    prop:value=move || q.get()
-                    on:input=move |ev| {
-                        q.set(event_target_value(&ev));
-                        page.set(1);
-                    }
-                />
-            </div>
+            <SearchBox state=list id="api-search" placeholder="Name or path" />
             <div class="toolbar-buttons">
                 <IfAllowed when=Callback::new(move |me: Me| me.grant.allows(Access::EditGroup(&group.get_untracked())))>
                     <a class="button" href=move || format!("/groups/{}/apis/new", group.get())>
@@ -82,7 +72,11 @@ pub fn ApiListTab() -> impl IntoView {
             {move || Suspend::new(async move {
                 match apis.await {
                     Ok(result) if result.total == 0 => {
-                        let text = if q.get_untracked().is_empty() { "No APIs yet." } else { "No API matches the search." };
+                        let text = if list.get_untracked().q.is_empty() {
+                            "No APIs yet: Create API defines one, or Import OpenAPI brings a document's operations."
+                        } else {
+                            "No API matches the search: try part of a name or a path."
+                        };
                         view! { <p class="empty">{text}</p> }.into_any()
                     }
                     Ok(result) => {
@@ -93,12 +87,12 @@ pub fn ApiListTab() -> impl IntoView {
                             <table class="grid" aria-label="APIs">
                                 <thead>
                                     <tr>
-                                        <th>"Name"</th>
-                                        <th>"Method"</th>
-                                        <th>"Path"</th>
+                                        <SortHeader state=list column="name" label="Name" />
+                                        <SortHeader state=list column="method" label="Method" />
+                                        <SortHeader state=list column="path" label="Path" />
                                         <th>"Auth"</th>
                                         <th>"Backend"</th>
-                                        <th>"Last change"</th>
+                                        <SortHeader state=list column="updated" label="Last change" />
                                         <th>"Actions"</th>
                                     </tr>
                                 </thead>
@@ -106,15 +100,7 @@ pub fn ApiListTab() -> impl IntoView {
                                     {result.items.into_iter().map(|api| api_row(api, group, dialog)).collect_view()}
                                 </tbody>
                             </table>
-                            <div class="pager">
-                                <button disabled={current <= 1} on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>
-                                    "Previous"
-                                </button>
-                                <span>{format!("Page {current} of {pages} · {total} APIs")}</span>
-                                <button disabled={current >= pages} on:click=move |_| page.update(|p| *p += 1)>
-                                    "Next"
-                                </button>
-                            </div>
+                            <Pager state=list page=current pages total noun="APIs" />
                         }
                             .into_any()
                     }
@@ -126,6 +112,9 @@ pub fn ApiListTab() -> impl IntoView {
             Dialogs::None => ().into_any(),
             Dialogs::Release => view! { <ReleaseDialog group=group.get_untracked() version=None closed /> }.into_any(),
             Dialogs::Advanced(api) => view! { <AdvancedConfiguration group=group.get_untracked() api closed /> }.into_any(),
+            Dialogs::Publish(api) => {
+                view! { <ReleaseApiDialog group=group.get_untracked() api_id=api.id api_name=api.spec.name.clone() closed /> }.into_any()
+            }
             Dialogs::Authorize(api) => {
                 view! { <AuthorizeApiDialog group=group.get_untracked() api_id=api.id api_name=api.spec.name.clone() closed /> }.into_any()
             }
@@ -162,7 +151,7 @@ fn api_row(api: ApiView, group: Memo<String>, dialog: RwSignal<Dialogs>) -> impl
         domain::api::AuthType::App => "App",
     };
     let changed = api.updated_at.get(..16).unwrap_or(&api.updated_at).replace('T', " ");
-    let (for_advanced, for_delete, for_authorize) = (api.clone(), api.clone(), api.clone());
+    let (for_advanced, for_delete, for_authorize, for_publish) = (api.clone(), api.clone(), api.clone(), api.clone());
     view! {
         <tr>
             <td>{api.spec.name.clone()}</td>
@@ -182,6 +171,12 @@ fn api_row(api: ApiView, group: Memo<String>, dialog: RwSignal<Dialogs>) -> impl
                 <a class="button" href=debug aria-label=format!("Debug API {}", api.spec.name)>
                     "Debug API"
                 </a>
+                <IfAllowed when=may_release(group)>
+                    <button aria-label=format!("Publish {}", api.spec.name) on:click={
+                        let api = for_publish.clone();
+                        move |_| dialog.set(Dialogs::Publish(api.clone()))
+                    }>"Publish"</button>
+                </IfAllowed>
                 <IfAllowed when=edits_shared()>
                     <button on:click={
                         let api = for_authorize.clone();

@@ -10,14 +10,31 @@ use crate::components::{
     bind, edits_shared, on_done, opts, DetailHead, Dialog, Errors, FieldMessage, FormButtons, IfAllowed, OtherErrors,
     SelectField, TextField,
 };
+use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use domain::app::{AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+impl Listed for AppView {
+    fn text(&self) -> String {
+        format!("{} {} {}", self.name, self.app_key, self.description)
+    }
+
+    fn key(&self, column: &str) -> Option<SortKey> {
+        Some(match column {
+            "name" => SortKey::text(&self.name),
+            "status" => SortKey::Number(i64::from(self.enabled)),
+            "authorizations" => SortKey::Number(self.authorizations as i64),
+            _ => return None,
+        })
+    }
+}
+
 /// `/apps`
 #[component]
 pub fn AppsPage() -> impl IntoView {
+    let list = ListState::from_url();
     let creating = RwSignal::new(false);
     let form = RwSignal::new(AppSpec::default());
     let errors: Errors = RwSignal::new(Vec::new());
@@ -48,19 +65,28 @@ pub fn AppsPage() -> impl IntoView {
         <p class="hint">
             "An app calls APIs whose authentication is App: with its AppCode, or by signing requests with its AppKey and AppSecret. It may call an API only where it is authorized."
         </p>
+        <div class="toolbar">
+            <SearchBox state=list id="app-search" placeholder="Name, AppKey or description" />
+        </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match apps.await {
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No apps yet."</p> }.into_any(),
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No apps yet: Create App gives a caller its AppKey, AppSecret and AppCode; then authorize it for APIs."</p> }.into_any(),
                     Ok(rows) => {
+                        let shown = arrange(rows, &list.get());
+                        if shown.total == 0 {
+                            return view! { <p class="empty">"No app matches the search."</p> }.into_any();
+                        }
+                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
+                        let rows = shown.rows;
                         view! {
-                            <table class="grid">
+                            <table class="grid" aria-label="Apps">
                                 <thead>
                                     <tr>
-                                        <th>"Name"</th>
+                                        <SortHeader state=list column="name" label="Name" />
                                         <th>"AppKey"</th>
-                                        <th>"Status"</th>
-                                        <th>"Authorizations"</th>
+                                        <SortHeader state=list column="status" label="Status" />
+                                        <SortHeader state=list column="authorizations" label="Authorizations" />
                                         <th>"Description"</th>
                                     </tr>
                                 </thead>
@@ -86,6 +112,7 @@ pub fn AppsPage() -> impl IntoView {
                                         .collect_view()}
                                 </tbody>
                             </table>
+                            <Pager state=list page pages total noun="apps" />
                         }
                             .into_any()
                     }
@@ -374,7 +401,7 @@ fn AuthorizeDialog(
             if group.is_empty() {
                 Ok(Vec::new())
             } else {
-                list_apis(group, String::new(), 1, 200).await.map(|page| page.items)
+                list_apis(group, String::new(), 1, 200, None, false).await.map(|page| page.items)
             }
         },
     );

@@ -11,15 +11,32 @@ use crate::components::{
     bind, edits_shared, on_done, opts, DetailHead, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, SelectField,
     TextField,
 };
+use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use domain::service::{ServiceKind, ServicePatch, ServiceSpec, ServiceUrlSpec, ServiceUser, ServiceView};
 use domain::Environment;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+impl Listed for ServiceView {
+    fn text(&self) -> String {
+        let urls: Vec<&str> = self.environments.iter().filter_map(|e| e.url.as_deref()).collect();
+        format!("{} {} {}", self.name, self.description, urls.join(" "))
+    }
+
+    fn key(&self, column: &str) -> Option<SortKey> {
+        Some(match column {
+            "name" => SortKey::text(&self.name),
+            "type" => SortKey::text(self.kind.label()),
+            _ => return None,
+        })
+    }
+}
+
 /// `/backend-services`
 #[component]
 pub fn BackendServicesPage() -> impl IntoView {
+    let list = ListState::from_url();
     let creating = RwSignal::new(false);
     let form = RwSignal::new((ServiceSpec::default(), "http".to_owned()));
     let errors: Errors = RwSignal::new(Vec::new());
@@ -55,16 +72,26 @@ pub fn BackendServicesPage() -> impl IntoView {
         <p class="hint">
             "A backend service holds one URL per environment. APIs (Advanced Configuration) and releases refer to it by name; changing a URL changes every live API that uses it there, with no re-release."
         </p>
+        <div class="toolbar">
+            <SearchBox state=list id="service-search" placeholder="Name, description or URL" />
+        </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match services.await {
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No backend services yet."</p> }.into_any(),
-                    Ok(rows) => view! {
-                        <table class="grid">
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No backend services yet: Create Backend Service names a backend once, with a URL per environment, for APIs and releases to use."</p> }.into_any(),
+                    Ok(rows) => {
+                        let shown = arrange(rows, &list.get());
+                        if shown.total == 0 {
+                            return view! { <p class="empty">"No backend service matches the search."</p> }.into_any();
+                        }
+                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
+                        let rows = shown.rows;
+                        view! {
+                        <table class="grid" aria-label="Backend services">
                             <thead>
                                 <tr>
-                                    <th>"Name"</th>
-                                    <th>"Type"</th>
+                                    <SortHeader state=list column="name" label="Name" />
+                                    <SortHeader state=list column="type" label="Type" />
                                     <th>"Test"</th>
                                     <th>"Pre-release"</th>
                                     <th>"Production"</th>
@@ -87,7 +114,9 @@ pub fn BackendServicesPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                    }.into_any(),
+                        <Pager state=list page pages total noun="services" />
+                    }.into_any()
+                    }
                     Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
                 }
             })}
@@ -219,17 +248,19 @@ fn users_table(users: Vec<ServiceUser>, empty: &'static str) -> AnyView {
                     <th>"API"</th>
                     <th>"Route"</th>
                     <th>"Version"</th>
+                    <th>"Uses it through"</th>
                 </tr>
             </thead>
             <tbody>
-                {users.into_iter().map(|u| view! {
+                {users.into_iter().map(|u| { let link = u.link(); view! {
                     <tr>
                         <td>{u.group}</td>
                         <td>{u.api_name}</td>
                         <td><code>{u.route}</code></td>
                         <td>{u.version.unwrap_or_else(|| "draft".into())}</td>
+                        <td>{link}</td>
                     </tr>
-                }).collect_view()}
+                }}).collect_view()}
             </tbody>
         </table>
     }
@@ -294,10 +325,11 @@ pub fn BackendServicePage() -> impl IntoView {
             .collect_view()
     };
 
-    let body = move |s: ServiceView| match tab.get() {
+    let body = move |s: ServiceView| {
+        match tab.get() {
         Tab::Draft => view! {
             <section role="tabpanel" aria-label="Draft">
-                <p class="hint">"Draft APIs, in any group, whose own configuration uses this service."</p>
+                <p class="hint">"Draft APIs, in any group, that use this service: by their own configuration, or as unified APIs of a group released with this service."</p>
                 {users_table(s.draft, "No draft API uses this service.")}
             </section>
         }
@@ -346,6 +378,7 @@ pub fn BackendServicePage() -> impl IntoView {
             }
             .into_any()
         }
+    }
     };
 
     let dialog = move |s: ServiceView| {

@@ -2,6 +2,7 @@
 
 use crate::api::{delete_group, list_groups, save_group};
 use crate::components::{bind, edits_group, on_done, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, TextField};
+use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use domain::group::GroupSpec;
 use domain::views::GroupView;
 use leptos::prelude::*;
@@ -17,9 +18,25 @@ enum Editing {
     Delete(String),
 }
 
+impl Listed for GroupView {
+    fn text(&self) -> String {
+        format!("{} {} {}", self.name, self.subdomain, self.description)
+    }
+
+    fn key(&self, column: &str) -> Option<SortKey> {
+        Some(match column {
+            "name" => SortKey::text(&self.name),
+            "subdomain" => SortKey::text(&self.subdomain),
+            "apis" => SortKey::Number(self.api_count as i64),
+            _ => return None,
+        })
+    }
+}
+
 /// `/groups`
 #[component]
 pub fn GroupsPage() -> impl IntoView {
+    let list = ListState::from_url();
     let editing = RwSignal::new(Editing::None);
     let form = RwSignal::new(GroupSpec::default());
     let errors: Errors = RwSignal::new(Vec::new());
@@ -54,20 +71,29 @@ pub fn GroupsPage() -> impl IntoView {
             </IfAllowed>
         </div>
         {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        <div class="toolbar">
+            <SearchBox state=list id="group-search" placeholder="Name, subdomain or description" />
+        </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match groups.await {
                     Ok(rows) if rows.is_empty() => {
-                        view! { <p class="empty">"No API groups yet."</p> }.into_any()
+                        view! { <p class="empty">"No API groups yet: Create Group makes the first, then add APIs to it."</p> }.into_any()
                     }
                     Ok(rows) => {
+                        let shown = arrange(rows, &list.get());
+                        if shown.total == 0 {
+                            return view! { <p class="empty">"No group matches the search."</p> }.into_any();
+                        }
+                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
+                        let rows = shown.rows;
                         view! {
-                            <table class="grid">
+                            <table class="grid" aria-label="API groups">
                                 <thead>
                                     <tr>
-                                        <th>"Name"</th>
-                                        <th>"Subdomain"</th>
-                                        <th>"APIs"</th>
+                                        <SortHeader state=list column="name" label="Name" />
+                                        <SortHeader state=list column="subdomain" label="Subdomain" />
+                                        <SortHeader state=list column="apis" label="APIs" />
                                         <th>"Description"</th>
                                         <th>"Actions"</th>
                                     </tr>
@@ -116,6 +142,7 @@ pub fn GroupsPage() -> impl IntoView {
                                         .collect_view()}
                                 </tbody>
                             </table>
+                            <Pager state=list page pages total noun="groups" />
                         }
                             .into_any()
                     }

@@ -6,6 +6,7 @@ pub mod api_authorize;
 pub mod api_editor;
 pub mod api_list;
 pub mod api_policies;
+pub mod api_release;
 pub mod approvals;
 pub mod apps;
 pub mod audit;

@@ -10,6 +10,7 @@ use crate::components::{
     bind, edits_shared, on_done, opts, DetailHead, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, SelectField,
     TextField,
 };
+use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use domain::policy::{BindingSpec, PolicySpec, PolicyType, PolicyView};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -229,9 +230,25 @@ fn PolicyFields(form: RwSignal<PolicyForm>, errors: Errors, editing: bool) -> im
     }
 }
 
+impl Listed for PolicyView {
+    fn text(&self) -> String {
+        format!("{} {} {}", self.name, self.kind.label(), self.description)
+    }
+
+    fn key(&self, column: &str) -> Option<SortKey> {
+        Some(match column {
+            "name" => SortKey::text(&self.name),
+            "type" => SortKey::text(self.kind.label()),
+            "bindings" => SortKey::Number(self.bindings.len() as i64),
+            _ => return None,
+        })
+    }
+}
+
 /// `/policies`
 #[component]
 pub fn PoliciesPage() -> impl IntoView {
+    let list = ListState::from_url();
     let creating = RwSignal::new(false);
     let form = RwSignal::new(PolicyForm::default());
     let errors: Errors = RwSignal::new(Vec::new());
@@ -253,13 +270,29 @@ pub fn PoliciesPage() -> impl IntoView {
             </IfAllowed>
         </div>
         <p class="hint">"Throttling, IP access control and CORS for APIs, bound per API or group and environment. A binding takes effect at once, without a release."</p>
+        <div class="toolbar">
+            <SearchBox state=list id="policy-search" placeholder="Name, type or description" />
+        </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match policies.await {
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No policies yet."</p> }.into_any(),
-                    Ok(rows) => view! {
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No policies yet: Create Policy sets a throttle, IP rule or CORS rule; then bind it to APIs or groups."</p> }.into_any(),
+                    Ok(rows) => {
+                        let shown = arrange(rows, &list.get());
+                        if shown.total == 0 {
+                            return view! { <p class="empty">"No policy matches the search."</p> }.into_any();
+                        }
+                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
+                        let rows = shown.rows;
+                        view! {
                         <table class="grid" aria-label="Policies">
-                            <thead><tr><th>"Name"</th><th>"Type"</th><th>"Rule"</th><th>"Bindings"</th><th>"Description"</th></tr></thead>
+                            <thead><tr>
+                                <SortHeader state=list column="name" label="Name" />
+                                <SortHeader state=list column="type" label="Type" />
+                                <th>"Rule"</th>
+                                <SortHeader state=list column="bindings" label="Bindings" />
+                                <th>"Description"</th>
+                            </tr></thead>
                             <tbody>
                                 {rows.into_iter().map(|p| {
                                     let href = format!("/policies/{}", p.name);
@@ -276,7 +309,9 @@ pub fn PoliciesPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                    }.into_any(),
+                        <Pager state=list page pages total noun="policies" />
+                    }.into_any()
+                    }
                     Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
                 }
             })}
@@ -349,7 +384,7 @@ pub fn PolicyPage() -> impl IntoView {
             if group.is_empty() {
                 Ok(Vec::new())
             } else {
-                list_apis(group, String::new(), 1, 200).await.map(|page| page.items)
+                list_apis(group, String::new(), 1, 200, None, false).await.map(|page| page.items)
             }
         },
     );

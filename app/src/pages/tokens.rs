@@ -3,14 +3,36 @@
 
 use crate::api::{create_token, list_tokens, revoke_token};
 use crate::components::{bind, on_done, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
+use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use domain::views::TokenSpec;
+use domain::views::TokenView;
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+impl Listed for TokenView {
+    fn text(&self) -> String {
+        format!("{} {}", self.name, self.user)
+    }
+
+    fn key(&self, column: &str) -> Option<SortKey> {
+        Some(match column {
+            "name" => SortKey::text(&self.name),
+            "user" => SortKey::text(&self.user),
+            // RFC 3339 times in UTC sort as text.
+            "created" => SortKey::Text(self.created_at.clone()),
+            "used" => SortKey::Text(self.last_used_at.clone().unwrap_or_default()),
+            _ => return None,
+        })
+    }
+}
 
 /// `/tokens`
 #[component]
 pub fn TokensPage() -> impl IntoView {
+    let list = ListState::from_url();
     let creating = RwSignal::new(false);
+    // The token whose Revoke is being confirmed: (id, name).
+    let revoking = RwSignal::new(None::<(i32, String)>);
     let form = RwSignal::new(TokenSpec::default());
     let errors: Errors = RwSignal::new(Vec::new());
     // The token just created: shown once, until the page is left.
@@ -25,7 +47,10 @@ pub fn TokensPage() -> impl IntoView {
         Err(error) => errors.set(error.field_errors()),
     });
     let revoke = Action::new(move |id: &i32| revoke_token(*id));
-    on_done(revoke, move |outcome| failure.set(outcome.err().map(|error| error.message())));
+    on_done(revoke, move |outcome| {
+        revoking.set(None);
+        failure.set(outcome.err().map(|error| error.message()))
+    });
     let tokens = Resource::new(move || (save.version().get(), revoke.version().get()), |_| list_tokens());
 
     view! {
@@ -54,21 +79,30 @@ pub fn TokensPage() -> impl IntoView {
             </div>
         })}
         {move || failure.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        <div class="toolbar">
+            <SearchBox state=list id="token-search" placeholder="Name or user" />
+        </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match tokens.await {
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No tokens yet."</p> }.into_any(),
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No tokens yet: Create Token gives a script or CI job its own credential for the REST API."</p> }.into_any(),
                     Ok(rows) => {
+                        let shown = arrange(rows, &list.get());
+                        if shown.total == 0 {
+                            return view! { <p class="empty">"No token matches the search."</p> }.into_any();
+                        }
+                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
+                        let rows = shown.rows;
                         view! {
                             <table class="grid" aria-label="Tokens">
                                 <thead>
                                     <tr>
-                                        <th>"Name"</th>
-                                        <th>"User"</th>
-                                        <th>"Created"</th>
-                                        <th>"Last used"</th>
+                                        <SortHeader state=list column="name" label="Name" />
+                                        <SortHeader state=list column="user" label="User" />
+                                        <SortHeader state=list column="created" label="Created" />
+                                        <SortHeader state=list column="used" label="Last used" />
                                         <th>"Expires"</th>
-                                        <th></th>
+                                        <th>"Actions"</th>
                                     </tr>
                                 </thead>
                                 <tbody>
@@ -76,6 +110,7 @@ pub fn TokensPage() -> impl IntoView {
                                         .into_iter()
                                         .map(|token| {
                                             let id = token.id;
+                                            let name = token.name.clone();
                                             let expires = match (&token.expires_at, token.expired) {
                                                 (_, true) => "Expired".to_owned(),
                                                 (Some(at), false) => at.chars().take(10).collect(),
@@ -95,9 +130,7 @@ pub fn TokensPage() -> impl IntoView {
                                                     </td>
                                                     <td>{expires}</td>
                                                     <td class="actions">
-                                                        <button class="danger" on:click=move |_| {
-                                                            revoke.dispatch(id);
-                                                        }>"Revoke"</button>
+                                                        <button class="danger" on:click=move |_| revoking.set(Some((id, name.clone())))>"Revoke"</button>
                                                     </td>
                                                 </tr>
                                             }
@@ -105,6 +138,7 @@ pub fn TokensPage() -> impl IntoView {
                                         .collect_view()}
                                 </tbody>
                             </table>
+                            <Pager state=list page pages total noun="tokens" />
                         }
                             .into_any()
                     }
@@ -112,6 +146,20 @@ pub fn TokensPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        {move || revoking.get().map(|(id, name)| view! {
+            <Dialog title="Revoke Token">
+                <p>
+                    "Revoke token " <strong>{name}</strong>
+                    "? Every script or job that uses it gets 401 from its next request. This cannot be undone."
+                </p>
+                <div class="dialog-buttons">
+                    <button type="button" on:click=move |_| revoking.set(None)>"Cancel"</button>
+                    <button class="danger" disabled=move || revoke.pending().get() on:click=move |_| {
+                        revoke.dispatch(id);
+                    }>"Revoke"</button>
+                </div>
+            </Dialog>
+        })}
         <Show when=move || creating.get()>
             <Dialog title="Create Token">
                 <form on:submit=move |ev| {

@@ -4,9 +4,26 @@
 
 use crate::api::{create_user, list_users, update_user};
 use crate::components::{bind, on_done, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
+use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use domain::roles::{NewUserSpec, UserPatch, UserView};
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+impl Listed for UserView {
+    fn text(&self) -> String {
+        format!("{} {} {}", self.username, self.role.label(), self.groups.as_deref().unwrap_or_default().join(" "))
+    }
+
+    fn key(&self, column: &str) -> Option<SortKey> {
+        Some(match column {
+            "username" => SortKey::text(&self.username),
+            "role" => SortKey::text(self.role.label()),
+            "status" => SortKey::Number(i64::from(self.disabled)),
+            "created" => SortKey::Text(self.created_at.clone()),
+            _ => return None,
+        })
+    }
+}
 
 /// The dialog's fields as typed.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -73,6 +90,7 @@ const ROLES: &[(&str, &str)] = &[("admin", "Admin"), ("developer", "Developer"),
 /// `/users`
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    let list = ListState::from_url();
     let editing = RwSignal::new(Editing::None);
     let form = RwSignal::new(UserForm::new_user());
     let errors: Errors = RwSignal::new(Vec::new());
@@ -109,19 +127,29 @@ pub fn UsersPage() -> impl IntoView {
             "(only in their groups, when scoped); viewers read, and debug on Test. Production is admins' alone."
         </p>
         {move || done.get().map(|message| view! { <p class="notice" role="status">{message}</p> })}
+        <div class="toolbar">
+            <SearchBox state=list id="user-search" placeholder="Username, role or group" />
+        </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match users.await {
-                    Ok(rows) => view! {
+                    Ok(rows) => {
+                        let shown = arrange(rows, &list.get());
+                        if shown.total == 0 {
+                            return view! { <p class="empty">"No user matches the search."</p> }.into_any();
+                        }
+                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
+                        let rows = shown.rows;
+                        view! {
                         <table class="grid" aria-label="Users">
                             <thead>
                                 <tr>
-                                    <th>"Username"</th>
-                                    <th>"Role"</th>
+                                    <SortHeader state=list column="username" label="Username" />
+                                    <SortHeader state=list column="role" label="Role" />
                                     <th>"Groups"</th>
-                                    <th>"Status"</th>
-                                    <th>"Created"</th>
-                                    <th></th>
+                                    <SortHeader state=list column="status" label="Status" />
+                                    <SortHeader state=list column="created" label="Created" />
+                                    <th>"Actions"</th>
                                 </tr>
                             </thead>
                             <tbody>
@@ -148,7 +176,9 @@ pub fn UsersPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                    }.into_any(),
+                        <Pager state=list page pages total noun="users" />
+                    }.into_any()
+                    }
                     Err(error) => view! { <p class="error" role="alert">{error.message()}</p> }.into_any(),
                 }
             })}

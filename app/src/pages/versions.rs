@@ -4,16 +4,33 @@
 
 use crate::api::list_versions;
 use crate::components::{Changes, IfAllowed};
+use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use crate::pages::group::group_param;
 use crate::pages::release::may_release;
 use crate::pages::release::ReleaseDialog;
 use domain::release::VersionView;
 use leptos::prelude::*;
 
+impl Listed for VersionView {
+    fn text(&self) -> String {
+        format!("{} {} {}", self.label, self.description, self.created_by)
+    }
+
+    fn key(&self, column: &str) -> Option<SortKey> {
+        Some(match column {
+            "version" => SortKey::text(&self.label),
+            "created" => SortKey::Text(self.created_at.clone()),
+            "apis" => SortKey::Number(self.api_count as i64),
+            _ => return None,
+        })
+    }
+}
+
 /// `/groups/:group/versions`
 #[component]
 pub fn VersionsTab() -> impl IntoView {
     let group = group_param();
+    let list = ListState::from_url();
     // The Release dialog.
     let changes = Changes::new();
     let versions = Resource::new(move || (group.get(), changes.seen()), |(group, _)| list_versions(group));
@@ -26,28 +43,40 @@ pub fn VersionsTab() -> impl IntoView {
     });
     view! {
         <h2>"Version Modification List"</h2>
+        <div class="toolbar">
+            <SearchBox state=list id="version-search" placeholder="Label, description or author" />
+        </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match versions.await {
                     Ok(list) if list.is_empty() => view! {
                         <p class="empty">"No versions yet. Release from the API List to freeze the draft into one."</p>
                     }.into_any(),
-                    Ok(list) => view! {
+                    Ok(all) => {
+                        let shown = arrange(all, &list.get());
+                        if shown.total == 0 {
+                            return view! { <p class="empty">"No version matches the search."</p> }.into_any();
+                        }
+                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
+                        let rows = shown.rows;
+                        view! {
                         <table class="grid" aria-label="Versions">
                             <thead>
                                 <tr>
-                                    <th>"Version"</th>
+                                    <SortHeader state=list column="version" label="Version" />
                                     <th>"Description"</th>
-                                    <th>"Created"</th>
-                                    <th>"APIs"</th>
+                                    <SortHeader state=list column="created" label="Created" />
+                                    <SortHeader state=list column="apis" label="APIs" />
                                     <th>"Live in"</th>
                                     <th>"Changes"</th>
                                     <th>"Actions"</th>
                                 </tr>
                             </thead>
-                            <tbody>{list.into_iter().map(|v| version_row(v, releasing)).collect_view()}</tbody>
+                            <tbody>{rows.into_iter().map(|v| version_row(v, releasing)).collect_view()}</tbody>
                         </table>
-                    }.into_any(),
+                        <Pager state=list page pages total noun="versions" />
+                    }.into_any()
+                    }
                     Err(error) => view! { <p class="error">{error.message()}</p> }.into_any(),
                 }
             })}

@@ -582,7 +582,7 @@ impl Control {
         let mut all = Vec::new();
         let mut page = 1;
         loop {
-            let query = domain::views::ApiQuery { q: String::new(), page, per_page: 100 };
+            let query = domain::views::ApiQuery { page, per_page: 100, ..Default::default() };
             let found = self.list_apis(group, &query).await?;
             let seen = found.items.len();
             all.extend(found.items);

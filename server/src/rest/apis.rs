@@ -16,6 +16,8 @@ use domain::api::ApiSpec;
     ("q" = Option<String>, Query, description = "part of a name or path"),
     ("page" = Option<u64>, Query),
     ("per_page" = Option<u64>, Query, description = "1-200, default 20"),
+    ("sort" = Option<String>, Query, description = "`name` (default), `method`, `path` or `updated`"),
+    ("desc" = Option<bool>, Query, description = "Z to A, newest first"),
 ), responses((status = 200, description = "`{items: [API], total, page, per_page}`"), (status = 404, body = ErrorBody)))]
 pub async fn list_apis(
     State(state): State<AppState>,

@@ -72,6 +72,7 @@ use utoipa::{Modify, OpenApi};
         releases::deployment_history,
         releases::release_version,
         releases::release_draft,
+        releases::release_api,
         releases::live_apis,
         releases::take_offline,
         releases::get_canary,
@@ -180,6 +181,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             axum::routing::put(releases::release_version).delete(releases::take_offline),
         )
         .route("/groups/{group}/deployments/{env}/draft", axum::routing::post(releases::release_draft))
+        .route("/groups/{group}/apis/{id}/release/{env}", axum::routing::post(releases::release_api))
         .route(
             "/groups/{group}/deployments/{env}/canary",
             get(releases::get_canary).put(releases::set_canary).delete(releases::rollback_canary),

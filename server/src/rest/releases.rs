@@ -9,7 +9,8 @@ use axum::{Extension, Json};
 use control::{ControlError, CurrentUser};
 use domain::canary::{CanarySpec, CanaryView};
 use domain::release::{
-    DeploymentEventView, DeploymentView, Diff, DraftReleaseSpec, LiveVersion, ReleaseSpec, VersionSpec, VersionView,
+    ApiReleaseSpec, DeploymentEventView, DeploymentView, Diff, DraftReleaseSpec, LiveVersion, ReleaseSpec, VersionSpec,
+    VersionView,
 };
 use domain::Environment;
 use serde::Deserialize;
@@ -132,6 +133,25 @@ pub async fn release_draft(
 ) -> Result<Json<DeploymentView>, ApiError> {
     let env = environment(&env)?;
     Ok(Json(state.control.release_draft(&group, env, &spec.version, &spec.backend, &spec.note, &user).await?))
+}
+
+/// Release one API: a new version made of what is live in the environment with this API's
+/// draft in place of its live copy (labelled `{live}-api{id}` unless `label` is given),
+/// released with the live backend unless `backend` is given. The rest of the draft stays
+/// unreleased.
+#[utoipa::path(post, path = "/groups/{group}/apis/{id}/release/{env}", tag = "deployments", params(("group" = String, Path), ("id" = i32, Path), ("env" = String, Path, description = "test, pre or prod")), request_body(content = Object, description = "`{label?, backend?, note?}`"), responses(
+    (status = 200, description = "The deployment"),
+    (status = 404, body = ErrorBody),
+    (status = 422, body = ValidationErrorBody),
+))]
+pub async fn release_api(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path((group, id, env)): Path<(String, i32, String)>,
+    ApiJson(spec): ApiJson<ApiReleaseSpec>,
+) -> Result<Json<DeploymentView>, ApiError> {
+    let env = environment(&env)?;
+    Ok(Json(state.control.release_api(&group, id, env, &spec, &user).await?))
 }
 
 /// What is live in each environment: the version and its APIs.

@@ -96,6 +96,7 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("PUT", "/groups/{group}/deployments/{env}", Deploy),
     ("DELETE", "/groups/{group}/deployments/{env}", Deploy),
     ("POST", "/groups/{group}/deployments/{env}/draft", Deploy),
+    ("POST", "/groups/{group}/apis/{id}/release/{env}", Deploy),
     ("GET", "/groups/{group}/deployments/{env}/canary", Anyone),
     ("PUT", "/groups/{group}/deployments/{env}/canary", Deploy),
     ("DELETE", "/groups/{group}/deployments/{env}/canary", Deploy),

@@ -148,6 +148,83 @@ async fn the_draft_is_released_in_one_step_and_a_refused_one_leaves_no_version()
 }
 
 #[tokio::test]
+async fn one_api_is_released_beside_what_is_live_and_the_rest_of_the_draft_stays_unreleased() {
+    let app = spawn_app().await;
+    let rest = petstore(&app).await;
+    let hello_api = rest.create_api("petstore", hello("first")).await;
+    let other = json!({"name": "Other", "request": {"method": "GET", "path": "/other"}, "backend": {"mock": {"body": "other one"}}});
+    let other_api = rest.create_api("petstore", other.clone()).await;
+    release_v1(&rest, "test", json!({"type": "mock"})).await;
+
+    // Both APIs change in the draft; only Hello is released.
+    let mut changed = hello("second");
+    changed["id"] = json!(hello_api.id);
+    assert_eq!(rest.put(&format!("/groups/petstore/apis/{}", hello_api.id), changed).await.0, 200);
+    let mut other_changed = other.clone();
+    other_changed["backend"]["mock"]["body"] = json!("other two");
+    assert_eq!(rest.put(&format!("/groups/petstore/apis/{}", other_api.id), other_changed).await.0, 200);
+    let path = format!("/groups/petstore/apis/{}/release/test", hello_api.id);
+    let (status, body) = rest.post(&path, json!({"note": "just Hello"})).await;
+    let label = format!("1-api{}", hello_api.id);
+    assert_eq!(
+        (status, body["version"].as_str(), body["note"].as_str()),
+        (200, Some(label.as_str()), Some("just Hello")),
+        "{body}"
+    );
+    assert_eq!(body_of(&app, "TEST").await, (200, "second".to_owned()));
+    let other_now = app.call_gateway(Method::GET, HOST, "TEST", "/other").await.text().await.expect("body");
+    assert_eq!(other_now, "other one", "the other API's draft is not released");
+    let (_, version) = rest.get(&format!("/groups/petstore/versions/{label}")).await;
+    assert_eq!(version["base"], "1");
+    assert_eq!(version["changes"]["changed"].as_array().map(Vec::len), Some(1), "{version}");
+    assert!(version["description"].as_str().is_some_and(|d| d.contains("Hello")), "{version}");
+
+    // Again: the next free label. A label given is used.
+    assert_eq!(rest.post(&path, json!({})).await.1["version"], format!("{label}-2"));
+    assert_eq!(rest.post(&path, json!({"label": "hotfix.1"})).await.1["version"], "hotfix.1");
+
+    // Refusals name the field and leave no version: nothing live in Pre-release and no
+    // backend given; a taken label; a hostile label; an unknown API or environment.
+    let versions = rest.get("/groups/petstore/versions").await.1.as_array().map(Vec::len);
+    let pre = format!("/groups/petstore/apis/{}/release/pre", hello_api.id);
+    let (status, body) = rest.post(&pre, json!({})).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("backend")), "{body}");
+    let (status, body) = rest.post(&path, json!({"label": "hotfix.1"})).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("label")), "{body}");
+    let (status, body) = rest.post(&path, json!({"label": "../../etc"})).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("label")), "{body}");
+    let (status, body) = rest.post(&path, json!({"backend": {"type": "http", "address": "nope"}})).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("backend.address")), "{body}");
+    assert_eq!(rest.post("/groups/petstore/apis/99999/release/test", json!({})).await.0, 404);
+    assert_eq!(rest.post(&format!("/groups/petstore/apis/{}/release/qa", hello_api.id), json!({})).await.0, 404);
+    assert_eq!(rest.get("/groups/petstore/versions").await.1.as_array().map(Vec::len), versions, "nothing left behind");
+
+    // Into an empty environment with a backend: a version of this API alone.
+    let (status, body) = rest.post(&pre, json!({"backend": {"type": "mock"}})).await;
+    assert_eq!((status, body["version"].as_str()), (200, Some(format!("api{}", hello_api.id).as_str())), "{body}");
+    assert_eq!(body_of(&app, "PRE").await, (200, "second".to_owned()));
+    assert_eq!(app.call_gateway(Method::GET, HOST, "PRE", "/other").await.status().as_u16(), 404);
+
+    // In the draft, Other moves away and Hello takes its path: fine as a draft, but Hello
+    // alone would clash with the live Other, so it is refused, naming both.
+    let mut moved = other.clone();
+    moved["request"]["path"] = json!("/elsewhere");
+    assert_eq!(rest.put(&format!("/groups/petstore/apis/{}", other_api.id), moved).await.0, 200);
+    let mut clash = hello("clash");
+    clash["id"] = json!(hello_api.id);
+    clash["request"]["path"] = json!("/other");
+    assert_eq!(
+        rest.put(&format!("/groups/petstore/apis/{}", hello_api.id), clash).await.0,
+        200,
+        "the draft alone is fine"
+    );
+    let (status, body) = rest.post(&path, json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("api")), "{body}");
+    assert!(message.contains("Other"), "{message}");
+}
+
+#[tokio::test]
 async fn http_backends_get_the_mapped_request() {
     let app = spawn_app().await;
     let backend = spawn_echo_backend().await;

@@ -34,6 +34,24 @@ async fn url_changes_reach_the_next_request_and_bad_input_names_the_field() {
     };
     assert_eq!(host_seen().await, (200, first.trim_start_matches("http://").to_owned()));
 
+    // The Draft tab: a unified draft API reaches the service through its group's release;
+    // another names it itself; one with its own Mock does not use it.
+    let own = json!({"name": "Own", "request": {"method": "GET", "path": "/own"},
+        "backend": {"unified": false, "type": "http", "http": {"service": "pets"}}});
+    assert_eq!(rest.post("/groups/petstore/apis", own).await.0, 201);
+    let mocked = json!({"name": "Mocked", "request": {"method": "GET", "path": "/mocked"},
+        "backend": {"unified": false, "type": "mock"}});
+    assert_eq!(rest.post("/groups/petstore/apis", mocked).await.0, 201);
+    let (_, service) = rest.get("/backend-services/pets").await;
+    let draft: Vec<(&str, &Value)> = service["draft"]
+        .as_array()
+        .expect("draft")
+        .iter()
+        .map(|u| (u["api_name"].as_str().unwrap_or(""), &u["through_release"]))
+        .collect();
+    assert_eq!(draft, [("Pets", &json!(["test"])), ("Own", &json!([]))], "{service}");
+    assert_eq!(service["environments"][0]["apis"][0]["through_release"], json!(["test"]), "{service}");
+
     let revision = app.control.config_revision().await.expect("revision");
     assert_eq!(rest.put("/backend-services/pets/environments/test", json!({"url": second})).await.0, 200);
     assert_eq!(app.control.config_revision().await.expect("revision"), revision + 1);
