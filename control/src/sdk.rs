@@ -37,11 +37,12 @@ fn https_only(spec: &ApiSpec) -> bool {
 }
 
 /// The gateway's error codes, for the docs.
-const ERROR_CODES: [(&str, u16, &str); 18] = [
+const ERROR_CODES: [(&str, u16, &str); 19] = [
     ("NotFound", 404, "no group, deployment or API matches (or the API is off-line here)"),
     ("InvalidStage", 400, "X-Ca-Stage is not TEST, PRE or RELEASE"),
     ("MethodNotAllowed", 405, "the path exists with other methods"),
     ("InvalidParameter", 400, "a declared parameter is missing or invalid"),
+    ("InvalidBody", 400, "the request body is malformed (a bad chunk) or ended before its length"),
     ("MissingCredentials", 401, "an app API was called without AppCode or signature"),
     ("InvalidAppKey", 401, "no app has this X-Ca-Key"),
     ("InvalidAppCode", 401, "no app has this AppCode"),

@@ -186,6 +186,8 @@ test('search, delete with confirmation, and deleting the group', async ({ page }
   await expect(page.getByRole('row', { name: /List stores/ })).toBeVisible();
 
   await page.getByRole('link', { name: 'API Groups' }).first().click();
+  await hydrated(page);
+  await page.getByLabel('Search').fill('cleanup');
   await page.getByRole('row', { name: /cleanup/ }).getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('dialog', { name: 'Delete Group' }).getByRole('button', { name: 'Delete' }).click();
   await expect(page.getByRole('link', { name: 'cleanup' })).toHaveCount(0);
@@ -258,6 +260,7 @@ test('a group is edited, and a live group cannot be deleted', async ({ page }) =
 
   await page.getByRole('link', { name: 'API Groups' }).first().click();
   await hydrated(page);
+  await page.getByLabel('Search').fill('editme');
   const row = page.getByRole('row', { name: /editme/ });
   await row.getByRole('button', { name: 'Edit' }).click();
   const edit = page.getByRole('dialog', { name: 'Edit Group' });

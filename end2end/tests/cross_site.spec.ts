@@ -45,7 +45,7 @@ test('a page on another port cannot drive the console with its session', async (
   }
 
   // Nothing was deleted, and the console still works.
-  await page.goto('/groups');
+  await page.goto('/groups?q=victim');
   await hydrated(page);
   await expect(page.getByRole('link', { name: 'victim', exact: true })).toBeVisible();
   await createGroup(page, 'after');

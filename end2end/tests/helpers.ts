@@ -24,5 +24,7 @@ export async function createGroup(page: Page, name: string) {
   await dialog.getByLabel('Subdomain').fill(name);
   await dialog.getByRole('button', { name: 'Save' }).click();
   await expect(dialog).toHaveCount(0);
+  // The list pages at 20 groups: search for it, as a person would among many.
+  await page.getByLabel('Search').fill(name);
   await expect(page.getByRole('link', { name, exact: true })).toBeVisible();
 }

@@ -14,11 +14,11 @@ test('Publish releases one API beside what is live, from the row and from the AP
     name, request: { method: 'GET', path }, backend: { unified: false, type: 'mock', mock: { status: 200, body } },
   });
   expect((await page.request.post(`${admin}/groups`, { data: { name: 'onebyone', subdomain: 'onebyone' } })).status()).toBe(201);
-  const hello = await (await page.request.post(`${admin}/groups/onebyone/apis`, { data: mock('Hello', '/hello', 'hello v1') })).json();
+  const hello = await (await page.request.post(`${admin}/groups/onebyone/apis`, { data: { ...mock('Hello', '/hello', 'hello v1'), description: 'says hello' } })).json();
   const other = await (await page.request.post(`${admin}/groups/onebyone/apis`, { data: mock('Other', '/other', 'other v1') })).json();
   expect((await page.request.post(`${admin}/groups/onebyone/versions`, { data: { label: '1' } })).status()).toBe(201);
   await put('/groups/onebyone/deployments/test', { version: '1', backend: { type: 'mock' } });
-  await put(`/groups/onebyone/apis/${hello.id}`, mock('Hello', '/hello', 'hello v2'));
+  await put(`/groups/onebyone/apis/${hello.id}`, { ...mock('Hello', '/hello', 'hello v2'), description: 'says hello' });
   await put(`/groups/onebyone/apis/${other.id}`, mock('Other', '/other', 'other v2'));
   const call = async (path: string) => {
     const response = await request.get(`http://127.0.0.1:${GATEWAY_PORT}${path}`, { headers: { Host: 'onebyone.localhost', 'X-Ca-Stage': 'TEST' } });
@@ -28,6 +28,8 @@ test('Publish releases one API beside what is live, from the row and from the AP
   // From the row: a taken label is refused beside its field; the automatic one is used.
   await page.goto('/groups/onebyone');
   await hydrated(page);
+  // The API List shows each API's description under its name.
+  await expect(page.getByRole('row', { name: /Hello/ })).toContainText('says hello');
   await page.getByRole('row', { name: /Hello/ }).getByRole('button', { name: 'Publish Hello' }).click();
   let dialog = page.getByRole('dialog', { name: 'Publish Hello' });
   await dialog.getByLabel('Environment').selectOption('test');

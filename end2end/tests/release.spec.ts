@@ -30,6 +30,8 @@ test('release, edit the draft, release again, switch back and take off-line', as
   await create.getByLabel('Name').fill('relgroup');
   await create.getByLabel('Subdomain').fill('relgroup');
   await create.getByRole('button', { name: 'Save' }).click();
+  await expect(create).toHaveCount(0);
+  await page.getByLabel('Search').fill('relgroup');
   await page.getByRole('link', { name: 'relgroup' }).click();
   await hydrated(page);
 
@@ -137,7 +139,11 @@ test('a custom domain pinned to Test serves the Test version without X-Ca-Stage'
   expect(response.status()).toBe(200);
   expect(await response.text()).toBe('via domain');
 
+  // Remove asks first and says what callers will see.
   await row.getByRole('button', { name: 'Remove' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Remove Domain' });
+  await expect(confirm).toContainText('get 404 from their next request');
+  await confirm.getByRole('button', { name: 'Remove' }).click();
   await expect(page.getByText('No custom domains.')).toBeVisible();
   response = await call();
   expect(response.status()).toBe(404);

@@ -97,6 +97,7 @@ test('an admin creates users with roles, and each role sees only what it may do'
   // The groups list: no Edit or Delete per row.
   await viewer.goto('/groups');
   await hydrated(viewer);
+  await viewer.getByLabel('Search').fill(group);
   await expect(viewer.getByRole('link', { name: group })).toBeVisible();
   await expect(viewer.getByRole('button', { name: 'Edit' })).toHaveCount(0);
   await expect(viewer.getByRole('button', { name: 'Delete' })).toHaveCount(0);

@@ -1,5 +1,6 @@
 // Release from a row of the Versions tab: an existing version, to a real HTTP backend given
-// as two targets in the Release dialog's address field, answered by both through the gateway.
+// as two targets in the Release dialog's address field, answered by both through the gateway;
+// then the same version to Pre-release with one of them.
 import { expect, test } from './fixtures';
 import { GATEWAY_PORT } from '../playwright.config';
 import { hydrated, logIn } from './helpers';
@@ -39,6 +40,22 @@ test('release an existing version from its row to two real HTTP targets', async 
       seen[body] = (seen[body] ?? 0) + 1;
     }
     expect(seen).toEqual({ 'from the first target': 5, 'from the second target': 5 });
+
+    // The same row to Pre-release, with one target: PRE callers reach it, TEST ones still both.
+    await row.getByRole('button', { name: 'Release' }).click();
+    const again = page.getByRole('dialog', { name: 'Release' });
+    await again.getByLabel('Environment').selectOption('pre');
+    await again.getByLabel('Backend', { exact: true }).selectOption('http');
+    await again.getByLabel('Backend address').fill(secondUrl);
+    await again.getByRole('button', { name: 'Release' }).click();
+    await expect(again).toHaveCount(0);
+    await expect(row).toContainText('Test, Pre-release');
+    for (let i = 0; i < 4; i++) {
+      const response = await request.get(`http://127.0.0.1:${GATEWAY_PORT}/row`, {
+        headers: { Host: 'rowgroup.localhost', 'X-Ca-Stage': 'PRE' },
+      });
+      expect([response.status(), await response.text()]).toEqual([200, 'from the second target']);
+    }
   } finally {
     first.close();
     second.close();

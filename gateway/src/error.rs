@@ -19,6 +19,8 @@ pub enum GatewayError {
     InvalidParameter(String),
     /// The request path has no canonical form ([`crate::path::normalize`]).
     InvalidPath(String),
+    /// The request body is malformed (an invalid chunk) or ended before its length (400).
+    InvalidBody(String),
     /// The body's content type is one the API's body parameters cannot be read from.
     UnsupportedMediaType(String),
     /// The caller stopped sending its request body.
@@ -122,9 +124,10 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
-            GatewayError::BadStage(_) | GatewayError::InvalidParameter(_) | GatewayError::InvalidPath(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            GatewayError::BadStage(_)
+            | GatewayError::InvalidParameter(_)
+            | GatewayError::InvalidPath(_)
+            | GatewayError::InvalidBody(_) => StatusCode::BAD_REQUEST,
             GatewayError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::BadGateway(_) => StatusCode::BAD_GATEWAY,
@@ -154,6 +157,7 @@ impl GatewayError {
             GatewayError::MethodNotAllowed(_) => "MethodNotAllowed",
             GatewayError::InvalidParameter(_) => "InvalidParameter",
             GatewayError::InvalidPath(_) => "InvalidPath",
+            GatewayError::InvalidBody(_) => "InvalidBody",
             GatewayError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             GatewayError::RequestTimeout(_) => "RequestTimeout",
             GatewayError::Overloaded(_) => "Overloaded",
@@ -182,6 +186,7 @@ impl GatewayError {
             | GatewayError::MethodNotAllowed(m)
             | GatewayError::InvalidParameter(m)
             | GatewayError::InvalidPath(m)
+            | GatewayError::InvalidBody(m)
             | GatewayError::UnsupportedMediaType(m)
             | GatewayError::RequestTimeout(m)
             | GatewayError::Overloaded(m)

@@ -76,6 +76,9 @@ pub struct SendError<R> {
     /// a reused connection that was closed before any answer, for a request without a body
     /// and with an idempotent method, may be retried on a new connection.
     pub unsent: Option<(Request<Body>, R)>,
+    /// The request's own body failed (the caller's bytes: a bad chunk, a connection closed
+    /// mid-body), not the backend: the caller is told 400 and the target is not blamed.
+    pub caller: bool,
 }
 
 impl<R> std::fmt::Debug for SendError<R> {
@@ -145,6 +148,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
                     Poll::Ready(Err(UploadError::Io(error))) if empty && !answered => {
                         return Poll::Ready(Err(Failure::Closed(format!("writing the request: {error}"))))
                     }
+                    Poll::Ready(Err(error @ UploadError::Body(_))) => {
+                        return Poll::Ready(Err(Failure::Body(error.to_string())))
+                    }
                     Poll::Ready(Err(error)) => return Poll::Ready(Err(Failure::Failed(error.to_string()))),
                     Poll::Pending => {}
                 }
@@ -154,7 +160,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
         .await;
         let head = match head {
             Ok(head) => head,
-            Err(Failure::Failed(detail)) => return Err(SendError { detail, unsent: None }),
+            Err(Failure::Failed(detail)) => return Err(SendError { detail, unsent: None, caller: false }),
+            Err(Failure::Body(detail)) => return Err(SendError { detail, unsent: None, caller: true }),
             Err(Failure::Closed(detail)) => {
                 let idempotent = matches!(
                     parts.method,
@@ -162,7 +169,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
                 );
                 let unsent = (reused && empty && idempotent)
                     .then(|| (Request::from_parts(parts, crate::body::full(Bytes::new())), back));
-                return Err(SendError { detail, unsent });
+                return Err(SendError { detail, unsent, caller: false });
             }
         };
         let (mut response, framing, keep) = head;
@@ -413,6 +420,8 @@ impl Upload {
 enum Failure {
     Closed(String),
     Failed(String),
+    /// The request body (from the caller) failed.
+    Body(String),
 }
 
 /// The request's framing: a body of known length gets `Content-Length`, a streamed one is

@@ -178,6 +178,9 @@ pub enum UpstreamFailure {
     Tls,
     /// The connection broke, or the backend's answer was not valid HTTP/1.1.
     Protocol,
+    /// The caller's request body failed while it was being sent (a bad chunk, a caller that
+    /// went away mid-body): the caller's fault, a 400, and no mark against the target.
+    CallerBody,
     /// No answer within the API's timeout.
     Timeout,
     /// The target stayed at its connection limit for the whole of the API's timeout.
@@ -191,6 +194,7 @@ impl UpstreamFailure {
             UpstreamFailure::Connect => "the backend could not be reached (connection failed)",
             UpstreamFailure::Tls => "the TLS handshake with the backend failed",
             UpstreamFailure::Protocol => "the backend closed the connection or sent an invalid response",
+            UpstreamFailure::CallerBody => "the request's body is malformed or ended early",
             UpstreamFailure::Timeout => "the backend did not answer in time",
             UpstreamFailure::Busy => "the backend is at its connection limit; try again shortly",
         }
@@ -307,7 +311,8 @@ impl Upstream {
                     reused = false;
                 }
                 Ok(Err(failure)) => {
-                    let error = UpstreamError::new(UpstreamFailure::Protocol, failure.detail);
+                    let kind = if failure.caller { UpstreamFailure::CallerBody } else { UpstreamFailure::Protocol };
+                    let error = UpstreamError::new(kind, failure.detail);
                     return Err(Failed { error, unsent: failure.unsent.map(|(request, _)| request) });
                 }
             }

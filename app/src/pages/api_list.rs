@@ -154,7 +154,10 @@ fn api_row(api: ApiView, group: Memo<String>, dialog: RwSignal<Dialogs>) -> impl
     let (for_advanced, for_delete, for_authorize, for_publish) = (api.clone(), api.clone(), api.clone(), api.clone());
     view! {
         <tr>
-            <td>{api.spec.name.clone()}</td>
+            <td>
+                {api.spec.name.clone()}
+                {(!api.spec.description.is_empty()).then(|| view! { <div class="muted description">{api.spec.description.clone()}</div> })}
+            </td>
             <td>
                 <span class="method">{api.spec.request.method.clone()}</span>
             </td>

@@ -1,7 +1,7 @@
 //! Custom domains of a group (shown under Deployment Management): extra host names callers
 //! use, each optionally pinned to one environment so no `X-Ca-Stage` header is needed, and
 //! each with its certificate for the HTTPS listener (**Upload Certificate**: paste the PEM
-//! chain and private key; **Remove Certificate** asks first). Above the list, the default
+//! chain and private key; **Remove Certificate** and **Remove** ask first). Above the list, the default
 //! certificate every other host gets, with a warning while it is self-signed.
 
 use crate::api::{add_domain, default_certificate, list_domains, remove_certificate, remove_domain, set_certificate};
@@ -17,6 +17,7 @@ enum Asking {
     None,
     Upload(String),
     RemoveCertificate(String),
+    RemoveDomain(String),
 }
 
 fn expiry(certificate: &CertificateView) -> String {
@@ -46,8 +47,11 @@ pub fn CustomDomains(group: Memo<String>) -> impl IntoView {
         Err(error) => errors.set(error.field_errors()),
     });
     let remove = Action::new(move |(group, host): &(String, String)| remove_domain(group.clone(), host.clone()));
-    on_done(remove, move |outcome| failure.set(outcome.err().map(|error| error.message())));
     let asking = RwSignal::new(Asking::None);
+    on_done(remove, move |outcome| {
+        asking.set(Asking::None);
+        failure.set(outcome.err().map(|error| error.message()))
+    });
     let upload = RwSignal::new(CertificateUpload::default());
     let upload_errors: Errors = RwSignal::new(Vec::new());
     let save = Action::new(move |(group, host, upload): &(String, String, CertificateUpload)| {
@@ -140,7 +144,7 @@ pub fn CustomDomains(group: Memo<String>) -> impl IntoView {
                                                             {has_certificate.then(|| view! {
                                                                 <button on:click=move |_| asking.set(Asking::RemoveCertificate(for_removal.clone()))>"Remove Certificate"</button>
                                                             })}
-                                                            <button class="danger" on:click=move |_| { remove.dispatch((group.get_untracked(), host.clone())); }>"Remove"</button>
+                                                            <button class="danger" on:click=move |_| asking.set(Asking::RemoveDomain(host.clone()))>"Remove"</button>
                                                         }
                                                     }
                                                 </IfAllowed>
@@ -189,6 +193,15 @@ pub fn CustomDomains(group: Memo<String>) -> impl IntoView {
                     </Dialog>
                 }.into_any()
             }
+            Asking::RemoveDomain(host) => view! {
+                <Dialog title="Remove Domain">
+                    <p>{format!("Remove {host} from this group? Callers that use it get 404 from their next request; the group's own subdomain keeps working.")}</p>
+                    <div class="dialog-buttons">
+                        <button type="button" on:click=move |_| asking.set(Asking::None)>"Cancel"</button>
+                        <button class="danger" disabled=move || remove.pending().get() on:click=move |_| { remove.dispatch((group.get_untracked(), host.clone())); }>"Remove"</button>
+                    </div>
+                </Dialog>
+            }.into_any(),
             Asking::RemoveCertificate(host) => view! {
                 <Dialog title="Remove Certificate">
                     <p>{format!("Remove the certificate of {host}? Its HTTPS callers get the default certificate from the next handshake.")}</p>

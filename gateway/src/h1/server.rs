@@ -10,8 +10,9 @@
 //! `Content-Length` headers, or one that is not a plain number `400`; a `Transfer-Encoding`
 //! other than `chunked` `501`; an HTTP version other than 1.0 and 1.1 `505`; a head over
 //! the header limit `431`; an `Expect` other than `100-continue` `417`. A chunked body with
-//! an invalid chunk size, or a bare LF after one, fails where it is read (the backend call
-//! fails; the connection closes). Bare LF line ends in the head are accepted, as nginx and
+//! an invalid chunk size, or a bare LF after one, fails where it is read: the caller gets
+//! `400 InvalidBody` (the backend call stops, the target is not blamed for it, nothing is
+//! tried again) and the connection closes. Bare LF line ends in the head are accepted, as nginx and
 //! hyper accept them.
 //!
 //! What is not served here goes to hyper with the bytes already read put back in front

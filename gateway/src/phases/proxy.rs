@@ -93,7 +93,9 @@ pub async fn proxy(
                 }
                 let refusal = refusal(backend, &error);
                 ctx.upstream_error = Some(format!("{}: {}", peer.origin.key, error.detail));
-                if error.kind == UpstreamFailure::Timeout {
+                // A timeout is not tried again; neither is a body the caller broke (it is
+                // spent, and no target is to blame).
+                if matches!(error.kind, UpstreamFailure::Timeout | UpstreamFailure::CallerBody) {
                     return Err(refusal);
                 }
                 unsent = back;
@@ -123,6 +125,7 @@ fn refusal(backend: &HttpBackend, error: &UpstreamError) -> GatewayError {
             backend.timeout.as_millis()
         )),
         UpstreamFailure::Busy => GatewayError::UpstreamBusy(error.kind.public_message().into()),
+        UpstreamFailure::CallerBody => GatewayError::InvalidBody(error.kind.public_message().into()),
         kind => GatewayError::BadGateway(kind.public_message().into()),
     }
 }

@@ -659,3 +659,24 @@ async fn bodiless_calls_to_functions_take_nothing_from_the_body_budget() {
         assert_eq!(status, 200, "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_bad_chunk_is_the_callers_400_and_never_ejects_a_healthy_target() {
+    // Before: a body that broke while it was sent counted as the backend's failure (502),
+    // so a few bad chunks from anyone ejected a healthy target for everyone (503).
+    let app = crate::helpers::spawn_app().await;
+    let backend = crate::helpers::spawn_echo_backend().await;
+    let upload = json!({"name": "Upload", "request": {"method": "POST", "path": "/upload"}});
+    live_in_test(&app, "chunks", vec![upload], &backend).await;
+    let head =
+        "POST /upload HTTP/1.1\r\nHost: chunks.localhost\r\nX-Ca-Stage: TEST\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for bad in ["5\r\nhello\r\nzz\r\n\r\n", "5\r\nhello\r\n-1\r\n\r\n", "5\r\nhello\r\nfffffffffffffffffff\r\n\r\n"] {
+        for _ in 0..3 {
+            let (status, code, _) = raw_with_body(&app, format!("{head}{bad}")).await;
+            assert_eq!((status, code.as_str()), (400, "InvalidBody"), "{bad:?}");
+        }
+    }
+    let (status, _, body) = raw_with_body(&app, format!("{head}5\r\nhello\r\n0\r\n\r\n")).await;
+    assert_eq!(status, 200, "the target is still in: {body}");
+    assert!(body.contains("hello"), "{body}");
+}
