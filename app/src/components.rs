@@ -241,6 +241,27 @@ pub fn SelectField(
     }
 }
 
+/// Asks before a destructive action: `message` says what it will affect, `confirm` is the
+/// danger button's word; Cancel (or Escape) changes nothing.
+#[component]
+pub fn Confirm(
+    #[prop(into)] title: String,
+    #[prop(into)] message: String,
+    confirm: &'static str,
+    yes: Callback<()>,
+    no: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <Dialog title>
+            <p>{message}</p>
+            <div class="dialog-buttons">
+                <button type="button" on:click=move |_| no.run(())>"Cancel"</button>
+                <button class="danger" on:click=move |_| yes.run(())>{confirm}</button>
+            </div>
+        </Dialog>
+    }
+}
+
 /// A modal dialog with a title; `children` is its body. Modal for the keyboard too: the
 /// first field takes the focus, Tab and Shift+Tab stay inside, Escape presses its Cancel
 /// (or Close) button.

@@ -109,12 +109,15 @@ test('authorize apps from the API List row, and revoke on the API page', async (
   expect(await callAs('authkiosk')).toBe(200);
   expect(await callAs('authtablet')).toBe(403);
 
-  // The API page lists it; Revoke takes it back at once.
+  // The API page lists it; Revoke (once confirmed) takes it back at once.
   await page.goto(`/groups/${group}/apis/${created.id}`);
   await hydrated(page);
   const authorized = page.getByRole('region', { name: 'Authorized Apps' });
   await expect(authorized).toContainText('authkiosk · Test');
   await authorized.getByRole('button', { name: 'Revoke authkiosk in Test' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Revoke Authorization' });
+  await expect(confirm).toContainText('Stop app authkiosk calling Secure in Test?');
+  await confirm.getByRole('button', { name: 'Revoke' }).click();
   await expect(authorized).toContainText('No app is authorized');
   expect(await callAs('authkiosk')).toBe(403);
   // And Authorize from the API page itself: both apps, in one go.

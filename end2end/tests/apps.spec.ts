@@ -102,5 +102,8 @@ test('create an app, authorize it in Test, reveal and reset its credentials', as
   await page.goto('/apps/mobile');
   await hydrated(page);
   await grants.getByRole('button', { name: 'Revoke' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Revoke Authorization' });
+  await expect(confirm).toContainText('Its requests get 403 from the next one');
+  await confirm.getByRole('button', { name: 'Revoke' }).click();
   await expect(page.getByText('This app may not call any API yet.')).toBeVisible();
 });

@@ -500,8 +500,12 @@ fn AuthorizedApps(group: String, id: i32, name: String) -> impl IntoView {
     let asking = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
     let revoke = Action::new(|(app, grant): &(String, i32)| crate::api::revoke(app.clone(), *grant));
+    // The authorization whose Revoke is being confirmed: (app, id, environment).
+    let revoking = RwSignal::new(None::<(String, i32, &'static str)>);
+    let api_name = name.clone();
     on_done(revoke, move |outcome| match outcome {
         Ok(()) => {
+            revoking.set(None);
             failure.set(None);
             changes.made();
         }
@@ -537,7 +541,7 @@ fn AuthorizedApps(group: String, id: i32, name: String) -> impl IntoView {
                                             let href = format!("/apps/{}", grant.app);
                                             let until = grant.expires_at.clone().map(|at| format!(" until {at}")).unwrap_or_default();
                                             let label = format!("Revoke {} in {}", grant.app, grant.env.label());
-                                            let (app, grant_id) = (grant.app.clone(), grant.id);
+                                            let (app, grant_id, env) = (grant.app.clone(), grant.id, grant.env.label());
                                             view! {
                                                 <li>
                                                     <a href=href>{grant.app.clone()}</a>
@@ -548,7 +552,7 @@ fn AuthorizedApps(group: String, id: i32, name: String) -> impl IntoView {
                                                         {
                                                             let (app, label) = (app.clone(), label.clone());
                                                             view! {
-                                                                <button class="link-danger" aria-label=label on:click=move |_| { revoke.dispatch((app.clone(), grant_id)); }>"Revoke"</button>
+                                                                <button class="link-danger" aria-label=label on:click=move |_| revoking.set(Some((app.clone(), grant_id, env)))>"Revoke"</button>
                                                             }
                                                         }
                                                     </IfAllowed>
@@ -568,6 +572,18 @@ fn AuthorizedApps(group: String, id: i32, name: String) -> impl IntoView {
                 let (group, name) = (group.clone(), name.clone());
                 asking.get().then(|| view! { <AuthorizeApiDialog group api_id=id api_name=name closed /> })
             }}
+            {move || revoking.get().map(|(app, grant_id, env)| {
+                let message = format!("Stop app {app} calling {api_name} in {env}? Its requests get 403 from the next one.");
+                view! {
+                    <crate::components::Confirm
+                        title="Revoke Authorization"
+                        message
+                        confirm="Revoke"
+                        yes=Callback::new(move |()| { revoke.dispatch((app.clone(), grant_id)); })
+                        no=Callback::new(move |()| revoking.set(None))
+                    />
+                }
+            })}
         </section>
     }
 }

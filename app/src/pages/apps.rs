@@ -7,8 +7,8 @@ use crate::api::{
     set_app_enabled, ConsoleError,
 };
 use crate::components::{
-    bind, edits_shared, on_done, opts, DetailHead, Dialog, Errors, FieldMessage, FormButtons, IfAllowed, OtherErrors,
-    SelectField, TextField,
+    bind, edits_shared, on_done, opts, Confirm, DetailHead, Dialog, Errors, FieldMessage, FormButtons, IfAllowed,
+    OtherErrors, SelectField, TextField,
 };
 use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use domain::app::{AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
@@ -195,7 +195,12 @@ pub fn AppPage() -> impl IntoView {
     let toggle = Action::new(move |(name, enabled): &(String, bool)| set_app_enabled(name.clone(), *enabled));
     on_done(toggle, move |outcome| refused(outcome.map(|_| ())));
     let remove = Action::new(move |(name, id): &(String, i32)| revoke(name.clone(), *id));
-    on_done(remove, refused);
+    // The authorization whose Revoke is being confirmed: (id, what it lets the app call).
+    let revoking = RwSignal::new(None::<(i32, String)>);
+    on_done(remove, move |outcome| {
+        revoking.set(None);
+        refused(outcome)
+    });
     let grant = Action::new(move |(app, spec): &(String, AuthorizeSpec)| authorize(app.clone(), spec.clone()));
     on_done(grant, move |outcome| {
         if outcome.is_ok() {
@@ -304,6 +309,13 @@ pub fn AppPage() -> impl IntoView {
                                         .into_iter()
                                         .map(|grant| {
                                             let id = grant.id;
+                                            let what = format!(
+                                                "{} / {} ({}) in {}",
+                                                grant.group,
+                                                grant.api_name,
+                                                grant.api_route,
+                                                grant.env.label()
+                                            );
                                             let expires = match (&grant.expires_at, grant.expired) {
                                                 (None, _) => "Never".to_owned(),
                                                 (Some(at), false) => at.clone(),
@@ -322,8 +334,9 @@ pub fn AppPage() -> impl IntoView {
                                                         <IfAllowed when=edits_shared()>
                                                             <button
                                                                 class="danger"
-                                                                on:click=move |_| {
-                                                                    remove.dispatch((name.get_untracked(), id));
+                                                                on:click={
+                                                                    let what = what.clone();
+                                                                    move |_| revoking.set(Some((id, what.clone())))
                                                                 }
                                                             >
                                                                 "Revoke"
@@ -343,6 +356,15 @@ pub fn AppPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        {move || revoking.get().map(|(id, what)| view! {
+            <Confirm
+                title="Revoke Authorization"
+                message=format!("Stop this app calling {what}? Its requests get 403 from the next one; nothing else changes.")
+                confirm="Revoke"
+                yes=Callback::new(move |()| { remove.dispatch((name.get_untracked(), id)); })
+                no=Callback::new(move |()| revoking.set(None))
+            />
+        })}
         {move || match asking.get() {
             Asking::None => ().into_any(),
             Asking::Reset(credential) => {
