@@ -3,8 +3,8 @@
 //!
 //! - [`ListState`]: the query read from the URL, and the links and navigation that change it.
 //! - [`SearchBox`], [`SortHeader`], [`Pager`]: the controls, each a labelled element.
-//! - [`Listed`] and [`arrange`]: search, sort and cut one page of a list the page loaded whole
-//!   (the API List pages on the server instead, through `ApiQuery`).
+//! - [`Listed`], [`arrange`] and [`page_of`]: search, sort and cut one page of a list the page
+//!   loaded whole (the API List pages on the server instead, through `ApiQuery`).
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
@@ -228,6 +228,16 @@ pub fn arrange<T: Listed>(items: Vec<T>, query: &ListQuery) -> Arranged<T> {
     let page = query.page.clamp(1, pages);
     let rows = rows.into_iter().skip((page as usize - 1) * PER_PAGE).take(PER_PAGE).collect();
     Arranged { rows, total, page, pages }
+}
+
+/// [`arrange`]d, or, when the search matches nothing, the empty state saying `nothing`
+/// (the page returns it in place of the table).
+pub fn page_of<T: Listed>(items: Vec<T>, query: &ListQuery, nothing: &'static str) -> Result<Arranged<T>, AnyView> {
+    let shown = arrange(items, query);
+    if shown.total == 0 {
+        return Err(view! { <p class="empty">{nothing}</p> }.into_any());
+    }
+    Ok(shown)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::components::{
     bind, edits_shared, on_done, opts, Confirm, DetailHead, Dialog, Errors, FieldMessage, FormButtons, IfAllowed,
     OtherErrors, SelectField, TextField,
 };
-use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
+use crate::list::{page_of, Arranged, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use domain::app::{AppSpec, AppView, AuthorizationView, AuthorizeSpec, Credential};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -73,12 +73,10 @@ pub fn AppsPage() -> impl IntoView {
                 match apps.await {
                     Ok(rows) if rows.is_empty() => view! { <p class="empty">"No apps yet: Create App gives a caller its AppKey, AppSecret and AppCode; then authorize it for APIs."</p> }.into_any(),
                     Ok(rows) => {
-                        let shown = arrange(rows, &list.get());
-                        if shown.total == 0 {
-                            return view! { <p class="empty">"No app matches the search."</p> }.into_any();
-                        }
-                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
-                        let rows = shown.rows;
+                        let Arranged { rows, page, pages, total } = match page_of(rows, &list.get(), "No app matches the search.") {
+                            Ok(shown) => shown,
+                            Err(empty) => return empty,
+                        };
                         view! {
                             <table class="grid" aria-label="Apps">
                                 <thead>

@@ -11,7 +11,7 @@ use crate::components::{
     bind, edits_shared, on_done, opts, DetailHead, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, SelectField,
     TextField,
 };
-use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
+use crate::list::{page_of, Arranged, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use domain::service::{ServiceKind, ServicePatch, ServiceSpec, ServiceUrlSpec, ServiceUser, ServiceView};
 use domain::Environment;
 use leptos::prelude::*;
@@ -80,12 +80,10 @@ pub fn BackendServicesPage() -> impl IntoView {
                 match services.await {
                     Ok(rows) if rows.is_empty() => view! { <p class="empty">"No backend services yet: Create Backend Service names a backend once, with a URL per environment, for APIs and releases to use."</p> }.into_any(),
                     Ok(rows) => {
-                        let shown = arrange(rows, &list.get());
-                        if shown.total == 0 {
-                            return view! { <p class="empty">"No backend service matches the search."</p> }.into_any();
-                        }
-                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
-                        let rows = shown.rows;
+                        let Arranged { rows, page, pages, total } = match page_of(rows, &list.get(), "No backend service matches the search.") {
+                            Ok(shown) => shown,
+                            Err(empty) => return empty,
+                        };
                         view! {
                         <table class="grid" aria-label="Backend services">
                             <thead>

@@ -2,7 +2,7 @@
 
 use crate::api::{delete_group, list_groups, save_group};
 use crate::components::{bind, edits_group, on_done, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, TextField};
-use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
+use crate::list::{page_of, Arranged, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use domain::group::GroupSpec;
 use domain::views::GroupView;
 use leptos::prelude::*;
@@ -81,12 +81,10 @@ pub fn GroupsPage() -> impl IntoView {
                         view! { <p class="empty">"No API groups yet: Create Group makes the first, then add APIs to it."</p> }.into_any()
                     }
                     Ok(rows) => {
-                        let shown = arrange(rows, &list.get());
-                        if shown.total == 0 {
-                            return view! { <p class="empty">"No group matches the search."</p> }.into_any();
-                        }
-                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
-                        let rows = shown.rows;
+                        let Arranged { rows, page, pages, total } = match page_of(rows, &list.get(), "No group matches the search.") {
+                            Ok(shown) => shown,
+                            Err(empty) => return empty,
+                        };
                         view! {
                             <table class="grid" aria-label="API groups">
                                 <thead>

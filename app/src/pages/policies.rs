@@ -10,7 +10,7 @@ use crate::components::{
     bind, edits_shared, on_done, opts, DetailHead, Dialog, Errors, FormButtons, IfAllowed, OtherErrors, SelectField,
     TextField,
 };
-use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
+use crate::list::{page_of, Arranged, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use domain::policy::{BindingSpec, PolicySpec, PolicyType, PolicyView};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -278,12 +278,10 @@ pub fn PoliciesPage() -> impl IntoView {
                 match policies.await {
                     Ok(rows) if rows.is_empty() => view! { <p class="empty">"No policies yet: Create Policy sets a throttle, IP rule or CORS rule; then bind it to APIs or groups."</p> }.into_any(),
                     Ok(rows) => {
-                        let shown = arrange(rows, &list.get());
-                        if shown.total == 0 {
-                            return view! { <p class="empty">"No policy matches the search."</p> }.into_any();
-                        }
-                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
-                        let rows = shown.rows;
+                        let Arranged { rows, page, pages, total } = match page_of(rows, &list.get(), "No policy matches the search.") {
+                            Ok(shown) => shown,
+                            Err(empty) => return empty,
+                        };
                         view! {
                         <table class="grid" aria-label="Policies">
                             <thead><tr>

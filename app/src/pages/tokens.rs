@@ -3,7 +3,7 @@
 
 use crate::api::{create_token, list_tokens, revoke_token};
 use crate::components::{bind, on_done, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
-use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
+use crate::list::{page_of, Arranged, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use domain::views::TokenSpec;
 use domain::views::TokenView;
 use leptos::prelude::*;
@@ -87,12 +87,10 @@ pub fn TokensPage() -> impl IntoView {
                 match tokens.await {
                     Ok(rows) if rows.is_empty() => view! { <p class="empty">"No tokens yet: Create Token gives a script or CI job its own credential for the REST API."</p> }.into_any(),
                     Ok(rows) => {
-                        let shown = arrange(rows, &list.get());
-                        if shown.total == 0 {
-                            return view! { <p class="empty">"No token matches the search."</p> }.into_any();
-                        }
-                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
-                        let rows = shown.rows;
+                        let Arranged { rows, page, pages, total } = match page_of(rows, &list.get(), "No token matches the search.") {
+                            Ok(shown) => shown,
+                            Err(empty) => return empty,
+                        };
                         view! {
                             <table class="grid" aria-label="Tokens">
                                 <thead>

@@ -4,7 +4,7 @@
 
 use crate::api::{create_user, list_users, update_user};
 use crate::components::{bind, on_done, opts, Dialog, Errors, FormButtons, OtherErrors, SelectField, TextField};
-use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
+use crate::list::{page_of, Arranged, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use domain::roles::{NewUserSpec, UserPatch, UserView};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -134,12 +134,10 @@ pub fn UsersPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match users.await {
                     Ok(rows) => {
-                        let shown = arrange(rows, &list.get());
-                        if shown.total == 0 {
-                            return view! { <p class="empty">"No user matches the search."</p> }.into_any();
-                        }
-                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
-                        let rows = shown.rows;
+                        let Arranged { rows, page, pages, total } = match page_of(rows, &list.get(), "No user matches the search.") {
+                            Ok(shown) => shown,
+                            Err(empty) => return empty,
+                        };
                         view! {
                         <table class="grid" aria-label="Users">
                             <thead>

@@ -4,7 +4,7 @@
 
 use crate::api::list_versions;
 use crate::components::{Changes, IfAllowed};
-use crate::list::{arrange, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
+use crate::list::{page_of, Arranged, ListState, Listed, Pager, SearchBox, SortHeader, SortKey};
 use crate::pages::group::group_param;
 use crate::pages::release::may_release;
 use crate::pages::release::ReleaseDialog;
@@ -53,12 +53,10 @@ pub fn VersionsTab() -> impl IntoView {
                         <p class="empty">"No versions yet. Release from the API List to freeze the draft into one."</p>
                     }.into_any(),
                     Ok(all) => {
-                        let shown = arrange(all, &list.get());
-                        if shown.total == 0 {
-                            return view! { <p class="empty">"No version matches the search."</p> }.into_any();
-                        }
-                        let (page, pages, total) = (shown.page, shown.pages, shown.total);
-                        let rows = shown.rows;
+                        let Arranged { rows, page, pages, total } = match page_of(all, &list.get(), "No version matches the search.") {
+                            Ok(shown) => shown,
+                            Err(empty) => return empty,
+                        };
                         view! {
                         <table class="grid" aria-label="Versions">
                             <thead>
