@@ -12,12 +12,15 @@ Method
   does; valgrind runs the proxy about 50 times slower, which is why the load is light.
 
 Usage: bench/callgrind.py [path/to/gantry] [rounds, unused] [seconds]
-Writes bench/results/callgrind.md.
+Writes bench/results/callgrind.md. For profiling: `CALLGRIND_KEEP=dir` copies Gantry's dumps
+there (read them with `callgrind_annotate --inclusive=yes`), and `CALLGRIND_ONLY=gantry` skips
+nginx (and writes no results file).
 """
 
 import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -94,7 +97,10 @@ http {{
         procs.append(nginx)
         common.wait_for(f"http://127.0.0.1:{common.BACKEND}/bench")
         common.wait_for(f"http://127.0.0.1:{common.NGINX}/bench")
-        nginx_per, nginx_total = measure(nginx.pid, common.NGINX, None, nginx_out, seconds)
+        if os.environ.get("CALLGRIND_ONLY") == "gantry":
+            nginx_per, nginx_total = 0, 0
+        else:
+            nginx_per, nginx_total = measure(nginx.pid, common.NGINX, None, nginx_out, seconds)
         common.stop([nginx])
         procs.remove(nginx)
 
@@ -116,6 +122,10 @@ http {{
         procs.append(gantry)
         common.wait_for(f"http://127.0.0.1:{common.GATEWAY}/bench", {"Host": "bench.localhost"})
         gantry_per, gantry_total = measure(gantry.pid, common.GATEWAY, "bench.localhost", gantry_out, seconds)
+        if os.environ.get("CALLGRIND_KEEP"):
+            os.makedirs(os.environ["CALLGRIND_KEEP"], exist_ok=True)
+            for dump in glob.glob(f"{gantry_out}*"):
+                shutil.copy(dump, os.environ["CALLGRIND_KEEP"])
     finally:
         common.stop(procs)
 
@@ -131,6 +141,9 @@ on for {seconds} s of wrk (1 thread, 4 connections) after a 3 s warm-up; 1 KiB b
 
 - Gantry / nginx: **{gantry_per / max(nginx_per, 1):.2f}**
 """
+    if os.environ.get("CALLGRIND_ONLY") == "gantry":
+        print(f"gantry: {gantry_per:,.0f} instructions / request over {gantry_total:,} requests")
+        return
     common.write_result("callgrind", text)
 
 

@@ -34,11 +34,11 @@ pub struct GatewayConfig {
     pub version_header: bool,
     /// How backends with one or several targets are called ([`UpstreamSettings`]).
     pub upstream: UpstreamSettings,
-    /// Which server speaks HTTP/1.1 to callers on the plain listener.
+    /// Which server speaks HTTP/1.1 to callers, on the plain listener and over TLS.
     pub http1: Http1Server,
 }
 
-/// The server for callers' HTTP/1.1 on the plain listener.
+/// The server for callers' HTTP/1.1, on the plain listener and over TLS (HTTP/2 is hyper's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Http1Server {
     /// Gantry's own, on `httparse` ([`crate::h1::server`]); upgrades go to hyper.

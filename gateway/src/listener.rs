@@ -93,33 +93,64 @@ where
                 return;
             };
             let read = stream.read.clone();
-            let handshake = tokio::time::timeout(listening.timeouts.head, acceptor.accept(stream)).await;
-            let stream = match handshake {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(error)) => {
-                    tracing::debug!(%error, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!("TLS handshake timed out");
-                    return;
-                }
-            };
+            let Some(stream) = handshake(&acceptor, stream, listening.timeouts.head).await else { return };
             // The head clock starts afresh after the handshake.
             read.store(0, Ordering::Relaxed);
-            let outcome = if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-                let connection = http2_builder(&listening).serve_connection(TokioIo::new(stream), service);
-                until_closed(connection, &closing, |c| c.graceful_shutdown()).await
-            } else {
-                let connection = http1_builder(timer, &listening).serve_connection(TokioIo::new(stream), service);
-                until_closed(connection.with_upgrades(), &closing, |c| c.graceful_shutdown()).await
-            };
-            if let Err(error) = outcome {
+            if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                return serve_hyper_http2(stream, listening, service, closing).await;
+            }
+            let connection = http1_builder(timer, &listening).serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = until_closed(connection.with_upgrades(), &closing, |c| c.graceful_shutdown()).await {
                 tracing::debug!(%error, "connection ended with an error");
             }
         }
     })
     .await
+}
+
+/// The TLS handshake of a connection to an HTTPS listener, which must finish within `limit`;
+/// `None` when it fails or runs out of time (logged at debug level).
+pub async fn handshake<IO>(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    stream: IO,
+    limit: Duration,
+) -> Option<tokio_rustls::server::TlsStream<IO>>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    match tokio::time::timeout(limit, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => Some(stream),
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("TLS handshake timed out");
+            None
+        }
+    }
+}
+
+/// Serves HTTP/2 by hyper on a connection whose ALPN chose `h2`, until it ends or, after
+/// `closing` fires, its streams in flight finish.
+pub async fn serve_hyper_http2<I, S, B>(
+    io: I,
+    listening: Listening,
+    service: S,
+    closing: tokio_util::sync::CancellationToken,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = http2_builder(&listening).serve_connection(TokioIo::new(io), service);
+    if let Err(error) = until_closed(connection, &closing, |c| c.graceful_shutdown()).await {
+        tracing::debug!(%error, "connection ended with an error");
+    }
 }
 
 /// Serves HTTP/1.1 by hyper, with upgrades, on a connection another server began

@@ -128,9 +128,42 @@ pub async fn serve(
     let secure = async {
         let Some((listener, default)) = tls else { return Ok(()) };
         let resolver = Arc::new(crate::tls::SniResolver::new(snapshots, default));
-        let config = crate::tls::server_config(resolver).map_err(std::io::Error::other)?;
-        let acceptor = tokio_rustls::TlsAcceptor::from(config);
-        crate::listener::serve(listener, listening, Some(acceptor), service(true), stop.clone().cancelled_owned()).await
+        let tls_config = crate::tls::server_config(resolver).map_err(std::io::Error::other)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls_config);
+        match config.http1 {
+            crate::config::Http1Server::Hyper => {
+                let stop = stop.clone().cancelled_owned();
+                crate::listener::serve(listener, listening, Some(acceptor), service(true), stop).await
+            }
+            crate::config::Http1Server::Gantry => {
+                // ALPN `h2` goes to hyper; HTTP/1.1 over TLS is served as on the plain listener.
+                let shared = shared.clone();
+                let hyper_services = service(true);
+                let settings =
+                    crate::h1::server::Settings { max_head: listening.max_header_bytes, timeouts: listening.timeouts };
+                let connection = move |stream,
+                                       address: std::net::SocketAddr,
+                                       closing: tokio_util::sync::CancellationToken| {
+                    let shared = shared.clone();
+                    let hyper_service = hyper_services(address);
+                    let acceptor = acceptor.clone();
+                    async move {
+                        let limit = listening.timeouts.head;
+                        let Some(stream) = crate::listener::handshake(&acceptor, stream, limit).await else { return };
+                        if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                            return crate::listener::serve_hyper_http2(stream, listening, hyper_service, closing).await;
+                        }
+                        let peer = Peer::new(address.ip(), true);
+                        let handler = |request| handle(request, &shared, &peer);
+                        let fallback = |rewind| {
+                            crate::listener::serve_hyper_http1(rewind, listening, hyper_service, closing.clone())
+                        };
+                        crate::h1::server::serve(stream, settings, closing.clone(), handler, fallback).await;
+                    }
+                };
+                crate::listener::accept(listener, listening, stop.clone().cancelled_owned(), connection).await
+            }
+        }
     };
     let stopping = async {
         shutdown.await;

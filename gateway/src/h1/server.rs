@@ -1,4 +1,5 @@
-//! Callers' HTTP/1.1 on the gateway's plain listener, on `httparse`, in the way of pingora:
+//! Callers' HTTP/1.1 on both gateway listeners (plain, and over TLS after ALPN chose HTTP/1.1),
+//! on `httparse`, in the way of pingora:
 //! one task per connection that reads a head into a buffer it keeps, runs the handler (the
 //! phases), and writes the response head in one `write` together with the body's first
 //! bytes when they are ready. The request body is read by the handler on the same task, from
@@ -39,6 +40,41 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
+/// A caller connection the server reads and writes at once, from one task: a TCP socket (its
+/// owned halves) or TLS over one (`tokio::io::split`, the HTTPS listener's HTTP/1.1).
+pub trait Connection: AsyncRead + AsyncWrite + Unpin + Send + Sized + 'static {
+    /// The reading half, lent to a request's body.
+    type Read: AsyncRead + Unpin + Send + Sync + 'static;
+    /// The writing half.
+    type Write: AsyncWrite + Unpin + Send + 'static;
+    /// The two halves.
+    fn split(self) -> (Self::Read, Self::Write);
+    /// The connection again, from its two halves (for hyper, which takes an upgrade).
+    fn reunite(read: Self::Read, write: Self::Write) -> Option<Self>;
+}
+
+impl Connection for TcpStream {
+    type Read = OwnedReadHalf;
+    type Write = OwnedWriteHalf;
+    fn split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        self.into_split()
+    }
+    fn reunite(read: OwnedReadHalf, write: OwnedWriteHalf) -> Option<TcpStream> {
+        read.reunite(write).ok()
+    }
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Connection for tokio_rustls::server::TlsStream<IO> {
+    type Read = tokio::io::ReadHalf<Self>;
+    type Write = tokio::io::WriteHalf<Self>;
+    fn split(self) -> (Self::Read, Self::Write) {
+        tokio::io::split(self)
+    }
+    fn reunite(read: Self::Read, write: Self::Write) -> Option<Self> {
+        read.is_pair_of(&write).then(|| read.unsplit(write))
+    }
+}
+
 /// The most headers a request head may have (hyper's default too).
 pub const MAX_HEADERS: usize = 100;
 /// Response bytes gathered before a write: the head and a small body go out in one.
@@ -56,14 +92,14 @@ pub struct Settings {
 }
 
 /// The reading side of a connection: the socket and what has been read from it.
-struct ReadSide {
-    io: OwnedReadHalf,
+struct ReadSide<R> {
+    io: R,
     buf: BytesMut,
     /// The request body in progress was read to its end (or there was none).
     body_done: bool,
 }
 
-impl ReadSide {
+impl<R: AsyncRead + Unpin> ReadSide<R> {
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         if self.buf.capacity() - self.buf.len() < 1024 {
             self.buf.reserve(READ_SIZE);
@@ -73,25 +109,26 @@ impl ReadSide {
 }
 
 /// Where a request body puts the reading side back when it is dropped.
-type Slot = Arc<Mutex<Option<ReadSide>>>;
+type Slot<R> = Arc<Mutex<Option<ReadSide<R>>>>;
 
 /// Serves one caller connection until it closes, a clock runs out, or `closing` fires
 /// between requests. `handler` answers each request; `fallback` takes the connection (with
 /// the bytes read so far put back) when a request is one hyper must serve (an upgrade).
-pub async fn serve<H, Fut, F, FFut>(
-    stream: TcpStream,
+pub async fn serve<S, H, Fut, F, FFut>(
+    stream: S,
     settings: Settings,
     closing: tokio_util::sync::CancellationToken,
     handler: H,
     fallback: F,
 ) where
+    S: Connection,
     H: Fn(Request<Body>) -> Fut,
     Fut: Future<Output = Response<Body>>,
-    F: FnOnce(Rewind) -> FFut,
+    F: FnOnce(Rewind<S>) -> FFut,
     FFut: Future<Output = ()>,
 {
-    let (read, mut write) = stream.into_split();
-    let slot: Slot = Arc::new(Mutex::new(None));
+    let (read, mut write) = stream.split();
+    let slot: Slot<S::Read> = Arc::new(Mutex::new(None));
     // Lent to a request's body while the handler runs, and back through `slot` after.
     let mut side = Some(ReadSide { io: read, buf: BytesMut::with_capacity(READ_SIZE), body_done: true });
     let mut out = Vec::with_capacity(READ_SIZE);
@@ -112,7 +149,7 @@ pub async fn serve<H, Fut, F, FFut>(
         let Head { request, raw, framing, keep, expect_continue, upgrade, trailers } = head;
         if upgrade {
             let Some(reader) = side.take() else { return };
-            let Ok(stream) = reader.io.reunite(write) else { return };
+            let Some(stream) = S::reunite(reader.io, write) else { return };
             let mut prefix = BytesMut::from(&raw[..]);
             prefix.extend_from_slice(&reader.buf);
             return fallback(Rewind { io: stream, prefix: prefix.freeze() }).await;
@@ -186,8 +223,8 @@ struct Refusal(StatusCode, &'static str);
 
 /// Reads a request head: `None` when the connection ends first (closed, a clock ran out,
 /// or `closing` fired while no request was in progress).
-async fn read_head(
-    side: &mut ReadSide,
+async fn read_head<R: AsyncRead + Unpin>(
+    side: &mut ReadSide<R>,
     settings: &Settings,
     first: bool,
     closing: &tokio_util::sync::CancellationToken,
@@ -335,7 +372,7 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Refusal> {
 }
 
 /// Answers a refused head and closes.
-async fn refuse(write: &mut OwnedWriteHalf, Refusal(status, reason): Refusal) -> io::Result<()> {
+async fn refuse<W: AsyncWrite + Unpin>(write: &mut W, Refusal(status, reason): Refusal) -> io::Result<()> {
     let mut out = Vec::with_capacity(256);
     let _ = write!(
         out,
@@ -374,8 +411,8 @@ fn write_date(out: &mut Vec<u8>) {
 /// The framing is the response's `Content-Length` when it has one, else its body's known
 /// length, else chunked (HTTP/1.1) or the connection's close (HTTP/1.0). Whether the
 /// connection may serve another request comes back.
-async fn write_response(
-    write: &mut OwnedWriteHalf,
+async fn write_response<W: AsyncWrite + Unpin>(
+    write: &mut W,
     out: &mut Vec<u8>,
     response: Response<Body>,
     head_only: bool,
@@ -526,13 +563,13 @@ async fn write_response(
 
 /// A caller's request body, read from its connection as the handler asks. Dropped (read or
 /// not), it puts the connection's reading side back for the next request.
-struct RequestBody {
-    side: Option<ReadSide>,
-    slot: Slot,
+struct RequestBody<R> {
+    side: Option<ReadSide<R>>,
+    slot: Slot<R>,
     decoder: Decoder,
 }
 
-impl Drop for RequestBody {
+impl<R> Drop for RequestBody<R> {
     fn drop(&mut self) {
         if let Some(side) = self.side.take() {
             if let Ok(mut slot) = self.slot.lock() {
@@ -542,7 +579,7 @@ impl Drop for RequestBody {
     }
 }
 
-impl RequestBody {
+impl<R> RequestBody<R> {
     fn finish(&mut self) {
         self.decoder = Decoder::Done;
         if let Some(side) = self.side.as_mut() {
@@ -556,7 +593,7 @@ impl RequestBody {
     }
 }
 
-impl hyper::body::Body for RequestBody {
+impl<R: AsyncRead + Unpin> hyper::body::Body for RequestBody<R> {
     type Data = Bytes;
     type Error = BoxError;
 
@@ -596,12 +633,12 @@ impl hyper::body::Body for RequestBody {
 }
 
 /// A connection handed to hyper: the bytes already read come first, then the socket.
-pub struct Rewind {
-    io: TcpStream,
+pub struct Rewind<S> {
+    io: S,
     prefix: Bytes,
 }
 
-impl AsyncRead for Rewind {
+impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         if !self.prefix.is_empty() {
             let take = self.prefix.len().min(buf.remaining());
@@ -613,7 +650,7 @@ impl AsyncRead for Rewind {
     }
 }
 
-impl AsyncWrite for Rewind {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.io).poll_write(cx, buf)
     }

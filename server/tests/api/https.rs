@@ -482,3 +482,46 @@ print(secure.status, secure.body, either.status, either.body)
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "200 Secure 200 Either");
     app.stop().await;
 }
+
+/// Reads from `tls` until the peer closes it (or 5 s pass), as text.
+async fn read_to_close(tls: &mut TlsStream<TcpStream>) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), tls.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[tokio::test]
+async fn https_callers_get_the_plain_listeners_http1_server_pipelining_and_smuggling_refusals_included() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let rest = app.rest().await;
+    shop(&rest, &[]).await;
+    // Two requests in one write, the second closing: both answered, in order, then the close.
+    let mut tls = connect(app.gateway_tls, "shop.localhost", &[b"http/1.1"], None).await;
+    let pipelined = "GET /hello HTTP/1.1\r\nHost: shop.localhost\r\nX-Ca-Stage: TEST\r\n\r\n\
+                     GET /nope HTTP/1.1\r\nHost: shop.localhost\r\nX-Ca-Stage: TEST\r\nConnection: close\r\n\r\n";
+    tls.write_all(pipelined.as_bytes()).await.expect("write");
+    let seen = read_to_close(&mut tls).await;
+    let first = seen.find("HTTP/1.1 200").expect("the first answered");
+    let second = seen.find("HTTP/1.1 404").expect("the second answered");
+    assert!(first < second, "{seen}");
+    assert!(seen.contains("hello over tls"), "{seen}");
+    // Content-Length beside Transfer-Encoding is refused as nginx refuses it (and as the plain
+    // listener does), naming what is wrong; the connection closes.
+    let mut tls = connect(app.gateway_tls, "shop.localhost", &[], None).await;
+    let smuggled = "POST /hello HTTP/1.1\r\nHost: shop.localhost\r\nContent-Length: 5\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: shop.localhost\r\n\r\n";
+    tls.write_all(smuggled.as_bytes()).await.expect("write");
+    let seen = read_to_close(&mut tls).await;
+    assert!(seen.starts_with("HTTP/1.1 400"), "{seen}");
+    assert!(seen.contains("both Content-Length and Transfer-Encoding"), "{seen}");
+    assert_eq!(seen.matches("HTTP/1.1").count(), 1, "nothing after the refusal: {seen}");
+    app.stop().await;
+}
