@@ -872,7 +872,7 @@ mod tests {
     fn live_version(control: &Control, env: Environment) -> Option<String> {
         let snapshot = control.snapshots().current();
         let binding = snapshot.host("petstore.localhost")?;
-        binding.group.deployment(env).map(|d| d.version.clone())
+        binding.group.deployment(env).map(|d| d.version.to_string())
     }
 
     #[tokio::test]

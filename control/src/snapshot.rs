@@ -69,7 +69,7 @@ impl Control {
             let parts = domain::canary::parts(c.weight);
             canaries[env.index()] = Some(Arc::new(Canary::new(served, parts, rule, c.sticky)));
         }
-        Ok(Arc::new(CompiledGroup { id: group.id, name: group.name.clone(), deployments, canaries }))
+        Ok(Arc::new(CompiledGroup { id: group.id, name: group.name.as_str().into(), deployments, canaries }))
     }
 
     /// Compiles a version for an environment with a release backend (cached by all three and

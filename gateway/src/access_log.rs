@@ -17,10 +17,12 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 /// One answered request, as the log phase hands it over (`crate::phases::log::served`).
 #[derive(Debug, Clone)]
 pub struct Served {
-    pub request_id: String,
-    pub group: Option<String>,
+    pub request_id: crate::context::RequestId,
+    /// The group's and the API's names are the compiled ones', shared: a line costs no copy
+    /// of them.
+    pub group: Option<std::sync::Arc<str>>,
     /// The API's id and name.
-    pub api: Option<(i32, String)>,
+    pub api: Option<(i32, std::sync::Arc<str>)>,
     pub env: Option<domain::Environment>,
     pub method: http::Method,
     pub path: String,
@@ -90,9 +92,14 @@ impl AccessLog {
         self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Keeps the line of an answered request.
+    /// Keeps the line of an answered request, answered now.
     pub fn record(&self, served: Served) {
-        let entry = Entry { time_ms: now_ms(), served };
+        self.record_at(now_ms(), served);
+    }
+
+    /// Keeps the line of a request answered at `time_ms` (Unix milliseconds).
+    pub fn record_at(&self, time_ms: i64, served: Served) {
+        let entry = Entry { time_ms, served };
         if let Some(file) = self.file.get() {
             if file.try_send(entry.clone()).is_err() {
                 self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -130,10 +137,10 @@ fn matches(entry: &Entry, filter: &AccessFilter) -> bool {
     let entry = &entry.served;
     filter.from_ms.is_none_or(|from| at >= from)
         && filter.to_ms.is_none_or(|to| at <= to)
-        && filter.request_id.as_deref().is_none_or(|id| entry.request_id == id)
+        && filter.request_id.as_deref().is_none_or(|id| entry.request_id.as_str() == id)
         && filter.group.as_deref().is_none_or(|g| entry.group.as_deref() == Some(g))
         && filter.api.as_deref().is_none_or(|a| {
-            entry.api.as_ref().is_some_and(|(id, name)| name == a || a.parse::<i32>().is_ok_and(|n| n == *id))
+            entry.api.as_ref().is_some_and(|(id, name)| &**name == a || a.parse::<i32>().is_ok_and(|n| n == *id))
         })
         && filter.env.is_none_or(|e| entry.env == Some(e))
         && filter.status.is_none_or(|s| s.matches(entry.status))
@@ -147,10 +154,10 @@ fn show(Entry { time_ms, served: entry }: Entry) -> AccessLine {
         .unwrap_or_default();
     AccessLine {
         time,
-        request_id: entry.request_id,
-        group: entry.group,
+        request_id: entry.request_id.to_string(),
+        group: entry.group.as_deref().map(str::to_owned),
         api_id: entry.api.as_ref().map(|(id, _)| *id),
-        api: entry.api.map(|(_, name)| name),
+        api: entry.api.map(|(_, name)| name.to_string()),
         env: entry.env,
         method: entry.method.to_string(),
         path: entry.path,
@@ -235,7 +242,7 @@ mod tests {
 
     fn served(n: usize, status: u16) -> Served {
         Served {
-            request_id: format!("id-{n}"),
+            request_id: crate::context::RequestId::next(),
             group: Some("shop".into()),
             api: Some((7, "Items".into())),
             env: Some(domain::Environment::Test),
@@ -266,15 +273,18 @@ mod tests {
     #[test]
     fn the_newest_matching_lines_come_first_and_the_oldest_leave_first() {
         let log = AccessLog::with_capacity(3);
+        let mut ids = Vec::new();
         for n in 0..4 {
-            log.record(served(n, if n % 2 == 0 { 200 } else { 503 }));
+            let line = served(n, if n % 2 == 0 { 200 } else { 503 });
+            ids.push(line.request_id.to_string());
+            log.record(line);
         }
         assert_eq!(log.len(), 3, "bounded");
         let all: Vec<String> = log.search(&filter(&[])).into_iter().map(|l| l.path).collect();
         assert_eq!(all, ["/r3", "/r2", "/r1"], "newest first; /r0 left");
         let errors: Vec<String> = log.search(&filter(&[("status", "5xx")])).into_iter().map(|l| l.path).collect();
         assert_eq!(errors, ["/r3", "/r1"]);
-        let found = log.search(&filter(&[("request_id", "id-2")]));
+        let found = log.search(&filter(&[("request_id", &ids[2])]));
         assert_eq!((found.len(), found[0].path.as_str(), found[0].status), (1, "/r2", 200));
         assert_eq!((found[0].client_ip.as_str(), found[0].latency_ms, found[0].api_id), ("10.0.0.7", 1.5, Some(7)));
         assert!(found[0].time.ends_with('Z'), "{}", found[0].time);

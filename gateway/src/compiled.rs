@@ -145,8 +145,8 @@ pub enum Backend {
 pub struct CompiledApi {
     /// Stable id.
     pub id: i32,
-    /// Name, for logs and traces.
-    pub name: String,
+    /// Name, for logs and traces (shared with the access log's lines).
+    pub name: std::sync::Arc<str>,
     /// Frontend method; `None` matches any.
     pub method: Option<Method>,
     /// The frontend path template as written.
@@ -284,7 +284,7 @@ impl CompiledApi {
         };
         Ok(CompiledApi {
             id,
-            name: spec.name.clone(),
+            name: spec.name.as_str().into(),
             method,
             path: template.as_str().to_owned(),
             path_params: template.params().map(str::to_owned).collect(),

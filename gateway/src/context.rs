@@ -150,6 +150,11 @@ impl From<IpAddr> for Peer {
 pub struct RequestId([u8; 33]);
 
 impl RequestId {
+    /// A new id, unique across restarts.
+    pub fn next() -> RequestId {
+        next_request_id()
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("hex digits and a dash")
@@ -204,7 +209,7 @@ pub struct RequestContext {
     /// The environment, once resolved.
     pub environment: Option<Environment>,
     /// The version serving the request, once resolved (the canary's when it took it).
-    pub version: Option<String>,
+    pub version: Option<Arc<str>>,
     /// The same as an `X-Ca-Version` value.
     pub version_header: Option<HeaderValue>,
     /// Whether the environment's canary took the request.

@@ -87,7 +87,7 @@ pub fn trace(ctx: &RequestContext, notes: &DebugNotes, error: Option<&GatewayErr
                     "ok",
                     format!(
                         "group `{}`, {}, version {}",
-                        ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-"),
+                        ctx.group.as_ref().map(|g| &*g.name).unwrap_or("-"),
                         ctx.environment.map(|e| e.label()).unwrap_or("-"),
                         ctx.version.as_deref().unwrap_or("-")
                     ),
@@ -128,10 +128,10 @@ pub fn trace(ctx: &RequestContext, notes: &DebugNotes, error: Option<&GatewayErr
     }
     DebugTrace {
         request_id: ctx.request_id.to_string(),
-        group: ctx.group.as_ref().map(|g| g.name.clone()),
+        group: ctx.group.as_ref().map(|g| g.name.to_string()),
         environment: ctx.environment.map(|e| e.as_str().to_owned()),
-        version: ctx.version.clone(),
-        api: api.map(|a| a.name.clone()),
+        version: ctx.version.as_deref().map(str::to_owned),
+        api: api.map(|a| a.name.to_string()),
         route: api.map(|a| format!("{} {}", a.method.as_ref().map(|m| m.as_str()).unwrap_or("ANY"), a.path)),
         path_params: notes.path_params.clone(),
         mock: notes.mock,

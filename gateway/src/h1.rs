@@ -269,7 +269,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
                 *answered = true;
                 match parse_head(&mut self.read) {
                     Err(detail) => return Poll::Ready(Err(Failure::Failed(detail))),
-                    Ok(Some((status, version, headers))) => {
+                    Ok(Some(Head { status, version, headers, facts })) => {
                         if status.is_informational() {
                             if status == StatusCode::SWITCHING_PROTOCOLS {
                                 let detail = "the backend switched protocols unasked (101)".to_string();
@@ -277,7 +277,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
                             }
                             continue;
                         }
-                        let (framing, keep) = match response_framing(method, status, version, &headers) {
+                        let (framing, keep) = match response_framing(method, status, version, &facts) {
                             Ok(framing) => framing,
                             Err(detail) => return Poll::Ready(Err(Failure::Failed(detail))),
                         };
@@ -482,12 +482,41 @@ fn write_fields(out: &mut Vec<u8>, fields: &HeaderMap) {
 
 /// A response head from the front of `buf`, taken off it; `None` until it is whole. Header
 /// values share the head's bytes (no copy).
-type Head = (StatusCode, Version, HeaderMap);
+///
+/// What the head says about its framing and its connection (`Connection`, `Content-Length`,
+/// `Transfer-Encoding`) is gathered in the same pass ([`HeadFacts`]), and hop-by-hop fields
+/// (RFC 9110 §7.6.1: `Connection`, those it names, `Transfer-Encoding`, `Keep-Alive`, …) never
+/// enter the map: they describe this connection, and the gateway would strip them anyway.
+struct Head {
+    status: StatusCode,
+    version: Version,
+    headers: HeaderMap,
+    facts: HeadFacts,
+}
+
+/// What a response head says about how its body is delimited and whether its connection
+/// may be reused, as [`response_framing`] reads it.
+#[derive(Debug, Default)]
+struct HeadFacts {
+    /// `close` / `keep-alive` tokens of `Connection`, applied in order (HTTP/1.1 keeps by
+    /// default, HTTP/1.0 closes).
+    keep: bool,
+    /// A `Transfer-Encoding` was sent; and whether its last coding is `chunked`.
+    coded: bool,
+    chunked: bool,
+    /// `Content-Length` was sent; its value when every one agrees, or why not.
+    has_length: bool,
+    length: Option<Result<u64, &'static str>>,
+}
+
 fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, String> {
     // Neither array is zeroed first: 6 KiB of memset per response was 8 % of the gateway's
     // instructions under callgrind.
     let mut fields = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
-    let (length, code, minor, spans) = {
+    // Where each name and value lies in the head, so they can point into its bytes: on the
+    // stack, not a vector per response.
+    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+    let (length, code, minor, count) = {
         let mut response = httparse::Response::new(&mut []);
         let config = httparse::ParserConfig::default();
         let length = match config.parse_response_with_uninit_headers(&mut response, buf, &mut fields) {
@@ -498,31 +527,75 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, String> {
             }
             Err(error) => return Err(format!("invalid response head: {error}")),
         };
-        // Where each name and value lies in the head, so they can point into its bytes.
+        // Every offset is within the head: below 4 GiB, they fit in `u32`.
+        if u32::try_from(length).is_err() {
+            return Err("the response head is too large".into());
+        }
         let start = buf.as_ptr() as usize;
-        let spans: Vec<(usize, usize, usize, usize)> = response
-            .headers
-            .iter()
-            .map(|field| {
-                let name = field.name.as_ptr() as usize - start;
-                let value = field.value.as_ptr() as usize - start;
-                (name, name + field.name.len(), value, value + field.value.len())
-            })
-            .collect();
-        (length, response.code.unwrap_or(0), response.version.unwrap_or(1), spans)
+        for (span, field) in spans.iter_mut().zip(response.headers.iter()) {
+            let name = (field.name.as_ptr() as usize - start) as u32;
+            let value = (field.value.as_ptr() as usize - start) as u32;
+            *span = (name, name + field.name.len() as u32, value, value + field.value.len() as u32);
+        }
+        (length, response.code.unwrap_or(0), response.version.unwrap_or(1), response.headers.len())
     };
     let head = buf.split_to(length).freeze();
     let status = StatusCode::from_u16(code).map_err(|_| format!("invalid response status {code}"))?;
     let version = if minor == 0 { Version::HTTP_10 } else { Version::HTTP_11 };
-    let mut headers = HeaderMap::with_capacity(spans.len());
-    for &(name_start, name_end, value_start, value_end) in &spans {
-        let name = HeaderName::from_bytes(&head[name_start..name_end])
+    // Room for the gateway's own response headers (`X-Ca-Request-Id`, `X-Ca-Version`) up
+    // front; `Connection`, sent by most backends, is not kept and leaves one more.
+    let mut headers = HeaderMap::with_capacity(count + 1);
+    let mut facts = HeadFacts { keep: version == Version::HTTP_11, ..HeadFacts::default() };
+    // Header names `Connection` lists (other than `close` and `keep-alive`): rare, removed after.
+    let mut named: Vec<HeaderName> = Vec::new();
+    for &(name_start, name_end, value_start, value_end) in &spans[..count] {
+        let name = HeaderName::from_bytes(&head[name_start as usize..name_end as usize])
             .map_err(|_| "invalid response header name".to_string())?;
-        let value = HeaderValue::from_maybe_shared(head.slice(value_start..value_end))
+        let bytes = &head[value_start as usize..value_end as usize];
+        match name {
+            header::CONNECTION => {
+                for token in bytes.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        facts.keep = false;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        facts.keep |= version == Version::HTTP_10;
+                    } else if let Ok(other) = HeaderName::from_bytes(token) {
+                        named.push(other);
+                    }
+                }
+                continue;
+            }
+            header::TRANSFER_ENCODING => {
+                facts.coded = true;
+                for coding in bytes.split(|&b| b == b',').map(<[u8]>::trim_ascii).filter(|c| !c.is_empty()) {
+                    facts.chunked = coding.eq_ignore_ascii_case(b"chunked");
+                }
+                continue;
+            }
+            header::CONTENT_LENGTH => {
+                facts.has_length = true;
+                for part in bytes.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                    facts.length = Some(match (facts.length, parse_decimal(part)) {
+                        (Some(Err(why)), _) => Err(why),
+                        (_, None) => Err("invalid Content-Length in the response"),
+                        (Some(Ok(known)), Some(parsed)) if known != parsed => {
+                            Err("differing Content-Lengths in the response")
+                        }
+                        (_, Some(parsed)) => Ok(parsed),
+                    });
+                }
+            }
+            _ if crate::phases::upstream_request::is_hop_by_hop(&name) => continue,
+            _ => {}
+        }
+        let value = HeaderValue::from_maybe_shared(head.slice(value_start as usize..value_end as usize))
             .map_err(|_| format!("invalid value of response header {name}"))?;
         headers.append(name, value);
     }
-    Ok(Some((status, version, headers)))
+    for name in named {
+        headers.remove(name);
+    }
+    Ok(Some(Head { status, version, headers, facts }))
 }
 
 /// How a response's body is delimited (RFC 9112 §6.3), and whether its connection may be
@@ -531,48 +604,21 @@ fn response_framing(
     method: &Method,
     status: StatusCode,
     version: Version,
-    headers: &HeaderMap,
+    facts: &HeadFacts,
 ) -> Result<(Framing, bool), String> {
-    let mut keep = version == Version::HTTP_11;
-    for value in headers.get_all(header::CONNECTION) {
-        for token in value.as_bytes().split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-            if token.eq_ignore_ascii_case(b"close") {
-                keep = false;
-            } else if token.eq_ignore_ascii_case(b"keep-alive") && version == Version::HTTP_10 {
-                keep = true;
-            }
-        }
-    }
+    let keep = facts.keep;
     if method == Method::HEAD || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
         return Ok((Framing::None, keep));
     }
-    let has_length = headers.contains_key(header::CONTENT_LENGTH);
-    if headers.contains_key(header::TRANSFER_ENCODING) {
-        let last = headers
-            .get_all(header::TRANSFER_ENCODING)
-            .iter()
-            .flat_map(|value| value.as_bytes().split(|&b| b == b','))
-            .map(<[u8]>::trim_ascii)
-            .filter(|coding| !coding.is_empty())
-            .last();
-        let chunked = last.is_some_and(|coding| coding.eq_ignore_ascii_case(b"chunked"));
-        if chunked && version == Version::HTTP_11 {
-            return Ok((Framing::Chunked, keep && !has_length));
+    if facts.coded {
+        if facts.chunked && version == Version::HTTP_11 {
+            return Ok((Framing::Chunked, keep && !facts.has_length));
         }
         return Ok((Framing::Close, false));
     }
-    if has_length {
-        let mut length = None;
-        for value in headers.get_all(header::CONTENT_LENGTH) {
-            for part in value.as_bytes().split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-                let parsed = parse_decimal(part).ok_or("invalid Content-Length in the response")?;
-                if length.is_some_and(|known| known != parsed) {
-                    return Err("differing Content-Lengths in the response".into());
-                }
-                length = Some(parsed);
-            }
-        }
-        return Ok((Framing::Length(length.unwrap_or(0)), keep));
+    if facts.has_length {
+        let length = facts.length.unwrap_or(Ok(0))?;
+        return Ok((Framing::Length(length), keep));
     }
     Ok((Framing::Close, false))
 }

@@ -241,7 +241,7 @@ pub async fn handle(mut request: Request<Body>, shared: &Shared, peer: &Peer) ->
             if ctx.debug.is_some() {
                 traced_error = Some(error.clone());
             }
-            let group = ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-");
+            let group = ctx.group.as_ref().map(|g| &*g.name).unwrap_or("-");
             match error {
                 GatewayError::BadGateway(_) => {
                     metrics.record_upstream_error(group, "bad_gateway");
@@ -275,17 +275,23 @@ pub async fn handle(mut request: Request<Body>, shared: &Shared, peer: &Peer) ->
     }
     let bytes = hyper::body::Body::size_hint(response.body()).exact();
     phases::log(&ctx, response.status(), bytes);
-    metrics.access_log().record(phases::log::served(&ctx, response.status()));
-    if let Some(sample) = phases::log::sample(&ctx, response.status(), bytes, failure) {
-        metrics.stats().record(sample);
+    // Each clock is read once for the access log, the stats and the metrics.
+    let elapsed = ctx.started.elapsed();
+    let answered_ms = now_ms();
+    metrics.access_log().record_at(answered_ms, phases::log::served(&ctx, response.status(), elapsed));
+    let stats = metrics.stats();
+    if stats.enabled() {
+        if let Some(sample) = phases::log::sample(&ctx, response.status(), elapsed, bytes, failure) {
+            stats.record_at(answered_ms.div_euclid(1000), sample);
+        }
     }
     let labels = crate::metrics::Labels {
-        group: ctx.group.as_ref().map(|g| (g.id, g.name.as_str())).unwrap_or((-1, "-")),
+        group: ctx.group.as_ref().map(|g| (g.id, &*g.name)).unwrap_or((-1, "-")),
         environment: ctx.environment.map(|e| (e.index() as u8, e.as_str())).unwrap_or((u8::MAX, "-")),
-        api: ctx.api.as_ref().map(|a| (a.id, a.name.as_str())).unwrap_or((-1, "-")),
+        api: ctx.api.as_ref().map(|a| (a.id, &*a.name)).unwrap_or((-1, "-")),
         version: ctx.version.as_deref().unwrap_or("-"),
     };
-    metrics.record(labels, ctx.api.as_ref().map(|api| &api.metrics), response.status().as_u16(), ctx.started.elapsed());
+    metrics.record(labels, ctx.api.as_ref().map(|api| &api.metrics), response.status().as_u16(), elapsed);
     response
 }
 

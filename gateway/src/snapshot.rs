@@ -18,8 +18,8 @@ use std::sync::Arc;
 /// What one environment of a group serves: the live version's APIs behind a [`Router`].
 #[derive(Debug)]
 pub struct LiveDeployment {
-    /// The label of the version that is live.
-    pub version: String,
+    /// The label of the version that is live (shared with each request it serves).
+    pub version: Arc<str>,
     /// The same as an `X-Ca-Version` value (`None` if the label cannot be one).
     pub version_header: Option<http::HeaderValue>,
     router: Router,
@@ -54,13 +54,13 @@ impl LiveDeployment {
             };
             routes[index].push(Arc::new(api));
         }
-        let version = version.into();
+        let version: Arc<str> = Arc::from(version.into());
         Ok(LiveDeployment { version_header: http::HeaderValue::from_str(&version).ok(), version, router, routes })
     }
 
     /// A deployment with no APIs.
     pub fn empty(version: impl Into<String>) -> LiveDeployment {
-        let version = version.into();
+        let version: Arc<str> = Arc::from(version.into());
         LiveDeployment {
             version_header: http::HeaderValue::from_str(&version).ok(),
             version,
@@ -104,8 +104,8 @@ fn decode_segment(raw: &str) -> String {
 pub struct CompiledGroup {
     /// The group's database id (to replace it on recompile).
     pub id: i32,
-    /// The group's name, for logs and traces.
-    pub name: String,
+    /// The group's name, for logs and traces (shared with the access log's lines).
+    pub name: Arc<str>,
     /// What is live in each environment, indexed by [`Environment::index`].
     pub deployments: [Option<Arc<LiveDeployment>>; 3],
     /// The canary beside each environment's deployment, if one runs.

@@ -77,7 +77,8 @@ pub async fn proxy(
     *answer.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     *answer.headers_mut() = std::mem::take(response.headers_mut());
     upgrade_headers(answer.headers_mut());
-    let label = Pipe { request_id: ctx.request_id.as_str().to_owned(), api: ctx.api.as_ref().map(|a| a.name.clone()) };
+    let label =
+        Pipe { request_id: ctx.request_id.as_str().to_owned(), api: ctx.api.as_ref().map(|a| a.name.to_string()) };
     tokio::spawn(async move {
         let (caller, backend) = match tokio::try_join!(caller, backend_side) {
             Ok(pair) => pair,

@@ -271,7 +271,9 @@ async fn read_head<R: AsyncRead + Unpin>(
 fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Refusal> {
     let bad = |reason| Refusal(StatusCode::BAD_REQUEST, reason);
     let mut fields = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
-    let (length, method, target, minor, spans) = {
+    // Where each name and value lies in the head: on the stack, not a vector per request.
+    let mut spans = [((0u32, 0u32), (0u32, 0u32)); MAX_HEADERS];
+    let (length, method, target, minor, count) = {
         let mut parsed = httparse::Request::new(&mut []);
         let config = httparse::ParserConfig::default();
         let length = match config.parse_request_with_uninit_headers(&mut parsed, buf, &mut fields) {
@@ -285,25 +287,36 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Refusal> {
             }
             Err(_) => return Err(bad("the request head is not valid HTTP/1.1")),
         };
+        if u32::try_from(length).is_err() {
+            return Err(Refusal(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "the request head is too large"));
+        }
         let start = buf.as_ptr() as usize;
+        // Every offset is within the head, checked above to be below 4 GiB.
         let span = |bytes: &[u8]| {
             let at = bytes.as_ptr() as usize - start;
-            (at, at + bytes.len())
+            (at as u32, (at + bytes.len()) as u32)
         };
         let method = Method::from_bytes(parsed.method.unwrap_or("").as_bytes()).map_err(|_| bad("invalid method"))?;
         let target = span(parsed.path.unwrap_or("").as_bytes());
-        let spans: Vec<((usize, usize), (usize, usize))> =
-            parsed.headers.iter().map(|field| (span(field.name.as_bytes()), span(field.value))).collect();
-        (length, method, target, parsed.version.unwrap_or(1), spans)
+        for (at, field) in spans.iter_mut().zip(parsed.headers.iter()) {
+            *at = (span(field.name.as_bytes()), span(field.value));
+        }
+        (length, method, target, parsed.version.unwrap_or(1), parsed.headers.len())
     };
     let raw = buf.split_to(length).freeze();
-    let uri = Uri::from_maybe_shared(raw.slice(target.0..target.1)).map_err(|_| bad("invalid request target"))?;
+    let uri = Uri::from_maybe_shared(raw.slice(target.0 as usize..target.1 as usize))
+        .map_err(|_| bad("invalid request target"))?;
     let version = if minor == 0 { Version::HTTP_10 } else { Version::HTTP_11 };
-    let mut headers = HeaderMap::with_capacity(spans.len());
+    // Room for what the upstream-request phase adds (`X-Forwarded-For`, `-Proto`, `-Host`,
+    // the request id, the backend's `Host`) up front: no rehash of the map on the way to the
+    // backend (`phases::upstream_request` reserves the same).
+    let mut headers = HeaderMap::with_capacity(count + crate::phases::upstream_request::ADDED_HEADERS);
     let mut keep = version == Version::HTTP_11;
     let (mut lengths, mut codings, mut expect_continue, mut upgrade, mut trailers) = (0, 0, false, false, false);
     let mut framing = Framing::None;
-    for &((name_start, name_end), (value_start, value_end)) in &spans {
+    for &((name_start, name_end), (value_start, value_end)) in &spans[..count] {
+        let (name_start, name_end, value_start, value_end) =
+            (name_start as usize, name_end as usize, value_start as usize, value_end as usize);
         let name = HeaderName::from_bytes(&raw[name_start..name_end]).map_err(|_| bad("invalid header name"))?;
         let value = HeaderValue::from_maybe_shared(raw.slice(value_start..value_end))
             .map_err(|_| bad("invalid header value"))?;

@@ -183,6 +183,48 @@ async fn each_response_framing_is_read_and_the_connection_goes_back_when_it_may(
 }
 
 #[tokio::test]
+async fn hop_by_hop_fields_never_reach_the_response_and_still_decide_its_framing() {
+    let answer = "HTTP/1.1 200 OK\r\nconnection: keep-alive, X-Hop\r\nkeep-alive: timeout=5\r\nx-hop: 1\r\n\
+                  x-end: 2\r\ntrailer: x-sum\r\ncontent-length: 2\r\n\r\nok";
+    let (io, _backend) = backend(vec![answer.as_bytes().to_vec()], false);
+    let noted = Noted::default();
+    let response = Conn::new(io).send(get("/"), false, noted.clone()).await.expect("sent");
+    let names: Vec<&str> = response.headers().keys().map(|n| n.as_str()).collect();
+    assert_eq!(names, ["x-end", "content-length"], "only end-to-end fields are kept");
+    let (data, _) = read(response).await.expect("body");
+    assert_eq!(data, b"ok");
+    assert!(noted.reused(), "keep-alive kept the connection");
+
+    // `close` anywhere in the tokens, a coding that is not chunked, differing lengths.
+    for (name, answer, back) in [
+        (
+            "close after keep-alive",
+            "HTTP/1.1 200 OK\r\nconnection: keep-alive\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
+            false,
+        ),
+        (
+            "gzip then chunked",
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+            true,
+        ),
+    ] {
+        let (result, noted) = exchange(get("/"), answer).await;
+        let (_, data, _) = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(data, b"ok", "{name}");
+        assert_eq!(noted.reused(), back, "{name}");
+    }
+    for (name, answer, why) in [
+        ("differing lengths", "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nok", "differing"),
+        ("a list that differs", "HTTP/1.1 200 OK\r\ncontent-length: 2, 3\r\n\r\nok", "differing"),
+        ("a length that is not a number", "HTTP/1.1 200 OK\r\ncontent-length: 2x\r\n\r\nok", "invalid"),
+    ] {
+        let (result, _) = exchange(get("/"), answer).await;
+        let error = result.err().unwrap_or_else(|| panic!("{name}: accepted"));
+        assert!(error.contains(why), "{name}: {error}");
+    }
+}
+
+#[tokio::test]
 async fn a_body_delimited_by_the_close_is_read_to_it_and_the_connection_is_not_kept() {
     for (name, answer) in [
         ("no length", "HTTP/1.1 200 OK\r\n\r\nuntil the end"),
@@ -555,7 +597,10 @@ mod differential {
         tokio::spawn(connection);
         let mut request = with_method(method, body::full(""));
         *request.uri_mut() = "/upload".parse().expect("uri");
-        let response = sender.send_request(request).await.map_err(|_| ())?;
+        let mut response = sender.send_request(request).await.map_err(|_| ())?;
+        // Hop-by-hop fields describe the backend connection: ours never puts them in the
+        // response (the gateway strips them from hyper's too).
+        crate::phases::strip_hop_by_hop(response.headers_mut());
         let (status, headers) = (response.status().as_u16(), fields(response.headers()));
         let (data, trailers) = read(response.map(body::stream)).await.map_err(|_| ())?;
         Ok((status, headers, data, trailers.as_ref().map(fields)))

@@ -2,6 +2,7 @@
 
 use crate::context::RequestContext;
 use crate::Environment;
+use std::time::Duration;
 
 /// Phase 8: one structured access-log line per request, whatever happened. `bytes` is the
 /// response body's size when known up front (streamed bodies of unknown length log `-1`).
@@ -13,10 +14,10 @@ pub fn log(ctx: &RequestContext, status: http::StatusCode, bytes: Option<u64>) {
         method = %ctx.method,
         host = %ctx.host,
         path = %ctx.path,
-        group = ctx.group.as_ref().map(|g| g.name.as_str()).unwrap_or("-"),
+        group = ctx.group.as_ref().map(|g| &*g.name).unwrap_or("-"),
         environment = ctx.environment.map(Environment::as_str).unwrap_or("-"),
         version = ctx.version.as_deref().unwrap_or("-"),
-        api = ctx.api.as_ref().map(|a| a.name.as_str()).unwrap_or("-"),
+        api = ctx.api.as_ref().map(|a| &*a.name).unwrap_or("-"),
         status = status.as_u16(),
         bytes = bytes.map(|b| b as i64).unwrap_or(-1),
         upstream_status = ctx.upstream_status.unwrap_or(0),
@@ -29,27 +30,30 @@ pub fn log(ctx: &RequestContext, status: http::StatusCode, bytes: Option<u64>) {
     );
 }
 
-/// What the access log keeps of an answered request (`crate::access_log`).
-pub fn served(ctx: &RequestContext, status: http::StatusCode) -> crate::access_log::Served {
+/// What the access log keeps of an answered request (`crate::access_log`), `elapsed` after
+/// it started.
+pub fn served(ctx: &RequestContext, status: http::StatusCode, elapsed: Duration) -> crate::access_log::Served {
     crate::access_log::Served {
-        request_id: ctx.request_id.as_str().to_owned(),
+        request_id: ctx.request_id,
         group: ctx.group.as_ref().map(|g| g.name.clone()),
         api: ctx.api.as_ref().map(|a| (a.id, a.name.clone())),
         env: ctx.environment,
         method: ctx.method.clone(),
         path: ctx.path.clone(),
         status: status.as_u16(),
-        latency_us: ctx.started.elapsed().as_micros() as u64,
+        latency_us: elapsed.as_micros() as u64,
         app: ctx.app.as_ref().map(|a| a.name.clone()),
         client_ip: ctx.caller,
     }
 }
 
-/// What the stats keep of an answered request (`crate::stats`); `None` for a request that
-/// resolved no group and environment (a caller's made-up host is not a series).
+/// What the stats keep of an answered request (`crate::stats`), `elapsed` after it started;
+/// `None` for a request that resolved no group and environment (a caller's made-up host is
+/// not a series).
 pub fn sample(
     ctx: &RequestContext,
     status: http::StatusCode,
+    elapsed: Duration,
     bytes: Option<u64>,
     failure: Option<domain::stats::UpstreamFailure>,
 ) -> Option<crate::stats::Sample<'_>> {
@@ -59,7 +63,7 @@ pub fn sample(
         env: ctx.environment?,
         version: ctx.version.as_deref().unwrap_or(domain::stats::NO_VERSION),
         status: status.as_u16(),
-        latency_us: ctx.started.elapsed().as_micros() as u64,
+        latency_us: elapsed.as_micros() as u64,
         bytes: bytes.unwrap_or(0),
         backend: ctx.backend.as_ref(),
         failure,

@@ -240,11 +240,7 @@ pub async fn function(
     if let Some(notes) = ctx.debug.as_mut() {
         notes.upstream = Some(domain::debug::UpstreamTrace {
             method: "FUNCTION".into(),
-            url: format!(
-                "function {} (code {})",
-                ctx.api.as_ref().map(|a| a.name.as_str()).unwrap_or("-"),
-                &code.hash[..12]
-            ),
+            url: format!("function {} (code {})", ctx.api.as_ref().map(|a| &*a.name).unwrap_or("-"), &code.hash[..12]),
             headers: Vec::new(),
             body_bytes: Some(body.len() as u64),
         });

@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn stage_picks_the_environment() {
-        assert_eq!(resolve_for("petstore.localhost:8080", Some("TEST")).expect("live").version, "1.0.0");
+        assert_eq!(resolve_for("petstore.localhost:8080", Some("TEST")).expect("live").version.as_ref(), "1.0.0");
         assert!(matches!(resolve_for("petstore.localhost", None), Err(GatewayError::NotFound(_))));
         assert!(matches!(resolve_for("petstore.localhost", Some("BETA")), Err(GatewayError::BadStage(_))));
     }
@@ -213,8 +213,8 @@ mod tests {
         let deployment = LiveDeployment::new("1", vec![pets, gone]).expect("router");
         let route_of = |method: Method, path: &str| {
             let mut ctx = RequestContext::new(method, path, &HeaderMap::new(), &CLIENT.into());
-            let routed = route(&mut ctx, &deployment).map(|(api, params)| (api.name.clone(), params));
-            (routed, ctx.api.map(|api| api.name.clone()))
+            let routed = route(&mut ctx, &deployment).map(|(api, params)| (api.name.to_string(), params));
+            (routed, ctx.api.map(|api| api.name.to_string()))
         };
         let (found, _) = route_of(Method::GET, "/pets/7");
         assert_eq!(found.expect("found"), ("pets".to_owned(), vec![("id".to_owned(), "7".to_owned())]));

@@ -15,7 +15,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 /// Whether `name` describes one connection and is never forwarded (RFC 9110 §7.6.1). One
 /// string match: comparing `HeaderName`s one by one costs more.
-fn is_hop_by_hop(name: &HeaderName) -> bool {
+pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
         "connection"
@@ -52,6 +52,11 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
         headers.remove(name);
     }
 }
+
+/// Headers the gateway adds to every backend request: `X-Forwarded-For`, `X-Forwarded-Proto`,
+/// `X-Forwarded-Host`, `X-Ca-Request-Id` and the backend's `Host` (the caller's `Host` is
+/// taken out first). The caller's server makes room for them when it builds the map.
+pub const ADDED_HEADERS: usize = 5;
 
 /// Characters escaped in a path segment (also by clients that build gateway URLs): besides
 /// what a segment cannot hold, `/` and `\` (no added segments), `;` (no Tomcat/Spring path
@@ -111,7 +116,7 @@ pub fn upstream_request(
     // Headers, the same way. Room for the gateway's own headers up front: one allocation
     // rather than a rehash for each.
     let mut headers = parts.headers;
-    headers.reserve(6 + backend.system.len() + backend.constant_headers.len());
+    headers.reserve(ADDED_HEADERS + backend.system.len() + backend.constant_headers.len());
     strip_hop_by_hop(&mut headers);
     strip_credentials(&mut headers, ctx.auth == Some(AuthMethod::Signature));
     let original_host = headers.remove(header::HOST);
