@@ -17,7 +17,7 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 /// One answered request, as the log phase hands it over (`crate::phases::log::served`).
 #[derive(Debug, Clone)]
 pub struct Served {
-    pub request_id: crate::context::RequestId,
+    pub request_id: crate::request_id::RequestId,
     /// The group's and the API's names are the compiled ones', shared: a line costs no copy
     /// of them.
     pub group: Option<std::sync::Arc<str>>,
@@ -242,7 +242,7 @@ mod tests {
 
     fn served(n: usize, status: u16) -> Served {
         Served {
-            request_id: crate::context::RequestId::next(),
+            request_id: crate::request_id::RequestId::next(),
             group: Some("shop".into()),
             api: Some((7, "Items".into())),
             env: Some(domain::Environment::Test),

@@ -39,6 +39,7 @@
 //!   the throttling counters (a sliding log).
 //! - [`phases`]: one module per step of DESIGN.md's request lifecycle, each a plain function
 //!   tested alone.
+//! - [`request_id`]: a request's id (`X-Ca-Request-Id`), a random prefix and a counter.
 //! - [`router`]: the path router, a trie of segments.
 //! - [`server`]: the gateway's service: the phases run in order for each request, on the
 //!   plain listener and the HTTPS one.
@@ -69,6 +70,7 @@ pub mod path;
 pub mod peer;
 pub mod phases;
 pub mod policy;
+pub mod request_id;
 pub mod router;
 pub mod server;
 pub mod shared;

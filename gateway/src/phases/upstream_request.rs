@@ -13,45 +13,7 @@ use domain::api::{ParamLocation, RequestMode, SystemParam};
 use http::{header, HeaderMap, HeaderName, HeaderValue, Request, Uri};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
-/// Whether `name` describes one connection and is never forwarded (RFC 9110 §7.6.1). One
-/// string match: comparing `HeaderName`s one by one costs more.
-pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "transfer-encoding"
-            | "te"
-            | "trailer"
-            | "upgrade"
-            | "proxy-authorization"
-    )
-}
-
-/// Removes hop-by-hop headers, including those the `Connection` header names.
-pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // One pass over the names finds the hop-by-hop ones present (most messages carry none,
-    // or only `Connection: keep-alive`), so absent ones cost no hash lookup.
-    let mut present: Vec<HeaderName> = headers.keys().filter(|name| is_hop_by_hop(name)).cloned().collect();
-    if present.is_empty() {
-        return;
-    }
-    for value in headers.get_all(header::CONNECTION) {
-        for token in value.to_str().unwrap_or("").split(',').map(str::trim) {
-            // `close` and `keep-alive` are the usual options, not header names to remove.
-            if token.is_empty() || token.eq_ignore_ascii_case("close") || token.eq_ignore_ascii_case("keep-alive") {
-                continue;
-            }
-            if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
-                present.push(name);
-            }
-        }
-    }
-    for name in present {
-        headers.remove(name);
-    }
-}
+pub use crate::h1::strip_hop_by_hop;
 
 /// Headers the gateway adds to every backend request: `X-Forwarded-For`, `X-Forwarded-Proto`,
 /// `X-Forwarded-Host`, `X-Ca-Request-Id` and the backend's `Host` (the caller's `Host` is
