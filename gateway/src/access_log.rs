@@ -92,12 +92,8 @@ impl AccessLog {
         self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Keeps the line of an answered request, answered now.
-    pub fn record(&self, served: Served) {
-        self.record_at(now_ms(), served);
-    }
-
-    /// Keeps the line of a request answered at `time_ms` (Unix milliseconds).
+    /// Keeps the line of a request answered at `time_ms` (Unix milliseconds; the log phase
+    /// reads the clock once for the access log and the stats).
     pub fn record_at(&self, time_ms: i64, served: Served) {
         let entry = Entry { time_ms, served };
         if let Some(file) = self.file.get() {
@@ -230,14 +226,15 @@ fn write_lines(
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use domain::access::AccessQuery;
+
+    fn now_ms() -> i64 {
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        since.map(|d| d.as_millis() as i64).unwrap_or(0)
+    }
     use std::net::{IpAddr, Ipv4Addr};
 
     fn served(n: usize, status: u16) -> Served {
@@ -277,7 +274,7 @@ mod tests {
         for n in 0..4 {
             let line = served(n, if n % 2 == 0 { 200 } else { 503 });
             ids.push(line.request_id.to_string());
-            log.record(line);
+            log.record_at(now_ms(), line);
         }
         assert_eq!(log.len(), 3, "bounded");
         let all: Vec<String> = log.search(&filter(&[])).into_iter().map(|l| l.path).collect();
@@ -304,7 +301,7 @@ mod tests {
         log.write_to_file(&path, 1024).expect("file");
         assert!(log.write_to_file(&path, 1024).is_err(), "one file per ring");
         for n in 0..20 {
-            log.record(served(n, 200));
+            log.record_at(now_ms(), served(n, 200));
         }
         let rotated = dir.path().join("access.jsonl.1");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);

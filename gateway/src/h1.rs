@@ -544,8 +544,7 @@ struct HeadFacts {
     /// A `Transfer-Encoding` was sent; and whether its last coding is `chunked`.
     coded: bool,
     chunked: bool,
-    /// `Content-Length` was sent; its value when every one agrees, or why not.
-    has_length: bool,
+    /// `Content-Length`, when one was sent: its value when every one agrees, or why not.
     length: Option<Result<u64, &'static str>>,
 }
 
@@ -613,7 +612,6 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, String> {
                 continue;
             }
             header::CONTENT_LENGTH => {
-                facts.has_length = true;
                 for part in bytes.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
                     facts.length = Some(match (facts.length, parse_decimal(part)) {
                         (Some(Err(why)), _) => Err(why),
@@ -652,15 +650,14 @@ fn response_framing(
     }
     if facts.coded {
         if facts.chunked && version == Version::HTTP_11 {
-            return Ok((Framing::Chunked, keep && !facts.has_length));
+            return Ok((Framing::Chunked, keep && facts.length.is_none()));
         }
         return Ok((Framing::Close, false));
     }
-    if facts.has_length {
-        let length = facts.length.unwrap_or(Ok(0))?;
-        return Ok((Framing::Length(length), keep));
+    match facts.length {
+        Some(length) => Ok((Framing::Length(length?), keep)),
+        None => Ok((Framing::Close, false)),
     }
-    Ok((Framing::Close, false))
 }
 
 /// A `Content-Length` value: 1 to 19 decimal digits.

@@ -279,11 +279,8 @@ pub async fn handle(mut request: Request<Body>, shared: &Shared, peer: &Peer) ->
     let elapsed = ctx.started.elapsed();
     let answered_ms = now_ms();
     metrics.access_log().record_at(answered_ms, phases::log::served(&ctx, response.status(), elapsed));
-    let stats = metrics.stats();
-    if stats.enabled() {
-        if let Some(sample) = phases::log::sample(&ctx, response.status(), elapsed, bytes, failure) {
-            stats.record_at(answered_ms.div_euclid(1000), sample);
-        }
+    if let Some(sample) = phases::log::sample(&ctx, response.status(), elapsed, bytes, failure) {
+        metrics.stats().record_at(answered_ms.div_euclid(1000), sample);
     }
     let labels = crate::metrics::Labels {
         group: ctx.group.as_ref().map(|g| (g.id, &*g.name)).unwrap_or((-1, "-")),

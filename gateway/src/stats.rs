@@ -71,10 +71,6 @@ pub fn minute_of(unix_seconds: i64) -> i64 {
     unix_seconds - unix_seconds.rem_euclid(60)
 }
 
-fn now_seconds() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
-}
-
 impl StatsCollector {
     /// Turns collection on or off (`GANTRY_STATS`); off, [`StatsCollector::record`] returns at once.
     pub fn set_enabled(&self, enabled: bool) {
@@ -86,15 +82,12 @@ impl StatsCollector {
         self.enabled.load(Ordering::Relaxed)
     }
 
-    /// Counts one request in the current minute.
-    pub fn record(&self, sample: Sample<'_>) {
-        if self.enabled() {
-            self.record_at(now_seconds(), sample);
-        }
-    }
-
-    /// Counts one request at `unix_seconds` (tests give the clock).
+    /// Counts one request answered at `unix_seconds` (the log phase reads the clock once for
+    /// the stats and the access log); nothing while collection is off.
     pub fn record_at(&self, unix_seconds: i64, sample: Sample<'_>) {
+        if !self.enabled() {
+            return;
+        }
         let minute = minute_of(unix_seconds);
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let versions = state.series.entry((minute, sample.group_id, sample.api_id, sample.env)).or_default();
@@ -234,7 +227,7 @@ mod tests {
             vec![((minute_of(t), origin.to_string()), BackendCounts { requests: 3, upstream_errors: 1, timeouts: 1 })]
         );
         stats.set_enabled(false);
-        stats.record(sample(7, "v1", 200));
+        stats.record_at(t + 1, sample(7, "v1", 200));
         assert!(stats.take(t).is_empty());
     }
 }

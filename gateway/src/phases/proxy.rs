@@ -71,7 +71,7 @@ pub async fn proxy(
         let sent = upstream.send(peer.dest(), request, deadline).await;
         drop(in_flight);
         match sent {
-            Ok(mut response) => {
+            Ok(response) => {
                 let status = response.status();
                 backend.targets.answered(&peer, settings.health, status);
                 ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);
@@ -82,7 +82,7 @@ pub async fn proxy(
                     continue;
                 }
                 ctx.upstream_error = None;
-                super::upstream_request::strip_hop_by_hop(response.headers_mut());
+                // Hop-by-hop fields never reach it: `crate::h1` leaves them out as it parses.
                 return Ok(response);
             }
             Err(Failed { error, unsent: back }) => {
