@@ -129,13 +129,16 @@ pub struct Peer {
     pub header: HeaderValue,
     /// Whether the caller came through the HTTPS listener.
     pub tls: bool,
+    /// Whether the caller's connection is served by [`crate::h1::server`], which writes a
+    /// backend's fields as they came ([`crate::h1::HeadForm::Raw`]).
+    pub raw_heads: bool,
 }
 
 impl Peer {
     /// A caller at `ip`, over TLS or not.
     pub fn new(ip: IpAddr, tls: bool) -> Peer {
         let header = HeaderValue::from_str(&ip.to_string()).expect("an IP address is a valid header value");
-        Peer { ip, header, tls }
+        Peer { ip, header, tls, raw_heads: false }
     }
 }
 
@@ -161,6 +164,8 @@ pub struct RequestContext {
     pub host: String,
     /// Whether the caller came over TLS (the HTTPS listener).
     pub tls: bool,
+    /// Whether the caller's side takes a backend's fields as lines ([`Peer::raw_heads`]).
+    pub raw_heads: bool,
     /// The caller's address.
     pub client: IpAddr,
     /// The same as a header value.
@@ -218,6 +223,7 @@ impl RequestContext {
             path: path.to_owned(),
             host: host_of(headers),
             tls: peer.tls,
+            raw_heads: peer.raw_heads,
             client: peer.ip,
             client_header: peer.header.clone(),
             group: None,

@@ -107,7 +107,7 @@ pub async fn serve(
             let shared = shared.clone();
             let hyper_service = upgrades(address);
             async move {
-                let peer = Peer::new(address.ip(), false);
+                let peer = Peer { raw_heads: true, ..Peer::new(address.ip(), false) };
                 let handler = |request| handle(request, &shared, &peer);
                 let fallback =
                     |rewind| crate::listener::serve_hyper_http1(rewind, listening, hyper_service, closing.clone());
@@ -153,7 +153,7 @@ pub async fn serve(
                         if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
                             return crate::listener::serve_hyper_http2(stream, listening, hyper_service, closing).await;
                         }
-                        let peer = Peer::new(address.ip(), true);
+                        let peer = Peer { raw_heads: true, ..Peer::new(address.ip(), true) };
                         let handler = |request| handle(request, &shared, &peer);
                         let fallback = |rewind| {
                             crate::listener::serve_hyper_http1(rewind, listening, hyper_service, closing.clone())
@@ -256,10 +256,19 @@ pub async fn handle(mut request: Request<Body>, shared: &Shared, peer: &Peer) ->
             error.into_response(&ctx.request_id)
         }
     };
-    response.headers_mut().insert(names::X_CA_REQUEST_ID, ctx.request_id.header());
-    if shared.version_header {
-        if let Some(version) = ctx.version_header.clone() {
-            response.headers_mut().insert(names::X_CA_VERSION, version);
+    // A backend's fields kept as lines (`crate::h1::HeadForm::Raw`, never an `X-Ca-*` among
+    // them) take the gateway's own as two more lines: no map is made for the response.
+    if let Some(raw) = response.extensions_mut().get_mut::<crate::h1::RawFields>() {
+        raw.push(names::X_CA_REQUEST_ID.as_str(), ctx.request_id.as_str().as_bytes());
+        if let (true, Some(version)) = (shared.version_header, ctx.version_header.as_ref()) {
+            raw.push(names::X_CA_VERSION.as_str(), version.as_bytes());
+        }
+    } else {
+        response.headers_mut().insert(names::X_CA_REQUEST_ID, ctx.request_id.header());
+        if shared.version_header {
+            if let Some(version) = ctx.version_header.clone() {
+                response.headers_mut().insert(names::X_CA_VERSION, version);
+            }
         }
     }
     if let Some(bound) = ctx.policies.as_deref() {

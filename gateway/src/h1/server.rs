@@ -445,6 +445,13 @@ async fn write_response<W: AsyncWrite + Unpin>(
     out.extend_from_slice(b"\r\n");
     let mut declared = None;
     let mut dated = false;
+    // A backend's fields as they came ([`super::HeadForm::Raw`]): the map holds only the
+    // gateway's own, none of which they name.
+    if let Some(raw) = parts.extensions.get::<super::RawFields>() {
+        out.extend_from_slice(&raw.lines);
+        declared = raw.length;
+        dated = raw.dated;
+    }
     for (name, value) in &parts.headers {
         if name == header::TRANSFER_ENCODING || name == header::CONNECTION {
             continue;

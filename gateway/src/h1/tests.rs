@@ -225,6 +225,90 @@ async fn hop_by_hop_fields_never_reach_the_response_and_still_decide_its_framing
     }
 }
 
+/// The fields of a response sent with [`HeadForm::Raw`]: its `RawFields` lines (names
+/// lower-cased, as a map holds them) followed by its map's fields.
+pub(super) fn raw_then_map(response: &Response<Body>) -> Vec<(String, Vec<u8>)> {
+    let mut fields = Vec::new();
+    if let Some(raw) = response.extensions().get::<RawFields>() {
+        assert!(raw.lines.ends_with(b"\r\n") || raw.lines.is_empty(), "whole lines");
+        for line in raw.lines[..].split(|&b| b == b'\n').filter(|line| !line.is_empty()) {
+            let line = line.strip_suffix(b"\r").expect("CRLF line ends");
+            let colon = line.iter().position(|&b| b == b':').expect("a name");
+            let value = line[colon + 1..].strip_prefix(b" ").expect("one space after the colon");
+            fields.push((String::from_utf8_lossy(&line[..colon]).to_ascii_lowercase(), value.to_vec()));
+        }
+    }
+    fields.extend(response.headers().iter().map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec())));
+    fields
+}
+
+#[tokio::test]
+async fn raw_fields_are_the_end_to_end_lines_and_what_they_cannot_say_falls_back_to_the_map() {
+    let send = |answer: &'static str| async move {
+        let (io, _backend) = backend(vec![answer.as_bytes().to_vec()], false);
+        let noted = Noted::default();
+        let sent = Conn::new(io).send_as(get("/"), false, noted.clone(), HeadForm::Raw).await;
+        (sent, noted)
+    };
+    let (sent, noted) = send(
+        "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Sun, 06 Dec 2026 08:00:00 GMT\r\nConnection: keep-alive\r\n\
+         Keep-Alive: timeout=5\r\nContent-Length: 2\r\nETag: \"a\"\r\nX-Cache:  hit \r\n\r\nok",
+    )
+    .await;
+    let response = sent.expect("sent");
+    let raw = response.extensions().get::<RawFields>().cloned().expect("raw fields");
+    assert_eq!(
+        String::from_utf8_lossy(&raw.lines),
+        "Server: nginx\r\nDate: Sun, 06 Dec 2026 08:00:00 GMT\r\nContent-Length: 2\r\nETag: \"a\"\r\nX-Cache: hit\r\n",
+        "end-to-end lines only, as spelled, values trimmed"
+    );
+    assert_eq!((raw.length, raw.dated), (Some(2), true));
+    assert!(response.headers().is_empty(), "the map is left to the gateway's own fields");
+    assert_eq!(read(response).await.expect("body").0, b"ok");
+    assert!(noted.reused(), "keep-alive kept the connection");
+
+    // A bare LF head becomes CRLF lines.
+    let (sent, _) = send("HTTP/1.1 200 OK\nA:b\ncontent-length: 2\n\nok").await;
+    let raw = sent.expect("sent").extensions().get::<RawFields>().cloned().expect("raw fields");
+    assert_eq!(&raw.lines[..], b"A: b\r\ncontent-length: 2\r\n");
+
+    // What the lines cannot say exactly goes into the map, as `HeadForm::Map` would put it.
+    for (name, answer, kept) in [
+        (
+            "Connection names a field",
+            "HTTP/1.1 200 OK\r\nconnection: x-hop\r\nx-hop: 1\r\nx-end: 2\r\ncontent-length: 2\r\n\r\nok",
+            &["content-length", "x-end"][..],
+        ),
+        (
+            "a field the gateway sets",
+            "HTTP/1.1 200 OK\r\nX-Ca-Request-Id: spoofed\r\ncontent-length: 2\r\n\r\nok",
+            &["content-length", "x-ca-request-id"],
+        ),
+        (
+            "chunked with a length",
+            "HTTP/1.1 200 OK\r\ncontent-length: 9\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+            &["content-length"],
+        ),
+        ("204 with a length", "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n", &["content-length"]),
+    ] {
+        let (sent, _) = send(answer).await;
+        let response = sent.unwrap_or_else(|e| panic!("{name}: {}", e.detail));
+        assert!(response.extensions().get::<RawFields>().is_none(), "{name}: no raw fields");
+        let mut names: Vec<&str> = response.headers().keys().map(|n| n.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, kept, "{name}");
+    }
+    // And refusals are worded as the map's path words them.
+    for (name, answer, why) in [
+        ("differing lengths", "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nok", "differing"),
+        ("a length that is not a number", "HTTP/1.1 200 OK\r\ncontent-length: 2x\r\n\r\nok", "invalid"),
+    ] {
+        let (sent, _) = send(answer).await;
+        let error = sent.err().unwrap_or_else(|| panic!("{name}: accepted"));
+        assert!(error.detail.contains(why), "{name}: {}", error.detail);
+    }
+}
+
 #[tokio::test]
 async fn a_body_delimited_by_the_close_is_read_to_it_and_the_connection_is_not_kept() {
     for (name, answer) in [
@@ -549,7 +633,18 @@ mod differential {
     fn answers() -> impl Strategy<Value = Answer> {
         let status =
             prop_oneof![Just(200u16), Just(201), Just(204), Just(304), Just(404), Just(500), Just(503), 200u16..600];
-        let header = ("x-[a-z]{1,8}", "[ -~]{0,20}").prop_map(|(n, v)| (n, v.trim().to_string()));
+        // Names of every kind the raw fields tell apart (the gateway's own, `Date`, hop-by-hop,
+        // a `Connection` naming another), in any case.
+        let name = prop_oneof![
+            4 => "x-[a-z]{1,8}",
+            1 => "[Xx]-[Cc][Aa]-[a-zA-Z]{1,6}",
+            1 => Just("Date".to_string()),
+            1 => Just("Keep-Alive".to_string()),
+            1 => Just("ETag".to_string()),
+        ];
+        let header = (name, "[ -~]{0,20}").prop_map(|(n, v)| (n, v.trim().to_string()));
+        let naming = ("[a-z]{1,3}", "x-[a-z]{1,8}").prop_map(|(_, named)| ("Connection".to_string(), named));
+        let header = prop_oneof![8 => header, 1 => naming];
         let framing = prop_oneof![
             Just(Framing::Length),
             Just(Framing::Close),
@@ -590,6 +685,17 @@ mod differential {
         Ok((status, headers, data, trailers.as_ref().map(fields)))
     }
 
+    /// The same with [`HeadForm::Raw`], its lines read back as fields.
+    async fn ours_raw(answer: &Answer) -> Seen {
+        let method = if answer.head { Method::HEAD } else { Method::GET };
+        let (io, _backend) = backend(vec![answer.bytes()], true);
+        let request = with_method(method, body::full(""));
+        let response = Conn::new(io).send_as(request, false, Noted::default(), HeadForm::Raw).await.map_err(|_| ())?;
+        let (status, headers) = (response.status().as_u16(), super::raw_then_map(&response));
+        let (data, trailers) = read(response).await.map_err(|_| ())?;
+        Ok((status, headers, data, trailers.as_ref().map(fields)))
+    }
+
     async fn hypers(answer: &Answer) -> Seen {
         let method = if answer.head { Method::HEAD } else { Method::GET };
         let (io, _backend) = backend(vec![answer.bytes()], true);
@@ -612,8 +718,17 @@ mod differential {
         #[test]
         fn both_clients_read_every_generated_answer_alike(answer in answers()) {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            let (ours, hypers) = runtime.block_on(async { (ours(&answer).await, hypers(&answer).await) });
-            prop_assert_eq!(ours, hypers, "{:?}", String::from_utf8_lossy(&answer.bytes()));
+            let (ours, raw, hypers) =
+                runtime.block_on(async { (ours(&answer).await, ours_raw(&answer).await, hypers(&answer).await) });
+            // Fields are compared by name, each name's values in order: a map's removals
+            // (hyper's `Connection`) reorder the rest.
+            let by_name = |seen: Seen| seen.map(|(status, mut fields, data, trailers)| {
+                fields.sort_by(|a, b| a.0.cmp(&b.0));
+                (status, fields, data, trailers)
+            });
+            let (ours, raw, hypers) = (by_name(ours), by_name(raw), by_name(hypers));
+            prop_assert_eq!(&ours, &hypers, "{:?}", String::from_utf8_lossy(&answer.bytes()));
+            prop_assert_eq!(&raw, &hypers, "raw fields: {:?}", String::from_utf8_lossy(&answer.bytes()));
         }
 
         #[test]

@@ -46,6 +46,13 @@ pub async fn proxy(
         true => Replay::of(request, backend.retry_any_method && buffered),
         false => (request, None),
     };
+    // The caller's side writes the backend's fields as they came when it is `crate::h1::server`
+    // and nothing here reads or adds to them (the trace shows them; CORS and rate-limit
+    // headers go in beside them).
+    let form = match ctx.raw_heads && ctx.debug.is_none() && ctx.policies.is_none() {
+        true => crate::h1::HeadForm::Raw,
+        false => crate::h1::HeadForm::Map,
+    };
     let mut unsent = Some(request);
     // The peers tried, on the stack: no allocation per request.
     let mut tried = [0usize; MAX_RETRIES as usize + 1];
@@ -68,7 +75,7 @@ pub async fn proxy(
         ctx.backend = Some(peer.origin.key.clone());
         ctx.upstream_status = None;
         let in_flight = peer.start();
-        let sent = upstream.send(peer.dest(), request, deadline).await;
+        let sent = upstream.send_as(peer.dest(), request, deadline, form).await;
         drop(in_flight);
         match sent {
             Ok(response) => {

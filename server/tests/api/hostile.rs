@@ -680,3 +680,93 @@ async fn a_bad_chunk_is_the_callers_400_and_never_ejects_a_healthy_target() {
     assert_eq!(status, 200, "the target is still in: {body}");
     assert!(body.contains("hello"), "{body}");
 }
+
+/// A backend answering every request on every connection with `answer`, byte for byte.
+async fn spawn_fixed_backend(answer: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        seen.drain(..end + 4);
+                        if stream.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+/// Every field line of a raw answer's head, as (lower-case name, value).
+fn head_fields(answer: &str) -> Vec<(String, String)> {
+    let head = answer.split_once("\r\n\r\n").map(|(head, _)| head).unwrap_or(answer);
+    head.lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_backends_hop_by_hop_fields_and_its_own_request_id_never_reach_the_caller() {
+    let app = spawn_app().await;
+    // The fields a caller must never get from a backend, with the ones it must.
+    let plain = spawn_fixed_backend(
+        "HTTP/1.1 200 OK\r\nServer: upstream\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\
+         Trailer: x-sum\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nX-Kept: yes\r\n\r\nok",
+    )
+    .await;
+    live_in_test(&app, "plain", vec![json!({"name": "Any", "request": {"method": "GET", "path": "/x"}})], &plain).await;
+    let spoofing = spawn_fixed_backend(
+        "HTTP/1.1 200 OK\r\nX-Ca-Request-Id: spoofed\r\nConnection: x-hop\r\nX-Hop: 1\r\nContent-Length: 2\r\n\r\nok",
+    )
+    .await;
+    live_in_test(&app, "spoofing", vec![json!({"name": "Any", "request": {"method": "GET", "path": "/x"}})], &spoofing)
+        .await;
+    let read = |host: &'static str| {
+        let address = app.gateway.trim_start_matches("http://").to_owned();
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect to the gateway");
+            let request = format!("GET /x HTTP/1.1\r\nHost: {host}\r\nX-Ca-Stage: TEST\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.expect("send");
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).await.expect("read");
+            String::from_utf8_lossy(&answer).into_owned()
+        }
+    };
+    for host in ["plain.localhost", "spoofing.localhost"] {
+        let answer = read(host).await;
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{host}: {answer}");
+        assert!(answer.ends_with("\r\n\r\nok"), "{host}: {answer}");
+        let fields = head_fields(&answer);
+        let count = |name: &str| fields.iter().filter(|(n, _)| n == name).count();
+        for hop in ["keep-alive", "trailer", "x-hop", "transfer-encoding"] {
+            assert_eq!(count(hop), 0, "{host}: {hop} reached the caller: {answer}");
+        }
+        assert_eq!(count("content-length"), 1, "{host}: {answer}");
+        assert_eq!(count("date"), 1, "{host}: {answer}");
+        let connection: Vec<&str> = fields.iter().filter(|(n, _)| n == "connection").map(|(_, v)| v.as_str()).collect();
+        assert_eq!(connection, ["close"], "{host}: only the gateway's own Connection: {answer}");
+        let ids: Vec<&str> = fields.iter().filter(|(n, _)| n == "x-ca-request-id").map(|(_, v)| v.as_str()).collect();
+        assert_eq!(ids.len(), 1, "{host}: one request id: {answer}");
+        assert_ne!(ids[0], "spoofed", "{host}: the backend's request id reached the caller");
+    }
+    let answer = read("plain.localhost").await;
+    let fields = head_fields(&answer);
+    for (name, value) in [("server", "upstream"), ("content-type", "text/plain"), ("x-kept", "yes")] {
+        assert!(fields.iter().any(|(n, v)| n == name && v == value), "{name} was not passed on: {answer}");
+    }
+}
