@@ -4,6 +4,7 @@
 
 use crate::apps::AppCredential;
 use crate::compiled::CompiledApi;
+pub use crate::h1::Present;
 pub use crate::request_id::RequestId;
 use crate::snapshot::CompiledGroup;
 use crate::Environment;
@@ -166,6 +167,8 @@ pub struct RequestContext {
     pub tls: bool,
     /// Whether the caller's side takes a backend's fields as lines ([`Peer::raw_heads`]).
     pub raw_heads: bool,
+    /// Which kinds of field the caller's head holds (set by [`crate::server::handle`]).
+    pub present: Present,
     /// The caller's address.
     pub client: IpAddr,
     /// The same as a header value.
@@ -224,6 +227,7 @@ impl RequestContext {
             host: host_of(headers),
             tls: peer.tls,
             raw_heads: peer.raw_heads,
+            present: Present::ANY,
             client: peer.ip,
             client_header: peer.header.clone(),
             group: None,

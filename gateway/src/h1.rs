@@ -552,6 +552,60 @@ pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
+/// Which kinds of field a caller's head holds, noted by the parse that read it
+/// ([`server`]) so the phases skip looking for, or removing, fields that are not
+/// there. A request from hyper is not looked through: [`Present::ANY`], every lookup made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Present(u8);
+
+impl Present {
+    /// Nothing known: every kind may be there.
+    pub const ANY: Present = Present(u8::MAX);
+    /// None of the kinds below (a head of `Host`, `Accept`, `User-Agent` … only).
+    pub const NONE: Present = Present(0);
+    const OWN: u8 = 1;
+    const AUTHORIZATION: u8 = 2;
+    const HOP_BY_HOP: u8 = 4;
+    const FORWARDED: u8 = 8;
+
+    /// Notes a field named `name`.
+    pub fn note(&mut self, name: &HeaderName) {
+        let text = name.as_str();
+        self.0 |= if text.starts_with("x-ca-") || text.starts_with("x-gantry-") {
+            Present::OWN
+        } else if text.starts_with("x-forwarded-") {
+            Present::FORWARDED
+        } else if *name == http::header::AUTHORIZATION {
+            Present::AUTHORIZATION
+        } else if is_hop_by_hop(name) {
+            Present::HOP_BY_HOP
+        } else {
+            0
+        };
+    }
+
+    /// Maybe a field of the gateway's own names: `X-Ca-*` (stage, signature, key, request
+    /// id) or `X-Gantry-*` (the Debug API's token).
+    pub fn own(self) -> bool {
+        self.0 & Present::OWN != 0
+    }
+
+    /// Maybe `Authorization`.
+    pub fn authorization(self) -> bool {
+        self.0 & Present::AUTHORIZATION != 0
+    }
+
+    /// Maybe a hop-by-hop field ([`is_hop_by_hop`]).
+    pub fn hop_by_hop(self) -> bool {
+        self.0 & Present::HOP_BY_HOP != 0
+    }
+
+    /// Maybe an `X-Forwarded-*` field.
+    pub fn forwarded(self) -> bool {
+        self.0 & Present::FORWARDED != 0
+    }
+}
+
 /// Removes hop-by-hop headers, including those the `Connection` header names.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     // One pass over the names finds the hop-by-hop ones present (most messages carry none,
@@ -747,6 +801,9 @@ fn raw_fields(
     // Room for the gateway's `X-Ca-Request-Id` and `X-Ca-Version` lines too.
     let mut lines = BytesMut::with_capacity(head.len() + 2 * spans.len() + 96);
     let mut dated = false;
+    // Lines kept as they came (`name: value` and CRLF) are copied in runs of adjacent ones:
+    // one copy for most heads, a second past a dropped `Connection`.
+    let mut run = 0..0;
     for &(name_start, name_end, value_start, value_end) in spans {
         let name = &head[name_start as usize..name_end as usize];
         let value = &head[value_start as usize..value_end as usize];
@@ -789,11 +846,25 @@ fn raw_fields(
             Field::Gateway => return None,
             Field::Other => {}
         }
-        lines.extend_from_slice(name);
-        lines.extend_from_slice(b": ");
-        lines.extend_from_slice(value);
-        lines.extend_from_slice(b"\r\n");
+        let (start, end) = (name_start as usize, value_end as usize);
+        let as_written =
+            head.get(name_end as usize..value_start as usize) == Some(b": ") && head.get(end..end + 2) == Some(b"\r\n");
+        if as_written && run.end == start && !run.is_empty() {
+            run.end = end + 2;
+            continue;
+        }
+        lines.extend_from_slice(&head[run.clone()]);
+        run = 0..0;
+        if as_written {
+            run = start..end + 2;
+        } else {
+            lines.extend_from_slice(name);
+            lines.extend_from_slice(b": ");
+            lines.extend_from_slice(value);
+            lines.extend_from_slice(b"\r\n");
+        }
     }
+    lines.extend_from_slice(&head[run]);
     if facts.length.is_some() && (facts.coded || status == StatusCode::NO_CONTENT) {
         return None;
     }

@@ -19,6 +19,11 @@ impl RequestId {
         std::str::from_utf8(&self.0).expect("hex digits and a dash")
     }
 
+    /// The id's bytes (hex digits and a dash).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     /// The id as a header value.
     pub fn header(&self) -> HeaderValue {
         HeaderValue::from_bytes(&self.0).expect("hex digits and a dash")

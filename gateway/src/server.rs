@@ -3,7 +3,7 @@
 
 use crate::body::{self, Body};
 use crate::compiled::CompiledApi;
-use crate::context::{names, Peer, Phase, RequestContext};
+use crate::context::{names, Peer, Phase, Present, RequestContext};
 use crate::debug;
 use crate::fields::{self, Fields};
 use crate::function::FunctionPool;
@@ -108,7 +108,7 @@ pub async fn serve(
             let hyper_service = upgrades(address);
             async move {
                 let peer = Peer { raw_heads: true, ..Peer::new(address.ip(), false) };
-                let handler = |request| handle(request, &shared, &peer);
+                let handler = |request, present| handle_noted(request, present, &shared, &peer);
                 let fallback =
                     |rewind| crate::listener::serve_hyper_http1(rewind, listening, hyper_service, closing.clone());
                 crate::h1::server::serve(stream, settings, closing.clone(), handler, fallback).await;
@@ -154,7 +154,7 @@ pub async fn serve(
                             return crate::listener::serve_hyper_http2(stream, listening, hyper_service, closing).await;
                         }
                         let peer = Peer { raw_heads: true, ..Peer::new(address.ip(), true) };
-                        let handler = |request| handle(request, &shared, &peer);
+                        let handler = |request, present| handle_noted(request, present, &shared, &peer);
                         let fallback = |rewind| {
                             crate::listener::serve_hyper_http1(rewind, listening, hyper_service, closing.clone())
                         };
@@ -199,7 +199,18 @@ pub struct Shared {
 
 /// Runs the phases for one request (its body from hyper, boxed, or from
 /// [`crate::h1::server`]).
-pub async fn handle(mut request: Request<Body>, shared: &Shared, peer: &Peer) -> Response<Body> {
+pub async fn handle(request: Request<Body>, shared: &Shared, peer: &Peer) -> Response<Body> {
+    handle_noted(request, Present::ANY, shared, peer).await
+}
+
+/// [`handle`] for a request whose head was looked through: `present` says which kinds of
+/// field it holds, and the phases skip looking for the others.
+pub async fn handle_noted(
+    mut request: Request<Body>,
+    present: Present,
+    shared: &Shared,
+    peer: &Peer,
+) -> Response<Body> {
     let metrics = &shared.metrics;
     // HTTP/2 names the host in `:authority`; the phases (and backends) read `Host`.
     if request.version() == http::Version::HTTP_2 && !request.headers().contains_key(http::header::HOST) {
@@ -209,8 +220,9 @@ pub async fn handle(mut request: Request<Body>, shared: &Shared, peer: &Peer) ->
     }
     let snapshot = shared.snapshots.current();
     let mut ctx = RequestContext::new(request.method().clone(), request.uri().path(), request.headers(), peer);
+    ctx.present = present;
     // A debug token never reaches a backend; a valid one turns the trace on.
-    if let Some(token) = request.headers_mut().remove(debug::TOKEN_HEADER) {
+    if let Some(token) = present.own().then(|| request.headers_mut().remove(debug::TOKEN_HEADER)).flatten() {
         let valid = match token.to_str() {
             Ok(token) => Box::pin(shared.state.consume_debug_token(token)).await,
             Err(_) => false,
@@ -220,7 +232,7 @@ pub async fn handle(mut request: Request<Body>, shared: &Shared, peer: &Peer) ->
         }
     }
     // Only a traced request may choose a canary's side; the header never reaches a backend.
-    if let Some(side) = request.headers_mut().remove(debug::SIDE_HEADER) {
+    if let Some(side) = present.own().then(|| request.headers_mut().remove(debug::SIDE_HEADER)).flatten() {
         if let Some(notes) = ctx.debug.as_mut() {
             notes.canary_side = match side.as_bytes() {
                 b"canary" => Some(true),
@@ -259,7 +271,7 @@ pub async fn handle(mut request: Request<Body>, shared: &Shared, peer: &Peer) ->
     // A backend's fields kept as lines (`crate::h1::HeadForm::Raw`, never an `X-Ca-*` among
     // them) take the gateway's own as two more lines: no map is made for the response.
     if let Some(raw) = response.extensions_mut().get_mut::<crate::h1::RawFields>() {
-        raw.push(names::X_CA_REQUEST_ID.as_str(), ctx.request_id.as_str().as_bytes());
+        raw.push(names::X_CA_REQUEST_ID.as_str(), ctx.request_id.as_bytes());
         if let (true, Some(version)) = (shared.version_header, ctx.version_header.as_ref()) {
             raw.push(names::X_CA_VERSION.as_str(), version.as_bytes());
         }

@@ -122,7 +122,7 @@ pub async fn serve<S, H, Fut, F, FFut>(
     fallback: F,
 ) where
     S: Connection,
-    H: Fn(Request<Body>) -> Fut,
+    H: Fn(Request<Body>, super::Present) -> Fut,
     Fut: Future<Output = Response<Body>>,
     F: FnOnce(Rewind<S>) -> FFut,
     FFut: Future<Output = ()>,
@@ -146,7 +146,7 @@ pub async fn serve<S, H, Fut, F, FFut>(
             }
         };
         first = false;
-        let Head { request, raw, framing, keep, expect_continue, upgrade, trailers } = head;
+        let Head { request, raw, framing, keep, expect_continue, upgrade, trailers, present } = head;
         if upgrade {
             let Some(reader) = side.take() else { return };
             let Some(stream) = S::reunite(reader.io, write) else { return };
@@ -175,7 +175,7 @@ pub async fn serve<S, H, Fut, F, FFut>(
                 request.map(|_| body.boxed())
             }
         };
-        let response = handler(request).await;
+        let response = handler(request, present).await;
         if side.is_none() {
             side = slot.lock().ok().and_then(|mut slot| slot.take());
         }
@@ -215,6 +215,8 @@ struct Head {
     upgrade: bool,
     /// `TE: trailers`: the caller takes trailers in a chunked response.
     trailers: bool,
+    /// Which kinds of field the head holds.
+    present: super::Present,
 }
 
 /// Why a request head was refused: its status and what is wrong.
@@ -314,12 +316,14 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Refusal> {
     let mut keep = version == Version::HTTP_11;
     let (mut lengths, mut codings, mut expect_continue, mut upgrade, mut trailers) = (0, 0, false, false, false);
     let mut framing = Framing::None;
+    let mut present = super::Present::NONE;
     for &((name_start, name_end), (value_start, value_end)) in &spans[..count] {
         let (name_start, name_end, value_start, value_end) =
             (name_start as usize, name_end as usize, value_start as usize, value_end as usize);
         let name = HeaderName::from_bytes(&raw[name_start..name_end]).map_err(|_| bad("invalid header name"))?;
         let value = HeaderValue::from_maybe_shared(raw.slice(value_start..value_end))
             .map_err(|_| bad("invalid header value"))?;
+        present.note(&name);
         match name {
             header::CONTENT_LENGTH => {
                 lengths += 1;
@@ -381,7 +385,7 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Refusal> {
     *request.uri_mut() = uri;
     *request.version_mut() = version;
     *request.headers_mut() = headers;
-    Ok(Some(Head { request, raw, framing, keep, expect_continue, upgrade, trailers }))
+    Ok(Some(Head { request, raw, framing, keep, expect_continue, upgrade, trailers, present }))
 }
 
 /// Answers a refused head and closes.

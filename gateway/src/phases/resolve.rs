@@ -23,7 +23,7 @@ pub fn resolve(
         .ok_or_else(|| GatewayError::NotFound(format!("no API group answers on host `{}`", ctx.host)))?;
     let environment = match binding.pinned {
         Some(env) => env,
-        None => match headers.get(names::X_CA_STAGE) {
+        None => match ctx.present.own().then(|| headers.get(names::X_CA_STAGE)).flatten() {
             None => Environment::Prod,
             Some(value) => {
                 let stage = value.to_str().unwrap_or("");

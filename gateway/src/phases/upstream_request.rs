@@ -79,8 +79,13 @@ pub fn upstream_request(
     // rather than a rehash for each.
     let mut headers = parts.headers;
     headers.reserve(ADDED_HEADERS + backend.system.len() + backend.constant_headers.len());
-    strip_hop_by_hop(&mut headers);
-    strip_credentials(&mut headers, ctx.auth == Some(AuthMethod::Signature));
+    // Only what the caller's head may hold is looked for (`ctx.present`).
+    if ctx.present.hop_by_hop() {
+        strip_hop_by_hop(&mut headers);
+    }
+    if ctx.present.own() || ctx.present.authorization() {
+        strip_credentials(&mut headers, ctx.auth == Some(AuthMethod::Signature));
+    }
     let original_host = headers.remove(header::HOST);
     if api.mode == RequestMode::Mapping {
         let keep: Vec<HeaderName> = headers
@@ -205,7 +210,8 @@ pub fn upstream_request(
             None => headers.remove(name),
         };
     }
-    let forwarded_for = match headers.get(names::X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+    let previous = ctx.present.forwarded().then(|| headers.get(names::X_FORWARDED_FOR)).flatten();
+    let forwarded_for = match previous.and_then(|v| v.to_str().ok()) {
         Some(previous) => HeaderValue::from_str(&format!("{previous}, {}", ctx.client)).ok(),
         None => Some(ctx.client_header.clone()),
     };

@@ -6,6 +6,7 @@
 use super::*;
 use crate::body;
 use crate::h1::tests::Frames;
+use crate::h1::Present;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
@@ -17,12 +18,16 @@ fn settings() -> Settings {
     }
 }
 
-/// What the handler saw, as text: the request line, the headers (sorted), the body and the
-/// trailers. The answer says it with `x-echo: yes`, chunked when the request asks for it
-/// with `x-stream`.
-async fn echo(request: Request<Body>) -> Response<Body> {
+/// What the handler saw, as text: the request line, whether `present` leaves out no kind of
+/// field the head holds (it may only say more than there is), the headers (sorted), the body
+/// and the trailers. The answer says it with `x-echo: yes`, chunked when the request asks
+/// for it with `x-stream`.
+async fn echo(request: Request<Body>, present: Present) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    let mut lines = vec![format!("{} {} {:?}", parts.method, parts.uri, parts.version)];
+    let mut held = Present::NONE;
+    parts.headers.keys().for_each(|name| held.note(name));
+    let sound = held.0 & !present.0 == 0;
+    let mut lines = vec![format!("{} {} {:?} sound: {sound}", parts.method, parts.uri, parts.version)];
     let mut headers: Vec<String> =
         parts.headers.iter().map(|(n, v)| format!("{n}: {}", String::from_utf8_lossy(v.as_bytes()))).collect();
     headers.sort();
@@ -96,7 +101,7 @@ async fn listen(server: Server) -> std::net::SocketAddr {
                     Server::Hyper => {
                         let service =
                             hyper::service::service_fn(|request: Request<hyper::body::Incoming>| async move {
-                                Ok::<_, std::convert::Infallible>(echo(request.map(body::stream)).await)
+                                Ok::<_, std::convert::Infallible>(echo(request.map(body::stream), Present::ANY).await)
                             });
                         let _ = hyper::server::conn::http1::Builder::new()
                             .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
@@ -394,7 +399,16 @@ mod differential {
         let method =
             prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("DELETE"), Just("OPTIONS"), Just("PATCH")];
         let path = "/[a-z0-9._~%-]{0,12}(\\?[a-z0-9=&%]{0,12})?";
-        let header = ("x-[a-z]{1,8}", "[!-~]([ -~]{0,18}[!-~])?");
+        // Names of each kind `Present` notes, in any case, among plain ones.
+        let name = prop_oneof![
+            6 => "x-[a-z]{1,8}",
+            1 => "[Xx]-[Cc][Aa]-[a-z]{1,6}",
+            1 => "X-Gantry-[a-z]{1,5}",
+            1 => "X-Forwarded-[A-Za-z]{1,5}",
+            1 => "[Aa]uthorization",
+            1 => "Keep-Alive",
+        ];
+        let header = (name, "[!-~]([ -~]{0,18}[!-~])?");
         let body = proptest::option::of((
             proptest::collection::vec(any::<u8>(), 0..200),
             proptest::option::of(proptest::collection::vec(1usize..40, 0..5)),
@@ -423,4 +437,28 @@ mod differential {
             prop_assert_eq!(pick(&ours), pick(&hypers), "{}", text(&bytes));
         }
     }
+}
+
+#[test]
+fn each_kind_of_field_is_noted_and_others_are_not() {
+    let kinds = |names: &[&str]| {
+        let mut present = Present::NONE;
+        for name in names {
+            present.note(&HeaderName::from_bytes(name.as_bytes()).expect("name"));
+        }
+        (present.own(), present.authorization(), present.hop_by_hop(), present.forwarded())
+    };
+    assert_eq!(kinds(&["host", "accept", "user-agent", "content-length", "x-cache"]), (false, false, false, false));
+    for own in ["X-Ca-Stage", "x-ca-signature", "x-ca-key", "X-Gantry-Debug", "x-gantry-debug-side"] {
+        assert_eq!(kinds(&["host", own]), (true, false, false, false), "{own}");
+    }
+    assert_eq!(kinds(&["Authorization"]), (false, true, false, false));
+    for hop in ["connection", "TE", "trailer", "upgrade", "keep-alive", "proxy-authorization", "transfer-encoding"] {
+        assert_eq!(kinds(&[hop]), (false, false, true, false), "{hop}");
+    }
+    for forwarded in ["X-Forwarded-For", "x-forwarded-proto", "x-forwarded-host"] {
+        assert_eq!(kinds(&[forwarded]), (false, false, false, true), "{forwarded}");
+    }
+    let any = Present::ANY;
+    assert!(any.own() && any.authorization() && any.hop_by_hop() && any.forwarded());
 }
