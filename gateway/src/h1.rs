@@ -43,6 +43,8 @@ pub type Stream =
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// The most headers a response head may have (hyper's default too).
 pub const MAX_HEADERS: usize = 100;
+/// Fields whose positions a head parse keeps on the stack; a head with more takes a vector.
+pub(crate) const SPANS_ON_STACK: usize = 24;
 /// The longest chunk-size line (with extensions).
 const MAX_CHUNK_LINE: usize = 4096;
 /// The largest trailer section.
@@ -665,8 +667,10 @@ fn parse_head(buf: &mut BytesMut, form: HeadForm) -> Result<Option<Head>, String
     // instructions under callgrind.
     let mut fields = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     // Where each name and value lies in the head, so they can point into its bytes: on the
-    // stack, not a vector per response.
-    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+    // stack for the usual head (a vector past `SPANS_ON_STACK` fields), and only that much
+    // zeroed.
+    let mut stack = [(0u32, 0u32, 0u32, 0u32); SPANS_ON_STACK];
+    let mut heap = Vec::new();
     let (length, code, minor, count) = {
         let mut response = httparse::Response::new(&mut []);
         let config = httparse::ParserConfig::default();
@@ -683,6 +687,13 @@ fn parse_head(buf: &mut BytesMut, form: HeadForm) -> Result<Option<Head>, String
             return Err("the response head is too large".into());
         }
         let start = buf.as_ptr() as usize;
+        let spans = match response.headers.len() {
+            n if n <= SPANS_ON_STACK => &mut stack[..n],
+            n => {
+                heap.resize(n, (0, 0, 0, 0));
+                &mut heap[..]
+            }
+        };
         for (span, field) in spans.iter_mut().zip(response.headers.iter()) {
             let name = (field.name.as_ptr() as usize - start) as u32;
             let value = (field.value.as_ptr() as usize - start) as u32;
@@ -690,11 +701,12 @@ fn parse_head(buf: &mut BytesMut, form: HeadForm) -> Result<Option<Head>, String
         }
         (length, response.code.unwrap_or(0), response.version.unwrap_or(1), response.headers.len())
     };
+    let spans = if count <= SPANS_ON_STACK { &stack[..count] } else { &heap[..] };
     let head = buf.split_to(length).freeze();
     let status = StatusCode::from_u16(code).map_err(|_| format!("invalid response status {code}"))?;
     let version = if minor == 0 { Version::HTTP_10 } else { Version::HTTP_11 };
     if form == HeadForm::Raw {
-        if let Some((raw, facts)) = raw_fields(&head, &spans[..count], status, version) {
+        if let Some((raw, facts)) = raw_fields(&head, spans, status, version) {
             return Ok(Some(Head { status, version, headers: HeaderMap::new(), facts, raw: Some(raw) }));
         }
     }
@@ -704,7 +716,7 @@ fn parse_head(buf: &mut BytesMut, form: HeadForm) -> Result<Option<Head>, String
     let mut facts = HeadFacts { keep: version == Version::HTTP_11, ..HeadFacts::default() };
     // Header names `Connection` lists (other than `close` and `keep-alive`): rare, removed after.
     let mut named: Vec<HeaderName> = Vec::new();
-    for &(name_start, name_end, value_start, value_end) in &spans[..count] {
+    for &(name_start, name_end, value_start, value_end) in spans {
         let name = HeaderName::from_bytes(&head[name_start as usize..name_end as usize])
             .map_err(|_| "invalid response header name".to_string())?;
         let bytes = &head[value_start as usize..value_end as usize];

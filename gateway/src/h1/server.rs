@@ -273,8 +273,10 @@ async fn read_head<R: AsyncRead + Unpin>(
 fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Refusal> {
     let bad = |reason| Refusal(StatusCode::BAD_REQUEST, reason);
     let mut fields = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
-    // Where each name and value lies in the head: on the stack, not a vector per request.
-    let mut spans = [((0u32, 0u32), (0u32, 0u32)); MAX_HEADERS];
+    // Where each name and value lies in the head: on the stack for the usual head (a vector
+    // past `SPANS_ON_STACK` fields), and only that much zeroed.
+    let mut stack = [((0u32, 0u32), (0u32, 0u32)); super::SPANS_ON_STACK];
+    let mut heap = Vec::new();
     let (length, method, target, minor, count) = {
         let mut parsed = httparse::Request::new(&mut []);
         let config = httparse::ParserConfig::default();
@@ -300,11 +302,19 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Refusal> {
         };
         let method = Method::from_bytes(parsed.method.unwrap_or("").as_bytes()).map_err(|_| bad("invalid method"))?;
         let target = span(parsed.path.unwrap_or("").as_bytes());
+        let spans = match parsed.headers.len() {
+            n if n <= super::SPANS_ON_STACK => &mut stack[..n],
+            n => {
+                heap.resize(n, ((0, 0), (0, 0)));
+                &mut heap[..]
+            }
+        };
         for (at, field) in spans.iter_mut().zip(parsed.headers.iter()) {
             *at = (span(field.name.as_bytes()), span(field.value));
         }
         (length, method, target, parsed.version.unwrap_or(1), parsed.headers.len())
     };
+    let spans = if count <= super::SPANS_ON_STACK { &stack[..count] } else { &heap[..] };
     let raw = buf.split_to(length).freeze();
     let uri = Uri::from_maybe_shared(raw.slice(target.0 as usize..target.1 as usize))
         .map_err(|_| bad("invalid request target"))?;
@@ -317,7 +327,7 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Refusal> {
     let (mut lengths, mut codings, mut expect_continue, mut upgrade, mut trailers) = (0, 0, false, false, false);
     let mut framing = Framing::None;
     let mut present = super::Present::NONE;
-    for &((name_start, name_end), (value_start, value_end)) in &spans[..count] {
+    for &((name_start, name_end), (value_start, value_end)) in spans {
         let (name_start, name_end, value_start, value_end) =
             (name_start as usize, name_end as usize, value_start as usize, value_end as usize);
         let name = HeaderName::from_bytes(&raw[name_start..name_end]).map_err(|_| bad("invalid header name"))?;

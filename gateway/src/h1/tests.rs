@@ -310,6 +310,28 @@ async fn raw_fields_are_the_end_to_end_lines_and_what_they_cannot_say_falls_back
 }
 
 #[tokio::test]
+async fn a_head_with_more_fields_than_the_stack_keeps_is_read_whole_in_both_forms() {
+    let count = SPANS_ON_STACK * 3;
+    let mut answer = String::from("HTTP/1.1 200 OK\r\n");
+    for n in 0..count {
+        answer.push_str(&format!("x-field-{n}: value {n}\r\n"));
+    }
+    answer.push_str("content-length: 2\r\n\r\nok");
+    let answer: &'static str = answer.leak();
+    for form in [HeadForm::Map, HeadForm::Raw] {
+        let (io, _backend) = backend(vec![answer.as_bytes().to_vec()], false);
+        let response = Conn::new(io).send_as(get("/"), false, Noted::default(), form).await.expect("sent");
+        let fields = raw_then_map(&response);
+        assert_eq!(fields.len(), count + 1, "{form:?}");
+        for n in 0..count {
+            let expected = (format!("x-field-{n}"), format!("value {n}").into_bytes());
+            assert_eq!(fields[n], expected, "{form:?}");
+        }
+        assert_eq!(read(response).await.expect("body").0, b"ok");
+    }
+}
+
+#[tokio::test]
 async fn a_body_delimited_by_the_close_is_read_to_it_and_the_connection_is_not_kept() {
     for (name, answer) in [
         ("no length", "HTTP/1.1 200 OK\r\n\r\nuntil the end"),

@@ -462,3 +462,21 @@ fn each_kind_of_field_is_noted_and_others_are_not() {
     let any = Present::ANY;
     assert!(any.own() && any.authorization() && any.hop_by_hop() && any.forwarded());
 }
+
+#[tokio::test]
+async fn a_head_with_more_fields_than_the_stack_keeps_reaches_the_handler_whole() {
+    let address = listen(Server::Ours).await;
+    let count = crate::h1::SPANS_ON_STACK * 3;
+    let mut request = String::from("GET /many HTTP/1.1\r\nhost: gen\r\n");
+    for n in 0..count {
+        request.push_str(&format!("x-field-{n:02}: value {n}\r\n"));
+    }
+    request.push_str("connection: close\r\n\r\n");
+    let answers = responses(&exchange(address, request.as_bytes(), false, QUIET).await);
+    assert_eq!(answers.len(), 1);
+    let seen = text(&answers[0].2);
+    for n in 0..count {
+        assert!(seen.contains(&format!("x-field-{n:02}: value {n}\n")), "field {n} missing: {seen}");
+    }
+    assert!(seen.contains("sound: true"), "{seen}");
+}
