@@ -81,17 +81,25 @@ pub struct RawFields {
     pub dated: bool,
 }
 
-impl RawFields {
-    /// Adds the line `name: value`. `name` must be a lower-case field name no line has (the
-    /// gateway's own `X-Ca-*`, which a head with lines never holds), `value` a valid value.
-    pub fn push(&mut self, name: &str, value: &[u8]) {
-        debug_assert!(HeaderName::from_bytes(name.as_bytes()).is_ok_and(|n| n.as_str() == name));
+/// Adds the line `name: value` to `lines`.
+fn push_line(lines: &mut BytesMut, name: &[u8], value: &[u8]) {
+    lines.reserve(name.len() + value.len() + 4);
+    lines.extend_from_slice(name);
+    lines.extend_from_slice(b": ");
+    lines.extend_from_slice(value);
+    lines.extend_from_slice(b"\r\n");
+}
+
+/// Sets one of the gateway's own fields (`X-Ca-*`) on `response`: a line after a backend's
+/// fields when they are kept as lines (a head with lines never holds an `X-Ca-*` field, so
+/// nothing is replaced), else in the map, replacing any field of that name.
+pub fn set_own_field(response: &mut Response<Body>, name: HeaderName, value: &[u8]) {
+    debug_assert!(name.as_str().starts_with("x-ca-"));
+    if let Some(raw) = response.extensions_mut().get_mut::<RawFields>() {
         debug_assert!(HeaderValue::from_bytes(value).is_ok());
-        self.lines.reserve(name.len() + value.len() + 4);
-        self.lines.extend_from_slice(name.as_bytes());
-        self.lines.extend_from_slice(b": ");
-        self.lines.extend_from_slice(value);
-        self.lines.extend_from_slice(b"\r\n");
+        push_line(&mut raw.lines, name.as_str().as_bytes(), value);
+    } else if let Ok(value) = HeaderValue::from_bytes(value) {
+        response.headers_mut().insert(name, value);
     }
 }
 
@@ -538,20 +546,11 @@ fn write_fields(out: &mut Vec<u8>, fields: &HeaderMap) {
     }
 }
 
-/// Whether `name` describes one connection and is never forwarded (RFC 9110 §7.6.1). One
-/// string match: comparing `HeaderName`s one by one costs more.
+/// Whether `name` describes one connection and is never forwarded (RFC 9110 §7.6.1):
+/// [`Field::of`]'s list, matched by length first (comparing `HeaderName`s one by one costs
+/// more).
 pub fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "transfer-encoding"
-            | "te"
-            | "trailer"
-            | "upgrade"
-            | "proxy-authorization"
-    )
+    matches!(Field::of(name.as_str().as_bytes()), Field::Connection | Field::TransferEncoding | Field::HopByHop)
 }
 
 /// Which kinds of field a caller's head holds, noted by the parse that read it
@@ -780,7 +779,7 @@ fn parse_head(buf: &mut BytesMut, form: HeadForm) -> Result<Option<Head>, String
     Ok(Some(Head { status, version, headers, facts, raw: None }))
 }
 
-/// What a field of a response head is to [`raw_fields`].
+/// What a field is to [`raw_fields`]; the one list of hop-by-hop names ([`is_hop_by_hop`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {
     Connection,
@@ -875,10 +874,7 @@ fn raw_fields(
         if as_written {
             run = start..end + 2;
         } else {
-            lines.extend_from_slice(name);
-            lines.extend_from_slice(b": ");
-            lines.extend_from_slice(value);
-            lines.extend_from_slice(b"\r\n");
+            push_line(&mut lines, name, value);
         }
     }
     lines.extend_from_slice(&head[run]);

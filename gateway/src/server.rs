@@ -268,20 +268,9 @@ pub async fn handle_noted(
             error.into_response(&ctx.request_id)
         }
     };
-    // A backend's fields kept as lines (`crate::h1::HeadForm::Raw`, never an `X-Ca-*` among
-    // them) take the gateway's own as two more lines: no map is made for the response.
-    if let Some(raw) = response.extensions_mut().get_mut::<crate::h1::RawFields>() {
-        raw.push(names::X_CA_REQUEST_ID.as_str(), ctx.request_id.as_bytes());
-        if let (true, Some(version)) = (shared.version_header, ctx.version_header.as_ref()) {
-            raw.push(names::X_CA_VERSION.as_str(), version.as_bytes());
-        }
-    } else {
-        response.headers_mut().insert(names::X_CA_REQUEST_ID, ctx.request_id.header());
-        if shared.version_header {
-            if let Some(version) = ctx.version_header.clone() {
-                response.headers_mut().insert(names::X_CA_VERSION, version);
-            }
-        }
+    crate::h1::set_own_field(&mut response, names::X_CA_REQUEST_ID, ctx.request_id.as_bytes());
+    if let (true, Some(version)) = (shared.version_header, ctx.version_header.as_ref()) {
+        crate::h1::set_own_field(&mut response, names::X_CA_VERSION, version.as_bytes());
     }
     if let Some(bound) = ctx.policies.as_deref() {
         if let Some(quota) = &ctx.quota {

@@ -95,8 +95,8 @@ async fn raw(app: &TestApp, head: &str) -> (u16, String, String) {
 }
 
 /// Sends a whole request (head, blank line, body) as given, with `Connection: close` added,
-/// and returns the status, the `X-Ca-Error-Code` and the body of the answer.
-async fn raw_with_body(app: &TestApp, request: String) -> (u16, String, String) {
+/// and returns the answer's bytes as text, whole.
+async fn raw_answer(app: &TestApp, request: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let address = app.gateway.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect to the gateway");
@@ -104,7 +104,12 @@ async fn raw_with_body(app: &TestApp, request: String) -> (u16, String, String) 
     stream.write_all(request.as_bytes()).await.expect("send");
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).await.expect("read");
-    let text = String::from_utf8_lossy(&answer).into_owned();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// [`raw_answer`]'s status, `X-Ca-Error-Code` and body.
+async fn raw_with_body(app: &TestApp, request: String) -> (u16, String, String) {
+    let text = raw_answer(app, &request).await;
     let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let code = text.lines().find_map(|l| l.strip_prefix("x-ca-error-code: ")).map(str::to_owned).unwrap_or_default();
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
@@ -735,20 +740,9 @@ async fn a_backends_hop_by_hop_fields_and_its_own_request_id_never_reach_the_cal
     .await;
     live_in_test(&app, "spoofing", vec![json!({"name": "Any", "request": {"method": "GET", "path": "/x"}})], &spoofing)
         .await;
-    let read = |host: &'static str| {
-        let address = app.gateway.trim_start_matches("http://").to_owned();
-        async move {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect to the gateway");
-            let request = format!("GET /x HTTP/1.1\r\nHost: {host}\r\nX-Ca-Stage: TEST\r\nConnection: close\r\n\r\n");
-            stream.write_all(request.as_bytes()).await.expect("send");
-            let mut answer = Vec::new();
-            stream.read_to_end(&mut answer).await.expect("read");
-            String::from_utf8_lossy(&answer).into_owned()
-        }
-    };
+    let request = |host: &str| format!("GET /x HTTP/1.1\r\nHost: {host}\r\nX-Ca-Stage: TEST\r\n\r\n");
     for host in ["plain.localhost", "spoofing.localhost"] {
-        let answer = read(host).await;
+        let answer = raw_answer(&app, &request(host)).await;
         assert!(answer.starts_with("HTTP/1.1 200 "), "{host}: {answer}");
         assert!(answer.ends_with("\r\n\r\nok"), "{host}: {answer}");
         let fields = head_fields(&answer);
@@ -764,7 +758,7 @@ async fn a_backends_hop_by_hop_fields_and_its_own_request_id_never_reach_the_cal
         assert_eq!(ids.len(), 1, "{host}: one request id: {answer}");
         assert_ne!(ids[0], "spoofed", "{host}: the backend's request id reached the caller");
     }
-    let answer = read("plain.localhost").await;
+    let answer = raw_answer(&app, &request("plain.localhost")).await;
     let fields = head_fields(&answer);
     for (name, value) in [("server", "upstream"), ("content-type", "text/plain"), ("x-kept", "yes")] {
         assert!(fields.iter().any(|(n, v)| n == name && v == value), "{name} was not passed on: {answer}");
