@@ -398,27 +398,38 @@ async fn run(
     ctx.phase = Phase::UpstreamRequest;
     let buffered = !matches!(body, RequestBody::Streamed);
     let (request, fields) = body.into_request(request);
-    let upstream = phases::upstream_request(ctx, &api, backend, request, query, &values, fields)?;
-    if let Some(notes) = ctx.debug.as_mut() {
-        notes.upstream = Some(domain::debug::UpstreamTrace {
+    let (upstream, added) = phases::upstream_request(ctx, &api, backend, request, query, &values, fields)?;
+    if ctx.debug.is_some() {
+        let (lines, n) = added.lines(ctx);
+        let headers = lines[..n]
+            .iter()
+            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned()))
+            .chain(
+                upstream
+                    .headers()
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())),
+            )
+            .collect();
+        let trace = domain::debug::UpstreamTrace {
             method: upstream.method().to_string(),
             url: upstream.uri().to_string(),
-            headers: upstream
-                .headers()
-                .iter()
-                .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-                .collect(),
+            headers,
             body_bytes: hyper::body::Body::size_hint(upstream.body()).exact(),
-        });
+        };
+        if let Some(notes) = ctx.debug.as_mut() {
+            notes.upstream = Some(trace);
+        }
     }
 
     ctx.phase = Phase::Proxy;
     if let Some((caller, idle)) = upgrade {
         let mut upstream = upstream;
+        added.insert_into(ctx, upstream.headers_mut());
         crate::websocket::upgrade_headers(upstream.headers_mut());
         return Box::pin(crate::websocket::proxy(ctx, &shared.client, backend, upstream, caller, idle)).await;
     }
-    phases::proxy(ctx, &shared.client, backend, upstream, buffered).await
+    phases::proxy(ctx, &shared.client, backend, upstream, added, buffered).await
 }
 
 /// The policies phase, run only for an API that has policies. Its future (throttling

@@ -271,20 +271,21 @@ impl Upstream {
         request: Request<Body>,
         deadline: Instant,
     ) -> Result<Response<Body>, Failed> {
-        self.send_as(to, request, deadline, h1::HeadForm::Map).await
+        self.send_as(to, request, deadline, h1::Exchange::PLAIN).await
     }
 
-    /// [`Upstream::send`], the response's fields handed over in `form`.
+    /// [`Upstream::send`] with `exchange`'s fields added to the request head, the response's
+    /// fields handed over in its form.
     pub async fn send_as(
         &self,
         to: Dest<'_>,
         request: Request<Body>,
         deadline: Instant,
-        form: h1::HeadForm,
+        exchange: h1::Exchange<'_>,
     ) -> Result<Response<Body>, Failed> {
         // The URI stays absolute: only its path and query are written (`crate::h1`).
         match self.acquire(to, deadline).await {
-            Ok((connection, reused)) => self.send_on(connection, reused, to, request, deadline, form).await,
+            Ok((connection, reused)) => self.send_on(connection, reused, to, request, deadline, exchange).await,
             Err(error) => Err(Failed { error, unsent: Some(request) }),
         }
     }
@@ -298,14 +299,14 @@ impl Upstream {
         to: Dest<'_>,
         mut request: Request<Body>,
         deadline: Instant,
-        form: h1::HeadForm,
+        exchange: h1::Exchange<'_>,
     ) -> Result<Response<Body>, Failed> {
         let Connection { mut conn, owner, permit } = connection;
         let mut back = CheckIn { pool: to.pool.clone(), owner, permit };
         loop {
             // Boxed: moved once to the heap rather than twice more through the futures of
             // every phase above (it is the largest part of them).
-            let sending = Box::pin(conn.send_as(request, reused, back, form));
+            let sending = Box::pin(conn.send_as(request, reused, back, exchange));
             let sent = tokio::time::timeout_at(deadline.into(), sending).await;
             match sent {
                 Err(_) => {
@@ -644,8 +645,10 @@ mod tests {
         drop(listener.accept().await.expect("accept"));
         let permit = backend.pool.limit(4).clone().try_acquire_owned().expect("permit");
         let dead = Connection { conn: h1::Conn::new(Either::Left(stale)), owner: pool.inner.id, permit };
-        let response =
-            pool.send_on(dead, true, backend.dest(), get(&backend), soon(), h1::HeadForm::Map).await.expect("retried");
+        let response = pool
+            .send_on(dead, true, backend.dest(), get(&backend), soon(), h1::Exchange::PLAIN)
+            .await
+            .expect("retried");
         assert_eq!(read_all(response).await, "ok");
         assert_eq!(accepted.load(Ordering::SeqCst), 1, "sent once, on a new connection");
     }

@@ -247,7 +247,8 @@ async fn raw_fields_are_the_end_to_end_lines_and_what_they_cannot_say_falls_back
     let send = |answer: &'static str| async move {
         let (io, _backend) = backend(vec![answer.as_bytes().to_vec()], false);
         let noted = Noted::default();
-        let sent = Conn::new(io).send_as(get("/"), false, noted.clone(), HeadForm::Raw).await;
+        let sent =
+            Conn::new(io).send_as(get("/"), false, noted.clone(), Exchange { form: HeadForm::Raw, added: &[] }).await;
         (sent, noted)
     };
     let (sent, noted) = send(
@@ -320,7 +321,10 @@ async fn a_head_with_more_fields_than_the_stack_keeps_is_read_whole_in_both_form
     let answer: &'static str = answer.leak();
     for form in [HeadForm::Map, HeadForm::Raw] {
         let (io, _backend) = backend(vec![answer.as_bytes().to_vec()], false);
-        let response = Conn::new(io).send_as(get("/"), false, Noted::default(), form).await.expect("sent");
+        let response = Conn::new(io)
+            .send_as(get("/"), false, Noted::default(), Exchange { form, added: &[] })
+            .await
+            .expect("sent");
         let fields = raw_then_map(&response);
         assert_eq!(fields.len(), count + 1, "{form:?}");
         for n in 0..count {
@@ -454,6 +458,30 @@ async fn the_backend_receives_one_framing_of_our_choosing() {
         let seen = backend.await.expect("backend");
         assert_eq!(String::from_utf8_lossy(&seen[0]), expected, "{name}");
     }
+}
+
+#[tokio::test]
+async fn added_fields_go_ahead_of_the_maps_and_a_request_handed_back_does_not_carry_them() {
+    let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec();
+    let added: Added<'_> = &[("x-forwarded-for", b"192.0.2.1"), ("x-ca-request-id", b"abc-1")];
+    let (io, answered) = backend(vec![ok], true);
+    let exchange = Exchange { form: HeadForm::Map, added };
+    let response = Conn::new(io).send_as(get("/a"), false, Noted::default(), exchange).await.expect("sent");
+    drop(response);
+    let seen = answered.await.expect("backend");
+    assert_eq!(
+        String::from_utf8_lossy(&seen[0]),
+        "GET /a HTTP/1.1\r\nx-forwarded-for: 192.0.2.1\r\nx-ca-request-id: abc-1\r\nhost: backend\r\n\r\n"
+    );
+
+    // Closed unanswered on a reused connection: the request comes back as it was given,
+    // the added fields left to the caller to add again.
+    let (io, _backend) = backend(vec![], true);
+    let exchange = Exchange { form: HeadForm::Map, added };
+    let failed = Conn::new(io).send_as(get("/a"), true, Noted::default(), exchange).await.expect_err("closed");
+    let (unsent, _) = failed.unsent.expect("never seen");
+    assert!(unsent.headers().get("x-forwarded-for").is_none());
+    assert_eq!(unsent.headers()["host"], "backend");
 }
 
 #[tokio::test]
@@ -712,7 +740,10 @@ mod differential {
         let method = if answer.head { Method::HEAD } else { Method::GET };
         let (io, _backend) = backend(vec![answer.bytes()], true);
         let request = with_method(method, body::full(""));
-        let response = Conn::new(io).send_as(request, false, Noted::default(), HeadForm::Raw).await.map_err(|_| ())?;
+        let response = Conn::new(io)
+            .send_as(request, false, Noted::default(), Exchange { form: HeadForm::Raw, added: &[] })
+            .await
+            .map_err(|_| ())?;
         let (status, headers) = (response.status().as_u16(), super::raw_then_map(&response));
         let (data, trailers) = read(response).await.map_err(|_| ())?;
         Ok((status, headers, data, trailers.as_ref().map(fields)))

@@ -11,6 +11,7 @@
 //! one timeout.
 
 use super::auth::strip_credentials;
+use super::upstream_request::GatewayFields;
 use super::validate::Values;
 use crate::body::{self, Body};
 use crate::compiled::HttpBackend;
@@ -18,7 +19,7 @@ use crate::context::{AuthMethod, RequestContext};
 use crate::function::{FunctionCode, FunctionPool};
 use crate::upstream::{Failed, Upstream, UpstreamError, UpstreamFailure};
 use crate::GatewayError;
-use http::{header, HeaderName, HeaderValue, Method, Request, Response};
+use http::{HeaderName, HeaderValue, Method, Request, Response};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -31,14 +32,14 @@ pub async fn proxy(
     upstream: &Upstream,
     backend: &HttpBackend,
     request: Request<Body>,
+    mut added: GatewayFields,
     buffered: bool,
 ) -> Result<Response<Body>, GatewayError> {
     let started = Instant::now();
     let deadline = started + backend.timeout;
     let settings = upstream.settings();
     // The gateway's own `Host` (the first target's) becomes each target's own.
-    let own_host =
-        backend.targets.len() > 1 && request.headers().get(header::HOST) == Some(&backend.origin.host_header);
+    let own_host = backend.targets.len() > 1 && added.host.is_some();
     // Kept for a second attempt only when one can go elsewhere: a backend's only address
     // costs no header copy per request.
     let retries = settings.retries.min(MAX_RETRIES);
@@ -60,14 +61,14 @@ pub async fn proxy(
     let mut last: Option<GatewayError> = None;
     for attempt in 0..=retries {
         let Some(peer) = backend.targets.pick(settings.balance, &tried[..attempts]) else { break };
-        let Some(mut request) = unsent.take().or_else(|| replay.as_ref().map(Replay::request)) else { break };
+        let Some(request) = unsent.take().or_else(|| replay.as_ref().map(Replay::request)) else { break };
         if attempt > 0 && Instant::now() >= deadline {
             break;
         }
         tried[attempts] = crate::peer::identity(&peer);
         attempts += 1;
         if own_host {
-            request.headers_mut().insert(header::HOST, peer.origin.host_header.clone());
+            added.host = Some(peer.origin.host_header.clone());
         }
         if ctx.backend.take().is_some() {
             ctx.retried.extend(ctx.upstream_error.take());
@@ -75,7 +76,9 @@ pub async fn proxy(
         ctx.backend = Some(peer.origin.key.clone());
         ctx.upstream_status = None;
         let in_flight = peer.start();
-        let sent = upstream.send_as(peer.dest(), request, deadline, form).await;
+        let (lines, n) = added.lines(ctx);
+        let exchange = crate::h1::Exchange { form, added: &lines[..n] };
+        let sent = upstream.send_as(peer.dest(), request, deadline, exchange).await;
         drop(in_flight);
         match sent {
             Ok(response) => {
@@ -306,7 +309,6 @@ mod tests {
     fn request_to(backend: &HttpBackend) -> Request<Body> {
         let mut request = Request::new(body::full(""));
         *request.uri_mut() = format!("http://{}/", backend.origin.uri_authority).parse().expect("uri");
-        request.headers_mut().insert(http::header::HOST, backend.origin.host_header.clone());
         request
     }
 
@@ -325,7 +327,10 @@ mod tests {
         let api = http_api(&address, 5_000);
         let Backend::Http(backend) = &api.backend else { panic!("http") };
         let mut ctx = context();
-        let response = proxy(&mut ctx, &client(), backend, request_to(backend), false).await.expect("answered");
+        let response =
+            proxy(&mut ctx, &client(), backend, request_to(backend), GatewayFields::for_backend(backend), false)
+                .await
+                .expect("answered");
         assert_eq!(response.status(), 201);
         assert!(response.headers().contains_key("x-kept"));
         assert!(!response.headers().contains_key("x-hop") && !response.headers().contains_key("connection"));
@@ -346,7 +351,10 @@ mod tests {
         let api = http_api(&address, 50);
         let Backend::Http(backend) = &api.backend else { panic!("http") };
         let mut ctx = context();
-        let error = proxy(&mut ctx, &client(), backend, request_to(backend), false).await.expect_err("timeout");
+        let error =
+            proxy(&mut ctx, &client(), backend, request_to(backend), GatewayFields::for_backend(backend), false)
+                .await
+                .expect_err("timeout");
         assert!(matches!(&error, GatewayError::GatewayTimeout(m) if m.contains("50 ms") && !m.contains("127.0.0.1")));
         assert!(ctx.upstream_error.as_deref().is_some_and(|e| e.contains("127.0.0.1")));
     }
@@ -358,7 +366,10 @@ mod tests {
         let api = http_api(&format!("http://127.0.0.1:{port}"), 5_000);
         let Backend::Http(backend) = &api.backend else { panic!("http") };
         let mut ctx = context();
-        let error = proxy(&mut ctx, &client(), backend, request_to(backend), false).await.expect_err("refused");
+        let error =
+            proxy(&mut ctx, &client(), backend, request_to(backend), GatewayFields::for_backend(backend), false)
+                .await
+                .expect_err("refused");
         assert!(matches!(error, GatewayError::BadGateway(_)), "{error:?}");
         assert!(ctx.upstream_error.is_some());
     }
@@ -382,6 +393,8 @@ mod targets {
         url: String,
         requests: Arc<AtomicUsize>,
         connections: Arc<AtomicUsize>,
+        /// Requests whose head held one `Host`, this fake's own address.
+        own_host: Arc<AtomicUsize>,
         task: tokio::task::JoinHandle<()>,
     }
 
@@ -399,16 +412,23 @@ mod targets {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (requests, connections) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let (counted, opened) = (requests.clone(), connections.clone());
+        let own_host = Arc::new(AtomicUsize::new(0));
+        let host_line = format!("\r\nhost: {}\r\n", listener.local_addr().expect("addr"));
+        let hosted = own_host.clone();
         let task = tokio::spawn(async move {
             let mut open = tokio::task::JoinSet::new();
             while let Ok((mut stream, _)) = listener.accept().await {
                 opened.fetch_add(1, Ordering::SeqCst);
-                let counted = counted.clone();
+                let (counted, hosted, host_line) = (counted.clone(), hosted.clone(), host_line.clone());
                 open.spawn(async move {
                     let mut pending = Vec::new();
                     let mut buf = [0u8; 4096];
                     loop {
                         while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&pending[..end + 2]).to_ascii_lowercase();
+                            if head.matches("\r\nhost: ").count() == 1 && head.contains(&host_line) {
+                                hosted.fetch_add(1, Ordering::SeqCst);
+                            }
                             pending.drain(..end + 4);
                             counted.fetch_add(1, Ordering::SeqCst);
                             tokio::time::sleep(delay).await;
@@ -425,7 +445,7 @@ mod targets {
                 });
             }
         });
-        Fake { url, requests, connections, task }
+        Fake { url, requests, connections, own_host, task }
     }
 
     /// An address nothing listens on.
@@ -457,7 +477,6 @@ mod targets {
         let mut request = Request::new(body::full(body));
         *request.method_mut() = method;
         *request.uri_mut() = format!("http://{}/", backend.origin.uri_authority).parse().expect("uri");
-        request.headers_mut().insert(http::header::HOST, backend.origin.host_header.clone());
         request
     }
 
@@ -475,7 +494,15 @@ mod targets {
         let mut ctx =
             RequestContext::new(method.clone(), "/p", &HeaderMap::new(), &IpAddr::V4(Ipv4Addr::LOCALHOST).into());
         let body = if method == Method::POST { "payload" } else { "" };
-        let response = proxy(&mut ctx, client, backend, request(backend, method, body), buffered).await?;
+        let response = proxy(
+            &mut ctx,
+            client,
+            backend,
+            request(backend, method, body),
+            GatewayFields::for_backend(backend),
+            buffered,
+        )
+        .await?;
         let status = response.status().as_u16();
         let bytes = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
         Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
@@ -502,6 +529,8 @@ mod targets {
         assert_eq!((seen["a"], seen["b"]), (1_500, 500));
         assert_eq!(a.requests.load(Ordering::SeqCst), 1_500);
         assert_eq!(a.connections.load(Ordering::SeqCst), 1, "kept alive");
+        // Each target got one `Host`, its own.
+        assert_eq!((a.own_host.load(Ordering::SeqCst), b.own_host.load(Ordering::SeqCst)), (1_500, 500));
     }
 
     #[tokio::test]

@@ -15,10 +15,10 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 pub use crate::h1::strip_hop_by_hop;
 
-/// Headers the gateway adds to every backend request: `X-Forwarded-For`, `X-Forwarded-Proto`,
-/// `X-Forwarded-Host`, `X-Ca-Request-Id` and the backend's `Host` (the caller's `Host` is
-/// taken out first). The caller's server makes room for them when it builds the map.
-pub const ADDED_HEADERS: usize = 5;
+/// Room the caller's server leaves in the map it builds for what this phase may add
+/// without a rehash (a mapped field, a constant, a rebuilt body's `Content-Type` and
+/// `Content-Length`); the gateway's own fields are not in the map ([`GatewayFields`]).
+pub const ADDED_HEADERS: usize = 2;
 
 /// Characters escaped in a path segment (also by clients that build gateway URLs): besides
 /// what a segment cannot hold, `/` and `\` (no added segments), `;` (no Tomcat/Spring path
@@ -47,7 +47,7 @@ pub fn upstream_request(
     query: Vec<(String, String)>,
     values: &Values,
     fields: Option<Fields>,
-) -> Result<Request<Body>, GatewayError> {
+) -> Result<(Request<Body>, GatewayFields), GatewayError> {
     let (parts, mut body) = request.into_parts();
     let declared = |location: ParamLocation, name: &str| {
         api.params.iter().any(|p| p.location == location && p.name.eq_ignore_ascii_case(name))
@@ -213,21 +213,30 @@ pub fn upstream_request(
     let previous = ctx.present.forwarded().then(|| headers.get(names::X_FORWARDED_FOR)).flatten();
     let forwarded_for = match previous.and_then(|v| v.to_str().ok()) {
         Some(previous) => HeaderValue::from_str(&format!("{previous}, {}", ctx.client)).ok(),
-        None => Some(ctx.client_header.clone()),
+        None => None,
     };
-    if let Some(value) = forwarded_for {
-        headers.insert(names::X_FORWARDED_FOR, value);
+    // The gateway's own fields go as lines ahead of the map's (`GatewayFields`): none of the
+    // same names may stay in the map, whoever put them there (the caller, or the API's
+    // mapping, constants or system parameters).
+    let configured = !backend.constant_headers.is_empty() || !backend.system.is_empty() || !backend.mapping.is_empty();
+    if configured || ctx.present.forwarded() || ctx.present.own() {
+        for name in [names::X_FORWARDED_FOR, names::X_FORWARDED_PROTO, names::X_FORWARDED_HOST, names::X_CA_REQUEST_ID]
+        {
+            headers.remove(name);
+        }
     }
-    // What the caller used; a caller's own `X-Forwarded-Proto` is replaced, never passed on.
-    let proto = if ctx.tls { "https" } else { "http" };
-    headers.insert(names::X_FORWARDED_PROTO, HeaderValue::from_static(proto));
-    if let Some(host) = original_host {
-        headers.insert(names::X_FORWARDED_HOST, host);
-    }
-    headers.insert(names::X_CA_REQUEST_ID, ctx.request_id.header());
-    if !headers.contains_key(header::HOST) {
-        headers.insert(header::HOST, backend.origin.host_header.clone());
-    }
+    // The caller's `Host` was taken out above: only the API's definition can have set one.
+    let host = match configured && headers.contains_key(header::HOST) {
+        true => None,
+        false => Some(backend.origin.host_header.clone()),
+    };
+    let added = GatewayFields {
+        host,
+        forwarded_for,
+        // What the caller used; a caller's own `X-Forwarded-Proto` is replaced, never passed on.
+        proto: if ctx.tls { "https" } else { "http" },
+        forwarded_host: original_host,
+    };
 
     if let Some(fields) = fields {
         let (rebuilt, content_type, length) = fields.into_body();
@@ -244,7 +253,72 @@ pub fn upstream_request(
     *upstream.method_mut() = method;
     *upstream.uri_mut() = uri;
     *upstream.headers_mut() = headers;
-    Ok(upstream)
+    Ok((upstream, added))
+}
+
+/// The fields the gateway adds to every backend request, kept out of the request's map:
+/// `crate::h1` writes them as lines ahead of the map's ([`GatewayFields::lines`]), with no
+/// map insert each; [`GatewayFields::insert_into`] puts them in a map where one is needed
+/// (hyper's client for WebSocket upgrades, the Debug API trace).
+#[derive(Debug, Clone)]
+pub struct GatewayFields {
+    /// The backend's `Host`; `None` when the API's definition set one (it is in the map).
+    pub host: Option<HeaderValue>,
+    /// `X-Forwarded-For` when the caller sent one (it, then the caller's address); `None`:
+    /// the caller's address alone.
+    forwarded_for: Option<HeaderValue>,
+    /// `X-Forwarded-Proto`: what the caller used.
+    proto: &'static str,
+    /// `X-Forwarded-Host`: the caller's `Host`.
+    forwarded_host: Option<HeaderValue>,
+}
+
+/// The most lines [`GatewayFields::lines`] gives.
+const GATEWAY_LINES: usize = 5;
+
+impl GatewayFields {
+    /// The fields as (name, value) lines for `crate::h1::Exchange::added`, the request id
+    /// and the caller's address read from `ctx`; the first `n` entries of the array.
+    pub fn lines<'a>(&'a self, ctx: &'a RequestContext) -> ([(&'static str, &'a [u8]); GATEWAY_LINES], usize) {
+        let mut lines: [(&'static str, &'a [u8]); GATEWAY_LINES] = [("", &[]); GATEWAY_LINES];
+        let mut n = 0;
+        let mut push = |name: &'static str, value: &'a [u8]| {
+            lines[n] = (name, value);
+            n += 1;
+        };
+        if let Some(host) = &self.host {
+            push("host", host.as_bytes());
+        }
+        push("x-forwarded-for", self.forwarded_for.as_ref().unwrap_or(&ctx.client_header).as_bytes());
+        push("x-forwarded-proto", self.proto.as_bytes());
+        if let Some(host) = &self.forwarded_host {
+            push("x-forwarded-host", host.as_bytes());
+        }
+        push("x-ca-request-id", ctx.request_id.as_bytes());
+        (lines, n)
+    }
+
+    /// The fields of a request to `backend` with nothing from the caller but its address
+    /// (tests that call the proxy phase directly).
+    #[cfg(test)]
+    pub fn for_backend(backend: &HttpBackend) -> GatewayFields {
+        GatewayFields {
+            host: Some(backend.origin.host_header.clone()),
+            forwarded_for: None,
+            proto: "http",
+            forwarded_host: None,
+        }
+    }
+
+    /// The fields put in `headers`, replacing any of their names.
+    pub fn insert_into(&self, ctx: &RequestContext, headers: &mut HeaderMap) {
+        let (lines, n) = self.lines(ctx);
+        for (name, value) in &lines[..n] {
+            if let Ok(value) = HeaderValue::from_bytes(value) {
+                headers.insert(HeaderName::from_static(name), value);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -273,7 +347,11 @@ mod tests {
         let values = validate(&api, &path_params, &query, &headers, None).expect("valid");
         let mut request = Request::new(body::full(""));
         *request.headers_mut() = headers;
-        upstream_request(&ctx, &api, backend, request, query, &values, None).expect("upstream")
+        let (mut upstream, added) =
+            upstream_request(&ctx, &api, backend, request, query, &values, None).expect("upstream");
+        // What the backend gets: the map's fields and the gateway's own lines.
+        added.insert_into(&ctx, upstream.headers_mut());
+        upstream
     }
 
     #[test]
@@ -364,7 +442,7 @@ mod tests {
         let mut request = Request::new(body::full(""));
         *request.method_mut() = Method::POST;
         *request.headers_mut() = headers.clone();
-        let upstream =
+        let (upstream, _) =
             upstream_request(&ctx, &api, backend, request, Vec::new(), &values, Some(fields)).expect("upstream");
         assert_eq!(upstream.uri().path(), "/v1/acme%20corp/orders");
         assert_eq!(upstream.headers()[header::CONTENT_LENGTH], "22");
@@ -453,7 +531,7 @@ mod properties {
             let values = validate(&api, &path, &query, &headers, None).expect("no constraints");
             let mut request = Request::new(body::full(""));
             *request.headers_mut() = headers;
-            if let Ok(upstream) = upstream_request(&ctx, &api, backend, request, query, &values, None) {
+            if let Ok((upstream, _)) = upstream_request(&ctx, &api, backend, request, query, &values, None) {
                 let encoded = upstream.uri().path().trim_start_matches("/v1/").to_owned();
                 let decoded = percent_encoding::percent_decode_str(&encoded).decode_utf8_lossy().into_owned();
                 prop_assert_eq!(decoded, id);
