@@ -170,6 +170,8 @@ pub struct CompiledApi {
     pub backend: Backend,
     /// Its request counters, found on its first request.
     pub metrics: crate::metrics::ApiSlot,
+    /// Its traffic per minute, found on its first request.
+    pub stats: crate::stats::StatsSlot,
 }
 
 fn header(name: &str) -> Result<HeaderName, String> {
@@ -301,6 +303,7 @@ impl CompiledApi {
             params,
             backend,
             metrics: crate::metrics::ApiSlot::default(),
+            stats: crate::stats::StatsSlot::default(),
         })
     }
 

@@ -366,7 +366,7 @@ async fn run(
     // The clock is read only for APIs that check timestamps and expiries.
     let now_ms = if api.auth == domain::api::AuthType::App { now_ms() } else { 0 };
     // Held until the request is answered: the buffered bytes live that long.
-    let (request, body, _budget) = read_body(ctx, &api, &backend, snapshot, shared, &query, now_ms, request).await?;
+    let (body, _budget) = read_body(ctx, &api, &backend, snapshot, shared, &query, now_ms, &mut request).await?;
     let credentials = phases::Credentials { headers: request.headers(), query: &query, body: body.bytes(), now_ms };
     if let Some(replay) = phases::authenticate(ctx, &api, snapshot.apps(), credentials, phases::Check::Full)? {
         match Box::pin(shared.state.first_use(replay.app, &replay.nonce, replay.expires_ms, now_ms)).await {
@@ -397,8 +397,9 @@ async fn run(
 
     ctx.phase = Phase::UpstreamRequest;
     let buffered = !matches!(body, RequestBody::Streamed);
-    let (request, fields) = body.into_request(request);
-    let (upstream, added) = phases::upstream_request(ctx, &api, backend, request, query, &values, fields)?;
+    let fields = body.into_request(&mut request);
+    let added = phases::upstream_request(ctx, &api, backend, &mut request, query, &values, fields)?;
+    let upstream = request;
     if ctx.debug.is_some() {
         let (lines, n) = added.lines(ctx);
         let headers = lines[..n]
@@ -529,11 +530,14 @@ impl RequestBody {
 
     /// The request for the upstream-request phase: its body put back, or the fields it is
     /// rebuilt from.
-    fn into_request(self, request: Request<Body>) -> (Request<Body>, Option<Fields>) {
+    fn into_request(self, request: &mut Request<Body>) -> Option<Fields> {
         match self {
-            RequestBody::Streamed => (request, None),
-            RequestBody::Buffered(bytes) => (request.map(|_| body::full(bytes)), None),
-            RequestBody::Fields(fields, _) => (request, Some(fields)),
+            RequestBody::Streamed => None,
+            RequestBody::Buffered(bytes) => {
+                *request.body_mut() = body::full(bytes);
+                None
+            }
+            RequestBody::Fields(fields, _) => Some(fields),
         }
     }
 }
@@ -552,8 +556,8 @@ async fn read_body(
     shared: &Shared,
     query: &[(String, String)],
     now_ms: i64,
-    request: Request<Body>,
-) -> Result<(Request<Body>, RequestBody, Option<tokio::sync::OwnedSemaphorePermit>), GatewayError> {
+    request: &mut Request<Body>,
+) -> Result<(RequestBody, Option<tokio::sync::OwnedSemaphorePermit>), GatewayError> {
     let limits = shared.limits;
     let max_body = limits.body;
     let declared_length = request
@@ -572,8 +576,9 @@ async fn read_body(
         && !hyper::body::Body::is_end_stream(request.body());
     if !(wants_fields || is_function || replays || phases::authenticate_reads_body(api, request.headers())) {
         // A body without a length is cut off (and the backend call fails) past the limit.
-        let request = request.map(|incoming| body::limited(incoming, max_body, limits.body_idle));
-        return Ok((request, RequestBody::Streamed, None));
+        let incoming = std::mem::replace(request.body_mut(), body::full(bytes::Bytes::new()));
+        *request.body_mut() = body::limited(incoming, max_body, limits.body_idle);
+        return Ok((RequestBody::Streamed, None));
     }
     let early = phases::Credentials { headers: request.headers(), query, body: None, now_ms };
     phases::authenticate(ctx, api, snapshot.apps(), early, phases::Check::BeforeBody)?;
@@ -581,7 +586,7 @@ async fn read_body(
     // as most GETs, has length 0 and takes nothing), else the body limit.
     let most = hyper::body::Body::size_hint(request.body()).exact().or(declared_length).unwrap_or(max_body);
     let reservation = shared.body_budget.reserve(most.min(max_body))?;
-    let (parts, incoming) = request.into_parts();
+    let incoming = std::mem::replace(request.body_mut(), body::full(bytes::Bytes::new()));
     let watched = body::Progress::new(incoming, limits.body_idle);
     // Boxed: a `Collect` of a body type holding `dyn Error` kept in the phases' future made
     // rustc lose that error's `'static` when it checked the future is `Send`.
@@ -594,11 +599,10 @@ async fn read_body(
             None => GatewayError::PayloadTooLarge(format!("the request body is larger than {max_body} bytes")),
         })?
         .to_bytes();
-    let request = Request::from_parts(parts, body::full(bytes::Bytes::new()));
     let body = if wants_fields {
         RequestBody::Fields(fields::parse(request.headers(), bytes.clone())?, bytes)
     } else {
         RequestBody::Buffered(bytes)
     };
-    Ok((request, body, Some(reservation)))
+    Ok((body, Some(reservation)))
 }

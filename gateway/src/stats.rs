@@ -7,12 +7,17 @@
 //!
 //! Series exist only for configured things (a request that resolves no group is not
 //! counted here), so a caller cannot grow this map beyond the configuration's size.
+//!
+//! A routed request reaches its API's series through the compiled API ([`StatsSlot`]), with
+//! no lookup in a map as large as the number of APIs (with 10,000 APIs live that lookup was
+//! several cache misses per request); each series has its own lock. Requests that matched
+//! no API, and the backend origins, are counted in maps under one lock.
 
 use domain::stats::{BackendCounts, Counts, SeriesKey, StatsBatch, UpstreamFailure};
 use domain::Environment;
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// One answered request, as the stats see it.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +33,37 @@ pub struct Sample<'a> {
     /// The backend origin called, if one was.
     pub backend: Option<&'a Arc<str>>,
     pub failure: Option<UpstreamFailure>,
+    /// The routed API's slot, if one was routed.
+    pub slot: Option<&'a StatsSlot>,
+}
+
+/// Where a compiled API keeps its [`Series`] once its first request is counted.
+#[derive(Default, Clone)]
+pub struct StatsSlot(OnceLock<Arc<Series>>);
+
+impl std::fmt::Debug for StatsSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatsSlot")
+    }
+}
+
+/// One API's minutes in one environment and version (usually the current one, and the
+/// previous one until it is written).
+pub struct Series {
+    group_id: i32,
+    api_id: i32,
+    env: Environment,
+    version: Box<str>,
+    minutes: Mutex<Vec<(i64, Entry<Counts>)>>,
+}
+
+impl Series {
+    fn is(&self, sample: &Sample<'_>) -> bool {
+        self.api_id == sample.api_id
+            && self.group_id == sample.group_id
+            && self.env == sample.env
+            && *self.version == *sample.version
+    }
 }
 
 /// (minute, group, API, environment) → the versions served under it. Usually one.
@@ -41,7 +77,11 @@ struct Entry<T> {
 
 #[derive(Default)]
 struct State {
+    /// Requests no API was routed for.
     series: HashMap<Key, Vec<(Box<str>, Entry<Counts>)>>,
+    /// The series compiled APIs reach through their slots, by (group, API, environment,
+    /// version); one leaves once no compiled API holds it and it has nothing left to write.
+    slotted: HashMap<(i32, i32, Environment, Box<str>), Arc<Series>>,
     /// Keyed by the minute and the origin's address: origins are interned (one `Arc` per
     /// origin, `gateway::compiled::Origin`), and the value holds a clone, so the address
     /// stays that origin's while it is here (no string hashed per request).
@@ -89,18 +129,73 @@ impl StatsCollector {
             return;
         }
         let minute = minute_of(unix_seconds);
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let versions = state.series.entry((minute, sample.group_id, sample.api_id, sample.env)).or_default();
-        let index = match versions.iter().position(|(version, _)| &**version == sample.version) {
-            Some(index) => index,
-            None => {
-                versions.push((sample.version.into(), Entry::default()));
-                versions.len() - 1
+        // A routed API's series: through its slot, or (a slot that is not this sample's, or
+        // none) found by its key. The map below is for requests no API was routed for, so a
+        // key is never counted in two places.
+        let registered;
+        let series = match sample.slot.map(|slot| slot.0.get_or_init(|| self.series_for(&sample))) {
+            Some(series) if series.is(&sample) => Some(series),
+            _ if sample.api_id >= 0 => {
+                registered = self.series_for(&sample);
+                Some(&registered)
             }
+            _ => None,
         };
-        let entry = &mut versions[index].1;
-        entry.value.add(sample.status, sample.latency_us, sample.bytes, sample.failure);
-        entry.dirty = true;
+        if let Some(series) = series {
+            let mut minutes = series.minutes.lock().unwrap_or_else(|p| p.into_inner());
+            let index = match minutes.iter().rposition(|(m, _)| *m == minute) {
+                Some(index) => index,
+                None => {
+                    minutes.push((minute, Entry::default()));
+                    minutes.len() - 1
+                }
+            };
+            let entry = &mut minutes[index].1;
+            entry.value.add(sample.status, sample.latency_us, sample.bytes, sample.failure);
+            entry.dirty = true;
+        }
+        if series.is_none() || sample.backend.is_some() {
+            self.record_in_maps(minute, &sample, series.is_none());
+        }
+    }
+
+    /// The registered series of `sample`'s API, environment and version (registered now if
+    /// it is the first).
+    fn series_for(&self, sample: &Sample<'_>) -> Arc<Series> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (sample.group_id, sample.api_id, sample.env, Box::<str>::from(sample.version));
+        state
+            .slotted
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(Series {
+                    group_id: sample.group_id,
+                    api_id: sample.api_id,
+                    env: sample.env,
+                    version: sample.version.into(),
+                    minutes: Mutex::default(),
+                })
+            })
+            .clone()
+    }
+
+    /// Counts the sample's backend call, and (`series`) the sample itself when no slot
+    /// took it.
+    fn record_in_maps(&self, minute: i64, sample: &Sample<'_>, series: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if series {
+            let versions = state.series.entry((minute, sample.group_id, sample.api_id, sample.env)).or_default();
+            let index = match versions.iter().position(|(version, _)| &**version == sample.version) {
+                Some(index) => index,
+                None => {
+                    versions.push((sample.version.into(), Entry::default()));
+                    versions.len() - 1
+                }
+            };
+            let entry = &mut versions[index].1;
+            entry.value.add(sample.status, sample.latency_us, sample.bytes, sample.failure);
+            entry.dirty = true;
+        }
         if let Some(origin) = sample.backend {
             let key = (minute, Arc::as_ptr(origin) as *const u8 as usize);
             let (_, entry) = state.backends.entry(key).or_insert_with(|| (origin.clone(), Entry::default()));
@@ -133,6 +228,23 @@ impl StatsCollector {
         }
         state.series.retain(|key, _| key.0 >= keep_from);
         state.backends.retain(|key, _| key.0 >= keep_from);
+        state.slotted.retain(|_, series| {
+            let mut minutes = series.minutes.lock().unwrap_or_else(|p| p.into_inner());
+            for (start, entry) in minutes.iter_mut().filter(|(_, e)| e.dirty) {
+                entry.dirty = false;
+                let key = SeriesKey {
+                    start: *start,
+                    group_id: series.group_id,
+                    api_id: series.api_id,
+                    env: series.env,
+                    version: series.version.to_string(),
+                };
+                batch.series.push((key, entry.value.clone()));
+            }
+            minutes.retain(|(start, _)| *start >= keep_from);
+            // Held by a compiled API still, or with a minute to write again.
+            !minutes.is_empty() || Arc::strong_count(series) > 1
+        });
         batch
     }
 
@@ -141,6 +253,13 @@ impl StatsCollector {
     pub fn requeue(&self, batch: &StatsBatch) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         for (key, _) in &batch.series {
+            let slotted = (key.group_id, key.api_id, key.env, Box::<str>::from(key.version.as_str()));
+            if let Some(series) = state.slotted.get(&slotted) {
+                let mut minutes = series.minutes.lock().unwrap_or_else(|p| p.into_inner());
+                for (_, entry) in minutes.iter_mut().filter(|(start, _)| *start == key.start) {
+                    entry.dirty = true;
+                }
+            }
             if let Some(versions) = state.series.get_mut(&(key.start, key.group_id, key.api_id, key.env)) {
                 for (_, entry) in versions.iter_mut().filter(|(v, _)| **v == *key.version) {
                     entry.dirty = true;
@@ -158,7 +277,10 @@ impl StatsCollector {
 
     /// How many series are in memory.
     pub fn len(&self) -> usize {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).series.values().map(Vec::len).sum()
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let slotted: usize =
+            state.slotted.values().map(|s| s.minutes.lock().unwrap_or_else(|p| p.into_inner()).len()).sum();
+        state.series.values().map(Vec::len).sum::<usize>() + slotted
     }
 
     /// Whether no series is in memory.
@@ -182,6 +304,7 @@ mod tests {
             bytes: 2,
             backend: None,
             failure: None,
+            slot: None,
         }
     }
 
@@ -211,6 +334,40 @@ mod tests {
         let batch = stats.take(t + 125);
         assert_eq!(batch.series.len(), 1);
         assert_eq!(stats.len(), 1);
+    }
+
+    #[test]
+    fn an_apis_slot_counts_its_own_series_once_and_the_series_leaves_after_its_api() {
+        let stats = StatsCollector::default();
+        let t = 1_700_000_000 - 1_700_000_000 % 60;
+        let slot = StatsSlot::default();
+        stats.record_at(t + 1, Sample { slot: Some(&slot), ..sample(7, "v1", 200) });
+        stats.record_at(t + 2, Sample { slot: Some(&slot), ..sample(7, "v1", 500) });
+        // The same key without a slot, or through another API's slot, counts in the same
+        // series (one row per key and minute: a second would overwrite the first).
+        stats.record_at(t + 3, sample(7, "v1", 200));
+        stats.record_at(t + 4, Sample { slot: Some(&slot), ..sample(7, "v2", 200) });
+        stats.record_at(t + 5, Sample { slot: Some(&slot), ..sample(-1, "v1", 404) });
+        let batch = stats.take(t + 5);
+        let mut rows: Vec<(i32, &str, u64, u64)> =
+            batch.series.iter().map(|(k, c)| (k.api_id, k.version.as_str(), c.requests, c.status_5xx)).collect();
+        rows.sort();
+        assert_eq!(rows, [(-1, "v1", 1, 0), (7, "v1", 3, 1), (7, "v2", 1, 0)]);
+        // Requeued: the slot's series is taken again, whole.
+        stats.requeue(&batch);
+        let again = stats.take(t + 6);
+        assert_eq!(again.series.len(), 3);
+        assert!(stats.take(t + 7).is_empty());
+        // The next minute: a new row; the old minute leaves once over and taken.
+        stats.record_at(t + 61, Sample { slot: Some(&slot), ..sample(7, "v1", 200) });
+        let batch = stats.take(t + 125);
+        assert_eq!(batch.series.len(), 1);
+        assert_eq!((batch.series[0].0.start, batch.series[0].1.requests), (t + 60, 1));
+        // Its API gone (the slot dropped) and nothing left to write: the series leaves.
+        drop(slot);
+        assert!(stats.take(t + 200).is_empty());
+        assert_eq!(stats.len(), 0);
+        assert!(stats.state.lock().expect("state").slotted.is_empty());
     }
 
     #[test]

@@ -67,5 +67,6 @@ pub fn sample(
         bytes: bytes.unwrap_or(0),
         backend: ctx.backend.as_ref(),
         failure,
+        slot: ctx.api.as_ref().map(|a| &a.stats),
     })
 }

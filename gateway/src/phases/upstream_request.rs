@@ -38,17 +38,17 @@ pub const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'/')
     .add(b'%');
 
-/// Phase 6: the backend request, as the API's definition shapes it.
+/// Phase 6: the backend request, as the API's definition shapes it: `request` becomes it
+/// in place (no move of the request), and the gateway's own fields come back apart.
 pub fn upstream_request(
     ctx: &RequestContext,
     api: &CompiledApi,
     backend: &HttpBackend,
-    request: Request<Body>,
+    request: &mut Request<Body>,
     query: Vec<(String, String)>,
     values: &Values,
     fields: Option<Fields>,
-) -> Result<(Request<Body>, GatewayFields), GatewayError> {
-    let (parts, mut body) = request.into_parts();
+) -> Result<GatewayFields, GatewayError> {
     let declared = |location: ParamLocation, name: &str| {
         api.params.iter().any(|p| p.location == location && p.name.eq_ignore_ascii_case(name))
     };
@@ -77,7 +77,7 @@ pub fn upstream_request(
 
     // Headers, the same way. Room for the gateway's own headers up front: one allocation
     // rather than a rehash for each.
-    let mut headers = parts.headers;
+    let mut headers = std::mem::take(request.headers_mut());
     headers.reserve(ADDED_HEADERS + backend.system.len() + backend.constant_headers.len());
     // Only what the caller's head may hold is looked for (`ctx.present`).
     if ctx.present.hop_by_hop() {
@@ -240,7 +240,7 @@ pub fn upstream_request(
 
     if let Some(fields) = fields {
         let (rebuilt, content_type, length) = fields.into_body();
-        body = rebuilt;
+        *request.body_mut() = rebuilt;
         headers.remove(header::TRANSFER_ENCODING);
         if let Some(content_type) = content_type {
             headers.insert(header::CONTENT_TYPE, content_type);
@@ -248,12 +248,15 @@ pub fn upstream_request(
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     }
 
-    let method = backend.method.clone().unwrap_or(parts.method);
-    let mut upstream = Request::new(body);
-    *upstream.method_mut() = method;
-    *upstream.uri_mut() = uri;
-    *upstream.headers_mut() = headers;
-    Ok((upstream, added))
+    if let Some(method) = &backend.method {
+        *request.method_mut() = method.clone();
+    }
+    *request.uri_mut() = uri;
+    *request.version_mut() = http::Version::HTTP_11;
+    *request.headers_mut() = headers;
+    // Nothing the caller's server noted travels on to the backend's client.
+    request.extensions_mut().clear();
+    Ok(added)
 }
 
 /// The fields the gateway adds to every backend request, kept out of the request's map:
@@ -347,11 +350,10 @@ mod tests {
         let values = validate(&api, &path_params, &query, &headers, None).expect("valid");
         let mut request = Request::new(body::full(""));
         *request.headers_mut() = headers;
-        let (mut upstream, added) =
-            upstream_request(&ctx, &api, backend, request, query, &values, None).expect("upstream");
+        let added = upstream_request(&ctx, &api, backend, &mut request, query, &values, None).expect("upstream");
         // What the backend gets: the map's fields and the gateway's own lines.
-        added.insert_into(&ctx, upstream.headers_mut());
-        upstream
+        added.insert_into(&ctx, request.headers_mut());
+        request
     }
 
     #[test]
@@ -442,8 +444,8 @@ mod tests {
         let mut request = Request::new(body::full(""));
         *request.method_mut() = Method::POST;
         *request.headers_mut() = headers.clone();
-        let (upstream, _) =
-            upstream_request(&ctx, &api, backend, request, Vec::new(), &values, Some(fields)).expect("upstream");
+        upstream_request(&ctx, &api, backend, &mut request, Vec::new(), &values, Some(fields)).expect("upstream");
+        let upstream = request;
         assert_eq!(upstream.uri().path(), "/v1/acme%20corp/orders");
         assert_eq!(upstream.headers()[header::CONTENT_LENGTH], "22");
         assert_eq!(body::in_memory(upstream.into_body()).expect("in memory"), "item=7&channel=gateway");
@@ -455,7 +457,7 @@ mod tests {
         let fields = crate::fields::parse(&text, bytes::Bytes::from("hello")).expect("kept");
         let mut request = Request::new(body::full(""));
         *request.headers_mut() = text;
-        let refused = upstream_request(&ctx, &api, backend, request, Vec::new(), &values, Some(fields));
+        let refused = upstream_request(&ctx, &api, backend, &mut request, Vec::new(), &values, Some(fields));
         assert!(matches!(refused, Err(GatewayError::UnsupportedMediaType(_))));
     }
 
@@ -531,8 +533,8 @@ mod properties {
             let values = validate(&api, &path, &query, &headers, None).expect("no constraints");
             let mut request = Request::new(body::full(""));
             *request.headers_mut() = headers;
-            if let Ok((upstream, _)) = upstream_request(&ctx, &api, backend, request, query, &values, None) {
-                let encoded = upstream.uri().path().trim_start_matches("/v1/").to_owned();
+            if upstream_request(&ctx, &api, backend, &mut request, query, &values, None).is_ok() {
+                let encoded = request.uri().path().trim_start_matches("/v1/").to_owned();
                 let decoded = percent_encoding::percent_decode_str(&encoded).decode_utf8_lossy().into_owned();
                 prop_assert_eq!(decoded, id);
             }
