@@ -11,6 +11,11 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A streamed or fixed body.
 pub type Body = BoxBody<Bytes, BoxError>;
 
+/// No body: nothing allocated (the box holds nothing), unlike [`full`] of no bytes.
+pub fn empty() -> Body {
+    http_body_util::Empty::new().map_err(|never| match never {}).boxed()
+}
+
 /// A fixed body.
 pub fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).map_err(|never| match never {}).boxed()
@@ -26,8 +31,8 @@ pub fn stream(body: hyper::body::Incoming) -> Body {
 pub fn limited(body: Body, limit: u64, idle: std::time::Duration) -> Body {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     if hyper::body::Body::is_end_stream(&body) {
-        // No body (most GETs): no timer to set up.
-        return http_body_util::Limited::new(body, limit).boxed();
+        // No body (most GETs): nothing to limit, no timer to set up.
+        return body;
     }
     http_body_util::Limited::new(Progress::new(body, idle), limit).boxed()
 }
@@ -216,6 +221,11 @@ mod tests {
     async fn only_a_body_in_memory_gives_its_bytes_and_any_other_comes_back_whole() {
         assert_eq!(in_memory(full("abc")).ok().as_deref(), Some(&b"abc"[..]));
         assert_eq!(in_memory(full("")).ok().as_deref(), Some(&b""[..]));
+        // No body at all reads as empty, and ends at once (no frame to wait for).
+        assert!(hyper::body::Body::is_end_stream(&empty()));
+        assert_eq!(hyper::body::Body::size_hint(&empty()).exact(), Some(0));
+        assert_eq!(in_memory(empty()).ok().as_deref(), Some(&b""[..]));
+        assert!(hyper::body::Body::is_end_stream(&limited(empty(), 10, std::time::Duration::from_secs(1))));
         // A stream that is not ready comes back unread.
         let waiting = Scripted([None, Some("late")].into()).boxed();
         let back = in_memory(waiting).expect_err("not in memory");

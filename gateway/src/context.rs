@@ -214,6 +214,9 @@ pub struct RequestContext {
     pub origin: Option<HeaderValue>,
     /// Notes for the Debug API's trace; `Some` only for requests with a valid debug token.
     pub debug: Option<Box<DebugNotes>>,
+    /// The backend's response fields as lines, when the proxy phase took them that way
+    /// ([`crate::h1::HeadForm::Raw`]): they go out beside the response.
+    pub raw_fields: Option<crate::h1::RawFields>,
 }
 
 impl RequestContext {
@@ -250,6 +253,7 @@ impl RequestContext {
             quota: None,
             origin: None,
             debug: None,
+            raw_fields: None,
         }
     }
 }
@@ -260,8 +264,9 @@ fn host_of(headers: &HeaderMap) -> String {
     let without_port = if let Some(bracketed) = raw.strip_prefix('[') {
         bracketed.split(']').next().unwrap_or(bracketed)
     } else {
-        match raw.rsplit_once(':') {
-            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        // A byte search: `rsplit_once` with a `char` costs more on a short host.
+        match raw.bytes().rposition(|b| b == b':') {
+            Some(at) if raw[at + 1..].bytes().all(|b| b.is_ascii_digit()) => &raw[..at],
             _ => raw,
         }
     };

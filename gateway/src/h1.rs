@@ -60,8 +60,8 @@ pub enum HeadForm {
     /// Every end-to-end field in the response's `HeaderMap`.
     Map,
     /// For a caller that [`server`] serves and nothing reads the fields of: the end-to-end
-    /// fields as the lines [`server`] writes ([`RawFields`], in the response's extensions),
-    /// the map left for the gateway's own fields. A head this cannot describe exactly (a
+    /// fields as the lines [`server`] writes ([`RawFields`], handed over beside the
+    /// response: [`Answer`]), the map left for the gateway's own fields. A head this cannot describe exactly (a
     /// `Connection` naming fields, `Transfer-Encoding` with `Content-Length`, a length that
     /// is not one number, a `204` with a length, an `X-Ca-*` field the gateway may replace)
     /// is handed over as [`HeadForm::Map`].
@@ -88,6 +88,10 @@ impl Exchange<'_> {
     pub const PLAIN: Exchange<'static> = Exchange { form: HeadForm::Map, added: &[] };
 }
 
+/// A response, and its end-to-end fields as lines when they were asked for that way
+/// ([`HeadForm::Raw`]; its map then holds none of them).
+pub type Answer = (Response<Body>, Option<RawFields>);
+
 /// A response's end-to-end fields, kept as the lines they are written as: no `HeaderMap` is
 /// built for a response whose fields nobody reads (about 3,000 instructions per proxied
 /// request under callgrind, of 30,000).
@@ -112,9 +116,9 @@ fn push_line(lines: &mut impl BufMut, name: &[u8], value: &[u8]) {
 /// Sets one of the gateway's own fields (`X-Ca-*`) on `response`: a line after a backend's
 /// fields when they are kept as lines (a head with lines never holds an `X-Ca-*` field, so
 /// nothing is replaced), else in the map, replacing any field of that name.
-pub fn set_own_field(response: &mut Response<Body>, name: HeaderName, value: &[u8]) {
+pub fn set_own_field(response: &mut Response<Body>, raw: Option<&mut RawFields>, name: HeaderName, value: &[u8]) {
     debug_assert!(name.as_str().starts_with("x-ca-"));
-    if let Some(raw) = response.extensions_mut().get_mut::<RawFields>() {
+    if let Some(raw) = raw {
         debug_assert!(HeaderValue::from_bytes(value).is_ok());
         push_line(&mut raw.lines, name.as_str().as_bytes(), value);
     } else if let Ok(value) = HeaderValue::from_bytes(value) {
@@ -202,7 +206,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
         reused: bool,
         back: R,
     ) -> Result<Response<Body>, SendError<R>> {
-        self.send_as(request, reused, back, Exchange::PLAIN).await
+        Ok(self.send_as(request, reused, back, Exchange::PLAIN).await?.0)
     }
 
     /// [`Conn::send`] with `exchange`'s fields added to the request head, the response's
@@ -213,7 +217,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
         reused: bool,
         back: R,
         exchange: Exchange<'_>,
-    ) -> Result<Response<Body>, SendError<R>> {
+    ) -> Result<Answer, SendError<R>> {
         let form = exchange.form;
         let (parts, body) = request.into_parts();
         let empty = hyper::body::Body::is_end_stream(&body);
@@ -250,12 +254,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
                     parts.method,
                     Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
                 );
-                let unsent = (reused && empty && idempotent)
-                    .then(|| (Request::from_parts(parts, crate::body::full(Bytes::new())), back));
+                let unsent =
+                    (reused && empty && idempotent).then(|| (Request::from_parts(parts, crate::body::empty()), back));
                 return Err(SendError { detail, unsent, caller: false });
             }
         };
-        let (mut response, framing, keep) = head;
+        let ((mut response, raw), framing, keep) = head;
         let decoder = match framing {
             Framing::None | Framing::Length(0) => None,
             Framing::Length(n) => Some(Decoder::Length(n)),
@@ -269,14 +273,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
                 if keep && self.read.is_empty() && self.upload.is_none() {
                     back.reuse(self);
                 }
-                *response.body_mut() = crate::body::full(Bytes::new());
+                *response.body_mut() = crate::body::empty();
             }
             Some(decoder) => {
                 let body = ResponseBody { conn: Some(self), back: Some(back), decoder, keep };
                 *response.body_mut() = body.boxed();
             }
         }
-        Ok(response)
+        Ok((response, raw))
     }
 
     /// Writes what there is of the request: the head, and the body's frames as they come,
@@ -347,7 +351,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
         method: &Method,
         form: HeadForm,
         answered: &mut bool,
-    ) -> Poll<Result<(Response<Body>, Framing, bool), Failure>> {
+    ) -> Poll<Result<(Answer, Framing, bool), Failure>> {
         loop {
             if !self.read.is_empty() {
                 *answered = true;
@@ -365,14 +369,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
                             Ok(framing) => framing,
                             Err(detail) => return Poll::Ready(Err(Failure::Failed(detail))),
                         };
-                        let mut response = Response::new(crate::body::full(Bytes::new()));
+                        let mut response = Response::new(crate::body::empty());
                         *response.status_mut() = status;
                         *response.version_mut() = version;
                         *response.headers_mut() = headers;
-                        if let Some(raw) = raw {
-                            response.extensions_mut().insert(raw);
-                        }
-                        return Poll::Ready(Ok((response, framing, keep)));
+                        return Poll::Ready(Ok(((response, raw), framing, keep)));
                     }
                     Ok(None) if self.read.len() >= MAX_HEAD_BYTES => {
                         let detail = format!("the response head is over {} KiB", MAX_HEAD_BYTES / 1024);

@@ -147,8 +147,9 @@ impl Router {
     fn find<'p>(&self, node: usize, rest: Option<&'p str>, params: &mut Vec<&'p str>) -> Option<usize> {
         let here = &self.nodes[node];
         let Some(rest) = rest else { return here.route };
-        let (segment, tail) = match rest.split_once('/') {
-            Some((segment, tail)) => (segment, Some(tail)),
+        // A byte search: `str::split_once` with a `char` costs more on short segments.
+        let (segment, tail) = match rest.bytes().position(|b| b == b'/') {
+            Some(at) => (&rest[..at], Some(&rest[at + 1..])),
             None => (rest, None),
         };
         if let Some(&child) = here.literals.get(segment) {

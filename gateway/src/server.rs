@@ -200,17 +200,20 @@ pub struct Shared {
 /// Runs the phases for one request (its body from hyper, boxed, or from
 /// [`crate::h1::server`]).
 pub async fn handle(request: Request<Body>, shared: &Shared, peer: &Peer) -> Response<Body> {
-    handle_noted(request, Present::ANY, shared, peer).await
+    // Not served by `crate::h1::server` (`peer.raw_heads` is false): the response's fields
+    // are all in its map.
+    handle_noted(request, Present::ANY, shared, peer).await.0
 }
 
 /// [`handle`] for a request whose head was looked through: `present` says which kinds of
-/// field it holds, and the phases skip looking for the others.
+/// field it holds, and the phases skip looking for the others. A backend's fields come
+/// beside the response as lines when `peer.raw_heads` let the proxy phase take them so.
 pub async fn handle_noted(
     mut request: Request<Body>,
     present: Present,
     shared: &Shared,
     peer: &Peer,
-) -> Response<Body> {
+) -> crate::h1::Answer {
     let metrics = &shared.metrics;
     // HTTP/2 names the host in `:authority`; the phases (and backends) read `Host`.
     if request.version() == http::Version::HTTP_2 && !request.headers().contains_key(http::header::HOST) {
@@ -268,9 +271,9 @@ pub async fn handle_noted(
             error.into_response(&ctx.request_id)
         }
     };
-    crate::h1::set_own_field(&mut response, names::X_CA_REQUEST_ID, ctx.request_id.as_bytes());
+    crate::h1::set_own_field(&mut response, ctx.raw_fields.as_mut(), names::X_CA_REQUEST_ID, ctx.request_id.as_bytes());
     if let (true, Some(version)) = (shared.version_header, ctx.version_header.as_ref()) {
-        crate::h1::set_own_field(&mut response, names::X_CA_VERSION, version.as_bytes());
+        crate::h1::set_own_field(&mut response, ctx.raw_fields.as_mut(), names::X_CA_VERSION, version.as_bytes());
     }
     if let Some(bound) = ctx.policies.as_deref() {
         if let Some(quota) = &ctx.quota {
@@ -299,7 +302,7 @@ pub async fn handle_noted(
         version: ctx.version.as_deref().unwrap_or("-"),
     };
     metrics.record(labels, ctx.api.as_ref().map(|api| &api.metrics), response.status().as_u16(), elapsed);
-    response
+    (response, ctx.raw_fields.take())
 }
 
 fn now_ms() -> i64 {
@@ -576,7 +579,7 @@ async fn read_body(
         && !hyper::body::Body::is_end_stream(request.body());
     if !(wants_fields || is_function || replays || phases::authenticate_reads_body(api, request.headers())) {
         // A body without a length is cut off (and the backend call fails) past the limit.
-        let incoming = std::mem::replace(request.body_mut(), body::full(bytes::Bytes::new()));
+        let incoming = std::mem::replace(request.body_mut(), body::empty());
         *request.body_mut() = body::limited(incoming, max_body, limits.body_idle);
         return Ok((RequestBody::Streamed, None));
     }
@@ -586,7 +589,7 @@ async fn read_body(
     // as most GETs, has length 0 and takes nothing), else the body limit.
     let most = hyper::body::Body::size_hint(request.body()).exact().or(declared_length).unwrap_or(max_body);
     let reservation = shared.body_budget.reserve(most.min(max_body))?;
-    let incoming = std::mem::replace(request.body_mut(), body::full(bytes::Bytes::new()));
+    let incoming = std::mem::replace(request.body_mut(), body::empty());
     let watched = body::Progress::new(incoming, limits.body_idle);
     // Boxed: a `Collect` of a body type holding `dyn Error` kept in the phases' future made
     // rustc lose that error's `'static` when it checked the future is `Send`.

@@ -271,7 +271,7 @@ impl Upstream {
         request: Request<Body>,
         deadline: Instant,
     ) -> Result<Response<Body>, Failed> {
-        self.send_as(to, request, deadline, h1::Exchange::PLAIN).await
+        Ok(self.send_as(to, request, deadline, h1::Exchange::PLAIN).await?.0)
     }
 
     /// [`Upstream::send`] with `exchange`'s fields added to the request head, the response's
@@ -282,7 +282,7 @@ impl Upstream {
         request: Request<Body>,
         deadline: Instant,
         exchange: h1::Exchange<'_>,
-    ) -> Result<Response<Body>, Failed> {
+    ) -> Result<h1::Answer, Failed> {
         // The URI stays absolute: only its path and query are written (`crate::h1`).
         match self.acquire(to, deadline).await {
             Ok((connection, reused)) => self.send_on(connection, reused, to, request, deadline, exchange).await,
@@ -300,7 +300,7 @@ impl Upstream {
         mut request: Request<Body>,
         deadline: Instant,
         exchange: h1::Exchange<'_>,
-    ) -> Result<Response<Body>, Failed> {
+    ) -> Result<h1::Answer, Failed> {
         let Connection { mut conn, owner, permit } = connection;
         let mut back = CheckIn { pool: to.pool.clone(), owner, permit };
         loop {
@@ -645,7 +645,7 @@ mod tests {
         drop(listener.accept().await.expect("accept"));
         let permit = backend.pool.limit(4).clone().try_acquire_owned().expect("permit");
         let dead = Connection { conn: h1::Conn::new(Either::Left(stale)), owner: pool.inner.id, permit };
-        let response = pool
+        let (response, _) = pool
             .send_on(dead, true, backend.dest(), get(&backend), soon(), h1::Exchange::PLAIN)
             .await
             .expect("retried");

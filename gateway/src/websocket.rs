@@ -73,7 +73,7 @@ pub async fn proxy(
         return Ok(Response::from_parts(parts, body::stream(incoming)));
     }
     let backend_side = hyper::upgrade::on(&mut response);
-    let mut answer = Response::new(body::full(bytes::Bytes::new()));
+    let mut answer = Response::new(body::empty());
     *answer.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     *answer.headers_mut() = std::mem::take(response.headers_mut());
     upgrade_headers(answer.headers_mut());

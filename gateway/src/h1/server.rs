@@ -123,7 +123,7 @@ pub async fn serve<S, H, Fut, F, FFut>(
 ) where
     S: Connection,
     H: Fn(Request<Body>, super::Present) -> Fut,
-    Fut: Future<Output = Response<Body>>,
+    Fut: Future<Output = super::Answer>,
     F: FnOnce(Rewind<S>) -> FFut,
     FFut: Future<Output = ()>,
 {
@@ -175,14 +175,14 @@ pub async fn serve<S, H, Fut, F, FFut>(
                 request.map(|_| body.boxed())
             }
         };
-        let response = handler(request, present).await;
+        let (response, raw) = handler(request, present).await;
         if side.is_none() {
             side = slot.lock().ok().and_then(|mut slot| slot.take());
         }
         // A body left unread, or still held, closes the connection: its rest is not read to
         // find the next head.
         let keep = keep && side.as_ref().is_some_and(|reader| reader.body_done) && !closing.is_cancelled();
-        match write_response(&mut write, &mut out, response, head_only, version, keep, trailers).await {
+        match write_response(&mut write, &mut out, response, raw, head_only, version, keep, trailers).await {
             Ok(true) => {}
             Ok(false) | Err(_) => {
                 let _ = write.shutdown().await;
@@ -390,7 +390,7 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Refusal> {
         framing = Framing::None;
     }
     let upgrade = upgrade && headers.contains_key(header::UPGRADE);
-    let mut request = Request::new(crate::body::full(Bytes::new()));
+    let mut request = Request::new(crate::body::empty());
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.version_mut() = version;
@@ -442,6 +442,7 @@ async fn write_response<W: AsyncWrite + Unpin>(
     write: &mut W,
     out: &mut Vec<u8>,
     response: Response<Body>,
+    raw: Option<super::RawFields>,
     head_only: bool,
     version: Version,
     mut keep: bool,
@@ -461,7 +462,7 @@ async fn write_response<W: AsyncWrite + Unpin>(
     let mut dated = false;
     // A backend's fields as they came ([`super::HeadForm::Raw`]): the map holds only the
     // gateway's own, none of which they name.
-    if let Some(raw) = parts.extensions.get::<super::RawFields>() {
+    if let Some(raw) = raw {
         out.extend_from_slice(&raw.lines);
         declared = raw.length;
         dated = raw.dated;

@@ -227,9 +227,9 @@ async fn hop_by_hop_fields_never_reach_the_response_and_still_decide_its_framing
 
 /// The fields of a response sent with [`HeadForm::Raw`]: its `RawFields` lines (names
 /// lower-cased, as a map holds them) followed by its map's fields.
-pub(super) fn raw_then_map(response: &Response<Body>) -> Vec<(String, Vec<u8>)> {
+pub(super) fn raw_then_map((response, raw): &super::Answer) -> Vec<(String, Vec<u8>)> {
     let mut fields = Vec::new();
-    if let Some(raw) = response.extensions().get::<RawFields>() {
+    if let Some(raw) = raw {
         assert!(raw.lines.ends_with(b"\r\n") || raw.lines.is_empty(), "whole lines");
         for line in raw.lines[..].split(|&b| b == b'\n').filter(|line| !line.is_empty()) {
             let line = line.strip_suffix(b"\r").expect("CRLF line ends");
@@ -256,8 +256,8 @@ async fn raw_fields_are_the_end_to_end_lines_and_what_they_cannot_say_falls_back
          Keep-Alive: timeout=5\r\nContent-Length: 2\r\nETag: \"a\"\r\nX-Cache:  hit \r\n\r\nok",
     )
     .await;
-    let response = sent.expect("sent");
-    let raw = response.extensions().get::<RawFields>().cloned().expect("raw fields");
+    let (response, raw) = sent.expect("sent");
+    let raw = raw.expect("raw fields");
     assert_eq!(
         String::from_utf8_lossy(&raw.lines),
         "Server: nginx\r\nDate: Sun, 06 Dec 2026 08:00:00 GMT\r\nContent-Length: 2\r\nETag: \"a\"\r\nX-Cache: hit\r\n",
@@ -270,7 +270,7 @@ async fn raw_fields_are_the_end_to_end_lines_and_what_they_cannot_say_falls_back
 
     // A bare LF head becomes CRLF lines.
     let (sent, _) = send("HTTP/1.1 200 OK\nA:b\ncontent-length: 2\n\nok").await;
-    let raw = sent.expect("sent").extensions().get::<RawFields>().cloned().expect("raw fields");
+    let raw = sent.expect("sent").1.expect("raw fields");
     assert_eq!(&raw.lines[..], b"A: b\r\ncontent-length: 2\r\n");
 
     // What the lines cannot say exactly goes into the map, as `HeadForm::Map` would put it.
@@ -293,8 +293,8 @@ async fn raw_fields_are_the_end_to_end_lines_and_what_they_cannot_say_falls_back
         ("204 with a length", "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n", &["content-length"]),
     ] {
         let (sent, _) = send(answer).await;
-        let response = sent.unwrap_or_else(|e| panic!("{name}: {}", e.detail));
-        assert!(response.extensions().get::<RawFields>().is_none(), "{name}: no raw fields");
+        let (response, raw) = sent.unwrap_or_else(|e| panic!("{name}: {}", e.detail));
+        assert!(raw.is_none(), "{name}: no raw fields");
         let mut names: Vec<&str> = response.headers().keys().map(|n| n.as_str()).collect();
         names.sort_unstable();
         assert_eq!(names, kept, "{name}");
@@ -321,11 +321,12 @@ async fn a_head_with_more_fields_than_the_stack_keeps_is_read_whole_in_both_form
     let answer: &'static str = answer.leak();
     for form in [HeadForm::Map, HeadForm::Raw] {
         let (io, _backend) = backend(vec![answer.as_bytes().to_vec()], false);
-        let response = Conn::new(io)
+        let answer = Conn::new(io)
             .send_as(get("/"), false, Noted::default(), Exchange { form, added: &[] })
             .await
             .expect("sent");
-        let fields = raw_then_map(&response);
+        let fields = raw_then_map(&answer);
+        let response = answer.0;
         assert_eq!(fields.len(), count + 1, "{form:?}");
         for n in 0..count {
             let expected = (format!("x-field-{n}"), format!("value {n}").into_bytes());
@@ -740,12 +741,12 @@ mod differential {
         let method = if answer.head { Method::HEAD } else { Method::GET };
         let (io, _backend) = backend(vec![answer.bytes()], true);
         let request = with_method(method, body::full(""));
-        let response = Conn::new(io)
+        let answer = Conn::new(io)
             .send_as(request, false, Noted::default(), Exchange { form: HeadForm::Raw, added: &[] })
             .await
             .map_err(|_| ())?;
-        let (status, headers) = (response.status().as_u16(), super::raw_then_map(&response));
-        let (data, trailers) = read(response).await.map_err(|_| ())?;
+        let (status, headers) = (answer.0.status().as_u16(), super::raw_then_map(&answer));
+        let (data, trailers) = read(answer.0).await.map_err(|_| ())?;
         Ok((status, headers, data, trailers.as_ref().map(fields)))
     }
 

@@ -88,7 +88,7 @@ fn allowed_origin<'a>(cors: &Cors, origin: Option<&'a HeaderValue>) -> Option<&'
 /// (`None`: any). A disallowed origin, method or header gets no CORS headers (the browser
 /// then refuses the call).
 pub fn preflight(cors: &Cors, api_method: Option<&Method>, asked: &Method, headers: &HeaderMap) -> Response<Body> {
-    let mut response = Response::new(body::full(bytes::Bytes::new()));
+    let mut response = Response::new(body::empty());
     *response.status_mut() = StatusCode::NO_CONTENT;
     let out = response.headers_mut();
     out.insert(

@@ -81,7 +81,7 @@ pub async fn proxy(
         let sent = upstream.send_as(peer.dest(), request, deadline, exchange).await;
         drop(in_flight);
         match sent {
-            Ok(response) => {
+            Ok((response, raw)) => {
                 let status = response.status();
                 backend.targets.answered(&peer, settings.health, status);
                 ctx.upstream_micros = Some(started.elapsed().as_micros() as u64);
@@ -92,6 +92,7 @@ pub async fn proxy(
                     continue;
                 }
                 ctx.upstream_error = None;
+                ctx.raw_fields = raw;
                 // Hop-by-hop fields never reach it: `crate::h1` leaves them out as it parses.
                 return Ok(response);
             }

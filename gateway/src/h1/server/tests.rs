@@ -86,6 +86,11 @@ enum Server {
     Hyper,
 }
 
+/// [`echo`]'s response, its fields all in its map.
+async fn answer(request: Request<Body>, present: Present) -> crate::h1::Answer {
+    (echo(request, present).await, None)
+}
+
 /// A listener serving every connection with [`echo`] on `server`.
 async fn listen(server: Server) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -96,7 +101,7 @@ async fn listen(server: Server) -> std::net::SocketAddr {
                 match server {
                     Server::Ours => {
                         let closing = tokio_util::sync::CancellationToken::new();
-                        serve(stream, settings(), closing, echo, |_rewind| async {}).await;
+                        serve(stream, settings(), closing, answer, |_rewind| async {}).await;
                     }
                     Server::Hyper => {
                         let service =
