@@ -54,16 +54,42 @@ impl std::fmt::Debug for RequestId {
 fn next_request_id() -> RequestId {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
-    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static PREFIX: OnceLock<[u8; 16]> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    let hex = |value: u64| {
+        let mut digits = [0u8; 16];
+        for (i, digit) in digits.iter_mut().enumerate() {
+            *digit = HEX[((value >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        digits
+    };
+    // The prefix's digits are written once per process.
+    let prefix = PREFIX.get_or_init(|| hex(uuid::Uuid::new_v4().as_u64_pair().0));
     let counter = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut id = [b'-'; 33];
-    for i in 0..16 {
-        let shift = 60 - 4 * i;
-        id[i] = HEX[((prefix >> shift) & 0xf) as usize];
-        id[17 + i] = HEX[((counter >> shift) & 0xf) as usize];
-    }
+    id[..16].copy_from_slice(prefix);
+    id[17..].copy_from_slice(&hex(counter));
     RequestId(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_the_process_prefix_and_a_counter_in_hex() {
+        let (a, b) = (RequestId::next(), RequestId::next());
+        let (prefix_a, counter_a) = a.as_str().split_once('-').expect("a dash");
+        let (prefix_b, counter_b) = b.as_str().split_once('-').expect("a dash");
+        assert_eq!(prefix_a, prefix_b, "one prefix per process");
+        for part in [prefix_a, counter_a, counter_b] {
+            assert_eq!(part.len(), 16);
+            assert!(part.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)), "{part}");
+        }
+        let (n_a, n_b) =
+            (u64::from_str_radix(counter_a, 16).expect("hex"), u64::from_str_radix(counter_b, 16).expect("hex"));
+        assert!(n_b > n_a, "the counter goes up: {a} then {b}");
+        assert_eq!(a.header().as_bytes(), a.as_bytes());
+    }
 }

@@ -360,6 +360,41 @@ async fn the_head_clock_and_the_idle_clock_close_connections() {
     assert!(waited >= Duration::from_millis(1400) && waited < Duration::from_millis(3500), "{waited:?}");
 }
 
+#[tokio::test]
+async fn the_clocks_follow_each_request_on_a_kept_connection() {
+    // The timer is only moved earlier (`read_head`): one set for an earlier request fires
+    // early, and must neither close a connection still in use nor keep an idle one open.
+    let address = listen(Server::Ours).await;
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let mut answers = 0;
+    let mut read = Vec::new();
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        // 1 s apart, 2 s in all: past the idle clock (1.5 s) of the first request.
+        stream.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
+        while responses(&read).len() == answers {
+            let mut buf = [0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buf))
+                .await
+                .expect("answered")
+                .expect("read");
+            assert!(n > 0, "closed while in use after {:?}", started.elapsed());
+            read.extend_from_slice(&buf[..n]);
+        }
+        answers += 1;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+    // Half a head after the last wait: the head clock (0.8 s) closes it, not the idle clock
+    // still set from before.
+    stream.write_all(b"GET / HTTP/1.1\r\nhost:").await.expect("write");
+    let half = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buf)).await.expect("closed").unwrap_or(0);
+    assert_eq!(n, 0, "no answer to half a head");
+    let waited = half.elapsed();
+    assert!(waited >= Duration::from_millis(700) && waited < Duration::from_millis(1400), "{waited:?}");
+}
+
 /// Generated requests through this server and hyper's: the handler sees the same, and the
 /// caller reads the same statuses and bodies.
 mod differential {
