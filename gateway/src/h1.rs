@@ -81,11 +81,15 @@ pub struct Exchange<'a> {
     pub form: HeadForm,
     /// Lines written into the request head ahead of the map's fields.
     pub added: Added<'a>,
+    /// When the response head must have come by. The connection keeps one timer for all
+    /// its requests, moved only to an earlier deadline (a timer per request costs a timer
+    /// wheel insert and removal each).
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl Exchange<'_> {
-    /// The response's fields in its map, nothing added to the request.
-    pub const PLAIN: Exchange<'static> = Exchange { form: HeadForm::Map, added: &[] };
+    /// The response's fields in its map, nothing added to the request, no deadline.
+    pub const PLAIN: Exchange<'static> = Exchange { form: HeadForm::Map, added: &[], deadline: None };
 }
 
 /// A response, and its end-to-end fields as lines when they were asked for that way
@@ -134,6 +138,8 @@ pub struct Conn<S = Stream> {
     write: Vec<u8>,
     /// The request in progress, while any of it is left to write.
     upload: Option<Upload>,
+    /// The timer for [`Exchange::deadline`], kept across requests.
+    clock: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 /// Where a connection goes once a response has been read to its end (the target's pool).
@@ -153,6 +159,8 @@ pub struct SendError<R> {
     /// The request's own body failed (the caller's bytes: a bad chunk, a connection closed
     /// mid-body), not the backend: the caller is told 400 and the target is not blamed.
     pub caller: bool,
+    /// The exchange's deadline passed before the response head ([`Exchange::deadline`]).
+    pub timed_out: bool,
 }
 
 impl<R> std::fmt::Debug for SendError<R> {
@@ -174,7 +182,7 @@ enum Framing {
 impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
     /// A connection over `io`, just opened.
     pub fn new(io: S) -> Conn<S> {
-        Conn { io, read: BytesMut::new(), write: Vec::new(), upload: None }
+        Conn { io, read: BytesMut::new(), write: Vec::new(), upload: None, clock: None }
     }
 
     /// Whether an idle connection is still open: it has not been closed by the backend
@@ -242,13 +250,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
                     Poll::Pending => {}
                 }
             }
-            self.poll_head(cx, &parts.method, form, &mut answered)
+            let head = self.poll_head(cx, &parts.method, form, &mut answered);
+            if head.is_pending() && exchange.deadline.is_some_and(|deadline| self.poll_clock(cx, deadline).is_ready()) {
+                return Poll::Ready(Err(Failure::TimedOut));
+            }
+            head
         })
         .await;
         let head = match head {
             Ok(head) => head,
-            Err(Failure::Failed(detail)) => return Err(SendError { detail, unsent: None, caller: false }),
-            Err(Failure::Body(detail)) => return Err(SendError { detail, unsent: None, caller: true }),
+            Err(Failure::Failed(detail)) => {
+                return Err(SendError { detail, unsent: None, caller: false, timed_out: false })
+            }
+            Err(Failure::Body(detail)) => {
+                return Err(SendError { detail, unsent: None, caller: true, timed_out: false })
+            }
+            Err(Failure::TimedOut) => {
+                let detail = "no response head by the deadline".to_string();
+                return Err(SendError { detail, unsent: None, caller: false, timed_out: true });
+            }
             Err(Failure::Closed(detail)) => {
                 let idempotent = matches!(
                     parts.method,
@@ -256,7 +276,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
                 );
                 let unsent =
                     (reused && empty && idempotent).then(|| (Request::from_parts(parts, crate::body::empty()), back));
-                return Err(SendError { detail, unsent, caller: false });
+                return Err(SendError { detail, unsent, caller: false, timed_out: false });
             }
         };
         let ((mut response, raw), framing, keep) = head;
@@ -281,6 +301,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
             }
         }
         Ok((response, raw))
+    }
+
+    /// Ready once `deadline` has passed. The connection's one timer is moved only to an
+    /// earlier deadline; set for an earlier request, it fires early, is found early and is
+    /// set again.
+    fn poll_clock(&mut self, cx: &mut Context<'_>, deadline: tokio::time::Instant) -> Poll<()> {
+        let clock = self.clock.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if deadline < clock.deadline() {
+            clock.as_mut().reset(deadline);
+        }
+        loop {
+            ready!(std::future::Future::poll(clock.as_mut(), cx));
+            if tokio::time::Instant::now() >= deadline {
+                return Poll::Ready(());
+            }
+            clock.as_mut().reset(deadline);
+        }
     }
 
     /// Writes what there is of the request: the head, and the body's frames as they come,
@@ -510,6 +547,8 @@ enum Failure {
     Failed(String),
     /// The request body (from the caller) failed.
     Body(String),
+    /// No response head by the exchange's deadline.
+    TimedOut,
 }
 
 /// The request's framing: a body of known length gets `Content-Length`, a streamed one is

@@ -305,17 +305,18 @@ impl Upstream {
         let mut back = CheckIn { pool: to.pool.clone(), owner, permit };
         loop {
             // Boxed: moved once to the heap rather than twice more through the futures of
-            // every phase above (it is the largest part of them).
-            let sending = Box::pin(conn.send_as(request, reused, back, exchange));
-            let sent = tokio::time::timeout_at(deadline.into(), sending).await;
+            // every phase above (it is the largest part of them). The connection's own timer
+            // holds the deadline (`h1::Exchange::deadline`).
+            let exchange = h1::Exchange { deadline: Some(deadline.into()), ..exchange };
+            let sent = Box::pin(conn.send_as(request, reused, back, exchange)).await;
             match sent {
-                Err(_) => {
+                Err(h1::SendError { timed_out: true, .. }) => {
                     let error = UpstreamError::new(UpstreamFailure::Timeout, "no response head by the API's timeout");
                     return Err(Failed { error, unsent: None });
                 }
-                Ok(Ok(response)) => return Ok(response),
+                Ok(response) => return Ok(response),
                 // Closed under us, unseen: once more on a new connection, under the same permit.
-                Ok(Err(h1::SendError { unsent: Some((unsent, kept)), .. })) if reused => {
+                Err(h1::SendError { unsent: Some((unsent, kept)), .. }) if reused => {
                     (request, back) = (unsent, kept);
                     conn = match Box::pin(self.connect(to, deadline)).await {
                         Ok(conn) => conn,
@@ -323,7 +324,7 @@ impl Upstream {
                     };
                     reused = false;
                 }
-                Ok(Err(failure)) => {
+                Err(failure) => {
                     let kind = if failure.caller { UpstreamFailure::CallerBody } else { UpstreamFailure::Protocol };
                     let error = UpstreamError::new(kind, failure.detail);
                     return Err(Failed { error, unsent: failure.unsent.map(|(request, _)| request) });

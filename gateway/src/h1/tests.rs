@@ -247,8 +247,9 @@ async fn raw_fields_are_the_end_to_end_lines_and_what_they_cannot_say_falls_back
     let send = |answer: &'static str| async move {
         let (io, _backend) = backend(vec![answer.as_bytes().to_vec()], false);
         let noted = Noted::default();
-        let sent =
-            Conn::new(io).send_as(get("/"), false, noted.clone(), Exchange { form: HeadForm::Raw, added: &[] }).await;
+        let sent = Conn::new(io)
+            .send_as(get("/"), false, noted.clone(), Exchange { form: HeadForm::Raw, added: &[], deadline: None })
+            .await;
         (sent, noted)
     };
     let (sent, noted) = send(
@@ -322,7 +323,7 @@ async fn a_head_with_more_fields_than_the_stack_keeps_is_read_whole_in_both_form
     for form in [HeadForm::Map, HeadForm::Raw] {
         let (io, _backend) = backend(vec![answer.as_bytes().to_vec()], false);
         let answer = Conn::new(io)
-            .send_as(get("/"), false, Noted::default(), Exchange { form, added: &[] })
+            .send_as(get("/"), false, Noted::default(), Exchange { form, added: &[], deadline: None })
             .await
             .expect("sent");
         let fields = raw_then_map(&answer);
@@ -466,7 +467,7 @@ async fn added_fields_go_ahead_of_the_maps_and_a_request_handed_back_does_not_ca
     let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec();
     let added: Added<'_> = &[("x-forwarded-for", b"192.0.2.1"), ("x-ca-request-id", b"abc-1")];
     let (io, answered) = backend(vec![ok], true);
-    let exchange = Exchange { form: HeadForm::Map, added };
+    let exchange = Exchange { form: HeadForm::Map, added, deadline: None };
     let response = Conn::new(io).send_as(get("/a"), false, Noted::default(), exchange).await.expect("sent");
     drop(response);
     let seen = answered.await.expect("backend");
@@ -478,11 +479,58 @@ async fn added_fields_go_ahead_of_the_maps_and_a_request_handed_back_does_not_ca
     // Closed unanswered on a reused connection: the request comes back as it was given,
     // the added fields left to the caller to add again.
     let (io, _backend) = backend(vec![], true);
-    let exchange = Exchange { form: HeadForm::Map, added };
+    let exchange = Exchange { form: HeadForm::Map, added, deadline: None };
     let failed = Conn::new(io).send_as(get("/a"), true, Noted::default(), exchange).await.expect_err("closed");
     let (unsent, _) = failed.unsent.expect("never seen");
     assert!(unsent.headers().get("x-forwarded-for").is_none());
     assert_eq!(unsent.headers()["host"], "backend");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_connections_one_timer_holds_each_requests_deadline() {
+    let (ours, mut theirs) = tokio::io::duplex(1 << 16);
+    // The backend answers the first request at once, the second after 150 ms, the third never.
+    tokio::spawn(async move {
+        let mut pending = Vec::new();
+        for delay in [Some(0), Some(150), None] {
+            while whole_request(&pending).is_none() {
+                let mut buf = [0u8; 4096];
+                match theirs.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                }
+            }
+            pending.clear();
+            let Some(delay) = delay else {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                return;
+            };
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            if theirs.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await.is_err() {
+                return;
+            }
+        }
+    });
+    let noted = Noted::default();
+    let within = |ms| Exchange {
+        form: HeadForm::Map,
+        added: &[],
+        deadline: Some(tokio::time::Instant::now() + Duration::from_millis(ms)),
+    };
+    // The first, due in 100 ms, answered at once: the connection goes back, its timer set.
+    let (first, _) = Conn::new(ours).send_as(get("/1"), false, noted.clone(), within(100)).await.expect("first");
+    drop(first);
+    // The second, due in 200 ms, answered after 150: past the first's deadline, within its own.
+    let started = tokio::time::Instant::now();
+    let (second, _) = noted.take().send_as(get("/2"), true, noted.clone(), within(200)).await.expect("second");
+    assert_eq!((second.status(), started.elapsed().as_millis()), (StatusCode::OK, 150));
+    drop(second);
+    // The third, due in 200 ms, never answered: refused at its own deadline, not at the timer
+    // the second left set.
+    let started = tokio::time::Instant::now();
+    let error = noted.take().send_as(get("/3"), true, noted.clone(), within(200)).await.expect_err("timed out");
+    assert!(error.timed_out && error.unsent.is_none(), "{}", error.detail);
+    assert_eq!(started.elapsed().as_millis(), 200);
 }
 
 #[tokio::test]
@@ -742,7 +790,7 @@ mod differential {
         let (io, _backend) = backend(vec![answer.bytes()], true);
         let request = with_method(method, body::full(""));
         let answer = Conn::new(io)
-            .send_as(request, false, Noted::default(), Exchange { form: HeadForm::Raw, added: &[] })
+            .send_as(request, false, Noted::default(), Exchange { form: HeadForm::Raw, added: &[], deadline: None })
             .await
             .map_err(|_| ())?;
         let (status, headers) = (answer.0.status().as_u16(), super::raw_then_map(&answer));
