@@ -130,6 +130,28 @@ pub fn set_own_field(response: &mut Response<Body>, raw: Option<&mut RawFields>,
     }
 }
 
+/// Ready once `deadline` has passed, on a timer kept across requests (a connection's): the
+/// timer is moved only to an earlier deadline. On a kept connection each request's deadline
+/// is later than the last, so the timer set for an earlier one fires early, is found early
+/// (`now < deadline`) and is set again: the timer wheel is touched about once per timeout
+/// rather than twice per request. Used by both sides ([`Conn`], [`server`]'s clocks).
+pub(crate) fn poll_deadline(
+    mut clock: Pin<&mut tokio::time::Sleep>,
+    deadline: tokio::time::Instant,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    if deadline < clock.deadline() {
+        clock.as_mut().reset(deadline);
+    }
+    loop {
+        ready!(std::future::Future::poll(clock.as_mut(), cx));
+        if tokio::time::Instant::now() >= deadline {
+            return Poll::Ready(());
+        }
+        clock.as_mut().reset(deadline);
+    }
+}
+
 /// One HTTP/1.1 connection to a backend and its buffers (kept across requests).
 pub struct Conn<S = Stream> {
     io: S,
@@ -303,21 +325,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Conn<S> {
         Ok((response, raw))
     }
 
-    /// Ready once `deadline` has passed. The connection's one timer is moved only to an
-    /// earlier deadline; set for an earlier request, it fires early, is found early and is
-    /// set again.
+    /// Ready once `deadline` has passed, on the connection's one timer ([`poll_deadline`]).
     fn poll_clock(&mut self, cx: &mut Context<'_>, deadline: tokio::time::Instant) -> Poll<()> {
         let clock = self.clock.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if deadline < clock.deadline() {
-            clock.as_mut().reset(deadline);
-        }
-        loop {
-            ready!(std::future::Future::poll(clock.as_mut(), cx));
-            if tokio::time::Instant::now() >= deadline {
-                return Poll::Ready(());
-            }
-            clock.as_mut().reset(deadline);
-        }
+        poll_deadline(clock.as_mut(), deadline, cx)
     }
 
     /// Writes what there is of the request: the head, and the body's frames as they come,

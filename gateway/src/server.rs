@@ -404,21 +404,16 @@ async fn run(
     let added = phases::upstream_request(ctx, &api, backend, &mut request, query, &values, fields)?;
     let upstream = request;
     if ctx.debug.is_some() {
-        let (lines, n) = added.lines(ctx);
-        let headers = lines[..n]
-            .iter()
-            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned()))
-            .chain(
-                upstream
-                    .headers()
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())),
-            )
-            .collect();
+        // What the backend gets: the map's fields and the gateway's own.
+        let mut sent = upstream.headers().clone();
+        added.insert_into(ctx, &mut sent);
         let trace = domain::debug::UpstreamTrace {
             method: upstream.method().to_string(),
             url: upstream.uri().to_string(),
-            headers,
+            headers: sent
+                .iter()
+                .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect(),
             body_bytes: hyper::body::Body::size_hint(upstream.body()).exact(),
         };
         if let Some(notes) = ctx.debug.as_mut() {

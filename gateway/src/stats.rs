@@ -179,11 +179,11 @@ impl StatsCollector {
             .clone()
     }
 
-    /// Counts the sample's backend call, and (`series`) the sample itself when no slot
-    /// took it.
-    fn record_in_maps(&self, minute: i64, sample: &Sample<'_>, series: bool) {
+    /// Counts the sample's backend call, and the sample itself when no API was routed for
+    /// it (`unrouted`).
+    fn record_in_maps(&self, minute: i64, sample: &Sample<'_>, unrouted: bool) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if series {
+        if unrouted {
             let versions = state.series.entry((minute, sample.group_id, sample.api_id, sample.env)).or_default();
             let index = match versions.iter().position(|(version, _)| &**version == sample.version) {
                 Some(index) => index,

@@ -236,16 +236,8 @@ async fn read_head<R: AsyncRead + Unpin>(
     // The idle clock until a byte of the next head arrives; the head clock from then on (and
     // from the start, for a connection's first request).
     let mut on_head_clock = first || !side.buf.is_empty();
+    // One timer for both clocks, moved only to an earlier deadline (`super::poll_deadline`).
     let mut deadline = now + if on_head_clock { settings.timeouts.head } else { settings.timeouts.idle };
-    // The timer is moved only to an earlier deadline: one set for an earlier request fires
-    // early, is found early, and is set again (below). Keep-alive requests, whose deadlines
-    // only move later, touch the timer wheel once per timeout rather than twice per request.
-    let arm = |clock: Pin<&mut tokio::time::Sleep>, deadline: tokio::time::Instant| {
-        if deadline < clock.deadline() {
-            clock.reset(deadline);
-        }
-    };
-    arm(clock.as_mut(), deadline);
     loop {
         if !side.buf.is_empty() {
             if let Some(head) = parse_head(&mut side.buf)? {
@@ -260,7 +252,6 @@ async fn read_head<R: AsyncRead + Unpin>(
             if !on_head_clock {
                 on_head_clock = true;
                 deadline = tokio::time::Instant::now() + settings.timeouts.head;
-                arm(clock.as_mut(), deadline);
             }
         }
         let idle = side.buf.is_empty();
@@ -272,14 +263,7 @@ async fn read_head<R: AsyncRead + Unpin>(
                 Ok(0) | Err(_) => return Ok(None),
                 Ok(_) => {}
             },
-            () = clock.as_mut() => {
-                // Set for an earlier deadline: set again for this one.
-                if tokio::time::Instant::now() < deadline {
-                    clock.as_mut().reset(deadline);
-                    continue;
-                }
-                return Ok(None);
-            }
+            () = std::future::poll_fn(|cx| super::poll_deadline(clock.as_mut(), deadline, cx)) => return Ok(None),
             () = closing.cancelled(), if idle => return Ok(None),
         }
     }

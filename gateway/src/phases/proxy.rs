@@ -77,6 +77,7 @@ pub async fn proxy(
         ctx.upstream_status = None;
         let in_flight = peer.start();
         let (lines, n) = added.lines(ctx);
+        // The deadline is `Upstream::send_as`'s to set (it waits for a connection first).
         let exchange = crate::h1::Exchange { form, added: &lines[..n], deadline: None };
         let sent = upstream.send_as(peer.dest(), request, deadline, exchange).await;
         drop(in_flight);
