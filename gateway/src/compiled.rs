@@ -1,7 +1,15 @@
 //! An API compiled for serving: its route, its parameters, and the backend it goes to, with
 //! every header name and value parsed once here instead of on each request.
+//!
+//! What a request reads of its API is in one allocation, the `Arc<CompiledApi>`: names are
+//! [`Name`]s (inline), the parameters, path parameters and backend path parts are inline
+//! arrays for the usual few, and the HTTP backend is not boxed. With 10,000 APIs live the
+//! APIs cannot all stay in the cache, and each further allocation a request reads would be a
+//! miss of its own (`bench/results/scale.md`); what is left outside are the shared
+//! [`Balancer`] and [`Origin`] and the traffic counters' slots.
 
 use crate::balancer::Balancer;
+use crate::name::Name;
 use crate::peer::Origin;
 use bytes::Bytes;
 use domain::api::ValidApi;
@@ -9,6 +17,7 @@ use domain::api::{AuthType, ConstantLocation, Constraints, ParamLocation, ParamT
 use domain::path::Segment;
 use domain::{BackendAddress, Targets};
 use http::{HeaderName, HeaderValue, Method, StatusCode};
+use smallvec::SmallVec;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,7 +42,7 @@ pub enum Target {
 #[derive(Debug, Clone)]
 pub struct Param {
     /// Name where it travels (headers lower-case).
-    pub name: String,
+    pub name: Name,
     /// Where it travels.
     pub location: ParamLocation,
     /// Its type.
@@ -50,9 +59,9 @@ pub struct Param {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathPart {
     /// Copied as is.
-    Literal(String),
+    Literal(Name),
     /// The value of this parameter (frontend name or mapping target), percent-encoded.
-    Param(String),
+    Param(Name),
 }
 
 /// A frontend parameter sent under another name or location.
@@ -76,7 +85,7 @@ pub struct HttpBackend {
     /// The targets, their health and pools, and the turn order.
     pub targets: Arc<Balancer>,
     /// Backend path template.
-    pub path: Vec<PathPart>,
+    pub path: SmallVec<[PathPart; 4]>,
     /// Backend method; the request's when `None`.
     pub method: Option<Method>,
     /// Time allowed for the backend's response head.
@@ -126,12 +135,14 @@ pub struct MockResponse {
 }
 
 /// What serves the API.
+// Large by design: the HTTP backend is kept in the API's own allocation (see the top).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Backend {
     /// A fixed response.
     Mock(MockResponse),
-    /// An HTTP backend.
-    Http(Box<HttpBackend>),
+    /// An HTTP backend, inline: a request reads it from the API's own allocation.
+    Http(HttpBackend),
     /// Nothing can serve it; 503 with this reason.
     Unavailable(String),
     /// Off-line here; 404 with this reason.
@@ -145,15 +156,15 @@ pub enum Backend {
 pub struct CompiledApi {
     /// Stable id.
     pub id: i32,
-    /// Name, for logs and traces (shared with the access log's lines).
-    pub name: std::sync::Arc<str>,
+    /// Name, for logs and traces (copied into the access log's lines).
+    pub name: Name,
     /// Frontend method; `None` matches any.
     pub method: Option<Method>,
     /// The frontend path template as written.
     pub path: String,
     segments: Vec<Segment>,
     /// Names of the path parameters, in order.
-    pub path_params: Vec<String>,
+    pub path_params: SmallVec<[Name; 2]>,
     /// Who may call it.
     pub auth: AuthType,
     /// An app's API takes an AppCode from the `AppCode` query parameter too.
@@ -165,7 +176,7 @@ pub struct CompiledApi {
     /// A WebSocket API: its idle timeout.
     pub websocket: Option<std::time::Duration>,
     /// Declared parameters.
-    pub params: Vec<Param>,
+    pub params: SmallVec<[Param; 2]>,
     /// The backend.
     pub backend: Backend,
     /// Its request counters, found on its first request.
@@ -196,7 +207,7 @@ impl CompiledApi {
             .params
             .iter()
             .map(|p| Param {
-                name: p.name.clone(),
+                name: Name::from(&p.name),
                 location: p.location,
                 kind: p.kind,
                 required: p.required || p.location == ParamLocation::Path,
@@ -237,8 +248,8 @@ impl CompiledApi {
                     .segments()
                     .iter()
                     .map(|s| match s {
-                        Segment::Literal(l) => PathPart::Literal(l.clone()),
-                        Segment::Param(p) => PathPart::Param(p.clone()),
+                        Segment::Literal(l) => PathPart::Literal(Name::from(l)),
+                        Segment::Param(p) => PathPart::Param(Name::from(p)),
                     })
                     .collect();
                 let method = match spec.backend_method() {
@@ -263,7 +274,7 @@ impl CompiledApi {
                 }
                 let targets = Balancer::intern(&targets)?;
                 let (address, origin) = targets.first();
-                Backend::Http(Box::new(HttpBackend {
+                Backend::Http(HttpBackend {
                     address: address.clone(),
                     origin: origin.clone(),
                     targets,
@@ -281,7 +292,7 @@ impl CompiledApi {
                     constant_path,
                     constant_fields,
                     system,
-                }))
+                })
             }
         };
         Ok(CompiledApi {
@@ -289,7 +300,7 @@ impl CompiledApi {
             name: spec.name.as_str().into(),
             method,
             path: template.as_str().to_owned(),
-            path_params: template.params().map(str::to_owned).collect(),
+            path_params: template.params().map(Name::from).collect(),
             segments: template.segments().to_vec(),
             auth: spec.auth,
             appcode_in_query: spec.auth == AuthType::App

@@ -27,6 +27,7 @@
 //! - [`guard`]: the optional SSRF guard: address ranges backends may not resolve to.
 //! - [`listener`]: the accept loop every listener shares: connection cap, TLS handshake and
 //!   ALPN, head and idle clocks, graceful shutdown.
+//! - [`name`]: [`name::Name`], a short string kept inline (API, parameter and path names).
 //! - [`metrics`]: request counters and latency histograms in Prometheus' text format.
 //! - [`nonce`]: the `X-Ca-Nonce` values seen recently (replay protection), bounded.
 //! - [`shared`]: nonces, debug tokens and throttling counters: in memory, or on Redis so
@@ -65,6 +66,7 @@ pub mod guard;
 pub mod h1;
 pub mod listener;
 pub mod metrics;
+pub mod name;
 pub mod nonce;
 pub mod path;
 pub mod peer;

@@ -7,6 +7,7 @@
 //! when traffic spreads over all of them (`bench/results/scale.md`). Here a segment costs one
 //! hash probe, and the nodes live in one array.
 
+use crate::name::Name;
 use domain::path::Segment;
 use rustc_hash::FxHashMap;
 
@@ -26,61 +27,12 @@ pub struct Router {
     nodes: Vec<Node>,
 }
 
-/// A literal segment as a map key. Short ones (most) are stored inline, so comparing a
-/// request's segment with the key reads no memory beyond the map's own bucket.
-#[derive(Debug, Clone)]
-enum Key {
-    Inline { len: u8, bytes: [u8; 22] },
-    Heap(Box<str>),
-}
-
-impl Key {
-    fn as_str(&self) -> &str {
-        match self {
-            Key::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
-            Key::Heap(text) => text,
-        }
-    }
-}
-
-impl From<&str> for Key {
-    fn from(text: &str) -> Key {
-        let mut bytes = [0u8; 22];
-        match u8::try_from(text.len()) {
-            Ok(len) if text.len() <= bytes.len() => {
-                bytes[..text.len()].copy_from_slice(text.as_bytes());
-                Key::Inline { len, bytes }
-            }
-            _ => Key::Heap(text.into()),
-        }
-    }
-}
-
-impl PartialEq for Key {
-    fn eq(&self, other: &Key) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for Key {}
-
-/// Hashes as the `str` it holds, so the map can be searched with a `&str`.
-impl std::hash::Hash for Key {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::borrow::Borrow<str> for Key {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 struct Node {
     /// Keyed by configured literals only, so a fast non-keyed hash is safe here.
-    literals: FxHashMap<Key, u32>,
+    /// Keys are [`Name`]s: short ones (most) are inline, so comparing a request's segment with
+    /// the key reads no memory beyond the map's own bucket.
+    literals: FxHashMap<Name, u32>,
     param: Option<u32>,
     route: Option<usize>,
 }
@@ -120,7 +72,7 @@ impl Router {
                     let index = u32::try_from(next).expect("fewer than 4 billion route segments");
                     match segment {
                         Segment::Literal(_) => {
-                            self.nodes[node].literals.insert(Key::from(canonical.as_str()), index);
+                            self.nodes[node].literals.insert(Name::from(canonical), index);
                         }
                         Segment::Param(_) => self.nodes[node].param = Some(index),
                     }

@@ -347,7 +347,7 @@ async fn run(
         ctx.origin = request.headers().get(http::header::ORIGIN).cloned();
     }
     if let Some(notes) = ctx.debug.as_mut() {
-        notes.path_params = path_params.clone();
+        notes.path_params = path_params.iter().map(|(name, value)| (name.to_string(), value.clone())).collect();
     }
 
     ctx.phase = Phase::Mock;
@@ -385,7 +385,8 @@ async fn run(
     ctx.phase = Phase::Validate;
     let values = phases::validate(&api, &path_params, &query, request.headers(), body.fields())?;
     if let Some(notes) = ctx.debug.as_mut() {
-        notes.values = values.declared.iter().map(|(l, n, v)| (l.as_str().to_owned(), n.clone(), v.clone())).collect();
+        notes.values =
+            values.declared.iter().map(|(l, n, v)| (l.as_str().to_owned(), n.to_string(), v.clone())).collect();
     }
 
     let backend = match backend {

@@ -8,6 +8,7 @@
 
 use crate::apps::AppTable;
 use crate::compiled::CompiledApi;
+use crate::name::Name;
 use crate::router::Router;
 use crate::Environment;
 use arc_swap::ArcSwap;
@@ -23,15 +24,19 @@ pub struct LiveDeployment {
     /// The same as an `X-Ca-Version` value (`None` if the label cannot be one).
     pub version_header: Option<http::HeaderValue>,
     router: Router,
-    /// APIs per router entry: one path shape may carry several methods.
-    routes: Vec<Vec<Arc<CompiledApi>>>,
+    /// APIs per router entry: one path shape may carry several methods; the usual one is
+    /// held inline (no allocation of its own to read per request).
+    routes: Vec<Routed>,
 }
+
+/// The APIs of one path shape.
+type Routed = smallvec::SmallVec<[Arc<CompiledApi>; 1]>;
 
 /// The outcome of matching a request against a deployment.
 #[derive(Debug)]
 pub enum RouteMatch<'a> {
     /// This API, with its path parameters by name (percent-decoded).
-    Found(&'a Arc<CompiledApi>, Vec<(String, String)>),
+    Found(&'a Arc<CompiledApi>, Vec<(Name, String)>),
     /// A path matches but not with this method; these methods would.
     MethodNotAllowed(Vec<String>),
     /// No API has this path.
@@ -43,11 +48,11 @@ impl LiveDeployment {
     /// share one router entry (parameters are matched by position).
     pub fn new(version: impl Into<String>, apis: Vec<CompiledApi>) -> Result<LiveDeployment, String> {
         let mut router = Router::new();
-        let mut routes: Vec<Vec<Arc<CompiledApi>>> = Vec::new();
+        let mut routes: Vec<Routed> = Vec::new();
         for api in apis {
             let index = match router.insert(api.segments(), routes.len()) {
                 Ok(()) => {
-                    routes.push(Vec::new());
+                    routes.push(Routed::new());
                     routes.len() - 1
                 }
                 Err(same_shape) => same_shape,
@@ -71,7 +76,7 @@ impl LiveDeployment {
 
     /// How many APIs it serves.
     pub fn api_count(&self) -> usize {
-        self.routes.iter().map(Vec::len).sum()
+        self.routes.iter().map(|apis| apis.len()).sum()
     }
 
     /// Matches a method and path. An API with its exact method wins over one with `ANY`.
@@ -383,7 +388,7 @@ mod tests {
         match live.route(&Method::GET, "/pets/42%20x") {
             RouteMatch::Found(api, params) => {
                 assert_eq!(api.id, 1);
-                assert_eq!(params, [("petId".to_owned(), "42 x".to_owned())]);
+                assert_eq!(params, [("petId".into(), "42 x".to_owned())]);
             }
             other => panic!("{other:?}"),
         }

@@ -66,7 +66,7 @@ pub fn upstream_request(
             .declared
             .iter()
             .filter(|(l, _, _)| *l == ParamLocation::Query)
-            .map(|(_, n, v)| (n.clone(), v.clone()))
+            .map(|(_, n, v)| (n.to_string(), v.clone()))
             .collect(),
     };
     out_query.retain(|(k, _)| !mapped_from(ParamLocation::Query, k));
@@ -529,7 +529,7 @@ mod properties {
             }
             let ctx = RequestContext::new(Method::GET, "/x", &headers, &IpAddr::V4(Ipv4Addr::LOCALHOST).into());
             let query = vec![("q".to_owned(), q)];
-            let path = vec![("id".to_owned(), id.clone())];
+            let path = vec![("id".into(), id.clone())];
             let values = validate(&api, &path, &query, &headers, None).expect("no constraints");
             let mut request = Request::new(body::full(""));
             *request.headers_mut() = headers;

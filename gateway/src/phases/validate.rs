@@ -4,6 +4,7 @@
 
 use crate::compiled::{CompiledApi, Param};
 use crate::fields::Fields;
+use crate::name::Name;
 use crate::GatewayError;
 use domain::api::ParamLocation;
 use http::HeaderMap;
@@ -12,7 +13,7 @@ use http::HeaderMap;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Values {
     /// `(location, name, value)` of every declared parameter that has a value.
-    pub declared: Vec<(ParamLocation, String, String)>,
+    pub declared: Vec<(ParamLocation, Name, String)>,
 }
 
 impl Values {
@@ -36,14 +37,14 @@ fn check(param: &Param, value: &str) -> Result<(), GatewayError> {
 /// them, so its body was read) form and JSON body fields.
 pub fn validate(
     api: &CompiledApi,
-    path_params: &[(String, String)],
+    path_params: &[(Name, String)],
     query: &[(String, String)],
     headers: &HeaderMap,
     fields: Option<&Fields>,
 ) -> Result<Values, GatewayError> {
     let mut values = Values::default();
     for (name, value) in path_params {
-        if let Some(param) = api.params.iter().find(|p| p.location == ParamLocation::Path && &p.name == name) {
+        if let Some(param) = api.params.iter().find(|p| p.location == ParamLocation::Path && p.name == *name) {
             check(param, value)?;
         }
         values.declared.push((ParamLocation::Path, name.clone(), value.clone()));
@@ -113,7 +114,7 @@ mod tests {
             ]}}));
         let mut headers = HeaderMap::new();
         headers.insert("x-tenant", HeaderValue::from_static("acme"));
-        let path = vec![("id".to_owned(), "7".to_owned())];
+        let path = vec![("id".into(), "7".to_owned())];
         let values = validate(&api, &path, &[], &headers, None).expect("valid");
         assert!(values.declared.contains(&(ParamLocation::Query, "limit".into(), "10".into())));
         let bad_limit = validate(&api, &path, &[("limit".into(), "500".into())], &headers, None).expect_err("max");

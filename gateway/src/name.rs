@@ -1,0 +1,207 @@
+//! [`Name`]: a short string kept inline where it is stored (an API's name, its parameters'
+//! names, its backend path's literals, a router key, a version label), on the heap only when
+//! longer than [`Name::INLINE`] bytes.
+//!
+//! Why: a request reads a dozen such names of the API it routed to. As `String`s each is an
+//! allocation of its own, so with 10,000 APIs live each is a cache miss of its own
+//! (`bench/results/scale.md`); inline, a name is in the cache line of the struct holding it,
+//! and cloning one copies 24 bytes with no allocation.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::ops::Deref;
+
+/// A string of at most [`Name::INLINE`] bytes inline, a longer one boxed. Compares, hashes
+/// and prints as the `str` it holds.
+#[derive(Clone)]
+pub struct Name(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; Name::INLINE] },
+    Heap(Box<str>),
+}
+
+impl Name {
+    /// The longest name kept inline (the value makes a `Name` 24 bytes).
+    pub const INLINE: usize = 22;
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Only `From<&str>` writes `bytes`, with a whole `str` of `len` bytes: the slice
+            // is that `str`, so the conversion cannot fail.
+            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            Repr::Heap(text) => text,
+        }
+    }
+
+    /// Whether the text lives inline (no allocation of its own).
+    pub fn is_inline(&self) -> bool {
+        matches!(self.0, Repr::Inline { .. })
+    }
+}
+
+impl Default for Name {
+    fn default() -> Name {
+        Name(Repr::Inline { len: 0, bytes: [0; Name::INLINE] })
+    }
+}
+
+impl From<&str> for Name {
+    fn from(text: &str) -> Name {
+        match u8::try_from(text.len()) {
+            Ok(len) if text.len() <= Name::INLINE => {
+                let mut bytes = [0u8; Name::INLINE];
+                bytes[..text.len()].copy_from_slice(text.as_bytes());
+                Name(Repr::Inline { len, bytes })
+            }
+            _ => Name(Repr::Heap(text.into())),
+        }
+    }
+}
+
+impl From<&String> for Name {
+    fn from(text: &String) -> Name {
+        Name::from(text.as_str())
+    }
+}
+
+impl From<String> for Name {
+    fn from(text: String) -> Name {
+        match text.len() <= Name::INLINE {
+            true => Name::from(text.as_str()),
+            false => Name(Repr::Heap(text.into_boxed_str())),
+        }
+    }
+}
+
+impl From<&Name> for String {
+    fn from(name: &Name) -> String {
+        name.as_str().to_owned()
+    }
+}
+
+impl Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Name {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Name> for String {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Name> for str {
+    fn eq(&self, other: &Name) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Name) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Name) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+/// Hashes as the `str` it holds, so a map keyed by names can be searched with a `&str`.
+impl std::hash::Hash for Name {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn a_name_is_the_text_it_was_made_from_inline_up_to_the_limit() {
+        assert_eq!(std::mem::size_of::<Name>(), 24);
+        let longest = "x".repeat(Name::INLINE);
+        let longer = "y".repeat(Name::INLINE + 1);
+        for (text, inline) in
+            [("", true), ("id", true), ("é-ünïcode", true), (longest.as_str(), true), (longer.as_str(), false)]
+        {
+            for name in [Name::from(text), Name::from(text.to_owned())] {
+                assert_eq!(name.as_str(), text);
+                assert_eq!(name.is_inline(), inline, "{text:?}");
+                assert_eq!(name.clone(), name);
+                assert_eq!(format!("{name}"), text);
+                assert_eq!(format!("{name:?}"), format!("{text:?}"));
+            }
+        }
+        assert_eq!(Name::default().as_str(), "");
+        assert_ne!(Name::from("a"), Name::from("b"));
+        assert!(Name::from("a") < Name::from("b"));
+    }
+
+    #[test]
+    fn a_map_keyed_by_names_is_searched_with_a_str() {
+        let long = "a-literal-segment-longer-than-twenty-two-bytes";
+        let map: HashMap<Name, u32> = [(Name::from("pets"), 1), (Name::from(long), 2)].into_iter().collect();
+        assert_eq!(map.get("pets"), Some(&1));
+        assert_eq!(map.get(long), Some(&2));
+        assert_eq!(map.get("pet"), None);
+    }
+}
