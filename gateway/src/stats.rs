@@ -55,7 +55,8 @@ pub struct Series {
     env: Environment,
     /// Inline for the usual label: comparing it with a sample's reads no other allocation.
     version: crate::name::Name,
-    minutes: Mutex<Vec<(i64, Entry<Counts>)>>,
+    /// Inline for the usual one or two minutes, in the series' own allocation.
+    minutes: Mutex<smallvec::SmallVec<[(i64, Entry<Counts>); 2]>>,
 }
 
 impl Series {
