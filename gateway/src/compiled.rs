@@ -339,4 +339,54 @@ mod tests {
         assert_eq!(a.host_header, "10.0.0.1:8080");
         assert!(Origin::intern(false, "bad host:80").is_err());
     }
+
+    fn http_api(path: &str, backend_path: &str, params: serde_json::Value) -> CompiledApi {
+        let spec: domain::api::ApiSpec = serde_json::from_value(serde_json::json!({
+            "name": "items-by-id",
+            "request": {"method": "GET", "path": path, "params": params},
+            "backend": {"type": "http", "http": {"path": backend_path}},
+        }))
+        .expect("spec");
+        let target = Target::Http(domain::Targets::parse("http://10.0.0.1:8080").expect("address"));
+        CompiledApi::compile(1, &spec.validate().expect("valid"), target).expect("compile")
+    }
+
+    /// What a request reads of a usual API (a name, a path parameter or two, a backend path
+    /// of a few segments) is in the API's own allocation: nothing spilled to the heap.
+    #[test]
+    fn a_usual_apis_request_data_is_all_in_its_own_allocation() {
+        let api = http_api(
+            "/items/{group}/{id}",
+            "/v1/items/{group}/{id}",
+            serde_json::json!([{"name": "id", "in": "path", "type": "int"}, {"name": "group", "in": "path"}]),
+        );
+        assert!(api.name.is_inline());
+        assert_eq!(api.path_params.as_slice(), [Name::from("group"), Name::from("id")]);
+        assert!(!api.path_params.spilled() && api.path_params.iter().all(Name::is_inline));
+        assert!(!api.params.spilled() && api.params.iter().all(|p| p.name.is_inline()));
+        let Backend::Http(backend) = &api.backend else { panic!("http") };
+        assert!(!backend.path.spilled(), "{:?}", backend.path);
+        assert_eq!(backend.path.len(), 4);
+        assert!(backend.path.iter().all(|part| match part {
+            PathPart::Literal(name) | PathPart::Param(name) => name.is_inline(),
+        }));
+    }
+
+    /// An API past the usual sizes still compiles whole: its longer lists and names simply
+    /// spill to the heap.
+    #[test]
+    fn a_larger_api_spills_and_keeps_every_part() {
+        let long = "a-segment-longer-than-twenty-two-bytes";
+        let api = http_api(
+            &format!("/{long}/{{a}}/{{b}}/{{c}}"),
+            &format!("/{long}/x/y/{{a}}/{{b}}/{{c}}"),
+            serde_json::json!([{"name": "a", "in": "path"}, {"name": "b", "in": "path"}, {"name": "c", "in": "path"}]),
+        );
+        assert!(api.path_params.spilled() && api.params.spilled());
+        assert_eq!(api.path_params.as_slice(), [Name::from("a"), Name::from("b"), Name::from("c")]);
+        let Backend::Http(backend) = &api.backend else { panic!("http") };
+        assert!(backend.path.spilled());
+        assert_eq!(backend.path[0], PathPart::Literal(Name::from(long)));
+        assert_eq!(backend.path.len(), 6);
+    }
 }

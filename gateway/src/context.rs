@@ -5,6 +5,7 @@
 use crate::apps::AppCredential;
 use crate::compiled::CompiledApi;
 pub use crate::h1::Present;
+use crate::name::Name;
 pub use crate::request_id::RequestId;
 use crate::snapshot::CompiledGroup;
 use crate::Environment;
@@ -159,10 +160,10 @@ pub struct RequestContext {
     pub started: Instant,
     /// The request's method.
     pub method: Method,
-    /// The request's path (no query).
-    pub path: String,
-    /// The host the caller addressed, lower-case, without port.
-    pub host: String,
+    /// The request's path (no query); inline when short, as most are.
+    pub path: Name,
+    /// The host the caller addressed, lower-case, without port; inline when short.
+    pub host: Name,
     /// Whether the caller came over TLS (the HTTPS listener).
     pub tls: bool,
     /// Whether the caller's side takes a backend's fields as lines ([`Peer::raw_heads`]).
@@ -226,7 +227,7 @@ impl RequestContext {
             request_id: RequestId::next(),
             started: Instant::now(),
             method,
-            path: path.to_owned(),
+            path: Name::from(path),
             host: host_of(headers),
             tls: peer.tls,
             raw_heads: peer.raw_heads,
@@ -259,7 +260,7 @@ impl RequestContext {
 }
 
 /// The host a request addresses, lower-case and without port.
-fn host_of(headers: &HeaderMap) -> String {
+fn host_of(headers: &HeaderMap) -> Name {
     let raw = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     let without_port = if let Some(bracketed) = raw.strip_prefix('[') {
         bracketed.split(']').next().unwrap_or(bracketed)
@@ -270,7 +271,7 @@ fn host_of(headers: &HeaderMap) -> String {
             _ => raw,
         }
     };
-    without_port.to_ascii_lowercase()
+    Name::ascii_lowercase(without_port)
 }
 
 #[cfg(test)]

@@ -36,6 +36,17 @@ impl Name {
         }
     }
 
+    /// `text` with ASCII letters in lower case (a host name as compared).
+    pub fn ascii_lowercase(text: &str) -> Name {
+        match Name::from(text) {
+            Name(Repr::Inline { len, mut bytes }) => {
+                bytes.make_ascii_lowercase();
+                Name(Repr::Inline { len, bytes })
+            }
+            Name(Repr::Heap(_)) => Name::from(text.to_ascii_lowercase()),
+        }
+    }
+
     /// Whether the text lives inline (no allocation of its own).
     pub fn is_inline(&self) -> bool {
         matches!(self.0, Repr::Inline { .. })
@@ -192,6 +203,10 @@ mod tests {
             }
         }
         assert_eq!(Name::default().as_str(), "");
+        assert_eq!(Name::ascii_lowercase("Large.LocalHost"), "large.localhost");
+        let shout = "A-HOST-NAME-LONGER-THAN-TWENTY-TWO-BYTES.EXAMPLE";
+        assert_eq!(Name::ascii_lowercase(shout), shout.to_ascii_lowercase().as_str());
+        assert_eq!(Name::ascii_lowercase("ÉCOLE.fr"), "École.fr");
         assert_ne!(Name::from("a"), Name::from("b"));
         assert!(Name::from("a") < Name::from("b"));
     }

@@ -21,6 +21,9 @@ fn canonical_literal(literal: &str) -> String {
     }
 }
 
+/// A matched path's parameter segments, in order: on the stack for the usual few.
+pub type Params<'p> = smallvec::SmallVec<[&'p str; 4]>;
+
 /// Routes path templates (as [`Segment`]s) to values of type `usize`.
 #[derive(Debug, Clone)]
 pub struct Router {
@@ -91,12 +94,12 @@ impl Router {
 
     /// The value routed for `path` (which starts with `/`), with the parameter segments as
     /// they appear in the path (not decoded), in order.
-    pub fn at<'p>(&self, path: &'p str, params: &mut Vec<&'p str>) -> Option<usize> {
+    pub fn at<'p>(&self, path: &'p str, params: &mut Params<'p>) -> Option<usize> {
         let rest = path.strip_prefix('/')?;
         self.find(0, (!rest.is_empty()).then_some(rest), params)
     }
 
-    fn find<'p>(&self, node: usize, rest: Option<&'p str>, params: &mut Vec<&'p str>) -> Option<usize> {
+    fn find<'p>(&self, node: usize, rest: Option<&'p str>, params: &mut Params<'p>) -> Option<usize> {
         let here = &self.nodes[node];
         let Some(rest) = rest else { return here.route };
         // A byte search: `str::split_once` with a `char` costs more on short segments.
@@ -138,8 +141,8 @@ mod tests {
     }
 
     fn at<'p>(router: &Router, path: &'p str) -> Option<(usize, Vec<&'p str>)> {
-        let mut params = Vec::new();
-        router.at(path, &mut params).map(|found| (found, params))
+        let mut params = Params::new();
+        router.at(path, &mut params).map(|found| (found, params.to_vec()))
     }
 
     #[test]
@@ -232,8 +235,9 @@ mod properties {
             }
             for path in paths {
                 let text = format!("/{}", path.join("/"));
-                let mut params = Vec::new();
+                let mut params = Params::new();
                 let found = router.at(&text, &mut params);
+                let params = params.to_vec();
                 // "/" is the template without segments; "/a" has one, "/a/" two (the last empty).
                 let segments: Vec<&str> = if text == "/" { Vec::new() } else { path.clone() };
                 prop_assert_eq!(found, naive(&kept, &segments), "path {}", text);

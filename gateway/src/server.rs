@@ -320,7 +320,7 @@ async fn run(
     check_head(&request, shared.limits)?;
     // One spelling per path before anything compares it (routing, signatures).
     if let std::borrow::Cow::Owned(canonical) = crate::path::normalize(&ctx.path).map_err(GatewayError::InvalidPath)? {
-        ctx.path = canonical;
+        ctx.path = canonical.into();
     }
     let deployment = phases::resolve(ctx, snapshot, request.headers())?;
 

@@ -81,7 +81,7 @@ impl LiveDeployment {
 
     /// Matches a method and path. An API with its exact method wins over one with `ANY`.
     pub fn route(&self, method: &Method, path: &str) -> RouteMatch<'_> {
-        let mut values = Vec::new();
+        let mut values = crate::router::Params::new();
         let Some(found) = self.router.at(path, &mut values) else { return RouteMatch::NotFound };
         let apis = &self.routes[found];
         let api = apis

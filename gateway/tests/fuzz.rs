@@ -88,7 +88,7 @@ fn run(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8], nonces: &No
     let peer = Peer::from(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let mut ctx = RequestContext::new(method.clone(), uri.path(), headers, &peer);
     let canonical = gateway::path::normalize(&ctx.path).ok()?.into_owned();
-    ctx.path = canonical;
+    ctx.path = canonical.into();
     let snapshot = snapshot();
     let Ok(deployment) = phases::resolve(&mut ctx, snapshot, headers) else {
         return Some(Outcome { api: None, passed: false });

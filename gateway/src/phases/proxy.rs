@@ -246,7 +246,7 @@ pub async fn function(
     let text = String::from_utf8_lossy(&body).into_owned();
     // `req.json` is parsed from `body` in the sandbox, and only if the function reads it.
     let argument = serde_json::json!({
-        "method": ctx.method.as_str(), "path": ctx.path, "params": params, "query": query_object,
+        "method": ctx.method.as_str(), "path": ctx.path.as_str(), "params": params, "query": query_object,
         "headers": headers, "body": text,
     });
     if let Some(notes) = ctx.debug.as_mut() {
