@@ -50,9 +50,21 @@ pub struct Param {
     /// Whether it must be present.
     pub required: bool,
     /// Used when absent.
-    pub default: Option<String>,
-    /// Allowed values.
-    pub constraints: Constraints,
+    pub default: Option<Box<str>>,
+    /// Allowed values, when any are set (boxed: most parameters have none, and a request
+    /// reads the parameter's other fields from the API's own allocation).
+    pub constraints: Option<Box<Constraints>>,
+}
+
+impl Param {
+    /// Checks a value against the parameter's type and constraints.
+    pub fn check_value(&self, value: &str) -> Result<(), String> {
+        self.kind.check_value(value)?;
+        match &self.constraints {
+            Some(constraints) => constraints.check_value(self.kind, value),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Part of a backend path.
@@ -94,6 +106,14 @@ pub struct HttpBackend {
     /// 502/503/504 (the API's `backend.http.retry_non_idempotent`): its body is then read
     /// before the first attempt, so it can be sent again.
     pub retry_any_method: bool,
+    /// Mapping, constants and system parameters, when the API has any (boxed: most have
+    /// none, and the rest of the backend is read from the API's own allocation).
+    pub shaping: Option<Box<Shaping>>,
+}
+
+/// What an API adds to or moves in its backend request besides the path.
+#[derive(Debug, Clone, Default)]
+pub struct Shaping {
     /// Renames and moves.
     pub mapping: Vec<Mapping>,
     /// Fixed headers.
@@ -109,7 +129,60 @@ pub struct HttpBackend {
     pub system: Vec<(SystemParam, HeaderName)>,
 }
 
+impl Shaping {
+    fn is_empty(&self) -> bool {
+        self.mapping.is_empty()
+            && self.constant_headers.is_empty()
+            && self.constant_query.is_empty()
+            && self.constant_path.is_empty()
+            && self.constant_fields.is_empty()
+            && self.system.is_empty()
+    }
+}
+
 impl HttpBackend {
+    fn shaping(&self) -> &Shaping {
+        static NONE: Shaping = Shaping {
+            mapping: Vec::new(),
+            constant_headers: Vec::new(),
+            constant_query: Vec::new(),
+            constant_path: Vec::new(),
+            constant_fields: Vec::new(),
+            system: Vec::new(),
+        };
+        self.shaping.as_deref().unwrap_or(&NONE)
+    }
+
+    /// Renames and moves.
+    pub fn mapping(&self) -> &[Mapping] {
+        &self.shaping().mapping
+    }
+
+    /// Fixed headers.
+    pub fn constant_headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.shaping().constant_headers
+    }
+
+    /// Fixed query parameters (a caller's own of the same name is dropped).
+    pub fn constant_query(&self) -> &[(String, String)] {
+        &self.shaping().constant_query
+    }
+
+    /// Fixed values of `{name}` segments of the backend path.
+    pub fn constant_path(&self) -> &[(String, String)] {
+        &self.shaping().constant_path
+    }
+
+    /// Fixed body fields (form fields, or string fields of a JSON object).
+    pub fn constant_fields(&self) -> &[(String, String)] {
+        &self.shaping().constant_fields
+    }
+
+    /// Gateway values as headers.
+    pub fn system(&self) -> &[(SystemParam, HeaderName)] {
+        &self.shaping().system
+    }
+
     /// Whether a failed attempt may go on to another target: retries are on (`retries`,
     /// the gateway's setting) and the backend has another target.
     pub fn resends(&self, retries: u32) -> bool {
@@ -211,8 +284,8 @@ impl CompiledApi {
                 location: p.location,
                 kind: p.kind,
                 required: p.required || p.location == ParamLocation::Path,
-                default: p.default.clone(),
-                constraints: p.constraints.clone(),
+                default: p.default.as_deref().map(Box::from),
+                constraints: (p.constraints != Constraints::default()).then(|| Box::new(p.constraints.clone())),
             })
             .collect();
         let backend = match target {
@@ -274,14 +347,7 @@ impl CompiledApi {
                 }
                 let targets = Balancer::intern(&targets)?;
                 let (address, origin) = targets.first();
-                Backend::Http(HttpBackend {
-                    address: address.clone(),
-                    origin: origin.clone(),
-                    targets,
-                    path,
-                    method,
-                    timeout: Duration::from_millis(http.timeout_ms.unwrap_or(domain::backend::DEFAULT_TIMEOUT_MS)),
-                    retry_any_method: http.retry_non_idempotent,
+                let shaping = Shaping {
                     mapping: http
                         .mapping
                         .iter()
@@ -292,6 +358,16 @@ impl CompiledApi {
                     constant_path,
                     constant_fields,
                     system,
+                };
+                Backend::Http(HttpBackend {
+                    address: address.clone(),
+                    origin: origin.clone(),
+                    targets,
+                    path,
+                    method,
+                    timeout: Duration::from_millis(http.timeout_ms.unwrap_or(domain::backend::DEFAULT_TIMEOUT_MS)),
+                    retry_any_method: http.retry_non_idempotent,
+                    shaping: (!shaping.is_empty()).then(|| Box::new(shaping)),
                 })
             }
         };
@@ -340,11 +416,16 @@ mod tests {
         assert!(Origin::intern(false, "bad host:80").is_err());
     }
 
-    fn http_api(path: &str, backend_path: &str, params: serde_json::Value) -> CompiledApi {
+    fn http_api(
+        path: &str,
+        backend_path: &str,
+        params: serde_json::Value,
+        constants: serde_json::Value,
+    ) -> CompiledApi {
         let spec: domain::api::ApiSpec = serde_json::from_value(serde_json::json!({
             "name": "items-by-id",
             "request": {"method": "GET", "path": path, "params": params},
-            "backend": {"type": "http", "http": {"path": backend_path}},
+            "backend": {"type": "http", "http": {"path": backend_path, "constants": constants}},
         }))
         .expect("spec");
         let target = Target::Http(domain::Targets::parse("http://10.0.0.1:8080").expect("address"));
@@ -359,14 +440,16 @@ mod tests {
             "/items/{group}/{id}",
             "/v1/items/{group}/{id}",
             serde_json::json!([{"name": "id", "in": "path", "type": "int"}, {"name": "group", "in": "path"}]),
+            serde_json::json!([]),
         );
         assert!(api.name.is_inline());
         assert_eq!(api.path_params.as_slice(), [Name::from("group"), Name::from("id")]);
         assert!(!api.path_params.spilled() && api.path_params.iter().all(Name::is_inline));
-        assert!(!api.params.spilled() && api.params.iter().all(|p| p.name.is_inline()));
+        assert!(!api.params.spilled() && api.params.iter().all(|p| p.name.is_inline() && p.constraints.is_none()));
         let Backend::Http(backend) = &api.backend else { panic!("http") };
         assert!(!backend.path.spilled(), "{:?}", backend.path);
         assert_eq!(backend.path.len(), 4);
+        assert!(backend.shaping.is_none());
         assert!(backend.path.iter().all(|part| match part {
             PathPart::Literal(name) | PathPart::Param(name) => name.is_inline(),
         }));
@@ -380,7 +463,11 @@ mod tests {
         let api = http_api(
             &format!("/{long}/{{a}}/{{b}}/{{c}}"),
             &format!("/{long}/x/y/{{a}}/{{b}}/{{c}}"),
-            serde_json::json!([{"name": "a", "in": "path"}, {"name": "b", "in": "path"}, {"name": "c", "in": "path"}]),
+            serde_json::json!([
+                {"name": "a", "in": "path", "type": "int", "constraints": {"max": 9}},
+                {"name": "b", "in": "path"}, {"name": "c", "in": "path"}
+            ]),
+            serde_json::json!([{"name": "source", "in": "query", "value": "gantry"}]),
         );
         assert!(api.path_params.spilled() && api.params.spilled());
         assert_eq!(api.path_params.as_slice(), [Name::from("a"), Name::from("b"), Name::from("c")]);
@@ -388,5 +475,10 @@ mod tests {
         assert!(backend.path.spilled());
         assert_eq!(backend.path[0], PathPart::Literal(Name::from(long)));
         assert_eq!(backend.path.len(), 6);
+        assert_eq!(backend.constant_query(), [("source".to_owned(), "gantry".to_owned())]);
+        assert!(backend.mapping().is_empty() && backend.constant_headers().is_empty());
+        assert!(api.params[0].check_value("9").is_ok());
+        assert!(api.params[0].check_value("10").is_err(), "the constraint is kept");
+        assert!(api.params[0].check_value("x").is_err(), "the type is checked");
     }
 }

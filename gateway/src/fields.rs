@@ -26,7 +26,7 @@ pub fn needed(api: &CompiledApi) -> bool {
     let body = |l: ParamLocation| matches!(l, ParamLocation::Form | ParamLocation::Body);
     api.params.iter().any(|p| body(p.location))
         || matches!(&api.backend, crate::compiled::Backend::Http(b)
-            if b.mapping.iter().any(|m| body(m.location)) || !b.constant_fields.is_empty())
+            if b.mapping().iter().any(|m| body(m.location)) || !b.constant_fields().is_empty())
 }
 
 /// Parses a body by its content type.

@@ -53,7 +53,7 @@ pub fn upstream_request(
         api.params.iter().any(|p| p.location == location && p.name.eq_ignore_ascii_case(name))
     };
     let mapped_from = |location: ParamLocation, name: &str| {
-        backend.mapping.iter().any(|m| {
+        backend.mapping().iter().any(|m| {
             api.params.iter().any(|p| p.location == location && p.name == m.param) && m.param.eq_ignore_ascii_case(name)
         })
     };
@@ -78,7 +78,7 @@ pub fn upstream_request(
     // Headers, the same way. Room for the gateway's own headers up front: one allocation
     // rather than a rehash for each.
     let mut headers = std::mem::take(request.headers_mut());
-    headers.reserve(ADDED_HEADERS + backend.system.len() + backend.constant_headers.len());
+    headers.reserve(ADDED_HEADERS + backend.system().len() + backend.constant_headers().len());
     // Only what the caller's head may hold is looked for (`ctx.present`).
     if ctx.present.hop_by_hop() {
         strip_hop_by_hop(&mut headers);
@@ -125,7 +125,7 @@ pub fn upstream_request(
 
     // Mapped values go to their backend name and place.
     let mut path_values: Vec<(String, String)> = Vec::new();
-    for mapping in &backend.mapping {
+    for mapping in backend.mapping() {
         let Some(value) = values.get(&mapping.param) else { continue };
         match mapping.location {
             ParamLocation::Path => path_values.push((mapping.name.clone(), value.to_owned())),
@@ -145,13 +145,13 @@ pub fn upstream_request(
         }
     }
     // Constants win over whatever the caller sent in their place.
-    if !backend.constant_query.is_empty() {
-        out_query.retain(|(k, _)| !backend.constant_query.iter().any(|(name, _)| name == k));
-        out_query.extend(backend.constant_query.iter().cloned());
+    if !backend.constant_query().is_empty() {
+        out_query.retain(|(k, _)| !backend.constant_query().iter().any(|(name, _)| name == k));
+        out_query.extend(backend.constant_query().iter().cloned());
     }
-    path_values.extend(backend.constant_path.iter().cloned());
+    path_values.extend(backend.constant_path().iter().cloned());
     if let Some(fields) = fields.as_mut() {
-        for (name, value) in &backend.constant_fields {
+        for (name, value) in backend.constant_fields() {
             fields.set_constant(name, value)?;
         }
     }
@@ -194,10 +194,10 @@ pub fn upstream_request(
     let uri = Uri::from_parts(uri).map_err(|e| GatewayError::BadGateway(format!("backend URL: {e}")))?;
 
     // Gateway headers.
-    for (name, value) in &backend.constant_headers {
+    for (name, value) in backend.constant_headers() {
         headers.insert(name.clone(), value.clone());
     }
-    for (param, name) in &backend.system {
+    for (param, name) in backend.system() {
         let value = match param {
             SystemParam::ClientIp => Some(ctx.client_header.clone()),
             SystemParam::RequestId => Some(ctx.request_id.header()),
@@ -218,7 +218,8 @@ pub fn upstream_request(
     // The gateway's own fields go as lines ahead of the map's (`GatewayFields`): none of the
     // same names may stay in the map, whoever put them there (the caller, or the API's
     // mapping, constants or system parameters).
-    let configured = !backend.constant_headers.is_empty() || !backend.system.is_empty() || !backend.mapping.is_empty();
+    let configured =
+        !backend.constant_headers().is_empty() || !backend.system().is_empty() || !backend.mapping().is_empty();
     if configured || ctx.present.forwarded() || ctx.present.own() {
         for name in [names::X_FORWARDED_FOR, names::X_FORWARDED_PROTO, names::X_FORWARDED_HOST, names::X_CA_REQUEST_ID]
         {

@@ -28,7 +28,7 @@ pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
 }
 
 fn check(param: &Param, value: &str) -> Result<(), GatewayError> {
-    param.kind.check_value(value).and_then(|_| param.constraints.check_value(param.kind, value)).map_err(|message| {
+    param.check_value(value).map_err(|message| {
         GatewayError::InvalidParameter(format!("{} parameter `{}`: {message}", param.location.as_str(), param.name))
     })
 }
@@ -75,7 +75,7 @@ pub fn validate(
             ParamLocation::Header => headers.get(param.name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned),
             location => fields.and_then(|f| f.get(location, &param.name)),
         };
-        match found.or_else(|| param.default.clone()) {
+        match found.or_else(|| param.default.as_deref().map(str::to_owned)) {
             Some(value) => {
                 check(param, &value)?;
                 values.declared.push((param.location, param.name.clone(), value));
