@@ -90,10 +90,25 @@ impl LatencySketch {
         None
     }
 
-    /// The sketch as stored: `zeros;index:count,index:count`.
+    /// The sketch as stored: `zeros;index:count,index:count`. Written digit by digit into
+    /// one string: a node flushes a sketch per API every few seconds (10,000 of them with
+    /// 10,000 APIs in use), and `format!` per bin was half the flush's time.
     pub fn encode(&self) -> String {
-        let bins: Vec<String> = self.bins.iter().map(|(i, n)| format!("{i}:{n}")).collect();
-        format!("{};{}", self.zeros, bins.join(","))
+        let mut out = String::with_capacity(4 + 12 * self.bins.len());
+        push_decimal(&mut out, self.zeros);
+        out.push(';');
+        for (n, (index, count)) in self.bins.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            if *index < 0 {
+                out.push('-');
+            }
+            push_decimal(&mut out, u64::from(index.unsigned_abs()));
+            out.push(':');
+            push_decimal(&mut out, *count);
+        }
+        out
     }
 
     /// Reads [`LatencySketch::encode`]'s form, refusing anything else.
@@ -114,6 +129,23 @@ impl LatencySketch {
             }
         }
         Ok(sketch)
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[at..] {
+        out.push(char::from(digit));
     }
 }
 
@@ -624,6 +656,21 @@ mod tests {
         assert_eq!(LatencySketch::decode("0;").expect("empty"), LatencySketch::default());
         for hostile in ["", "x;1:1", "1;1", "1;-5:1", "1;999999:1", "1;1:x", "1;1:18446744073709551616"] {
             assert!(LatencySketch::decode(hostile).is_err(), "{hostile}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The digit-by-digit encoding is the one `format!` writes, for any bins and counts
+        /// (including the extremes), and decodes back to the same sketch.
+        #[test]
+        fn the_encoding_is_formats_and_decodes_back(
+            zeros in proptest::prelude::any::<u64>(),
+            bins in proptest::collection::btree_map(0..=MAX_INDEX, proptest::prelude::any::<u64>(), 0..40),
+        ) {
+            let sketch = LatencySketch { zeros, bins };
+            let bins: Vec<String> = sketch.bins.iter().map(|(i, n)| format!("{i}:{n}")).collect();
+            proptest::prop_assert_eq!(sketch.encode(), format!("{};{}", sketch.zeros, bins.join(",")));
+            proptest::prop_assert_eq!(LatencySketch::decode(&sketch.encode()).expect("decodes"), sketch);
         }
     }
 

@@ -383,7 +383,7 @@ async fn run(
     policies(ctx, shared).await?;
 
     ctx.phase = Phase::Validate;
-    let values = phases::validate(&api, &path_params, &query, request.headers(), body.fields())?;
+    let values = phases::validate(&api, path_params, &query, request.headers(), body.fields())?;
     if let Some(notes) = ctx.debug.as_mut() {
         notes.values =
             values.declared.iter().map(|(l, n, v)| (l.as_str().to_owned(), n.to_string(), v.clone())).collect();

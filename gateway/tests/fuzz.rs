@@ -104,7 +104,7 @@ fn run(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8], nonces: &No
             Ok(None) => true,
             Err(_) => false,
         }
-        && phases::validate(&api, &params, &query, headers, None).is_ok();
+        && phases::validate(&api, params.clone(), &query, headers, None).is_ok();
     let params = params.into_iter().map(|(name, value)| (name.to_string(), value)).collect();
     Some(Outcome { api: Some((api.id, params)), passed })
 }

@@ -348,7 +348,7 @@ mod tests {
         let deployment = LiveDeployment::new("1", vec![api.clone()]).expect("router");
         let (api, path_params) = route(&mut ctx, &deployment).expect("route");
         let query = parse_query(Some(query));
-        let values = validate(&api, &path_params, &query, &headers, None).expect("valid");
+        let values = validate(&api, path_params, &query, &headers, None).expect("valid");
         let mut request = Request::new(body::full(""));
         *request.headers_mut() = headers;
         let added = upstream_request(&ctx, &api, backend, &mut request, query, &values, None).expect("upstream");
@@ -440,7 +440,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
         let ctx = RequestContext::new(Method::POST, "/orders", &headers, &CLIENT.into());
-        let values = validate(&api, &[], &[], &headers, None).expect("valid");
+        let values = validate(&api, Vec::new(), &[], &headers, None).expect("valid");
         let fields = crate::fields::parse(&headers, bytes::Bytes::from("item=7&channel=forged")).expect("form");
         let mut request = Request::new(body::full(""));
         *request.method_mut() = Method::POST;
@@ -531,7 +531,7 @@ mod properties {
             let ctx = RequestContext::new(Method::GET, "/x", &headers, &IpAddr::V4(Ipv4Addr::LOCALHOST).into());
             let query = vec![("q".to_owned(), q)];
             let path = vec![("id".into(), id.clone())];
-            let values = validate(&api, &path, &query, &headers, None).expect("no constraints");
+            let values = validate(&api, path, &query, &headers, None).expect("no constraints");
             let mut request = Request::new(body::full(""));
             *request.headers_mut() = headers;
             if upstream_request(&ctx, &api, backend, &mut request, query, &values, None).is_ok() {

@@ -37,17 +37,17 @@ fn check(param: &Param, value: &str) -> Result<(), GatewayError> {
 /// them, so its body was read) form and JSON body fields.
 pub fn validate(
     api: &CompiledApi,
-    path_params: &[(Name, String)],
+    path_params: super::PathParams,
     query: &[(String, String)],
     headers: &HeaderMap,
     fields: Option<&Fields>,
 ) -> Result<Values, GatewayError> {
     let mut values = Values::default();
     for (name, value) in path_params {
-        if let Some(param) = api.params.iter().find(|p| p.location == ParamLocation::Path && p.name == *name) {
-            check(param, value)?;
+        if let Some(param) = api.params.iter().find(|p| p.location == ParamLocation::Path && p.name == name) {
+            check(param, &value)?;
         }
-        values.declared.push((ParamLocation::Path, name.clone(), value.clone()));
+        values.declared.push((ParamLocation::Path, name, value));
     }
     let body_declared = api.params.iter().any(|p| matches!(p.location, ParamLocation::Form | ParamLocation::Body));
     if body_declared && fields.is_some_and(Fields::unreadable) {
@@ -115,13 +115,14 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-tenant", HeaderValue::from_static("acme"));
         let path = vec![("id".into(), "7".to_owned())];
-        let values = validate(&api, &path, &[], &headers, None).expect("valid");
+        let values = validate(&api, path.clone(), &[], &headers, None).expect("valid");
         assert!(values.declared.contains(&(ParamLocation::Query, "limit".into(), "10".into())));
-        let bad_limit = validate(&api, &path, &[("limit".into(), "500".into())], &headers, None).expect_err("max");
+        let bad_limit =
+            validate(&api, path.clone(), &[("limit".into(), "500".into())], &headers, None).expect_err("max");
         assert!(bad_limit.message().contains("limit"), "{}", bad_limit.message());
-        let bad_id = validate(&api, &[("id".into(), "seven".into())], &[], &headers, None).expect_err("int");
+        let bad_id = validate(&api, vec![("id".into(), "seven".into())], &[], &headers, None).expect_err("int");
         assert!(bad_id.message().contains("`id`"));
-        let missing = validate(&api, &path, &[], &HeaderMap::new(), None).expect_err("required");
+        let missing = validate(&api, path, &[], &HeaderMap::new(), None).expect_err("required");
         assert!(
             missing.message().contains("x-tenant is required") || missing.message().contains("`x-tenant` is required")
         );
@@ -133,12 +134,12 @@ mod tests {
             {"name": "page", "in": "query"}, {"name": "x-tenant", "in": "header"}
         ]}}));
         let twice = [("page".to_owned(), "1".to_owned()), ("page".to_owned(), "2".to_owned())];
-        let error = validate(&api, &[], &twice, &HeaderMap::new(), None).expect_err("twice");
+        let error = validate(&api, Vec::new(), &twice, &HeaderMap::new(), None).expect_err("twice");
         assert!(error.message().contains("`page` is given 2 times"), "{}", error.message());
         let mut headers = HeaderMap::new();
         headers.append("x-tenant", HeaderValue::from_static("a"));
         headers.append("x-tenant", HeaderValue::from_static("b"));
-        assert!(validate(&api, &[], &[], &headers, None).is_err());
+        assert!(validate(&api, Vec::new(), &[], &headers, None).is_err());
         assert_eq!(parse_query(Some("page=%31&x=a+b")), [("page".into(), "1".into()), ("x".into(), "a b".into())]);
     }
 }
