@@ -9,8 +9,9 @@ Method
 - For each group Gantry runs under `valgrind --tool=callgrind --cache-sim=yes
   --LL=1048576,16,64 --instr-atstart=no` (a last level of 1 MiB, this machine's L2 per core:
   with 10,000 APIs what a request reads of its API is not in it). wrk with `scale.py`'s Lua
-  script spreads requests over every API of the group: 60 s of warm-up (every API touched),
-  then instrumentation on for the measured seconds.
+  script spreads requests over every API of the group: 100 s of warm-up (every API touched a
+  few times), then instrumentation on for the measured seconds, between two of the minute's
+  stats flushes (`GANTRY_STATS_FLUSH_MS=60000` here).
 - Reported per request: the inclusive cost of the caller's connection task
   (`gateway::h1::server::serve`), so the minute's stats flush and the control plane, which run
   elsewhere, are not counted.
@@ -33,7 +34,11 @@ import scale  # noqa: E402
 
 VALGRIND = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--cache-sim=yes", "--LL=1048576,16,64"]
 EVENTS = ["Ir", "D1mr", "DLmr", "DLmw"]
-WARM_UP = 60  # seconds: under valgrind, enough requests to touch each of 10,000 APIs a few times
+WARM_UP = 100  # seconds: under valgrind, enough requests to touch each of 10,000 APIs a few times
+# The stats flush (every 5 s by default) once a minute, at 0, 60 and 120 s: the measured window,
+# after the warm-up, falls between two flushes. Under valgrind a flush of 10,000 series takes
+# seconds and evicts everything; at full speed it is a few ms every 5 s.
+FLUSH_MS = "60000"
 TASK = "gateway::h1::server::serve::{{closure}}"
 
 
@@ -60,7 +65,7 @@ def measure(work, script, group, seconds):
     env = dict(os.environ, GANTRY_DATA_DIR=os.path.join(work, "data"),
                GANTRY_CONSOLE_ADDR=f"127.0.0.1:{common.CONSOLE}", GANTRY_GATEWAY_ADDR=f"127.0.0.1:{common.GATEWAY}",
                GANTRY_GATEWAY_TLS_ADDR=f"127.0.0.1:{common.GATEWAY_TLS}", GANTRY_ADMIN_PASSWORD="bench-password",
-               GANTRY_LOG="warn")
+               GANTRY_LOG="warn", GANTRY_STATS_FLUSH_MS=FLUSH_MS)
     gantry = subprocess.Popen(["taskset", "-c", "0", *VALGRIND, f"--callgrind-out-file={out}", common.GANTRY, "serve"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
