@@ -459,7 +459,7 @@ mod tests {
     /// spill to the heap.
     #[test]
     fn a_larger_api_spills_and_keeps_every_part() {
-        let long = "a-segment-longer-than-twenty-two-bytes";
+        let long = "a-segment-longer-than-twenty-four-bytes";
         let api = http_api(
             &format!("/{long}/{{a}}/{{b}}/{{c}}"),
             &format!("/{long}/x/y/{{a}}/{{b}}/{{c}}"),

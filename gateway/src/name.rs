@@ -7,68 +7,42 @@
 //! (`bench/results/scale.md`); inline, a name is in the cache line of the struct holding it,
 //! and cloning one copies 24 bytes with no allocation.
 
+use compact_str::CompactString;
 use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Deref;
 
-/// A string of at most [`Name::INLINE`] bytes inline, a longer one boxed. Compares, hashes
-/// and prints as the `str` it holds.
-#[derive(Clone)]
-pub struct Name(Repr);
-
-#[derive(Clone)]
-enum Repr {
-    Inline { len: u8, bytes: [u8; Name::INLINE] },
-    Heap(Box<str>),
-}
+/// A string of at most [`Name::INLINE`] bytes inline, a longer one on the heap (a
+/// `compact_str::CompactString`: reading it is a pointer and a length, with no check of its
+/// bytes). Compares, hashes and prints as the `str` it holds.
+#[derive(Clone, Default)]
+pub struct Name(CompactString);
 
 impl Name {
-    /// The longest name kept inline (the value makes a `Name` 24 bytes).
-    pub const INLINE: usize = 22;
+    /// The longest name kept inline (a `Name` is 24 bytes).
+    pub const INLINE: usize = 24;
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        match &self.0 {
-            // Only `From<&str>` writes `bytes`, with a whole `str` of `len` bytes: the slice
-            // is that `str`, so the conversion cannot fail.
-            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
-            Repr::Heap(text) => text,
-        }
+        self.0.as_str()
     }
 
     /// `text` with ASCII letters in lower case (a host name as compared).
     pub fn ascii_lowercase(text: &str) -> Name {
-        match Name::from(text) {
-            Name(Repr::Inline { len, mut bytes }) => {
-                bytes.make_ascii_lowercase();
-                Name(Repr::Inline { len, bytes })
-            }
-            Name(Repr::Heap(_)) => Name::from(text.to_ascii_lowercase()),
-        }
+        let mut name = CompactString::from(text);
+        name.make_ascii_lowercase();
+        Name(name)
     }
 
     /// Whether the text lives inline (no allocation of its own).
     pub fn is_inline(&self) -> bool {
-        matches!(self.0, Repr::Inline { .. })
-    }
-}
-
-impl Default for Name {
-    fn default() -> Name {
-        Name(Repr::Inline { len: 0, bytes: [0; Name::INLINE] })
+        !self.0.is_heap_allocated()
     }
 }
 
 impl From<&str> for Name {
     fn from(text: &str) -> Name {
-        match u8::try_from(text.len()) {
-            Ok(len) if text.len() <= Name::INLINE => {
-                let mut bytes = [0u8; Name::INLINE];
-                bytes[..text.len()].copy_from_slice(text.as_bytes());
-                Name(Repr::Inline { len, bytes })
-            }
-            _ => Name(Repr::Heap(text.into())),
-        }
+        Name(CompactString::from(text))
     }
 }
 
@@ -80,10 +54,7 @@ impl From<&String> for Name {
 
 impl From<String> for Name {
     fn from(text: String) -> Name {
-        match text.len() <= Name::INLINE {
-            true => Name::from(text.as_str()),
-            false => Name(Repr::Heap(text.into_boxed_str())),
-        }
+        Name(CompactString::from(text))
     }
 }
 
@@ -213,7 +184,7 @@ mod tests {
 
     #[test]
     fn a_map_keyed_by_names_is_searched_with_a_str() {
-        let long = "a-literal-segment-longer-than-twenty-two-bytes";
+        let long = "a-literal-segment-longer-than-twenty-four-bytes";
         let map: HashMap<Name, u32> = [(Name::from("pets"), 1), (Name::from(long), 2)].into_iter().collect();
         assert_eq!(map.get("pets"), Some(&1));
         assert_eq!(map.get(long), Some(&2));
