@@ -5,7 +5,7 @@
 //! [`Name`]s (inline), the parameters, path parameters and backend path parts are inline
 //! arrays for the usual few, and the HTTP backend is not boxed. With 10,000 APIs live the
 //! APIs cannot all stay in the cache, and each further allocation a request reads would be a
-//! miss of its own (`bench/results/scale.md`); what is left outside are the shared
+//! miss of its own (`bench/results/scale_cache.md`); what is left outside are the shared
 //! [`Balancer`] and [`Origin`] and the traffic counters' slots.
 
 use crate::balancer::Balancer;

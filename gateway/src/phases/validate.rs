@@ -37,7 +37,7 @@ fn check(param: &Param, value: &str) -> Result<(), GatewayError> {
 /// them, so its body was read) form and JSON body fields.
 pub fn validate(
     api: &CompiledApi,
-    path_params: super::PathParams,
+    path_params: Vec<(Name, String)>,
     query: &[(String, String)],
     headers: &HeaderMap,
     fields: Option<&Fields>,
