@@ -112,7 +112,7 @@ pub struct HttpBackend {
 }
 
 /// What an API adds to or moves in its backend request besides the path.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Shaping {
     /// Renames and moves.
     pub mapping: Vec<Mapping>,
