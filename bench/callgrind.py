@@ -14,7 +14,8 @@ Method
 Usage: bench/callgrind.py [path/to/gantry] [rounds, unused] [seconds]
 Writes bench/results/callgrind.md. For profiling: `CALLGRIND_KEEP=dir` copies Gantry's dumps
 there (read them with `callgrind_annotate --inclusive=yes`), and `CALLGRIND_ONLY=gantry` skips
-nginx (and writes no results file).
+nginx (and writes no results file); `CALLGRIND_ARGS` adds valgrind options (`--dump-instr=yes`
+counts each call site: `callgrind_annotate --auto=no` then lists them by address).
 """
 
 import glob
@@ -29,7 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
-VALGRIND = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
+VALGRIND = ["valgrind", "--tool=callgrind", "--instr-atstart=no"] + os.environ.get("CALLGRIND_ARGS", "").split()
 
 
 def ensure_valgrind():

@@ -403,7 +403,8 @@ async fn run(
     let buffered = !matches!(body, RequestBody::Streamed);
     let fields = body.into_request(&mut request);
     let added = phases::upstream_request(ctx, &api, backend, &mut request, query, &values, fields)?;
-    let upstream = request;
+    // The backend's request from here on (the caller's, rewritten in place).
+    let upstream = &mut request;
     if ctx.debug.is_some() {
         // What the backend gets: the map's fields and the gateway's own.
         let mut sent = upstream.headers().clone();
@@ -424,10 +425,9 @@ async fn run(
 
     ctx.phase = Phase::Proxy;
     if let Some((caller, idle)) = upgrade {
-        let mut upstream = upstream;
         added.insert_into(ctx, upstream.headers_mut());
         crate::websocket::upgrade_headers(upstream.headers_mut());
-        return Box::pin(crate::websocket::proxy(ctx, &shared.client, backend, upstream, caller, idle)).await;
+        return Box::pin(crate::websocket::proxy(ctx, &shared.client, backend, request, caller, idle)).await;
     }
     phases::proxy(ctx, &shared.client, backend, upstream, added, buffered).await
 }

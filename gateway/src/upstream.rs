@@ -160,13 +160,14 @@ pub struct UpstreamError {
     pub detail: String,
 }
 
-/// A failed attempt, and the request when it was not sent (so it may go to another target).
+/// A failed attempt, and whether the request was not sent (so it may go to another target).
 #[derive(Debug)]
 pub struct Failed {
     /// What failed.
     pub error: UpstreamError,
-    /// The request, unsent.
-    pub unsent: Option<Request<Body>>,
+    /// The request was never sent: the caller's (lent to [`Upstream::send_as`]) is as it
+    /// was, body and all.
+    pub unsent: bool,
 }
 
 /// The kinds of backend failure a caller may learn about.
@@ -264,29 +265,30 @@ impl Upstream {
     /// Sends `request` (absolute URI; sent in origin form) to `to` on a pooled connection,
     /// answering by `deadline`; the response body streams, and its end returns the
     /// connection. A request refused by a reused connection before it was sent goes once
-    /// more on a new one; a request that was never sent comes back in [`Failed::unsent`].
+    /// more on a new one; one that was never sent is marked [`Failed::unsent`].
     pub async fn send(
         &self,
         to: Dest<'_>,
-        request: Request<Body>,
+        mut request: Request<Body>,
         deadline: Instant,
     ) -> Result<Response<Body>, Failed> {
-        Ok(self.send_as(to, request, deadline, h1::Exchange::PLAIN).await?.0)
+        Ok(self.send_as(to, &mut request, deadline, h1::Exchange::PLAIN).await?.0)
     }
 
     /// [`Upstream::send`] with `exchange`'s fields added to the request head, the response's
-    /// fields handed over in its form.
+    /// fields handed over in its form. The request is lent ([`h1::Conn::send_as`]): its body
+    /// is spent once sending starts; unsent, it is as it was.
     pub async fn send_as(
         &self,
         to: Dest<'_>,
-        request: Request<Body>,
+        request: &mut Request<Body>,
         deadline: Instant,
         exchange: h1::Exchange<'_>,
     ) -> Result<h1::Answer, Failed> {
         // The URI stays absolute: only its path and query are written (`crate::h1`).
         match self.acquire(to, deadline).await {
             Ok((connection, reused)) => self.send_on(connection, reused, to, request, deadline, exchange).await,
-            Err(error) => Err(Failed { error, unsent: Some(request) }),
+            Err(error) => Err(Failed { error, unsent: true }),
         }
     }
 
@@ -297,7 +299,7 @@ impl Upstream {
         connection: Connection,
         mut reused: bool,
         to: Dest<'_>,
-        mut request: Request<Body>,
+        request: &mut Request<Body>,
         deadline: Instant,
         exchange: h1::Exchange<'_>,
     ) -> Result<h1::Answer, Failed> {
@@ -312,22 +314,22 @@ impl Upstream {
             match sent {
                 Err(h1::SendError { timed_out: true, .. }) => {
                     let error = UpstreamError::new(UpstreamFailure::Timeout, "no response head by the API's timeout");
-                    return Err(Failed { error, unsent: None });
+                    return Err(Failed { error, unsent: false });
                 }
                 Ok(response) => return Ok(response),
                 // Closed under us, unseen: once more on a new connection, under the same permit.
-                Err(h1::SendError { unsent: Some((unsent, kept)), .. }) if reused => {
-                    (request, back) = (unsent, kept);
+                Err(h1::SendError { unsent: Some(kept), .. }) if reused => {
+                    back = kept;
                     conn = match Box::pin(self.connect(to, deadline)).await {
                         Ok(conn) => conn,
-                        Err(error) => return Err(Failed { error, unsent: Some(request) }),
+                        Err(error) => return Err(Failed { error, unsent: true }),
                     };
                     reused = false;
                 }
                 Err(failure) => {
                     let kind = if failure.caller { UpstreamFailure::CallerBody } else { UpstreamFailure::Protocol };
                     let error = UpstreamError::new(kind, failure.detail);
-                    return Err(Failed { error, unsent: failure.unsent.map(|(request, _)| request) });
+                    return Err(Failed { error, unsent: failure.unsent.is_some() });
                 }
             }
         }
@@ -647,7 +649,7 @@ mod tests {
         let permit = backend.pool.limit(4).clone().try_acquire_owned().expect("permit");
         let dead = Connection { conn: h1::Conn::new(Either::Left(stale)), owner: pool.inner.id, permit };
         let (response, _) = pool
-            .send_on(dead, true, backend.dest(), get(&backend), soon(), h1::Exchange::PLAIN)
+            .send_on(dead, true, backend.dest(), &mut get(&backend), soon(), h1::Exchange::PLAIN)
             .await
             .expect("retried");
         assert_eq!(read_all(response).await, "ok");
@@ -661,6 +663,6 @@ mod tests {
         let (pool, backend) = (Upstream::new(tls()), Target::at(&format!("http://127.0.0.1:{port}")));
         let error = pool.send(backend.dest(), get(&backend), soon()).await.expect_err("refused");
         assert_eq!(error.error.kind, UpstreamFailure::Connect, "{}", error.error);
-        assert!(error.unsent.is_some(), "a request never sent comes back");
+        assert!(error.unsent, "a request never sent is marked so");
     }
 }

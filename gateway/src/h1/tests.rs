@@ -248,7 +248,7 @@ async fn raw_fields_are_the_end_to_end_lines_and_what_they_cannot_say_falls_back
         let (io, _backend) = backend(vec![answer.as_bytes().to_vec()], false);
         let noted = Noted::default();
         let sent = Conn::new(io)
-            .send_as(get("/"), false, noted.clone(), Exchange { form: HeadForm::Raw, added: &[], deadline: None })
+            .send_as(&mut get("/"), false, noted.clone(), Exchange { form: HeadForm::Raw, added: &[], deadline: None })
             .await;
         (sent, noted)
     };
@@ -323,7 +323,7 @@ async fn a_head_with_more_fields_than_the_stack_keeps_is_read_whole_in_both_form
     for form in [HeadForm::Map, HeadForm::Raw] {
         let (io, _backend) = backend(vec![answer.as_bytes().to_vec()], false);
         let answer = Conn::new(io)
-            .send_as(get("/"), false, Noted::default(), Exchange { form, added: &[], deadline: None })
+            .send_as(&mut get("/"), false, Noted::default(), Exchange { form, added: &[], deadline: None })
             .await
             .expect("sent");
         let fields = raw_then_map(&answer);
@@ -468,7 +468,7 @@ async fn added_fields_go_ahead_of_the_maps_and_a_request_handed_back_does_not_ca
     let added: Added<'_> = &[("x-forwarded-for", b"192.0.2.1"), ("x-ca-request-id", b"abc-1")];
     let (io, answered) = backend(vec![ok], true);
     let exchange = Exchange { form: HeadForm::Map, added, deadline: None };
-    let response = Conn::new(io).send_as(get("/a"), false, Noted::default(), exchange).await.expect("sent");
+    let response = Conn::new(io).send_as(&mut get("/a"), false, Noted::default(), exchange).await.expect("sent");
     drop(response);
     let seen = answered.await.expect("backend");
     assert_eq!(
@@ -476,12 +476,14 @@ async fn added_fields_go_ahead_of_the_maps_and_a_request_handed_back_does_not_ca
         "GET /a HTTP/1.1\r\nx-forwarded-for: 192.0.2.1\r\nx-ca-request-id: abc-1\r\nhost: backend\r\n\r\n"
     );
 
-    // Closed unanswered on a reused connection: the request comes back as it was given,
-    // the added fields left to the caller to add again.
+    // Closed unanswered on a reused connection: the request lent is as it was given, the
+    // added fields left to the caller to add again.
     let (io, _backend) = backend(vec![], true);
     let exchange = Exchange { form: HeadForm::Map, added, deadline: None };
-    let failed = Conn::new(io).send_as(get("/a"), true, Noted::default(), exchange).await.expect_err("closed");
-    let (unsent, _) = failed.unsent.expect("never seen");
+    let mut unsent = get("/a");
+    let failed = Conn::new(io).send_as(&mut unsent, true, Noted::default(), exchange).await.expect_err("closed");
+    assert!(failed.unsent.is_some(), "never seen");
+    assert_eq!((unsent.method(), unsent.uri().path()), (&Method::GET, "/a"));
     assert!(unsent.headers().get("x-forwarded-for").is_none());
     assert_eq!(unsent.headers()["host"], "backend");
 }
@@ -518,17 +520,17 @@ async fn the_connections_one_timer_holds_each_requests_deadline() {
         deadline: Some(tokio::time::Instant::now() + Duration::from_millis(ms)),
     };
     // The first, due in 100 ms, answered at once: the connection goes back, its timer set.
-    let (first, _) = Conn::new(ours).send_as(get("/1"), false, noted.clone(), within(100)).await.expect("first");
+    let (first, _) = Conn::new(ours).send_as(&mut get("/1"), false, noted.clone(), within(100)).await.expect("first");
     drop(first);
     // The second, due in 200 ms, answered after 150: past the first's deadline, within its own.
     let started = tokio::time::Instant::now();
-    let (second, _) = noted.take().send_as(get("/2"), true, noted.clone(), within(200)).await.expect("second");
+    let (second, _) = noted.take().send_as(&mut get("/2"), true, noted.clone(), within(200)).await.expect("second");
     assert_eq!((second.status(), started.elapsed().as_millis()), (StatusCode::OK, 150));
     drop(second);
     // The third, due in 200 ms, never answered: refused at its own deadline, not at the timer
     // the second left set.
     let started = tokio::time::Instant::now();
-    let error = noted.take().send_as(get("/3"), true, noted.clone(), within(200)).await.expect_err("timed out");
+    let error = noted.take().send_as(&mut get("/3"), true, noted.clone(), within(200)).await.expect_err("timed out");
     assert!(error.timed_out && error.unsent.is_none(), "{}", error.detail);
     assert_eq!(started.elapsed().as_millis(), 200);
 }
@@ -788,9 +790,14 @@ mod differential {
     async fn ours_raw(answer: &Answer) -> Seen {
         let method = if answer.head { Method::HEAD } else { Method::GET };
         let (io, _backend) = backend(vec![answer.bytes()], true);
-        let request = with_method(method, body::full(""));
+        let mut request = with_method(method, body::full(""));
         let answer = Conn::new(io)
-            .send_as(request, false, Noted::default(), Exchange { form: HeadForm::Raw, added: &[], deadline: None })
+            .send_as(
+                &mut request,
+                false,
+                Noted::default(),
+                Exchange { form: HeadForm::Raw, added: &[], deadline: None },
+            )
             .await
             .map_err(|_| ())?;
         let (status, headers) = (answer.0.status().as_u16(), super::raw_then_map(&answer));

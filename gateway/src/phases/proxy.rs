@@ -26,12 +26,13 @@ use std::time::Instant;
 /// Phase 7: sends the request to one of the backend's targets over the pooled client,
 /// trying another target when allowed; the response body streams back. `buffered`: the
 /// request's body is in memory (the gateway read it), so an API that opts in can send it
-/// again.
+/// again. The request is lent down to the connection ([`crate::h1::Conn::send_as`]), not
+/// moved through each future on the way.
 pub async fn proxy(
     ctx: &mut RequestContext,
     upstream: &Upstream,
     backend: &HttpBackend,
-    request: Request<Body>,
+    request: &mut Request<Body>,
     mut added: GatewayFields,
     buffered: bool,
 ) -> Result<Response<Body>, GatewayError> {
@@ -43,9 +44,9 @@ pub async fn proxy(
     // Kept for a second attempt only when one can go elsewhere: a backend's only address
     // costs no header copy per request.
     let retries = settings.retries.min(MAX_RETRIES);
-    let (request, replay) = match backend.resends(retries) {
+    let replay = match backend.resends(retries) {
         true => Replay::of(request, backend.retry_any_method && buffered),
-        false => (request, None),
+        false => None,
     };
     // The caller's side writes the backend's fields as they came when it is `crate::h1::server`
     // and nothing here reads or adds to them (the trace shows them; CORS and rate-limit
@@ -54,14 +55,19 @@ pub async fn proxy(
         true => crate::h1::HeadForm::Raw,
         false => crate::h1::HeadForm::Map,
     };
-    let mut unsent = Some(request);
+    // Whether `request` is still whole (not yet sent, or sent nowhere): otherwise a later
+    // attempt sends the replay's copy.
+    let mut unsent = true;
     // The peers tried, on the stack: no allocation per request.
     let mut tried = [0usize; MAX_RETRIES as usize + 1];
     let mut attempts = 0;
     let mut last: Option<GatewayError> = None;
     for attempt in 0..=retries {
         let Some(peer) = backend.targets.pick(settings.balance, &tried[..attempts]) else { break };
-        let Some(request) = unsent.take().or_else(|| replay.as_ref().map(Replay::request)) else { break };
+        if !unsent {
+            let Some(replay) = replay.as_ref() else { break };
+            *request = replay.request();
+        }
         if attempt > 0 && Instant::now() >= deadline {
             break;
         }
@@ -80,6 +86,7 @@ pub async fn proxy(
         // The deadline is `Upstream::send_as`'s to set (it waits for a connection first).
         let exchange = crate::h1::Exchange { form, added: &lines[..n], deadline: None };
         let sent = upstream.send_as(peer.dest(), request, deadline, exchange).await;
+        unsent = false;
         drop(in_flight);
         match sent {
             Ok((response, raw)) => {
@@ -154,28 +161,32 @@ struct Replay {
 }
 
 impl Replay {
-    fn of(request: Request<Body>, any_method: bool) -> (Request<Body>, Option<Replay>) {
+    /// A copy of `request` to send again, when it may be (its body, read into memory here,
+    /// goes back into `request` as one buffer).
+    fn of(request: &mut Request<Body>, any_method: bool) -> Option<Replay> {
         let idempotent = matches!(
             *request.method(),
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
         );
         let empty = hyper::body::Body::is_end_stream(request.body());
         if !(any_method || idempotent && empty) {
-            return (request, None);
+            return None;
         }
-        let (parts, body) = request.into_parts();
-        let bytes = match body::in_memory(body) {
+        let bytes = match body::in_memory(std::mem::replace(request.body_mut(), body::empty())) {
             Ok(bytes) => bytes,
-            Err(streamed) => return (Request::from_parts(parts, streamed), None),
+            Err(streamed) => {
+                *request.body_mut() = streamed;
+                return None;
+            }
         };
-        let replay = Replay {
-            method: parts.method.clone(),
-            uri: parts.uri.clone(),
-            version: parts.version,
-            headers: parts.headers.clone(),
-            body: bytes.clone(),
-        };
-        (Request::from_parts(parts, body::full(bytes)), Some(replay))
+        *request.body_mut() = body::full(bytes.clone());
+        Some(Replay {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            version: request.version(),
+            headers: request.headers().clone(),
+            body: bytes,
+        })
     }
 
     fn request(&self) -> Request<Body> {
@@ -330,7 +341,7 @@ mod tests {
         let Backend::Http(backend) = &api.backend else { panic!("http") };
         let mut ctx = context();
         let response =
-            proxy(&mut ctx, &client(), backend, request_to(backend), GatewayFields::for_backend(backend), false)
+            proxy(&mut ctx, &client(), backend, &mut request_to(backend), GatewayFields::for_backend(backend), false)
                 .await
                 .expect("answered");
         assert_eq!(response.status(), 201);
@@ -354,7 +365,7 @@ mod tests {
         let Backend::Http(backend) = &api.backend else { panic!("http") };
         let mut ctx = context();
         let error =
-            proxy(&mut ctx, &client(), backend, request_to(backend), GatewayFields::for_backend(backend), false)
+            proxy(&mut ctx, &client(), backend, &mut request_to(backend), GatewayFields::for_backend(backend), false)
                 .await
                 .expect_err("timeout");
         assert!(matches!(&error, GatewayError::GatewayTimeout(m) if m.contains("50 ms") && !m.contains("127.0.0.1")));
@@ -369,7 +380,7 @@ mod tests {
         let Backend::Http(backend) = &api.backend else { panic!("http") };
         let mut ctx = context();
         let error =
-            proxy(&mut ctx, &client(), backend, request_to(backend), GatewayFields::for_backend(backend), false)
+            proxy(&mut ctx, &client(), backend, &mut request_to(backend), GatewayFields::for_backend(backend), false)
                 .await
                 .expect_err("refused");
         assert!(matches!(error, GatewayError::BadGateway(_)), "{error:?}");
@@ -397,6 +408,8 @@ mod targets {
         connections: Arc<AtomicUsize>,
         /// Requests whose head held one `Host`, this fake's own address.
         own_host: Arc<AtomicUsize>,
+        /// Every byte received, on all connections.
+        received: Arc<std::sync::Mutex<Vec<u8>>>,
         task: tokio::task::JoinHandle<()>,
     }
 
@@ -417,11 +430,14 @@ mod targets {
         let own_host = Arc::new(AtomicUsize::new(0));
         let host_line = format!("\r\nhost: {}\r\n", listener.local_addr().expect("addr"));
         let hosted = own_host.clone();
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let heard = received.clone();
         let task = tokio::spawn(async move {
             let mut open = tokio::task::JoinSet::new();
             while let Ok((mut stream, _)) = listener.accept().await {
                 opened.fetch_add(1, Ordering::SeqCst);
                 let (counted, hosted, host_line) = (counted.clone(), hosted.clone(), host_line.clone());
+                let heard = heard.clone();
                 open.spawn(async move {
                     let mut pending = Vec::new();
                     let mut buf = [0u8; 4096];
@@ -441,13 +457,16 @@ mod targets {
                         }
                         match stream.read(&mut buf).await {
                             Ok(0) | Err(_) => return,
-                            Ok(n) => pending.extend_from_slice(&buf[..n]),
+                            Ok(n) => {
+                                pending.extend_from_slice(&buf[..n]);
+                                heard.lock().expect("lock").extend_from_slice(&buf[..n]);
+                            }
                         }
                     }
                 });
             }
         });
-        Fake { url, requests, connections, own_host, task }
+        Fake { url, requests, connections, own_host, received, task }
     }
 
     /// An address nothing listens on.
@@ -500,7 +519,7 @@ mod targets {
             &mut ctx,
             client,
             backend,
-            request(backend, method, body),
+            &mut request(backend, method, body),
             GatewayFields::for_backend(backend),
             buffered,
         )
@@ -548,6 +567,9 @@ mod targets {
         let peer = http(&api).targets.peers()[0].0.clone();
         assert_eq!(peer.state(), "ejected", "three connect failures in a row");
         assert_eq!(good.requests.load(Ordering::SeqCst), 6);
+        // A POST the dead target refused went on whole, its body with it.
+        let received = String::from_utf8_lossy(&good.received.lock().expect("lock")).into_owned();
+        assert_eq!(received.matches("content-length: 7\r\n\r\npayload").count(), 2, "{received}");
     }
 
     #[tokio::test]
