@@ -178,6 +178,30 @@ fn password_or_generated(raw: Option<String>) -> anyhow::Result<(NewPassword, bo
 }
 
 /// Runs the command the user asked for.
+impl Cli {
+    /// The runtime the command runs on: `GANTRY_WORKER_THREADS` threads (by default one per
+    /// CPU this process may use); with one, the current-thread scheduler.
+    pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
+        let serve = match &self.command {
+            Some(Command::Serve(settings)) => settings,
+            _ => &self.serve,
+        };
+        let workers = match serve.worker_threads {
+            Some(n) => usize::from(n),
+            None => std::thread::available_parallelism().map(usize::from).unwrap_or(1),
+        };
+        let mut builder = match workers {
+            1 => tokio::runtime::Builder::new_current_thread(),
+            n => {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                builder.worker_threads(n);
+                builder
+            }
+        };
+        builder.enable_all().build()
+    }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(settings) => Application::build(settings).await?.run_until(shutdown_signal()).await,

@@ -143,6 +143,13 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_MAX_CONNECTIONS", default_value_t = 0)]
     pub max_connections: usize,
 
+    /// Threads that run the console and the gateway; by default one per CPU this process may
+    /// use (its affinity and cgroup quota). With one, Gantry runs on tokio's current-thread
+    /// scheduler, as one nginx worker runs: no work-stealing queues, wake-ups or
+    /// per-task clocks to pay for on a core that has no other worker to share with.
+    #[arg(long, env = "GANTRY_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
+
     /// Function calls that may wait for a worker at once, across groups (each group waits
     /// its turn); past it a call is a 503 `Overloaded`. A call waits at most its function's
     /// time limit, then is dropped unrun.

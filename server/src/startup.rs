@@ -300,6 +300,11 @@ impl Application {
             gateway = %gateway_addr,
             gateway_tls = %gateway_tls_addr,
             admin = %address(&self.admin),
+            workers = tokio::runtime::Handle::current().metrics().num_workers(),
+            scheduler = %match tokio::runtime::Handle::current().runtime_flavor() {
+                tokio::runtime::RuntimeFlavor::CurrentThread => "current-thread",
+                _ => "multi-thread",
+            },
             "Gantry is listening"
         );
         // The console has its own listener and cap, so it stays reachable while the gateway

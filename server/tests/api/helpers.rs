@@ -87,6 +87,7 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
         body_timeout_s: 30,
         body_buffer_bytes: 256 * 1024 * 1024,
         max_connections: 0,
+        worker_threads: None,
         function_queue: 1024,
         secure_cookies: false,
         access_log_file: None,

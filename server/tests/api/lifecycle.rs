@@ -152,6 +152,57 @@ async fn kill_9_and_restart_lose_nothing_and_keep_the_admin() {
     second.child.wait().expect("reap");
 }
 
+#[tokio::test]
+async fn one_worker_thread_serves_the_console_and_the_gateway_on_the_current_thread_scheduler() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = gantry(dir.path())
+        .env("GANTRY_ADMIN_PASSWORD", "one-thread-password")
+        .env("GANTRY_WORKER_THREADS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start gantry");
+    let stdout = child.stdout.take().expect("stdout");
+    let (send, lines) = mpsc::channel();
+    // Read to the end, so the child never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = send.send(line);
+        }
+    });
+    let line = loop {
+        let line = lines.recv_timeout(Duration::from_secs(60)).expect("gantry did not report its addresses");
+        if line.contains("Gantry is listening") {
+            break line;
+        }
+    };
+    let field = |name: &str| {
+        line.split(&format!(" {name}=")).nth(1).and_then(|rest| rest.split_whitespace().next()).map(str::to_owned)
+    };
+    assert_eq!(field("scheduler").as_deref(), Some("current-thread"), "{line}");
+    assert_eq!(field("workers").as_deref(), Some("1"), "{line}");
+    let console = format!("http://{}", field("console").expect("console="));
+    assert_eq!(login_status(&console, "one-thread-password").await.as_deref(), Some("/groups"));
+    // The gateway answers on the same thread: a host no group has is its 404, not a stall.
+    let gateway = field("gateway").expect("gateway=");
+    let response = reqwest::Client::new()
+        .get(format!("http://{gateway}/anything"))
+        .header("host", "nobody.localhost")
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .expect("gateway request");
+    assert_eq!(response.status().as_u16(), 404);
+    assert!(response.headers().contains_key("x-ca-request-id"));
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+
+    // Zero threads is refused, naming the setting.
+    let output = gantry(dir.path()).env("GANTRY_WORKER_THREADS", "0").output().expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("--worker-threads"), "{stderr}");
+}
+
 #[test]
 fn sigterm_shuts_down_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
