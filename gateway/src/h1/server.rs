@@ -122,7 +122,7 @@ pub async fn serve<S, H, Fut, F, FFut>(
     fallback: F,
 ) where
     S: Connection,
-    H: Fn(Request<Body>, super::Present) -> Fut,
+    H: Fn(Box<Request<Body>>, super::Present) -> Fut,
     Fut: Future<Output = super::Answer>,
     F: FnOnce(Rewind<S>) -> FFut,
     FFut: Future<Output = ()>,
@@ -146,7 +146,7 @@ pub async fn serve<S, H, Fut, F, FFut>(
             }
         };
         first = false;
-        let Head { request, raw, framing, keep, expect_continue, upgrade, trailers, present } = *head;
+        let Head { mut request, raw, framing, keep, expect_continue, upgrade, trailers, present } = head;
         if upgrade {
             let Some(reader) = side.take() else { return };
             let Some(stream) = S::reunite(reader.io, write) else { return };
@@ -163,18 +163,15 @@ pub async fn serve<S, H, Fut, F, FFut>(
         }
         let head_only = request.method() == Method::HEAD;
         let version = request.version();
-        let request = match framing {
-            Framing::None => request,
-            Framing::Length(_) | Framing::Chunked => {
-                reader.body_done = false;
-                let decoder = match framing {
-                    Framing::Length(n) => Decoder::Length(n),
-                    _ => Decoder::Chunked(Chunk::Size),
-                };
-                let body = RequestBody { side: side.take(), slot: slot.clone(), decoder };
-                request.map(|_| body.boxed())
-            }
-        };
+        if let Framing::Length(_) | Framing::Chunked = framing {
+            reader.body_done = false;
+            let decoder = match framing {
+                Framing::Length(n) => Decoder::Length(n),
+                _ => Decoder::Chunked(Chunk::Size),
+            };
+            let body = RequestBody { side: side.take(), slot: slot.clone(), decoder };
+            *request.body_mut() = body.boxed();
+        }
         let (response, raw) = handler(request, present).await;
         if side.is_none() {
             side = slot.lock().ok().and_then(|mut slot| slot.take());
@@ -202,8 +199,9 @@ enum Framing {
 
 /// A parsed request head and what it says about its connection.
 struct Head {
-    /// The request, its body not set.
-    request: Request<Body>,
+    /// The request, its body not set. Boxed: a quarter of a kilobyte, it was copied at each
+    /// step from the parse to the phases (eight copies cost more than the allocation).
+    request: Box<Request<Body>>,
     /// The head's bytes, as read.
     raw: Bytes,
     framing: Framing,
@@ -231,7 +229,7 @@ async fn read_head<R: AsyncRead + Unpin>(
     first: bool,
     closing: &tokio_util::sync::CancellationToken,
     mut clock: Pin<&mut tokio::time::Sleep>,
-) -> Result<Option<Box<Head>>, Refusal> {
+) -> Result<Option<Head>, Refusal> {
     let now = tokio::time::Instant::now();
     // The idle clock until a byte of the next head arrives; the head clock from then on (and
     // from the start, for a connection's first request).
@@ -271,9 +269,7 @@ async fn read_head<R: AsyncRead + Unpin>(
 
 /// A request head taken off the front of `buf`, if it is whole. Header values and the
 /// target share the head's bytes (no copy); the head's raw bytes come along, for hyper.
-/// Boxed: a quarter of a kilobyte, it was copied at each step out to the connection's loop
-/// (five copies cost more than the allocation).
-fn parse_head(buf: &mut BytesMut) -> Result<Option<Box<Head>>, Refusal> {
+fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Refusal> {
     let bad = |reason| Refusal(StatusCode::BAD_REQUEST, reason);
     let mut fields = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     // Where each name and value lies in the head: on the stack for the usual head (a vector
@@ -393,12 +389,12 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Box<Head>>, Refusal> {
         framing = Framing::None;
     }
     let upgrade = upgrade && headers.contains_key(header::UPGRADE);
-    let mut request = Request::new(crate::body::empty());
+    let mut request = Box::new(Request::new(crate::body::empty()));
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.version_mut() = version;
     *request.headers_mut() = headers;
-    Ok(Some(Box::new(Head { request, raw, framing, keep, expect_continue, upgrade, trailers, present })))
+    Ok(Some(Head { request, raw, framing, keep, expect_continue, upgrade, trailers, present }))
 }
 
 /// Answers a refused head and closes.

@@ -87,8 +87,8 @@ enum Server {
 }
 
 /// [`echo`]'s response, its fields all in its map.
-async fn answer(request: Request<Body>, present: Present) -> crate::h1::Answer {
-    (echo(request, present).await, None)
+async fn answer(request: Box<Request<Body>>, present: Present) -> crate::h1::Answer {
+    (echo(*request, present).await, None)
 }
 
 /// A listener serving every connection with [`echo`] on `server`.
