@@ -14,7 +14,17 @@ const GANTRY: &str = env!("CARGO_BIN_EXE_gantry");
 struct Running {
     child: Child,
     console: String,
+    /// The "Gantry is listening" line.
+    listening: String,
     lines: mpsc::Receiver<String>,
+}
+
+impl Running {
+    /// A `name=value` field of the listening line.
+    fn field(&self, name: &str) -> Option<String> {
+        let value = self.listening.split(&format!(" {name}=")).nth(1)?.split_whitespace().next()?;
+        Some(value.to_owned())
+    }
 }
 
 fn gantry(data_dir: &Path) -> Command {
@@ -30,7 +40,16 @@ fn gantry(data_dir: &Path) -> Command {
 }
 
 fn serve(data_dir: &Path, admin_password: &str) -> Running {
-    let mut child = gantry(data_dir)
+    serve_with(data_dir, admin_password, &[])
+}
+
+/// [`serve`] with more settings.
+fn serve_with(data_dir: &Path, admin_password: &str, settings: &[(&str, &str)]) -> Running {
+    let mut command = gantry(data_dir);
+    for (name, value) in settings {
+        command.env(name, value);
+    }
+    let mut child = command
         .env("GANTRY_ADMIN_PASSWORD", admin_password)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -45,14 +64,15 @@ fn serve(data_dir: &Path, admin_password: &str) -> Running {
             }
         }
     });
-    let console = loop {
+    let listening = loop {
         let line = lines.recv_timeout(Duration::from_secs(60)).expect("gantry did not report its addresses");
         if line.contains("Gantry is listening") {
-            let addr = line.split("console=").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("console=");
-            break format!("http://{addr}");
+            break line;
         }
     };
-    Running { child, console, lines }
+    let mut running = Running { child, console: String::new(), listening, lines };
+    running.console = format!("http://{}", running.field("console").expect("console="));
+    running
 }
 
 /// The status of the REST health check with `token`.
@@ -155,36 +175,13 @@ async fn kill_9_and_restart_lose_nothing_and_keep_the_admin() {
 #[tokio::test]
 async fn one_worker_thread_serves_the_console_and_the_gateway_on_the_current_thread_scheduler() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = gantry(dir.path())
-        .env("GANTRY_ADMIN_PASSWORD", "one-thread-password")
-        .env("GANTRY_WORKER_THREADS", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start gantry");
-    let stdout = child.stdout.take().expect("stdout");
-    let (send, lines) = mpsc::channel();
-    // Read to the end, so the child never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = send.send(line);
-        }
-    });
-    let line = loop {
-        let line = lines.recv_timeout(Duration::from_secs(60)).expect("gantry did not report its addresses");
-        if line.contains("Gantry is listening") {
-            break line;
-        }
-    };
-    let field = |name: &str| {
-        line.split(&format!(" {name}=")).nth(1).and_then(|rest| rest.split_whitespace().next()).map(str::to_owned)
-    };
-    assert_eq!(field("scheduler").as_deref(), Some("current-thread"), "{line}");
-    assert_eq!(field("workers").as_deref(), Some("1"), "{line}");
-    let console = format!("http://{}", field("console").expect("console="));
-    assert_eq!(login_status(&console, "one-thread-password").await.as_deref(), Some("/groups"));
+    let mut running = serve_with(dir.path(), "one-thread-password", &[("GANTRY_WORKER_THREADS", "1")]);
+    let line = &running.listening;
+    assert_eq!(running.field("scheduler").as_deref(), Some("current-thread"), "{line}");
+    assert_eq!(running.field("workers").as_deref(), Some("1"), "{line}");
+    assert_eq!(login_status(&running.console, "one-thread-password").await.as_deref(), Some("/groups"));
     // The gateway answers on the same thread: a host no group has is its 404, not a stall.
-    let gateway = field("gateway").expect("gateway=");
+    let gateway = running.field("gateway").expect("gateway=");
     let response = reqwest::Client::new()
         .get(format!("http://{gateway}/anything"))
         .header("host", "nobody.localhost")
@@ -194,8 +191,8 @@ async fn one_worker_thread_serves_the_console_and_the_gateway_on_the_current_thr
         .expect("gateway request");
     assert_eq!(response.status().as_u16(), 404);
     assert!(response.headers().contains_key("x-ca-request-id"));
-    child.kill().expect("kill");
-    child.wait().expect("reap");
+    running.child.kill().expect("kill");
+    running.child.wait().expect("reap");
 
     // Zero threads is refused, naming the setting.
     let output = gantry(dir.path()).env("GANTRY_WORKER_THREADS", "0").output().expect("run");
