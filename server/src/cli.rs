@@ -177,7 +177,6 @@ fn password_or_generated(raw: Option<String>) -> anyhow::Result<(NewPassword, bo
     })
 }
 
-/// Runs the command the user asked for.
 impl Cli {
     /// The runtime the command runs on: `GANTRY_WORKER_THREADS` threads (by default one per
     /// CPU this process may use); with one, the current-thread scheduler.
@@ -202,6 +201,7 @@ impl Cli {
     }
 }
 
+/// Runs the command the user asked for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(settings) => Application::build(settings).await?.run_until(shutdown_signal()).await,
