@@ -46,12 +46,26 @@ pub struct LatencySketch {
 impl LatencySketch {
     /// Records one latency.
     pub fn add_micros(&mut self, micros: u64) {
+        self.add_bin(LatencySketch::bin_of(micros));
+    }
+
+    /// The bin a latency of `micros` falls in; `None` below 1 µs (counted apart). With
+    /// [`LatencySketch::add_bin`], a latency can be noted in two bytes and recorded later.
+    pub fn bin_of(micros: u64) -> Option<u16> {
         if micros == 0 {
-            self.zeros += 1;
-            return;
+            return None;
         }
         let index = ((micros as f64).ln() / LN_GAMMA).ceil() as i32;
-        *self.bins.entry(index.clamp(0, MAX_INDEX)).or_default() += 1;
+        // Within 0..=MAX_INDEX (2,000) once clamped.
+        Some(index.clamp(0, MAX_INDEX) as u16)
+    }
+
+    /// Records one latency given as its [`LatencySketch::bin_of`].
+    pub fn add_bin(&mut self, bin: Option<u16>) {
+        match bin {
+            None => self.zeros += 1,
+            Some(index) => *self.bins.entry(i32::from(index).min(MAX_INDEX)).or_default() += 1,
+        }
     }
 
     /// Adds `other`'s values.
@@ -179,6 +193,11 @@ pub struct Counts {
 impl Counts {
     /// Counts one answered request.
     pub fn add(&mut self, status: u16, latency_us: u64, bytes: u64, failure: Option<UpstreamFailure>) {
+        self.add_binned(status, LatencySketch::bin_of(latency_us), bytes, failure);
+    }
+
+    /// Counts one answered request whose latency is given as its [`LatencySketch::bin_of`].
+    pub fn add_binned(&mut self, status: u16, latency_bin: Option<u16>, bytes: u64, failure: Option<UpstreamFailure>) {
         self.requests += 1;
         match status {
             0..=299 => self.status_2xx += 1,
@@ -192,7 +211,7 @@ impl Counts {
             None => {}
         }
         self.bytes_out += bytes;
-        self.latency.add_micros(latency_us);
+        self.latency.add_bin(latency_bin);
     }
 
     /// Adds `other`.

@@ -482,3 +482,18 @@ mod tests {
         assert!(api.params[0].check_value("x").is_err(), "the type is checked");
     }
 }
+#[cfg(test)]
+mod layout_probe {
+    #[test]
+    fn print_layout() {
+        use super::*;
+        use std::mem::{offset_of, size_of};
+        eprintln!("CompiledApi {}", size_of::<CompiledApi>());
+        eprintln!("id {} name {} method {} path {} segments {} path_params {} auth {} appq {} mode {} protocol {} websocket {} params {} backend {} metrics {} stats {}",
+            offset_of!(CompiledApi, id), offset_of!(CompiledApi, name), offset_of!(CompiledApi, method), offset_of!(CompiledApi, path), offset_of!(CompiledApi, segments), offset_of!(CompiledApi, path_params), offset_of!(CompiledApi, auth), offset_of!(CompiledApi, appcode_in_query), offset_of!(CompiledApi, mode), offset_of!(CompiledApi, protocol), offset_of!(CompiledApi, websocket), offset_of!(CompiledApi, params), offset_of!(CompiledApi, backend), offset_of!(CompiledApi, metrics), offset_of!(CompiledApi, stats));
+        eprintln!("HttpBackend {} address {} origin {} targets {} path {} method {} timeout {} retry {} shaping {}", size_of::<HttpBackend>(),
+            offset_of!(HttpBackend, address), offset_of!(HttpBackend, origin), offset_of!(HttpBackend, targets), offset_of!(HttpBackend, path), offset_of!(HttpBackend, method), offset_of!(HttpBackend, timeout), offset_of!(HttpBackend, retry_any_method), offset_of!(HttpBackend, shaping));
+        eprintln!("Param {} Backend {} Method {} Name {}", size_of::<Param>(), size_of::<Backend>(), size_of::<Method>(), size_of::<Name>());
+        eprintln!("Node {}", size_of::<crate::stats::StatsSlot>());
+    }
+}

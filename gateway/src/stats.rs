@@ -21,7 +21,7 @@
 //! counters and its sketch's tree are several lines, the array one or two, and a batch of
 //! sketch inserts into the same tree misses once (`bench/results/scale_cache.md`).
 
-use domain::stats::{BackendCounts, Counts, SeriesKey, StatsBatch, UpstreamFailure};
+use domain::stats::{BackendCounts, Counts, LatencySketch, SeriesKey, StatsBatch, UpstreamFailure};
 use domain::Environment;
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,51 +56,73 @@ impl std::fmt::Debug for StatsSlot {
 }
 
 /// How many requests a series notes before it counts them into their minute.
-pub const PENDING: usize = 12;
+pub const PENDING: usize = 24;
 
 /// One API's minutes in one environment and version (usually the current one, and the
 /// previous one until it is written).
+///
+/// Laid out for the request's path: with the allocation on a line of its own, the lock,
+/// what the series is and how many requests it has noted share one cache line, and a
+/// request writes one more (its [`Noted`] entry).
+#[repr(align(64))]
 pub struct Series {
-    group_id: i32,
-    api_id: i32,
-    env: Environment,
-    /// Inline for the usual label: comparing it with a sample's reads no other allocation.
-    version: crate::name::Name,
     tallies: Mutex<Tallies>,
 }
 
 /// A series' requests: those noted and not yet counted, then the minutes they are counted in.
-#[derive(Default)]
+/// `repr(C)`: the fields a request reads first, in this order (the lock's data follows the
+/// lock itself).
+#[repr(C)]
 struct Tallies {
-    /// The minute the noted requests fall in.
-    pending_minute: i64,
     pending_len: u8,
+    env: Environment,
+    group_id: i32,
+    api_id: i32,
+    /// The minute the noted requests fall in, in minutes since the epoch.
+    pending_minute: i32,
+    /// Inline for the usual label: comparing it with a sample's reads no other allocation.
+    version: crate::name::Name,
     pending: [Noted; PENDING],
     /// Inline for the usual one or two minutes, in the series' own allocation.
     minutes: smallvec::SmallVec<[(i64, Entry<Counts>); 2]>,
 }
 
-/// What a series notes of one request until it counts it.
+/// What a series notes of one request until it counts it: 16 bytes.
 #[derive(Debug, Clone, Copy, Default)]
 struct Noted {
     bytes: u64,
-    latency_us: u64,
     status: u16,
+    latency_bin: Option<u16>,
     failure: Option<UpstreamFailure>,
 }
 
+impl Series {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tallies> {
+        self.tallies.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 impl Tallies {
-    /// Notes one request answered in `minute`, counting those noted before it first when
-    /// the array is full or they fall in another minute.
+    fn is(&self, sample: &Sample<'_>) -> bool {
+        self.api_id == sample.api_id
+            && self.group_id == sample.group_id
+            && self.env == sample.env
+            && self.version == sample.version
+    }
+
+    /// Notes one request answered in the minute starting at `minute` (Unix seconds),
+    /// counting those noted before it first when the array is full or they fall in another
+    /// minute.
     fn note(&mut self, minute: i64, sample: &Sample<'_>) {
+        let minute = i32::try_from(minute.div_euclid(60)).unwrap_or(i32::MAX);
         if self.pending_len as usize == PENDING || (self.pending_len > 0 && self.pending_minute != minute) {
             self.count_pending();
         }
         self.pending_minute = minute;
         self.pending[self.pending_len as usize] = Noted {
             bytes: sample.bytes,
-            latency_us: sample.latency_us,
             status: sample.status,
+            latency_bin: LatencySketch::bin_of(sample.latency_us),
             failure: sample.failure,
         };
         self.pending_len += 1;
@@ -111,7 +133,7 @@ impl Tallies {
         if self.pending_len == 0 {
             return;
         }
-        let minute = self.pending_minute;
+        let minute = i64::from(self.pending_minute) * 60;
         let index = match self.minutes.iter().rposition(|(m, _)| *m == minute) {
             Some(index) => index,
             None => {
@@ -121,19 +143,10 @@ impl Tallies {
         };
         let entry = &mut self.minutes[index].1;
         for noted in &self.pending[..self.pending_len as usize] {
-            entry.value.add(noted.status, noted.latency_us, noted.bytes, noted.failure);
+            entry.value.add_binned(noted.status, noted.latency_bin, noted.bytes, noted.failure);
         }
         entry.dirty = true;
         self.pending_len = 0;
-    }
-}
-
-impl Series {
-    fn is(&self, sample: &Sample<'_>) -> bool {
-        self.api_id == sample.api_id
-            && self.group_id == sample.group_id
-            && self.env == sample.env
-            && self.version == sample.version
     }
 }
 
@@ -202,21 +215,22 @@ impl StatsCollector {
         let minute = minute_of(unix_seconds);
         // A routed API's series: through its slot, or (a slot that is not this sample's, or
         // none) found by its key. The map below is for requests no API was routed for, so a
-        // key is never counted in two places.
-        let registered;
-        let series = match sample.slot.map(|slot| slot.0.get_or_init(|| self.series_for(&sample))) {
-            Some(series) if series.is(&sample) => Some(series),
-            _ if sample.api_id >= 0 => {
-                registered = self.series_for(&sample);
-                Some(&registered)
+        // key is never counted in two places. (No series is locked while the state is: the
+        // flusher locks them in the other order.)
+        let mut counted = false;
+        if let Some(slot) = sample.slot {
+            let mut tallies = slot.0.get_or_init(|| self.series_for(&sample)).lock();
+            if tallies.is(&sample) {
+                tallies.note(minute, &sample);
+                counted = true;
             }
-            _ => None,
-        };
-        if let Some(series) = series {
-            series.tallies.lock().unwrap_or_else(|p| p.into_inner()).note(minute, &sample);
         }
-        if series.is_none() || sample.backend.is_some() {
-            self.record_in_maps(minute, &sample, series.is_none());
+        if !counted && sample.api_id >= 0 {
+            self.series_for(&sample).lock().note(minute, &sample);
+            counted = true;
+        }
+        if !counted || sample.backend.is_some() {
+            self.record_in_maps(minute, &sample, !counted);
         }
     }
 
@@ -230,11 +244,16 @@ impl StatsCollector {
             .entry(key)
             .or_insert_with(|| {
                 Arc::new(Series {
-                    group_id: sample.group_id,
-                    api_id: sample.api_id,
-                    env: sample.env,
-                    version: sample.version.into(),
-                    tallies: Mutex::default(),
+                    tallies: Mutex::new(Tallies {
+                        pending_len: 0,
+                        env: sample.env,
+                        group_id: sample.group_id,
+                        api_id: sample.api_id,
+                        pending_minute: 0,
+                        version: sample.version.into(),
+                        pending: [Noted::default(); PENDING],
+                        minutes: smallvec::SmallVec::new(),
+                    }),
                 })
             })
             .clone()
@@ -290,23 +309,25 @@ impl StatsCollector {
         state.series.retain(|key, _| key.0 >= keep_from);
         state.backends.retain(|key, _| key.0 >= keep_from);
         state.slotted.retain(|_, series| {
-            let mut tallies = series.tallies.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = series.lock();
+            let tallies = &mut *guard;
             tallies.count_pending();
-            let minutes = &mut tallies.minutes;
-            for (start, entry) in minutes.iter_mut().filter(|(_, e)| e.dirty) {
+            for (start, entry) in tallies.minutes.iter_mut().filter(|(_, e)| e.dirty) {
                 entry.dirty = false;
                 let key = SeriesKey {
                     start: *start,
-                    group_id: series.group_id,
-                    api_id: series.api_id,
-                    env: series.env,
-                    version: series.version.to_string(),
+                    group_id: tallies.group_id,
+                    api_id: tallies.api_id,
+                    env: tallies.env,
+                    version: tallies.version.to_string(),
                 };
                 batch.series.push((key, entry.value.clone()));
             }
-            minutes.retain(|(start, _)| *start >= keep_from);
+            tallies.minutes.retain(|(start, _)| *start >= keep_from);
             // Held by a compiled API still, or with a minute to write again.
-            !minutes.is_empty() || Arc::strong_count(series) > 1
+            let keep = !tallies.minutes.is_empty() || Arc::strong_count(series) > 1;
+            drop(guard);
+            keep
         });
         batch
     }
@@ -318,7 +339,7 @@ impl StatsCollector {
         for (key, _) in &batch.series {
             let slotted = (key.group_id, key.api_id, key.env, Box::<str>::from(key.version.as_str()));
             if let Some(series) = state.slotted.get(&slotted) {
-                let mut tallies = series.tallies.lock().unwrap_or_else(|p| p.into_inner());
+                let mut tallies = series.lock();
                 for (_, entry) in tallies.minutes.iter_mut().filter(|(start, _)| *start == key.start) {
                     entry.dirty = true;
                 }
@@ -346,7 +367,7 @@ impl StatsCollector {
             .slotted
             .values()
             .map(|s| {
-                let mut tallies = s.tallies.lock().unwrap_or_else(|p| p.into_inner());
+                let mut tallies = s.lock();
                 tallies.count_pending();
                 tallies.minutes.len()
             })
@@ -480,6 +501,18 @@ mod tests {
         }
         assert_eq!(taken.len(), 2);
         assert_eq!(taken, expected);
+    }
+
+    #[test]
+    fn a_request_reads_its_series_lock_and_identity_from_one_cache_line() {
+        let stats = StatsCollector::default();
+        let series = stats.series_for(&sample(7, "a-version-label", 200));
+        let start = Arc::as_ptr(&series) as usize;
+        assert_eq!(start % 64, 0, "the series starts a cache line");
+        let tallies = series.lock();
+        let end = (&tallies.version as *const crate::name::Name as usize) + std::mem::size_of::<crate::name::Name>();
+        assert!(end - start <= 64, "lock, identity and count end at byte {} of the series", end - start);
+        assert_eq!(std::mem::size_of::<Noted>(), 16);
     }
 
     #[test]
