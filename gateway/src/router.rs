@@ -24,39 +24,58 @@ fn canonical_literal(literal: &str) -> String {
 /// A matched path's parameter segments, in order: on the stack for the usual few.
 pub type Params<'p> = smallvec::SmallVec<[&'p str; 4]>;
 
-/// Routes path templates (as [`Segment`]s) to values of type `usize`.
+/// Routes path templates (as [`Segment`]s) to values of type `T`, kept in the trie's nodes
+/// (a matched request reads its value from the node it ends on, not from a table beside).
 #[derive(Debug, Clone)]
-pub struct Router {
-    nodes: Vec<Node>,
+pub struct Router<T> {
+    nodes: Vec<Node<T>>,
 }
 
-#[derive(Debug, Clone, Default)]
-struct Node {
+#[derive(Debug, Clone)]
+struct Node<T> {
     /// Keyed by configured literals only, so a fast non-keyed hash is safe here.
     /// Keys are [`Name`]s: short ones (most) are inline, so comparing a request's segment with
     /// the key reads no memory beyond the map's own bucket.
     literals: FxHashMap<Name, u32>,
     param: Option<u32>,
-    route: Option<usize>,
+    route: Option<T>,
 }
 
-impl Default for Router {
-    fn default() -> Router {
+impl<T> Default for Node<T> {
+    fn default() -> Node<T> {
+        Node { literals: FxHashMap::default(), param: None, route: None }
+    }
+}
+
+impl<T> Default for Router<T> {
+    fn default() -> Router<T> {
         Router { nodes: vec![Node::default()] }
     }
 }
 
-impl Router {
+impl<T> Router<T> {
     /// A router with no routes.
-    pub fn new() -> Router {
+    pub fn new() -> Router<T> {
         Router::default()
     }
 
     /// Adds a route; a template whose shape is already routed (literals equal, parameters in
-    /// the same places) keeps its first value, which is returned as the error.
+    /// the same places) keeps its first value, and `value` is returned as the error.
+    pub fn insert(&mut self, segments: &[Segment], value: T) -> Result<(), T> {
+        match self.route_mut(segments) {
+            Some(_) => Err(value),
+            slot => {
+                *slot = Some(value);
+                Ok(())
+            }
+        }
+    }
+
+    /// The value of a template's shape (literals equal, parameters in the same places), to
+    /// set or change; the nodes of a new shape are made.
     /// Literals are put in the canonical spelling of [`crate::path::normalize`], which
     /// requests are in when they are routed.
-    pub fn insert(&mut self, segments: &[Segment], value: usize) -> Result<(), usize> {
+    pub fn route_mut(&mut self, segments: &[Segment]) -> &mut Option<T> {
         let mut node = 0usize;
         for segment in segments {
             let canonical = match segment {
@@ -83,25 +102,24 @@ impl Router {
                 }
             };
         }
-        match self.nodes[node].route {
-            Some(existing) => Err(existing),
-            None => {
-                self.nodes[node].route = Some(value);
-                Ok(())
-            }
-        }
+        &mut self.nodes[node].route
+    }
+
+    /// Every routed value.
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.nodes.iter().filter_map(|node| node.route.as_ref())
     }
 
     /// The value routed for `path` (which starts with `/`), with the parameter segments as
     /// they appear in the path (not decoded), in order.
-    pub fn at<'p>(&self, path: &'p str, params: &mut Params<'p>) -> Option<usize> {
+    pub fn at<'p>(&self, path: &'p str, params: &mut Params<'p>) -> Option<&T> {
         let rest = path.strip_prefix('/')?;
         self.find(0, (!rest.is_empty()).then_some(rest), params)
     }
 
-    fn find<'p>(&self, node: usize, rest: Option<&'p str>, params: &mut Params<'p>) -> Option<usize> {
+    fn find<'p>(&self, node: usize, rest: Option<&'p str>, params: &mut Params<'p>) -> Option<&T> {
         let here = &self.nodes[node];
-        let Some(rest) = rest else { return here.route };
+        let Some(rest) = rest else { return here.route.as_ref() };
         // A byte search: `str::split_once` with a `char` costs more on short segments.
         let (segment, tail) = match rest.bytes().position(|b| b == b'/') {
             Some(at) => (&rest[..at], Some(&rest[at + 1..])),
@@ -131,7 +149,7 @@ mod tests {
     use super::*;
     use domain::path::PathTemplate;
 
-    fn router(paths: &[&str]) -> Router {
+    fn router(paths: &[&str]) -> Router<usize> {
         let mut router = Router::new();
         for (i, path) in paths.iter().enumerate() {
             let template = PathTemplate::parse(path).expect("template");
@@ -140,9 +158,9 @@ mod tests {
         router
     }
 
-    fn at<'p>(router: &Router, path: &'p str) -> Option<(usize, Vec<&'p str>)> {
+    fn at<'p>(router: &Router<usize>, path: &'p str) -> Option<(usize, Vec<&'p str>)> {
         let mut params = Params::new();
-        router.at(path, &mut params).map(|found| (found, params.to_vec()))
+        router.at(path, &mut params).map(|found| (*found, params.to_vec()))
     }
 
     #[test]
@@ -173,7 +191,10 @@ mod tests {
     fn a_shape_routed_twice_keeps_the_first() {
         let mut r = router(&["/pets/{id}"]);
         let same_shape = PathTemplate::parse("/pets/{petId}").expect("template");
-        assert_eq!(r.insert(same_shape.segments(), 9), Err(0));
+        assert_eq!(r.insert(same_shape.segments(), 9), Err(9));
+        assert_eq!(at(&r, "/pets/1"), Some((0, vec!["1"])));
+        *r.route_mut(same_shape.segments()) = Some(5);
+        assert_eq!(at(&r, "/pets/1"), Some((5, vec!["1"])));
     }
 }
 
@@ -236,7 +257,7 @@ mod properties {
             for path in paths {
                 let text = format!("/{}", path.join("/"));
                 let mut params = Params::new();
-                let found = router.at(&text, &mut params);
+                let found = router.at(&text, &mut params).copied();
                 let params = params.to_vec();
                 // "/" is the template without segments; "/a" has one, "/a/" two (the last empty).
                 let segments: Vec<&str> = if text == "/" { Vec::new() } else { path.clone() };

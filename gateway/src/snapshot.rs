@@ -23,10 +23,9 @@ pub struct LiveDeployment {
     pub version: Arc<str>,
     /// The same as an `X-Ca-Version` value (`None` if the label cannot be one).
     pub version_header: Option<http::HeaderValue>,
-    router: Router,
-    /// APIs per router entry: one path shape may carry several methods; the usual one is
-    /// held inline (no allocation of its own to read per request).
-    routes: Vec<Routed>,
+    /// APIs per path shape: one shape may carry several methods; the usual one is held
+    /// inline in the router's node (no allocation of its own to read per request).
+    router: Router<Routed>,
 }
 
 /// The APIs of one path shape.
@@ -48,42 +47,28 @@ impl LiveDeployment {
     /// share one router entry (parameters are matched by position).
     pub fn new(version: impl Into<String>, apis: Vec<CompiledApi>) -> Result<LiveDeployment, String> {
         let mut router = Router::new();
-        let mut routes: Vec<Routed> = Vec::new();
         for api in apis {
-            let index = match router.insert(api.segments(), routes.len()) {
-                Ok(()) => {
-                    routes.push(Routed::new());
-                    routes.len() - 1
-                }
-                Err(same_shape) => same_shape,
-            };
-            routes[index].push(Arc::new(api));
+            router.route_mut(api.segments()).get_or_insert_with(Routed::new).push(Arc::new(api));
         }
         let version: Arc<str> = Arc::from(version.into());
-        Ok(LiveDeployment { version_header: http::HeaderValue::from_str(&version).ok(), version, router, routes })
+        Ok(LiveDeployment { version_header: http::HeaderValue::from_str(&version).ok(), version, router })
     }
 
     /// A deployment with no APIs.
     pub fn empty(version: impl Into<String>) -> LiveDeployment {
         let version: Arc<str> = Arc::from(version.into());
-        LiveDeployment {
-            version_header: http::HeaderValue::from_str(&version).ok(),
-            version,
-            router: Router::new(),
-            routes: Vec::new(),
-        }
+        LiveDeployment { version_header: http::HeaderValue::from_str(&version).ok(), version, router: Router::new() }
     }
 
     /// How many APIs it serves.
     pub fn api_count(&self) -> usize {
-        self.routes.iter().map(|apis| apis.len()).sum()
+        self.router.values().map(|apis| apis.len()).sum()
     }
 
     /// Matches a method and path. An API with its exact method wins over one with `ANY`.
     pub fn route(&self, method: &Method, path: &str) -> RouteMatch<'_> {
         let mut values = crate::router::Params::new();
-        let Some(found) = self.router.at(path, &mut values) else { return RouteMatch::NotFound };
-        let apis = &self.routes[found];
+        let Some(apis) = self.router.at(path, &mut values) else { return RouteMatch::NotFound };
         let api = apis
             .iter()
             .find(|api| api.method.as_ref() == Some(method))

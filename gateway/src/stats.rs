@@ -487,7 +487,8 @@ mod tests {
                 1 => 3 * 3_600_000_000 + seed % 1_000_000_000,
                 _ => (seed >> 40) % 3_000_000,
             };
-            let sample = Sample { slot: Some(&slot), status, failure, latency_us, bytes: seed >> 50, ..sample(7, "v1", 0) };
+            let sample =
+                Sample { slot: Some(&slot), status, failure, latency_us, bytes: seed >> 50, ..sample(7, "v1", 0) };
             stats.record_at(at, sample);
             expected.entry(minute_of(at)).or_default().add(status, latency_us, sample.bytes, failure);
             if n == 2 * PENDING as i64 + 5 {
