@@ -8,7 +8,6 @@
 //! full the line is dropped and counted ([`AccessLog::dropped`]).
 
 use domain::access::{AccessFilter, AccessLine};
-use std::collections::VecDeque;
 use std::sync::Mutex;
 
 /// Lines kept per node unless configured.
@@ -41,11 +40,38 @@ struct Entry {
     served: Served,
 }
 
+/// Lines in the order they came, at most a capacity of them. Once full, a new line takes
+/// the oldest one's place in memory: the line leaving is read to drop it, so the new one is
+/// written where the cache already holds (a queue writing at its tail and reading at its
+/// head would miss twice, every request, on a ring larger than the cache).
+#[derive(Debug, Default)]
+struct Ring {
+    lines: Vec<Entry>,
+    /// Once full, the oldest line's index (and the next to be replaced); 0 until then.
+    oldest: usize,
+}
+
+impl Ring {
+    fn push(&mut self, entry: Entry, capacity: usize) {
+        if self.lines.len() < capacity {
+            self.lines.push(entry);
+        } else {
+            self.lines[self.oldest] = entry;
+            self.oldest = (self.oldest + 1) % self.lines.len();
+        }
+    }
+
+    fn newest_first(&self) -> impl Iterator<Item = &Entry> {
+        let (newer, older) = self.lines.split_at(self.oldest);
+        newer.iter().rev().chain(older.iter().rev())
+    }
+}
+
 /// The ring of recent requests.
 #[derive(Debug)]
 pub struct AccessLog {
     capacity: usize,
-    lines: Mutex<VecDeque<Entry>>,
+    lines: Mutex<Ring>,
     /// The JSON-lines file's queue, when one is configured.
     file: std::sync::OnceLock<std::sync::mpsc::SyncSender<Entry>>,
     dropped: std::sync::atomic::AtomicU64,
@@ -67,7 +93,7 @@ impl AccessLog {
     pub fn with_capacity(capacity: usize) -> AccessLog {
         AccessLog {
             capacity: capacity.max(1),
-            lines: Mutex::new(VecDeque::new()),
+            lines: Mutex::default(),
             file: std::sync::OnceLock::new(),
             dropped: std::sync::atomic::AtomicU64::new(0),
         }
@@ -103,25 +129,21 @@ impl AccessLog {
                 self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
-        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
-        if lines.len() >= self.capacity {
-            lines.pop_front();
-        }
-        lines.push_back(entry);
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).push(entry, self.capacity);
     }
 
     /// The newest lines that match `filter`, at most `filter.limit`.
     pub fn search(&self, filter: &AccessFilter) -> Vec<AccessLine> {
         let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
         let found: Vec<Entry> =
-            lines.iter().rev().filter(|entry| matches(entry, filter)).take(filter.limit).cloned().collect();
+            lines.newest_first().filter(|entry| matches(entry, filter)).take(filter.limit).cloned().collect();
         drop(lines);
         found.into_iter().map(show).collect()
     }
 
     /// How many lines are kept.
     pub fn len(&self) -> usize {
-        self.lines.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).lines.len()
     }
 
     /// Whether no line is kept.
@@ -293,6 +315,13 @@ mod tests {
         assert!(log.search(&filter(&[("from", "2999-01-01T00:00")])).is_empty(), "nothing from the future");
         assert_eq!(log.search(&filter(&[("from", "2000-01-01T00:00"), ("to", "2999-01-01T00:00")])).len(), 3);
         assert!(log.search(&filter(&[("to", "2000-01-01T00:00")])).is_empty());
+        // Around the ring more than once: always the newest three, newest first.
+        for n in 4..11 {
+            log.record_at(now_ms(), served(n, 200));
+            let all: Vec<String> = log.search(&filter(&[])).into_iter().map(|l| l.path).collect();
+            assert_eq!(all, [format!("/r{n}"), format!("/r{}", n - 1), format!("/r{}", n - 2)]);
+            assert_eq!(log.len(), 3);
+        }
     }
 
     #[test]
