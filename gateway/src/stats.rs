@@ -505,6 +505,40 @@ mod tests {
     }
 
     #[test]
+    fn requests_noted_on_several_threads_while_the_flusher_takes_are_all_counted() {
+        let stats = Arc::new(StatsCollector::default());
+        let slot = Arc::new(StatsSlot::default());
+        let t = 1_700_000_000 - 1_700_000_000 % 60;
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let (stats, slot) = (stats.clone(), slot.clone());
+                std::thread::spawn(move || {
+                    for n in 0..5_000u64 {
+                        stats.record_at(t + 1, Sample { slot: Some(&slot), latency_us: n, ..sample(7, "v1", 200) });
+                    }
+                })
+            })
+            .collect();
+        // The flusher takes meanwhile; each take holds the minute so far, whole.
+        let mut last = Counts::default();
+        let mut take = |last: &mut Counts| {
+            if let Some((_, counts)) = stats.take(t + 2).series.pop() {
+                assert!(counts.requests >= last.requests, "a minute never shrinks");
+                assert_eq!(counts.latency.count(), counts.requests, "each request once in the sketch");
+                *last = counts;
+            }
+        };
+        while workers.iter().any(|w| !w.is_finished()) {
+            take(&mut last);
+        }
+        for worker in workers {
+            worker.join().expect("worker");
+        }
+        take(&mut last);
+        assert_eq!((last.requests, last.status_2xx, last.latency.count()), (20_000, 20_000, 20_000));
+    }
+
+    #[test]
     fn a_request_reads_its_series_lock_and_identity_from_one_cache_line() {
         let stats = StatsCollector::default();
         let series = stats.series_for(&sample(7, "a-version-label", 200));
