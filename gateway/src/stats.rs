@@ -14,7 +14,7 @@
 //! no API, and the backend origins, are counted in maps under one lock.
 //!
 //! A series does not count a request into its minute at once: it notes the request's few
-//! numbers in a small array beside its lock ([`PENDING`] of them, 24 bytes each) and adds
+//! numbers in a small array beside its lock ([`PENDING`] of them, 16 bytes each) and adds
 //! them to the minute's [`Counts`] and latency sketch together, when the array is full, the
 //! minute changes or the flusher takes the series. With traffic spread over 10,000 APIs,
 //! every line of memory a request touches in its series is a cache miss; the minute's
@@ -521,7 +521,7 @@ mod tests {
             .collect();
         // The flusher takes meanwhile; each take holds the minute so far, whole.
         let mut last = Counts::default();
-        let mut take = |last: &mut Counts| {
+        let take = |last: &mut Counts| {
             if let Some((_, counts)) = stats.take(t + 2).series.pop() {
                 assert!(counts.requests >= last.requests, "a minute never shrinks");
                 assert_eq!(counts.latency.count(), counts.requests, "each request once in the sketch");
