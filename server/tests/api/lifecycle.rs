@@ -22,9 +22,13 @@ struct Running {
 impl Running {
     /// A `name=value` field of the listening line.
     fn field(&self, name: &str) -> Option<String> {
-        let value = self.listening.split(&format!(" {name}=")).nth(1)?.split_whitespace().next()?;
-        Some(value.to_owned())
+        field(&self.listening, name)
     }
+}
+
+/// A `name=value` field of `line`.
+fn field(line: &str, name: &str) -> Option<String> {
+    Some(line.split(&format!(" {name}=")).nth(1)?.split_whitespace().next()?.to_owned())
 }
 
 fn gantry(data_dir: &Path) -> Command {
@@ -70,9 +74,8 @@ fn serve_with(data_dir: &Path, admin_password: &str, settings: &[(&str, &str)]) 
             break line;
         }
     };
-    let mut running = Running { child, console: String::new(), listening, lines };
-    running.console = format!("http://{}", running.field("console").expect("console="));
-    running
+    let console = format!("http://{}", field(&listening, "console").expect("console="));
+    Running { child, console, listening, lines }
 }
 
 /// The status of the REST health check with `token`.
