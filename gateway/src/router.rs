@@ -1,15 +1,21 @@
-//! The path router: a trie of path segments. Each node maps its literal children by a hash
-//! of the whole segment and has at most one parameter child; a literal wins over a parameter,
-//! and matching backtracks to the parameter when the literal branch finds nothing below.
+//! The path router: a trie of path segments. Each node finds its literal children in a small
+//! open-addressed table of its own and has at most one parameter child; a literal wins over a
+//! parameter, and matching backtracks to the parameter when the literal branch finds nothing
+//! below.
 //!
 //! Why not a radix tree (`matchit`, used before): it matches byte by byte, so a group with
 //! 10,000 routes under one prefix walks several small nodes per request, each a cache miss
 //! when traffic spreads over all of them (`bench/results/scale.md`). Here a segment costs one
-//! hash probe, and the nodes live in one array.
+//! probe of an 8-byte slot (a hash and a node's index), and the nodes live in one array.
+//!
+//! Why not a `HashMap` of segments: its probe reads a line of control bytes, then the bucket
+//! with the key, then the node the key leads to: three lines apart, each a miss with 10,000
+//! literals under one node. A slot here holds the hash and the child's index; the child
+//! keeps its own literal, so the probe is confirmed on the line the match reads next anyway
+//! (`bench/results/scale_cache.md`).
 
 use crate::name::Name;
 use domain::path::Segment;
-use rustc_hash::FxHashMap;
 
 /// A template's literal segment as a normalised request spells it (`%7E` → `~`). A literal no
 /// request can match (a dot-segment) stays as written.
@@ -28,22 +34,74 @@ pub type Params<'p> = smallvec::SmallVec<[&'p str; 4]>;
 /// (a matched request reads its value from the node it ends on, not from a table beside).
 #[derive(Debug, Clone)]
 pub struct Router<T> {
+    /// The root is node 0 (nobody's child, so 0 marks "none" in a slot or `param`).
     nodes: Vec<Node<T>>,
 }
 
 #[derive(Debug, Clone)]
 struct Node<T> {
-    /// Keyed by configured literals only, so a fast non-keyed hash is safe here.
-    /// Keys are [`Name`]s: short ones (most) are inline, so comparing a request's segment with
-    /// the key reads no memory beyond the map's own bucket.
-    literals: FxHashMap<Name, u32>,
-    param: Option<u32>,
+    /// The literal segment this node is reached by (empty for the root and parameter nodes):
+    /// where a probe of the parent's table is confirmed. Short ones (most) are inline.
+    literal: Name,
+    /// The literal children.
+    literals: Literals,
+    /// The parameter child; 0 for none.
+    param: u32,
     route: Option<T>,
 }
 
 impl<T> Default for Node<T> {
     fn default() -> Node<T> {
-        Node { literals: FxHashMap::default(), param: None, route: None }
+        Node { literal: Name::default(), literals: Literals::default(), param: 0, route: None }
+    }
+}
+
+/// One entry of a node's literal table: the low 32 bits of the literal's hash and the
+/// child's index (0: an empty slot).
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    hash: u32,
+    node: u32,
+}
+
+/// A node's literal children, open-addressed with linear probing, at most half full (so a
+/// probe always ends at an empty slot). Keyed by configured literals only, so a fast
+/// non-keyed hash is safe here.
+#[derive(Debug, Clone, Default)]
+struct Literals {
+    /// A power of two in length, or empty.
+    slots: Box<[Slot]>,
+    len: u32,
+}
+
+fn hash_of(segment: &str) -> u32 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(segment) as u32
+}
+
+impl Literals {
+    /// The slots a probe for `hash` visits, from its home slot on (at most the table).
+    fn probe(&self, hash: u32) -> impl Iterator<Item = Slot> + '_ {
+        let mask = self.slots.len().wrapping_sub(1);
+        (0..self.slots.len()).map(move |step| self.slots[(hash as usize).wrapping_add(step) & mask])
+    }
+
+    /// Adds a child; the table doubles first when it would pass half full.
+    fn insert(&mut self, hash: u32, node: u32) {
+        if (self.len as usize + 1) * 2 > self.slots.len() {
+            let mut grown = Literals { slots: vec![Slot::default(); (self.slots.len() * 2).max(2)].into(), len: 0 };
+            for slot in self.slots.iter().filter(|slot| slot.node != 0) {
+                grown.insert(slot.hash, slot.node);
+            }
+            *self = grown;
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        while self.slots[at].node != 0 {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = Slot { hash, node };
+        self.len += 1;
     }
 }
 
@@ -78,31 +136,55 @@ impl<T> Router<T> {
     pub fn route_mut(&mut self, segments: &[Segment]) -> &mut Option<T> {
         let mut node = 0usize;
         for segment in segments {
-            let canonical = match segment {
-                Segment::Literal(literal) => canonical_literal(literal),
-                Segment::Param(name) => name.clone(),
-            };
             let next = match segment {
-                Segment::Literal(_) => self.nodes[node].literals.get(canonical.as_str()).copied(),
-                Segment::Param(_) => self.nodes[node].param,
-            };
-            node = match next {
-                Some(next) => next as usize,
-                None => {
-                    let next = self.nodes.len();
-                    self.nodes.push(Node::default());
-                    let index = u32::try_from(next).expect("fewer than 4 billion route segments");
-                    match segment {
-                        Segment::Literal(_) => {
-                            self.nodes[node].literals.insert(Name::from(canonical), index);
+                Segment::Literal(literal) => {
+                    let canonical = canonical_literal(literal);
+                    match self.literal_child(node, &canonical) {
+                        Some(next) => next,
+                        None => {
+                            let next = self.push(Node { literal: Name::from(canonical.as_str()), ..Node::default() });
+                            self.nodes[node].literals.insert(hash_of(&canonical), next as u32);
+                            next
                         }
-                        Segment::Param(_) => self.nodes[node].param = Some(index),
                     }
-                    next
                 }
+                Segment::Param(_) => match self.nodes[node].param {
+                    0 => {
+                        let next = self.push(Node::default());
+                        self.nodes[node].param = next as u32;
+                        next
+                    }
+                    next => next as usize,
+                },
             };
+            node = next;
         }
         &mut self.nodes[node].route
+    }
+
+    fn push(&mut self, node: Node<T>) -> usize {
+        let index = self.nodes.len();
+        u32::try_from(index).expect("fewer than 4 billion route segments");
+        self.nodes.push(node);
+        index
+    }
+
+    /// The child of `node` reached by the literal `segment`, if any.
+    fn literal_child(&self, node: usize, segment: &str) -> Option<usize> {
+        let literals = &self.nodes[node].literals;
+        if literals.len == 0 {
+            return None;
+        }
+        let hash = hash_of(segment);
+        for slot in literals.probe(hash) {
+            if slot.node == 0 {
+                return None;
+            }
+            if slot.hash == hash && self.nodes[slot.node as usize].literal == *segment {
+                return Some(slot.node as usize);
+            }
+        }
+        None
     }
 
     /// Every routed value.
@@ -125,13 +207,13 @@ impl<T> Router<T> {
             Some(at) => (&rest[..at], Some(&rest[at + 1..])),
             None => (rest, None),
         };
-        if let Some(&child) = here.literals.get(segment) {
-            if let Some(found) = self.find(child as usize, tail, params) {
+        if let Some(child) = self.literal_child(node, segment) {
+            if let Some(found) = self.find(child, tail, params) {
                 return Some(found);
             }
         }
         match here.param {
-            Some(child) if !segment.is_empty() => {
+            child if child != 0 && !segment.is_empty() => {
                 params.push(segment);
                 let found = self.find(child as usize, tail, params);
                 if found.is_none() {
@@ -185,6 +267,39 @@ mod tests {
         for path in ["/pets/", "/pets", "/pets//", "/pets/1/", "/a/b", "/a/b/c/", "", "pets/1", "//pets/1"] {
             assert_eq!(at(&r, path), None, "{path}");
         }
+    }
+
+    /// Slots a lookup of `segment` under `node` visits until it finds the child or an empty slot.
+    fn probes<T>(router: &Router<T>, node: usize, segment: &str) -> usize {
+        let hash = hash_of(segment);
+        let visited = router.nodes[node].literals.probe(hash).position(|slot| {
+            slot.node == 0 || (slot.hash == hash && router.nodes[slot.node as usize].literal == *segment)
+        });
+        visited.expect("a table at most half full has an empty slot") + 1
+    }
+
+    #[test]
+    fn ten_thousand_literals_under_one_node_are_found_in_few_probes() {
+        let paths: Vec<String> = (0..10_000).map(|i| format!("/items/{i}/{{id}}")).collect();
+        let r = router(&paths.iter().map(String::as_str).collect::<Vec<_>>());
+        let items = r.literal_child(0, "items").expect("items");
+        assert_eq!(r.nodes[items].literals.len, 10_000);
+        assert!(r.nodes[items].literals.slots.len() >= 20_000, "at most half full");
+        let mut total = 0;
+        let mut longest = 0;
+        for i in 0..10_000 {
+            let path = format!("/items/{i}/7");
+            assert_eq!(at(&r, &path), Some((i, vec!["7"])), "{path}");
+            let n = probes(&r, items, &i.to_string());
+            total += n;
+            longest = longest.max(n);
+        }
+        for absent in ["10000", "-1", "", "items", "0x"] {
+            assert_eq!(at(&r, &format!("/items/{absent}/7")), None, "{absent}");
+        }
+        let mean = total as f64 / 10_000.0;
+        eprintln!("probes: mean {mean:.2}, longest {longest}");
+        assert!(mean < 2.0 && longest <= 24, "mean {mean}, longest {longest}: the hash spreads numbers badly");
     }
 
     #[test]
