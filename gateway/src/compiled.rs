@@ -38,7 +38,8 @@ pub enum Target {
     Function(std::sync::Arc<crate::function::FunctionCode>),
 }
 
-/// A declared parameter.
+/// A declared parameter: 40 bytes, so the usual one or two sit in the API's lines a request
+/// reads anyway.
 #[derive(Debug, Clone)]
 pub struct Param {
     /// Name where it travels (headers lower-case).
@@ -49,19 +50,43 @@ pub struct Param {
     pub kind: ParamType,
     /// Whether it must be present.
     pub required: bool,
-    /// Used when absent.
-    pub default: Option<Box<str>>,
-    /// Allowed values, when any are set (boxed: most parameters have none, and a request
-    /// reads the parameter's other fields from the API's own allocation).
-    pub constraints: Option<Box<Constraints>>,
+    /// Its default and allowed values, when it has either (boxed: most parameters have
+    /// neither, and a request reads the parameter's other fields from the API's allocation).
+    rules: Option<Box<Rules>>,
+}
+
+/// What few parameters have: a default, allowed values.
+#[derive(Debug, Clone)]
+struct Rules {
+    default: Option<Box<str>>,
+    constraints: Constraints,
 }
 
 impl Param {
+    /// A parameter; its rules are boxed only when it has a default or constraints.
+    pub fn new(
+        name: Name,
+        location: ParamLocation,
+        kind: ParamType,
+        required: bool,
+        default: Option<&str>,
+        constraints: &Constraints,
+    ) -> Param {
+        let rules = (default.is_some() || *constraints != Constraints::default())
+            .then(|| Box::new(Rules { default: default.map(Box::from), constraints: constraints.clone() }));
+        Param { name, location, kind, required, rules }
+    }
+
+    /// Used when absent.
+    pub fn default(&self) -> Option<&str> {
+        self.rules.as_ref().and_then(|rules| rules.default.as_deref())
+    }
+
     /// Checks a value against the parameter's type and constraints.
     pub fn check_value(&self, value: &str) -> Result<(), String> {
         self.kind.check_value(value)?;
-        match &self.constraints {
-            Some(constraints) => constraints.check_value(self.kind, value),
+        match &self.rules {
+            Some(rules) => rules.constraints.check_value(self.kind, value),
             None => Ok(()),
         }
     }
@@ -101,18 +126,21 @@ pub struct HttpBackend {
     /// Mapping, constants and system parameters, when the API has any (boxed: most have
     /// none, and the rest of the backend is read from the API's own allocation).
     pub shaping: Option<Box<Shaping>>,
-    /// Time allowed for the backend's response head.
-    pub timeout: Duration,
+    /// Time allowed for the backend's response head, in milliseconds (validated in
+    /// `domain`; [`HttpBackend::timeout`]).
+    timeout_ms: u32,
     /// Whether a request of any method may go to another target after a failure or a
     /// 502/503/504 (the API's `backend.http.retry_non_idempotent`): its body is then read
     /// before the first attempt, so it can be sent again.
     pub retry_any_method: bool,
-    /// The first target's address (the only one, for a single address).
-    pub address: BackendAddress,
+    /// Whether the first target is called over TLS (its address' scheme, read per request).
+    pub tls: bool,
     /// Backend method; the request's when `None`.
     pub method: Option<Method>,
     /// Backend path template.
     pub path: SmallVec<[PathPart; 4]>,
+    /// The first target's address (the only one, for a single address).
+    pub address: BackendAddress,
 }
 
 /// What an API adds to or moves in its backend request besides the path.
@@ -187,6 +215,11 @@ impl HttpBackend {
         &self.shaping().system
     }
 
+    /// Time allowed for the backend's response head.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(u64::from(self.timeout_ms))
+    }
+
     /// Whether a failed attempt may go on to another target: retries are on (`retries`,
     /// the gateway's setting) and the backend has another target.
     pub fn resends(&self, retries: u32) -> bool {
@@ -232,8 +265,10 @@ pub enum Backend {
 ///
 /// `repr(C)`: with 10,000 APIs live each line of an API a request reads is a cache miss, so
 /// the fields are in the order a request reads them, the small ones first, and those no
-/// request reads (the template as written and its segments) last. A request reads the first
-/// two lines (behind the `Arc`'s counts), the parameters, and the backend's first fields.
+/// request reads (the backend's address, the template as written and its segments) last.
+/// Timeouts are kept as integers and a parameter's rare default and constraints are boxed,
+/// so a request to an API with a path parameter and a two-part backend path reads six
+/// lines from the `Arc`'s counts on (a test keeps it so).
 #[derive(Debug, Clone)]
 #[repr(C)]
 pub struct CompiledApi {
@@ -249,12 +284,12 @@ pub struct CompiledApi {
     pub mode: RequestMode,
     /// Over HTTP, HTTPS or both.
     pub protocol: domain::api::ApiProtocol,
+    /// A WebSocket API: its idle timeout in seconds ([`CompiledApi::websocket`]).
+    websocket_idle_s: Option<std::num::NonZeroU32>,
     /// Its traffic per minute, found on its first request.
     pub stats: crate::stats::StatsSlot,
     /// Its request counters, found on its first request.
     pub metrics: crate::metrics::ApiSlot,
-    /// A WebSocket API: its idle timeout.
-    pub websocket: Option<std::time::Duration>,
     /// Name, for logs and traces (copied into the access log's lines).
     pub name: Name,
     /// Names of the path parameters, in order.
@@ -289,13 +324,9 @@ impl CompiledApi {
             .request
             .params
             .iter()
-            .map(|p| Param {
-                name: Name::from(&p.name),
-                location: p.location,
-                kind: p.kind,
-                required: p.required || p.location == ParamLocation::Path,
-                default: p.default.as_deref().map(Box::from),
-                constraints: (p.constraints != Constraints::default()).then(|| Box::new(p.constraints.clone())),
+            .map(|p| {
+                let required = p.required || p.location == ParamLocation::Path;
+                Param::new(Name::from(&p.name), p.location, p.kind, required, p.default.as_deref(), &p.constraints)
             })
             .collect();
         let backend = match target {
@@ -370,12 +401,14 @@ impl CompiledApi {
                     system,
                 };
                 Backend::Http(HttpBackend {
+                    tls: address.is_tls(),
                     address: address.clone(),
                     origin: origin.clone(),
                     targets,
                     path,
                     method,
-                    timeout: Duration::from_millis(http.timeout_ms.unwrap_or(domain::backend::DEFAULT_TIMEOUT_MS)),
+                    timeout_ms: u32::try_from(http.timeout_ms.unwrap_or(domain::backend::DEFAULT_TIMEOUT_MS))
+                        .unwrap_or(u32::MAX),
                     retry_any_method: http.retry_non_idempotent,
                     shaping: (!shaping.is_empty()).then(|| Box::new(shaping)),
                 })
@@ -393,15 +426,20 @@ impl CompiledApi {
                 && spec.appcode == domain::api::AppCodeLocation::HeaderAndQuery,
             mode: spec.request.mode,
             protocol: spec.request.protocol,
-            websocket: spec.request.websocket.then(|| {
+            websocket_idle_s: spec.request.websocket.then(|| {
                 let idle = spec.request.websocket_idle_s.unwrap_or(domain::api::DEFAULT_WEBSOCKET_IDLE_S);
-                std::time::Duration::from_secs(u64::from(idle))
+                std::num::NonZeroU32::new(idle).unwrap_or(std::num::NonZeroU32::MIN)
             }),
             params,
             backend,
             metrics: crate::metrics::ApiSlot::default(),
             stats: crate::stats::StatsSlot::default(),
         })
+    }
+
+    /// A WebSocket API's idle timeout (`None`: not a WebSocket API).
+    pub fn websocket(&self) -> Option<std::time::Duration> {
+        self.websocket_idle_s.map(|s| std::time::Duration::from_secs(u64::from(s.get())))
     }
 
     /// The path template's segments, for the router.
@@ -413,6 +451,21 @@ impl CompiledApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_reads_six_lines_of_its_api() {
+        use std::mem::{offset_of, size_of};
+        assert_eq!(size_of::<Param>(), 40);
+        // From the `Arc`'s two counts to the end of the second backend path part: the
+        // first path parameter, the first parameter and the backend's first fields lie between.
+        let http = offset_of!(CompiledApi, backend) + offset_of!(HttpBackend, path);
+        let end = 16 + http + size_of::<usize>() + 2 * size_of::<PathPart>();
+        assert!(end <= 6 * 64, "a request reads up to byte {end} of its API");
+        for cold in [offset_of!(CompiledApi, path), offset_of!(CompiledApi, backend) + offset_of!(HttpBackend, address)]
+        {
+            assert!(cold >= end - 16, "a field no request reads sits among those it does");
+        }
+    }
 
     #[test]
     fn apis_on_one_address_share_one_origin() {
@@ -455,7 +508,7 @@ mod tests {
         assert!(api.name.is_inline());
         assert_eq!(api.path_params.as_slice(), [Name::from("group"), Name::from("id")]);
         assert!(!api.path_params.spilled() && api.path_params.iter().all(Name::is_inline));
-        assert!(!api.params.spilled() && api.params.iter().all(|p| p.name.is_inline() && p.constraints.is_none()));
+        assert!(!api.params.spilled() && api.params.iter().all(|p| p.name.is_inline() && p.rules.is_none()));
         let Backend::Http(backend) = &api.backend else { panic!("http") };
         assert!(!backend.path.spilled(), "{:?}", backend.path);
         assert_eq!(backend.path.len(), 4);

@@ -334,7 +334,7 @@ async fn run(
     // A WebSocket API takes only upgrade requests; the caller's side of the socket is
     // claimed now, before the request is taken apart.
     let upgrade =
-        match api.websocket {
+        match api.websocket() {
             Some(idle) if crate::websocket::is_upgrade(request.method(), request.version(), request.headers()) => {
                 Some((hyper::upgrade::on(&mut *request), idle))
             }

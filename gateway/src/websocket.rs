@@ -63,7 +63,7 @@ pub async fn proxy(
     if backend.targets.len() > 1 && request.headers().get(header::HOST) == Some(&backend.origin.host_header) {
         request.headers_mut().insert(header::HOST, peer.origin.host_header.clone());
     }
-    let deadline = std::time::Instant::now() + backend.timeout;
+    let deadline = std::time::Instant::now() + backend.timeout();
     let call = upstream.upgrade(peer.dest(), request, deadline);
     let mut response = crate::phases::proxy::call_backend(ctx, backend, &peer.origin.key, call).await?;
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {

@@ -37,7 +37,7 @@ pub async fn proxy(
     buffered: bool,
 ) -> Result<Response<Body>, GatewayError> {
     let started = Instant::now();
-    let deadline = started + backend.timeout;
+    let deadline = started + backend.timeout();
     let settings = upstream.settings();
     // The gateway's own `Host` (the first target's) becomes each target's own.
     let own_host = backend.targets.len() > 1 && added.host.is_some();
@@ -141,7 +141,7 @@ fn refusal(backend: &HttpBackend, error: &UpstreamError) -> GatewayError {
     match error.kind {
         UpstreamFailure::Timeout => GatewayError::GatewayTimeout(format!(
             "the backend did not answer within {} ms",
-            backend.timeout.as_millis()
+            backend.timeout().as_millis()
         )),
         UpstreamFailure::Busy => GatewayError::UpstreamBusy(error.kind.public_message().into()),
         UpstreamFailure::CallerBody => GatewayError::InvalidBody(error.kind.public_message().into()),
@@ -210,9 +210,9 @@ pub async fn call_backend<B>(
 ) -> Result<Response<B>, GatewayError> {
     let started = Instant::now();
     ctx.backend = Some(origin.clone());
-    let response = match tokio::time::timeout(backend.timeout, call).await {
+    let response = match tokio::time::timeout(backend.timeout(), call).await {
         Err(_) => {
-            let ms = backend.timeout.as_millis();
+            let ms = backend.timeout().as_millis();
             ctx.upstream_error = Some(format!("{origin} did not answer within {ms} ms"));
             return Err(GatewayError::GatewayTimeout(format!("the backend did not answer within {ms} ms")));
         }

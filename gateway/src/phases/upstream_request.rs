@@ -185,7 +185,7 @@ pub fn upstream_request(
         form_urlencoded::Serializer::for_suffix(&mut path, start).extend_pairs(&out_query).finish();
     }
     let mut uri = http::uri::Parts::default();
-    uri.scheme = Some(if backend.address.is_tls() { http::uri::Scheme::HTTPS } else { http::uri::Scheme::HTTP });
+    uri.scheme = Some(if backend.tls { http::uri::Scheme::HTTPS } else { http::uri::Scheme::HTTP });
     uri.authority = Some(backend.origin.uri_authority.clone());
     uri.path_and_query = Some(
         http::uri::PathAndQuery::from_maybe_shared(bytes::Bytes::from(path))

@@ -75,7 +75,7 @@ pub fn validate(
             ParamLocation::Header => headers.get(param.name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned),
             location => fields.and_then(|f| f.get(location, &param.name)),
         };
-        match found.or_else(|| param.default.as_deref().map(str::to_owned)) {
+        match found.or_else(|| param.default().map(str::to_owned)) {
             Some(value) => {
                 check(param, &value)?;
                 values.declared.push((param.location, param.name.clone(), value));
