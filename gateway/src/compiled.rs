@@ -286,10 +286,9 @@ pub struct CompiledApi {
     pub protocol: domain::api::ApiProtocol,
     /// A WebSocket API: its idle timeout in seconds ([`CompiledApi::websocket`]).
     websocket_idle_s: Option<std::num::NonZeroU32>,
-    /// Its traffic per minute, found on its first request.
+    /// Its traffic per minute and its requests by status (for the metrics too), found on
+    /// its first request.
     pub stats: crate::stats::StatsSlot,
-    /// Its request counters, found on its first request.
-    pub metrics: crate::metrics::ApiSlot,
     /// Name, for logs and traces (copied into the access log's lines).
     pub name: Name,
     /// Names of the path parameters, in order.
@@ -432,7 +431,6 @@ impl CompiledApi {
             }),
             params,
             backend,
-            metrics: crate::metrics::ApiSlot::default(),
             stats: crate::stats::StatsSlot::default(),
         })
     }

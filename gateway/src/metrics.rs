@@ -5,15 +5,17 @@
 //! users can compare versions across a release.
 //!
 //! The hot path takes a read lock to find its series and bumps atomics; the write lock is
-//! taken only the first time a series is seen. A routed request finds its API's series
-//! through the compiled API itself ([`ApiSlot`]), with no lookup in a table as large as the
-//! number of APIs: with 10,000 APIs live that lookup was a few cache misses per request.
-//! The series outlive recompiles (they are kept here by group, environment and API id).
+//! taken only the first time a series is seen. A routed request's count by status is not
+//! kept here: its API's stats series counts it with the minute's traffic
+//! ([`crate::stats::StatsCollector::requests_by_api`]), so with 10,000 APIs live a request
+//! touches no per-API counter of the metrics (that was one more cache miss, and a locked
+//! add, per request). Those counts outlive recompiles (kept by group, environment, version
+//! and API id).
 
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// Latency bucket bounds, in seconds.
@@ -34,7 +36,6 @@ struct Histogram {
 /// The version is keyed by its hash (no allocation per request), its text kept in the labels.
 type RequestKey = (i32, u8, u64, i32, u16);
 type LatencyKey = (i32, u8, u64);
-type ApiKey = (i32, u8, String, i32);
 
 fn version_hash(version: &str) -> u64 {
     use std::hash::BuildHasher;
@@ -61,62 +62,10 @@ pub struct Labels<'a> {
     pub api: (i32, &'a str),
 }
 
-/// One API's request counters in one environment, by status. The first statuses seen get
-/// lock-free slots on the series' first cache line (with the `Arc`'s counts); more go to
-/// `others`.
-#[derive(Default)]
-#[repr(C)]
-pub struct ApiSeries {
-    /// (status, count); status 0 marks a free slot.
-    slots: [(AtomicU16, AtomicU64); 3],
-    labels: String,
-    others: RwLock<Vec<(u16, AtomicU64)>>,
-}
-
-impl ApiSeries {
-    fn count(&self, status: u16) {
-        for (slot, count) in &self.slots {
-            let held = match slot.load(Ordering::Acquire) {
-                0 => slot.compare_exchange(0, status, Ordering::AcqRel, Ordering::Acquire).unwrap_or_else(|held| held),
-                held => held,
-            };
-            if held == status || held == 0 {
-                count.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-        }
-        if let Some((_, count)) =
-            self.others.read().unwrap_or_else(|p| p.into_inner()).iter().find(|(s, _)| *s == status)
-        {
-            count.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let mut statuses = self.others.write().unwrap_or_else(|p| p.into_inner());
-        match statuses.iter().find(|(s, _)| *s == status) {
-            Some((_, count)) => count.fetch_add(1, Ordering::Relaxed),
-            None => {
-                statuses.push((status, AtomicU64::new(1)));
-                0
-            }
-        };
-    }
-}
-
-/// Where a compiled API keeps its [`ApiSeries`] once its first request is counted.
-#[derive(Default, Clone)]
-pub struct ApiSlot(OnceLock<Arc<ApiSeries>>);
-
-impl std::fmt::Debug for ApiSlot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ApiSlot")
-    }
-}
-
 /// The gateway's counters; cheap to clone (shared).
 #[derive(Clone, Default)]
 pub struct Metrics {
     requests: Arc<RwLock<HashMap<RequestKey, Arc<Counter>>>>,
-    apis: Arc<RwLock<HashMap<ApiKey, Arc<ApiSeries>>>>,
     latency: Arc<RwLock<HashMap<LatencyKey, Arc<Histogram>>>>,
     upstream_errors: Arc<RwLock<HashMap<(String, String), Arc<AtomicU64>>>>,
     /// The most recent requests, for the access-log viewer.
@@ -161,32 +110,11 @@ fn escape(value: &str) -> String {
 }
 
 impl Metrics {
-    /// Counts one finished request; `slot` is the routed API's (none before routing).
-    pub fn record(&self, labels: Labels<'_>, slot: Option<&ApiSlot>, status: u16, elapsed: Duration) {
-        let Labels { group, environment, api, version } = labels;
-        match slot {
-            Some(slot) => slot
-                .0
-                .get_or_init(|| {
-                    let key = (group.0, environment.0, version.to_owned(), api.0);
-                    let mut apis = self.apis.write().unwrap_or_else(|p| p.into_inner());
-                    apis.entry(key)
-                        .or_insert_with(|| {
-                            Arc::new(ApiSeries {
-                                labels: format!(
-                                    "group=\"{}\",environment=\"{}\",version=\"{}\",api=\"{}\"",
-                                    escape(group.1),
-                                    escape(environment.1),
-                                    escape(version),
-                                    escape(api.1)
-                                ),
-                                ..ApiSeries::default()
-                            })
-                        })
-                        .clone()
-                })
-                .count(status),
-            None => self.record_unrouted(labels, status),
+    /// Counts one finished request's latency, and its status unless it was `routed` to an
+    /// API (whose stats series counts it: [`crate::stats::StatsCollector::record_at`]).
+    pub fn record(&self, labels: Labels<'_>, routed: bool, status: u16, elapsed: Duration) {
+        if !routed {
+            self.record_unrouted(labels, status);
         }
         self.record_latency(labels, elapsed);
     }
@@ -250,11 +178,16 @@ impl Metrics {
             .values()
             .map(|c| (c.labels.clone(), c.value.load(Ordering::Relaxed)))
             .collect();
-        for series in self.apis.read().unwrap_or_else(|p| p.into_inner()).values() {
-            let others = series.others.read().unwrap_or_else(|p| p.into_inner());
-            let slots = series.slots.iter().map(|(status, count)| (status.load(Ordering::Acquire), count));
-            for (status, count) in slots.filter(|(status, _)| *status != 0).chain(others.iter().map(|(s, c)| (*s, c))) {
-                counters.push((format!("{},status=\"{status}\"", series.labels), count.load(Ordering::Relaxed)));
+        for api in self.stats.requests_by_api() {
+            for (status, count) in api.statuses.iter() {
+                let labels = format!(
+                    "group=\"{}\",environment=\"{}\",version=\"{}\",api=\"{}\",status=\"{status}\"",
+                    escape(&api.group),
+                    escape(api.env.as_str()),
+                    escape(&api.version),
+                    escape(&api.api)
+                );
+                counters.push((labels, count));
             }
         }
         counters.sort();
@@ -299,23 +232,43 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::{Sample, StatsSlot};
+
+    /// Counts an answered request the way the server does: its stats series, then the metrics.
+    fn answer(metrics: &Metrics, labels: Labels<'_>, slot: Option<&StatsSlot>, status: u16, ms: u64) {
+        let sample = Sample {
+            group_id: labels.group.0,
+            api_id: labels.api.0,
+            env: domain::Environment::Test,
+            version: labels.version,
+            status,
+            latency_us: ms * 1000,
+            bytes: 0,
+            backend: None,
+            failure: None,
+            slot,
+            names: (labels.group.1, labels.api.1),
+        };
+        metrics.stats().record_at(1_700_000_000, sample);
+        metrics.record(labels, labels.api.0 >= 0, status, Duration::from_millis(ms));
+    }
 
     #[test]
     fn renders_counters_histograms_and_errors() {
         let metrics = Metrics::default();
         let labels = Labels { group: (1, "petstore"), environment: (0, "test"), api: (7, "Get pet"), version: "v1" };
-        let slot = ApiSlot::default();
-        metrics.record(labels, Some(&slot), 200, Duration::from_millis(3));
+        let slot = StatsSlot::default();
+        answer(&metrics, labels, Some(&slot), 200, 3);
         // A recompiled API (a new slot) goes on counting in the same series.
-        metrics.record(labels, Some(&ApiSlot::default()), 200, Duration::from_millis(30));
-        metrics.record(labels, Some(&slot), 404, Duration::from_millis(1));
-        // More statuses than the lock-free slots hold.
+        answer(&metrics, labels, Some(&StatsSlot::default()), 200, 30);
+        answer(&metrics, labels, Some(&slot), 404, 1);
+        // More statuses than a series holds inline.
         for status in [201, 202, 203] {
-            metrics.record(labels, Some(&slot), status, Duration::from_millis(1));
+            answer(&metrics, labels, Some(&slot), status, 1);
         }
-        metrics.record(labels, Some(&slot), 203, Duration::from_millis(1));
+        answer(&metrics, labels, Some(&slot), 203, 1);
         let unrouted = Labels { group: (1, "petstore"), environment: (0, "test"), api: (-1, "-"), version: "v1" };
-        metrics.record(unrouted, None, 404, Duration::from_millis(1));
+        answer(&metrics, unrouted, None, 404, 1);
         metrics.record_upstream_error("petstore", "timeout");
         let text = metrics.render();
         assert!(

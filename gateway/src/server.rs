@@ -303,7 +303,7 @@ pub async fn handle_noted(
         api: ctx.api.as_ref().map(|a| (a.id, &*a.name)).unwrap_or((-1, "-")),
         version: ctx.version.as_deref().unwrap_or("-"),
     };
-    metrics.record(labels, ctx.api.as_ref().map(|api| &api.metrics), response.status().as_u16(), elapsed);
+    metrics.record(labels, ctx.api.is_some(), response.status().as_u16(), elapsed);
     (response, ctx.raw_fields.take())
 }
 

@@ -20,6 +20,14 @@
 //! every line of memory a request touches in its series is a cache miss; the minute's
 //! counters and its sketch's tree are several lines, the array one or two, and a batch of
 //! sketch inserts into the same tree misses once (`bench/results/scale_cache.md`).
+//!
+//! A series also counts its requests by status since it began ([`StatsCollector::requests_by_api`]):
+//! the metrics' `gantry_requests_total` of routed requests is read from here, counted with
+//! each batch, so a request touches no counter of its own for the metrics (with 10,000 APIs
+//! that was one more line, and a locked add, per request). These counts outlive the series:
+//! a series that leaves memory hands them to the collector, and a series made again for
+//! the same API, environment and version takes them back. While collection is off, a
+//! series still counts these (and nothing else).
 
 use domain::stats::{BackendCounts, Counts, LatencySketch, SeriesKey, StatsBatch, UpstreamFailure};
 use domain::Environment;
@@ -43,6 +51,39 @@ pub struct Sample<'a> {
     pub failure: Option<UpstreamFailure>,
     /// The routed API's slot, if one was routed.
     pub slot: Option<&'a StatsSlot>,
+    /// The group's and API's names (kept by a series when it is made, for the metrics).
+    pub names: (&'a str, &'a str),
+}
+
+/// Requests by status, the usual few inline.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Statuses(smallvec::SmallVec<[(u16, u64); 4]>);
+
+impl Statuses {
+    fn add(&mut self, status: u16, count: u64) {
+        match self.0.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, n)) => *n += count,
+            None => self.0.push((status, count)),
+        }
+    }
+
+    /// `(status, requests)`, in the order first seen.
+    pub fn iter(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+/// One routed API's requests by status in one environment and version, since this node
+/// started (for the metrics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiRequests {
+    pub group_id: i32,
+    pub group: Box<str>,
+    pub api_id: i32,
+    pub api: Box<str>,
+    pub env: Environment,
+    pub version: Box<str>,
+    pub statuses: Statuses,
 }
 
 /// Where a compiled API keeps its [`Series`] once its first request is counted.
@@ -85,6 +126,10 @@ struct Tallies {
     pending: [Noted; PENDING],
     /// Inline for the usual one or two minutes, in the series' own allocation.
     minutes: smallvec::SmallVec<[(i64, Entry<Counts>); 2]>,
+    /// Requests counted so far, by status (for the metrics).
+    statuses: Statuses,
+    /// The group's and API's names when the series was made.
+    names: Names,
 }
 
 /// What a series notes of one request until it counts it: 16 bytes.
@@ -144,6 +189,7 @@ impl Tallies {
         let entry = &mut self.minutes[index].1;
         for noted in &self.pending[..self.pending_len as usize] {
             entry.value.add_binned(noted.status, noted.latency_bin, noted.bytes, noted.failure);
+            self.statuses.add(noted.status, 1);
         }
         entry.dirty = true;
         self.pending_len = 0;
@@ -152,6 +198,12 @@ impl Tallies {
 
 /// (minute, group, API, environment) → the versions served under it. Usually one.
 type Key = (i64, i32, i32, Environment);
+
+/// (group, API, environment, version): what a series counts.
+type SeriesId = (i32, i32, Environment, Box<str>);
+
+/// The group's and API's names a series was made with (boxed: read only for the metrics).
+type Names = Box<(Box<str>, Box<str>)>;
 
 #[derive(Default)]
 struct Entry<T> {
@@ -165,7 +217,9 @@ struct State {
     series: HashMap<Key, Vec<(Box<str>, Entry<Counts>)>>,
     /// The series compiled APIs reach through their slots, by (group, API, environment,
     /// version); one leaves once no compiled API holds it and it has nothing left to write.
-    slotted: HashMap<(i32, i32, Environment, Box<str>), Arc<Series>>,
+    slotted: HashMap<SeriesId, Arc<Series>>,
+    /// What series that left counted by status, until one is made again for their key.
+    retired: HashMap<SeriesId, (Names, Statuses)>,
     /// Keyed by the minute and the origin's address: origins are interned (one `Arc` per
     /// origin, `gateway::compiled::Origin`), and the value holds a clone, so the address
     /// stays that origin's while it is here (no string hashed per request).
@@ -207,12 +261,18 @@ impl StatsCollector {
     }
 
     /// Counts one request answered at `unix_seconds` (the log phase reads the clock once for
-    /// the stats and the access log); nothing while collection is off.
+    /// the stats and the access log). While collection is off, only a routed request's
+    /// status is counted, for the metrics.
     pub fn record_at(&self, unix_seconds: i64, sample: Sample<'_>) {
-        if !self.enabled() {
+        let enabled = self.enabled();
+        if !enabled && sample.api_id < 0 {
             return;
         }
         let minute = minute_of(unix_seconds);
+        let count = |tallies: &mut Tallies| match enabled {
+            true => tallies.note(minute, &sample),
+            false => tallies.statuses.add(sample.status, 1),
+        };
         // A routed API's series: through its slot, or (a slot that is not this sample's, or
         // none) found by its key. The map below is for requests no API was routed for, so a
         // key is never counted in two places. (No series is locked while the state is: the
@@ -221,15 +281,15 @@ impl StatsCollector {
         if let Some(slot) = sample.slot {
             let mut tallies = slot.0.get_or_init(|| self.series_for(&sample)).lock();
             if tallies.is(&sample) {
-                tallies.note(minute, &sample);
+                count(&mut tallies);
                 counted = true;
             }
         }
         if !counted && sample.api_id >= 0 {
-            self.series_for(&sample).lock().note(minute, &sample);
+            count(&mut self.series_for(&sample).lock());
             counted = true;
         }
-        if !counted || sample.backend.is_some() {
+        if enabled && (!counted || sample.backend.is_some()) {
             self.record_in_maps(minute, &sample, !counted);
         }
     }
@@ -238,11 +298,16 @@ impl StatsCollector {
     /// it is the first).
     fn series_for(&self, sample: &Sample<'_>) -> Arc<Series> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let state = &mut *state;
         let key = (sample.group_id, sample.api_id, sample.env, Box::<str>::from(sample.version));
+        let retired = &mut state.retired;
         state
             .slotted
             .entry(key)
-            .or_insert_with(|| {
+            .or_insert_with_key(|key| {
+                let (names, statuses) = retired
+                    .remove(key)
+                    .unwrap_or_else(|| (Box::new((sample.names.0.into(), sample.names.1.into())), Statuses::default()));
                 Arc::new(Series {
                     tallies: Mutex::new(Tallies {
                         pending_len: 0,
@@ -253,6 +318,8 @@ impl StatsCollector {
                         version: sample.version.into(),
                         pending: [Noted::default(); PENDING],
                         minutes: smallvec::SmallVec::new(),
+                        statuses,
+                        names,
                     }),
                 })
             })
@@ -308,7 +375,9 @@ impl StatsCollector {
         }
         state.series.retain(|key, _| key.0 >= keep_from);
         state.backends.retain(|key, _| key.0 >= keep_from);
-        state.slotted.retain(|_, series| {
+        let state = &mut *state;
+        let retired = &mut state.retired;
+        state.slotted.retain(|key, series| {
             let mut guard = series.lock();
             let tallies = &mut *guard;
             tallies.count_pending();
@@ -326,6 +395,10 @@ impl StatsCollector {
             tallies.minutes.retain(|(start, _)| *start >= keep_from);
             // Held by a compiled API still, or with a minute to write again.
             let keep = !tallies.minutes.is_empty() || Arc::strong_count(series) > 1;
+            if !keep {
+                let statuses = std::mem::take(&mut tallies.statuses);
+                retired.insert(key.clone(), (tallies.names.clone(), statuses));
+            }
             drop(guard);
             keep
         });
@@ -357,6 +430,30 @@ impl StatsCollector {
                 entry.dirty = true;
             }
         }
+    }
+
+    /// Every routed API's requests by status, in each environment and version, since this
+    /// node started (requests noted and not yet counted included).
+    pub fn requests_by_api(&self) -> Vec<ApiRequests> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let requests =
+            |(group_id, api_id, env, version): &SeriesId, names: &(Box<str>, Box<str>), statuses| ApiRequests {
+                group_id: *group_id,
+                group: names.0.clone(),
+                api_id: *api_id,
+                api: names.1.clone(),
+                env: *env,
+                version: version.clone(),
+                statuses,
+            };
+        let mut all: Vec<ApiRequests> =
+            state.retired.iter().map(|(key, (names, statuses))| requests(key, names, statuses.clone())).collect();
+        for (key, series) in &state.slotted {
+            let mut tallies = series.lock();
+            tallies.count_pending();
+            all.push(requests(key, &tallies.names, tallies.statuses.clone()));
+        }
+        all
     }
 
     /// How many series minutes are in memory (those with requests noted and not yet
@@ -397,6 +494,7 @@ mod tests {
             backend: None,
             failure: None,
             slot: None,
+            names: ("petstore", "Get pet"),
         }
     }
 
@@ -565,6 +663,53 @@ mod tests {
         );
         stats.set_enabled(false);
         stats.record_at(t + 1, sample(7, "v1", 200));
+        stats.record_at(t + 1, sample(-1, "v1", 404));
         assert!(stats.take(t).is_empty());
+        // Off, a routed request is still counted by status for the metrics (nothing else).
+        let by_api = stats.requests_by_api();
+        assert_eq!(by_api.len(), 1);
+        assert_eq!(by_api[0].statuses.iter().collect::<Vec<_>>(), [(200, 4)]);
+    }
+
+    #[test]
+    fn requests_by_status_outlive_their_series_and_include_those_noted() {
+        let stats = StatsCollector::default();
+        let t = 1_700_000_000 - 1_700_000_000 % 60;
+        let slot = StatsSlot::default();
+        for status in [200, 200, 404, 201, 202, 203, 203] {
+            stats.record_at(t + 1, Sample { slot: Some(&slot), ..sample(7, "v1", status) });
+        }
+        stats.record_at(t + 2, sample(8, "v1", 500));
+        let counts = |stats: &StatsCollector| {
+            let mut all: Vec<(i32, &'static str, Vec<(u16, u64)>)> = stats
+                .requests_by_api()
+                .into_iter()
+                .map(|a| {
+                    assert_eq!(
+                        (&*a.group, &*a.api, a.env, &*a.version),
+                        ("petstore", "Get pet", Environment::Test, "v1")
+                    );
+                    let mut statuses: Vec<(u16, u64)> = a.statuses.iter().collect();
+                    statuses.sort();
+                    (a.api_id, "v1", statuses)
+                })
+                .collect();
+            all.sort();
+            all
+        };
+        // Noted and not yet counted into a minute: counted when asked.
+        let expected =
+            vec![(7, "v1", vec![(200, 2), (201, 1), (202, 1), (203, 2), (404, 1)]), (8, "v1", vec![(500, 1)])];
+        assert_eq!(counts(&stats), expected);
+        // The API gone and its minutes written: the series leaves memory, its counts stay.
+        drop(slot);
+        let _ = stats.take(t + 200);
+        assert!(stats.state.lock().expect("state").slotted.is_empty());
+        assert_eq!(counts(&stats), expected);
+        // The same API, environment and version again: the counts go on from there.
+        let slot = StatsSlot::default();
+        stats.record_at(t + 201, Sample { slot: Some(&slot), ..sample(7, "v1", 200) });
+        assert_eq!(counts(&stats)[0], (7, "v1", vec![(200, 3), (201, 1), (202, 1), (203, 2), (404, 1)]));
+        assert_eq!(stats.state.lock().expect("state").retired.len(), 1, "api 8 is still retired, 7 is back");
     }
 }

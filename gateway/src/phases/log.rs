@@ -68,5 +68,6 @@ pub fn sample(
         backend: ctx.backend.as_ref(),
         failure,
         slot: ctx.api.as_ref().map(|a| &a.stats),
+        names: (ctx.group.as_ref().map_or("-", |g| &*g.name), ctx.api.as_ref().map_or("-", |a| &*a.name)),
     })
 }
