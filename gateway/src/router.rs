@@ -116,6 +116,7 @@ impl Literals {
 }
 
 /// The size of a node holding values of type `T` (the snapshot checks its own is 72 bytes).
+#[cfg(test)]
 pub(crate) const fn node_size<T>() -> usize {
     std::mem::size_of::<Node<T>>()
 }
