@@ -349,7 +349,7 @@ async fn run(
         ctx.origin = request.headers().get(http::header::ORIGIN).cloned();
     }
     if let Some(notes) = ctx.debug.as_mut() {
-        notes.path_params = path_params.iter().map(|(name, value)| (name.to_string(), value.clone())).collect();
+        notes.path_params = path_params.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
     }
 
     ctx.phase = Phase::Mock;
@@ -388,7 +388,7 @@ async fn run(
     let values = phases::validate(&api, path_params, &query, request.headers(), body.fields())?;
     if let Some(notes) = ctx.debug.as_mut() {
         notes.values =
-            values.declared.iter().map(|(l, n, v)| (l.as_str().to_owned(), n.to_string(), v.clone())).collect();
+            values.declared.iter().map(|(l, n, v)| (l.as_str().to_owned(), n.to_string(), v.to_string())).collect();
     }
 
     let backend = match backend {

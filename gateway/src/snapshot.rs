@@ -52,11 +52,15 @@ impl Routed {
     }
 }
 
+/// A matched request's path parameters by name, percent-decoded: inline for the usual few
+/// (no allocation per request).
+pub type PathValues = smallvec::SmallVec<[(Name, Name); 2]>;
+
 /// The outcome of matching a request against a deployment.
 #[derive(Debug)]
 pub enum RouteMatch<'a> {
     /// This API, with its path parameters by name (percent-decoded).
-    Found(&'a Arc<CompiledApi>, Vec<(Name, String)>),
+    Found(&'a Arc<CompiledApi>, PathValues),
     /// A path matches but not with this method; these methods would.
     MethodNotAllowed(Vec<String>),
     /// No API has this path.
@@ -111,8 +115,8 @@ impl LiveDeployment {
     }
 }
 
-fn decode_segment(raw: &str) -> String {
-    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
+fn decode_segment(raw: &str) -> Name {
+    Name::from(&*percent_encoding::percent_decode_str(raw).decode_utf8_lossy())
 }
 
 /// One API group as the gateway sees it.
@@ -405,7 +409,7 @@ mod tests {
         match live.route(&Method::GET, "/pets/42%20x") {
             RouteMatch::Found(api, params) => {
                 assert_eq!(api.id, 1);
-                assert_eq!(params, [("petId".into(), "42 x".to_owned())]);
+                assert_eq!(params.as_slice(), [(Name::from("petId"), Name::from("42 x"))]);
             }
             other => panic!("{other:?}"),
         }

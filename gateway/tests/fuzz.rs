@@ -105,7 +105,7 @@ fn run(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8], nonces: &No
             Err(_) => false,
         }
         && phases::validate(&api, params.clone(), &query, headers, None).is_ok();
-    let params = params.into_iter().map(|(name, value)| (name.to_string(), value)).collect();
+    let params = params.into_iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
     Some(Outcome { api: Some((api.id, params)), passed })
 }
 

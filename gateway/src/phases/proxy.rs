@@ -240,7 +240,7 @@ pub async fn function(
 ) -> Result<Response<Body>, GatewayError> {
     let mut params = serde_json::Map::new();
     for (_, name, value) in &values.declared {
-        params.insert(name.to_string(), serde_json::Value::String(value.clone()));
+        params.insert(name.to_string(), serde_json::Value::String(value.to_string()));
     }
     let mut query_object = serde_json::Map::new();
     for (name, value) in query {

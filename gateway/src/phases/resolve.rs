@@ -51,7 +51,7 @@ pub fn resolve(
 }
 
 /// Path parameters by name, as matched.
-pub type PathParams = Vec<(crate::name::Name, String)>;
+pub type PathParams = crate::snapshot::PathValues;
 
 /// Phase 2: matches method and path against the live version's APIs.
 pub fn route(
@@ -217,7 +217,7 @@ mod tests {
             (routed, ctx.api.map(|api| api.name.to_string()))
         };
         let (found, _) = route_of(Method::GET, "/pets/7");
-        assert_eq!(found.expect("found"), ("pets".to_owned(), vec![("id".into(), "7".to_owned())]));
+        assert_eq!(found.expect("found"), ("pets".to_owned(), smallvec::smallvec![("id".into(), "7".into())]));
         assert!(matches!(route_of(Method::POST, "/pets/7").0, Err(GatewayError::MethodNotAllowed(_))));
         assert!(matches!(route_of(Method::GET, "/cats").0, Err(GatewayError::NotFound(_))));
         let (refused, noted) = route_of(Method::GET, "/gone");

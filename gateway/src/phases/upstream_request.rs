@@ -66,7 +66,7 @@ pub fn upstream_request(
             .declared
             .iter()
             .filter(|(l, _, _)| *l == ParamLocation::Query)
-            .map(|(_, n, v)| (n.to_string(), v.clone()))
+            .map(|(_, n, v)| (n.to_string(), v.to_string()))
             .collect(),
     };
     out_query.retain(|(k, _)| !mapped_from(ParamLocation::Query, k));
@@ -440,7 +440,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
         let ctx = RequestContext::new(Method::POST, "/orders", &headers, &CLIENT.into());
-        let values = validate(&api, Vec::new(), &[], &headers, None).expect("valid");
+        let values = validate(&api, Default::default(), &[], &headers, None).expect("valid");
         let fields = crate::fields::parse(&headers, bytes::Bytes::from("item=7&channel=forged")).expect("form");
         let mut request = Request::new(body::full(""));
         *request.method_mut() = Method::POST;
@@ -530,7 +530,7 @@ mod properties {
             }
             let ctx = RequestContext::new(Method::GET, "/x", &headers, &IpAddr::V4(Ipv4Addr::LOCALHOST).into());
             let query = vec![("q".to_owned(), q)];
-            let path = vec![("id".into(), id.clone())];
+            let path: crate::snapshot::PathValues = smallvec::smallvec![("id".into(), id.as_str().into())];
             let values = validate(&api, path, &query, &headers, None).expect("no constraints");
             let mut request = Request::new(body::full(""));
             *request.headers_mut() = headers;

@@ -12,8 +12,9 @@ use http::HeaderMap;
 /// The declared parameters' values after validation (defaults filled in), by location.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Values {
-    /// `(location, name, value)` of every declared parameter that has a value.
-    pub declared: Vec<(ParamLocation, Name, String)>,
+    /// `(location, name, value)` of every declared parameter that has a value: inline for
+    /// the usual few, short values too (no allocation per request).
+    pub declared: smallvec::SmallVec<[(ParamLocation, Name, Name); 3]>,
 }
 
 impl Values {
@@ -37,7 +38,7 @@ fn check(param: &Param, value: &str) -> Result<(), GatewayError> {
 /// them, so its body was read) form and JSON body fields.
 pub fn validate(
     api: &CompiledApi,
-    path_params: Vec<(Name, String)>,
+    path_params: crate::snapshot::PathValues,
     query: &[(String, String)],
     headers: &HeaderMap,
     fields: Option<&Fields>,
@@ -78,7 +79,7 @@ pub fn validate(
         match found.or_else(|| param.default().map(str::to_owned)) {
             Some(value) => {
                 check(param, &value)?;
-                values.declared.push((param.location, param.name.clone(), value));
+                values.declared.push((param.location, param.name.clone(), Name::from(value)));
             }
             None if param.required => {
                 return Err(GatewayError::InvalidParameter(format!(
@@ -97,6 +98,7 @@ pub fn validate(
 mod tests {
     use super::*;
     use crate::compiled::Target;
+    use crate::snapshot::PathValues;
     use http::HeaderValue;
 
     fn compiled(spec: serde_json::Value) -> CompiledApi {
@@ -114,13 +116,14 @@ mod tests {
             ]}}));
         let mut headers = HeaderMap::new();
         headers.insert("x-tenant", HeaderValue::from_static("acme"));
-        let path = vec![("id".into(), "7".to_owned())];
+        let path: PathValues = smallvec::smallvec![("id".into(), "7".into())];
         let values = validate(&api, path.clone(), &[], &headers, None).expect("valid");
         assert!(values.declared.contains(&(ParamLocation::Query, "limit".into(), "10".into())));
         let bad_limit =
             validate(&api, path.clone(), &[("limit".into(), "500".into())], &headers, None).expect_err("max");
         assert!(bad_limit.message().contains("limit"), "{}", bad_limit.message());
-        let bad_id = validate(&api, vec![("id".into(), "seven".into())], &[], &headers, None).expect_err("int");
+        let bad_id =
+            validate(&api, smallvec::smallvec![("id".into(), "seven".into())], &[], &headers, None).expect_err("int");
         assert!(bad_id.message().contains("`id`"));
         let missing = validate(&api, path, &[], &HeaderMap::new(), None).expect_err("required");
         assert!(
@@ -134,12 +137,12 @@ mod tests {
             {"name": "page", "in": "query"}, {"name": "x-tenant", "in": "header"}
         ]}}));
         let twice = [("page".to_owned(), "1".to_owned()), ("page".to_owned(), "2".to_owned())];
-        let error = validate(&api, Vec::new(), &twice, &HeaderMap::new(), None).expect_err("twice");
+        let error = validate(&api, PathValues::new(), &twice, &HeaderMap::new(), None).expect_err("twice");
         assert!(error.message().contains("`page` is given 2 times"), "{}", error.message());
         let mut headers = HeaderMap::new();
         headers.append("x-tenant", HeaderValue::from_static("a"));
         headers.append("x-tenant", HeaderValue::from_static("b"));
-        assert!(validate(&api, Vec::new(), &[], &headers, None).is_err());
+        assert!(validate(&api, PathValues::new(), &[], &headers, None).is_err());
         assert_eq!(parse_query(Some("page=%31&x=a+b")), [("page".into(), "1".into()), ("x".into(), "a b".into())]);
     }
 }
