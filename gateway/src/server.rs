@@ -385,7 +385,8 @@ async fn run(
     policies(ctx, shared).await?;
 
     ctx.phase = Phase::Validate;
-    let values = phases::validate(&api, path_params, &query, request.headers(), body.fields())?;
+    let mut values = phases::Values::default();
+    phases::validate_into(&mut values, &api, path_params, &query, request.headers(), body.fields())?;
     if let Some(notes) = ctx.debug.as_mut() {
         notes.values =
             values.declared.iter().map(|(l, n, v)| (l.as_str().to_owned(), n.to_string(), v.to_string())).collect();

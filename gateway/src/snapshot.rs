@@ -105,7 +105,12 @@ impl LiveDeployment {
             .or_else(|| apis.iter().find(|api| api.method.is_none()));
         match api {
             Some(api) => {
-                let params = api.path_params.iter().cloned().zip(values.into_iter().map(decode_segment)).collect();
+                // Collecting nothing still costs a vector's setup: an API without path
+                // parameters skips it.
+                let params = match api.path_params.is_empty() {
+                    true => PathValues::new(),
+                    false => api.path_params.iter().cloned().zip(values.into_iter().map(decode_segment)).collect(),
+                };
                 RouteMatch::Found(api, params)
             }
             None => RouteMatch::MethodNotAllowed(

@@ -37,4 +37,4 @@ pub use policies::policies;
 pub use proxy::{function, proxy};
 pub use resolve::{mock, resolve, route, Dispatch, Handler, PathParams};
 pub use upstream_request::{strip_hop_by_hop, upstream_request, SEGMENT};
-pub use validate::{parse_query, validate, Values};
+pub use validate::{parse_query, validate, validate_into, Values};
