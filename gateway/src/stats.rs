@@ -77,7 +77,6 @@ impl Statuses {
 /// started (for the metrics).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiRequests {
-    pub group_id: i32,
     pub group: Box<str>,
     pub api_id: i32,
     pub api: Box<str>,
@@ -436,16 +435,14 @@ impl StatsCollector {
     /// node started (requests noted and not yet counted included).
     pub fn requests_by_api(&self) -> Vec<ApiRequests> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let requests =
-            |(group_id, api_id, env, version): &SeriesId, names: &(Box<str>, Box<str>), statuses| ApiRequests {
-                group_id: *group_id,
-                group: names.0.clone(),
-                api_id: *api_id,
-                api: names.1.clone(),
-                env: *env,
-                version: version.clone(),
-                statuses,
-            };
+        let requests = |(_, api_id, env, version): &SeriesId, names: &(Box<str>, Box<str>), statuses| ApiRequests {
+            group: names.0.clone(),
+            api_id: *api_id,
+            api: names.1.clone(),
+            env: *env,
+            version: version.clone(),
+            statuses,
+        };
         let mut all: Vec<ApiRequests> =
             state.retired.iter().map(|(key, (names, statuses))| requests(key, names, statuses.clone())).collect();
         for (key, series) in &state.slotted {
