@@ -11,7 +11,10 @@
 //! A routed request reaches its API's series through the compiled API ([`StatsSlot`]), with
 //! no lookup in a map as large as the number of APIs (with 10,000 APIs live that lookup was
 //! several cache misses per request); each series has its own lock. Requests that matched
-//! no API, and the backend origins, are counted in maps under one lock.
+//! no API are counted in a map under the collector's lock. Backend calls are counted per
+//! thread ([`BACKEND_SHARDS`] maps, each under its own lock, a thread always using the same
+//! one): a routed request takes no lock that every request takes, or that the flusher holds
+//! while it takes every series; [`StatsCollector::take`] adds the threads' counts up.
 //!
 //! A series does not count a request into its minute at once: it notes the request's few
 //! numbers in a small array beside its lock ([`PENDING`] of them, 16 bytes each) and adds
@@ -219,21 +222,40 @@ struct State {
     slotted: HashMap<SeriesId, Arc<Series>>,
     /// What series that left counted by status, until one is made again for their key.
     retired: HashMap<SeriesId, (Names, Statuses)>,
-    /// Keyed by the minute and the origin's address: origins are interned (one `Arc` per
-    /// origin, `gateway::compiled::Origin`), and the value holds a clone, so the address
-    /// stays that origin's while it is here (no string hashed per request).
-    backends: HashMap<(i64, usize), (Arc<str>, Entry<BackendCounts>)>,
+}
+
+/// One thread's backend calls, keyed by the minute and the origin's address: origins are
+/// interned (one `Arc` per origin, `gateway::peer::Origin`), and the value holds a clone, so
+/// the address stays that origin's while any map holds it (no string hashed per request).
+type Backends = HashMap<(i64, usize), (Arc<str>, Entry<BackendCounts>)>;
+
+/// How many maps backend calls are counted in; a thread uses the one its first call was
+/// given (threads past this many share them).
+pub const BACKEND_SHARDS: usize = 16;
+
+/// This thread's map of backend calls.
+fn backend_shard() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % BACKEND_SHARDS;
+    }
+    SHARD.with(|shard| *shard)
 }
 
 /// The minute series of one node.
 pub struct StatsCollector {
     enabled: AtomicBool,
     state: Mutex<State>,
+    backends: [Mutex<Backends>; BACKEND_SHARDS],
 }
 
 impl Default for StatsCollector {
     fn default() -> StatsCollector {
-        StatsCollector { enabled: AtomicBool::new(true), state: Mutex::default() }
+        StatsCollector {
+            enabled: AtomicBool::new(true),
+            state: Mutex::default(),
+            backends: std::array::from_fn(|_| Mutex::default()),
+        }
     }
 }
 
@@ -288,8 +310,11 @@ impl StatsCollector {
             count(&mut self.series_for(&sample).lock());
             counted = true;
         }
-        if enabled && (!counted || sample.backend.is_some()) {
-            self.record_in_maps(minute, &sample, !counted);
+        if enabled && !counted {
+            self.record_unrouted(minute, &sample);
+        }
+        if let (true, Some(origin)) = (enabled, sample.backend) {
+            self.record_backend(minute, origin, sample.failure);
         }
     }
 
@@ -325,34 +350,57 @@ impl StatsCollector {
             .clone()
     }
 
-    /// Counts the sample's backend call, and the sample itself when no API was routed for
-    /// it (`unrouted`).
-    fn record_in_maps(&self, minute: i64, sample: &Sample<'_>, unrouted: bool) {
+    /// Counts a sample no API was routed for.
+    fn record_unrouted(&self, minute: i64, sample: &Sample<'_>) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if unrouted {
-            let versions = state.series.entry((minute, sample.group_id, sample.api_id, sample.env)).or_default();
-            let index = match versions.iter().position(|(version, _)| &**version == sample.version) {
-                Some(index) => index,
-                None => {
-                    versions.push((sample.version.into(), Entry::default()));
-                    versions.len() - 1
-                }
-            };
-            let entry = &mut versions[index].1;
-            entry.value.add(sample.status, sample.latency_us, sample.bytes, sample.failure);
-            entry.dirty = true;
-        }
-        if let Some(origin) = sample.backend {
-            let key = (minute, Arc::as_ptr(origin) as *const u8 as usize);
-            let (_, entry) = state.backends.entry(key).or_insert_with(|| (origin.clone(), Entry::default()));
-            entry.value.requests += 1;
-            match sample.failure {
-                Some(UpstreamFailure::Error) => entry.value.upstream_errors += 1,
-                Some(UpstreamFailure::Timeout) => entry.value.timeouts += 1,
-                None => {}
+        let versions = state.series.entry((minute, sample.group_id, sample.api_id, sample.env)).or_default();
+        let index = match versions.iter().position(|(version, _)| &**version == sample.version) {
+            Some(index) => index,
+            None => {
+                versions.push((sample.version.into(), Entry::default()));
+                versions.len() - 1
             }
-            entry.dirty = true;
+        };
+        let entry = &mut versions[index].1;
+        entry.value.add(sample.status, sample.latency_us, sample.bytes, sample.failure);
+        entry.dirty = true;
+    }
+
+    /// Counts a call to `origin` in this thread's map.
+    fn record_backend(&self, minute: i64, origin: &Arc<str>, failure: Option<UpstreamFailure>) {
+        let mut backends = self.backends[backend_shard()].lock().unwrap_or_else(|p| p.into_inner());
+        let key = (minute, Arc::as_ptr(origin) as *const u8 as usize);
+        let (_, entry) = backends.entry(key).or_insert_with(|| (origin.clone(), Entry::default()));
+        entry.value.requests += 1;
+        match failure {
+            Some(UpstreamFailure::Error) => entry.value.upstream_errors += 1,
+            Some(UpstreamFailure::Timeout) => entry.value.timeouts += 1,
+            None => {}
         }
+        entry.dirty = true;
+    }
+
+    /// Each origin's minutes changed since the last take, whole: a minute's count on every
+    /// thread, added up. Minutes over before `keep_from` leave memory.
+    fn take_backends(&self, keep_from: i64) -> Vec<((i64, String), BackendCounts)> {
+        let mut minutes: HashMap<(i64, usize), (Arc<str>, BackendCounts, bool)> = HashMap::default();
+        for backends in &self.backends {
+            let mut backends = backends.lock().unwrap_or_else(|p| p.into_inner());
+            for (key, (origin, entry)) in backends.iter_mut() {
+                let (_, total, dirty) =
+                    minutes.entry(*key).or_insert_with(|| (origin.clone(), BackendCounts::default(), false));
+                total.requests += entry.value.requests;
+                total.upstream_errors += entry.value.upstream_errors;
+                total.timeouts += entry.value.timeouts;
+                *dirty |= std::mem::take(&mut entry.dirty);
+            }
+            backends.retain(|key, _| key.0 >= keep_from);
+        }
+        minutes
+            .into_iter()
+            .filter(|(_, (_, _, dirty))| *dirty)
+            .map(|((start, _), (origin, total, _))| ((start, origin.to_string()), total))
+            .collect()
     }
 
     /// What changed since the last call (each entry whole), as of `unix_seconds`; minutes
@@ -360,21 +408,16 @@ impl StatsCollector {
     pub fn take(&self, unix_seconds: i64) -> StatsBatch {
         let keep_from = minute_of(unix_seconds) - 60;
         let mut batch = StatsBatch::default();
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        for (&(start, group_id, api_id, env), versions) in state.series.iter_mut() {
+        let mut locked = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        for (&(start, group_id, api_id, env), versions) in locked.series.iter_mut() {
             for (version, entry) in versions.iter_mut().filter(|(_, e)| e.dirty) {
                 entry.dirty = false;
                 let key = SeriesKey { start, group_id, api_id, env, version: version.to_string() };
                 batch.series.push((key, entry.value.clone()));
             }
         }
-        for ((start, _), (origin, entry)) in state.backends.iter_mut().filter(|(_, (_, e))| e.dirty) {
-            entry.dirty = false;
-            batch.backends.push(((*start, origin.to_string()), entry.value));
-        }
-        state.series.retain(|key, _| key.0 >= keep_from);
-        state.backends.retain(|key, _| key.0 >= keep_from);
-        let state = &mut *state;
+        locked.series.retain(|key, _| key.0 >= keep_from);
+        let state = &mut *locked;
         let retired = &mut state.retired;
         state.slotted.retain(|key, series| {
             let mut guard = series.lock();
@@ -401,6 +444,8 @@ impl StatsCollector {
             drop(guard);
             keep
         });
+        drop(locked);
+        batch.backends = self.take_backends(keep_from);
         batch
     }
 
@@ -422,11 +467,16 @@ impl StatsCollector {
                 }
             }
         }
+        drop(state);
+        // Marked in one thread's map: the take adds up every map's count of the minute.
         for ((start, origin), _) in &batch.backends {
-            if let Some((_, (_, entry))) =
-                state.backends.iter_mut().find(|((s, _), (o, _))| s == start && **o == **origin)
-            {
-                entry.dirty = true;
+            for backends in &self.backends {
+                let mut backends = backends.lock().unwrap_or_else(|p| p.into_inner());
+                let found = backends.iter_mut().find(|((s, _), (o, _))| s == start && **o == **origin);
+                if let Some((_, (_, entry))) = found {
+                    entry.dirty = true;
+                    break;
+                }
             }
         }
     }
@@ -631,6 +681,83 @@ mod tests {
         }
         take(&mut last);
         assert_eq!((last.requests, last.status_2xx, last.latency.count()), (20_000, 20_000, 20_000));
+    }
+
+    #[test]
+    fn a_routed_call_is_counted_while_the_flusher_holds_the_collectors_state() {
+        // `take` holds the state while it takes every series (milliseconds, with 10,000 APIs
+        // live): a routed request's count, its backend call's included, does not wait for it.
+        let stats = StatsCollector::default();
+        let slot = StatsSlot::default();
+        let origin: Arc<str> = "http://127.0.0.1:9".into();
+        let t = 1_700_000_040;
+        let call = || Sample { slot: Some(&slot), backend: Some(&origin), ..sample(7, "v1", 200) };
+        stats.record_at(t, call());
+        let state = stats.state.lock().expect("state");
+        let (done, counted) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                stats.record_at(t + 1, call());
+                done.send(()).expect("send");
+            });
+            let waited = counted.recv_timeout(std::time::Duration::from_secs(10));
+            drop(state);
+            assert!(waited.is_ok(), "the request waited for the flusher's lock");
+        });
+        let batch = stats.take(t + 2);
+        assert_eq!(
+            batch.backends,
+            vec![((minute_of(t), origin.to_string()), BackendCounts { requests: 2, ..BackendCounts::default() })]
+        );
+    }
+
+    #[test]
+    fn backend_calls_counted_on_several_threads_are_taken_whole_once_per_minute() {
+        let stats = Arc::new(StatsCollector::default());
+        let origin: Arc<str> = "http://127.0.0.1:9".into();
+        let t = 1_700_000_000 - 1_700_000_000 % 60;
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let (stats, origin) = (stats.clone(), origin.clone());
+                std::thread::spawn(move || {
+                    let slot = StatsSlot::default();
+                    for n in 0..5_000u64 {
+                        let failure = (n % 10 == 0).then_some(UpstreamFailure::Timeout);
+                        stats.record_at(
+                            t + 1,
+                            Sample { slot: Some(&slot), backend: Some(&origin), failure, ..sample(7, "v1", 200) },
+                        );
+                    }
+                })
+            })
+            .collect();
+        // Each take has one entry for the origin's minute: the minute so far, on every thread.
+        let mut last = BackendCounts::default();
+        let mut take = || {
+            let batch = stats.take(t + 2);
+            assert!(batch.backends.len() <= 1, "one entry per origin and minute: {:?}", batch.backends);
+            if let Some((_, counts)) = batch.backends.into_iter().next() {
+                assert!(counts.requests >= last.requests, "a minute never shrinks");
+                last = counts;
+            }
+        };
+        while workers.iter().any(|w| !w.is_finished()) {
+            take();
+        }
+        for worker in workers {
+            worker.join().expect("worker");
+        }
+        take();
+        assert_eq!(last, BackendCounts { requests: 20_000, upstream_errors: 0, timeouts: 2_000 });
+        // Written, the minute is not taken again until a call changes it; requeued, it is.
+        assert!(stats.take(t + 3).backends.is_empty());
+        let batch = StatsBatch { backends: vec![((t, origin.to_string()), last)], ..StatsBatch::default() };
+        stats.requeue(&batch);
+        assert_eq!(stats.take(t + 3).backends, batch.backends);
+        // Over and taken, it leaves memory: requeued then, there is nothing to take.
+        assert!(stats.take(t + 180).backends.is_empty());
+        stats.requeue(&batch);
+        assert!(stats.take(t + 180).backends.is_empty(), "the minute left memory");
     }
 
     #[test]
