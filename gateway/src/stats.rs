@@ -233,6 +233,18 @@ type Backends = HashMap<(i64, usize), (Arc<str>, Entry<BackendCounts>)>;
 /// given (threads past this many share them).
 pub const BACKEND_SHARDS: usize = 16;
 
+/// One of the maps, on cache lines of its own: two threads' locks on one line would pass
+/// it from core to core as one shared lock does (128 bytes: x86 fetches lines in pairs).
+#[derive(Default)]
+#[repr(align(128))]
+struct BackendShard(Mutex<Backends>);
+
+impl BackendShard {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Backends> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// This thread's map of backend calls.
 fn backend_shard() -> usize {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -246,7 +258,7 @@ fn backend_shard() -> usize {
 pub struct StatsCollector {
     enabled: AtomicBool,
     state: Mutex<State>,
-    backends: [Mutex<Backends>; BACKEND_SHARDS],
+    backends: [BackendShard; BACKEND_SHARDS],
 }
 
 impl Default for StatsCollector {
@@ -254,7 +266,7 @@ impl Default for StatsCollector {
         StatsCollector {
             enabled: AtomicBool::new(true),
             state: Mutex::default(),
-            backends: std::array::from_fn(|_| Mutex::default()),
+            backends: std::array::from_fn(|_| BackendShard::default()),
         }
     }
 }
@@ -368,7 +380,7 @@ impl StatsCollector {
 
     /// Counts a call to `origin` in this thread's map.
     fn record_backend(&self, minute: i64, origin: &Arc<str>, failure: Option<UpstreamFailure>) {
-        let mut backends = self.backends[backend_shard()].lock().unwrap_or_else(|p| p.into_inner());
+        let mut backends = self.backends[backend_shard()].lock();
         let key = (minute, Arc::as_ptr(origin) as *const u8 as usize);
         let (_, entry) = backends.entry(key).or_insert_with(|| (origin.clone(), Entry::default()));
         entry.value.requests += 1;
@@ -385,7 +397,7 @@ impl StatsCollector {
     fn take_backends(&self, keep_from: i64) -> Vec<((i64, String), BackendCounts)> {
         let mut minutes: HashMap<(i64, usize), (Arc<str>, BackendCounts, bool)> = HashMap::default();
         for backends in &self.backends {
-            let mut backends = backends.lock().unwrap_or_else(|p| p.into_inner());
+            let mut backends = backends.lock();
             for (key, (origin, entry)) in backends.iter_mut() {
                 let (_, total, dirty) =
                     minutes.entry(*key).or_insert_with(|| (origin.clone(), BackendCounts::default(), false));
@@ -471,7 +483,7 @@ impl StatsCollector {
         // Marked in one thread's map: the take adds up every map's count of the minute.
         for ((start, origin), _) in &batch.backends {
             for backends in &self.backends {
-                let mut backends = backends.lock().unwrap_or_else(|p| p.into_inner());
+                let mut backends = backends.lock();
                 let found = backends.iter_mut().find(|((s, _), (o, _))| s == start && **o == **origin);
                 if let Some((_, (_, entry))) = found {
                     entry.dirty = true;
@@ -709,6 +721,14 @@ mod tests {
             batch.backends,
             vec![((minute_of(t), origin.to_string()), BackendCounts { requests: 2, ..BackendCounts::default() })]
         );
+    }
+
+    #[test]
+    fn each_backend_map_lies_on_cache_lines_of_its_own() {
+        let stats = StatsCollector::default();
+        let at = |n: usize| &stats.backends[n] as *const BackendShard as usize;
+        assert_eq!(at(0) % 128, 0);
+        assert!(at(1) - at(0) >= 128, "two maps' locks share a pair of lines");
     }
 
     #[test]
