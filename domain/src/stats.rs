@@ -247,6 +247,25 @@ pub struct BackendCounts {
     pub timeouts: u64,
 }
 
+impl BackendCounts {
+    /// Counts one call, failed as `failure` if it did.
+    pub fn add(&mut self, failure: Option<UpstreamFailure>) {
+        self.requests += 1;
+        match failure {
+            Some(UpstreamFailure::Error) => self.upstream_errors += 1,
+            Some(UpstreamFailure::Timeout) => self.timeouts += 1,
+            None => {}
+        }
+    }
+
+    /// Adds `other`.
+    pub fn merge(&mut self, other: &BackendCounts) {
+        self.requests += other.requests;
+        self.upstream_errors += other.upstream_errors;
+        self.timeouts += other.timeouts;
+    }
+}
+
 /// A node's traffic since its last write: each entry holds the whole minute so far (a write
 /// replaces the row, so a batch written twice counts once).
 #[derive(Debug, Clone, Default)]

@@ -383,12 +383,7 @@ impl StatsCollector {
         let mut backends = self.backends[backend_shard()].lock();
         let key = (minute, Arc::as_ptr(origin) as *const u8 as usize);
         let (_, entry) = backends.entry(key).or_insert_with(|| (origin.clone(), Entry::default()));
-        entry.value.requests += 1;
-        match failure {
-            Some(UpstreamFailure::Error) => entry.value.upstream_errors += 1,
-            Some(UpstreamFailure::Timeout) => entry.value.timeouts += 1,
-            None => {}
-        }
+        entry.value.add(failure);
         entry.dirty = true;
     }
 
@@ -401,9 +396,7 @@ impl StatsCollector {
             for (key, (origin, entry)) in backends.iter_mut() {
                 let (_, total, dirty) =
                     minutes.entry(*key).or_insert_with(|| (origin.clone(), BackendCounts::default(), false));
-                total.requests += entry.value.requests;
-                total.upstream_errors += entry.value.upstream_errors;
-                total.timeouts += entry.value.timeouts;
+                total.merge(&entry.value);
                 *dirty |= std::mem::take(&mut entry.dirty);
             }
             backends.retain(|key, _| key.0 >= keep_from);
