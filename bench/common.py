@@ -123,6 +123,20 @@ def write_result(name, text):
         f.write(text)
 
 
+def record_rounds(name, rounds):
+    """Appends this run's rounds, each a dict of numbers, to bench/results/rounds/`name`.jsonl
+    with the commit measured (`+` when the work tree differs from it), so `bench/pool.py` can
+    pool several runs of the same code: one run's few rounds move with the host."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":!bench/results"],
+                           capture_output=True, text=True).stdout.strip()
+    run = {"commit": commit + ("+" if dirty else ""), "binary": GANTRY, "seconds": SECONDS,
+           "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rounds": rounds}
+    os.makedirs("bench/results/rounds", exist_ok=True)
+    with open(f"bench/results/rounds/{name}.jsonl", "a") as f:
+        f.write(json.dumps(run) + "\n")
+
+
 def cpu_ticks(pids, split=False):
     """CPU time of `pids` in clock ticks: user + system, or (user, system) with `split`."""
     user = system = 0

@@ -149,6 +149,9 @@ def main():
         rate, total, failed = common.wrk_output(loader.communicate(timeout=30)[0])
         result = {"rate": rate, "total": total, "failed": failed}
         report(scale, timings, result, switch_seconds, baseline)
+        # Each round's pair for bench/pool.py.
+        common.record_rounds("scale", [{group: {k: scale[group][k][i] for k in ("rate", "cpu_us")} for group in SIZES}
+                                        for i in range(ROUNDS)])
     finally:
         common.stop(procs)
 

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Pools the rounds of several runs of the same code (issue 27's ratios, on a noisy host).
+
+Why: one run of `proxy.py` or `scale.py` has 5 or 10 rounds, and on this host one round's
+ratio moves by ±10 % (bench/results/scale.md prints each round's pair). A goal 2-3 % from
+its floor is then met in some runs and missed in others of the same binary. Pooling the
+rounds of every run of one commit estimates the same ratio from more rounds, and the
+interval says how sure that estimate is.
+
+Method
+- `proxy.py` and `scale.py` append each run's rounds to `bench/results/rounds/*.jsonl`, with
+  the commit measured (`+` when the work tree differed from it).
+- For one commit (default: the newest one measured by both), every round of every run is
+  pooled. A ratio is the median of one side's rounds over the median of the other's (the
+  method of the single-run tables), with a 90 % bootstrap interval: 2,000 resamples of the
+  paired rounds, with replacement, fixed seed. The median of the rounds' own ratios (each
+  round's pair measured seconds apart) is shown beside it.
+- A floor counts as met when the pooled ratio meets it; "reliably" when the whole interval
+  does.
+
+Usage: bench/pool.py [commit]   Writes bench/results/pooled.md.
+"""
+
+import json
+import os
+import random
+import statistics
+import sys
+
+ROUNDS_DIR = "bench/results/rounds"
+RESAMPLES = 2000
+
+
+def runs(name):
+    path = os.path.join(ROUNDS_DIR, f"{name}.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def ratio_of_medians(pairs):
+    return statistics.median(a for a, _ in pairs) / statistics.median(b for _, b in pairs)
+
+
+def interval(pairs, seed=27):
+    rng = random.Random(seed)
+    estimates = sorted(ratio_of_medians([rng.choice(pairs) for _ in pairs]) for _ in range(RESAMPLES))
+    return estimates[int(0.05 * RESAMPLES)], estimates[int(0.95 * RESAMPLES) - 1]
+
+
+def row(label, pairs, per_run, floor, higher_is_better):
+    """One table row: the pooled ratio of `pairs` (numerator, denominator) against `floor`."""
+    pooled, (low, high) = ratio_of_medians(pairs), interval(pairs)
+    own = statistics.median(a / b for a, b in pairs)
+    meets = (lambda r: r >= floor) if higher_is_better else (lambda r: r <= floor)
+    met = "reliably" if meets(low) and meets(high) else ("yes" if meets(pooled) else "no")
+    runs_met = sum(1 for r in per_run if meets(r))
+    sign = ">=" if higher_is_better else "<="
+    return (f"| {label} | {sign} {floor} | **{pooled:.3f}** | {low:.3f}–{high:.3f} | {own:.3f} | "
+            f"{runs_met} of {len(per_run)} ({', '.join(f'{r:.2f}' for r in per_run)}) | {met} |")
+
+
+def main():
+    proxy, scale = runs("proxy"), runs("scale")
+    if len(sys.argv) > 1:
+        commit = sys.argv[1]
+    else:
+        both = [r["commit"] for r in proxy if r["commit"] in {s["commit"] for s in scale}]
+        commit = (both or [r["commit"] for r in proxy + scale] or [None])[-1]
+    proxy = [r for r in proxy if r["commit"] == commit]
+    scale = [r for r in scale if r["commit"] == commit]
+    lines = [f"# Pooled rounds of commit `{commit}` (issue 27's floors)", "",
+             f"{len(proxy)} run(s) of `proxy.py` ({sum(len(r['rounds']) for r in proxy)} rounds) and {len(scale)} of "
+             f"`scale.py` ({sum(len(r['rounds']) for r in scale)} rounds), pooled by `bench/pool.py` (method in its "
+             "docstring): each ratio is the median of the pooled rounds of one side over the other's, with a 90 % "
+             "bootstrap interval; beside it the median of the rounds' own ratios and what each run alone said.", "",
+             "| ratio | floor | pooled | 90 % interval | median of the rounds' ratios | runs that met it alone | met |",
+             "|---|---|---|---|---|---|---|"]
+    if proxy:
+        rounds = [r for run in proxy for r in run["rounds"]]
+        per_run = lambda key: [ratio_of_medians([(r["gantry"][key], r["nginx"][key]) for r in run["rounds"]]) for run in proxy]
+        lines.append(row("throughput, Gantry / nginx", [(r["gantry"]["rate"], r["nginx"]["rate"]) for r in rounds],
+                         per_run("rate"), 1.0, True))
+        lines.append(row("CPU per request, Gantry / nginx", [(r["gantry"]["cpu_us"], r["nginx"]["cpu_us"]) for r in rounds],
+                         per_run("cpu_us"), 1.0, False))
+        lines.append(row("p99 at saturation, Gantry / nginx", [(r["gantry"]["p99"], r["nginx"]["p99"]) for r in rounds],
+                         per_run("p99"), 1.2, False))
+    if scale:
+        rounds = [r for run in scale for r in run["rounds"]]
+        per_run = [ratio_of_medians([(r["large"]["rate"], r["small"]["rate"]) for r in run["rounds"]]) for run in scale]
+        lines.append(row("throughput, 10,000 / 10 APIs", [(r["large"]["rate"], r["small"]["rate"]) for r in rounds],
+                         per_run, 0.95, True))
+        cpu = [ratio_of_medians([(r["large"]["cpu_us"], r["small"]["cpu_us"]) for r in run["rounds"]]) for run in scale]
+        pairs = [(r["large"]["cpu_us"], r["small"]["cpu_us"]) for r in rounds]
+        low, high = interval(pairs)
+        lines += ["", f"- Gateway CPU per request, 10,000 / 10 APIs (no floor; what the throughput ratio follows when the "
+                  f"gateway's core is the bound): {ratio_of_medians(pairs):.3f} ({low:.3f}–{high:.3f}); runs alone: "
+                  f"{', '.join(f'{r:.2f}' for r in cpu)}"]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open("bench/results/pooled.md", "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
