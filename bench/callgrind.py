@@ -13,7 +13,7 @@ Method
 
 Usage: bench/callgrind.py [path/to/gantry] [rounds, unused] [seconds]
 Writes bench/results/callgrind.md. For profiling: `CALLGRIND_KEEP=dir` copies Gantry's dumps
-there (read them with `callgrind_annotate --inclusive=yes`), and `CALLGRIND_ONLY=gantry` skips
+there, and nginx's unless skipped (read them with `callgrind_annotate --inclusive=yes`), and `CALLGRIND_ONLY=gantry` skips
 nginx (and writes no results file); `CALLGRIND_ARGS` adds valgrind options (`--dump-instr=yes`
 counts each call site: `callgrind_annotate --auto=no` then lists them by address).
 """
@@ -66,6 +66,14 @@ def measure(pid, port, host, out_prefix, seconds):
     return instructions / max(total, 1), total
 
 
+def keep(out_prefix):
+    """With `CALLGRIND_KEEP=dir`, copies the dumps of `out_prefix` there."""
+    if os.environ.get("CALLGRIND_KEEP"):
+        os.makedirs(os.environ["CALLGRIND_KEEP"], exist_ok=True)
+        for dump in glob.glob(f"{out_prefix}*"):
+            shutil.copy(dump, os.environ["CALLGRIND_KEEP"])
+
+
 def main():
     common.ensure_tools()
     ensure_valgrind()
@@ -104,6 +112,7 @@ http {{
             nginx_per, nginx_total = measure(nginx.pid, common.NGINX, None, nginx_out, seconds)
         common.stop([nginx])
         procs.remove(nginx)
+        keep(nginx_out)
 
         # Gantry: set up on a normal run, then started again under valgrind on the same data.
         gantry, call = common.start_gantry(work)
@@ -123,10 +132,7 @@ http {{
         procs.append(gantry)
         common.wait_for(f"http://127.0.0.1:{common.GATEWAY}/bench", {"Host": "bench.localhost"})
         gantry_per, gantry_total = measure(gantry.pid, common.GATEWAY, "bench.localhost", gantry_out, seconds)
-        if os.environ.get("CALLGRIND_KEEP"):
-            os.makedirs(os.environ["CALLGRIND_KEEP"], exist_ok=True)
-            for dump in glob.glob(f"{gantry_out}*"):
-                shutil.copy(dump, os.environ["CALLGRIND_KEEP"])
+        keep(gantry_out)
     finally:
         common.stop(procs)
 
