@@ -75,6 +75,11 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Counters whose access-log ring keeps at most `lines` lines (at least one).
+    pub fn with_access_lines(lines: usize) -> Metrics {
+        Metrics { access: Arc::new(crate::access_log::AccessLog::with_capacity(lines)), ..Metrics::default() }
+    }
+
     /// The most recent requests this node served (the control plane searches the same ring).
     pub fn access_log(&self) -> &Arc<crate::access_log::AccessLog> {
         &self.access

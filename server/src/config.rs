@@ -30,6 +30,9 @@ impl DatabaseSettings {
     }
 }
 
+/// The most access-log lines a node may keep in memory (about 1.9 GB of lines).
+pub const MAX_ACCESS_LOG_LINES: u64 = 10_000_000;
+
 /// Settings of `gantry serve`.
 #[derive(Args, Debug, Clone)]
 pub struct ServeSettings {
@@ -264,6 +267,12 @@ pub struct ServeSettings {
     #[arg(long, env = "GANTRY_ACCESS_LOG_FILE")]
     pub access_log_file: Option<PathBuf>,
 
+    /// Access-log lines each gateway node keeps in memory for the console's Access Log page
+    /// and `GET /access-log` (about 190 bytes each; the oldest leaves first).
+    #[arg(long, env = "GANTRY_ACCESS_LOG_LINES", default_value_t = gateway::access_log::DEFAULT_CAPACITY as u64,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_ACCESS_LOG_LINES))]
+    pub access_log_lines: u64,
+
     /// Size in bytes at which the access-log file is rotated.
     #[arg(long, env = "GANTRY_ACCESS_LOG_FILE_BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(4096..))]
     pub access_log_file_bytes: u64,
@@ -408,5 +417,27 @@ mod tests {
         assert!(parse_dns_servers("dns.example:53").is_err(), "a name server is an address");
         let many = (0..9).map(|i| format!("10.0.0.{i}:53")).collect::<Vec<_>>().join(",");
         assert!(parse_dns_servers(&many).is_err());
+    }
+
+    #[derive(clap::Parser)]
+    struct Serve {
+        #[command(flatten)]
+        settings: ServeSettings,
+    }
+
+    #[test]
+    fn access_log_lines_default_to_the_rings_size_and_a_careless_count_is_refused_by_name() {
+        use clap::Parser;
+        let lines = |args: &[&str]| {
+            Serve::try_parse_from(std::iter::once("gantry").chain(args.iter().copied()))
+                .map(|s| s.settings.access_log_lines)
+        };
+        assert_eq!(lines(&[]).expect("default"), 100_000);
+        assert_eq!(lines(&["--access-log-lines", "3"]).expect("three"), 3);
+        assert_eq!(lines(&["--access-log-lines", "10000000"]).expect("the most"), MAX_ACCESS_LOG_LINES);
+        for bad in ["0", "10000001", "-1", "many", "1e6", "18446744073709551616"] {
+            let error = lines(&["--access-log-lines", bad]).expect_err(bad).to_string();
+            assert!(error.contains("--access-log-lines"), "{bad}: {error}");
+        }
     }
 }

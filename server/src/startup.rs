@@ -162,7 +162,8 @@ impl Application {
         let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
         let listen_url = (postgres && settings.listen_notifications).then(|| url.clone());
 
-        let metrics = gateway::Metrics::default();
+        let metrics =
+            gateway::Metrics::with_access_lines(usize::try_from(settings.access_log_lines).unwrap_or(usize::MAX));
         metrics.stats().set_enabled(settings.stats);
         if let Some(path) = &settings.access_log_file {
             metrics

@@ -45,3 +45,26 @@ async fn an_error_response_is_found_by_its_request_id_and_filters_narrow_the_lin
         refused["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
     assert_eq!(fields, ["status", "limit"]);
 }
+
+#[tokio::test]
+async fn a_node_keeps_the_access_log_lines_it_is_configured_for_the_newest() {
+    // GANTRY_ACCESS_LOG_LINES=3: five requests leave their three newest lines, newest first.
+    let app = crate::helpers::spawn_app_with(|settings| settings.access_log_lines = 3).await;
+    let rest = app.rest().await;
+    rest.create_group("shop").await;
+    rest.create_api("shop", json!({"name": "Hello", "request": {"method": "GET", "path": "/hello"}})).await;
+    rest.freeze("shop", "1").await;
+    rest.release("shop", "test", "1", json!({"type": "mock"})).await;
+
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let answer = app.call_gateway(reqwest::Method::GET, "shop.localhost", "TEST", &format!("/hello?n={n}")).await;
+        assert_eq!(answer.status(), 200);
+        ids.push(answer.headers()["x-ca-request-id"].to_str().expect("ascii").to_owned());
+    }
+    let (status, found) = rest.get("/access-log?limit=100").await;
+    assert_eq!(status, 200, "{found}");
+    let kept: Vec<&str> =
+        found["items"].as_array().expect("items").iter().filter_map(|line| line["request_id"].as_str()).collect();
+    assert_eq!(kept, [ids[4].as_str(), ids[3].as_str(), ids[2].as_str()], "{found}");
+}
