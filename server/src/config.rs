@@ -436,7 +436,7 @@ mod tests {
         assert_eq!(lines(&["--access-log-lines", "3"]).expect("three"), 3);
         assert_eq!(lines(&["--access-log-lines", "10000000"]).expect("the most"), MAX_ACCESS_LOG_LINES);
         for bad in ["0", "10000001", "-1", "many", "1e6", "18446744073709551616"] {
-            let error = lines(&["--access-log-lines", bad]).expect_err(bad).to_string();
+            let error = lines(&[&format!("--access-log-lines={bad}")]).expect_err(bad).to_string();
             assert!(error.contains("--access-log-lines"), "{bad}: {error}");
         }
     }
