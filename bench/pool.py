@@ -29,6 +29,9 @@ import random
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  (writing results)
+
 ROUNDS_DIR = "bench/results/rounds"
 RESAMPLES = 2000
 
@@ -104,10 +107,7 @@ def main():
         lines += ["", f"- Gateway CPU per request, 10,000 / 10 APIs (no floor; what the throughput ratio follows when the "
                   f"gateway's core is the bound): {median_of_ratios(pairs):.3f} ({low:.3f}–{high:.3f}); runs alone: "
                   f"{', '.join(f'{r:.2f}' for r in cpu)}"]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open("bench/results/pooled.md", "w") as f:
-        f.write(text)
+    common.write_result("pooled", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@ Usage: bench/summary.py
 import glob
 import os
 import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  (writing results)
 
 ORDER = ["proxy", "latency", "scale", "auth", "functions", "api_list"]
 
@@ -30,10 +34,7 @@ def main():
              "Collected from the tables beside this file; each file says how it was measured.", "",
              "| measured | goal | met | from |", "|---|---|---|---|"]
     lines += [f"| {what} | {goal} | {'**met**' if met == 'met' else 'not met'} | `{name}` |" for what, goal, met, name in rows]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open("bench/results/summary.md", "w") as f:
-        f.write(text)
+    common.write_result("summary", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
