@@ -52,14 +52,22 @@ def median_of_ratios(pairs):
     return statistics.median(a / b for a, b in pairs)
 
 
-def interval(pairs, estimate=median_of_ratios, seed=27):
+def interval(pairs, seed=27):
     rng = random.Random(seed)
-    estimates = sorted(estimate([rng.choice(pairs) for _ in pairs]) for _ in range(RESAMPLES))
+    estimates = sorted(median_of_ratios([rng.choice(pairs) for _ in pairs]) for _ in range(RESAMPLES))
     return estimates[int(0.05 * RESAMPLES)], estimates[int(0.95 * RESAMPLES) - 1]
 
 
-def row(label, pairs, per_run, floor, higher_is_better):
-    """One table row: the pooled ratio of `pairs` (numerator, denominator) against `floor`."""
+def measured(runs, top, bottom, key):
+    """`key`'s (top, bottom) pairs from every round of `runs`, and each run's own ratio (its
+    median over median, the single-run tables' method)."""
+    pairs = [[(r[top][key], r[bottom][key]) for r in run["rounds"]] for run in runs]
+    return [pair for run in pairs for pair in run], [ratio_of_medians(run) for run in pairs]
+
+
+def row(label, measure, floor, higher_is_better):
+    """One table row: the pooled ratio of `measure` (from `measured`) against `floor`."""
+    pairs, per_run = measure
     pooled, (low, high) = median_of_ratios(pairs), interval(pairs)
     mixed = ratio_of_medians(pairs)
     meets = (lambda r: r >= floor) if higher_is_better else (lambda r: r <= floor)
@@ -88,21 +96,12 @@ def main():
              "runs that met it alone | met |",
              "|---|---|---|---|---|---|---|"]
     if proxy:
-        rounds = [r for run in proxy for r in run["rounds"]]
-        per_run = lambda key: [ratio_of_medians([(r["gantry"][key], r["nginx"][key]) for r in run["rounds"]]) for run in proxy]
-        lines.append(row("throughput, Gantry / nginx", [(r["gantry"]["rate"], r["nginx"]["rate"]) for r in rounds],
-                         per_run("rate"), 1.0, True))
-        lines.append(row("CPU per request, Gantry / nginx", [(r["gantry"]["cpu_us"], r["nginx"]["cpu_us"]) for r in rounds],
-                         per_run("cpu_us"), 1.0, False))
-        lines.append(row("p99 at saturation, Gantry / nginx", [(r["gantry"]["p99"], r["nginx"]["p99"]) for r in rounds],
-                         per_run("p99"), 1.2, False))
+        lines.append(row("throughput, Gantry / nginx", measured(proxy, "gantry", "nginx", "rate"), 1.0, True))
+        lines.append(row("CPU per request, Gantry / nginx", measured(proxy, "gantry", "nginx", "cpu_us"), 1.0, False))
+        lines.append(row("p99 at saturation, Gantry / nginx", measured(proxy, "gantry", "nginx", "p99"), 1.2, False))
     if scale:
-        rounds = [r for run in scale for r in run["rounds"]]
-        per_run = [ratio_of_medians([(r["large"]["rate"], r["small"]["rate"]) for r in run["rounds"]]) for run in scale]
-        lines.append(row("throughput, 10,000 / 10 APIs", [(r["large"]["rate"], r["small"]["rate"]) for r in rounds],
-                         per_run, 0.95, True))
-        cpu = [ratio_of_medians([(r["large"]["cpu_us"], r["small"]["cpu_us"]) for r in run["rounds"]]) for run in scale]
-        pairs = [(r["large"]["cpu_us"], r["small"]["cpu_us"]) for r in rounds]
+        lines.append(row("throughput, 10,000 / 10 APIs", measured(scale, "large", "small", "rate"), 0.95, True))
+        pairs, cpu = measured(scale, "large", "small", "cpu_us")
         low, high = interval(pairs)
         lines += ["", f"- Gateway CPU per request, 10,000 / 10 APIs (no floor; what the throughput ratio follows when the "
                   f"gateway's core is the bound): {median_of_ratios(pairs):.3f} ({low:.3f}–{high:.3f}); runs alone: "

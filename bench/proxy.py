@@ -24,10 +24,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
 from common import (BACKEND, GANTRY, GATEWAY, NGINX, ROUNDS, SECONDS, TICK,  # noqa: E402  (shared helpers)
-                    cpu_ticks, ensure_tools, process_tree, start_backend, start_gantry, start_nginx, stop, to_ms, wait_for,
-                    write_result)
+                    cpu_ticks, ensure_tools, process_tree, record_rounds, start_backend, start_gantry, start_nginx, stop,
+                    to_ms, wait_for, write_result)
 
 
 def wrk(port, host=None):
@@ -87,8 +86,8 @@ def main():
                     results[name]["system_us"].append(per_request(system))
         report(results)
         # Each round's numbers for bench/pool.py (direct has no CPU column).
-        common.record_rounds("proxy", [{name: {k: r[k][i] for k in ("rate", "cpu_us", "p99") if len(r[k]) > i}
-                                        for name, r in results.items()} for i in range(ROUNDS)])
+        record_rounds("proxy", [{name: {k: r[k][i] for k in ("rate", "cpu_us", "p99") if len(r[k]) > i}
+                                 for name, r in results.items()} for i in range(ROUNDS)])
     finally:
         stop(procs)
 
