@@ -49,7 +49,7 @@ try:
     for _ in range(ROUNDS):
         for name in BINS:
             before = common.cpu_ticks([pids[name]])
-            rate, total, errors = proxy.wrk(ports[name][1], "bench.localhost")
+            rate, total, errors, _p99 = proxy.wrk(ports[name][1], "bench.localhost")
             after = common.cpu_ticks([pids[name]])
             res[name]["rate"].append(rate)
             res[name]["cpu"].append((after - before) / common.TICK * 1e6 / max(total, 1))
@@ -58,5 +58,8 @@ try:
         r = res[name]
         print(f"{name}: median {statistics.median(r['rate']):,.0f} req/s (spread {min(r['rate']):,.0f}-{max(r['rate']):,.0f}), CPU {statistics.median(r['cpu']):.1f} us/request")
     print(f"new/base throughput: {statistics.median(res['new']['rate'])/statistics.median(res['base']['rate']):.3f}; CPU: {statistics.median(res['new']['cpu'])/statistics.median(res['base']['cpu']):.3f}")
+    # Each round's own ratio (the two ran back to back): steadier on a host whose speed drifts.
+    paired = lambda key: statistics.median(n / b for n, b in zip(res["new"][key], res["base"][key]))
+    print(f"median of the rounds' ratios: throughput {paired('rate'):.3f}, CPU {paired('cpu'):.3f}")
 finally:
     common.stop(procs)

@@ -69,7 +69,8 @@ impl Control {
             let parts = domain::canary::parts(c.weight);
             canaries[env.index()] = Some(Arc::new(Canary::new(served, parts, rule, c.sticky)));
         }
-        Ok(Arc::new(CompiledGroup { id: group.id, name: group.name.as_str().into(), deployments, canaries }))
+        let label = gateway::access_log::Label::of(group.id, &group.name);
+        Ok(Arc::new(CompiledGroup { id: group.id, name: group.name.as_str().into(), label, deployments, canaries }))
     }
 
     /// Compiles a version for an environment with a release backend (cached by all three and

@@ -2,78 +2,232 @@
 //! `GET /access-log`: a bounded ring (the oldest line leaves first), filled after each
 //! response and searched newest first. Per node and in memory: a restart empties it.
 //!
+//! A kept line is one 64-byte cache line ([`Line`]): the request id as its counter (the
+//! prefix is the process's own), the group, API and app as [`Label`]s (numbers given when a
+//! version or an app table is compiled), and the method and path in a byte ring of their own,
+//! written in order. A request so writes about one and a third cache lines no cache holds,
+//! where a line of owned fields (192 bytes) wrote three; see docs/decisions.md.
+//!
 //! Optionally ([`AccessLog::write_to_file`], `GANTRY_ACCESS_LOG_FILE`) every line also goes
 //! to a JSON-lines file, rotated by size (`file.1` … `file.3` kept): a writer thread takes
 //! the lines from a bounded queue, so a slow disk never holds a request; when the queue is
 //! full the line is dropped and counted ([`AccessLog::dropped`]).
 
+use crate::request_id::RequestId;
 use domain::access::{AccessFilter, AccessLine};
-use std::sync::Mutex;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Lines kept per node unless configured.
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
-/// One answered request, as the log phase hands it over (`crate::phases::log::served`).
-#[derive(Debug, Clone)]
-pub struct Served {
-    pub request_id: crate::request_id::RequestId,
-    /// The group's name is the compiled one's, shared: a line costs no copy of it.
-    pub group: Option<std::sync::Arc<str>>,
-    /// The API's id and name (a copy, inline for most names: sharing the compiled one
-    /// would touch each API's count of owners twice, once when the line is kept and once when
-    /// it leaves the ring, a cache miss each with 10,000 APIs live).
-    pub api: Option<(i32, crate::name::Name)>,
+/// Bytes of method and path text kept per line on average (the text ring holds this many
+/// times the line count, and 64 KiB at least): a burst of longer paths makes the oldest
+/// lines' paths unknown (shown as `…`) before the lines themselves leave.
+pub const TEXT_BYTES_PER_LINE: usize = 64;
+
+/// A line keeps at most this much of its path; a longer one is cut (at a character) and
+/// shown ending in `…`.
+pub const MAX_TEXT_BYTES: usize = 4096;
+
+/// A group, API or app as the access log names it: the number of its (id, name) in the
+/// process's table of labels, given when a version or the app table is compiled, so a
+/// request copies four bytes and shares nothing. The table keeps every (id, name) it was
+/// given for the process's life (an operator's renames, not callers, make it grow), so a
+/// line shows the name its request was served under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Label(u32);
+
+impl Label {
+    /// No group, API or app.
+    pub const NONE: Label = Label(u32::MAX);
+
+    /// The label of `(id, name)`: the same number for the same pair, every time.
+    pub fn of(id: i32, name: &str) -> Label {
+        let known = |table: &Labels| {
+            let ids = table.numbers.get(name)?;
+            ids.iter().find(|(known, _)| *known == id).map(|(_, label)| *label)
+        };
+        if let Some(found) = known(&labels().read().unwrap_or_else(|p| p.into_inner())) {
+            return found;
+        }
+        let mut table = labels().write().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = known(&table) {
+            return found;
+        }
+        let label = match u32::try_from(table.names.len()) {
+            Ok(number) if number != u32::MAX => Label(number),
+            _ => return Label::NONE,
+        };
+        let name: Arc<str> = name.into();
+        table.names.push((id, name.clone()));
+        table.numbers.entry(name).or_default().push((id, label));
+        label
+    }
+
+    /// The `(id, name)` this label stands for; `None` for [`Label::NONE`].
+    pub fn get(self) -> Option<(i32, Arc<str>)> {
+        let table = labels().read().unwrap_or_else(|p| p.into_inner());
+        table.names.get(self.0 as usize).cloned()
+    }
+
+    /// Every label whose `(id, name)` `wanted` accepts, in order (for a search's filter).
+    fn matching(wanted: impl Fn(i32, &str) -> bool) -> Vec<Label> {
+        let table = labels().read().unwrap_or_else(|p| p.into_inner());
+        let numbers = table.names.iter().enumerate().filter(|(_, (id, name))| wanted(*id, name));
+        numbers.map(|(n, _)| Label(n as u32)).collect()
+    }
+}
+
+/// The process's labels: by number, and by name and id to give the same number again.
+#[derive(Default)]
+struct Labels {
+    names: Vec<(i32, Arc<str>)>,
+    numbers: std::collections::HashMap<Arc<str>, Vec<(i32, Label)>>,
+}
+
+fn labels() -> &'static RwLock<Labels> {
+    static LABELS: std::sync::OnceLock<RwLock<Labels>> = std::sync::OnceLock::new();
+    LABELS.get_or_init(RwLock::default)
+}
+
+/// One answered request, as the log phase hands it over (`crate::phases::log::served`):
+/// borrowed from the request's context, copied into the ring.
+#[derive(Debug, Clone, Copy)]
+pub struct Served<'a> {
+    pub request_id: RequestId,
+    pub group: Label,
+    pub api: Label,
+    pub app: Label,
     pub env: Option<domain::Environment>,
-    pub method: http::Method,
-    /// Inline when short: a copy costs no allocation.
-    pub path: crate::name::Name,
+    pub method: &'a http::Method,
+    pub path: &'a str,
     pub status: u16,
     pub latency_us: u64,
-    pub app: Option<String>,
-    pub client_ip: std::net::IpAddr,
+    pub client_ip: IpAddr,
 }
 
-/// A kept line: the request and when it was answered (text only when shown).
-#[derive(Debug, Clone)]
-struct Entry {
+/// A kept line: one cache line, written where the line it replaces was (so a full ring's
+/// write finds nothing to drop and reads nothing first).
+#[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
+struct Line {
+    /// When the response was sent, Unix milliseconds.
     time_ms: i64,
-    served: Served,
+    /// The request id's counter ([`RequestId::from_counter`] gives the id back).
+    request: u64,
+    /// Where the line's text starts in the text ring: the bytes written to it before.
+    text_at: u64,
+    /// The caller's address, IPv4 as mapped IPv6 ([`Line::V4`] tells them apart).
+    client_ip: [u8; 16],
+    /// Microseconds, at most `u32::MAX` (71 minutes).
+    latency_us: u32,
+    group: Label,
+    api: Label,
+    app: Label,
+    status: u16,
+    /// The text's length: the method (when not one of [`METHODS`]) and a space, then the path.
+    text_len: u16,
+    /// 0 for none, else [`domain::Environment::index`] + 1.
+    env: u8,
+    /// 1 + the method's index in [`METHODS`]; 0: another method, written before the path.
+    method: u8,
+    /// [`Line::V4`], [`Line::CUT`].
+    flags: u8,
 }
 
-/// Lines in the order they came, at most a capacity of them. Once full, a new line takes
-/// the oldest one's place in memory: the line leaving is read to drop it, so the new one is
-/// written where the cache already holds (a queue writing at its tail and reading at its
-/// head would miss twice, every request, on a ring larger than the cache).
+const _: () = assert!(std::mem::size_of::<Line>() == 64, "a line is one cache line");
+
+impl Line {
+    /// The caller's address is IPv4.
+    const V4: u8 = 1;
+    /// The path was longer than [`MAX_TEXT_BYTES`] and is cut.
+    const CUT: u8 = 2;
+}
+
+/// The methods a line keeps as a number.
+const METHODS: [http::Method; 9] = [
+    http::Method::GET,
+    http::Method::POST,
+    http::Method::PUT,
+    http::Method::DELETE,
+    http::Method::HEAD,
+    http::Method::OPTIONS,
+    http::Method::PATCH,
+    http::Method::TRACE,
+    http::Method::CONNECT,
+];
+
+/// The lines in the order they came, at most a capacity of them, and their text. Once full,
+/// a new line takes the oldest one's place in memory.
 #[derive(Debug, Default)]
 struct Ring {
-    lines: Vec<Entry>,
+    lines: Vec<Line>,
     /// Once full, the oldest line's index (and the next to be replaced); 0 until then.
     oldest: usize,
+    /// The lines' text, written in order and wrapping at its capacity.
+    text: Vec<u8>,
+    /// Text bytes ever written (where the next line's text starts).
+    written: u64,
 }
 
 impl Ring {
-    fn push(&mut self, entry: Entry, capacity: usize) {
+    fn push(&mut self, line: Line, capacity: usize) {
         if self.lines.len() < capacity {
-            self.lines.push(entry);
+            self.lines.push(line);
         } else {
-            self.lines[self.oldest] = entry;
+            self.lines[self.oldest] = line;
             self.oldest = (self.oldest + 1) % self.lines.len();
         }
     }
 
-    fn newest_first(&self) -> impl Iterator<Item = &Entry> {
+    /// Appends `bytes` to the text ring of `capacity` bytes.
+    fn write_text(&mut self, mut bytes: &[u8], capacity: usize) {
+        while !bytes.is_empty() {
+            let at = (self.written % capacity as u64) as usize;
+            let n = bytes.len().min(capacity - at);
+            if at == self.text.len() {
+                self.text.extend_from_slice(&bytes[..n]);
+            } else {
+                self.text[at..at + n].copy_from_slice(&bytes[..n]);
+            }
+            self.written += n as u64;
+            bytes = &bytes[n..];
+        }
+    }
+
+    /// A line's text, unless later lines' text has been written over it.
+    fn text(&self, line: &Line, capacity: usize) -> Option<Vec<u8>> {
+        let len = usize::from(line.text_len);
+        if self.written - line.text_at > capacity as u64 {
+            return None;
+        }
+        let at = (line.text_at % capacity as u64) as usize;
+        let first = len.min(capacity - at);
+        let mut text = Vec::with_capacity(len);
+        text.extend_from_slice(&self.text[at..at + first]);
+        text.extend_from_slice(&self.text[..len - first]);
+        Some(text)
+    }
+
+    fn newest_first(&self) -> impl Iterator<Item = &Line> {
         let (newer, older) = self.lines.split_at(self.oldest);
         newer.iter().rev().chain(older.iter().rev())
     }
 }
 
+/// A line taken out of the ring with its text (`None` once written over).
+type Taken = (Line, Option<Vec<u8>>);
+
 /// The ring of recent requests.
 #[derive(Debug)]
 pub struct AccessLog {
     capacity: usize,
+    /// The text ring's size in bytes.
+    text_capacity: usize,
     lines: Mutex<Ring>,
     /// The JSON-lines file's queue, when one is configured.
-    file: std::sync::OnceLock<std::sync::mpsc::SyncSender<Entry>>,
+    file: std::sync::OnceLock<std::sync::mpsc::SyncSender<Taken>>,
     dropped: std::sync::atomic::AtomicU64,
 }
 
@@ -91,8 +245,10 @@ impl Default for AccessLog {
 impl AccessLog {
     /// A ring of at most `capacity` lines.
     pub fn with_capacity(capacity: usize) -> AccessLog {
+        let capacity = capacity.max(1);
         AccessLog {
-            capacity: capacity.max(1),
+            capacity,
+            text_capacity: capacity.saturating_mul(TEXT_BYTES_PER_LINE).max(64 * 1024),
             lines: Mutex::default(),
             file: std::sync::OnceLock::new(),
             dropped: std::sync::atomic::AtomicU64::new(0),
@@ -104,7 +260,7 @@ impl AccessLog {
     /// be opened for appending, or when a file is already set.
     pub fn write_to_file(&self, path: &std::path::Path, max_bytes: u64) -> std::io::Result<()> {
         let file = open_append(path)?;
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Entry>(FILE_QUEUE);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Taken>(FILE_QUEUE);
         self.file
             .set(sender)
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::AlreadyExists, "an access-log file is already set"))?;
@@ -122,22 +278,64 @@ impl AccessLog {
 
     /// Keeps the line of a request answered at `time_ms` (Unix milliseconds; the log phase
     /// reads the clock once for the access log and the stats).
-    pub fn record_at(&self, time_ms: i64, served: Served) {
-        let entry = Entry { time_ms, served };
+    pub fn record_at(&self, time_ms: i64, served: Served<'_>) {
+        let method = METHODS.iter().position(|m| m == served.method);
+        // Another method goes into the text before the path, and a space.
+        let (other, other_cut) = cut(if method.is_none() { served.method.as_str() } else { "" }, MAX_TEXT_BYTES - 1);
+        let (path, path_cut) = cut(served.path, MAX_TEXT_BYTES - 1 - other.len());
+        let (client_ip, v4) = match served.client_ip {
+            IpAddr::V4(v4) => (v4.to_ipv6_mapped().octets(), true),
+            IpAddr::V6(v6) => (v6.octets(), false),
+        };
+        let mut line = Line {
+            time_ms,
+            request: served.request_id.counter(),
+            text_at: 0,
+            client_ip,
+            latency_us: u32::try_from(served.latency_us).unwrap_or(u32::MAX),
+            group: served.group,
+            api: served.api,
+            app: served.app,
+            status: served.status,
+            text_len: 0,
+            env: served.env.map_or(0, |e| e.index() as u8 + 1),
+            method: method.map_or(0, |n| n as u8 + 1),
+            flags: if v4 { Line::V4 } else { 0 } | if other_cut || path_cut { Line::CUT } else { 0 },
+        };
+        let mut ring = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        line.text_at = ring.written;
+        if method.is_none() {
+            ring.write_text(other.as_bytes(), self.text_capacity);
+            ring.write_text(b" ", self.text_capacity);
+        }
+        ring.write_text(path.as_bytes(), self.text_capacity);
+        line.text_len = (ring.written - line.text_at) as u16;
+        ring.push(line, self.capacity);
+        drop(ring);
         if let Some(file) = self.file.get() {
-            if file.try_send(entry.clone()).is_err() {
+            let mut text = Vec::with_capacity(usize::from(line.text_len));
+            if method.is_none() {
+                text.extend_from_slice(other.as_bytes());
+                text.push(b' ');
+            }
+            text.extend_from_slice(path.as_bytes());
+            if file.try_send((line, Some(text))).is_err() {
                 self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
-        self.lines.lock().unwrap_or_else(|p| p.into_inner()).push(entry, self.capacity);
     }
 
     /// The newest lines that match `filter`, at most `filter.limit`.
     pub fn search(&self, filter: &AccessFilter) -> Vec<AccessLine> {
-        let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
-        let found: Vec<Entry> =
-            lines.newest_first().filter(|entry| matches(entry, filter)).take(filter.limit).cloned().collect();
-        drop(lines);
+        let wanted = Wanted::of(filter);
+        let ring = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        let found: Vec<Taken> = ring
+            .newest_first()
+            .filter(|line| wanted.matches(line))
+            .take(filter.limit)
+            .map(|line| (*line, ring.text(line, self.text_capacity)))
+            .collect();
+        drop(ring);
         found.into_iter().map(show).collect()
     }
 
@@ -152,39 +350,103 @@ impl AccessLog {
     }
 }
 
-fn matches(entry: &Entry, filter: &AccessFilter) -> bool {
-    let at = entry.time_ms;
-    let entry = &entry.served;
-    filter.from_ms.is_none_or(|from| at >= from)
-        && filter.to_ms.is_none_or(|to| at <= to)
-        && filter.request_id.as_deref().is_none_or(|id| entry.request_id.as_str() == id)
-        && filter.group.as_deref().is_none_or(|g| entry.group.as_deref() == Some(g))
-        && filter.api.as_deref().is_none_or(|a| {
-            entry.api.as_ref().is_some_and(|(id, name)| &**name == a || a.parse::<i32>().is_ok_and(|n| n == *id))
-        })
-        && filter.env.is_none_or(|e| entry.env == Some(e))
-        && filter.status.is_none_or(|s| s.matches(entry.status))
-        && filter.app.as_deref().is_none_or(|a| entry.app.as_deref() == Some(a))
-        && filter.client_ip.is_none_or(|ip| entry.client_ip == ip)
+/// `path` cut to at most `max` bytes at a character, and whether it was cut.
+fn cut(path: &str, max: usize) -> (&str, bool) {
+    if path.len() <= max {
+        return (path, false);
+    }
+    let mut end = max;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&path[..end], true)
 }
 
-fn show(Entry { time_ms, served: entry }: Entry) -> AccessLine {
-    let time = chrono::DateTime::from_timestamp_millis(time_ms)
+/// A filter in the ring's terms: names as the labels that carry them, a request id as its
+/// counter (`None` inside: nothing can match).
+struct Wanted<'a> {
+    filter: &'a AccessFilter,
+    request: Option<Option<u64>>,
+    group: Option<Vec<Label>>,
+    api: Option<Vec<Label>>,
+    app: Option<Vec<Label>>,
+    env: Option<u8>,
+    client_ip: Option<([u8; 16], bool)>,
+}
+
+impl Wanted<'_> {
+    fn of(filter: &AccessFilter) -> Wanted<'_> {
+        Wanted {
+            filter,
+            request: filter.request_id.as_deref().map(RequestId::counter_of),
+            group: filter.group.as_deref().map(|g| Label::matching(|_, name| name == g)),
+            api: filter.api.as_deref().map(|a| {
+                let id = a.parse::<i32>().ok();
+                Label::matching(|api_id, name| name == a || id == Some(api_id))
+            }),
+            app: filter.app.as_deref().map(|a| Label::matching(|_, name| name == a)),
+            env: filter.env.map(|e| e.index() as u8 + 1),
+            client_ip: filter.client_ip.map(|ip| match ip {
+                IpAddr::V4(v4) => (v4.to_ipv6_mapped().octets(), true),
+                IpAddr::V6(v6) => (v6.octets(), false),
+            }),
+        }
+    }
+
+    fn matches(&self, line: &Line) -> bool {
+        let among = |labels: &Option<Vec<Label>>, label: Label| {
+            labels.as_ref().is_none_or(|labels| labels.binary_search(&label).is_ok())
+        };
+        self.filter.from_ms.is_none_or(|from| line.time_ms >= from)
+            && self.filter.to_ms.is_none_or(|to| line.time_ms <= to)
+            && self.request.is_none_or(|counter| counter == Some(line.request))
+            && among(&self.group, line.group)
+            && among(&self.api, line.api)
+            && among(&self.app, line.app)
+            && self.env.is_none_or(|env| line.env == env)
+            && self.filter.status.is_none_or(|s| s.matches(line.status))
+            && self.client_ip.is_none_or(|(ip, v4)| line.client_ip == ip && (line.flags & Line::V4 != 0) == v4)
+    }
+}
+
+fn show((line, text): Taken) -> AccessLine {
+    let time = chrono::DateTime::from_timestamp_millis(line.time_ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default();
+    let text = text.map(|t| String::from_utf8_lossy(&t).into_owned());
+    let (method, path) = match (line.method.checked_sub(1), text) {
+        (Some(n), text) => (METHODS[usize::from(n)].to_string(), text),
+        (None, Some(text)) => match text.split_once(' ') {
+            Some((method, path)) => (method.to_owned(), Some(path.to_owned())),
+            None => (text, None),
+        },
+        (None, None) => ("…".to_owned(), None),
+    };
+    let path = match path {
+        Some(path) if line.flags & Line::CUT != 0 => path + "…",
+        Some(path) => path,
+        None => "…".to_owned(),
+    };
+    let client_ip = std::net::Ipv6Addr::from(line.client_ip);
+    let client_ip = match (line.flags & Line::V4 != 0, client_ip.to_ipv4_mapped()) {
+        (true, Some(v4)) => IpAddr::V4(v4),
+        _ => IpAddr::V6(client_ip),
+    };
+    let group = line.group.get();
+    let api = line.api.get();
     AccessLine {
         time,
-        request_id: entry.request_id.to_string(),
-        group: entry.group.as_deref().map(str::to_owned),
-        api_id: entry.api.as_ref().map(|(id, _)| *id),
-        api: entry.api.map(|(_, name)| name.to_string()),
-        env: entry.env,
-        method: entry.method.to_string(),
-        path: entry.path.to_string(),
-        status: entry.status,
-        latency_ms: entry.latency_us as f64 / 1000.0,
-        app: entry.app,
-        client_ip: entry.client_ip.to_string(),
+        request_id: RequestId::from_counter(line.request).to_string(),
+        group: group.map(|(_, name)| name.to_string()),
+        api_id: api.as_ref().map(|(id, _)| *id),
+        api: api.map(|(_, name)| name.to_string()),
+        env: line.env.checked_sub(1).and_then(|n| domain::Environment::ALL.get(usize::from(n)).copied()),
+        method,
+        path,
+        status: line.status,
+        latency_ms: f64::from(line.latency_us) / 1000.0,
+        app: line.app.get().map(|(_, name)| name.to_string()),
+        client_ip: client_ip.to_string(),
         node: None,
     }
 }
@@ -198,7 +460,7 @@ fn write_lines(
     path: &std::path::Path,
     file: std::fs::File,
     max_bytes: u64,
-    receiver: &std::sync::mpsc::Receiver<Entry>,
+    receiver: &std::sync::mpsc::Receiver<Taken>,
 ) {
     use std::io::Write;
     let mut written = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -261,19 +523,25 @@ mod tests {
     }
     use std::net::{IpAddr, Ipv4Addr};
 
-    fn served(n: usize, status: u16) -> Served {
+    static GET: http::Method = http::Method::GET;
+
+    fn served(path: &str, status: u16) -> Served<'_> {
         Served {
             request_id: crate::request_id::RequestId::next(),
-            group: Some("shop".into()),
-            api: Some((7, "Items".into())),
+            group: Label::of(3, "shop"),
+            api: Label::of(7, "Items"),
+            app: Label::NONE,
             env: Some(domain::Environment::Test),
-            method: http::Method::GET,
-            path: format!("/r{n}").into(),
+            method: &GET,
+            path,
             status,
             latency_us: 1500,
-            app: None,
             client_ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7)),
         }
+    }
+
+    fn paths(log: &AccessLog) -> Vec<String> {
+        log.search(&filter(&[("limit", "1000")])).into_iter().map(|l| l.path).collect()
     }
 
     fn filter(pairs: &[(&str, &str)]) -> AccessFilter {
@@ -296,7 +564,8 @@ mod tests {
         let log = AccessLog::with_capacity(3);
         let mut ids = Vec::new();
         for n in 0..4 {
-            let line = served(n, if n % 2 == 0 { 200 } else { 503 });
+            let path = format!("/r{n}");
+            let line = served(&path, if n % 2 == 0 { 200 } else { 503 });
             ids.push(line.request_id.to_string());
             log.record_at(now_ms(), line);
         }
@@ -317,7 +586,7 @@ mod tests {
         assert!(log.search(&filter(&[("to", "2000-01-01T00:00")])).is_empty());
         // Around the ring more than once: always the newest three, newest first.
         for n in 4..11 {
-            log.record_at(now_ms(), served(n, 200));
+            log.record_at(now_ms(), served(&format!("/r{n}"), 200));
             let all: Vec<String> = log.search(&filter(&[])).into_iter().map(|l| l.path).collect();
             assert_eq!(all, [format!("/r{n}"), format!("/r{}", n - 1), format!("/r{}", n - 2)]);
             assert_eq!(log.len(), 3);
@@ -332,7 +601,7 @@ mod tests {
         log.write_to_file(&path, 1024).expect("file");
         assert!(log.write_to_file(&path, 1024).is_err(), "one file per ring");
         for n in 0..20 {
-            log.record_at(now_ms(), served(n, 200));
+            log.record_at(now_ms(), served(&format!("/r{n}"), 200));
         }
         let rotated = dir.path().join("access.jsonl.1");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -349,5 +618,96 @@ mod tests {
         assert_eq!((last["path"].as_str(), last["status"].as_u64()), (Some("/r19"), Some(200)));
         assert_eq!(log.dropped(), 0);
         assert!(AccessLog::default().write_to_file(&dir.path().join("missing/dir/x.jsonl"), 1024).is_err());
+    }
+
+    #[test]
+    fn a_line_keeps_its_names_as_they_were_and_is_found_by_them() {
+        let log = AccessLog::with_capacity(10);
+        let (old, new, other) = (Label::of(901, "Orders"), Label::of(901, "Orders v2"), Label::of(902, "Orders"));
+        assert_eq!(Label::of(901, "Orders"), old, "one label per (id, name)");
+        assert!(old != new && old != other && new != other);
+        let app = Label::of(55, "mobile");
+        let post = http::Method::POST;
+        let v6: IpAddr = "2001:db8::7".parse().expect("address");
+        let mapped: IpAddr = "::ffff:10.0.0.7".parse().expect("address");
+        for (api, app, client_ip) in [(old, Label::NONE, v6), (new, app, mapped), (other, app, v6)] {
+            log.record_at(now_ms(), Served { api, app, client_ip, method: &post, ..served("/orders", 201) });
+        }
+        let lines = log.search(&filter(&[]));
+        let shown: Vec<_> = lines.iter().map(|l| (l.api_id, l.api.as_deref(), l.app.as_deref())).collect();
+        assert_eq!(
+            shown,
+            [
+                (Some(902), Some("Orders"), Some("mobile")),
+                (Some(901), Some("Orders v2"), Some("mobile")),
+                (Some(901), Some("Orders"), None)
+            ],
+            "newest first, each line with the names it was served under"
+        );
+        assert_eq!((lines[0].method.as_str(), lines[0].group.as_deref(), lines[0].status), ("POST", Some("shop"), 201));
+        assert_eq!((lines[1].client_ip.as_str(), lines[0].client_ip.as_str()), ("::ffff:10.0.0.7", "2001:db8::7"));
+        assert_eq!(log.search(&filter(&[("api", "901")])).len(), 2, "by id: both names");
+        assert_eq!(log.search(&filter(&[("api", "Orders")])).len(), 2, "by name: both ids");
+        assert_eq!(log.search(&filter(&[("api", "Orders v2")])).len(), 1);
+        assert!(log.search(&filter(&[("api", "Nothing of the kind")])).is_empty());
+        assert_eq!(log.search(&filter(&[("client_ip", "2001:db8::7")])).len(), 2);
+        assert!(log.search(&filter(&[("client_ip", "10.0.0.7")])).is_empty(), "IPv4 is not its mapped IPv6");
+        let by = |field: fn(&mut AccessQuery) -> &mut Option<String>, value: &str| {
+            let mut query = AccessQuery::default();
+            *field(&mut query) = Some(value.to_owned());
+            log.search(&query.parse().expect("a valid filter")).len()
+        };
+        assert_eq!(by(|q| &mut q.app, "mobile"), 2);
+        assert_eq!(by(|q| &mut q.group, "shop"), 3);
+        assert_eq!(by(|q| &mut q.group, "Orders"), 0, "an API's name is not a group's");
+        let id = log.search(&filter(&[]))[1].request_id.clone();
+        assert_eq!(log.search(&filter(&[("request_id", &id)]))[0].api.as_deref(), Some("Orders v2"));
+        let (prefix, counter) = id.split_once('-').expect("a dash");
+        let foreign = format!("{}{}-{counter}", if prefix.starts_with('f') { "e" } else { "f" }, &prefix[1..]);
+        assert!(log.search(&filter(&[("request_id", &foreign)])).is_empty(), "another process's id with this counter");
+        assert!(log.search(&filter(&[("request_id", "not-an-id")])).is_empty());
+    }
+
+    #[test]
+    fn other_methods_and_long_paths_are_kept_cut_and_the_oldest_text_goes_first() {
+        let log = AccessLog::with_capacity(1000);
+        assert_eq!(log.text_capacity, 64 * 1024, "at least 64 KiB of text");
+        let purge = http::Method::from_bytes(b"PURGE").expect("a method");
+        log.record_at(now_ms(), Served { method: &purge, ..served("/cache/x", 200) });
+        let line = &log.search(&filter(&[]))[0];
+        assert_eq!((line.method.as_str(), line.path.as_str()), ("PURGE", "/cache/x"));
+
+        // A path past MAX_TEXT_BYTES is cut at a character and shown ending in "…".
+        let long = format!("/x{}", "é".repeat(MAX_TEXT_BYTES));
+        log.record_at(now_ms(), served(&long, 200));
+        let path = &log.search(&filter(&[]))[0].path;
+        assert!(path.ends_with('…') && long.starts_with(path.trim_end_matches('…')), "cut, marked");
+        assert_eq!(path.trim_end_matches('…').len(), MAX_TEXT_BYTES - 2, "a whole character less than the limit");
+        // An absurd method is cut too, and the line keeps its place.
+        let huge = http::Method::from_bytes("X".repeat(3 * MAX_TEXT_BYTES).as_bytes()).expect("a method");
+        log.record_at(now_ms(), Served { method: &huge, ..served("/after-a-huge-method", 200) });
+        let line = &log.search(&filter(&[]))[0];
+        assert!(line.method.len() < MAX_TEXT_BYTES && line.method.bytes().all(|b| b == b'X'), "{}", line.method.len());
+        assert!(line.path.ends_with('…'));
+
+        // Long paths fill the text ring; once round it, each line's text comes back whole
+        // (including the one that wraps at its end) or not at all.
+        let mut written = Vec::new();
+        for n in 0..40 {
+            let path = format!("/{n:02}/{}", "a".repeat(3000 + n * 17));
+            log.record_at(now_ms(), served(&path, 200));
+            written.push(path);
+            let shown = paths(&log);
+            for (shown, wrote) in shown.iter().zip(written.iter().rev()) {
+                assert!(shown == wrote || shown == "…", "line {n}: {} bytes shown", shown.len());
+            }
+            assert_eq!(&shown[0], written.last().expect("one"), "the newest text is always whole");
+        }
+        let shown = paths(&log);
+        let whole = shown.iter().take_while(|p| *p != "…").count();
+        let kept: usize = written.iter().rev().take(whole).map(|p| p.len()).sum();
+        assert!(whole >= 15 && kept <= 64 * 1024, "{whole} whole paths, {kept} bytes");
+        assert!(shown[whole..].iter().all(|p| p == "…"), "the older text went first, in order");
+        assert_eq!(shown.len(), 43, "every line is kept, with or without its text");
     }
 }

@@ -15,6 +15,8 @@ pub struct AppCredential {
     pub id: i32,
     /// Name, for logs and traces.
     pub name: String,
+    /// The id and name as the access log's lines name the app.
+    pub label: crate::access_log::Label,
     /// `X-Ca-Key`.
     pub key: String,
     /// The HMAC secret.
@@ -44,6 +46,7 @@ impl AppCredential {
         AppCredential {
             id,
             name: name.to_owned(),
+            label: crate::access_log::Label::of(id, name),
             key: key.to_owned(),
             secret: secret.to_owned(),
             secret_key: crate::signature::SecretKey::new(secret),

@@ -289,8 +289,10 @@ pub struct CompiledApi {
     /// Its traffic per minute and its requests by status (for the metrics too), found on
     /// its first request.
     pub stats: crate::stats::StatsSlot,
-    /// Name, for logs and traces (copied into the access log's lines).
+    /// Name, for logs and traces.
     pub name: Name,
+    /// The id and name as the access log's lines name the API.
+    pub label: crate::access_log::Label,
     /// Names of the path parameters, in order.
     pub path_params: SmallVec<[Name; 2]>,
     /// Declared parameters.
@@ -416,6 +418,7 @@ impl CompiledApi {
         Ok(CompiledApi {
             id,
             name: spec.name.as_str().into(),
+            label: crate::access_log::Label::of(id, &spec.name),
             method,
             path: template.as_str().to_owned(),
             path_params: template.params().map(Name::from).collect(),

@@ -129,8 +129,10 @@ fn decode_segment(raw: &str) -> Name {
 pub struct CompiledGroup {
     /// The group's database id (to replace it on recompile).
     pub id: i32,
-    /// The group's name, for logs and traces (shared with the access log's lines).
+    /// The group's name, for logs and traces.
     pub name: Arc<str>,
+    /// The id and name as the access log's lines name the group.
+    pub label: crate::access_log::Label,
     /// What is live in each environment, indexed by [`Environment::index`].
     pub deployments: [Option<Arc<LiveDeployment>>; 3],
     /// The canary beside each environment's deployment, if one runs.

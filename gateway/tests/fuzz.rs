@@ -60,6 +60,7 @@ fn snapshot() -> &'static Snapshot {
         let group = Arc::new(CompiledGroup {
             id: 1,
             name: "fuzz".into(),
+            label: gateway::access_log::Label::of(1, "fuzz"),
             deployments: [Some(Arc::new(LiveDeployment::new("1", apis).expect("deployment"))), None, None],
             canaries: [None, None, None],
         });

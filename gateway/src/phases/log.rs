@@ -32,17 +32,18 @@ pub fn log(ctx: &RequestContext, status: http::StatusCode, bytes: Option<u64>) {
 
 /// What the access log keeps of an answered request (`crate::access_log`), `elapsed` after
 /// it started.
-pub fn served(ctx: &RequestContext, status: http::StatusCode, elapsed: Duration) -> crate::access_log::Served {
+pub fn served(ctx: &RequestContext, status: http::StatusCode, elapsed: Duration) -> crate::access_log::Served<'_> {
+    use crate::access_log::Label;
     crate::access_log::Served {
         request_id: ctx.request_id,
-        group: ctx.group.as_ref().map(|g| g.name.clone()),
-        api: ctx.api.as_ref().map(|a| (a.id, a.name.clone())),
+        group: ctx.group.as_ref().map_or(Label::NONE, |g| g.label),
+        api: ctx.api.as_ref().map_or(Label::NONE, |a| a.label),
+        app: ctx.app.as_ref().map_or(Label::NONE, |a| a.label),
         env: ctx.environment,
-        method: ctx.method.clone(),
-        path: ctx.path.clone(),
+        method: &ctx.method,
+        path: &ctx.path,
         status: status.as_u16(),
         latency_us: elapsed.as_micros() as u64,
-        app: ctx.app.as_ref().map(|a| a.name.clone()),
         client_ip: ctx.caller,
     }
 }

@@ -154,6 +154,7 @@ mod tests {
         let group = Arc::new(CompiledGroup {
             id: 1,
             name: "petstore".into(),
+            label: crate::access_log::Label::of(1, "petstore"),
             deployments: [Some(Arc::new(LiveDeployment::empty("1.0.0"))), None, None],
             canaries: [None, None, None],
         });
