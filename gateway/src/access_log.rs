@@ -246,10 +246,15 @@ impl AccessLog {
     /// A ring of at most `capacity` lines.
     pub fn with_capacity(capacity: usize) -> AccessLog {
         let capacity = capacity.max(1);
+        let text_capacity = capacity.saturating_mul(TEXT_BYTES_PER_LINE).max(64 * 1024);
+        // Reserved up front (address space only: the pages come as lines are written), so
+        // filling the ring never copies it under the lock, as growing by doubling would.
+        let ring =
+            Ring { lines: Vec::with_capacity(capacity), text: Vec::with_capacity(text_capacity), ..Ring::default() };
         AccessLog {
             capacity,
-            text_capacity: capacity.saturating_mul(TEXT_BYTES_PER_LINE).max(64 * 1024),
-            lines: Mutex::default(),
+            text_capacity,
+            lines: Mutex::new(ring),
             file: std::sync::OnceLock::new(),
             dropped: std::sync::atomic::AtomicU64::new(0),
         }
@@ -709,5 +714,20 @@ mod tests {
         assert!(whole >= 15 && kept <= 64 * 1024, "{whole} whole paths, {kept} bytes");
         assert!(shown[whole..].iter().all(|p| p == "…"), "the older text went first, in order");
         assert_eq!(shown.len(), 43, "every line is kept, with or without its text");
+    }
+
+    #[test]
+    fn filling_the_ring_never_moves_it() {
+        let log = AccessLog::with_capacity(5000);
+        let at = |log: &AccessLog| {
+            let ring = log.lines.lock().expect("lock");
+            (ring.lines.as_ptr() as usize, ring.text.as_ptr() as usize)
+        };
+        let before = at(&log);
+        for n in 0..6000 {
+            log.record_at(now_ms(), served(&format!("/{n}/{}", "p".repeat(n % 200)), 200));
+        }
+        assert_eq!(at(&log), before, "reserved up front: no copy under the lock while it fills");
+        assert_eq!(log.len(), 5000);
     }
 }
