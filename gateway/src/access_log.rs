@@ -288,10 +288,8 @@ impl AccessLog {
         // Another method goes into the text before the path, and a space.
         let (other, other_cut) = cut(if method.is_none() { served.method.as_str() } else { "" }, MAX_TEXT_BYTES - 1);
         let (path, path_cut) = cut(served.path, MAX_TEXT_BYTES - 1 - other.len());
-        let (client_ip, v4) = match served.client_ip {
-            IpAddr::V4(v4) => (v4.to_ipv6_mapped().octets(), true),
-            IpAddr::V6(v6) => (v6.octets(), false),
-        };
+        let text = [other.as_bytes(), if other.is_empty() { b"" } else { b" " }, path.as_bytes()];
+        let (client_ip, v4) = address(served.client_ip);
         let mut line = Line {
             time_ms,
             request: served.request_id.counter(),
@@ -303,28 +301,20 @@ impl AccessLog {
             app: served.app,
             status: served.status,
             text_len: 0,
-            env: served.env.map_or(0, |e| e.index() as u8 + 1),
+            env: env_byte(served.env),
             method: method.map_or(0, |n| n as u8 + 1),
             flags: if v4 { Line::V4 } else { 0 } | if other_cut || path_cut { Line::CUT } else { 0 },
         };
         let mut ring = self.lines.lock().unwrap_or_else(|p| p.into_inner());
         line.text_at = ring.written;
-        if method.is_none() {
-            ring.write_text(other.as_bytes(), self.text_capacity);
-            ring.write_text(b" ", self.text_capacity);
+        for part in text {
+            ring.write_text(part, self.text_capacity);
         }
-        ring.write_text(path.as_bytes(), self.text_capacity);
         line.text_len = (ring.written - line.text_at) as u16;
         ring.push(line, self.capacity);
         drop(ring);
         if let Some(file) = self.file.get() {
-            let mut text = Vec::with_capacity(usize::from(line.text_len));
-            if method.is_none() {
-                text.extend_from_slice(other.as_bytes());
-                text.push(b' ');
-            }
-            text.extend_from_slice(path.as_bytes());
-            if file.try_send((line, Some(text))).is_err() {
+            if file.try_send((line, Some(text.concat()))).is_err() {
                 self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
@@ -353,6 +343,19 @@ impl AccessLog {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// An address as a line keeps it: IPv4 as mapped IPv6, and whether it was IPv4.
+fn address(ip: IpAddr) -> ([u8; 16], bool) {
+    match ip {
+        IpAddr::V4(v4) => (v4.to_ipv6_mapped().octets(), true),
+        IpAddr::V6(v6) => (v6.octets(), false),
+    }
+}
+
+/// An environment as a line keeps it: 0 for none, else its index + 1.
+fn env_byte(env: Option<domain::Environment>) -> u8 {
+    env.map_or(0, |e| e.index() as u8 + 1)
 }
 
 /// `path` cut to at most `max` bytes at a character, and whether it was cut.
@@ -390,11 +393,8 @@ impl Wanted<'_> {
                 Label::matching(|api_id, name| name == a || id == Some(api_id))
             }),
             app: filter.app.as_deref().map(|a| Label::matching(|_, name| name == a)),
-            env: filter.env.map(|e| e.index() as u8 + 1),
-            client_ip: filter.client_ip.map(|ip| match ip {
-                IpAddr::V4(v4) => (v4.to_ipv6_mapped().octets(), true),
-                IpAddr::V6(v6) => (v6.octets(), false),
-            }),
+            env: filter.env.map(|e| env_byte(Some(e))),
+            client_ip: filter.client_ip.map(address),
         }
     }
 

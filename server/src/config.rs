@@ -30,7 +30,7 @@ impl DatabaseSettings {
     }
 }
 
-/// The most access-log lines a node may keep in memory (about 1.9 GB of lines).
+/// The most access-log lines a node may keep in memory (1.28 GB of lines and their paths).
 pub const MAX_ACCESS_LOG_LINES: u64 = 10_000_000;
 
 /// Settings of `gantry serve`.
@@ -268,7 +268,7 @@ pub struct ServeSettings {
     pub access_log_file: Option<PathBuf>,
 
     /// Access-log lines each gateway node keeps in memory for the console's Access Log page
-    /// and `GET /access-log` (about 190 bytes each; the oldest leaves first).
+    /// and `GET /access-log` (128 bytes each with its path; the oldest leaves first).
     #[arg(long, env = "GANTRY_ACCESS_LOG_LINES", default_value_t = gateway::access_log::DEFAULT_CAPACITY as u64,
           value_parser = clap::value_parser!(u64).range(1..=MAX_ACCESS_LOG_LINES))]
     pub access_log_lines: u64,

@@ -91,7 +91,7 @@ pub fn settings(data_dir: &Path, admin_password: &str) -> ServeSettings {
         function_queue: 1024,
         secure_cookies: false,
         access_log_file: None,
-        access_log_lines: 100_000,
+        access_log_lines: gateway::access_log::DEFAULT_CAPACITY as u64,
         access_log_file_bytes: 64 * 1024 * 1024,
         stats: true,
         stats_flush_ms: 200,
