@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue 11's benchmark suite in one command: installs what is missing (nginx, wrk, hey,
-# taskset from Debian), builds Gantry's release binary, runs every benchmark with the proxy
-# under test pinned to core 0 and load + backend on core 1, and writes bench/results/*.md,
-# bench/results/throughput.svg and bench/results/summary.md (every goal, met or not).
+# taskset from Debian), builds Gantry's benchmarked binary (scripts/build-perf.sh), runs
+# every benchmark with the proxy under test pinned to core 0 and load + backend on core 1,
+# and writes bench/results/*.md, bench/results/throughput.svg and bench/results/summary.md
+# (every goal, met or not).
 #   BENCH_ROUNDS (default 5) alternating rounds, BENCH_SECONDS (default 5) seconds each.
 source "$(dirname "$0")/common.sh"
 
@@ -21,8 +22,8 @@ bench_tools() {
 
 timed tools bench_tools
 timed setup setup_rust
-step "building the benchmarked binary (profile perf: release + thin LTO)"
-timed build cargo build --profile perf -p server --bin gantry
+step "building the benchmarked binary (profile perf: release + thin LTO, profile-guided; GANTRY_PGO=0 for plain)"
+timed build "$ROOT/scripts/build-perf.sh"
 step "throughput and CPU per request: Gantry vs nginx vs direct"
 timed proxy python3 bench/proxy.py "$GANTRY" "$ROUNDS" "$PER"
 step "user-space instructions per proxied request under callgrind: Gantry vs nginx"

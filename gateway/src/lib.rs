@@ -50,6 +50,11 @@
 //! - [`websocket`]: WebSocket APIs: the upgrade through every phase, then a byte pipe with
 //!   an idle timeout.
 
+/// How `scripts/build-perf.sh` built this crate: unset for a plain build, `generate` or
+/// `use:<digest>` for a profile-guided one (its rustc wrapper, `scripts/pgo-rustc.sh`, adds
+/// the flags). Read here so cargo rebuilds the proxy path's crates when the profile changes.
+pub const PGO: Option<&str> = option_env!("GANTRY_PGO");
+
 pub mod access_log;
 pub mod apps;
 pub mod balancer;
