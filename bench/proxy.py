@@ -110,7 +110,7 @@ def report(results):
               f"- CPU per request Gantry / nginx: **{cpu:.2f}** (goal <= 0.8: {'met' if cpu <= 0.8 else 'not met'})",
               f"- p99 at saturation (32 connections, closed loop) Gantry / nginx: **{p99:.2f}** (goal <= 1.2: "
               f"{'met' if p99 <= 1.2 else 'not met'})",
-              f"- Kernel time alone (the same four socket calls per request in both proxies): nginx "
+              f"- Kernel time alone (two socket reads and two writes per request in both proxies): nginx "
               f"{median(results['nginx']['system_us']):.1f} µs, Gantry {median(results['gantry']['system_us']):.1f} µs per request; "
               f"0.8 × nginx's total is {0.8 * median(results['nginx']['cpu_us']):.1f} µs"]
     text = "\n".join(lines) + "\n"

@@ -36,6 +36,9 @@ mkdir -p "$GANTRY_PGO_DIR"
 
 step "profile-guided build 1/3: instrumented"
 build generate
+# Until the last build succeeds, target/perf/gantry is the instrumented binary: say so.
+finished=""
+trap '[ -n "$finished" ] || echo "build-perf.sh failed: target/perf/gantry is the instrumented build, not one to run" >&2' EXIT
 
 step "profile-guided build 2/3: training run (bench/pgo_train.py)"
 python3 bench/pgo_train.py "$ROOT/target/perf/gantry"
@@ -48,3 +51,4 @@ fi
 step "profile-guided build 3/3: optimised with the profile"
 digest=$(sha256sum "$GANTRY_PGO_DIR/gantry.profdata" | cut -c1-16)
 build "use:$digest"
+finished=1
