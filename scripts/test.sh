@@ -22,6 +22,8 @@ rust_tests() {
   cargo fmt --all -- --check
   step "checking for import circles between the files of each crate"
   python3 scripts/import_circles.py
+  step "checking the profile-guided build's rustc wrapper"
+  bash scripts/check_pgo_rustc.sh
   step "Rust tests on SQLite (cargo nextest, release)"
   cargo nextest run --workspace --cargo-profile release --no-fail-fast -E 'not test(/^(cluster|redis_down)::/)'
 }
