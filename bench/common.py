@@ -83,6 +83,20 @@ def start_gantry(work, ports=(None, None, None), extra_env=None, data="data"):
     return process, lambda method, path, body=None, text=None: rest(method, path, token, body, text, console)
 
 
+def start_backend_and_gantry(work):
+    """The backend (`start_backend`) and Gantry (`start_gantry`), both answering; returns
+    (processes to `stop`, Gantry's process, `rest`). Stops what it started if either fails."""
+    procs = [start_backend(work)]
+    try:
+        gantry, rest = start_gantry(work)
+        procs.append(gantry)
+        wait_for(f"http://127.0.0.1:{BACKEND}/bench")
+    except BaseException:
+        stop(procs)
+        raise
+    return procs, gantry, rest
+
+
 def stop(procs):
     """Terminates the processes, killing those that do not stop within 10 s."""
     for p in procs:

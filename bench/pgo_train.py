@@ -63,12 +63,8 @@ def main():
         scripts[name] = os.path.join(work, f"{name}.lua")
         with open(scripts[name], "w") as f:
             f.write(text)
-    procs = []
+    procs, _, rest = common.start_backend_and_gantry(work)
     try:
-        procs.append(common.start_backend(work))
-        gantry, rest = common.start_gantry(work)
-        procs.append(gantry)
-        common.wait_for(f"http://127.0.0.1:{BACKEND}/bench")
         rest("POST", "/groups", {"name": "train", "subdomain": "train"})
         specs = [spec(f"item-{i:04}", f"/items/{i}/{{id}}") for i in range(ITEMS)]
         specs += [spec("bench", "/bench"), spec("signed", "/signed", auth="app"), spec("mock", "/mock", mock='{"ok":true}'),
