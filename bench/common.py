@@ -174,6 +174,19 @@ def process_tree(root):
     return pids
 
 
+def api_spec(name, path, method="GET", auth="none", mock=None):
+    """An API definition as the REST API and `seed_apis` take it: pass-through to the
+    deployment's backend, or a Mock answering 200 with `mock` as its body; a `{id}` in the
+    path is an int path parameter."""
+    return {"name": name, "description": "", "auth": auth,
+            "request": {"method": method, "path": path, "mode": "passthrough",
+                        "params": [{"name": "id", "in": "path", "type": "int", "required": True}] if "{id}" in path else []},
+            "backend": {"unified": mock is None, "type": "mock" if mock is not None else "http",
+                        "http": {"mapping": [], "constants": [], "system": []},
+                        "mock": {"status": 200, "headers": [], "body": mock or ""}, "function": {"code": ""}},
+            "response": {"content_type": "application/json", "success_example": "", "error_example": ""}}
+
+
 def seed_apis(rest, group, specs, chunk=1000):
     """Adds `specs` (API definitions as the REST API takes them) to `group`'s draft through
     the admin REST API: one OpenAPI import per `chunk` APIs, each operation carrying its exact

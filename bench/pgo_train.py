@@ -35,16 +35,6 @@ wrk.headers["Content-Type"] = "application/octet-stream"
 """
 
 
-def spec(name, path, auth="none", mock=None, method="GET"):
-    return {"name": name, "description": "", "auth": auth,
-            "request": {"method": method, "path": path, "mode": "passthrough",
-                        "params": [{"name": "id", "in": "path", "type": "int", "required": True}] if "{id}" in path else []},
-            "backend": {"unified": mock is None, "type": "mock" if mock is not None else "http",
-                        "http": {"mapping": [], "constants": [], "system": []},
-                        "mock": {"status": 200, "headers": [], "body": mock or ""}, "function": {"code": ""}},
-            "response": {"content_type": "application/json", "success_example": "", "error_example": ""}}
-
-
 def wrk(path, seconds, *extra, script=None, args=()):
     command = ["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{seconds}s", "-H", f"Host: {HOST}", *extra]
     if script:
@@ -66,6 +56,7 @@ def main():
     procs, _, rest = common.start_backend_and_gantry(work)
     try:
         rest("POST", "/groups", {"name": "train", "subdomain": "train"})
+        spec = common.api_spec
         specs = [spec(f"item-{i:04}", f"/items/{i}/{{id}}") for i in range(ITEMS)]
         specs += [spec("bench", "/bench"), spec("signed", "/signed", auth="app"), spec("mock", "/mock", mock='{"ok":true}'),
                   spec("upload", "/upload", method="POST")]

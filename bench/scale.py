@@ -45,14 +45,8 @@ end
 
 
 def spec(name, path, body=None):
-    mock = body is not None
-    return {"name": name, "description": "", "auth": "none",
-            "request": {"method": "GET", "path": path, "mode": "passthrough",
-                        "params": [{"name": "id", "in": "path", "type": "int", "required": True}] if "{id}" in path else []},
-            "backend": {"unified": not mock, "type": "mock" if mock else "http",
-                        "http": {"mapping": [], "constants": [], "system": []},
-                        "mock": {"status": 200, "headers": [], "body": body or ""}, "function": {"code": ""}},
-            "response": {"content_type": "application/json", "success_example": "", "error_example": ""}}
+    """A pass-through API, or with `body` a Mock API answering it."""
+    return common.api_spec(name, path, mock=body)
 
 
 def apis(count, probe):

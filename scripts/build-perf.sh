@@ -16,8 +16,10 @@ source "$(dirname "$0")/common.sh"
 # $1: GANTRY_PGO for the build ("" for none).
 build() { env ${1:+GANTRY_PGO=$1} cargo build --profile perf -p server --bin gantry; }
 
-if [ "${GANTRY_PGO:-1}" = 0 ]; then
-  unset GANTRY_PGO
+# The mode is this script's setting; each build is given its own GANTRY_PGO.
+mode="${GANTRY_PGO:-1}"
+unset GANTRY_PGO
+if [ "$mode" = 0 ]; then
   build ""
   exit 0
 fi
@@ -29,7 +31,6 @@ if [ ! -x "$profdata" ]; then
   rustup component add llvm-tools
 fi
 
-unset GANTRY_PGO
 export GANTRY_PGO_DIR="$ROOT/target/pgo" RUSTC_WRAPPER="$ROOT/scripts/pgo-rustc.sh"
 rm -rf "$GANTRY_PGO_DIR/raw"
 mkdir -p "$GANTRY_PGO_DIR"

@@ -7,9 +7,11 @@ set -euo pipefail
 wrapper="$(cd "$(dirname "$0")" && pwd)/pgo-rustc.sh"
 dir=/pgo-check
 failures=0
+checks=0
 
 expect() { # description, expected output, command...
   local what=$1 want=$2
+  checks=$((checks + 1))
   shift 2
   local got
   got=$("$@" 2>&1) || got="exit $?: $got"
@@ -32,4 +34,4 @@ expect "an unknown mode stops the build" \
   "exit 2: pgo-rustc.sh: GANTRY_PGO must be generate or use:<digest>, not yes" run yes gateway
 
 if [ "$failures" -gt 0 ]; then exit 1; fi
-echo "pgo-rustc.sh: 7 checks passed"
+echo "pgo-rustc.sh: $checks checks passed"
