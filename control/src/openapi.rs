@@ -11,11 +11,14 @@
 use crate::releases::draft_apis;
 use crate::users::Action;
 use crate::{Control, ControlError, CurrentUser};
-use domain::api::{ApiSpec, AppCodeLocation, AuthType, Constraints, ParamLocation, ParamSpec, ParamType, ValidApi};
+use domain::api::{
+    ApiSpec, AppCodeLocation, AuthType, Clashes, Constraints, ParamLocation, ParamSpec, ParamType, ValidApi,
+};
 pub use domain::import::{ImportItem, ImportReport, Skipped};
 use domain::release::VersionApi;
 use domain::Environment;
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 
 /// What to export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,7 +254,18 @@ impl Control {
         let mut report = ImportReport::default();
         let planned = plan(&document, &mut report);
         let draft = draft_apis(self.db(), found.id).await?;
-        let mut actions = Vec::new();
+        // The draft looked up by name, by route as written, and by what clashes (a scan of
+        // the draft per operation made an import quadratic: `domain::api::clashes`).
+        let mut by_name: HashMap<&str, usize> = HashMap::new();
+        let mut by_route: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut draft_clashes: Clashes<usize> = Clashes::new();
+        for (index, api) in draft.iter().enumerate() {
+            by_name.entry(&api.spec.name).or_insert(index);
+            by_route.entry((&api.spec.request.method, &api.spec.request.path)).or_insert(index);
+            draft_clashes.add(index, &api.spec);
+        }
+        let mut actions: Vec<(Option<i32>, ValidApi)> = Vec::new();
+        let mut action_clashes: Clashes<usize> = Clashes::new();
         for (operation, spec) in planned {
             let spec = match spec.validate() {
                 Ok(spec) => spec,
@@ -262,18 +276,22 @@ impl Control {
                     continue;
                 }
             };
-            let existing = draft.iter().find(|a| {
-                a.spec.name == spec.name
-                    || (a.spec.request.method == spec.request.method && a.spec.request.path == spec.request.path)
-            });
+            // The draft API it overwrites: the first with its name or its method and path.
+            let existing = [
+                by_name.get(spec.name.as_str()),
+                by_route.get(&(spec.request.method.as_str(), spec.request.path.as_str())),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .copied();
             // Conflicts are found here, so the dry run shows them and the import applies all
             // it listed or nothing: with another API of this document, or with a draft API
             // that this one does not overwrite.
-            let clash = actions
-                .iter()
-                .map(|(_, other): &(Option<i32>, ValidApi)| other.spec())
-                .chain(draft.iter().filter(|a| Some(a.id) != existing.map(|e| e.id)).map(|a| &a.spec))
-                .find(|other| other.name == spec.name || spec.route_conflicts(other));
+            let clash = match action_clashes.first(spec.spec(), None) {
+                Some(action) => Some(actions[action].1.spec()),
+                None => draft_clashes.first(spec.spec(), existing).map(|index| &draft[index].spec),
+            };
             if let Some(other) = clash {
                 report.skip.push(Skipped {
                     operation,
@@ -284,12 +302,14 @@ impl Control {
                 });
                 continue;
             }
+            let existing = existing.map(|index| &draft[index]);
             let item = ImportItem {
                 name: spec.name.clone(),
                 route: format!("{} {}", spec.request.method, spec.request.path),
                 details: details(&spec),
                 warnings: existing.map(|api| weakens(&api.spec, &spec)).unwrap_or_default(),
             };
+            action_clashes.add(actions.len(), spec.spec());
             match existing {
                 Some(api) => {
                     report.overwrite.push(item);
@@ -310,11 +330,18 @@ impl Control {
         }
         // All or nothing: one transaction, and the first API that does not fit (a name or
         // route another API of the draft or of this document has) refuses the whole import.
+        // They are checked together against the draft as the transaction sees it (another
+        // writer may have changed it since the plan), reading it once.
         let txn = self.begin_write().await?;
+        let writes: Vec<(Option<i32>, &ApiSpec)> = actions.iter().map(|(id, spec)| (*id, spec.spec())).collect();
+        if let Err((at, error)) = crate::apis::check_apis_fit(&txn, found.id, &writes).await {
+            return Err(named(&actions[at].1, error));
+        }
         for (id, spec) in &actions {
+            let fit = crate::apis::Fit::CheckedTogether;
             let done = match id {
-                Some(id) => crate::apis::replace_api(&txn, &found, *id, spec, actor).await.map(|_| ()),
-                None => crate::apis::insert_api(&txn, &found, spec, actor).await.map(|_| ()),
+                Some(id) => crate::apis::replace_api(&txn, &found, *id, spec, actor, fit).await.map(|_| ()),
+                None => crate::apis::insert_api(&txn, &found, spec, actor, fit).await.map(|_| ()),
             };
             done.map_err(|error| named(spec, error))?;
         }

@@ -99,6 +99,24 @@ impl PathTemplate {
         })
     }
 
+    /// The template with each parameter written `{}`: two templates have the same shape
+    /// exactly when they [conflict](PathTemplate::conflicts_with) (a literal holds no `/`,
+    /// `{` or `}`), so a map keyed by shapes finds a template's conflicts in one lookup.
+    pub fn shape(&self) -> String {
+        if self.segments.is_empty() {
+            return "/".to_owned();
+        }
+        let mut shape = String::with_capacity(self.raw.len());
+        for segment in &self.segments {
+            shape.push('/');
+            shape.push_str(match segment {
+                Segment::Literal(literal) => literal,
+                Segment::Param(_) => "{}",
+            });
+        }
+        shape
+    }
+
     /// Whether some request path matches both templates *and* a router could not tell them
     /// apart: same length, and at each position both are parameters or both are the same
     /// literal. (`/pets/mine` beside `/pets/{id}` is fine: the literal wins.)
@@ -208,6 +226,26 @@ mod properties {
             let parsed = PathTemplate::parse(&raw).expect("valid template");
             prop_assert_eq!(parsed.segments(), expected.as_slice());
             prop_assert!(parsed.conflicts_with(&parsed));
+        }
+
+        /// Same shape exactly when conflicting, over templates of a small alphabet (so that
+        /// both outcomes come up often).
+        #[test]
+        fn same_shape_exactly_when_conflicting(
+            a in proptest::collection::vec(prop_oneof![Just("a"), Just("b"), Just("ab"), Just("{}")], 0..4),
+            b in proptest::collection::vec(prop_oneof![Just("a"), Just("b"), Just("ab"), Just("{}")], 0..4),
+        ) {
+            let template = |segments: &[&str]| {
+                // `{}` a parameter, named by its position (a name may appear once).
+                let raw: String = segments
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| if *s == "{}" { format!("/{{p{i}}}") } else { format!("/{s}") })
+                    .collect();
+                PathTemplate::parse(if raw.is_empty() { "/" } else { &raw }).expect("valid template")
+            };
+            let (a, b) = (template(&a), template(&b));
+            prop_assert_eq!(a.shape() == b.shape(), a.conflicts_with(&b), "{} / {}", a, b);
         }
     }
 }

@@ -10,14 +10,17 @@
 //! - [`params`]: declared frontend parameters, their types and constraints, and their rules.
 //! - [`backend`]: the backend configuration (HTTP with mapping, constants and system
 //!   parameters; Mock; Function) and its rules, one named step each.
+//! - [`clashes`]: which of many APIs a new one clashes with (name or route), by lookup.
 
 pub mod backend;
+pub mod clashes;
 pub mod params;
 
 pub use backend::{
     BackendSpec, BackendType, ConstantLocation, ConstantSpec, FunctionSpec, HeaderSpec, HttpBackendSpec, MappingSpec,
     MockSpec, SystemParam, SystemParamSpec,
 };
+pub use clashes::Clashes;
 pub use params::{Constraints, ParamLocation, ParamSpec, ParamType};
 
 use crate::error::Errors;
