@@ -162,31 +162,26 @@ pub(crate) async fn check_apis_fit(
         .await
         .map_err(|e| (0, e.into()))?;
     let replaced: std::collections::HashSet<i32> = writes.iter().filter_map(|(id, _)| *id).collect();
-    // The draft's APIs that stay, then each written one once it is checked: (id, name,
-    // method and path as a spec).
-    let route = |name: String, method: String, path: String| ApiSpec {
-        name,
-        request: domain::api::RequestSpec { method, path, ..Default::default() },
-        ..Default::default()
-    };
-    let mut fitted: Vec<(Option<i32>, ApiSpec)> = others
+    // The draft's APIs that stay, then each written one once it fits: (id, name, method,
+    // path), indexed in `clashes` by their place here.
+    let mut fitted: Vec<(Option<i32>, String, String, String)> = others
         .into_iter()
         .filter(|(id, ..)| !replaced.contains(id))
-        .map(|(id, name, method, path)| (Some(id), route(name, method, path)))
+        .map(|(id, name, method, path)| (Some(id), name, method, path))
         .collect();
     let mut clashes = Clashes::new();
-    for (index, (_, other)) in fitted.iter().enumerate() {
-        clashes.add(index, other);
+    let method_of = |method: &str| domain::HttpMethod::parse(method).unwrap_or(domain::HttpMethod::Any);
+    for (index, (_, name, method, path)) in fitted.iter().enumerate() {
+        clashes.add(index, name, method_of(method), path);
     }
     for (at, (id, spec)) in writes.iter().enumerate() {
         let mut errors = Vec::new();
-        if let Some(other) = clashes.same_name(spec, None) {
-            let name = &fitted[other].1.name;
+        if let Some(other) = clashes.same_name(&spec.name, None) {
+            let name = &fitted[other].1;
             errors.push(FieldError::new("name", format!("an API named `{name}` already exists in this group")));
         }
-        if let Some(other) = clashes.same_route(spec, None) {
-            let (other_id, other) = &fitted[other];
-            let (name, method, path) = (&other.name, &other.request.method, &other.request.path);
+        if let Some(other) = clashes.same_route(spec.method(), &spec.request.path, None) {
+            let (other_id, name, method, path) = &fitted[other];
             let other_id = other_id.map(|id| format!(" (id {id})")).unwrap_or_default();
             errors.push(FieldError::new(
                 "request.path",
@@ -199,8 +194,8 @@ pub(crate) async fn check_apis_fit(
         if !errors.is_empty() {
             return Err((at, ControlError::Validation(errors)));
         }
-        clashes.add(fitted.len(), spec);
-        fitted.push((*id, route(spec.name.clone(), spec.request.method.clone(), spec.request.path.clone())));
+        clashes.add(fitted.len(), &spec.name, spec.method(), &spec.request.path);
+        fitted.push((*id, spec.name.clone(), spec.request.method.clone(), spec.request.path.clone()));
     }
     Ok(())
 }

@@ -262,7 +262,7 @@ impl Control {
         for (index, api) in draft.iter().enumerate() {
             by_name.entry(&api.spec.name).or_insert(index);
             by_route.entry((&api.spec.request.method, &api.spec.request.path)).or_insert(index);
-            draft_clashes.add(index, &api.spec);
+            draft_clashes.add(index, &api.spec.name, api.spec.method(), &api.spec.request.path);
         }
         let mut actions: Vec<(Option<i32>, ValidApi)> = Vec::new();
         let mut action_clashes: Clashes<usize> = Clashes::new();
@@ -288,9 +288,10 @@ impl Control {
             // Conflicts are found here, so the dry run shows them and the import applies all
             // it listed or nothing: with another API of this document, or with a draft API
             // that this one does not overwrite.
-            let clash = match action_clashes.first(spec.spec(), None) {
+            let (name, method, path) = (&spec.name, spec.method(), &spec.request.path);
+            let clash = match action_clashes.first(name, method, path, None) {
                 Some(action) => Some(actions[action].1.spec()),
-                None => draft_clashes.first(spec.spec(), existing).map(|index| &draft[index].spec),
+                None => draft_clashes.first(name, method, path, existing).map(|index| &draft[index].spec),
             };
             if let Some(other) = clash {
                 report.skip.push(Skipped {
@@ -309,7 +310,7 @@ impl Control {
                 details: details(&spec),
                 warnings: existing.map(|api| weakens(&api.spec, &spec)).unwrap_or_default(),
             };
-            action_clashes.add(actions.len(), spec.spec());
+            action_clashes.add(actions.len(), &spec.name, spec.method(), &spec.request.path);
             match existing {
                 Some(api) => {
                     report.overwrite.push(item);

@@ -1,6 +1,7 @@
 //! Which of many APIs a new one clashes with: the same name, or a route a router could not
-//! tell apart ([`ApiSpec::route_conflicts`]), found by lookups instead of by comparing it
-//! with each API in turn.
+//! tell apart (overlapping methods, [conflicting](PathTemplate::conflicts_with) paths: what
+//! `ApiSpec::route_conflicts` says of two), found by lookups instead of by comparing it with
+//! each API in turn.
 //!
 //! An import of 1,000 APIs into a group of 9,000 compared each with all the others, parsing
 //! both path templates every time: tens of millions of comparisons, some of them inside the
@@ -8,7 +9,6 @@
 //! (`docs/decisions.md`, "Importing into a large group"). Here each API is added once, under
 //! its name and its path's [shape](crate::PathTemplate::shape); a query is two map lookups.
 
-use super::ApiSpec;
 use crate::{HttpMethod, PathTemplate};
 use std::collections::HashMap;
 
@@ -35,44 +35,45 @@ impl<K: Copy + PartialEq> Clashes<K> {
         Clashes::default()
     }
 
-    /// Adds an API. A path that does not parse clashes with no route (as
-    /// [`ApiSpec::route_conflicts`] has it), but its name still counts.
-    pub fn add(&mut self, key: K, spec: &ApiSpec) {
+    /// Adds an API by its name, method and path template as written. A path that does not
+    /// parse clashes with no route (as `ApiSpec::route_conflicts` has it), but its name
+    /// still counts.
+    pub fn add(&mut self, key: K, name: &str, method: HttpMethod, path: &str) {
         let order = self.added;
         self.added += 1;
-        self.names.entry(spec.name.clone()).or_default().push((order, key));
-        if let Ok(template) = PathTemplate::parse(&spec.request.path) {
-            self.shapes.entry(template.shape()).or_default().push((order, spec.method(), key));
+        self.names.entry(name.to_owned()).or_default().push((order, key));
+        if let Ok(template) = PathTemplate::parse(path) {
+            self.shapes.entry(template.shape()).or_default().push((order, method, key));
         }
     }
 
-    /// The first API added, other than `except`, that has `spec`'s name.
-    pub fn same_name(&self, spec: &ApiSpec, except: Option<K>) -> Option<K> {
-        self.first_name(spec, except).map(|(_, key)| key)
+    /// The first API added, other than `except`, named `name`.
+    pub fn same_name(&self, name: &str, except: Option<K>) -> Option<K> {
+        self.first_name(name, except).map(|(_, key)| key)
     }
 
-    /// The first API added, other than `except`, whose route clashes with `spec`'s.
-    pub fn same_route(&self, spec: &ApiSpec, except: Option<K>) -> Option<K> {
-        self.first_route(spec, except).map(|(_, key)| key)
+    /// The first API added, other than `except`, whose route clashes with `method` and
+    /// `path`.
+    pub fn same_route(&self, method: HttpMethod, path: &str, except: Option<K>) -> Option<K> {
+        self.first_route(method, path, except).map(|(_, key)| key)
     }
 
-    /// The first API added, other than `except`, with `spec`'s name or a route clashing
-    /// with its route.
-    pub fn first(&self, spec: &ApiSpec, except: Option<K>) -> Option<K> {
-        match (self.first_name(spec, except), self.first_route(spec, except)) {
+    /// The first API added, other than `except`, named `name` or with a route clashing with
+    /// `method` and `path`.
+    pub fn first(&self, name: &str, method: HttpMethod, path: &str, except: Option<K>) -> Option<K> {
+        match (self.first_name(name, except), self.first_route(method, path, except)) {
             (Some(a), Some(b)) => Some(if a.0 <= b.0 { a.1 } else { b.1 }),
             (a, b) => a.or(b).map(|(_, key)| key),
         }
     }
 
-    fn first_name(&self, spec: &ApiSpec, except: Option<K>) -> Option<(usize, K)> {
-        let found = self.names.get(&spec.name)?;
+    fn first_name(&self, name: &str, except: Option<K>) -> Option<(usize, K)> {
+        let found = self.names.get(name)?;
         found.iter().copied().find(|(_, key)| Some(*key) != except)
     }
 
-    fn first_route(&self, spec: &ApiSpec, except: Option<K>) -> Option<(usize, K)> {
-        let template = PathTemplate::parse(&spec.request.path).ok()?;
-        let method = spec.method();
+    fn first_route(&self, method: HttpMethod, path: &str, except: Option<K>) -> Option<(usize, K)> {
+        let template = PathTemplate::parse(path).ok()?;
         let found = self.shapes.get(&template.shape())?;
         found
             .iter()
@@ -85,57 +86,63 @@ impl<K: Copy + PartialEq> Clashes<K> {
 mod tests {
     use super::*;
 
-    fn api(name: &str, method: &str, path: &str) -> ApiSpec {
-        let mut spec = ApiSpec { name: name.into(), ..Default::default() };
-        spec.request.method = method.into();
-        spec.request.path = path.into();
-        spec
+    /// (name, method, path) as an API has them.
+    type Api = (&'static str, &'static str, &'static str);
+
+    fn method(api: &Api) -> HttpMethod {
+        HttpMethod::parse(api.1).expect("method")
+    }
+
+    /// What comparing two APIs one by one says (`ApiSpec::route_conflicts`).
+    fn routes_conflict(a: &Api, b: &Api) -> bool {
+        match (PathTemplate::parse(a.2), PathTemplate::parse(b.2)) {
+            (Ok(x), Ok(y)) => method(a).overlaps(method(b)) && x.conflicts_with(&y),
+            _ => false,
+        }
     }
 
     /// The same answers as comparing with each API in the order added.
     #[test]
     fn answers_as_a_scan_in_order_does() {
-        let added = [
-            api("pets", "GET", "/pets/{id}"),
-            api("any-pet", "ANY", "/pets/{petId}"),
-            api("mine", "GET", "/pets/mine"),
-            api("stores", "POST", "/stores"),
-            api("broken", "GET", "no slash"),
-            api("root", "GET", "/"),
+        let added: [Api; 6] = [
+            ("pets", "GET", "/pets/{id}"),
+            ("any-pet", "ANY", "/pets/{petId}"),
+            ("mine", "GET", "/pets/mine"),
+            ("stores", "POST", "/stores"),
+            ("broken", "GET", "no slash"),
+            ("root", "GET", "/"),
         ];
         let mut clashes = Clashes::new();
-        for (i, spec) in added.iter().enumerate() {
-            clashes.add(i, spec);
+        for (i, api) in added.iter().enumerate() {
+            clashes.add(i, api.0, method(api), api.2);
         }
-        let probes = [
-            api("new", "GET", "/pets/{x}"),
-            api("new", "DELETE", "/pets/{x}"),
-            api("stores", "GET", "/elsewhere"),
-            api("new", "GET", "/stores"),
-            api("new", "ANY", "/stores"),
-            api("mine", "GET", "/pets/{x}"),
-            api("broken", "GET", "no slash"),
-            api("new", "GET", "/"),
-            api("new", "GET", "/pets/mine/photos"),
+        let probes: [Api; 9] = [
+            ("new", "GET", "/pets/{x}"),
+            ("new", "DELETE", "/pets/{x}"),
+            ("stores", "GET", "/elsewhere"),
+            ("new", "GET", "/stores"),
+            ("new", "ANY", "/stores"),
+            ("mine", "GET", "/pets/{x}"),
+            ("broken", "GET", "no slash"),
+            ("new", "GET", "/"),
+            ("new", "GET", "/pets/mine/photos"),
         ];
         for probe in &probes {
+            let (name, m, path) = (probe.0, method(probe), probe.2);
             for except in [None, Some(0), Some(1), Some(3)] {
-                let scan = added
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| Some(*i) != except)
-                    .find(|(_, other)| other.name == probe.name || probe.route_conflicts(other))
-                    .map(|(i, _)| i);
-                assert_eq!(clashes.first(probe, except), scan, "{probe:?} except {except:?}");
-                let name = added.iter().enumerate().find(|(i, o)| Some(*i) != except && o.name == probe.name);
-                assert_eq!(clashes.same_name(probe, except), name.map(|(i, _)| i));
-                let route = added.iter().enumerate().find(|(i, o)| Some(*i) != except && probe.route_conflicts(o));
-                assert_eq!(clashes.same_route(probe, except), route.map(|(i, _)| i));
+                let others = || added.iter().enumerate().filter(move |(i, _)| Some(*i) != except);
+                let scan = others().find(|(_, other)| other.0 == name || routes_conflict(probe, other)).map(|(i, _)| i);
+                assert_eq!(clashes.first(name, m, path, except), scan, "{probe:?} except {except:?}");
+                let by_name = others().find(|(_, other)| other.0 == name).map(|(i, _)| i);
+                assert_eq!(clashes.same_name(name, except), by_name);
+                let by_route = others().find(|(_, other)| routes_conflict(probe, other)).map(|(i, _)| i);
+                assert_eq!(clashes.same_route(m, path, except), by_route);
             }
         }
-        assert_eq!(clashes.first(&probes[0], None), Some(0));
-        assert_eq!(clashes.first(&probes[1], Some(0)), Some(1), "ANY overlaps DELETE");
-        assert_eq!(clashes.first(&probes[5], None), Some(0), "the route (added first) before the name");
-        assert_eq!(clashes.first(&probes[8], None), None);
+        let first = |probe: &Api, except| clashes.first(probe.0, method(probe), probe.2, except);
+        assert_eq!(first(&probes[0], None), Some(0));
+        assert_eq!(first(&probes[1], Some(0)), Some(1), "ANY overlaps DELETE");
+        assert_eq!(first(&probes[5], None), Some(0), "the route (added first) before the name");
+        assert_eq!(first(&probes[8], None), None);
     }
 }
