@@ -166,6 +166,21 @@ def cpu_ticks(pids, split=False):
     return (user, system) if split else user + system
 
 
+def thread_ticks(pid):
+    """CPU time (user + system, clock ticks) of each thread of `pid`, summed by thread name."""
+    ticks = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except FileNotFoundError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        ticks[name] = ticks.get(name, 0) + int(fields[11]) + int(fields[12])
+    return ticks
+
+
 def process_tree(root):
     pids = [root]
     for line in subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout.splitlines():
