@@ -67,17 +67,17 @@ def start_backend(work):
         location / {{ default_type text/plain; return 200 '{"x" * 1024}'; }} }}""", 1)
 
 
-def start_gantry(work, ports=(None, None, None), extra_env=None, data="data", stderr=None):
+def start_gantry(work, ports=(None, None, None), extra_env=None, data="data", log=None):
     """Gantry pinned to core 0 with its data in `work`/`data`; returns (process, rest) once the
     console answers, `rest(method, path, body)` calling the admin API with a fresh token.
-    `ports` (console, gateway, HTTPS gateway) default to the common ones; `stderr` (a file)
-    takes its log."""
+    `ports` (console, gateway, HTTPS gateway) default to the common ones; `log` (a file)
+    takes its output."""
     console, gateway, gateway_tls = (p or d for p, d in zip(ports, (CONSOLE, GATEWAY, GATEWAY_TLS)))
     env = dict(os.environ, GANTRY_DATA_DIR=os.path.join(work, data), GANTRY_CONSOLE_ADDR=f"127.0.0.1:{console}",
                GANTRY_GATEWAY_ADDR=f"127.0.0.1:{gateway}",
                GANTRY_GATEWAY_TLS_ADDR=f"127.0.0.1:{gateway_tls}", GANTRY_ADMIN_PASSWORD="bench-password", GANTRY_LOG="warn",
                **(extra_env or {}))
-    process = subprocess.Popen(["taskset", "-c", "0", GANTRY, "serve"], env=env, stderr=stderr)
+    process = subprocess.Popen(["taskset", "-c", "0", GANTRY, "serve"], env=env, stdout=log, stderr=log)
     wait_for(f"http://127.0.0.1:{console}/login")
     token = subprocess.run([GANTRY, "token", "create", "--name", "bench"], env=env, check=True,
                            capture_output=True, text=True).stdout.strip()

@@ -34,7 +34,7 @@ def main():
     log_path = os.path.join(work, "gantry.log")
     seconds = []
     with open(log_path, "w") as log:
-        gantry, rest = common.start_gantry(work, stderr=log)
+        gantry, rest = common.start_gantry(work, log=log)
         try:
             rest("POST", "/groups", {"name": "large", "subdomain": "large"})
             specs = scale.apis(CHUNK * CHUNKS, probe=False)
