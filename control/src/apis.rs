@@ -145,14 +145,14 @@ pub(crate) enum Fit {
 /// Checks APIs written together (`(Some(id), spec)` replaces API `id`, `(None, spec)` adds
 /// one) against the rest of the draft as `db` sees it and against each other, reading the
 /// draft once: the first that does not fit comes back with its index and the refusal
-/// [`Control::check_api_fits`] gives. Each API is looked up by name and route shape
+/// [`Control::check_api_fits`] gives (a failed read of the draft, with no index). Each API is looked up by name and route shape
 /// ([`Clashes`]), not compared with every other (an import of 1,000 APIs into a group of
 /// 9,000 made ten million comparisons in its write transaction).
 pub(crate) async fn check_apis_fit(
     db: &impl ConnectionTrait,
     group_id: i32,
     writes: &[(Option<i32>, &ApiSpec)],
-) -> Result<(), (usize, ControlError)> {
+) -> Result<(), (Option<usize>, ControlError)> {
     let others: Vec<(i32, String, String, String)> = api::Entity::find()
         .select_only()
         .columns([api::Column::Id, api::Column::Name, api::Column::Method, api::Column::Path])
@@ -160,7 +160,7 @@ pub(crate) async fn check_apis_fit(
         .into_tuple()
         .all(db)
         .await
-        .map_err(|e| (0, e.into()))?;
+        .map_err(|e| (None, e.into()))?;
     let replaced: std::collections::HashSet<i32> = writes.iter().filter_map(|(id, _)| *id).collect();
     // The draft's APIs that stay, then each written one once it fits: (id, name, method,
     // path), indexed in `clashes` by their place here.
@@ -192,7 +192,7 @@ pub(crate) async fn check_apis_fit(
             ));
         }
         if !errors.is_empty() {
-            return Err((at, ControlError::Validation(errors)));
+            return Err((Some(at), ControlError::Validation(errors)));
         }
         clashes.add(fitted.len(), &spec.name, spec.method(), &spec.request.path);
         fitted.push((*id, spec.name.clone(), spec.request.method.clone(), spec.request.path.clone()));
@@ -421,7 +421,7 @@ mod tests {
             .await
             .expect_err("route taken");
         let error = &errors(error)[0];
-        assert_eq!((at, error.field.as_str()), (1, "request.path"));
+        assert_eq!((at, error.field.as_str()), (Some(1), "request.path"));
         assert!(
             error.message.contains("Fetch pet") && error.message.contains(&format!("(id {})", pet.id)),
             "{}",
@@ -432,11 +432,11 @@ mod tests {
             check_apis_fit(control.db(), group, &[(None, &api("A", "GET", "/a")), (None, &api("A", "POST", "/b"))])
                 .await
                 .expect_err("same name");
-        assert_eq!((at, errors(error)[0].field.as_str()), (1, "name"));
+        assert_eq!((at, errors(error)[0].field.as_str()), (Some(1), "name"));
         let (at, _) = check_apis_fit(control.db(), group, &[(None, &api("Stores", "POST", "/other"))])
             .await
             .expect_err("the draft's name");
-        assert_eq!(at, 0);
+        assert_eq!(at, Some(0));
     }
 
     #[tokio::test]

@@ -336,7 +336,10 @@ impl Control {
         let txn = self.begin_write().await?;
         let writes: Vec<(Option<i32>, &ApiSpec)> = actions.iter().map(|(id, spec)| (*id, spec.spec())).collect();
         if let Err((at, error)) = crate::apis::check_apis_fit(&txn, found.id, &writes).await {
-            return Err(named(&actions[at].1, error));
+            return Err(match at.and_then(|at| actions.get(at)) {
+                Some((_, spec)) => named(spec, error),
+                None => error,
+            });
         }
         for (id, spec) in &actions {
             let fit = crate::apis::Fit::CheckedTogether;
