@@ -174,7 +174,12 @@ pub(crate) async fn check_apis_fit(
     for (index, (_, name, method, path)) in fitted.iter().enumerate() {
         clashes.add(index, name, method_of(method), path);
     }
+    let mut written = std::collections::HashSet::new();
     for (at, (id, spec)) in writes.iter().enumerate() {
+        if let Some(id) = id.filter(|id| !written.insert(*id)) {
+            let message = format!("API id {id} is written twice in one change: the second would undo the first");
+            return Err((Some(at), ControlError::Validation(vec![FieldError::new("id", message)])));
+        }
         let mut errors = Vec::new();
         if let Some(other) = clashes.same_name(&spec.name, None) {
             let name = &fitted[other].1;
@@ -403,6 +408,40 @@ mod tests {
         );
     }
 
+    /// Two operations that would overwrite the same draft API (one by name, one by method and
+    /// path) do not both apply, the last silently winning: the first overwrites it, the
+    /// second is skipped naming both.
+    #[tokio::test]
+    async fn an_import_overwrites_a_draft_api_once() {
+        let (control, _dir) = with_group().await;
+        control.create_api("petstore", &api("Get pet", "GET", "/pets/{id}"), &admin()).await.expect("create");
+        let document = serde_json::json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {
+            // By name, moving it.
+            "/pets/{id}/v2": {"get": {"x-gantry-api": api("Get pet", "GET", "/pets/{id}/v2")}},
+            // By method and path, renaming it.
+            "/pets/{id}": {"get": {"x-gantry-api": api("Fetch pet", "GET", "/pets/{id}")}},
+        }});
+        for dry_run in [true, false] {
+            let report =
+                control.import_openapi("petstore", &document.to_string(), dry_run, &admin()).await.expect("import");
+            let names: Vec<&str> = report.overwrite.iter().map(|i| i.name.as_str()).collect();
+            assert_eq!(names.len(), 1, "one overwrite of `Get pet`: {names:?}");
+            assert!(report.add.is_empty(), "{:?}", report.add);
+            let skipped: Vec<String> = report.skip.iter().map(|s| format!("{}: {}", s.operation, s.reason)).collect();
+            assert_eq!(skipped.len(), 1, "{skipped:?}");
+            assert!(skipped[0].contains("API `Get pet` (GET /pets/{id})"), "{skipped:?}");
+            assert!(
+                skipped[0].contains(&format!("`{}`", names[0])),
+                "names the operation that overwrites it: {skipped:?}"
+            );
+        }
+        let page = control.list_apis("petstore", &Default::default()).await.expect("list");
+        assert_eq!(page.items.len(), 1);
+        // The routes are taken in the order of the paths, sorted: `/pets/{id}` comes first.
+        let kept = &page.items[0].spec;
+        assert_eq!(format!("{} {} {}", kept.name, kept.request.method, kept.request.path), "Fetch pet GET /pets/{id}");
+    }
+
     /// APIs written together are checked against the draft as the transaction sees it and
     /// against each other: an API replaced frees its name and route; the first that does not
     /// fit is named by its index, with the refusal a single API gets.
@@ -437,6 +476,17 @@ mod tests {
             .await
             .expect_err("the draft's name");
         assert_eq!(at, Some(0));
+        // One API replaced twice: the second write would silently undo the first.
+        let (at, error) = check_apis_fit(
+            control.db(),
+            group,
+            &[(Some(pet.id), &moved), (Some(pet.id), &api("Renamed", "GET", "/renamed"))],
+        )
+        .await
+        .expect_err("written twice");
+        let error = &errors(error)[0];
+        assert_eq!((at, error.field.as_str()), (Some(1), "id"));
+        assert!(error.message.contains(&format!("API id {}", pet.id)), "{}", error.message);
     }
 
     #[tokio::test]

@@ -266,6 +266,9 @@ impl Control {
         }
         let mut actions: Vec<(Option<i32>, ValidApi)> = Vec::new();
         let mut action_clashes: Clashes<usize> = Clashes::new();
+        // Draft APIs already overwritten, and by which action: a second operation that would
+        // overwrite the same one (one by name, one by method and path) is skipped.
+        let mut overwritten: HashMap<usize, usize> = HashMap::new();
         for (operation, spec) in planned {
             let spec = match spec.validate() {
                 Ok(spec) => spec,
@@ -288,6 +291,17 @@ impl Control {
             // Conflicts are found here, so the dry run shows them and the import applies all
             // it listed or nothing: with another API of this document, or with a draft API
             // that this one does not overwrite.
+            if let Some((index, &action)) = existing.and_then(|index| Some((index, overwritten.get(&index)?))) {
+                let (api, by) = (&draft[index].spec, actions[action].1.spec());
+                report.skip.push(Skipped {
+                    operation,
+                    reason: format!(
+                        "would overwrite API `{}` ({} {}), which `{}` ({} {}) earlier in the document overwrites",
+                        api.name, api.request.method, api.request.path, by.name, by.request.method, by.request.path
+                    ),
+                });
+                continue;
+            }
             let (name, method, path) = (&spec.name, spec.method(), &spec.request.path);
             let clash = match action_clashes.first(name, method, path, None) {
                 Some(action) => Some(actions[action].1.spec()),
@@ -303,14 +317,17 @@ impl Control {
                 });
                 continue;
             }
-            let existing = existing.map(|index| &draft[index]);
             let item = ImportItem {
                 name: spec.name.clone(),
                 route: format!("{} {}", spec.request.method, spec.request.path),
                 details: details(&spec),
-                warnings: existing.map(|api| weakens(&api.spec, &spec)).unwrap_or_default(),
+                warnings: existing.map(|index| weakens(&draft[index].spec, &spec)).unwrap_or_default(),
             };
             action_clashes.add(actions.len(), &spec.name, spec.method(), &spec.request.path);
+            if let Some(index) = existing {
+                overwritten.insert(index, actions.len());
+            }
+            let existing = existing.map(|index| &draft[index]);
             match existing {
                 Some(api) => {
                     report.overwrite.push(item);

@@ -52,8 +52,9 @@
 
 /// How `scripts/build-perf.sh` built this crate: unset for a plain build, `generate` or
 /// `use:<digest>` for a profile-guided one (its rustc wrapper, `scripts/pgo-rustc.sh`, adds
-/// the flags). Read here so cargo rebuilds the proxy path's crates when the profile changes.
-pub const PGO: Option<&str> = option_env!("GANTRY_PGO");
+/// the flags). Read here only so that cargo rebuilds the proxy path's crates when the
+/// profile changes (`option_env!` makes the variable part of the crate's inputs).
+const _: Option<&str> = option_env!("GANTRY_PGO");
 
 pub mod access_log;
 pub mod apps;
