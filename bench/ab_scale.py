@@ -96,9 +96,7 @@ def one(name, seeded, work, script):
 def main():
     common.ensure_tools()
     work = tempfile.mkdtemp(prefix="gantry-ab-scale-")
-    script = os.path.join(work, "spread.lua")
-    with open(script, "w") as f:
-        f.write(scale.LUA)
+    script = scale.spread_script(work)
     backend = common.start_backend(work)
     rounds = {name: [] for name in BINS}
     try:

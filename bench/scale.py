@@ -44,6 +44,14 @@ end
 """
 
 
+def spread_script(work):
+    """Writes wrk's script that spreads requests over a group's APIs into `work`; its path."""
+    script = os.path.join(work, "spread.lua")
+    with open(script, "w") as f:
+        f.write(LUA)
+    return script
+
+
 def spec(name, path, body=None):
     """A pass-through API, or with `body` a Mock API answering it."""
     return common.api_spec(name, path, mock=body)
@@ -91,9 +99,7 @@ def switches(rest, count, timings=None):
 def main():
     common.ensure_tools()
     work = tempfile.mkdtemp(prefix="gantry-scale-bench-")
-    script = os.path.join(work, "spread.lua")
-    with open(script, "w") as f:
-        f.write(LUA)
+    script = spread_script(work)
     procs = []
     try:
         procs.append(common.start_backend(work))

@@ -95,9 +95,7 @@ def measure(work, script, group, seconds):
 def main():
     common.ensure_tools()
     work = tempfile.mkdtemp(prefix="gantry-scale-cache-")
-    script = os.path.join(work, "spread.lua")
-    with open(script, "w") as f:
-        f.write(scale.LUA)
+    script = scale.spread_script(work)
     procs = [common.start_backend(work)]
     results = {}
     try:
