@@ -104,12 +104,8 @@ def main():
     script = os.path.join(work, "replay.lua")
     with open(script, "w") as f:
         f.write(LUA)
-    procs = []
+    procs, gantry, rest = common.start_backend_and_gantry(work)
     try:
-        procs.append(common.start_backend(work))
-        gantry, rest = common.start_gantry(work)
-        procs.append(gantry)
-        common.wait_for(f"http://127.0.0.1:{BACKEND}/bench")
         rest("POST", "/groups", {"name": "bench", "subdomain": "bench"})
         ids = [rest("POST", "/groups/bench/apis", {"name": name, "auth": auth, "request": {"method": "GET", "path": path},
                                                    "backend": {"http": {"path": "/bench"}}})["id"]

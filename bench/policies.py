@@ -48,12 +48,8 @@ def accuracy():
 def main():
     common.ensure_tools()
     work = tempfile.mkdtemp(prefix="gantry-policies-bench-")
-    procs = []
+    procs, gantry, rest = common.start_backend_and_gantry(work)
     try:
-        procs.append(common.start_backend(work))
-        gantry, rest = common.start_gantry(work)
-        procs.append(gantry)
-        common.wait_for(f"http://127.0.0.1:{common.BACKEND}/bench")
         release = {"version": "1", "backend": {"type": "http", "address": f"http://127.0.0.1:{common.BACKEND}"}}
         ids = {}
         for group in GROUPS:

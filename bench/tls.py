@@ -54,12 +54,8 @@ def cipher(peer):
 def main():
     common.ensure_tools()
     work = tempfile.mkdtemp(prefix="gantry-tls-bench-")
-    procs = []
+    procs, gantry, rest = common.start_backend_and_gantry(work)
     try:
-        procs.append(common.start_backend(work))
-        gantry, rest = common.start_gantry(work)
-        procs.append(gantry)
-        common.wait_for(f"http://127.0.0.1:{common.BACKEND}/bench")
         rest("POST", "/groups", {"name": "bench", "subdomain": "bench"})
         rest("POST", "/groups/bench/apis", {"name": "Bench", "request": {"method": "GET", "path": "/bench"}})
         rest("POST", "/groups/bench/versions", {"label": "1"})
