@@ -55,13 +55,6 @@ def seed(work):
     return os.path.join(work, "seeded")
 
 
-def wrk(script, group, seconds):
-    command = ["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{seconds}s", "-H", f"Host: {group}.localhost",
-               "-s", script, f"http://127.0.0.1:{common.GATEWAY}/", "--", str(SIZES[group])]
-    rate, total, failed = common.wrk_output(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
-    return rate, total, failed
-
-
 def runtime_ticks(pid, binary):
     """CPU ticks of the thread named as the binary (the runtime's; tokio names it so)."""
     name = os.path.basename(binary)[:15]
@@ -80,10 +73,10 @@ def one(name, seeded, work, script):
         for group, count in SIZES.items():
             common.wait_for(f"http://127.0.0.1:{common.GATEWAY}/items/{count - 1}/7", {"Host": f"{group}.localhost"})
         for group in ("large", "small"):
-            wrk(script, group, 2)
+            scale.wrk(script, group, 2)
         for group in SIZES:
             before, thread_before = common.cpu_ticks([gantry.pid]), runtime_ticks(gantry.pid, BINS[name])
-            rate, total, failed = wrk(script, group, SECONDS)
+            rate, failed, total = scale.wrk(script, group, SECONDS)
             used = (common.cpu_ticks([gantry.pid]) - before) / common.TICK
             thread = (runtime_ticks(gantry.pid, BINS[name]) - thread_before) / common.TICK
             measured[group] = {"rate": rate, "failed": failed, "cpu_us": used * 1e6 / max(total, 1),

@@ -145,9 +145,10 @@ pub(crate) enum Fit {
 /// Checks APIs written together (`(Some(id), spec)` replaces API `id`, `(None, spec)` adds
 /// one) against the rest of the draft as `db` sees it and against each other, reading the
 /// draft once: the first that does not fit comes back with its index and the refusal
-/// [`Control::check_api_fits`] gives (a failed read of the draft, with no index). Each API is looked up by name and route shape
-/// ([`Clashes`]), not compared with every other (an import of 1,000 APIs into a group of
-/// 9,000 made ten million comparisons in its write transaction).
+/// [`Control::check_api_fits`] gives (a failed read of the draft, with no index). Each API
+/// is looked up by name and route shape ([`Clashes`]), not compared with every other (an
+/// import of 1,000 APIs into a group of 9,000 made ten million comparisons in its write
+/// transaction). One API id written twice is refused: the second would undo the first.
 pub(crate) async fn check_apis_fit(
     db: &impl ConnectionTrait,
     group_id: i32,

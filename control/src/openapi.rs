@@ -327,11 +327,10 @@ impl Control {
             if let Some(index) = existing {
                 overwritten.insert(index, actions.len());
             }
-            let existing = existing.map(|index| &draft[index]);
             match existing {
-                Some(api) => {
+                Some(index) => {
                     report.overwrite.push(item);
-                    actions.push((Some(api.id), spec));
+                    actions.push((Some(draft[index].id), spec));
                 }
                 None => {
                     report.add.push(item);

@@ -92,23 +92,6 @@ pub struct ApiRequests {
 #[derive(Default, Clone)]
 pub struct StatsSlot(OnceLock<Arc<Series>>);
 
-impl StatsSlot {
-    /// Starts reading the two lines the request's note will write (the series' first, with
-    /// its lock, and the one its note goes to), so that the note at the request's end finds
-    /// them in cache. Called right after routing: with 10,000 APIs live both are misses, and
-    /// the note's lock and unlock are locked instructions, each waiting for its line with
-    /// nothing else going on; read here, the misses overlap the rest of the request
-    /// (`docs/decisions.md`, "Fifteenth pass"). A hint: the count is read without the lock.
-    #[inline]
-    pub fn warm(&self) {
-        if let Some(series) = self.0.get() {
-            let noted = usize::from(series.pending_len.load(Ordering::Relaxed));
-            // A full array is counted first and the note goes to its first entry.
-            std::hint::black_box(series.notes[if noted < PENDING { noted } else { 0 }].bytes.load(Ordering::Relaxed));
-        }
-    }
-}
-
 impl std::fmt::Debug for StatsSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("StatsSlot")
@@ -121,33 +104,20 @@ pub const PENDING: usize = 24;
 /// One API's minutes in one environment and version (usually the current one, and the
 /// previous one until it is written).
 ///
-/// Laid out for the request's path: with the allocation on a line of its own, how many
-/// requests it has noted, the lock and what the series is share one cache line, and a
-/// request writes one more (its [`Noted`] entry). The count and the notes are atomics
-/// outside the lock, changed only under it (plain moves on x86), so that
-/// [`StatsSlot::warm`] can read the lines a note will write before it takes the lock.
-#[repr(C, align(64))]
+/// Laid out for the request's path: with the allocation on a line of its own, the lock,
+/// what the series is and how many requests it has noted share one cache line, and a
+/// request writes one more (its [`Noted`] entry).
+#[repr(align(64))]
 pub struct Series {
-    /// How many of `notes` hold requests not yet counted (at most [`PENDING`]).
-    pending_len: std::sync::atomic::AtomicU8,
     tallies: Mutex<Tallies>,
-    notes: [NoteCell; PENDING],
 }
 
-/// A [`Noted`] request as two words, on 16 bytes of its own (so never across two lines).
-#[derive(Default)]
-#[repr(align(16))]
-struct NoteCell {
-    bytes: std::sync::atomic::AtomicU64,
-    /// [`Noted::pack`]: the status, the latency's bin and the failure.
-    meta: std::sync::atomic::AtomicU64,
-}
-
-/// A series' identity, then the minutes its requests are counted in (its notes are beside).
+/// A series' requests: those noted and not yet counted, then the minutes they are counted in.
 /// `repr(C)`: the fields a request reads first, in this order (the lock's data follows the
 /// lock itself).
 #[repr(C)]
 struct Tallies {
+    pending_len: u8,
     env: Environment,
     group_id: i32,
     api_id: i32,
@@ -155,6 +125,7 @@ struct Tallies {
     pending_minute: i32,
     /// Inline for the usual label: comparing it with a sample's reads no other allocation.
     version: crate::name::Name,
+    pending: [Noted; PENDING],
     /// Inline for the usual one or two minutes, in the series' own allocation.
     minutes: smallvec::SmallVec<[(i64, Entry<Counts>); 2]>,
     /// Requests counted so far, by status (for the metrics).
@@ -163,8 +134,8 @@ struct Tallies {
     names: Names,
 }
 
-/// What a series notes of one request until it counts it ([`NoteCell`]: 16 bytes).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What a series notes of one request until it counts it: 16 bytes.
+#[derive(Debug, Clone, Copy, Default)]
 struct Noted {
     bytes: u64,
     status: u16,
@@ -172,56 +143,9 @@ struct Noted {
     failure: Option<UpstreamFailure>,
 }
 
-impl Noted {
-    /// The status in bits 0–15, the latency's bin plus one (0: none) in 16–47, the failure
-    /// in 48–55 (0: none, 1: error, 2: timeout).
-    fn pack(&self) -> u64 {
-        let bin = self.latency_bin.map_or(0, |bin| u64::from(bin) + 1);
-        let failure = match self.failure {
-            None => 0,
-            Some(UpstreamFailure::Error) => 1,
-            Some(UpstreamFailure::Timeout) => 2,
-        };
-        u64::from(self.status) | bin << 16 | failure << 48
-    }
-
-    fn unpack(bytes: u64, meta: u64) -> Noted {
-        let bin = (meta >> 16) as u32;
-        Noted {
-            bytes,
-            status: meta as u16,
-            latency_bin: bin.checked_sub(1).map(|bin| bin as u16),
-            failure: match (meta >> 48) as u8 {
-                1 => Some(UpstreamFailure::Error),
-                2 => Some(UpstreamFailure::Timeout),
-                _ => None,
-            },
-        }
-    }
-}
-
 impl Series {
-    fn lock(&self) -> Locked<'_> {
-        Locked { tallies: self.tallies.lock().unwrap_or_else(|p| p.into_inner()), series: self }
-    }
-}
-
-/// A locked series: its [`Tallies`], and its notes to change.
-struct Locked<'a> {
-    tallies: std::sync::MutexGuard<'a, Tallies>,
-    series: &'a Series,
-}
-
-impl std::ops::Deref for Locked<'_> {
-    type Target = Tallies;
-    fn deref(&self) -> &Tallies {
-        &self.tallies
-    }
-}
-
-impl std::ops::DerefMut for Locked<'_> {
-    fn deref_mut(&mut self) -> &mut Tallies {
-        &mut self.tallies
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tallies> {
+        self.tallies.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -232,56 +156,45 @@ impl Tallies {
             && self.env == sample.env
             && self.version == sample.version
     }
-}
 
-impl Locked<'_> {
     /// Notes one request answered in the minute starting at `minute` (Unix seconds),
     /// counting those noted before it first when the array is full or they fall in another
     /// minute.
     fn note(&mut self, minute: i64, sample: &Sample<'_>) {
         let minute = i32::try_from(minute.div_euclid(60)).unwrap_or(i32::MAX);
-        let mut noted = usize::from(self.series.pending_len.load(Ordering::Relaxed));
-        if noted == PENDING || (noted > 0 && self.pending_minute != minute) {
+        if self.pending_len as usize == PENDING || (self.pending_len > 0 && self.pending_minute != minute) {
             self.count_pending();
-            noted = 0;
         }
         self.pending_minute = minute;
-        let note = Noted {
+        self.pending[self.pending_len as usize] = Noted {
             bytes: sample.bytes,
             status: sample.status,
             latency_bin: LatencySketch::bin_of(sample.latency_us),
             failure: sample.failure,
         };
-        let cell = &self.series.notes[noted];
-        cell.bytes.store(note.bytes, Ordering::Relaxed);
-        cell.meta.store(note.pack(), Ordering::Relaxed);
-        self.series.pending_len.store(noted as u8 + 1, Ordering::Relaxed);
+        self.pending_len += 1;
     }
 
     /// Counts the noted requests into their minute's entry (made if it is new).
     fn count_pending(&mut self) {
-        let noted = usize::from(self.series.pending_len.load(Ordering::Relaxed));
-        if noted == 0 {
+        if self.pending_len == 0 {
             return;
         }
-        let series = self.series;
-        let tallies = &mut *self.tallies;
-        let minute = i64::from(tallies.pending_minute) * 60;
-        let index = match tallies.minutes.iter().rposition(|(m, _)| *m == minute) {
+        let minute = i64::from(self.pending_minute) * 60;
+        let index = match self.minutes.iter().rposition(|(m, _)| *m == minute) {
             Some(index) => index,
             None => {
-                tallies.minutes.push((minute, Entry::default()));
-                tallies.minutes.len() - 1
+                self.minutes.push((minute, Entry::default()));
+                self.minutes.len() - 1
             }
         };
-        let entry = &mut tallies.minutes[index].1;
-        for cell in &series.notes[..noted.min(PENDING)] {
-            let noted = Noted::unpack(cell.bytes.load(Ordering::Relaxed), cell.meta.load(Ordering::Relaxed));
+        let entry = &mut self.minutes[index].1;
+        for noted in &self.pending[..self.pending_len as usize] {
             entry.value.add_binned(noted.status, noted.latency_bin, noted.bytes, noted.failure);
-            tallies.statuses.add(noted.status, 1);
+            self.statuses.add(noted.status, 1);
         }
         entry.dirty = true;
-        series.pending_len.store(0, Ordering::Relaxed);
+        self.pending_len = 0;
     }
 }
 
@@ -389,7 +302,7 @@ impl StatsCollector {
             return;
         }
         let minute = minute_of(unix_seconds);
-        let count = |tallies: &mut Locked<'_>| match enabled {
+        let count = |tallies: &mut Tallies| match enabled {
             true => tallies.note(minute, &sample),
             false => tallies.statuses.add(sample.status, 1),
         };
@@ -432,18 +345,18 @@ impl StatsCollector {
                     .remove(key)
                     .unwrap_or_else(|| (Box::new((sample.names.0.into(), sample.names.1.into())), Statuses::default()));
                 Arc::new(Series {
-                    pending_len: 0.into(),
                     tallies: Mutex::new(Tallies {
+                        pending_len: 0,
                         env: sample.env,
                         group_id: sample.group_id,
                         api_id: sample.api_id,
                         pending_minute: 0,
                         version: sample.version.into(),
+                        pending: [Noted::default(); PENDING],
                         minutes: smallvec::SmallVec::new(),
                         statuses,
                         names,
                     }),
-                    notes: Default::default(),
                 })
             })
             .clone()
@@ -513,8 +426,8 @@ impl StatsCollector {
         let retired = &mut state.retired;
         state.slotted.retain(|key, series| {
             let mut guard = series.lock();
-            guard.count_pending();
             let tallies = &mut *guard;
+            tallies.count_pending();
             for (start, entry) in tallies.minutes.iter_mut().filter(|(_, e)| e.dirty) {
                 entry.dirty = false;
                 let key = SeriesKey {
@@ -861,42 +774,6 @@ mod tests {
     }
 
     #[test]
-    fn a_note_packs_into_two_words_and_back() {
-        for status in [0, 200, 599, u16::MAX] {
-            for latency_bin in [None, Some(0), Some(7), Some(u16::MAX)] {
-                for failure in [None, Some(UpstreamFailure::Error), Some(UpstreamFailure::Timeout)] {
-                    let noted = Noted { bytes: u64::MAX - u64::from(status), status, latency_bin, failure };
-                    assert_eq!(Noted::unpack(noted.bytes, noted.pack()), noted);
-                }
-            }
-        }
-    }
-
-    /// Warming a slot (before its series exists, with notes pending, with the array full)
-    /// reads and changes nothing a take counts.
-    #[test]
-    fn warming_a_slot_changes_nothing_counted() {
-        let stats = StatsCollector::default();
-        let t = 1_700_000_000 - 1_700_000_000 % 60;
-        let slot = StatsSlot::default();
-        slot.warm();
-        let requests = 2 * PENDING + 1;
-        for n in 0..requests {
-            slot.warm();
-            let status = if n % 3 == 0 { 502 } else { 200 };
-            let failure = (status == 502).then_some(UpstreamFailure::Error);
-            stats.record_at(t + 1, Sample { slot: Some(&slot), failure, ..sample(7, "v1", status) });
-        }
-        slot.warm();
-        let batch = stats.take(t + 2);
-        assert_eq!(batch.series.len(), 1);
-        let counts = &batch.series[0].1;
-        assert_eq!((counts.requests, counts.status_5xx), (requests as u64, requests.div_ceil(3) as u64));
-        assert_eq!((counts.bytes_out, counts.upstream_errors), (2 * requests as u64, requests.div_ceil(3) as u64));
-        assert_eq!(counts.latency.count(), requests as u64);
-    }
-
-    #[test]
     fn a_request_reads_its_series_lock_and_identity_from_one_cache_line() {
         let stats = StatsCollector::default();
         let series = stats.series_for(&sample(7, "a-version-label", 200));
@@ -904,10 +781,8 @@ mod tests {
         assert_eq!(start % 64, 0, "the series starts a cache line");
         let tallies = series.lock();
         let end = (&tallies.version as *const crate::name::Name as usize) + std::mem::size_of::<crate::name::Name>();
-        assert!(end - start <= 64, "count, lock and identity end at byte {} of the series", end - start);
-        assert_eq!(std::mem::offset_of!(Series, pending_len), 0);
-        // Each note on one line: 16 bytes, 16-aligned.
-        assert_eq!((std::mem::size_of::<NoteCell>(), std::mem::offset_of!(Series, notes) % 16), (16, 0));
+        assert!(end - start <= 64, "lock, identity and count end at byte {} of the series", end - start);
+        assert_eq!(std::mem::size_of::<Noted>(), 16);
     }
 
     #[test]

@@ -60,7 +60,6 @@ pub fn route(
 ) -> Result<(Arc<CompiledApi>, PathParams), GatewayError> {
     match deployment.route(&ctx.method, &ctx.path) {
         RouteMatch::Found(api, params) => {
-            api.stats.warm();
             ctx.api = Some(api.clone());
             if let Backend::Offline(reason) = &api.backend {
                 return Err(offline(api, reason));
