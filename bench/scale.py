@@ -100,12 +100,8 @@ def main():
     common.ensure_tools()
     work = tempfile.mkdtemp(prefix="gantry-scale-bench-")
     script = spread_script(work)
-    procs = []
+    procs, gantry, rest = common.start_backend_and_gantry(work)
     try:
-        procs.append(common.start_backend(work))
-        gantry, rest = common.start_gantry(work)
-        procs.append(gantry)
-        common.wait_for(f"http://127.0.0.1:{BACKEND}/bench")
         release = {"version": "1", "backend": {"type": "http", "address": f"http://127.0.0.1:{BACKEND}"}}
         for group, count in SIZES.items():
             rest("POST", "/groups", {"name": group, "subdomain": group})

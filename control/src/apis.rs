@@ -171,9 +171,8 @@ pub(crate) async fn check_apis_fit(
         .map(|(id, name, method, path)| (Some(id), name, method, path))
         .collect();
     let mut clashes = Clashes::new();
-    let method_of = |method: &str| domain::HttpMethod::parse(method).unwrap_or(domain::HttpMethod::Any);
     for (index, (_, name, method, path)) in fitted.iter().enumerate() {
-        clashes.add(index, name, method_of(method), path);
+        clashes.add(index, name, domain::HttpMethod::stored(method), path);
     }
     let mut written = std::collections::HashSet::new();
     for (at, (id, spec)) in writes.iter().enumerate() {

@@ -53,6 +53,13 @@ impl HttpMethod {
             .ok_or_else(|| format!("`{raw}` is not one of GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS, ANY"))
     }
 
+    /// The method of a definition as stored (validated when it was written): a spelling
+    /// [`HttpMethod::parse`] refuses is read as `ANY`, the method that overlaps every other,
+    /// so a clash check errs towards refusing.
+    pub fn stored(raw: &str) -> HttpMethod {
+        HttpMethod::parse(raw).unwrap_or(HttpMethod::Any)
+    }
+
     /// Whether two frontend methods can match the same request.
     pub fn overlaps(self, other: HttpMethod) -> bool {
         self == other || self == HttpMethod::Any || other == HttpMethod::Any
@@ -74,6 +81,13 @@ mod tests {
         assert_eq!(HttpMethod::parse("get"), Ok(HttpMethod::Get));
         assert_eq!(HttpMethod::parse("ANY"), Ok(HttpMethod::Any));
         assert!(HttpMethod::parse("FETCH").is_err());
+    }
+
+    #[test]
+    fn a_stored_spelling_no_parse_accepts_reads_as_any() {
+        assert_eq!(HttpMethod::stored(" post "), HttpMethod::Post);
+        assert_eq!(HttpMethod::stored("FETCH"), HttpMethod::Any);
+        assert!(HttpMethod::stored("").overlaps(HttpMethod::Delete));
     }
 
     #[test]

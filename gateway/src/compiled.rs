@@ -15,7 +15,7 @@ use bytes::Bytes;
 use domain::api::ValidApi;
 use domain::api::{AuthType, ConstantLocation, Constraints, ParamLocation, ParamType, RequestMode, SystemParam};
 use domain::path::Segment;
-use domain::{BackendAddress, Targets};
+use domain::{BackendAddress, HttpMethod, Targets};
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 use smallvec::SmallVec;
 use std::sync::Arc;
@@ -135,8 +135,9 @@ pub struct HttpBackend {
     pub retry_any_method: bool,
     /// Whether the first target is called over TLS (its address' scheme, read per request).
     pub tls: bool,
-    /// Backend method; the request's when `None`.
-    pub method: Option<Method>,
+    /// Backend method (one byte: [`HttpBackend::method`] makes it an `http` one); the
+    /// request's when `None`.
+    method: Option<HttpMethod>,
     /// Backend path template.
     pub path: SmallVec<[PathPart; 4]>,
     /// The first target's address (the only one, for a single address).
@@ -215,6 +216,11 @@ impl HttpBackend {
         &self.shaping().system
     }
 
+    /// Backend method; the request's when `None`.
+    pub fn method(&self) -> Option<Method> {
+        self.method.and_then(http_method)
+    }
+
     /// Time allowed for the backend's response head.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(u64::from(self.timeout_ms))
@@ -265,17 +271,16 @@ pub enum Backend {
 ///
 /// `repr(C)`: with 10,000 APIs live each line of an API a request reads is a cache miss, so
 /// the fields are in the order a request reads them, the small ones first, and those no
-/// request reads (the backend's address, the template as written and its segments) last.
-/// Timeouts are kept as integers and a parameter's rare default and constraints are boxed,
-/// so a request to an API with a path parameter and a two-part backend path reads six
-/// lines from the `Arc`'s counts on (a test keeps it so).
+/// request reads (its name, for errors and traces; the backend's address; the template as
+/// written and its segments) last. Methods are kept as one byte each (an `http::Method` is
+/// 24), timeouts as integers, and a parameter's rare default and constraints are boxed, so
+/// a request to an API with a path parameter and a two-part backend path reads five lines
+/// from the `Arc`'s counts on (a test keeps it so).
 #[derive(Debug, Clone)]
 #[repr(C)]
 pub struct CompiledApi {
-    /// Frontend method; `None` matches any.
-    pub method: Option<Method>,
-    /// Stable id.
-    pub id: i32,
+    /// Frontend method; `Any` matches any ([`CompiledApi::answers`], [`CompiledApi::method`]).
+    method: HttpMethod,
     /// Who may call it.
     pub auth: AuthType,
     /// An app's API takes an AppCode from the `AppCode` query parameter too.
@@ -284,24 +289,40 @@ pub struct CompiledApi {
     pub mode: RequestMode,
     /// Over HTTP, HTTPS or both.
     pub protocol: domain::api::ApiProtocol,
+    /// Stable id.
+    pub id: i32,
     /// A WebSocket API: its idle timeout in seconds ([`CompiledApi::websocket`]).
     websocket_idle_s: Option<std::num::NonZeroU32>,
+    /// The id and name as the access log's lines name the API.
+    pub label: crate::access_log::Label,
     /// Its traffic per minute and its requests by status (for the metrics too), found on
     /// its first request.
     pub stats: crate::stats::StatsSlot,
-    /// Name, for logs and traces.
-    pub name: Name,
-    /// The id and name as the access log's lines name the API.
-    pub label: crate::access_log::Label,
     /// Names of the path parameters, in order.
     pub path_params: SmallVec<[Name; 2]>,
     /// Declared parameters.
     pub params: SmallVec<[Param; 2]>,
     /// The backend.
     pub backend: Backend,
+    /// Name, for errors and traces.
+    pub name: Name,
     /// The frontend path template as written.
     pub path: String,
     segments: Vec<Segment>,
+}
+
+/// A definition's method as `http` spells it; `None` for `Any`.
+fn http_method(method: HttpMethod) -> Option<Method> {
+    Some(match method {
+        HttpMethod::Get => Method::GET,
+        HttpMethod::Post => Method::POST,
+        HttpMethod::Put => Method::PUT,
+        HttpMethod::Delete => Method::DELETE,
+        HttpMethod::Patch => Method::PATCH,
+        HttpMethod::Head => Method::HEAD,
+        HttpMethod::Options => Method::OPTIONS,
+        HttpMethod::Any => return None,
+    })
 }
 
 fn header(name: &str) -> Result<HeaderName, String> {
@@ -317,10 +338,6 @@ impl CompiledApi {
     /// from validation; what is left to do is turning names and values into `http` types.
     pub fn compile(id: i32, spec: &ValidApi, target: Target) -> Result<CompiledApi, String> {
         let template = spec.path();
-        let method = match spec.method() {
-            domain::HttpMethod::Any => None,
-            m => Some(Method::from_bytes(m.as_str().as_bytes()).map_err(|e| e.to_string())?),
-        };
         let params = spec
             .request
             .params
@@ -367,10 +384,8 @@ impl CompiledApi {
                         Segment::Param(p) => PathPart::Param(Name::from(p)),
                     })
                     .collect();
-                let method = match spec.backend_method() {
-                    Some(m) => Some(Method::from_bytes(m.as_str().as_bytes()).map_err(|e| e.to_string())?),
-                    None => None,
-                };
+                // `Any` is no backend method: the request's own is sent.
+                let method = spec.backend_method().filter(|m| *m != HttpMethod::Any);
                 let mut constant_headers = Vec::new();
                 let mut constant_query = Vec::new();
                 let mut constant_path = Vec::new();
@@ -419,7 +434,7 @@ impl CompiledApi {
             id,
             name: spec.name.as_str().into(),
             label: crate::access_log::Label::of(id, &spec.name),
-            method,
+            method: spec.method(),
             path: template.as_str().to_owned(),
             path_params: template.params().map(Name::from).collect(),
             segments: template.segments().to_vec(),
@@ -438,6 +453,22 @@ impl CompiledApi {
         })
     }
 
+    /// Frontend method; `None` when it answers any.
+    pub fn method(&self) -> Option<Method> {
+        http_method(self.method)
+    }
+
+    /// Whether its own method is `method` (an API for any method answers only when no API
+    /// of its path names the method: [`crate::snapshot::LiveDeployment::route`]).
+    pub fn answers(&self, method: &Method) -> bool {
+        http_method(self.method).is_some_and(|own| own == method)
+    }
+
+    /// Whether it answers any method.
+    pub fn any_method(&self) -> bool {
+        self.method == HttpMethod::Any
+    }
+
     /// A WebSocket API's idle timeout (`None`: not a WebSocket API).
     pub fn websocket(&self) -> Option<std::time::Duration> {
         self.websocket_idle_s.map(|s| std::time::Duration::from_secs(u64::from(s.get())))
@@ -453,18 +484,38 @@ impl CompiledApi {
 mod tests {
     use super::*;
 
+    /// Measured on a compiled API in its `Arc`, from the counts on: where the fields a request
+    /// reads end, and that the fields none reads lie after.
     #[test]
-    fn a_request_reads_six_lines_of_its_api() {
-        use std::mem::{offset_of, size_of};
+    fn a_request_reads_five_lines_of_its_api() {
+        use std::mem::size_of;
         assert_eq!(size_of::<Param>(), 40);
-        // From the `Arc`'s two counts to the end of the second backend path part: the
-        // first path parameter, the first parameter and the backend's first fields lie between.
-        let http = offset_of!(CompiledApi, backend) + offset_of!(HttpBackend, path);
-        let end = 16 + http + size_of::<usize>() + 2 * size_of::<PathPart>();
-        assert!(end <= 6 * 64, "a request reads up to byte {end} of its API");
-        for cold in [offset_of!(CompiledApi, path), offset_of!(CompiledApi, backend) + offset_of!(HttpBackend, address)]
+        let api = Arc::new(http_api(
+            "/items/{id}",
+            "/v1/{id}",
+            serde_json::json!([{"name": "id", "in": "path", "type": "int"}]),
+            serde_json::json!([]),
+        ));
+        // The `Arc`'s two counts come before the API.
+        let start = Arc::as_ptr(&api) as usize - 2 * size_of::<usize>();
+        let at = |field: usize| field - start;
+        let Backend::Http(http) = &api.backend else { panic!("http") };
+        assert!(!http.path.spilled() && http.path.len() == 2);
+        assert!(!api.params.spilled() && !api.path_params.spilled());
+        // The last thing a request reads: the end of the backend path's second part.
+        let end = at(http.path.as_ptr().wrapping_add(2) as usize);
+        assert!(end <= 5 * 64, "a request reads up to byte {end} of its API");
+        let read = [
+            at(api.params.as_ptr().wrapping_add(1) as usize),
+            at(api.path_params.as_ptr().wrapping_add(1) as usize),
+            at(&api.stats as *const _ as usize),
+            at(&api.label as *const _ as usize),
+            at(&http.origin as *const _ as usize),
+        ];
+        assert!(read.iter().all(|&offset| offset < end), "{read:?} before {end}");
+        for cold in [&api.name as *const _ as usize, &api.path as *const _ as usize, &http.address as *const _ as usize]
         {
-            assert!(cold >= end - 16, "a field no request reads sits among those it does");
+            assert!(at(cold) >= end, "a field no request reads (at {}) sits among those it does", at(cold));
         }
     }
 

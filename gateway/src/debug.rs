@@ -132,7 +132,7 @@ pub fn trace(ctx: &RequestContext, notes: &DebugNotes, error: Option<&GatewayErr
         environment: ctx.environment.map(|e| e.as_str().to_owned()),
         version: ctx.version.as_deref().map(str::to_owned),
         api: api.map(|a| a.name.to_string()),
-        route: api.map(|a| format!("{} {}", a.method.as_ref().map(|m| m.as_str()).unwrap_or("ANY"), a.path)),
+        route: api.map(|a| format!("{} {}", a.method().as_ref().map_or("ANY", http::Method::as_str), a.path)),
         path_params: notes.path_params.clone(),
         mock: notes.mock,
         auth: ctx.auth.map(|method| method.as_str().to_owned()),

@@ -475,7 +475,7 @@ fn cors_preflight(
     };
     ctx.api = Some(api.clone());
     phases::policies::bound(ctx, snapshot.policies());
-    let answer = phases::policies::preflight(ctx.policies.as_deref()?.cors()?, api.method.as_ref(), &asked, headers);
+    let answer = phases::policies::preflight(ctx.policies.as_deref()?.cors()?, api.method().as_ref(), &asked, headers);
     // The answer is complete: no actual-request CORS headers are added to it.
     ctx.policies = None;
     Some(answer)

@@ -99,10 +99,7 @@ impl LiveDeployment {
         let mut values = crate::router::Params::new();
         let Some(apis) = self.router.at(path, &mut values) else { return RouteMatch::NotFound };
         let apis = apis.as_slice();
-        let api = apis
-            .iter()
-            .find(|api| api.method.as_ref() == Some(method))
-            .or_else(|| apis.iter().find(|api| api.method.is_none()));
+        let api = apis.iter().find(|api| api.answers(method)).or_else(|| apis.iter().find(|api| api.any_method()));
         match api {
             Some(api) => {
                 // Collecting nothing still costs a vector's setup: an API without path
@@ -114,7 +111,7 @@ impl LiveDeployment {
                 RouteMatch::Found(api, params)
             }
             None => RouteMatch::MethodNotAllowed(
-                apis.iter().filter_map(|api| api.method.as_ref().map(|m| m.to_string())).collect(),
+                apis.iter().filter_map(|api| api.method().map(|m| m.to_string())).collect(),
             ),
         }
     }

@@ -189,7 +189,7 @@ pub struct ApiSpec {
 impl ApiSpec {
     /// The frontend method (valid specs only; `ANY` for an invalid one).
     pub fn method(&self) -> HttpMethod {
-        HttpMethod::parse(&self.request.method).unwrap_or(HttpMethod::Any)
+        HttpMethod::stored(&self.request.method)
     }
 
     /// What a caller fills in: the declared parameters, then every parameter of the path

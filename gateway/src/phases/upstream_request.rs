@@ -249,8 +249,8 @@ pub fn upstream_request(
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     }
 
-    if let Some(method) = &backend.method {
-        *request.method_mut() = method.clone();
+    if let Some(method) = backend.method() {
+        *request.method_mut() = method;
     }
     *request.uri_mut() = uri;
     *request.version_mut() = http::Version::HTTP_11;
