@@ -384,8 +384,6 @@ impl CompiledApi {
                         Segment::Param(p) => PathPart::Param(Name::from(p)),
                     })
                     .collect();
-                // `Any` is no backend method: the request's own is sent.
-                let method = spec.backend_method().filter(|m| *m != HttpMethod::Any);
                 let mut constant_headers = Vec::new();
                 let mut constant_query = Vec::new();
                 let mut constant_path = Vec::new();
@@ -422,7 +420,8 @@ impl CompiledApi {
                     origin: origin.clone(),
                     targets,
                     path,
-                    method,
+                    // Never `Any`: validation refuses it for a backend method.
+                    method: spec.backend_method(),
                     timeout_ms: u32::try_from(http.timeout_ms.unwrap_or(domain::backend::DEFAULT_TIMEOUT_MS))
                         .unwrap_or(u32::MAX),
                     retry_any_method: http.retry_non_idempotent,
